@@ -1,0 +1,3 @@
+export * from '@graphc/graph';
+export * from '@graphc/passes';
+export * from '@graphc/runtime';

@@ -1,0 +1,12 @@
+export * from './dtype';
+export * from './errors';
+export * from './shape';
+export * from './tensor';
+export * from './opdef';
+export * from './registry';
+export * from './graph';
+export * as ops from './ops';
+export { applyOp, apply1 } from './ops/builder';
+export * from './scalar-helpers';
+export * from './transform';
+export * from './io';

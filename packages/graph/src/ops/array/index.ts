@@ -1,0 +1,2 @@
+// Ops of the 'array' family register here; see DESIGN.md for the one-file-per-op layout.
+export {};

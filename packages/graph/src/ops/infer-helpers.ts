@@ -1,0 +1,64 @@
+import { DType, isFloat } from '../dtype';
+import { DTypeError, ShapeError } from '../errors';
+import type { InferContext, OutputInfo } from '../opdef';
+import { Shape, broadcastShapes, shapeToString } from '../shape';
+
+/** Inputs of a binary/ternary op must share a dtype (TensorFlow's rule: no implicit casts). */
+export function sameDType(ctx: InferContext, indices: number[] = ctx.inputs.map((_, i) => i)): DType {
+  const dt = ctx.inputs[indices[0]].dtype;
+  for (const i of indices) {
+    if (ctx.inputs[i].dtype !== dt) {
+      throw new DTypeError(
+        `${ctx.where}inputs must have the same dtype, got ${indices.map((j) => ctx.inputs[j].dtype).join(' and ')}`,
+      );
+    }
+  }
+  return dt;
+}
+
+export function requireDType(ctx: InferContext, index: number, allowed: readonly DType[]): DType {
+  const dt = ctx.inputs[index].dtype;
+  if (!allowed.includes(dt)) {
+    throw new DTypeError(`${ctx.where}input ${index} must be ${allowed.join(' or ')}, got ${dt}`);
+  }
+  return dt;
+}
+
+export function requireFloat(ctx: InferContext, index = 0): DType {
+  const dt = ctx.inputs[index].dtype;
+  if (!isFloat(dt)) throw new DTypeError(`${ctx.where}input ${index} must be float32 or float64, got ${dt}`);
+  return dt;
+}
+
+export function requireRank(ctx: InferContext, index: number, rank: number | number[]): Shape {
+  const shape = ctx.inputs[index].shape;
+  const ranks = Array.isArray(rank) ? rank : [rank];
+  if (!ranks.includes(shape.length)) {
+    throw new ShapeError(`${ctx.where}input ${index} must have rank ${ranks.join(' or ')}, got ${shapeToString(shape)}`);
+  }
+  return shape;
+}
+
+export function broadcastAll(ctx: InferContext, indices: number[] = ctx.inputs.map((_, i) => i)): Shape {
+  let shape: Shape = ctx.inputs[indices[0]].shape;
+  for (const i of indices.slice(1)) shape = broadcastShapes(shape, ctx.inputs[i].shape, ctx.where);
+  return shape;
+}
+
+export function attrNumber(ctx: InferContext, name: string, fallback?: number): number {
+  const v = ctx.attrs[name] ?? fallback;
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new ShapeError(`${ctx.where}attr '${name}' must be a number`);
+  return v;
+}
+
+export function attrInts(ctx: InferContext, name: string, fallback?: number[]): number[] {
+  const v = ctx.attrs[name] ?? fallback;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) {
+    throw new ShapeError(`${ctx.where}attr '${name}' must be a list of integers`);
+  }
+  return v as number[];
+}
+
+export function one(dtype: DType, shape: Shape): OutputInfo[] {
+  return [{ dtype, shape }];
+}

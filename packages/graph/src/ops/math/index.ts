@@ -1,0 +1,3 @@
+export * from './unary';
+export * from './binary';
+export * from './matmul';

@@ -1,0 +1,36 @@
+import type { TensorValue } from '@graphc/graph';
+import type { Plan } from './plan';
+
+/**
+ * What a backend gives the session: a compiled form of a plan, and storage for variables that
+ * stays on the backend's device for the session's life.
+ */
+export interface Backend {
+  readonly name: string;
+  /** Resolves once the device is usable; rejects with a GraphcError saying why if it is not. */
+  ready(): Promise<void>;
+  /** Fresh variable storage for one session. */
+  createState(): VariableState;
+  /** Binds kernels (and, on GPUs, pipelines and buffers) for one plan; done once per signature. */
+  compile(plan: Plan, state: VariableState): Executable;
+  /** Frees device memory. */
+  dispose(): void;
+}
+
+/** Variable storage of one session, by variable node name. */
+export interface VariableState {
+  has(name: string): boolean;
+  /** Current value, downloaded to the host if the backend keeps it on a device. */
+  read(name: string): Promise<TensorValue>;
+  /** Replaces a variable's value (restore, load); uploads it to the device if needed. */
+  write(name: string, value: TensorValue): void;
+  names(): string[];
+}
+
+export interface Executable {
+  /** Runs the plan with `feeds` (by plan feed order) and returns the fetched values (by fetch order). */
+  run(feeds: TensorValue[]): Promise<TensorValue[]>;
+  /** Figures for tests and reports (bytes moved, kernels dispatched, ...). */
+  readonly stats: Record<string, number>;
+  dispose?(): void;
+}

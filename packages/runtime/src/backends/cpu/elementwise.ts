@@ -1,0 +1,109 @@
+import { DType, TypedArray, allocArray, scalarHelpers, sizeOf, stridesOf } from '@graphc/graph';
+
+/** Where one argument of an elementwise statement comes from: a kernel input, or an earlier statement. */
+export type ElementwiseRef = { input: number } | { step: number };
+
+/** One scalar statement of an elementwise program: `expr` over `a`, `b`, `c` bound to `args`. */
+export interface ElementwiseStatement {
+  js: string;
+  args: ElementwiseRef[];
+  dtype: DType;
+}
+
+/**
+ * A pointwise computation over broadcast inputs: a single op is one statement, a fused chain many.
+ * The last statement is the output. The kernel makes one pass over the output and no intermediates.
+ */
+export interface ElementwiseProgram {
+  inputDTypes: DType[];
+  statements: ElementwiseStatement[];
+}
+
+type LoopFn = (out: TypedArray, ins: TypedArray[], outShape: number[], strides: number[][], H: typeof scalarHelpers) => void;
+
+const cache = new Map<string, LoopFn>();
+
+const argName = (r: ElementwiseRef): string => ('input' in r ? `x${r.input}` : `t${r.step}`);
+
+function bodyOf(program: ElementwiseProgram): string {
+  const last = program.statements.length - 1;
+  return program.statements
+    .map((s, i) => {
+      const names = s.args.map(argName);
+      const expr = s.js.replace(/\b([abc])\b/g, (_, v: string) => names['abc'.indexOf(v)]);
+      // round intermediates as their storage would, so a fused chain matches the unfused ops
+      const stored = i === last ? expr : s.dtype === 'float32' ? `Math.fround(${expr})` : s.dtype === 'int32' ? `((${expr}) | 0)` : expr;
+      return `const t${i} = ${stored};`;
+    })
+    .join('\n');
+}
+
+/**
+ * Compiles (once per program and broadcast pattern) a loop with the expression inlined: `F` inputs
+ * have the output's shape, `S` are scalars, `B` broadcast along some dimensions.
+ */
+function compile(program: ElementwiseProgram, pattern: string): LoopFn {
+  const key = `${pattern}|${program.statements.map((s) => `${s.js}(${s.args.map(argName)}):${s.dtype}`).join(';')}`;
+  let fn = cache.get(key);
+  if (fn) return fn;
+  const n = program.inputDTypes.length;
+  const body = bodyOf(program);
+  const result = `t${program.statements.length - 1}`;
+  const decl = Array.from({ length: n }, (_, k) => `const in${k} = ins[${k}];`).join('\n');
+  let src: string;
+  if (!pattern.includes('B')) {
+    const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'S' ? `in${k}[0]` : `in${k}[i]`};`).join('\n');
+    src = `${decl}\nconst size = out.length;\nfor (let i = 0; i < size; i++) {\n${reads}\n${body}\nout[i] = ${result};\n}`;
+  } else {
+    const offs = Array.from({ length: n }, (_, k) => `let o${k} = 0; const st${k} = strides[${k}]; const is${k} = st${k}[rank - 1];`).join('\n');
+    const reads = Array.from({ length: n }, (_, k) => `const x${k} = in${k}[o${k} + j * is${k}];`).join('\n');
+    const step = Array.from({ length: n }, (_, k) => `o${k} += st${k}[d];`).join(' ');
+    const back = Array.from({ length: n }, (_, k) => `o${k} -= st${k}[d] * outShape[d];`).join(' ');
+    src = `${decl}
+const rank = outShape.length;
+const inner = outShape[rank - 1];
+const outer = inner === 0 ? 0 : out.length / inner;
+const idx = new Int32Array(rank);
+${offs}
+let base = 0;
+for (let r = 0; r < outer; r++, base += inner) {
+  for (let j = 0; j < inner; j++) {
+${reads}
+${body}
+    out[base + j] = ${result};
+  }
+  for (let d = rank - 2; d >= 0; d--) {
+    ${step}
+    if (++idx[d] < outShape[d]) break;
+    idx[d] = 0; ${back}
+  }
+}`;
+  }
+  fn = new Function('out', 'ins', 'outShape', 'strides', 'H', src) as LoopFn;
+  cache.set(key, fn);
+  return fn;
+}
+
+/** Strides of `shape` broadcast to `outShape`: 0 along dimensions it is broadcast over. */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = stridesOf(shape);
+  const offset = outShape.length - shape.length;
+  return outShape.map((_, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]));
+}
+
+/** Runs `program` on concrete inputs into a freshly allocated (or given) output. */
+export function runElementwise(
+  program: ElementwiseProgram,
+  inputs: { data: TypedArray; shape: number[] }[],
+  outShape: number[],
+  out: TypedArray = allocArray(program.statements[program.statements.length - 1].dtype, sizeOf(outShape)),
+): TypedArray {
+  if (out.length === 0) return out;
+  const size = out.length;
+  const pattern = inputs.map((t) => (t.data.length === size && t.shape.length === outShape.length ? 'F' : t.data.length === 1 ? 'S' : 'B')).join('');
+  const fn = compile(program, pattern);
+  const shape = outShape.length === 0 ? [1] : outShape;
+  const strides = pattern.includes('B') ? inputs.map((t) => broadcastStrides(t.shape.length === 0 ? [1] : t.shape, shape)) : [];
+  fn(out, inputs.map((t) => t.data), shape, strides, scalarHelpers);
+  return out;
+}

@@ -1,0 +1,5 @@
+import { registerCpuKernel } from '../kernel';
+
+registerCpuKernel('noOp', () => []);
+registerCpuKernel('identity', (inputs) => [inputs[0]]);
+registerCpuKernel('stopGradient', (inputs) => [inputs[0]]);

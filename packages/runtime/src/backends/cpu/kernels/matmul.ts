@@ -1,0 +1,49 @@
+import { TensorValue, sizeOf, stridesOf } from '@graphc/graph';
+import { gemm } from '../gemm';
+import { broadcastResultShape, registerCpuKernel } from '../kernel';
+
+/** Batched matmul: broadcast batch dims, then one GEMM per batch entry on strided views. */
+registerCpuKernel('matmul', (inputs, attrs, ctx) => {
+  const [a, b] = inputs;
+  const ta = attrs.transposeA === true;
+  const tb = attrs.transposeB === true;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = a.shape[ra - (ta ? 1 : 2)];
+  const k = a.shape[ra - (ta ? 2 : 1)];
+  const n = b.shape[rb - (tb ? 2 : 1)];
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const batch = broadcastResultShape([batchA, batchB]);
+  const out: TensorValue = ctx.alloc(a.dtype, [...batch, m, n]);
+  const count = sizeOf(batch);
+  const batchStrides = stridesOf(batch);
+  const offsetIn = (shape: number[], idx: number): number => {
+    // flat index of a broadcast batch entry in an operand with batch dims `shape`
+    let off = 0;
+    let stride = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const dim = shape[d];
+      const coord = Math.floor(idx / batchStrides[d + batch.length - shape.length]) % batch[d + batch.length - shape.length];
+      if (dim !== 1) off += coord * stride;
+      stride *= dim;
+    }
+    return off;
+  };
+  const matA = m * k;
+  const matB = k * n;
+  for (let i = 0; i < count; i++) {
+    const aOff = offsetIn(batchA, i) * matA;
+    const bOff = offsetIn(batchB, i) * matB;
+    gemm(
+      m,
+      n,
+      k,
+      { data: a.data, offset: aOff, rowStride: ta ? 1 : k, colStride: ta ? m : 1 },
+      { data: b.data, offset: bOff, rowStride: tb ? 1 : n, colStride: tb ? k : 1 },
+      out.data,
+      i * m * n,
+    );
+  }
+  return [out];
+});

@@ -1,0 +1,12 @@
+export * from './backend';
+export * from './plan';
+export * from './session';
+export * from './random';
+export * from './backends/registry';
+export { CpuBackend, CpuVariableState, evaluateNode } from './backends/cpu';
+export { registerCpuKernel, getCpuKernel, hasCpuKernel, broadcastResultShape } from './backends/cpu/kernel';
+export type { CpuKernel, KernelContext } from './backends/cpu/kernel';
+export { gemm } from './backends/cpu/gemm';
+export type { MatrixView } from './backends/cpu/gemm';
+export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';
+export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from './backends/cpu/elementwise';

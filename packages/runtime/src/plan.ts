@@ -1,0 +1,71 @@
+import {
+  Graph,
+  Node,
+  OutputInfo,
+  Shape,
+  SymbolicTensor,
+  copyNodes,
+  getOpDef,
+  reachableNodes,
+} from '@graphc/graph';
+import { ConstantEvaluator, OptLevel, PassStats, optimizeGraph } from '@graphc/passes';
+
+/**
+ * A compiled, backend-independent plan: the pruned and optimized graph, the order to run it in,
+ * and every tensor's shape specialized to the feed shapes of this signature.
+ */
+export interface Plan {
+  graph: Graph;
+  schedule: Node[];
+  feeds: SymbolicTensor[];
+  fetches: SymbolicTensor[];
+  targets: Node[];
+  /** Output types of each scheduled node with feed shapes substituted (null where data-dependent). */
+  outputInfo: Map<Node, OutputInfo[]>;
+  passes: PassStats[];
+}
+
+export interface PlanRequest {
+  graph: Graph;
+  fetchNames: string[];
+  targetNames: string[];
+  feedNames: string[];
+  feedShapes: number[][];
+  level: OptLevel;
+  evaluate?: ConstantEvaluator;
+}
+
+/** Prune to what the fetches need, cut at feeds, optimize, and specialize shapes. */
+export function buildPlan(req: PlanRequest): Plan {
+  const fetchNodes = req.fetchNames.map((n) => req.graph.tensor(n).node);
+  const targetNodes = req.targetNames.map((n) => req.graph.node(n));
+  const feedNodeNames = new Set(req.feedNames.map((n) => req.graph.tensor(n).node.name));
+  const needed = reachableNodes(req.graph, [...fetchNodes, ...targetNodes], feedNodeNames);
+  const asPlaceholders = new Set([...feedNodeNames].filter((n) => req.graph.node(n).op !== 'placeholder'));
+  const pruned = copyNodes(req.graph, needed, { asPlaceholders });
+  const keep = new Set([...req.fetchNames.map((n) => n.split(':')[0]), ...req.targetNames, ...feedNodeNames]);
+  const { graph, passes } = optimizeGraph(pruned, { level: req.level, keep, evaluate: req.evaluate });
+  const fetches = req.fetchNames.map((n) => graph.tensor(n));
+  const targets = req.targetNames.map((n) => graph.node(n));
+  const feeds = req.feedNames.map((n) => graph.tensor(n));
+  const schedule = reachableNodes(graph, [...fetches.map((f) => f.node), ...targets], feedNodeNames);
+  const outputInfo = specializeShapes(schedule, feeds, req.feedShapes);
+  return { graph, schedule, feeds, fetches, targets, outputInfo, passes };
+}
+
+/** Re-runs shape inference over the schedule with the concrete feed shapes. */
+export function specializeShapes(schedule: Node[], feeds: SymbolicTensor[], feedShapes: number[][]): Map<Node, OutputInfo[]> {
+  const info = new Map<Node, OutputInfo[]>();
+  const fed = new Map<Node, Shape>(feeds.map((f, i) => [f.node, feedShapes[i]]));
+  for (const node of schedule) {
+    const feedShape = fed.get(node);
+    if (feedShape) {
+      info.set(node, [{ dtype: node.outputs[0].dtype, shape: feedShape }]);
+      continue;
+    }
+    const inputs = node.inputs.map((i) => info.get(i.node)?.[i.index] ?? node.graph.node(i.node.name).outputs[i.index]);
+    const where = `op '${node.op}' (node '${node.name}'): `;
+    info.set(node, getOpDef(node.op).infer({ inputs, attrs: node.attrs, where }));
+  }
+  return info;
+}

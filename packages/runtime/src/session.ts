@@ -1,0 +1,206 @@
+import {
+  FeedError,
+  Graph,
+  GraphcError,
+  Node,
+  SymbolicTensor,
+  TensorValue,
+  isTensorValue,
+  shapeMatches,
+  shapeToString,
+  sizeOf,
+  tensor,
+} from '@graphc/graph';
+import type { OptLevel } from '@graphc/passes';
+import type { Backend, Executable, VariableState } from './backend';
+import { createBackend } from './backends/registry';
+import { evaluateNode } from './backends/cpu';
+import { Plan, buildPlan } from './plan';
+
+export type BackendName = 'cpu' | 'webgpu' | 'gpujs';
+
+export interface SessionOptions {
+  /** Where kernels run: a registered backend's name (default 'cpu') or a Backend instance. */
+  backend?: BackendName | Backend;
+  /** Optimization level for compiled plans (default 2; 0 runs the graph as built). */
+  optimize?: OptLevel;
+}
+
+/** Anything `run` can fetch: one tensor or op, a name, an array, or an object of them. */
+export type FetchItem = SymbolicTensor | Node | string;
+export type Fetches = FetchItem | readonly FetchItem[] | { readonly [key: string]: FetchItem };
+
+type FeedValue = TensorValue | number | number[] | ArrayLike<number>;
+export type Feeds = Record<string, FeedValue> | Map<SymbolicTensor | string, FeedValue>;
+
+/** Resolved result shape: a value for each fetched tensor, null for each fetched op. */
+export type FetchResult<F> = F extends SymbolicTensor | string
+  ? TensorValue
+  : F extends Node
+    ? null
+    : F extends readonly unknown[]
+      ? { [K in keyof F]: FetchResult<F[K]> }
+      : F extends object
+        ? { [K in keyof F]: FetchResult<F[K]> }
+        : never;
+
+interface CompiledEntry {
+  plan: Plan;
+  executable: Executable;
+}
+
+/**
+ * Runs a graph. The first run of each signature (fetches, feed names, feed shapes) compiles a plan
+ * (prune, optimize, specialize shapes, bind kernels); later runs reuse it. Variables live in the
+ * backend's storage for the session's life.
+ */
+export class Session {
+  readonly backend: Backend;
+  readonly level: OptLevel;
+  /** How many plans were compiled: a repeated signature must not add to it. */
+  compileCount = 0;
+  private readonly cache = new Map<string, CompiledEntry>();
+  private readonly state: VariableState;
+  private closed = false;
+
+  constructor(
+    readonly graph: Graph,
+    options: SessionOptions = {},
+  ) {
+    this.backend = typeof options.backend === 'object' ? options.backend : createBackend(options.backend ?? 'cpu');
+    this.level = options.optimize ?? 2;
+    this.state = this.backend.createState();
+  }
+
+  /** Variable storage (for checkpoints and saveModel). */
+  get variables(): VariableState {
+    return this.state;
+  }
+
+  async run<F extends Fetches>(fetches: F, feeds: Feeds = {}): Promise<FetchResult<F>> {
+    if (this.closed) throw new GraphcError('session is closed');
+    await this.backend.ready();
+    const flat: (SymbolicTensor | Node)[] = [];
+    const structure = this.flattenFetches(fetches as Fetches, flat);
+    const feedList = this.normalizeFeeds(feeds);
+    const tensors = flat.filter((f): f is SymbolicTensor => f instanceof SymbolicTensor);
+    const targets = flat.filter((f): f is Node => f instanceof Node);
+    const key = JSON.stringify([
+      tensors.map((t) => t.name),
+      targets.map((t) => t.name),
+      feedList.map(([t, v]) => [t.name, v.dtype, v.shape]),
+    ]);
+    let entry = this.cache.get(key);
+    if (!entry) {
+      entry = this.compile(tensors, targets, feedList);
+      this.cache.set(key, entry);
+    }
+    const values = await entry.executable.run(feedList.map(([, v]) => v));
+    const byFetch = new Map<SymbolicTensor, TensorValue>(tensors.map((t, i) => [t, values[i]]));
+    return structure(byFetch) as FetchResult<F>;
+  }
+
+  /** Plans compiled so far (for inspection and tests). */
+  plans(): Plan[] {
+    return [...this.cache.values()].map((e) => e.plan);
+  }
+
+  /** Stats of the executable compiled for the most recent new signature. */
+  lastStats(): Record<string, number> | undefined {
+    return [...this.cache.values()].pop()?.executable.stats;
+  }
+
+  close(): void {
+    for (const e of this.cache.values()) e.executable.dispose?.();
+    this.cache.clear();
+    this.backend.dispose();
+    this.closed = true;
+  }
+
+  private compile(tensors: SymbolicTensor[], targets: Node[], feeds: [SymbolicTensor, TensorValue][]): CompiledEntry {
+    const plan = buildPlan({
+      graph: this.graph,
+      fetchNames: tensors.map((t) => t.name),
+      targetNames: targets.map((t) => t.name),
+      feedNames: feeds.map(([t]) => t.name),
+      feedShapes: feeds.map(([, v]) => v.shape),
+      level: this.level,
+      evaluate: evaluateNode,
+    });
+    const fed = new Set(plan.feeds.map((f) => f.node));
+    const unfed = plan.schedule.filter((n) => n.op === 'placeholder' && !fed.has(n));
+    if (unfed.length) {
+      const names = unfed.map((n) => `'${n.name}' (${n.outputs[0].dtype} ${shapeToString(n.outputs[0].shape)})`);
+      throw new FeedError(`placeholder ${names.join(', ')} must be fed: the fetches depend on it`);
+    }
+    this.compileCount++;
+    return { plan, executable: this.backend.compile(plan, this.state) };
+  }
+
+  private flattenFetches(fetches: Fetches | FetchItem, out: (SymbolicTensor | Node)[]): (values: Map<SymbolicTensor, TensorValue>) => unknown {
+    if (typeof fetches === 'string') {
+      const node = this.graph.hasNode(fetches) ? this.graph.node(fetches) : this.graph.tensor(fetches).node;
+      const item = node.name === fetches && node.outputs.length === 0 ? node : this.graph.tensor(fetches);
+      return this.flattenFetches(item, out);
+    }
+    if (fetches instanceof SymbolicTensor || fetches instanceof Node) {
+      if (fetches.graph !== this.graph) throw new GraphcError(`fetch '${fetches.name}' belongs to another graph than the session's`);
+      out.push(fetches);
+      return fetches instanceof Node ? () => null : (values) => values.get(fetches);
+    }
+    if (Array.isArray(fetches)) {
+      const parts = fetches.map((f) => this.flattenFetches(f, out));
+      return (values) => parts.map((p) => p(values));
+    }
+    if (typeof fetches === 'object' && fetches !== null) {
+      const parts = Object.entries(fetches).map(([k, f]) => [k, this.flattenFetches(f, out)] as const);
+      return (values) => Object.fromEntries(parts.map(([k, p]) => [k, p(values)]));
+    }
+    throw new GraphcError(`cannot fetch ${String(fetches)}: pass a tensor, an op, a name, or an array/object of them`);
+  }
+
+  private normalizeFeeds(feeds: Feeds): [SymbolicTensor, TensorValue][] {
+    const entries: [SymbolicTensor | string, FeedValue][] = feeds instanceof Map ? [...feeds.entries()] : Object.entries(feeds);
+    const result: [SymbolicTensor, TensorValue][] = entries.map(([key, raw]) => {
+      const name = typeof key === 'string' ? key : key.name;
+      let t: SymbolicTensor;
+      if (key instanceof SymbolicTensor) {
+        if (key.graph !== this.graph) throw new FeedError(`feed '${name}' belongs to another graph than the session's`);
+        t = key;
+      } else {
+        try {
+          t = this.graph.tensor(name);
+        } catch {
+          const known = this.graph.placeholders().map((p) => p.name);
+          throw new FeedError(`feed '${name}' does not name a tensor of the graph (placeholders: ${known.join(', ') || 'none'})`);
+        }
+      }
+      return [t, this.checkFeed(t, raw)];
+    });
+    return result.sort((a, b) => (a[0].name < b[0].name ? -1 : a[0].name > b[0].name ? 1 : 0));
+  }
+
+  private checkFeed(t: SymbolicTensor, raw: FeedValue): TensorValue {
+    let value: TensorValue;
+    if (isTensorValue(raw)) value = raw;
+    else if (typeof raw === 'number' || Array.isArray(raw) || ArrayBuffer.isView(raw)) {
+      const shape = t.shape.every((d) => d !== null) ? (t.shape as number[]) : undefined;
+      try {
+        value = tensor(raw as number[], shape && (typeof raw === 'number' || sizeOf(shape) === (raw as ArrayLike<number>).length) ? shape : undefined, t.dtype);
+      } catch (e) {
+        throw new FeedError(`feed '${t.name}': ${(e as Error).message}`);
+      }
+    } else throw new FeedError(`feed '${t.name}' must be a tensor value { dtype, shape, data } or numbers`);
+    if (value.dtype !== t.dtype) throw new FeedError(`feed '${t.name}' has dtype ${value.dtype}, expected ${t.dtype}`);
+    if (!Array.isArray(value.shape) || !value.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new FeedError(`feed '${t.name}' has an invalid shape`);
+    }
+    if (!shapeMatches(value.shape, t.shape)) {
+      throw new FeedError(`feed '${t.name}' has shape ${shapeToString(value.shape)}, expected ${shapeToString(t.shape)}`);
+    }
+    if (value.data.length !== sizeOf(value.shape)) {
+      throw new FeedError(`feed '${t.name}' has ${value.data.length} values, but shape ${shapeToString(value.shape)} needs ${sizeOf(value.shape)}`);
+    }
+    return value;
+  }
+}
