@@ -2,3 +2,7 @@
 import './state';
 import './control';
 import './matmul';
+import './array';
+import './reduce';
+import './nn';
+import './random';

