@@ -1,3 +1,4 @@
 export * from '@graphc/graph';
 export * from '@graphc/passes';
 export * from '@graphc/runtime';
+export { main } from './main';

@@ -10,3 +10,4 @@ export { gemm } from './backends/cpu/gemm';
 export type { MatrixView } from './backends/cpu/gemm';
 export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';
 export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from './backends/cpu/elementwise';
+export * from './model-session';

@@ -1,1 +1,4 @@
-export {};
+export * from './model-json';
+export * from './safe-fs';
+export * from './tensor-bytes';
+export * from './tensor-json';

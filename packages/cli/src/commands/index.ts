@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+import { registerRun } from './run';
+import { registerInspect } from './inspect';
+
+/** Each command lives in its own module and registers itself here. */
+export function registerCommands(program: Command): void {
+  registerRun(program);
+  registerInspect(program);
+}

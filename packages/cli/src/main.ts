@@ -1,0 +1,27 @@
+import { Command, CommanderError } from 'commander';
+import { exitCodeFor, reasonOf } from './cli-error';
+import { registerCommands } from './commands';
+
+/**
+ * Runs the `graphc` CLI on `argv` and resolves to the process exit code (0 ok, 1 runtime failure,
+ * 2 bad usage or bad input, with a one-line reason on stderr).
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('graphc')
+    .description('graphc: a define-and-run deep-learning graph compiler and runtime')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version exit 0; every other parse failure is bad usage
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`graphc: ${reasonOf(error)}\n`);
+    if (process.env.GRAPHC_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return exitCodeFor(error);
+  }
+}
