@@ -15,7 +15,8 @@ export function encodeTensorData(dtype: DType, data: TypedArray): Uint8Array {
 }
 
 export function decodeTensorData(dtype: DType, bytes: Uint8Array, count: number): TypedArray {
-  const aligned = bytes.slice(0, count * BYTES_PER_ELEMENT[dtype]);
+  // a copy (Buffer.slice would share, and misalign, the file's memory)
+  const aligned = new Uint8Array(bytes.subarray(0, count * BYTES_PER_ELEMENT[dtype]));
   if (dtype === 'int64') {
     const raw = new BigInt64Array(aligned.buffer, 0, count);
     const out = allocArray('int64', count);
