@@ -3,17 +3,17 @@
  * constant folding and generated fused kernels so every path computes the same numbers.
  */
 
-/** Abramowitz–Stegun 7.1.26 is too coarse for gradient checks; this is W. J. Cody's rational erf. */
+/** Abramowitz–Stegun 7.1.26 is too coarse for gradient checks; this is W. J. Cody's rational erf (CALERF). */
 export function erf(x: number): number {
   const ax = Math.abs(x);
-  if (ax < 0.5) {
+  if (ax <= 0.46875) {
     const t = x * x;
     const num = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t + 377.485237685302021) * t + 3209.37758913846947;
     const den = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t + 2844.23683343917062;
     return (x * num) / den;
   }
   if (ax < 4) {
-    const num = (((((((5.64188496988670089e-1 * ax + 8.88314979438837594) * ax + 6.61191906371416295e1) * ax + 2.98635138197400131e2) * ax + 8.81952221241769090e2) * ax + 1.71204761263407058e3) * ax + 2.05107837782607147e3) * ax + 1.23033935479799725e3) * ax + 2.15311535474403846e-8;
+    const num = ((((((((2.15311535474403846e-8 * ax + 5.64188496988670089e-1) * ax + 8.88314979438837594) * ax + 6.61191906371416295e1) * ax + 2.98635138197400131e2) * ax + 8.81952221241769090e2) * ax + 1.71204761263407058e3) * ax + 2.05107837782607147e3) * ax + 1.23033935479799725e3);
     const den = (((((((ax + 1.57449261107098347e1) * ax + 1.17693950891312499e2) * ax + 5.37181101862009858e2) * ax + 1.62138957456669019e3) * ax + 3.29079923573345963e3) * ax + 4.36261909014324716e3) * ax + 3.43936767414372164e3) * ax + 1.23033935480374942e3;
     const r = 1 - (Math.exp(-ax * ax) * num) / den;
     return x < 0 ? -r : r;
