@@ -1,2 +1,8 @@
 // Ops of the 'array' family register here; see DESIGN.md for the one-file-per-op layout.
-export {};
+export * from './reshape';
+export * from './transpose';
+export * from './cast';
+export * from './fill';
+export * from './concat';
+export * from './slice';
+export * from './gather';

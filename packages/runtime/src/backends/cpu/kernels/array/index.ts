@@ -1,2 +1,7 @@
 // Importing this module registers the cpu kernels of the 'array' op family.
-export {};
+import './reshape';
+import './transpose';
+import './fill';
+import './concat';
+import './slice';
+import './gather';

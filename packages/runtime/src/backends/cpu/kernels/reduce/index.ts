@@ -1,2 +1,3 @@
 // Importing this module registers the cpu kernels of the 'reduce' op family.
-export {};
+import './reduce';
+import './arg-reduce';

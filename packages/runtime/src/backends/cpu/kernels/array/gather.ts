@@ -1,0 +1,31 @@
+import { ShapeError, sizeOf } from '@graphc/graph';
+import { registerCpuKernel } from '../../kernel';
+import { copyRows } from './strided';
+
+/** Checks every index first, so a bad one fails before any output is written. */
+registerCpuKernel('gather', ([params, indices], attrs, ctx) => {
+  const rank = params.shape.length;
+  const a = (attrs.axis as number | undefined) ?? 0;
+  const axis = a < 0 ? a + rank : a;
+  const dim = params.shape[axis];
+  const idx = indices.data;
+  const n = idx.length;
+  for (let i = 0; i < n; i++) {
+    const v = idx[i];
+    if (v < -dim || v >= dim) {
+      throw new ShapeError(
+        `op 'gather' (node '${ctx.node.name}'): index ${v} (at flat position ${i} of indices '${ctx.node.inputs[1].name}') is out of range [${-dim}, ${dim}) for axis ${axis} of params [${params.shape.join(', ')}]`,
+      );
+    }
+  }
+  const shape = [...params.shape.slice(0, axis), ...indices.shape, ...params.shape.slice(axis + 1)];
+  const out = ctx.alloc(params.dtype, shape);
+  const outer = sizeOf(params.shape.slice(0, axis));
+  const inner = sizeOf(params.shape.slice(axis + 1));
+  // one strided row copy per index: row o of the output block i is params[o, idx[i], :]
+  for (let i = 0; i < n; i++) {
+    const v = idx[i] < 0 ? idx[i] + dim : idx[i];
+    copyRows(params.data, v * inner, dim * inner, out.data, i * inner, n * inner, outer, inner);
+  }
+  return [out];
+});

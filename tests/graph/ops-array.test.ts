@@ -1,0 +1,392 @@
+import { DTypeError, Graph, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, evaluateNode, getOpDef, ops, tensor } from 'graphc';
+
+type Feeds = Record<string, TensorValue>;
+
+async function run(t: SymbolicTensor, feeds: Feeds = {}): Promise<TensorValue> {
+  return new Session(t.graph).run(t, feeds);
+}
+
+async function runAll(ts: SymbolicTensor[], feeds: Feeds = {}): Promise<TensorValue[]> {
+  return new Session(ts[0].graph).run(ts, feeds);
+}
+
+const values = (v: TensorValue): number[] => Array.from(v.data as ArrayLike<number>);
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+describe('reshape', () => {
+  test('infers -1 from a known shape and keeps the values', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor(range(12), [3, 4]));
+    const y = ops.reshape(x, [2, -1, 3]);
+    expect(y.shape).toEqual([2, 2, 3]);
+    const out = await run(y);
+    expect(out.shape).toEqual([2, 2, 3]);
+    expect(values(out)).toEqual(range(12));
+  });
+
+  test('unknown dimensions: [?, 4] to [-1, 2] is [?, 2], resolved at run time', async () => {
+    const g = new Graph();
+    const x = g.placeholder('int32', [null, 4], 'x');
+    const y = ops.reshape(x, [-1, 2]);
+    expect(y.shape).toEqual([null, 2]);
+    const out = await run(y, { x: tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], 'int32') });
+    expect(out.dtype).toBe('int32');
+    expect(out.shape).toEqual([4, 2]);
+    expect(values(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  test('build-time errors name the node', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [3, 4], 'x');
+    expect(() => ops.reshape(x, [5, 2], 'bad')).toThrow(ShapeError);
+    expect(() => ops.reshape(x, [5, 2], 'bad2')).toThrow(/node 'bad2'.*12 elements vs 10/);
+    expect(() => ops.reshape(x, [-1, 5])).toThrow(/not a multiple of 5/);
+    expect(() => ops.reshape(x, [-1, -1])).toThrow(/at most one -1/);
+    const u = g.placeholder('float32', [null, 4], 'u');
+    expect(() => ops.reshape(u, [6], 'r3')).toThrow(/node 'r3'.*6 elements is not a multiple of 4/);
+  });
+
+  test('an unknown dimension that does not fit fails when the plan is compiled, naming the node', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 3], 'x');
+    const y = ops.reshape(x, [-1, 2], 'pairs');
+    await expect(run(y, { x: tensor(range(9), [3, 3]) })).rejects.toThrow(/node 'pairs'/);
+  });
+
+  test('empty tensors reshape; -1 next to a 0 is ambiguous', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [0, 3], 'x');
+    const y = ops.reshape(x, [3, 0]);
+    const out = await run(y, { x: tensor([], [0, 3]) });
+    expect(out.shape).toEqual([3, 0]);
+    expect(() => ops.reshape(x, [0, -1])).toThrow(/ambiguous/);
+  });
+});
+
+describe('expandDims and squeeze', () => {
+  test('expandDims at the front, the end, and a negative axis', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 3], 'x');
+    expect(ops.expandDims(x).shape).toEqual([1, null, 3]);
+    expect(ops.expandDims(x, -1).shape).toEqual([null, 3, 1]);
+    const y = ops.expandDims(x, 1);
+    expect(y.shape).toEqual([null, 1, 3]);
+    const out = await run(y, { x: tensor([1, 2, 3, 4, 5, 6], [2, 3]) });
+    expect(out.shape).toEqual([2, 1, 3]);
+    expect(values(out)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => ops.expandDims(x, 3, 'e')).toThrow(/node 'e'.*axis 3 is out of range/);
+  });
+
+  test('squeeze all known 1s, or named axes (unknown ones checked at run time)', async () => {
+    const g = new Graph();
+    const a = g.constant(tensor([7, 8, 9], [1, 3, 1]));
+    expect(ops.squeeze(a).shape).toEqual([3]);
+    expect(values(await run(ops.squeeze(a, [-1])))).toEqual([7, 8, 9]);
+    expect(ops.squeeze(a, -1).shape).toEqual([1, 3]);
+    const x = g.placeholder('float32', [null, 1, null], 'x');
+    expect(ops.squeeze(x).shape).toEqual([null, null]);
+    const y = ops.squeeze(x, [0, 1], 'sq');
+    expect(y.shape).toEqual([null]);
+    const out = await run(y, { x: tensor([4, 5], [1, 1, 2]) });
+    expect(out.shape).toEqual([2]);
+    expect(values(out)).toEqual([4, 5]);
+    await expect(run(y, { x: tensor([4, 5, 6, 7], [2, 1, 2]) })).rejects.toThrow(/node 'sq'.*cannot squeeze axis 0/);
+    expect(() => ops.squeeze(a, [1], 'sq2')).toThrow(/node 'sq2'.*size is 3, not 1/);
+  });
+
+  test('reshape-like ops are marked as aliasing and their kernels return a view of the input buffer', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 2], 'x');
+    const value = tensor([1, 2, 3, 4], [2, 2]);
+    for (const y of [ops.reshape(x, [4]), ops.expandDims(x, 0), ops.squeeze(ops.expandDims(x, 1), [1])]) {
+      expect(getOpDef(y.node.op).aliasesInput).toBe(true);
+    }
+    const r = evaluateNode(ops.reshape(x, [4, 1]).node, [value])[0];
+    expect(r.shape).toEqual([4, 1]);
+    expect(r.data).toBe(value.data);
+    const e = evaluateNode(ops.expandDims(x, -1).node, [value])[0];
+    expect(e.shape).toEqual([2, 2, 1]);
+    expect(e.data).toBe(value.data);
+    const s = evaluateNode(ops.squeeze(ops.expandDims(x, 2), [2]).node, [e])[0];
+    expect(s.shape).toEqual([2, 2]);
+    expect(s.data).toBe(value.data);
+  });
+});
+
+describe('transpose', () => {
+  test('matrix transpose by default', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor([[1, 2, 3], [4, 5, 6]]));
+    const out = await run(ops.transpose(x));
+    expect(out.shape).toEqual([3, 2]);
+    expect(values(out)).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+
+  test('rank-3 permutation with an unknown dimension and negative perm entries', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float64', [null, 2, 3], 'x');
+    const y = ops.transpose(x, [-1, 0, 1]);
+    expect(y.shape).toEqual([3, null, 2]);
+    const out = await run(y, { x: tensor(range(12), [2, 2, 3], 'float64') });
+    expect(out.shape).toEqual([3, 2, 2]);
+    // out[k, i, j] = x[i, j, k] = 6i + 3j + k
+    expect(values(out)).toEqual([0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]);
+  });
+
+  test('large batched transpose (tiled path) matches the definition', async () => {
+    const g = new Graph();
+    const [B, M, N] = [3, 37, 70];
+    const x = g.placeholder('int32', [B, M, N], 'x');
+    const out = await run(ops.transpose(x, [0, 2, 1]), { x: tensor(range(B * M * N), [B, M, N], 'int32') });
+    expect(out.shape).toEqual([B, N, M]);
+    let bad = 0;
+    for (let b = 0; b < B; b++)
+      for (let n = 0; n < N; n++)
+        for (let m = 0; m < M; m++) if (out.data[(b * N + n) * M + m] !== (b * M + m) * N + n) bad++;
+    expect(bad).toBe(0);
+  });
+
+  test('bad perm names the node; empty tensors transpose', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [0, 2], 'x');
+    expect(() => ops.transpose(x, [0, 0], 't')).toThrow(/node 't'.*not a permutation/);
+    const out = await run(ops.transpose(x), { x: tensor([], [0, 2]) });
+    expect(out.shape).toEqual([2, 0]);
+  });
+});
+
+describe('cast', () => {
+  test('float to int truncates toward zero; NaN gives 0 in both int dtypes', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [5], 'x');
+    const [i32, i64] = await runAll([ops.cast(x, 'int32'), ops.cast(x, 'int64')], { x: tensor([1.7, -1.7, 2.5, NaN, -0.2], [5]) });
+    expect(i32.dtype).toBe('int32');
+    expect(i64.dtype).toBe('int64');
+    expect(values(i32)).toEqual([1, -1, 2, 0, 0]);
+    expect(values(i64).map((v) => v + 0)).toEqual([1, -1, 2, 0, 0]);
+  });
+
+  test('to bool is x != 0; bool to float is 0/1; float64 to float32 rounds', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float64', [4], 'x');
+    const b = ops.cast(x, 'bool');
+    const back = ops.cast(b, 'float32');
+    const f32 = ops.cast(x, 'float32');
+    const [bv, fv, f32v] = await runAll([b, back, f32], { x: tensor([0, -3, 0.1, NaN], [4], 'float64') });
+    expect(bv.dtype).toBe('bool');
+    expect(values(bv)).toEqual([0, 1, 1, 1]);
+    expect(values(fv)).toEqual([0, 1, 1, 1]);
+    expect(f32v.data[2]).toBe(Math.fround(0.1));
+  });
+
+  test('int64 to int32 and int to float keep values; cast is elementwise', async () => {
+    const g = new Graph();
+    const x = g.placeholder('int64', [null], 'x');
+    const y = ops.cast(x, 'float32');
+    expect(y.shape).toEqual([null]);
+    expect(values(await run(y, { x: tensor([3, -4], [2], 'int64') }))).toEqual([3, -4]);
+    expect(getOpDef('cast').elementwise).toBeDefined();
+    expect(() => ops.cast(x, 'float16' as never, 'c')).toThrow(DTypeError);
+  });
+});
+
+describe('fill, zeros, ones, zerosLike, onesLike, range', () => {
+  test('fill and zeros/ones in the default graph or a given one', async () => {
+    const g = new Graph();
+    const f = ops.fill([2, 2], 7, 'int32');
+    expect(f.graph).toBe(g);
+    expect(f.dtype).toBe('int32');
+    expect(values(await run(f))).toEqual([7, 7, 7, 7]);
+    const other = new Graph();
+    const z = ops.zeros([3], 'float64', { graph: g });
+    expect(z.graph).toBe(g);
+    const o = ops.ones([2], 'bool', { graph: other, name: 'yes' });
+    expect(o.graph).toBe(other);
+    expect(o.name).toBe('yes');
+    expect(values(await run(z))).toEqual([0, 0, 0]);
+    expect(values(await run(o))).toEqual([1, 1]);
+    expect(() => ops.fill([2], 1.5, 'int32', { graph: g, name: 'fi' })).toThrow(/node 'fi'.*not an integer/);
+    expect(() => ops.fill([-1], 0, 'float32', { graph: g })).toThrow(ShapeError);
+  });
+
+  test('zerosLike/onesLike take the run-time shape of an unknown input', async () => {
+    const g = new Graph();
+    const x = g.placeholder('int64', [null, 2], 'x');
+    const z = ops.zerosLike(x);
+    const o = ops.onesLike(x);
+    expect(o.shape).toEqual([null, 2]);
+    expect(o.dtype).toBe('int64');
+    const [zv, ov] = await runAll([z, o], { x: tensor([5, 6, 7, 8, 9, 10], [3, 2], 'int64') });
+    expect(zv.shape).toEqual([3, 2]);
+    expect(values(zv)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(values(ov)).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  test('range as tf.range: one argument, fractional and negative deltas, empty', async () => {
+    const g = new Graph();
+    const r5 = ops.range(5);
+    expect(r5.dtype).toBe('int32');
+    expect(values(await run(r5))).toEqual([0, 1, 2, 3, 4]);
+    const rf = ops.range(1, 2, 0.25);
+    expect(rf.dtype).toBe('float32');
+    expect(values(await run(rf))).toEqual([1, 1.25, 1.5, 1.75]);
+    expect(values(await run(ops.range(5, 0, -2)))).toEqual([5, 3, 1]);
+    const e = ops.range(3, 3, 1, 'int64');
+    expect(e.shape).toEqual([0]);
+    expect(values(await run(e))).toEqual([]);
+    expect(ops.range(0, 1, 0.1, 'float64').shape).toEqual([10]);
+    expect(() => ops.range(0, 3, 0, undefined, { graph: g, name: 'rz' })).toThrow(/node 'rz'.*delta must not be 0/);
+  });
+});
+
+describe('concat and split', () => {
+  test('concat along axis 1 and a negative axis, with unknown batch', async () => {
+    const g = new Graph();
+    const a = g.placeholder('float32', [null, 2], 'a');
+    const b = g.placeholder('float32', [null, 1], 'b');
+    const c = ops.concat([a, b], -1);
+    expect(c.shape).toEqual([null, 3]);
+    const out = await run(c, { a: tensor([1, 2, 3, 4], [2, 2]), b: tensor([9, 8], [2, 1]) });
+    expect(out.shape).toEqual([2, 3]);
+    expect(values(out)).toEqual([1, 2, 9, 3, 4, 8]);
+  });
+
+  test('concat along axis 0 of int values, constants taking the dtype of the first tensor, and empty parts', async () => {
+    const g = new Graph();
+    const a = g.placeholder('int32', [2], 'a');
+    const e = g.placeholder('int32', [0], 'e');
+    const c = ops.concat([a, e, [7, 8, 9]], 0);
+    expect(c.shape).toEqual([5]);
+    expect(c.dtype).toBe('int32');
+    expect(values(await run(c, { a: tensor([1, 2], [2], 'int32'), e: tensor([], [0], 'int32') }))).toEqual([1, 2, 7, 8, 9]);
+  });
+
+  test('concat of long rows (block copy path)', async () => {
+    const g = new Graph();
+    const a = g.constant(tensor(range(200), [2, 100]));
+    const b = g.constant(tensor(range(200).map((v) => -v), [2, 100]));
+    const out = await run(ops.concat([a, b], 1));
+    expect(out.shape).toEqual([2, 200]);
+    expect(out.data[0]).toBe(0);
+    expect(out.data[99]).toBe(99);
+    expect(out.data[100]).toBe(-0);
+    expect(out.data[199]).toBe(-99);
+    expect(out.data[200]).toBe(100);
+    expect(out.data[399]).toBe(-199);
+  });
+
+  test('concat errors name the node', () => {
+    const g = new Graph();
+    const a = g.placeholder('float32', [2, 2], 'a');
+    const b = g.placeholder('float32', [3, 2], 'b');
+    const i = g.placeholder('int32', [2, 2], 'i');
+    expect(() => ops.concat([a, b], 1, 'cc')).toThrow(/node 'cc'.*differs .* in dimension 0/);
+    expect(() => ops.concat([a, i], 0, 'cd')).toThrow(DTypeError);
+    expect(() => ops.concat([a, b], 2, 'ce')).toThrow(/node 'ce'.*axis 2 is out of range/);
+  });
+
+  test('split into equal parts and into sizes with -1', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 6], 'x');
+    const parts = ops.split(x, 3, 1);
+    expect(parts.map((p) => p.shape)).toEqual([[2, 2], [2, 2], [2, 2]]);
+    const feeds = { x: tensor(range(12), [2, 6]) };
+    const outs = await runAll(parts, feeds);
+    expect(outs.map(values)).toEqual([[0, 1, 6, 7], [2, 3, 8, 9], [4, 5, 10, 11]]);
+    const [head, tail] = ops.split(x, [1, -1], -1);
+    expect(tail.shape).toEqual([2, 5]);
+    const [h, t] = await runAll([head, tail], feeds);
+    expect(values(h)).toEqual([0, 6]);
+    expect(values(t)).toEqual([1, 2, 3, 4, 5, 7, 8, 9, 10, 11]);
+    expect(() => ops.split(x, 4, 1, 'sp')).toThrow(/node 'sp'.*does not split into 4/);
+    expect(() => ops.split(x, [2, 2], 1, 'sq')).toThrow(/node 'sq'.*do not add up/);
+  });
+
+  test('split of an unknown dimension is checked at run time', async () => {
+    const g = new Graph();
+    const x = g.placeholder('int32', [null], 'x');
+    const [a, b] = ops.split(x, 2, 0, 'halves');
+    expect(a.shape).toEqual([null]);
+    const [av, bv] = await runAll([a, b], { x: tensor([1, 2, 3, 4], [4], 'int32') });
+    expect(values(av)).toEqual([1, 2]);
+    expect(values(bv)).toEqual([3, 4]);
+    await expect(runAll([a, b], { x: tensor([1, 2, 3], [3], 'int32') })).rejects.toThrow(/node 'halves'/);
+  });
+});
+
+describe('slice', () => {
+  test('TensorFlow semantics: size -1 runs to the end', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor(range(12), [3, 4]));
+    const y = ops.slice(x, [1, 1], [2, -1]);
+    expect(y.shape).toEqual([2, 3]);
+    expect(values(await run(y))).toEqual([5, 6, 7, 9, 10, 11]);
+    expect(values(await run(ops.slice(x, [0, 2], [-1, 1])))).toEqual([2, 6, 10]);
+  });
+
+  test('rank 3 with an unknown dimension; an empty slice', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 2, 3], 'x');
+    const y = ops.slice(x, [1, 0, 1], [-1, 1, 2]);
+    expect(y.shape).toEqual([null, 1, 2]);
+    const feeds = { x: tensor(range(18), [3, 2, 3]) };
+    const out = await run(y, feeds);
+    expect(out.shape).toEqual([2, 1, 2]);
+    expect(values(out)).toEqual([7, 8, 13, 14]);
+    const e = await run(ops.slice(x, [0, 2, 0], [-1, -1, -1]), feeds);
+    expect(e.shape).toEqual([3, 0, 3]);
+  });
+
+  test('out-of-range slices fail at build time, or at run time for unknown dimensions', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 4], 'x');
+    expect(() => ops.slice(x, [0, 2], [1, 3], 's1')).toThrow(/node 's1'.*runs past/);
+    expect(() => ops.slice(x, [0, -1], [1, 1], 's2')).toThrow(/node 's2'.*begin must be >= 0/);
+    const y = ops.slice(x, [2, 0], [1, -1], 's3');
+    await expect(run(y, { x: tensor(range(8), [2, 4]) })).rejects.toThrow(/node 's3'/);
+  });
+});
+
+describe('gather', () => {
+  test('rows by int32 indices, negative ones counting from the end', async () => {
+    const g = new Graph();
+    const params = g.constant(tensor([[1, 2], [3, 4], [5, 6]]));
+    const ids = g.placeholder('int32', [null], 'ids');
+    const y = ops.gather(params, ids);
+    expect(y.shape).toEqual([null, 2]);
+    const out = await run(y, { ids: tensor([2, 0, -1, -3], [4], 'int32') });
+    expect(out.shape).toEqual([4, 2]);
+    expect(values(out)).toEqual([5, 6, 1, 2, 5, 6, 1, 2]);
+  });
+
+  test('along axis 1 with rank-2 int64 indices', async () => {
+    const g = new Graph();
+    const params = g.placeholder('int32', [2, 3, 2], 'p');
+    const ids = g.constant(tensor([[2, 0], [1, 1]], [2, 2], 'int64'));
+    const y = ops.gather(params, ids, 1);
+    expect(y.shape).toEqual([2, 2, 2, 2]);
+    const out = await run(y, { p: tensor(range(12), [2, 3, 2], 'int32') });
+    // out[a, i, j, c] = p[a, ids[i, j], c] = 6a + 2 ids[i, j] + c
+    expect(values(out)).toEqual([4, 5, 0, 1, 2, 3, 2, 3, 10, 11, 6, 7, 8, 9, 8, 9]);
+  });
+
+  test('constant index arrays become int32; float indices are refused', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [3], 'x');
+    const y = ops.gather(x, [1, 1, 0]);
+    expect(values(await run(y, { x: tensor([10, 20, 30], [3]) }))).toEqual([20, 20, 10]);
+    const f = g.placeholder('float32', [2], 'f');
+    expect(() => ops.gather(x, f, 0, 'gf')).toThrow(DTypeError);
+  });
+
+  test('an out-of-range index is a typed error naming the node and the index', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [3], 'x');
+    const ids = g.placeholder('int64', [2], 'ids');
+    const y = ops.gather(x, ids, 0, 'lookup');
+    const err = await run(y, { x: tensor([1, 2, 3], [3]), ids: tensor([0, 3], [2], 'int64') }).catch((e) => e);
+    expect(err).toBeInstanceOf(GraphcError);
+    expect(String(err.message)).toMatch(/node 'lookup'.*index 3 .*out of range \[-3, 3\)/);
+    await expect(run(y, { x: tensor([1, 2, 3], [3]), ids: tensor([-4, 0], [2], 'int64') })).rejects.toThrow(/index -4/);
+  });
+});
