@@ -10,3 +10,4 @@ export { applyOp, apply1 } from './ops/builder';
 export * from './scalar-helpers';
 export * from './transform';
 export * from './io';
+import './gradients';

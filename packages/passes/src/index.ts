@@ -1,1 +1,2 @@
 export * from './pass-manager';
+export * from './autodiff';

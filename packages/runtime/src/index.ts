@@ -11,3 +11,4 @@ export type { MatrixView } from './backends/cpu/gemm';
 export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';
 export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from './backends/cpu/elementwise';
 export * from './model-session';
+export * from './check-gradients';

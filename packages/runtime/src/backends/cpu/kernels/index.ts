@@ -6,3 +6,4 @@ import './array';
 import './reduce';
 import './nn';
 import './random';
+import './broadcast-gradient';

@@ -1,0 +1,3 @@
+// Importing a gradient module attaches its builders to ops registered elsewhere (setGradient).
+import './math';
+import './control';
