@@ -11,3 +11,5 @@ export * from './scalar-helpers';
 export * from './transform';
 export * from './io';
 import './gradients';
+export { window2d, windowAxis } from './ops/nn/conv-util';
+export type { Window2D, Padding, Pair } from './ops/nn/conv-util';

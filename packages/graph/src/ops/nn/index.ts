@@ -1,2 +1,7 @@
 // Ops of the 'nn' family register here; see DESIGN.md for the one-file-per-op layout.
-export {};
+export * from './softmax';
+export * from './conv2d';
+export * from './pool';
+export * from './batch-norm';
+export * from './dropout';
+export * from './cross-entropy';

@@ -1,2 +1,2 @@
 // Ops of the 'random' family register here; see DESIGN.md for the one-file-per-op layout.
-export {};
+export * from './random';

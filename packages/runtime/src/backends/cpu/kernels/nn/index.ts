@@ -1,2 +1,8 @@
 // Importing this module registers the cpu kernels of the 'nn' op family.
-export {};
+import './softmax';
+import './conv2d';
+import './depthwise-conv2d';
+import './pool';
+import './batch-norm';
+import './dropout';
+import './cross-entropy';

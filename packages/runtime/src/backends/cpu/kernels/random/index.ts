@@ -1,2 +1,2 @@
 // Importing this module registers the cpu kernels of the 'random' op family.
-export {};
+import './random';
