@@ -390,3 +390,131 @@ describe('gather', () => {
     await expect(run(y, { x: tensor([1, 2, 3], [3]), ids: tensor([-4, 0], [2], 'int64') })).rejects.toThrow(/index -4/);
   });
 });
+
+describe('pad', () => {
+  test('constant padding with a value, per side', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor([[1, 2], [3, 4]]));
+    const y = ops.pad(x, [[1, 0], [0, 2]], 9);
+    expect(y.shape).toEqual([3, 4]);
+    expect(values(await run(y))).toEqual([9, 9, 9, 9, 1, 2, 9, 9, 3, 4, 9, 9]);
+  });
+
+  test('reflect and symmetric modes', async () => {
+    const g = new Graph();
+    const v = g.constant(tensor([1, 2, 3]));
+    expect(values(await run(ops.pad(v, [[2, 2]], 0, 'reflect')))).toEqual([3, 2, 1, 2, 3, 2, 1]);
+    expect(values(await run(ops.pad(v, [[2, 3]], 0, 'symmetric')))).toEqual([2, 1, 1, 2, 3, 3, 2, 1]);
+    const m = g.constant(tensor([[1, 2, 3], [4, 5, 6]]));
+    const r = await run(ops.pad(m, [[1, 1], [2, 0]], 0, 'reflect'));
+    expect(r.shape).toEqual([4, 5]);
+    expect(values(r)).toEqual([6, 5, 4, 5, 6, 3, 2, 1, 2, 3, 6, 5, 4, 5, 6, 3, 2, 1, 2, 3]);
+  });
+
+  test('NHWC border around H and W (whole channel vectors copied)', async () => {
+    const g = new Graph();
+    const C = 40;
+    const x = g.placeholder('float32', [null, 2, 2, C], 'x');
+    const y = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], -1);
+    expect(y.shape).toEqual([null, 4, 4, C]);
+    const out = await run(y, { x: tensor(range(2 * 2 * 2 * C), [2, 2, 2, C]) });
+    expect(out.shape).toEqual([2, 4, 4, C]);
+    let bad = 0;
+    for (let n = 0; n < 2; n++)
+      for (let h = 0; h < 4; h++)
+        for (let w = 0; w < 4; w++)
+          for (let c = 0; c < C; c++) {
+            const inside = h >= 1 && h <= 2 && w >= 1 && w <= 2;
+            const want = inside ? ((n * 2 + h - 1) * 2 + w - 1) * C + c : -1;
+            if (out.data[((n * 4 + h) * 4 + w) * C + c] !== want) bad++;
+          }
+    expect(bad).toBe(0);
+  });
+
+  test('int dtype, unknown dimension, empty input', async () => {
+    const g = new Graph();
+    const x = g.placeholder('int32', [null, 2], 'x');
+    const y = ops.pad(x, [[0, 1], [1, 0]], -1);
+    expect(y.shape).toEqual([null, 3]);
+    expect(y.dtype).toBe('int32');
+    expect(values(await run(y, { x: tensor([5, 6], [1, 2], 'int32') }))).toEqual([-1, 5, 6, -1, -1, -1]);
+    const e = await run(y, { x: tensor([], [0, 2], 'int32') });
+    expect(e.shape).toEqual([1, 3]);
+    expect(values(e)).toEqual([-1, -1, -1]);
+  });
+
+  test('errors name the node', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 3], 'x');
+    expect(() => ops.pad(x, [[0, 0], [3, 0]], 0, 'reflect', 'p1')).toThrow(/node 'p1'.*too large .* \(at most 2\)/);
+    expect(() => ops.pad(x, [[0, 0]], 0, 'constant', 'p2')).toThrow(/node 'p2'.*pair per dimension/);
+    expect(() => ops.pad(x, [[0, 0], [-1, 0]], 0, 'constant', 'p3')).toThrow(ShapeError);
+    const i = g.placeholder('int32', [2], 'i');
+    expect(() => ops.pad(i, [[1, 1]], 0.5, 'constant', 'p4')).toThrow(DTypeError);
+    const y = ops.pad(x, [[2, 0], [0, 0]], 0, 'symmetric', 'p5');
+    await expect(run(y, { x: tensor([1, 2, 3], [1, 3]) })).rejects.toThrow(/node 'p5'/);
+  });
+});
+
+describe('tile', () => {
+  test('repeats along each dimension', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor([[1, 2]]));
+    const y = ops.tile(x, [2, 3]);
+    expect(y.shape).toEqual([2, 6]);
+    expect(values(await run(y))).toEqual([1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+    const col = g.constant(tensor([[1], [2]], [2, 1], 'int32'));
+    expect(values(await run(ops.tile(col, [1, 2])))).toEqual([1, 1, 2, 2]);
+    expect(values(await run(ops.tile(col, [2, 1])))).toEqual([1, 2, 1, 2]);
+  });
+
+  test('unknown dimensions, a zero multiple, errors', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 2], 'x');
+    const y = ops.tile(x, [2, 1]);
+    expect(y.shape).toEqual([null, 2]);
+    const out = await run(y, { x: tensor([1, 2, 3, 4], [2, 2]) });
+    expect(out.shape).toEqual([4, 2]);
+    expect(values(out)).toEqual([1, 2, 3, 4, 1, 2, 3, 4]);
+    const z = ops.tile(x, [0, 1]);
+    expect(z.shape).toEqual([0, 2]);
+    expect((await run(z, { x: tensor([1, 2], [1, 2]) })).shape).toEqual([0, 2]);
+    expect(() => ops.tile(x, [2], 'tl')).toThrow(/node 'tl'.*one non-negative integer per dimension/);
+  });
+});
+
+describe('oneHot', () => {
+  test('last axis; out-of-range and negative indices give a row of offValue', async () => {
+    const g = new Graph();
+    const ids = g.placeholder('int32', [null], 'ids');
+    const y = ops.oneHot(ids, 3);
+    expect(y.shape).toEqual([null, 3]);
+    expect(y.dtype).toBe('float32');
+    const out = await run(y, { ids: tensor([0, 2, -1, 3], [4], 'int32') });
+    expect(out.shape).toEqual([4, 3]);
+    expect(values(out)).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+  });
+
+  test('axis 0, custom values, int output and int64 indices', async () => {
+    const g = new Graph();
+    const y = ops.oneHot([0, 2], 3, 5, -1, 0, 'int32');
+    expect(y.shape).toEqual([3, 2]);
+    expect(y.dtype).toBe('int32');
+    expect(values(await run(y))).toEqual([5, -1, -1, -1, -1, 5]);
+    const ids = g.constant(tensor([[0, 1], [1, 1]], [2, 2], 'int64'));
+    const z = ops.oneHot(ids, 2, 1, 0, 1);
+    expect(z.shape).toEqual([2, 2, 2]);
+    // out[o, d, i] = ids[o, i] == d
+    expect(values(await run(z))).toEqual([1, 0, 0, 1, 0, 0, 1, 1]);
+  });
+
+  test('errors name the node', () => {
+    const g = new Graph();
+    const f = g.placeholder('float32', [2], 'f');
+    expect(() => ops.oneHot(f, 3, 1, 0, -1, 'float32', 'oh')).toThrow(DTypeError);
+    const i = g.placeholder('int32', [2], 'i');
+    expect(() => ops.oneHot(i, -1, 1, 0, -1, 'float32', 'oh2')).toThrow(/node 'oh2'.*depth/);
+    expect(() => ops.oneHot(i, 3, 0.5, 0, -1, 'int32', 'oh3')).toThrow(/node 'oh3'.*onValue 0.5/);
+    expect(() => ops.oneHot(i, 3, 1, 0, 3, 'float32', 'oh4')).toThrow(/node 'oh4'.*axis 3/);
+  });
+});

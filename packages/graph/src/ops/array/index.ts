@@ -6,3 +6,6 @@ export * from './fill';
 export * from './concat';
 export * from './slice';
 export * from './gather';
+export * from './pad';
+export * from './tile';
+export * from './one-hot';

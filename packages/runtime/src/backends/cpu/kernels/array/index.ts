@@ -5,3 +5,5 @@ import './fill';
 import './concat';
 import './slice';
 import './gather';
+import './pad';
+import './one-hot';

@@ -1,0 +1,77 @@
+import { TensorValue, TypedArray, stridesOf } from '@graphc/graph';
+
+/**
+ * Output element [j0, j1, ...] = input[maps[0][j0], maps[1][j1], ...], or `fill` where any map holds
+ * -1: the shared core of pad (all modes) and tile. The maps are per dimension (a few small arrays
+ * per run), so the per-element work is one indexed read.
+ *
+ * Trailing dimensions the maps leave unchanged are copied as contiguous blocks, so padding H and W
+ * of an NHWC tensor moves whole C-vectors at a time.
+ */
+export function remapInto(x: TensorValue, outShape: readonly number[], maps: Int32Array[], fill: number, dst: TypedArray): void {
+  const rank = outShape.length;
+  if (dst.length === 0) return;
+  if (rank === 0) {
+    dst[0] = x.data[0];
+    return;
+  }
+  const isIdentity = (d: number): boolean => {
+    if (outShape[d] !== x.shape[d]) return false;
+    const m = maps[d];
+    for (let j = 0; j < m.length; j++) if (m[j] !== j) return false;
+    return true;
+  };
+  let k = rank;
+  while (k > 0 && isIdentity(k - 1)) k--;
+  if (k === 0) {
+    dst.set(x.data);
+    return;
+  }
+  const src = x.data;
+  const strides = stridesOf(x.shape);
+  let block = 1;
+  for (let d = k; d < rank; d++) block *= x.shape[d];
+  const last = k - 1;
+  const lastMap = maps[last];
+  const lastStride = strides[last];
+  const n = outShape[last];
+  const idx = new Array<number>(last).fill(0);
+  let rows = 1;
+  for (let d = 0; d < last; d++) rows *= outShape[d];
+  let p = 0;
+  for (let r = 0; r < rows; r++) {
+    // source offset of this row, or -1 when an outer dimension is padding
+    let base = 0;
+    for (let d = 0; d < last; d++) {
+      const m = maps[d][idx[d]];
+      if (m < 0) {
+        base = -1;
+        break;
+      }
+      base += m * strides[d];
+    }
+    if (base < 0) {
+      dst.fill(fill, p, p + n * block);
+      p += n * block;
+    } else if (block === 1) {
+      for (let j = 0; j < n; j++) {
+        const m = lastMap[j];
+        dst[p++] = m < 0 ? fill : src[base + m * lastStride];
+      }
+    } else {
+      for (let j = 0; j < n; j++, p += block) {
+        const m = lastMap[j];
+        if (m < 0) dst.fill(fill, p, p + block);
+        else {
+          const s = base + m * lastStride;
+          if (block >= 32) dst.set(src.subarray(s, s + block), p);
+          else for (let q = 0; q < block; q++) dst[p + q] = src[s + q];
+        }
+      }
+    }
+    for (let d = last - 1; d >= 0; d--) {
+      if (++idx[d] < outShape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
