@@ -20,4 +20,5 @@ if (!script) {
   process.exit(2);
 }
 process.argv = [process.argv[0], path.resolve(script), ...args];
-require(path.resolve(script));
+// load as the main module, so `require.main === module` holds in the script
+require('module')._load(path.resolve(script), null, true);
