@@ -1,0 +1,100 @@
+import { MatrixView, gemm, gemmPacked, packMatrixB } from '@graphc/runtime';
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float64Array {
+  const out = new Float64Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+/** Element (i, j) of a strided view. */
+const at = (v: MatrixView, i: number, j: number): number => v.data[v.offset + i * v.rowStride + j * v.colStride];
+
+function naive(m: number, n: number, k: number, a: MatrixView, b: MatrixView): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += at(a, i, p) * at(b, p, j);
+      c[i * n + j] = s;
+    }
+  return c;
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= tol)) throw new Error(`element ${i}: got ${actual[i]}, expected ${expected[i]}`);
+  }
+}
+
+describe('gemm', () => {
+  test('2x2 by hand', () => {
+    const c = new Float32Array(4);
+    const a = { data: new Float32Array([1, 2, 3, 4]), offset: 0, rowStride: 2, colStride: 1 };
+    const b = { data: new Float32Array([5, 6, 7, 8]), offset: 0, rowStride: 2, colStride: 1 };
+    gemm(2, 2, 2, a, b, c);
+    expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+    gemm(2, 2, 2, a, b, c, 0, true); // accumulate: doubles it
+    expect(Array.from(c)).toEqual([38, 44, 86, 100]);
+  });
+
+  // sizes straddle the 4x4 tile, the 64-row A block and the 256-deep k block
+  const sizes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 4, 4],
+    [65, 9, 300],
+    [130, 67, 513],
+    [7, 129, 256],
+  ];
+  for (const [m, n, k] of sizes) {
+    test(`${m}x${k} @ ${k}x${n} matches a naive loop, plain and transposed operands`, () => {
+      const ad = values(m * k, m + 1);
+      const bd = values(k * n, n + 2);
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const a: MatrixView = { data: ad, offset: 0, rowStride: ta ? 1 : k, colStride: ta ? m : 1 };
+        const b: MatrixView = { data: bd, offset: 0, rowStride: tb ? 1 : n, colStride: tb ? k : 1 };
+        const c = new Float64Array(m * n).fill(NaN); // must be overwritten, not accumulated into
+        gemm(m, n, k, a, b, c);
+        expectClose(c, naive(m, n, k, a, b), 1e-12 * k);
+      }
+    });
+  }
+
+  test('packed B reused across products, writing a column block of a wider C at an offset', () => {
+    const [m, n, k, ldc] = [70, 10, 33, 16];
+    const ad = values(2 * m * k, 3);
+    const b: MatrixView = { data: values(k * n, 4), offset: 0, rowStride: n, colStride: 1 };
+    const packed = packMatrixB(k, n, b);
+    const c = new Float32Array(2 * m * ldc).fill(-7);
+    for (let batch = 0; batch < 2; batch++) {
+      const a: MatrixView = { data: ad, offset: batch * m * k, rowStride: k, colStride: 1 };
+      gemmPacked(m, n, k, a, packed, c, batch * m * ldc + 3, false, ldc);
+      const ref = naive(m, n, k, a, b);
+      for (let i = 0; i < m; i++) {
+        const row = batch * m * ldc + i * ldc;
+        expect(c[row + 2]).toBe(-7); // columns outside the block are untouched
+        expectClose(c.subarray(row + 3, row + 3 + n), ref.subarray(i * n, (i + 1) * n), 1e-5);
+        expect(c[row + 3 + n]).toBe(-7);
+      }
+    }
+    expect(() => gemmPacked(m, n + 1, k, { data: ad, offset: 0, rowStride: k, colStride: 1 }, packed, c)).toThrow(/packed B is 33x10/);
+  });
+
+  test('empty operands give zeros (k = 0) or nothing (m or n = 0)', () => {
+    const c = new Float32Array(6).fill(5);
+    const empty = { data: new Float32Array(0), offset: 0, rowStride: 0, colStride: 1 };
+    gemm(2, 3, 0, empty, empty, c);
+    expect(Array.from(c)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});
