@@ -468,6 +468,18 @@ describe('tile', () => {
     expect(values(await run(ops.tile(col, [2, 1])))).toEqual([1, 2, 1, 2]);
   });
 
+  test('long rows repeated whole, and a rank-3 tile mixing both', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor(range(80), [2, 40], 'int32'));
+    const out = await run(ops.tile(x, [2, 1]));
+    expect(out.shape).toEqual([4, 40]);
+    expect(values(out)).toEqual([...range(80), ...range(80)]);
+    const c = g.constant(tensor([1, 2, 3, 4], [2, 1, 2]));
+    const t = await run(ops.tile(c, [2, 2, 1]));
+    expect(t.shape).toEqual([4, 2, 2]);
+    expect(values(t)).toEqual([1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 1, 2, 3, 4, 3, 4]);
+  });
+
   test('unknown dimensions, a zero multiple, errors', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 2], 'x');

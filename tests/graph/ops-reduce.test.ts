@@ -49,6 +49,13 @@ describe('reduceSum', () => {
     expect(values(await run(ops.reduceSum(x, []), f))).toEqual(range(24));
   });
 
+  test('axes are stored normalized (sorted, non-negative) so equal reductions have equal attrs', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3, 4], 'x');
+    expect(ops.reduceSum(x, [-1, 0, 2]).node.attrs).toEqual({ axes: [0, 2], keepDims: false });
+    expect(ops.reduceMean(x).node.attrs).toEqual({ axes: [0, 1, 2], keepDims: false });
+  });
+
   test('unknown dimensions at build time; size-1 dimensions', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 1, 3], 'x');
@@ -87,7 +94,8 @@ describe('reduceSum', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [2, 3], 'x');
     expect(() => ops.reduceSum(x, 2, false, 'r')).toThrow(ShapeError);
-    expect(() => ops.reduceSum(x, -3)).toThrow(/axis -3 is out of range for rank 2/);
+    expect(() => ops.reduceSum(x, -3, false, 'r2')).toThrow(/node 'r2'.*axis -3 is out of range for rank 2/);
+    expect(() => ops.reduceMax(x, [0, 2], true, 'r3')).toThrow(/node 'r3'.*axis 2 is out of range/);
     const b = g.placeholder('bool', [2], 'b');
     expect(() => ops.reduceSum(b, undefined, false, 'rb')).toThrow(DTypeError);
     expect(() => ops.reduceSum(b, undefined, false, 'rb2')).toThrow(/node 'rb2'/);

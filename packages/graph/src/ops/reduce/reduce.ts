@@ -37,8 +37,10 @@ function reduce(op: string) {
   return (x: TensorLike, axes?: Axes, keepDims = false, name?: string): SymbolicTensor => {
     const t = toSymbolic(graphOf([x]), x);
     const list = axes === undefined ? undefined : typeof axes === 'number' ? [axes] : axes;
-    // normalized here so equal reductions have equal attrs (CSE) and saved models are canonical
-    const resolved = t.rank === 0 ? [] : normalizeAxes(list, t.rank, `op '${op}': `);
+    // normalized here so equal reductions have equal attrs (CSE) and saved models are canonical;
+    // out-of-range axes go through as given, for inference to reject naming the node
+    const valid = list === undefined || list.every((a) => Number.isInteger(a) && a >= -t.rank && a < t.rank);
+    const resolved = t.rank === 0 ? [] : valid ? normalizeAxes(list, t.rank) : [...list!];
     return apply1(op, [t], { axes: resolved, keepDims }, name);
   };
 }

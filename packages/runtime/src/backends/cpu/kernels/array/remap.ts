@@ -32,9 +32,10 @@ export function remapInto(x: TensorValue, outShape: readonly number[], maps: Int
   let block = 1;
   for (let d = k; d < rank; d++) block *= x.shape[d];
   const last = k - 1;
-  const lastMap = maps[last];
-  const lastStride = strides[last];
   const n = outShape[last];
+  // the last mapped dimension as runs: a run of consecutive source indices is one contiguous copy
+  // (strides[last] is `block`), a run of -1s one fill
+  const runs = runsOf(maps[last]);
   const idx = new Array<number>(last).fill(0);
   let rows = 1;
   for (let d = 0; d < last; d++) rows *= outShape[d];
@@ -53,20 +54,17 @@ export function remapInto(x: TensorValue, outShape: readonly number[], maps: Int
     if (base < 0) {
       dst.fill(fill, p, p + n * block);
       p += n * block;
-    } else if (block === 1) {
-      for (let j = 0; j < n; j++) {
-        const m = lastMap[j];
-        dst[p++] = m < 0 ? fill : src[base + m * lastStride];
-      }
     } else {
-      for (let j = 0; j < n; j++, p += block) {
-        const m = lastMap[j];
-        if (m < 0) dst.fill(fill, p, p + block);
+      for (let q = 0; q < runs.length; q += 2) {
+        const count = runs[q] * block;
+        const from = runs[q + 1];
+        if (from < 0) dst.fill(fill, p, p + count);
         else {
-          const s = base + m * lastStride;
-          if (block >= 32) dst.set(src.subarray(s, s + block), p);
-          else for (let q = 0; q < block; q++) dst[p + q] = src[s + q];
+          const s = base + from * block;
+          if (count >= 32) dst.set(src.subarray(s, s + count), p);
+          else for (let e = 0; e < count; e++) dst[p + e] = src[s + e];
         }
+        p += count;
       }
     }
     for (let d = last - 1; d >= 0; d--) {
@@ -74,4 +72,17 @@ export function remapInto(x: TensorValue, outShape: readonly number[], maps: Int
       idx[d] = 0;
     }
   }
+}
+
+/** [length, source start (or -1), ...] for maximal runs of consecutive indices (or of -1s) in `map`. */
+function runsOf(map: Int32Array): number[] {
+  const runs: number[] = [];
+  for (let j = 0; j < map.length; ) {
+    const from = map[j];
+    let len = 1;
+    while (j + len < map.length && (from < 0 ? map[j + len] < 0 : map[j + len] === from + len)) len++;
+    runs.push(len, from);
+    j += len;
+  }
+  return runs;
 }
