@@ -1,2 +1,3 @@
 export * from './pass-manager';
 export * from './autodiff';
+export * as train from './train';

@@ -12,3 +12,4 @@ export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';
 export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from './backends/cpu/elementwise';
 export * from './model-session';
 export * from './check-gradients';
+export * from './checkpoint';

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { registerRun } from './run';
 import { registerInspect } from './inspect';
+import { registerTrain } from './train';
 
 /** Each command lives in its own module and registers itself here. */
 export function registerCommands(program: Command): void {
   registerRun(program);
   registerInspect(program);
+  registerTrain(program);
 }

@@ -9,3 +9,4 @@ export * from './gather';
 export * from './pad';
 export * from './tile';
 export * from './one-hot';
+export * from './gradient-ops';

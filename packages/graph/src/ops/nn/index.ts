@@ -5,3 +5,5 @@ export * from './pool';
 export * from './batch-norm';
 export * from './dropout';
 export * from './cross-entropy';
+export * from './conv2d-backprop';
+export * from './pool-grad';

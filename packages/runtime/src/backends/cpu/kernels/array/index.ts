@@ -7,3 +7,4 @@ import './slice';
 import './gather';
 import './pad';
 import './one-hot';
+import './gradient-ops';

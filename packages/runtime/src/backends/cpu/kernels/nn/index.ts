@@ -6,3 +6,5 @@ import './pool';
 import './batch-norm';
 import './dropout';
 import './cross-entropy';
+import './conv2d-backprop';
+import './pool-grad';

@@ -1,0 +1,115 @@
+import { GradientError } from '../errors';
+import type { SymbolicTensor } from '../graph';
+import { setGradient } from '../registry';
+import { oneHot } from '../ops/array/one-hot';
+import { expandDims } from '../ops/array/reshape';
+import { add, div, mul, notEqual, sub, where } from '../ops/math/binary';
+import { exp, neg, rsqrt, sigmoid, square } from '../ops/math/unary';
+import { reduceSum } from '../ops/reduce/reduce';
+import { logSoftmax, softmax } from '../ops/nn/softmax';
+import { conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from '../ops/nn/conv2d-backprop';
+import { avgPoolGrad, maxPoolGrad } from '../ops/nn/pool-grad';
+import { scalarOf, unbroadcast } from './helpers';
+
+/**
+ * Gradients of the nn family (TensorFlow's nn_grad.py). Convolutions and pools use their adjoint
+ * ops (fast kernels of their own); softmax, the losses and batchNorm are written with ordinary ops,
+ * so they are differentiable again.
+ */
+
+setGradient('conv2d', ({ node, inputs, grads }) => {
+  const [x, filter] = inputs;
+  const dy = grads[0]!;
+  return [conv2dBackpropInput(dy, filter, x, node.attrs), conv2dBackpropFilter(x, dy, filter, node.attrs)];
+});
+
+setGradient('depthwiseConv2d', ({ node, inputs, grads }) => {
+  const [x, filter] = inputs;
+  const dy = grads[0]!;
+  return [depthwiseConv2dBackpropInput(dy, filter, x, node.attrs), depthwiseConv2dBackpropFilter(x, dy, filter, node.attrs)];
+});
+
+setGradient('maxPool', ({ node, inputs, grads }) => [maxPoolGrad(grads[0]!, inputs[0], node.attrs)]);
+setGradient('avgPool', ({ node, inputs, grads }) => [avgPoolGrad(grads[0]!, inputs[0], node.attrs)]);
+
+const axisOf = (attrs: Record<string, unknown>): number => (typeof attrs.axis === 'number' ? attrs.axis : -1);
+
+// dx = y (dy - sum(dy y))
+setGradient('softmax', ({ node, outputs, grads }) => {
+  const y = outputs[0];
+  const dy = grads[0]!;
+  return [mul(y, sub(dy, reduceSum(mul(dy, y), axisOf(node.attrs), true)))];
+});
+
+// dx = dy - softmax(x) sum(dy)
+setGradient('logSoftmax', ({ node, outputs, grads }) => {
+  const dy = grads[0]!;
+  return [sub(dy, mul(exp(outputs[0]), reduceSum(dy, axisOf(node.attrs), true)))];
+});
+
+/** The per-row loss gradient as a column, to scale each row of the class axis. */
+const column = (dy: SymbolicTensor): SymbolicTensor => expandDims(dy, -1);
+
+// d/dlogits (logsumexp(l) - l[label]) = softmax(l) - onehot(label)
+setGradient(
+  'sparseSoftmaxCrossEntropyWithLogits',
+  ({ node, inputs, grads }) => {
+    const [labels, logits] = inputs;
+    const classes = logits.shape[logits.rank - 1];
+    if (classes === null) {
+      throw new GradientError(`gradient of sparseSoftmaxCrossEntropyWithLogits (node '${node.name}'): the number of classes (last axis of the logits) must be known`);
+    }
+    const target = oneHot(labels, classes, 1, 0, -1, logits.dtype);
+    return [null, mul(column(grads[0]!), sub(softmax(logits), target))];
+  },
+  [0],
+);
+
+// d/dlogits -sum(z log softmax(l)) = softmax(l) sum(z) - z; d/dz = -log softmax(l)
+setGradient('softmaxCrossEntropyWithLogits', ({ inputs, grads }) => {
+  const [labels, logits] = inputs;
+  const dy = column(grads[0]!);
+  const dLogits = mul(dy, sub(mul(softmax(logits), reduceSum(labels, -1, true)), labels));
+  return [neg(mul(dy, logSoftmax(logits))), dLogits];
+});
+
+// max(x, 0) - x z + log(1 + e^-|x|): d/dx = sigmoid(x) - z, d/dz = -x
+setGradient('sigmoidCrossEntropyWithLogits', ({ inputs, grads }) => {
+  const [labels, logits] = inputs;
+  const dy = grads[0]!;
+  return [neg(mul(dy, logits)), mul(dy, sub(sigmoid(logits), labels))];
+});
+
+/**
+ * y = (x - mean) scale / sqrt(var + eps) + offset, every parameter broadcast against x. The
+ * statistics may be the batch's own moments (training): their gradients flow on through them.
+ */
+setGradient('batchNorm', ({ node, inputs, grads }) => {
+  const [x, mean, variance, offset, scale] = inputs;
+  const dy = grads[0]!;
+  const eps = typeof node.attrs.varianceEpsilon === 'number' ? node.attrs.varianceEpsilon : 1e-3;
+  const inv = rsqrt(add(variance, eps));
+  const centered = sub(x, mean);
+  const dxHat = mul(dy, mul(scale, inv));
+  const dVar = mul(mul(mul(dy, centered), mul(scale, mul(inv, square(inv)))), -0.5);
+  return [
+    unbroadcast(dxHat, node, 0),
+    unbroadcast(neg(dxHat), node, 1),
+    unbroadcast(dVar, node, 2),
+    unbroadcast(dy, node, 3),
+    unbroadcast(mul(dy, mul(centered, inv)), node, 4),
+  ];
+});
+
+/**
+ * Dropout keeps no mask as an output, so the gradient recovers each element's factor (0 or
+ * 1/(1 - rate)) as y / x. That is exact wherever x != 0; where x == 0 the output is 0 whatever the
+ * mask was, and the gradient is taken as 0 there (after a relu, the usual place, that is exact too:
+ * relu passes no gradient where its output is 0).
+ */
+setGradient('dropout', ({ inputs, outputs, grads }) => {
+  const [x] = inputs;
+  const nonZero = notEqual(x, scalarOf(x, 0));
+  const safeX = where(nonZero, x, scalarOf(x, 1));
+  return [where(nonZero, mul(grads[0]!, div(outputs[0], safeX)), scalarOf(x, 0))];
+});

@@ -1,0 +1,261 @@
+import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
+import { gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
+import { KernelContext, registerCpuKernel } from '../../kernel';
+import { WindowGeometry, windowGeometry } from './window';
+
+/**
+ * The adjoints of conv2d as GEMMs over the same im2col layout as the forward kernel (a row per output
+ * pixel holding its KH x KW x Cin window):
+ *
+ * - filter gradient: dW [K x Cout] = col^T [K x P] · dy [P x Cout], accumulated over blocks of output
+ *   pixels; col^T is read through strides, never materialized.
+ * - input gradient: dcol [P x K] = dy [P x Cout] · W^T [Cout x K] (W^T packed once per call), then
+ *   col2im adds each row's window back into dx.
+ *
+ * 1x1 stride-1 unpadded convolutions are a plain product each way, with no im2col. Blocks of about
+ * 128K elements keep the column buffer in L2, as the forward kernel does.
+ */
+
+const BLOCK_ELEMS = 1 << 17;
+
+const buffers = new Map<string, TypedArray>();
+function scratch(dtype: 'float32' | 'float64', size: number): TypedArray {
+  let buf = buffers.get(dtype);
+  if (!buf || buf.length < size) buffers.set(dtype, (buf = allocArray(dtype, size)));
+  return buf;
+}
+let packedWt = new Float64Array(0);
+
+function geometry(x: TensorValue, filterShape: number[], dy: TensorValue, attrs: Attrs, ctx: KernelContext, depthwise: boolean): WindowGeometry {
+  const [kh, kw, cin, m] = filterShape;
+  const g = windowGeometry(x, kh, kw, attrs, ctx);
+  const cout = depthwise ? cin * m : m;
+  const expected = [g.n, g.outH, g.outW, cout];
+  if (g.c !== cin || !expected.every((d, i) => d === dy.shape[i])) {
+    throw new ShapeError(
+      `op '${ctx.node.op}' (node '${ctx.node.name}'): dy [${dy.shape.join(', ')}] does not fit a convolution of [${x.shape.join(', ')}] by [${filterShape.join(', ')}] (expected [${expected.join(', ')}])`,
+    );
+  }
+  return g;
+}
+
+const isPointwise = (g: WindowGeometry): boolean =>
+  g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop + g.padBottom + g.padLeft + g.padRight === 0;
+
+const rowsPerBlock = (pixels: number, k: number): number => Math.max(4, Math.min(pixels, Math.floor(BLOCK_ELEMS / Math.max(k, 1) / 4) * 4));
+
+registerCpuKernel('conv2dBackpropFilter', ([x, dy, filterRef], attrs, ctx) => {
+  const fshape = filterRef.shape;
+  const g = geometry(x, fshape, dy, attrs, ctx, false);
+  const [kh, kw, cin, cout] = fshape;
+  const out = ctx.alloc(dy.dtype, fshape);
+  const k = kh * kw * cin;
+  const pixels = g.outH * g.outW;
+  out.data.fill(0);
+  if (out.data.length === 0 || dy.data.length === 0) return [out];
+  if (isPointwise(g)) {
+    gemm(cin, cout, g.n * pixels, { data: x.data, offset: 0, rowStride: 1, colStride: cin }, { data: dy.data, offset: 0, rowStride: cout, colStride: 1 }, out.data);
+    return [out];
+  }
+  const rows = rowsPerBlock(pixels, k);
+  const col = scratch(x.dtype as 'float32' | 'float64', rows * k);
+  for (let b = 0; b < g.n; b++) {
+    for (let r0 = 0; r0 < pixels; r0 += rows) {
+      const count = Math.min(rows, pixels - r0);
+      im2col(x.data, b, g, r0, count, col);
+      gemm(
+        k,
+        cout,
+        count,
+        { data: col, offset: 0, rowStride: 1, colStride: k },
+        { data: dy.data, offset: (b * pixels + r0) * cout, rowStride: cout, colStride: 1 },
+        out.data,
+        0,
+        true,
+      );
+    }
+  }
+  return [out];
+});
+
+registerCpuKernel('conv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
+  const g = geometry(xRef, filter.shape, dy, attrs, ctx, false);
+  const [kh, kw, cin, cout] = filter.shape;
+  const out = ctx.alloc(dy.dtype, xRef.shape);
+  const k = kh * kw * cin;
+  const pixels = g.outH * g.outW;
+  if (out.data.length === 0) return [out];
+  if (isPointwise(g)) {
+    gemm(g.n * pixels, cin, cout, { data: dy.data, offset: 0, rowStride: cout, colStride: 1 }, { data: filter.data, offset: 0, rowStride: 1, colStride: cout }, out.data);
+    return [out];
+  }
+  out.data.fill(0);
+  if (dy.data.length === 0 || k === 0) return [out];
+  // W^T: Cout x K, element (o, j) = W[j * Cout + o]
+  const size = packedBSize(cout, k);
+  if (packedWt.length < size) packedWt = new Float64Array(size);
+  const pb = packMatrixB(cout, k, { data: filter.data, offset: 0, rowStride: 1, colStride: cout }, packedWt);
+  const rows = rowsPerBlock(pixels, k);
+  const dcol = scratch(dy.dtype as 'float32' | 'float64', rows * k);
+  for (let b = 0; b < g.n; b++) {
+    for (let r0 = 0; r0 < pixels; r0 += rows) {
+      const count = Math.min(rows, pixels - r0);
+      gemmPacked(count, k, cout, { data: dy.data, offset: (b * pixels + r0) * cout, rowStride: cout, colStride: 1 }, pb, dcol);
+      col2im(dcol, b, g, r0, count, out.data);
+    }
+  }
+  return [out];
+});
+
+/** im2col rows [r0, r0 + rows) of image `b` (zeros where the window hangs over the padding). */
+function im2col(x: TypedArray, b: number, g: WindowGeometry, r0: number, rows: number, col: TypedArray): void {
+  const { h, w, c: cin, kh, kw, sh, sw, dh, dw, padTop, padLeft, outW } = g;
+  const imageBase = b * h * w * cin;
+  let dst = 0;
+  for (let r = r0; r < r0 + rows; r++) {
+    const oy = Math.floor(r / outW);
+    const ox = r - oy * outW;
+    const y0 = oy * sh - padTop;
+    const x0 = ox * sw - padLeft;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = y0 + ky * dh;
+      if (iy < 0 || iy >= h) {
+        col.fill(0, dst, dst + kw * cin);
+        dst += kw * cin;
+        continue;
+      }
+      const rowBase = imageBase + iy * w * cin;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = x0 + kx * dw;
+        if (ix < 0 || ix >= w) col.fill(0, dst, dst + cin);
+        else {
+          const src = rowBase + ix * cin;
+          for (let ch = 0; ch < cin; ch++) col[dst + ch] = x[src + ch];
+        }
+        dst += cin;
+      }
+    }
+  }
+}
+
+/** Adds im2col rows [r0, r0 + rows) of image `b` back into the NHWC image (the transpose of im2col). */
+function col2im(dcol: TypedArray, b: number, g: WindowGeometry, r0: number, rows: number, dx: TypedArray): void {
+  const { h, w, c: cin, kh, kw, sh, sw, dh, dw, padTop, padLeft, outW } = g;
+  const imageBase = b * h * w * cin;
+  let src = 0;
+  for (let r = r0; r < r0 + rows; r++) {
+    const oy = Math.floor(r / outW);
+    const ox = r - oy * outW;
+    const y0 = oy * sh - padTop;
+    const x0 = ox * sw - padLeft;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = y0 + ky * dh;
+      if (iy < 0 || iy >= h) {
+        src += kw * cin;
+        continue;
+      }
+      const rowBase = imageBase + iy * w * cin;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = x0 + kx * dw;
+        if (ix >= 0 && ix < w) {
+          const dst = rowBase + ix * cin;
+          for (let ch = 0; ch < cin; ch++) dx[dst + ch] += dcol[src + ch];
+        }
+        src += cin;
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise adjoints, direct (no reduction over channels to hand a GEMM): the input gradient
+ * scatters each output pixel's C*M vector back through its window, the filter gradient accumulates
+ * x * dy per tap in float64.
+ */
+let acc = new Float64Array(0);
+
+registerCpuKernel('depthwiseConv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
+  const g = geometry(xRef, filter.shape, dy, attrs, ctx, true);
+  const [kh, kw, cin, mult] = filter.shape;
+  const cout = cin * mult;
+  const out = ctx.alloc(dy.dtype, xRef.shape);
+  out.data.fill(0);
+  const dx = out.data;
+  const fd = filter.data;
+  const dd = dy.data;
+  let src = 0;
+  for (let b = 0; b < g.n; b++) {
+    const imageBase = b * g.h * g.w * cin;
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y0 = oy * g.sh - g.padTop;
+      for (let ox = 0; ox < g.outW; ox++, src += cout) {
+        const x0 = ox * g.sw - g.padLeft;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = y0 + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = x0 + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const dst = imageBase + (iy * g.w + ix) * cin;
+            const tap = (ky * kw + kx) * cout;
+            if (mult === 1) {
+              for (let c = 0; c < cin; c++) dx[dst + c] += dd[src + c] * fd[tap + c];
+            } else {
+              for (let c = 0; c < cin; c++) {
+                let s = 0;
+                const base = c * mult;
+                for (let m = 0; m < mult; m++) s += dd[src + base + m] * fd[tap + base + m];
+                dx[dst + c] += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return [out];
+});
+
+registerCpuKernel('depthwiseConv2dBackpropFilter', ([x, dy, filterRef], attrs, ctx) => {
+  const fshape = filterRef.shape;
+  const g = geometry(x, fshape, dy, attrs, ctx, true);
+  const [kh, kw, cin, mult] = fshape;
+  const cout = cin * mult;
+  const size = kh * kw * cout;
+  if (acc.length < size) acc = new Float64Array(size);
+  acc.fill(0, 0, size);
+  const xd = x.data;
+  const dd = dy.data;
+  let src = 0;
+  for (let b = 0; b < g.n; b++) {
+    const imageBase = b * g.h * g.w * cin;
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y0 = oy * g.sh - g.padTop;
+      for (let ox = 0; ox < g.outW; ox++, src += cout) {
+        const x0 = ox * g.sw - g.padLeft;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = y0 + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = x0 + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const xi = imageBase + (iy * g.w + ix) * cin;
+            const tap = (ky * kw + kx) * cout;
+            if (mult === 1) {
+              for (let c = 0; c < cin; c++) acc[tap + c] += xd[xi + c] * dd[src + c];
+            } else {
+              for (let c = 0; c < cin; c++) {
+                const v = xd[xi + c];
+                const base = c * mult;
+                for (let m = 0; m < mult; m++) acc[tap + base + m] += v * dd[src + base + m];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const out = ctx.alloc(dy.dtype, fshape);
+  for (let i = 0; i < size; i++) out.data[i] = acc[i];
+  return [out];
+});

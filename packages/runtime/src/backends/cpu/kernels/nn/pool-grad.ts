@@ -1,0 +1,121 @@
+import { Attrs, ShapeError, TensorValue } from '@graphc/graph';
+import { KernelContext, registerCpuKernel } from '../../kernel';
+import { WindowGeometry, windowGeometry } from './window';
+
+/**
+ * Pool adjoints, direct like the forward pools: per output pixel the window clipped to the input
+ * (padded cells never take part), the channel vector innermost. maxPool's argmax is recomputed from
+ * x, scanning rows then columns and keeping the first maximum, so maxPoolGrad and maxPoolGradGrad
+ * always agree on the cell.
+ */
+
+function geometryOf(x: TensorValue, pooled: number[], attrs: Attrs, ctx: KernelContext): WindowGeometry {
+  const [kh, kw] = attrs.ksize as number[];
+  const g = windowGeometry(x, kh, kw, attrs, ctx);
+  const expected = [g.n, g.outH, g.outW, g.c];
+  if (!expected.every((d, i) => d === pooled[i])) {
+    throw new ShapeError(`op '${ctx.node.op}' (node '${ctx.node.name}'): [${pooled.join(', ')}] is not the pooled shape [${expected.join(', ')}] of [${x.shape.join(', ')}]`);
+  }
+  return g;
+}
+
+let best = new Float64Array(0);
+let bestAt = new Int32Array(0);
+
+/** Calls `visit(outIndex, inIndex)` with the argmax cell of every (output pixel, channel). */
+function forEachArgmax(x: TensorValue, g: WindowGeometry, visit: (o: number, i: number) => void): void {
+  const c = g.c;
+  const [kh, kw] = [g.kh, g.kw];
+  if (best.length < c) {
+    best = new Float64Array(c);
+    bestAt = new Int32Array(c);
+  }
+  const xd = x.data;
+  let o = 0;
+  for (let b = 0; b < g.n; b++) {
+    const imageBase = b * g.h * g.w * c;
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y0 = oy * g.sh - g.padTop;
+      const yStart = Math.max(y0, 0);
+      const yEnd = Math.min(y0 + kh, g.h);
+      for (let ox = 0; ox < g.outW; ox++, o += c) {
+        const x0 = ox * g.sw - g.padLeft;
+        const xStart = Math.max(x0, 0);
+        const xEnd = Math.min(x0 + kw, g.w);
+        best.fill(-Infinity, 0, c);
+        bestAt.fill(-1, 0, c);
+        for (let iy = yStart; iy < yEnd; iy++) {
+          for (let ix = xStart; ix < xEnd; ix++) {
+            const src = imageBase + (iy * g.w + ix) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = xd[src + ch];
+              if (v > best[ch] || bestAt[ch] < 0) {
+                best[ch] = v;
+                bestAt[ch] = src + ch;
+              }
+            }
+          }
+        }
+        for (let ch = 0; ch < c; ch++) if (bestAt[ch] >= 0) visit(o + ch, bestAt[ch]);
+      }
+    }
+  }
+}
+
+registerCpuKernel('maxPoolGrad', ([dy, x], attrs, ctx) => {
+  const g = geometryOf(x, dy.shape, attrs, ctx);
+  const out = ctx.alloc(dy.dtype, x.shape);
+  const dx = out.data;
+  const dd = dy.data;
+  dx.fill(0);
+  forEachArgmax(x, g, (o, i) => {
+    dx[i] += dd[o];
+  });
+  return [out];
+});
+
+registerCpuKernel('maxPoolGradGrad', ([ddx, x], attrs, ctx) => {
+  const [kh, kw] = attrs.ksize as number[];
+  const g = windowGeometry(x, kh, kw, attrs, ctx);
+  const out = ctx.alloc(ddx.dtype, [g.n, g.outH, g.outW, g.c]);
+  const od = out.data;
+  const src = ddx.data;
+  od.fill(0);
+  forEachArgmax(x, g, (o, i) => {
+    od[o] = src[i];
+  });
+  return [out];
+});
+
+registerCpuKernel('avgPoolGrad', ([dy, x], attrs, ctx) => {
+  const g = geometryOf(x, dy.shape, attrs, ctx);
+  const c = g.c;
+  const out = ctx.alloc(dy.dtype, x.shape);
+  const dx = out.data;
+  const dd = dy.data;
+  dx.fill(0);
+  let o = 0;
+  for (let b = 0; b < g.n; b++) {
+    const imageBase = b * g.h * g.w * c;
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y0 = oy * g.sh - g.padTop;
+      const yStart = Math.max(y0, 0);
+      const yEnd = Math.min(y0 + g.kh, g.h);
+      for (let ox = 0; ox < g.outW; ox++, o += c) {
+        const x0 = ox * g.sw - g.padLeft;
+        const xStart = Math.max(x0, 0);
+        const xEnd = Math.min(x0 + g.kw, g.w);
+        const count = (yEnd - yStart) * (xEnd - xStart);
+        if (count <= 0) continue;
+        const share = 1 / count;
+        for (let iy = yStart; iy < yEnd; iy++) {
+          for (let ix = xStart; ix < xEnd; ix++) {
+            const dst = imageBase + (iy * g.w + ix) * c;
+            for (let ch = 0; ch < c; ch++) dx[dst + ch] += dd[o + ch] * share;
+          }
+        }
+      }
+    }
+  }
+  return [out];
+});
