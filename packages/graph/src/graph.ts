@@ -12,7 +12,10 @@ export type AttrValue =
   | null
   | (number | null)[]
   | string[]
-  | TensorValue;
+  | TensorValue
+  // structured JSON attrs (a fused op's program): saved in model.json as they are
+  | AttrValue[]
+  | { [key: string]: AttrValue };
 
 /** A symbolic value: output `index` of `node`. Nothing is computed until a Session runs it. */
 export class SymbolicTensor {

@@ -13,3 +13,5 @@ export * from './io';
 import './gradients';
 export { window2d, windowAxis } from './ops/nn/conv-util';
 export type { Window2D, Padding, Pair } from './ops/nn/conv-util';
+export * from './ops/fused/program';
+export { anchorInputCount, anchorOf } from './ops/fused/anchors';

@@ -1,3 +1,10 @@
 export * from './pass-manager';
 export * from './autodiff';
 export * as train from './train';
+export * from './verify';
+export * from './memory/plan-memory';
+export { Rebuild } from './rebuild';
+export type { Pattern, OpPattern, AnyPattern, NodeView, Match } from './opt/pattern';
+export { SIMPLIFY_RULES } from './opt/rules';
+export type { Rule, RuleBuilder } from './opt/rules';
+export { freezeVariables } from './opt/freeze';

@@ -1,16 +1,30 @@
-import type { Graph, TensorValue, Node } from '@graphc/graph';
+import { Graph, GraphError } from '@graphc/graph';
+import { constantFoldPass } from './opt/constant-fold';
+import { csePass } from './opt/cse';
+import { foldBatchNormPass } from './opt/fold-batch-norm';
+import { fusePass } from './opt/fuse';
+import { layoutPass } from './opt/layout';
+import type { ConstantEvaluator, GraphPass, PassContext } from './opt/pass';
+import { prunePass } from './opt/prune';
+import { simplifyPass } from './opt/simplify';
+import { verifyGraph } from './verify';
+
+export type { ConstantEvaluator, GraphPass, PassContext, PassResult } from './opt/pass';
 
 /** Optimization level: 0 nothing, 1 prune + CSE + constant folding, 2 + simplification and fusion, 3 + layout. */
 export type OptLevel = 0 | 1 | 2 | 3;
-
-/** Evaluates one node on constant inputs (the runtime passes its CPU kernels in: passes never import a backend). */
-export type ConstantEvaluator = (node: Node, inputs: TensorValue[]) => TensorValue[];
 
 export interface OptimizeOptions {
   level: OptLevel;
   /** Names of nodes whose outputs must survive (fetches, feeds, targets). */
   keep: Set<string>;
   evaluate?: ConstantEvaluator;
+  /** Run the verifier after every pass (default: when GRAPHC_VERIFY_PASSES=1); a failure names the pass. */
+  verify?: boolean;
+  /** Constant-folding size cap in bytes (default 16 MiB). */
+  foldLimitBytes?: number;
+  /** Run these passes (by name) instead of the level's pipeline. */
+  passes?: string[];
 }
 
 export interface PassStats {
@@ -26,9 +40,52 @@ export interface OptimizeResult {
   passes: PassStats[];
 }
 
-/** Runs the passes of `options.level` in order. Level 0 returns the graph unchanged. */
+const registry = new Map<string, GraphPass>();
+
+/** Makes a pass available to pipelines and to `optimizeGraph({ passes })` by its name. */
+export function registerPass(pass: GraphPass): void {
+  registry.set(pass.name, pass);
+}
+
+export function getPass(name: string): GraphPass {
+  const pass = registry.get(name);
+  if (!pass) throw new Error(`unknown pass '${name}' (known: ${[...registry.keys()].join(', ')})`);
+  return pass;
+}
+
+for (const pass of [prunePass, csePass, constantFoldPass, simplifyPass(), foldBatchNormPass, fusePass, layoutPass]) registerPass(pass);
+
+const O1 = ['prune', 'cse', 'constantFold', 'prune'];
+const O2 = ['prune', 'cse', 'constantFold', 'simplify', 'foldBatchNorm', 'constantFold', 'cse', 'fuse', 'prune'];
+const O3 = ['prune', 'cse', 'constantFold', 'simplify', 'foldBatchNorm', 'layout', 'constantFold', 'cse', 'fuse', 'prune'];
+
+/** The passes each level runs, in order (DESIGN.md: every level gives O0's results within float tolerance). */
+export const PIPELINES: Record<OptLevel, readonly string[]> = { 0: [], 1: O1, 2: O2, 3: O3 };
+
+/**
+ * Runs the passes of `options.level` (or `options.passes`) in order, timing each and collecting its
+ * stats. Level 0 returns the graph unchanged.
+ */
 export function optimizeGraph(graph: Graph, options: OptimizeOptions): OptimizeResult {
   const passes: PassStats[] = [];
-  if (options.level === 0) return { graph, passes };
-  return { graph, passes };
+  const names = options.passes ?? PIPELINES[options.level];
+  const verify = options.verify ?? process.env.GRAPHC_VERIFY_PASSES === '1';
+  const ctx: PassContext = { keep: options.keep, evaluate: options.evaluate, foldLimitBytes: options.foldLimitBytes ?? 16 * 1024 * 1024 };
+  let current = graph;
+  const kept = [...options.keep].filter((n) => graph.hasNode(n));
+  for (const name of names) {
+    const pass = getPass(name);
+    const nodesBefore = current.nodes.length;
+    const start = performance.now();
+    const result = pass.run(current, ctx);
+    const ms = performance.now() - start;
+    current = result.graph;
+    if (verify) {
+      verifyGraph(current, `after pass '${name}'`);
+      const lost = kept.filter((n) => !current.hasNode(n));
+      if (lost.length) throw new GraphError(`after pass '${name}': kept node(s) ${lost.join(', ')} disappeared`);
+    }
+    passes.push({ name, ms, nodesBefore, nodesAfter: current.nodes.length, ...result.stats });
+  }
+  return { graph: current, passes };
 }

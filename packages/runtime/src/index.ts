@@ -13,3 +13,4 @@ export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from '.
 export * from './model-session';
 export * from './check-gradients';
 export * from './checkpoint';
+export * from './optimize-model';

@@ -8,7 +8,7 @@ import {
   getOpDef,
   reachableNodes,
 } from '@graphc/graph';
-import { ConstantEvaluator, OptLevel, PassStats, optimizeGraph } from '@graphc/passes';
+import { ConstantEvaluator, MemoryPlan, OptLevel, PassStats, countKernels, optimizeGraph, planMemory } from '@graphc/passes';
 
 /**
  * A compiled, backend-independent plan: the pruned and optimized graph, the order to run it in,
@@ -23,6 +23,10 @@ export interface Plan {
   /** Output types of each scheduled node with feed shapes substituted (null where data-dependent). */
   outputInfo: Map<Node, OutputInfo[]>;
   passes: PassStats[];
+  /** Arena offsets of the tensors the run allocates; absent at level 0 (every kernel allocates its own). */
+  memory?: MemoryPlan;
+  /** Scheduled nodes that launch a kernel (not consts, placeholders, variables, noOps or views). */
+  kernels: number;
 }
 
 export interface PlanRequest {
@@ -33,24 +37,45 @@ export interface PlanRequest {
   feedShapes: number[][];
   level: OptLevel;
   evaluate?: ConstantEvaluator;
+  /** Plan an arena for the run (default: at level 1 and above; level 0 is the unplanned reference). */
+  planMemory?: boolean;
+  /** Run the pass verifier after every pass. */
+  verify?: boolean;
 }
 
-/** Prune to what the fetches need, cut at feeds, optimize, and specialize shapes. */
+/** Prune to what the fetches need, cut at feeds, optimize, specialize shapes, and plan memory. */
 export function buildPlan(req: PlanRequest): Plan {
   const fetchNodes = req.fetchNames.map((n) => req.graph.tensor(n).node);
   const targetNodes = req.targetNames.map((n) => req.graph.node(n));
   const feedNodeNames = new Set(req.feedNames.map((n) => req.graph.tensor(n).node.name));
-  const needed = reachableNodes(req.graph, [...fetchNodes, ...targetNodes], feedNodeNames);
+  // fed nodes stay in the plan even when no fetch needs them (feeding an unused placeholder is fine)
+  const fedNodes = [...feedNodeNames].map((n) => req.graph.node(n));
+  const needed = reachableNodes(req.graph, [...fetchNodes, ...targetNodes, ...fedNodes], feedNodeNames);
   const asPlaceholders = new Set([...feedNodeNames].filter((n) => req.graph.node(n).op !== 'placeholder'));
   const pruned = copyNodes(req.graph, needed, { asPlaceholders });
   const keep = new Set([...req.fetchNames.map((n) => n.split(':')[0]), ...req.targetNames, ...feedNodeNames]);
-  const { graph, passes } = optimizeGraph(pruned, { level: req.level, keep, evaluate: req.evaluate });
+  const { graph, passes } = optimizeGraph(pruned, { level: req.level, keep, evaluate: req.evaluate, verify: req.verify });
   const fetches = req.fetchNames.map((n) => graph.tensor(n));
   const targets = req.targetNames.map((n) => graph.node(n));
   const feeds = req.feedNames.map((n) => graph.tensor(n));
   const schedule = reachableNodes(graph, [...fetches.map((f) => f.node), ...targets], feedNodeNames);
   const outputInfo = specializeShapes(schedule, feeds, req.feedShapes);
-  return { graph, schedule, feeds, fetches, targets, outputInfo, passes };
+  let memory: MemoryPlan | undefined;
+  if (req.planMemory ?? req.level > 0) {
+    const start = performance.now();
+    memory = planMemory({ schedule, outputInfo, fetches, feeds });
+    passes.push({
+      name: 'planMemory',
+      ms: performance.now() - start,
+      nodesBefore: schedule.length,
+      nodesAfter: schedule.length,
+      naiveBytes: memory.naiveBytes,
+      plannedBytes: memory.plannedBytes,
+      lowerBoundBytes: memory.lowerBoundBytes,
+      inplace: memory.inplace,
+    });
+  }
+  return { graph, schedule, feeds, fetches, targets, outputInfo, passes, memory, kernels: countKernels(schedule) };
 }
 
 /** Re-runs shape inference over the schedule with the concrete feed shapes. */

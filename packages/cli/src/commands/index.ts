@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { registerRun } from './run';
 import { registerInspect } from './inspect';
 import { registerTrain } from './train';
+import { registerOptimize } from './optimize';
 
 /** Each command lives in its own module and registers itself here. */
 export function registerCommands(program: Command): void {
   registerRun(program);
   registerInspect(program);
   registerTrain(program);
+  registerOptimize(program);
 }

@@ -6,3 +6,4 @@ export * from './nn';
 export * from './random';
 export * from './state';
 export * from './control';
+export * from './fused';

@@ -1,4 +1,4 @@
-import { Node, TensorValue, UnsupportedOpError } from '@graphc/graph';
+import { DType, Node, TensorValue, TypedArray, UnsupportedOpError, arrayTypeOf, getOpDef, sizeOf } from '@graphc/graph';
 import type { Backend, Executable, VariableState } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
@@ -32,6 +32,19 @@ interface Step {
   /** Slots whose last reader is this step: dropped after it so memory can be reclaimed. */
   release: number[];
   ctx: KernelContext;
+  /** Arena views of this step's outputs, by output index (undefined: the kernel allocates). */
+  arenaOut?: (ArenaView | undefined)[];
+  /** Byte offset each output must have if it lies in the arena (a view of an input's region, or its own). */
+  expectOffset?: (number | undefined)[];
+  /** Whether the outputs may lie in the arena (state ops hand out variables, feeds and constants). */
+  checkArena: boolean;
+}
+
+/** A typed-array view of one planned region of the arena, made once per plan and reused every run. */
+interface ArenaView {
+  dtype: DType;
+  data: TypedArray;
+  taken: boolean;
 }
 
 /** Evaluates one node on concrete inputs (constant folding uses this). */
@@ -49,11 +62,13 @@ export function evaluateNode(node: Node, inputs: TensorValue[]): TensorValue[] {
 }
 
 class CpuExecutable implements Executable {
-  readonly stats: Record<string, number> = { runs: 0, kernels: 0 };
+  readonly stats: Record<string, number> = { runs: 0, kernels: 0, arenaBytes: 0, arenaFixups: 0 };
   private readonly steps: Step[];
   private readonly slotCount: number;
   private readonly feedSlots: number[];
   private readonly fetchSlots: number[];
+  /** One buffer for every planned tensor of a run (MemoryPlan offsets), allocated once per plan. */
+  private readonly arena?: ArrayBuffer;
 
   constructor(plan: Plan, state: CpuVariableState) {
     const slotOf = new Map<string, number>();
@@ -70,6 +85,11 @@ class CpuExecutable implements Executable {
     if (missing.length) {
       throw new UnsupportedOpError(`the cpu backend has no kernel for: ${[...new Set(missing)].join(', ')}`, [...new Set(missing)]);
     }
+    const memory = plan.memory;
+    if (memory && memory.plannedBytes > 0) {
+      this.arena = new ArrayBuffer(memory.plannedBytes);
+      this.stats.arenaBytes = memory.plannedBytes;
+    }
     this.steps = plan.schedule
       .filter((node) => !fed.has(node))
       .map((node) => {
@@ -78,14 +98,25 @@ class CpuExecutable implements Executable {
           if (!g) state.rngs.set(node.name, (g = new Prng(opSeed(node.attrs.seed, node.name))));
           return g;
         };
-        return {
+        const step: Step = {
           node,
           kernel: getCpuKernel(node.op)!,
           inputSlots: node.inputs.map((i) => slot(i.node, i.index)),
           outputSlots: node.outputs.map((_, i) => slot(node, i)),
           release: [],
           ctx: { node, outputs: plan.outputInfo.get(node) ?? node.outputs, alloc: heapAlloc, rng, variables: state.values },
+          checkArena: getOpDef(node.op).family !== 'state',
         };
+        const planned = memory?.slots.get(node);
+        if (this.arena && planned?.some((p) => p !== undefined)) {
+          const arena = this.arena;
+          step.expectOffset = planned.map((p) => p?.offset);
+          step.arenaOut = planned.map((p) =>
+            p && p.kind !== 'alias' ? { dtype: p.dtype, data: new (arrayTypeOf(p.dtype))(arena, p.offset, p.length), taken: false } : undefined,
+          );
+          step.ctx.alloc = arenaAlloc(step.arenaOut);
+        }
+        return step;
       });
     this.fetchSlots = plan.fetches.map((f) => slot(f.node, f.index));
     this.slotCount = next;
@@ -101,7 +132,9 @@ class CpuExecutable implements Executable {
     this.feedSlots.forEach((s, i) => (slots[s] = feeds[i]));
     for (const step of this.steps) {
       const inputs = step.inputSlots.map((s) => slots[s]!);
+      if (step.arenaOut) for (const v of step.arenaOut) if (v) v.taken = false;
       const outputs = step.kernel(inputs, step.node.attrs, step.ctx);
+      if (this.arena && step.checkArena) this.checkArenaOutputs(step, outputs);
       for (let i = 0; i < step.outputSlots.length; i++) slots[step.outputSlots[i]] = outputs[i];
       for (const s of step.release) slots[s] = undefined;
     }
@@ -113,6 +146,41 @@ class CpuExecutable implements Executable {
       return { dtype: v.dtype, shape: [...v.shape], data: v.data.slice() };
     });
   }
+
+  /**
+   * The plan assumed each output lies at its planned offset (or outside the arena). A kernel that
+   * hands back another arena region (an input, returned as its output without the op declaring it
+   * a view) would let that region be reused while the output is still read: such an output is
+   * moved to its own planned region, or to the heap.
+   */
+  private checkArenaOutputs(step: Step, outputs: TensorValue[]): void {
+    for (let i = 0; i < outputs.length; i++) {
+      const v = outputs[i];
+      if (!v || v.data.buffer !== this.arena || step.expectOffset?.[i] === v.data.byteOffset) continue;
+      const own = step.arenaOut?.[i];
+      let data: TypedArray;
+      if (own && own.dtype === v.dtype && own.data.length === v.data.length && own.data.byteOffset !== v.data.byteOffset) {
+        own.data.set(v.data as never);
+        data = own.data;
+      } else data = v.data.slice();
+      outputs[i] = { dtype: v.dtype, shape: [...v.shape], data };
+      this.stats.arenaFixups++;
+    }
+  }
+}
+
+/** `ctx.alloc` of a planned step: hands out its arena views in output order, by dtype and size; anything else goes to the heap. */
+function arenaAlloc(views: (ArenaView | undefined)[]): KernelContext['alloc'] {
+  return (dtype, shape) => {
+    const length = sizeOf(shape);
+    for (const v of views) {
+      if (v && !v.taken && v.dtype === dtype && v.data.length === length) {
+        v.taken = true;
+        return { dtype, shape: [...shape], data: v.data };
+      }
+    }
+    return heapAlloc(dtype, shape);
+  };
 }
 
 export class CpuBackend implements Backend {

@@ -7,3 +7,4 @@ import './reduce';
 import './nn';
 import './random';
 import './broadcast-gradient';
+import './fused';

@@ -1,0 +1,32 @@
+import type { AttrValue, Attrs, TensorValue } from '@graphc/graph';
+import { isTensorValue } from '@graphc/graph';
+
+/** FNV-1a over a tensor's bytes: equal values hash equal (then compared in full). */
+export function hashTensor(v: TensorValue): string {
+  const bytes = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return `${v.dtype}[${v.shape.join(',')}]#${(h >>> 0).toString(16)}`;
+}
+
+export function tensorsEqual(a: TensorValue, b: TensorValue): boolean {
+  if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.data.length !== b.data.length) return false;
+  if (!a.shape.every((d, i) => d === b.shape[i])) return false;
+  const x = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+  const y = new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function canonical(v: AttrValue | undefined): unknown {
+  if (v === undefined || v === null || typeof v !== 'object') return v;
+  if (isTensorValue(v)) return { $tensor: hashTensor(v) };
+  if (Array.isArray(v)) return v.map((x) => canonical(x as AttrValue));
+  const obj = v as Record<string, AttrValue>;
+  return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, canonical(obj[k])]));
+}
+
+/** A canonical string of attrs (keys sorted, tensors by content hash): equal attrs, equal keys. */
+export function attrsKey(attrs: Attrs): string {
+  return JSON.stringify(canonical(attrs as AttrValue));
+}

@@ -1,0 +1,107 @@
+import { GraphError, Node, SymbolicTensor, shapesEqual, sizeOf } from '@graphc/graph';
+import { GraphInfo } from '../analysis';
+import { Rebuild } from '../rebuild';
+import type { GraphPass } from './pass';
+
+/**
+ * How to scale the weights of a linear op feeding batchNorm, per op: given the per-channel
+ * multiplier `k` (shape [C], C = the op's output channels), the shape to view `k` as so that
+ * `weights * k` scales output channel c by k[c].
+ */
+interface FoldTarget {
+  op: string;
+  scaleShape(node: Node, channels: number): number[] | undefined;
+}
+
+const FOLD_TARGETS: FoldTarget[] = [
+  // NHWC conv: filter [KH, KW, Cin, Cout], output channel = filter's last axis
+  { op: 'conv2d', scaleShape: (_n, c) => [c] },
+  // depthwise: filter [KH, KW, C, M], output channel c*M + m
+  {
+    op: 'depthwiseConv2d',
+    scaleShape: (n, c) => {
+      const f = n.inputs[1].shape;
+      return f[2] !== null && f[3] !== null && f[2] * f[3] === c ? [f[2], f[3]] : undefined;
+    },
+  },
+  // dense layer: output column n is column n of B, or row n of B when it is transposed
+  { op: 'matmul', scaleShape: (n, c) => (n.attrs.transposeB === true ? [c, 1] : [c]) },
+];
+
+/** Whether a statistic broadcasts along the channel (last) axis only: [], [1], [C], [1, ..., C]. */
+function perChannel(t: SymbolicTensor, channels: number, rank: number): boolean {
+  const s = t.shape;
+  if (s.length > rank || s.some((d) => d === null)) return false;
+  const size = sizeOf(s as number[]);
+  if (size === 1) return true;
+  return s[s.length - 1] === channels && size === channels;
+}
+
+/**
+ * Conv+batchnorm folding: `batchNorm(conv(x, W), mean, var, offset, scale)` becomes
+ * `conv(x, W * k) + (offset - mean * k)` with `k = scale / sqrt(var + eps)`, for conv2d,
+ * depthwiseConv2d and matmul. When the statistics and weights are constants (an inference graph)
+ * constant folding then computes the new weights once, and the fusion pass puts the bias add and any
+ * activation into the conv's epilogue: the whole block is one kernel. With variables the rescaling
+ * is a few small ops on the weights. The linear op must feed only the batchNorm.
+ */
+export const foldBatchNormPass: GraphPass = {
+  name: 'foldBatchNorm',
+  run(graph, ctx) {
+    const info = new GraphInfo(graph);
+    const folds = new Map<Node, { anchor: Node; target: FoldTarget; kShape: number[]; channels: number }>();
+    for (const bn of graph.nodes) {
+      if (bn.op !== 'batchNorm' || bn.controlInputs.length > 0) continue;
+      const anchor = bn.inputs[0].node;
+      const target = FOLD_TARGETS.find((t) => t.op === anchor.op);
+      if (!target || ctx.keep.has(anchor.name) || anchor.controlInputs.length > 0) continue;
+      if (info.dataConsumers.get(anchor)!.length !== 1 || !info.onlyDataConsumers(anchor)) continue;
+      const out = anchor.outputs[0].shape;
+      const channels = out[out.length - 1];
+      if (channels === null || channels === undefined) continue;
+      if (!bn.inputs.slice(1).every((t) => perChannel(t, channels, out.length))) continue;
+      const kShape = target.scaleShape(anchor, channels);
+      if (!kShape) continue;
+      const from = info.position.get(anchor)!;
+      const to = info.position.get(bn)!;
+      if (![...anchor.inputs, ...bn.inputs.slice(1)].every((t) => info.readMayMove(t, from, to))) continue;
+      folds.set(bn, { anchor, target, kShape, channels });
+    }
+    if (folds.size === 0) return { graph, stats: { folded: 0 } };
+    const absorbed = new Set([...folds.values()].map((f) => f.anchor));
+    const rb = new Rebuild(graph);
+    for (const n of graph.nodes) {
+      if (absorbed.has(n)) continue;
+      const fold = folds.get(n);
+      if (!fold) {
+        rb.copy(n);
+        continue;
+      }
+      const { anchor, kShape, channels } = fold;
+      const [mean, variance, offset, scale] = n.inputs.slice(1).map((t) => rb.tensor(t));
+      const base = anchor.name;
+      const eps = rb.add('const', [], { value: { dtype: n.outputs[0].dtype, shape: [], data: scalarData(n.outputs[0].dtype, (n.attrs.varianceEpsilon as number | undefined) ?? 1e-3) } }, `${base}/bn_eps`);
+      const inv = rb.add('rsqrt', [rb.add('add', [variance, eps.output(0)], {}, `${base}/bn_var_eps`).output(0)], {}, `${base}/bn_rsqrt`);
+      let k = rb.add('mul', [scale, inv.output(0)], {}, `${base}/bn_k`).output(0);
+      let shift = rb.add('sub', [offset, rb.add('mul', [mean, k], {}, `${base}/bn_mean_k`).output(0)], {}, `${base}/bn_shift`).output(0);
+      const flat = (t: SymbolicTensor, shape: number[], name: string): SymbolicTensor =>
+        sizeOf(t.shape as number[]) === 1 || shapesEqual(t.shape, shape) ? t : rb.add('reshape', [t], { shape }, name).output(0);
+      k = flat(k, [channels], `${base}/bn_k_flat`);
+      shift = flat(shift, [channels], `${base}/bn_shift_flat`);
+      const kView = sizeOf(k.shape as number[]) === 1 ? k : flat(k, kShape, `${base}/bn_k_view`);
+      const [x, w] = anchor.inputs.map((t) => rb.tensor(t));
+      const scaled = rb.add('mul', [w, kView], {}, `${base}/bn_folded_weights`).output(0);
+      const linear = rb.add(anchor.op, [x, scaled, ...anchor.inputs.slice(2).map((t) => rb.tensor(t))], anchor.attrs, base).output(0);
+      const y = rb.add('add', [linear, shift], {}, n.name).output(0);
+      if (y.dtype !== n.outputs[0].dtype || !shapesEqual(y.shape, n.outputs[0].shape)) {
+        throw new GraphError(`foldBatchNorm: rewriting '${n.name}' changed its type`);
+      }
+      rb.replace(n, [y]);
+    }
+    return { graph: rb.finish(), stats: { folded: folds.size } };
+  },
+};
+
+function scalarData(dtype: string, value: number): Float32Array | Float64Array {
+  return dtype === 'float64' ? new Float64Array([value]) : new Float32Array([value]);
+}

@@ -1,0 +1,139 @@
+import { FusedRef, FusedStatement, Node, SymbolicTensor, epilogueFusionOf, programAttr, shapesEqual } from '@graphc/graph';
+import { GraphInfo, def } from '../analysis';
+import { Rebuild } from '../rebuild';
+import type { GraphPass } from './pass';
+
+/** An op the fusion pass may put into a fused program: pointwise, pure, one output, at most 3 inputs (a, b, c). */
+function fusable(n: Node): boolean {
+  const d = def(n);
+  return d.elementwise !== undefined && !d.stateful && typeof d.numInputs === 'number' && d.numInputs <= 3 && n.outputs.length === 1;
+}
+
+interface Group {
+  root: Node;
+  /** In graph order; the root is last. */
+  members: Node[];
+  anchor?: Node;
+}
+
+/**
+ * Operation folding. Elementwise ops are grouped backwards from each group's last op (its root): an
+ * op joins the group of its consumers when all of them are in one group, it is not kept, has no
+ * control edges, and has the root's shape (so nothing is recomputed per broadcast element). A group
+ * of two or more ops becomes one `fusedElementwise` node. When the group (even a single op) reads the
+ * result of an op with a registered epilogue variant (matmul, conv2d, depthwiseConv2d) that nothing
+ * else reads, that op joins as the anchor: `relu(matmul(x, W) + b)` becomes one `fusedMatmul`.
+ * The fused node takes the root's name, so fetches and consumers see the same tensor.
+ */
+export const fusePass: GraphPass = {
+  name: 'fuse',
+  run(graph, ctx) {
+    const info = new GraphInfo(graph);
+    const pos = (n: Node): number => info.position.get(n)!;
+    const rootOf = new Map<Node, Node>();
+    for (let i = graph.nodes.length - 1; i >= 0; i--) {
+      const n = graph.nodes[i];
+      if (!fusable(n)) continue;
+      let root = n;
+      const consumers = info.dataConsumers.get(n)!;
+      if (!ctx.keep.has(n.name) && n.controlInputs.length === 0 && info.onlyDataConsumers(n) && consumers.length > 0) {
+        const roots = new Set(consumers.map((c) => rootOf.get(c)));
+        const r = roots.size === 1 ? [...roots][0] : undefined;
+        if (r && shapesEqual(n.outputs[0].shape, r.outputs[0].shape) && n.inputs.every((t) => info.readMayMove(t, pos(n), pos(r)))) root = r;
+      }
+      rootOf.set(n, root);
+    }
+    const groups = new Map<Node, Group>();
+    for (const n of graph.nodes) {
+      const r = rootOf.get(n);
+      if (!r) continue;
+      let g = groups.get(r);
+      if (!g) groups.set(r, (g = { root: r, members: [] }));
+      g.members.push(n);
+    }
+    const skip = new Set<Node>();
+    let anchors = 0;
+    let fusedOps = 0;
+    for (const g of groups.values()) {
+      g.anchor = findAnchor(g, info, ctx.keep, rootOf);
+      if (g.anchor) anchors++;
+      if (g.members.length < 2 && !g.anchor) continue;
+      for (const m of g.members) if (m !== g.root) skip.add(m);
+      if (g.anchor) skip.add(g.anchor);
+      fusedOps += g.members.length + (g.anchor ? 1 : 0);
+    }
+    if (skip.size === 0 && anchors === 0) return { graph, stats: { groups: 0, fusedOps: 0, anchors: 0 } };
+    const rb = new Rebuild(graph);
+    let fusedGroups = 0;
+    for (const n of graph.nodes) {
+      if (skip.has(n)) continue;
+      const g = groups.get(n);
+      if (!g || (g.members.length < 2 && !g.anchor)) {
+        rb.copy(n);
+        continue;
+      }
+      const { statements, inputs } = buildProgram(g);
+      const mapped = inputs.map((t) => rb.tensor(t));
+      const fused = g.anchor
+        ? rb.add(
+            epilogueFusionOf(g.anchor.op)!,
+            [...g.anchor.inputs.map((t) => rb.tensor(t)), ...mapped],
+            { ...g.anchor.attrs, epilogue: programAttr(statements) },
+            n.name,
+            rb.controls(n.controlInputs),
+          )
+        : rb.add('fusedElementwise', mapped, { program: programAttr(statements) }, n.name, rb.controls(n.controlInputs));
+      rb.replace(n, fused.outputTensors);
+      fusedGroups++;
+    }
+    return { graph: rb.finish(), stats: { groups: fusedGroups, fusedOps, anchors } };
+  },
+};
+
+/** The anchor of a group: an op with an epilogue variant whose only readers are the group's ops. */
+function findAnchor(g: Group, info: GraphInfo, keep: Set<string>, rootOf: Map<Node, Node>): Node | undefined {
+  const out = g.root.outputs[0];
+  for (const m of g.members) {
+    for (const t of m.inputs) {
+      const a = t.node;
+      if (t.index !== 0 || a.outputs.length !== 1 || !epilogueFusionOf(a.op) || keep.has(a.name) || a.controlInputs.length > 0) continue;
+      if (!info.onlyDataConsumers(a) || !info.dataConsumers.get(a)!.every((c) => rootOf.get(c) === g.root)) continue;
+      if (a.outputs[0].dtype !== out.dtype || !shapesEqual(a.outputs[0].shape, out.shape)) continue;
+      const from = info.position.get(a)!;
+      const to = info.position.get(g.root)!;
+      if (!a.inputs.every((i) => info.readMayMove(i, from, to))) continue;
+      return a;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The group as a program: one statement per member in graph order; arguments from outside the group
+ * become program inputs, deduplicated (with an anchor, its result is input 0).
+ */
+function buildProgram(g: Group): { statements: FusedStatement[]; inputs: SymbolicTensor[] } {
+  const step = new Map<Node, number>();
+  const inputs: SymbolicTensor[] = [];
+  const inputIndex = new Map<string, number>();
+  const key = (t: SymbolicTensor): string => `${t.node.id}:${t.index}`;
+  if (g.anchor) inputIndex.set(key(g.anchor.output(0)), 0);
+  const base = g.anchor ? 1 : 0;
+  const ref = (t: SymbolicTensor): FusedRef => {
+    const s = step.get(t.node);
+    if (s !== undefined) return { step: s };
+    let k = inputIndex.get(key(t));
+    if (k === undefined) {
+      k = base + inputs.length;
+      inputIndex.set(key(t), k);
+      inputs.push(t);
+    }
+    return { input: k };
+  };
+  const statements = g.members.map((m, i) => {
+    const s: FusedStatement = { op: m.op, attrs: m.attrs, args: m.inputs.map(ref) };
+    step.set(m, i);
+    return s;
+  });
+  return { statements, inputs };
+}

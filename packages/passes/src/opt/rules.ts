@@ -1,0 +1,100 @@
+import { Attrs, SymbolicTensor, getOpDef, hasOp, shapesEqual } from '@graphc/graph';
+import { isConstFilled } from '../analysis';
+import type { Match, NodeView, OpPattern } from './pattern';
+
+/** Adds nodes to the graph being built; the first one takes the rewritten node's name. */
+export interface RuleBuilder {
+  op(op: string, inputs: SymbolicTensor[], attrs?: Attrs): SymbolicTensor;
+}
+
+/**
+ * One rewrite: when `pattern` matches a node, `rewrite` returns what stands for its output (an
+ * existing tensor or new nodes), or undefined to decline. The driver checks the result has the
+ * node's exact dtype and static shape, so a rule never needs to re-check broadcasting.
+ */
+export interface Rule {
+  name: string;
+  pattern: OpPattern;
+  rewrite: (m: Match, b: RuleBuilder, root: NodeView) => SymbolicTensor | undefined;
+}
+
+const x = { bind: 'x' };
+const y = { bind: 'y' };
+const filled = (v: number) => ({ bind: 'c', when: (t: SymbolicTensor) => isConstFilled(t, v) });
+
+/** Shape-only ops (reshape, expandDims, squeeze): they alias their input and change metadata only. */
+const reshapeLike = (op: string): boolean => {
+  if (!hasOp(op)) return false;
+  const d = getOpDef(op);
+  return d.aliasesInput === true && d.family === 'array' && d.numInputs === 1;
+};
+
+const isIdentityPerm = (p: number[]): boolean => p.every((v, i) => v === i);
+const perm = (n: NodeView): number[] => n.attrs.perm as number[];
+/** A permutation that keeps the batch axes and swaps the last two (a matrix transpose). */
+const swapsLastTwo = (n: NodeView): boolean => {
+  const p = perm(n);
+  const r = p.length;
+  return r >= 2 && p[r - 1] === r - 2 && p[r - 2] === r - 1 && p.slice(0, r - 2).every((v, i) => v === i);
+};
+const unknownDims = (shape: (number | null)[]): number => shape.filter((d) => d === null).length;
+
+/** The rewrite table of the simplification pass, tried in order on every node. */
+export const SIMPLIFY_RULES: Rule[] = [
+  // arithmetic identities (exact in IEEE arithmetic, NaN and infinities included)
+  { name: 'add-zero', pattern: { op: 'add', commutative: true, args: [x, filled(0)] }, rewrite: (m) => m.t.x },
+  { name: 'sub-zero', pattern: { op: 'sub', args: [x, filled(0)] }, rewrite: (m) => m.t.x },
+  { name: 'mul-one', pattern: { op: 'mul', commutative: true, args: [x, filled(1)] }, rewrite: (m) => m.t.x },
+  { name: 'div-one', pattern: { op: 'div', args: [x, filled(1)] }, rewrite: (m) => m.t.x },
+  { name: 'pow-one', pattern: { op: 'pow', args: [x, filled(1)] }, rewrite: (m) => m.t.x },
+  { name: 'mul-minus-one', pattern: { op: 'mul', commutative: true, args: [x, filled(-1)] }, rewrite: (m, b) => b.op('neg', [m.t.x]) },
+  { name: 'mul-self', pattern: { op: 'mul', args: [x, x] }, rewrite: (m, b) => b.op('square', [m.t.x]) },
+  { name: 'pow-two', pattern: { op: 'pow', args: [x, filled(2)] }, rewrite: (m, b) => b.op('square', [m.t.x]) },
+  { name: 'add-neg', pattern: { op: 'add', commutative: true, args: [x, { op: 'neg', args: [y] }] }, rewrite: (m, b) => b.op('sub', [m.t.x, m.t.y]) },
+  { name: 'sub-neg', pattern: { op: 'sub', args: [x, { op: 'neg', args: [y] }] }, rewrite: (m, b) => b.op('add', [m.t.x, m.t.y]) },
+  { name: 'neg-neg', pattern: { op: 'neg', args: [{ op: 'neg', args: [x] }] }, rewrite: (m) => m.t.x },
+  { name: 'not-not', pattern: { op: 'logicalNot', args: [{ op: 'logicalNot', args: [x] }] }, rewrite: (m) => m.t.x },
+  { name: 'max-self', pattern: { op: ['maximum', 'minimum'], args: [x, x] }, rewrite: (m) => m.t.x },
+  { name: 'where-same', pattern: { op: 'where', args: [{ bind: 'cond' }, x, x] }, rewrite: (m) => m.t.x },
+
+  // identity and no-op removal
+  { name: 'identity', pattern: { op: ['identity', 'stopGradient'], args: [x] }, rewrite: (m) => m.t.x },
+  { name: 'cast-same', pattern: { op: 'cast', args: [x], when: (n) => n.attrs.dtype === n.inputs[0].dtype }, rewrite: (m) => m.t.x },
+  {
+    name: 'reduce-no-axes',
+    pattern: { op: ['reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'reduceProd'], args: [x], when: (n) => Array.isArray(n.attrs.axes) && (n.attrs.axes as number[]).length === 0 },
+    rewrite: (m) => m.t.x,
+  },
+
+  // shape and layout: double transposes and reshapes collapse, no-op ones vanish
+  {
+    name: 'reshape-noop',
+    pattern: { op: reshapeLike, args: [x], when: (n) => shapesEqual(n.outputs[0].shape, n.inputs[0].shape) && unknownDims(n.outputs[0].shape) <= 1 },
+    rewrite: (m) => m.t.x,
+  },
+  {
+    name: 'reshape-reshape',
+    pattern: { op: reshapeLike, args: [{ op: reshapeLike, args: [x] }], when: (n) => unknownDims(n.outputs[0].shape) <= 1 },
+    rewrite: (m, b, root) => b.op('reshape', [m.t.x], { shape: root.outputs[0].shape.map((d) => d ?? -1) }),
+  },
+  { name: 'transpose-identity', pattern: { op: 'transpose', args: [x], when: (n) => isIdentityPerm(perm(n)) }, rewrite: (m) => m.t.x },
+  {
+    name: 'transpose-transpose',
+    pattern: { op: 'transpose', bind: 'outer', args: [{ op: 'transpose', bind: 'inner', args: [x] }] },
+    rewrite: (m, b) => {
+      const p = perm(m.n.inner);
+      const composed = perm(m.n.outer).map((q) => p[q]);
+      return isIdentityPerm(composed) ? m.t.x : b.op('transpose', [m.t.x], { perm: composed });
+    },
+  },
+  {
+    name: 'matmul-transposed-a',
+    pattern: { op: 'matmul', bind: 'mm', args: [{ op: 'transpose', when: swapsLastTwo, args: [x] }, y] },
+    rewrite: (m, b) => b.op('matmul', [m.t.x, m.t.y], { ...m.n.mm.attrs, transposeA: m.n.mm.attrs.transposeA !== true }),
+  },
+  {
+    name: 'matmul-transposed-b',
+    pattern: { op: 'matmul', bind: 'mm', args: [x, { op: 'transpose', when: swapsLastTwo, args: [y] }] },
+    rewrite: (m, b) => b.op('matmul', [m.t.x, m.t.y], { ...m.n.mm.attrs, transposeB: m.n.mm.attrs.transposeB !== true }),
+  },
+];

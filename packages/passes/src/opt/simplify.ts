@@ -1,0 +1,84 @@
+import { Graph, Node, SymbolicTensor, shapesEqual } from '@graphc/graph';
+import { GraphInfo, def } from '../analysis';
+import { Rebuild } from '../rebuild';
+import type { GraphPass, PassContext } from './pass';
+import { Match, NodeView, matchNode } from './pattern';
+import { Rule, SIMPLIFY_RULES } from './rules';
+
+const MAX_ROUNDS = 8;
+
+/**
+ * Algebraic simplification: applies a rule table (rules.ts) to every node until nothing changes.
+ * Only pure single-output nodes without control inputs are rewritten; a kept node only into a new
+ * node that takes its name. A rule
+ * whose result would read a variable that some op writes is declined: the rewritten node's consumers
+ * would read the variable at another point of the schedule. No-op nodes that only group control
+ * edges are dissolved: their dependents wait on what they waited on.
+ */
+export function simplifyPass(rules: Rule[] = SIMPLIFY_RULES): GraphPass {
+  return {
+    name: 'simplify',
+    run(graph, ctx) {
+      const stats: Record<string, number> = { rewrites: 0 };
+      let current = graph;
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const { graph: next, rewrites } = simplifyOnce(current, ctx, rules, stats);
+        if (rewrites === 0) break;
+        current = next;
+        stats.rewrites += rewrites;
+      }
+      return { graph: current, stats };
+    },
+  };
+}
+
+function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Record<string, number>): { graph: Graph; rewrites: number } {
+  const info = new GraphInfo(graph);
+  const rb = new Rebuild(graph);
+  let rewrites = 0;
+  for (const n of graph.nodes) {
+    const d = def(n);
+    if (n.op === 'noOp' && n.outputs.length === 0 && !ctx.keep.has(n.name)) {
+      rb.replace(n, [], rb.controls(n.controlInputs));
+      rewrites++;
+      stats['noop-dissolve'] = (stats['noop-dissolve'] ?? 0) + 1;
+      continue;
+    }
+    if (d.stateful || n.controlInputs.length > 0 || n.outputs.length !== 1) {
+      rb.copy(n);
+      continue;
+    }
+    const inputs = n.inputs.map((i) => rb.tensor(i));
+    const view: NodeView = { op: n.op, attrs: n.attrs, inputs, outputs: n.outputs, name: n.name };
+    const result = applyFirst(rules, view, rb, info, stats, ctx.keep.has(n.name));
+    if (result) {
+      rb.replace(n, [result]);
+      rewrites++;
+    } else rb.copy(n, { inputs });
+  }
+  return { graph: rewrites ? rb.finish() : graph, rewrites };
+}
+
+/** The first rule's result; for a kept node only a new node that takes its name qualifies. */
+function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor | undefined {
+  const want = view.outputs[0];
+  for (const rule of rules) {
+    const m: Match = { t: {}, n: {} };
+    if (!matchNode(rule.pattern, view, m)) continue;
+    if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
+    let first = true;
+    const builder = {
+      op: (op: string, inputs: SymbolicTensor[], attrs = {}): SymbolicTensor => {
+        const node: Node = rb.add(op, inputs, attrs, first ? view.name : `${view.name}/${op}`);
+        first = false;
+        return node.output(0);
+      },
+    };
+    const out = rule.rewrite(m, builder, view);
+    if (!out || out.dtype !== want.dtype || !shapesEqual(out.shape, want.shape)) continue;
+    if (kept && (out.node.name !== view.name || out.index !== 0)) continue;
+    stats[rule.name] = (stats[rule.name] ?? 0) + 1;
+    return out;
+  }
+  return undefined;
+}

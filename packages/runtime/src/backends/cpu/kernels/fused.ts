@@ -1,0 +1,98 @@
+import {
+  Attrs,
+  DType,
+  GraphcError,
+  TensorValue,
+  anchorInputCount,
+  anchorOf,
+  exprDType,
+  getOpDef,
+  inferProgram,
+  programOf,
+  registeredOps,
+} from '@graphc/graph';
+import { ElementwiseProgram, runElementwise } from '../elementwise';
+import { CpuKernel, broadcastResultShape, getCpuKernel, registerCpuKernel } from '../kernel';
+
+/**
+ * CPU kernels of the 'fused' family. A fused program becomes one ElementwiseProgram: runElementwise
+ * compiles it to a single loop over the output with each statement's scalar expression inlined and
+ * intermediates rounded to their dtype, so no intermediate tensor exists and the numbers equal the
+ * unfused ops'.
+ */
+
+/** Storage rounding of a bool intermediate (a Uint8Array store); runElementwise rounds the others. */
+const asStored = (js: string, dtype: DType): string => (dtype === 'bool' ? `((${js}) & 255)` : js);
+
+const compiled = new WeakMap<object, Map<string, ElementwiseProgram>>();
+
+/** The ElementwiseProgram of `attrs[key]` for these input types, built once per node and dtype signature. */
+function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValue[], where: string): ElementwiseProgram {
+  let byTypes = compiled.get(attrs);
+  if (!byTypes) compiled.set(attrs, (byTypes = new Map()));
+  const sig = inputs.map((i) => `${i.dtype}${i.shape.length}`).join(',');
+  let program = byTypes.get(sig);
+  if (program) return program;
+  const statements = programOf(attrs, key, where);
+  const steps = inferProgram(statements, inputs, where);
+  const last = statements.length - 1;
+  program = {
+    inputDTypes: inputs.map((i) => i.dtype),
+    statements: statements.map((s, i) => {
+      const js = getOpDef(s.op).elementwise!.js(s.attrs, exprDType(s, inputs, steps));
+      return {
+        js: i === last ? js : asStored(js, steps[i].dtype),
+        args: s.args.map((r) => ('input' in r ? { input: r.input } : { step: r.step })),
+        dtype: steps[i].dtype,
+      };
+    }),
+  };
+  byTypes.set(sig, program);
+  return program;
+}
+
+const whereOf = (op: string, name: string): string => `op '${op}' (node '${name}'): `;
+
+registerCpuKernel('fusedElementwise', (inputs, attrs, ctx) => {
+  const program = elementwiseProgram(attrs, 'program', inputs, whereOf('fusedElementwise', ctx.node.name));
+  const shape = broadcastResultShape(inputs.map((i) => i.shape));
+  const out = ctx.alloc(program.statements[program.statements.length - 1].dtype, shape);
+  runElementwise(program, inputs, shape, out.data);
+  return [out];
+});
+
+const anchorAttrCache = new WeakMap<object, Attrs>();
+
+/** The anchor's own attrs (without `epilogue`), one object per node so kernels may cache by identity. */
+function anchorAttrs(attrs: Attrs): Attrs {
+  let a = anchorAttrCache.get(attrs);
+  if (!a) {
+    const { epilogue: _, ...rest } = attrs;
+    anchorAttrCache.set(attrs, (a = rest));
+  }
+  return a;
+}
+
+/**
+ * Anchor + epilogue: the anchor's kernel writes its result into this node's output buffer, then the
+ * epilogue runs in place over that buffer with the extra inputs broadcast. One kernel launch, one
+ * output tensor, no intermediate: the bias, activation and residual never exist as tensors.
+ */
+function anchorWithEpilogue(fusedOp: string): CpuKernel {
+  const anchor = anchorOf(fusedOp)!;
+  const count = anchorInputCount(fusedOp)!;
+  return (inputs, attrs, ctx) => {
+    const kernel = getCpuKernel(anchor);
+    if (!kernel) throw new GraphcError(`${whereOf(fusedOp, ctx.node.name)}the cpu backend has no kernel for '${anchor}'`);
+    const [acc] = kernel(inputs.slice(0, count), anchorAttrs(attrs), ctx);
+    if (attrs.epilogue === undefined) return [acc];
+    const epilogueInputs = [acc, ...inputs.slice(count)];
+    const program = elementwiseProgram(attrs, 'epilogue', epilogueInputs, whereOf(fusedOp, ctx.node.name));
+    runElementwise(program, epilogueInputs, acc.shape, acc.data);
+    return [acc];
+  };
+}
+
+for (const def of registeredOps()) {
+  if (def.family === 'fused' && anchorOf(def.name)) registerCpuKernel(def.name, anchorWithEpilogue(def.name));
+}

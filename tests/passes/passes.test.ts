@@ -1,0 +1,254 @@
+import { Graph, Node, OptLevel, Session, TensorValue, evaluateNode, ops, optimizeGraph, tensor, verifyGraph } from 'graphc';
+
+const values = (t: { data: ArrayLike<number> }): number[] => Array.from(t.data);
+const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void => {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i])));
+};
+
+/** Optimizes `g` keeping `keep` (with the verifier after every pass). */
+function optimize(g: Graph, keep: string[], level: OptLevel = 2, passes?: string[]) {
+  return optimizeGraph(g, { level, keep: new Set(keep), evaluate: evaluateNode, verify: true, passes });
+}
+
+const opsOf = (g: Graph): string[] => g.nodes.map((n) => n.op);
+
+async function runAt(g: Graph, fetch: string, feeds: Record<string, TensorValue>, level: OptLevel): Promise<TensorValue> {
+  const sess = new Session(g, { optimize: level });
+  return sess.run(fetch, feeds);
+}
+
+describe('prune', () => {
+  test('removes nodes the kept ones do not need, keeps names', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const y = ops.relu(x, 'y');
+    ops.exp(x, 'dead1');
+    ops.neg(ops.exp(y), 'dead2');
+    const { graph, passes } = optimize(g, ['x', y.name], 1, ['prune']);
+    expect(graph.nodes.map((n) => n.name)).toEqual(['x', 'y']);
+    expect(passes[0]).toMatchObject({ name: 'prune', nodesBefore: 5, nodesAfter: 2, removed: 3 });
+  });
+});
+
+describe('cse', () => {
+  test('merges equal pure nodes and equal constants, commutative inputs in either order', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [3], 'x');
+    const a = ops.add(x, g.constant([1, 2, 3]));
+    const b = ops.add(g.constant([1, 2, 3]), x);
+    const out = ops.mul(ops.exp(a), ops.exp(b), 'out');
+    const { graph, passes } = optimize(g, ['x', 'out'], 1, ['cse', 'prune']);
+    expect(opsOf(graph).sort()).toEqual(['add', 'const', 'exp', 'mul', 'placeholder']);
+    expect(passes[0].merged).toBe(3);
+    expect(graph.node('out').inputs[0]).toBe(graph.node('out').inputs[1]);
+    expect(out.shape).toEqual([3]);
+  });
+
+  test('never merges stateful ops, and never a read of a variable across a write of it', async () => {
+    const g = new Graph();
+    const v = g.variable(tensor([1, 2], [2]), 'v');
+    const before = ops.mul(v, 2, 'before');
+    const set = g.controlDependencies([before], () => ops.assign(v, tensor([10, 20], [2]), 'set'));
+    const after = g.controlDependencies([set], () => ops.identity(v, 'readAfter'));
+    const after2 = ops.mul(after, 2, 'after');
+    const sess = new Session(g, { optimize: 2 });
+    await sess.run(g.globalVariablesInitializer());
+    const out = await sess.run([before, after2]);
+    expect(values(out[0])).toEqual([2, 4]);
+    expect(values(out[1])).toEqual([20, 40]);
+  });
+});
+
+describe('constant folding', () => {
+  test('evaluates constant subgraphs with the CPU kernels', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const c = ops.exp(ops.add(g.constant([0, 1]), g.constant([1, 1])));
+    ops.mul(x, c, 'out');
+    const { graph } = optimize(g, ['x', 'out'], 1);
+    expect(opsOf(graph)).toEqual(['placeholder', 'const', 'mul']);
+    close((graph.node('out').inputs[1].node.attrs.value as TensorValue).data, [Math.E, Math.exp(2)]);
+  });
+
+  test('leaves results over the size cap unfolded when they grow their inputs', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [1000], 'x');
+    const big = ops.add(g.constant(new Array(1000).fill(1), 'ones'), 2);
+    ops.mul(x, big, 'out');
+    const capped = optimizeGraph(g, { level: 1, keep: new Set(['x', 'out']), evaluate: evaluateNode, foldLimitBytes: 100 });
+    // 4000 bytes out of 4004 bytes in: no growth, folded despite the cap
+    expect(capped.passes.find((p) => p.name === 'constantFold')!.folded).toBe(1);
+  });
+
+  test('a broadcast of a scalar to a large tensor stays a kernel', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [100, 100], 'x');
+    const grid = ops.add(g.constant([1]), tensor(new Float32Array(100), [100, 1]));
+    const wide = ops.add(grid, tensor(new Float32Array(100), [1, 100]));
+    ops.mul(x, wide, 'out');
+    const r = optimizeGraph(g, { level: 1, keep: new Set(['x', 'out']), evaluate: evaluateNode, foldLimitBytes: 1000 });
+    expect(r.passes.find((p) => p.name === 'constantFold')!.skippedLarge).toBe(1);
+    expect(r.graph.nodes.filter((n) => n.op === 'add')).toHaveLength(1);
+  });
+});
+
+describe('simplification rules', () => {
+  test('x*1, x+0, double neg, identity, double transpose and reshape chains vanish', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3], 'x');
+    const a = ops.add(ops.mul(x, 1), 0);
+    const b = ops.neg(ops.neg(ops.identity(a)));
+    const c = ops.transpose(ops.transpose(b, [1, 0]), [1, 0]);
+    const d = ops.reshape(ops.reshape(c, [3, 2]), [6]);
+    const out = ops.exp(d, 'out');
+    const { graph, passes } = optimize(g, ['x', 'out'], 2, ['simplify', 'prune']);
+    expect(opsOf(graph)).toEqual(['placeholder', 'reshape', 'exp']);
+    const stats = passes[0];
+    for (const rule of ['mul-one', 'add-zero', 'neg-neg', 'identity', 'transpose-transpose', 'reshape-reshape']) expect(stats[rule]).toBe(1);
+    const feeds = { x: tensor([1, 2, 3, 4, 5, 6], [2, 3]) };
+    close((await runAt(g, out.name, feeds, 2)).data, [1, 2, 3, 4, 5, 6].map(Math.exp));
+  });
+
+  test('a rewrite that would change the shape (x + zeros broadcast larger) is declined', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [3], 'x');
+    ops.add(x, tensor(new Float32Array(6), [2, 3]), 'out');
+    const { graph } = optimize(g, ['x', 'out'], 2, ['simplify']);
+    expect(graph.node('out').op).toBe('add');
+    expect(graph.node('out').outputs[0].shape).toEqual([2, 3]);
+  });
+
+  test('a transpose feeding matmul becomes the transpose flag', async () => {
+    const g = new Graph();
+    const a = g.placeholder('float32', [3, 2], 'a');
+    const b = g.placeholder('float32', [3, 2], 'b');
+    const out = ops.matmul(ops.transpose(a), b, {}, 'out');
+    const { graph } = optimize(g, ['a', 'b', 'out'], 2, ['simplify', 'prune']);
+    expect(opsOf(graph)).toEqual(['placeholder', 'placeholder', 'matmul']);
+    expect(graph.node('out').attrs.transposeA).toBe(true);
+    const feeds = { a: tensor([1, 2, 3, 4, 5, 6], [3, 2]), b: tensor([1, 0, 0, 1, 1, 1], [3, 2]) };
+    // aᵀ = [[1,3,5],[2,4,6]]; aᵀ·b = [[1+5, 3+5], [2+6, 4+6]]
+    expect(values(await runAt(g, out.name, feeds, 2))).toEqual([6, 8, 8, 10]);
+  });
+
+  test('kept nodes and nodes with control inputs are not rewritten; noOps dissolve', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const kept = ops.identity(x, 'kept');
+    const v = g.variable(tensor([0, 0], [2]), 'v');
+    const n1 = ops.assign(v, x, 'n1').node;
+    const inner = g.addNode('noOp', [], {}, { name: 'inner', controlInputs: [n1] });
+    const guarded = g.controlDependencies([inner], () => ops.mul(kept, 1, 'guarded'));
+    const { graph } = optimize(g, ['x', 'kept', 'guarded'], 2, ['simplify', 'prune']);
+    expect(v.name).toBe('v');
+    expect(graph.node('kept').op).toBe('identity');
+    expect(graph.node('guarded').op).toBe('mul');
+    expect(graph.node('guarded').controlInputs.map((c: Node) => c.name)).toEqual(['n1']);
+    expect(graph.hasNode('inner')).toBe(false);
+    expect(guarded.name).toBe('guarded');
+  });
+});
+
+describe('fusion', () => {
+  test('an elementwise chain becomes one fusedElementwise node with the same numbers', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4], 'x');
+    const y = g.placeholder('float32', [4], 'y');
+    const out = ops.sigmoid(ops.sub(ops.mul(ops.exp(x), y), ops.tanh(y)), 'out');
+    const { graph } = optimize(g, ['x', 'y', 'out'], 2);
+    expect(opsOf(graph)).toEqual(['placeholder', 'placeholder', 'fusedElementwise']);
+    expect((graph.node('out').attrs.program as unknown[]).length).toBe(5);
+    const feeds = { x: tensor([0.1, -1, 2, 0.5], [4]), y: tensor([3, 0.25, -2, 1], [4]) };
+    const ref = await runAt(g, out.name, feeds, 0);
+    expect(values(await runAt(g, out.name, feeds, 2))).toEqual(values(ref));
+  });
+
+  test('an intermediate read outside the chain ends a group; a kept intermediate is not absorbed', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4], 'x');
+    const e = ops.exp(ops.neg(x), 'e');
+    ops.add(ops.relu(e), 1, 'a');
+    ops.log(ops.abs(e), 'b');
+    const { graph } = optimize(g, ['x', 'a', 'b'], 2);
+    expect(graph.node('e').op).toBe('fusedElementwise');
+    expect(graph.node('a').op).toBe('fusedElementwise');
+    expect(graph.node('b').op).toBe('fusedElementwise');
+    const kept = optimize(g, ['x', 'a', 'b', 'e'], 2).graph;
+    expect(kept.node('e').op).toBe('fusedElementwise');
+  });
+
+  test('gelu(matmul(x, W) + b) runs as one kernel at O2', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 3], 'x');
+    const W = g.constant(tensor([0.5, -1, 0.25, 2, 1, -0.5], [3, 2]), 'W');
+    const b = g.constant(tensor([0.1, -0.2], [2]), 'b');
+    const out = ops.gelu(ops.add(ops.matmul(x, W), b), false, 'out');
+    const feeds = { x: tensor([1, 2, 3, -1, 0.5, 2], [2, 3]) };
+    const sess = new Session(g, { optimize: 2 });
+    const got = await sess.run(out, feeds);
+    const plan = sess.plans()[0];
+    expect(plan.kernels).toBe(1);
+    expect(plan.schedule.map((n) => n.op)).toContain('fusedMatmul');
+    const ref = await runAt(g, out.name, feeds, 0);
+    expect(values(got)).toEqual(values(ref));
+  });
+
+  test('conv2d + batchNorm + relu folds into one kernel with the same numbers', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, 4, 4, 2], 'x');
+    const w = g.constant(tensor(Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.sin(i)), [3, 3, 2, 3]), 'w');
+    const conv = ops.conv2d(x, w, 1, 'SAME');
+    const bn = ops.batchNorm(conv, g.constant([0.1, -0.2, 0.3]), g.constant([1.5, 0.5, 2]), g.constant([0, 1, -1]), g.constant([2, 0.5, 1]), 1e-3);
+    const out = ops.relu(bn, 'out');
+    const feeds = { x: tensor(Array.from({ length: 32 }, (_, i) => Math.cos(i)), [1, 4, 4, 2]) };
+    const sess = new Session(g, { optimize: 2 });
+    const got = await sess.run(out, feeds);
+    expect(sess.plans()[0].kernels).toBe(1);
+    expect(sess.plans()[0].schedule.map((n) => n.op)).toEqual(['placeholder', 'const', 'const', 'fusedConv2d']);
+    close(got.data, (await runAt(g, out.name, feeds, 0)).data, 1e-5);
+  });
+
+  test('with variable statistics the fold still gives the unfolded numbers', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3], 'x');
+    const W = g.variable(tensor([1, 2, 3, 4, 5, 6], [3, 2]), 'W');
+    const mean = g.variable(tensor([0.5, -0.5], [2]), 'mean');
+    const variance = g.variable(tensor([4, 0.25], [2]), 'var');
+    const out = ops.relu(ops.batchNorm(ops.matmul(x, W), mean, variance, null, null, 0), 'out');
+    const feeds = { x: tensor([1, 0, -1, 0.5, 2, 1], [2, 3]) };
+    const results = [];
+    for (const level of [0, 2] as const) {
+      const sess = new Session(g, { optimize: level });
+      await sess.run(g.globalVariablesInitializer());
+      results.push(await sess.run(out, feeds));
+    }
+    // xW = [[-4, -4], [11.5, 15]]; (v - m) / sqrt(var) = [[-2.25, -7], [5.5, 31]] -> relu
+    close(results[0].data, [0, 0, 5.5, 31]);
+    close(results[1].data, [0, 0, 5.5, 31]);
+  });
+});
+
+describe('verifier', () => {
+  test('accepts built graphs and names the node of a type mismatch', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    ops.exp(x, 'e');
+    expect(() => verifyGraph(g)).not.toThrow();
+    const bad = new Node(g, 99, 'bad', 'exp', {}, [x], [], [{ dtype: 'float32', shape: [3] }]);
+    g.nodes.push(bad);
+    expect(() => verifyGraph(g, 'after pass X')).toThrow(/after pass X: node 'bad'/);
+  });
+
+  test('every level keeps the fetched names and the verifier passes after each pass', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 4], 'x');
+    const W = g.constant(tensor(new Float32Array(8).fill(0.5), [4, 2]), 'W');
+    ops.relu(ops.add(ops.matmul(x, W), ops.mul(g.constant([1, 2]), 1)), 'out');
+    for (const level of [1, 2, 3] as const) {
+      const { graph, passes } = optimize(g, ['x', 'out'], level);
+      expect(graph.hasNode('out')).toBe(true);
+      expect(passes.every((p) => p.ms >= 0 && p.nodesAfter <= p.nodesBefore + 20)).toBe(true);
+    }
+  });
+});
