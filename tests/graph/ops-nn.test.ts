@@ -166,8 +166,10 @@ describe('conv2d', () => {
     { name: 'explicit padding', x: [2, 5, 5, 3], f: [3, 2, 3, 4], s: [1, 2], d: [1, 1], pad: [[2, 0], [1, 3]] },
     { name: '1x1 pointwise (no im2col)', x: [2, 4, 5, 6], f: [1, 1, 6, 7], s: [1, 1], d: [1, 1], pad: 'VALID' },
     { name: '1x1 stride 2', x: [1, 5, 5, 3], f: [1, 1, 3, 2], s: [2, 2], d: [1, 1], pad: 'SAME' },
-    // 22x22 output with K = 3*3*32 = 288: several im2col blocks, and edge tiles in the GEMM (Cout 9)
-    { name: 'many im2col blocks', x: [1, 22, 22, 32], f: [3, 3, 32, 9], s: [1, 1], d: [1, 1], pad: 'SAME' },
+    // K = 3*3*30 = 270: the second k-block starts inside a tap (256 % 30 = 16); 484 rows span several
+    // row blocks; Cout 9 leaves edge tiles in the GEMM
+    { name: 'K beyond one k-block, many row blocks', x: [1, 22, 22, 30], f: [3, 3, 30, 9], s: [1, 1], d: [1, 1], pad: 'SAME' },
+    { name: 'batch 3, 3x3 stride 2, K = 576', x: [3, 9, 9, 64], f: [3, 3, 64, 8], s: [2, 2], d: [1, 1], pad: 'SAME' },
   ];
 
   for (const c of cases) {

@@ -1,4 +1,4 @@
-import { MatrixView, gemm, gemmPacked, packMatrixB } from '@graphc/runtime';
+import { ImplicitA, MatrixView, gemm, gemmPacked, packMatrixB, setSimdGemm } from '@graphc/runtime';
 
 /** Deterministic values in [-1, 1). */
 function values(n: number, seed: number): Float64Array {
@@ -32,7 +32,20 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   }
 }
 
-describe('gemm', () => {
+/** Every test runs on both float32 kernels: WebAssembly SIMD (where available) and JavaScript. */
+const simdAvailable = setSimdGemm(true);
+
+test('the WebAssembly SIMD kernel is available on this Node', () => {
+  expect(simdAvailable).toBe(true);
+});
+
+describe.each([
+  ['simd', true],
+  ['js', false],
+])('gemm (%s float32 kernel)', (_label, simd) => {
+  beforeAll(() => setSimdGemm(simd as boolean));
+  afterAll(() => setSimdGemm(true));
+
   test('2x2 by hand', () => {
     const c = new Float32Array(4);
     const a = { data: new Float32Array([1, 2, 3, 4]), offset: 0, rowStride: 2, colStride: 1 };
@@ -64,9 +77,15 @@ describe('gemm', () => {
       ]) {
         const a: MatrixView = { data: ad, offset: 0, rowStride: ta ? 1 : k, colStride: ta ? m : 1 };
         const b: MatrixView = { data: bd, offset: 0, rowStride: tb ? 1 : n, colStride: tb ? k : 1 };
+        const ref = naive(m, n, k, a, b);
         const c = new Float64Array(m * n).fill(NaN); // must be overwritten, not accumulated into
         gemm(m, n, k, a, b, c);
-        expectClose(c, naive(m, n, k, a, b), 1e-12 * k);
+        expectClose(c, ref, 1e-12 * k);
+        const c32 = new Float32Array(m * n).fill(NaN);
+        gemm(m, n, k, a, b, c32);
+        expectClose(c32, ref, 1e-6 * k);
+        gemm(m, n, k, a, b, c32, 0, true);
+        expectClose(c32, ref.map((v) => 2 * v), 2e-6 * k);
       }
     });
   }
@@ -89,6 +108,48 @@ describe('gemm', () => {
       }
     }
     expect(() => gemmPacked(m, n + 1, k, { data: ad, offset: 0, rowStride: k, colStride: 1 }, packed, c)).toThrow(/packed B is 33x10/);
+  });
+
+  test('two packings used alternately, and a gemm in between, each give their own product', () => {
+    const [m, n, k] = [9, 12, 20];
+    const a: MatrixView = { data: values(m * k, 8), offset: 0, rowStride: k, colStride: 1 };
+    const b1: MatrixView = { data: values(k * n, 9), offset: 0, rowStride: n, colStride: 1 };
+    const b2: MatrixView = { data: values(k * n, 10), offset: 0, rowStride: n, colStride: 1 };
+    const p1 = packMatrixB(k, n, b1);
+    const p2 = packMatrixB(k, n, b2);
+    const c = new Float32Array(m * n);
+    for (const [p, b] of [[p1, b1], [p2, b2], [p1, b1]] as const) {
+      gemmPacked(m, n, k, a, p, c);
+      expectClose(c, naive(m, n, k, a, b), 1e-5);
+      gemm(m, n, k, a, b2, c);
+      expectClose(c, naive(m, n, k, a, b2), 1e-5);
+    }
+  });
+
+  test('sparse rows (row stride far beyond k) and an A produced on demand', () => {
+    const [m, n, k] = [70, 11, 260];
+    const wide: MatrixView = { data: values(m * 5 * k + 7, 12), offset: 7, rowStride: 5 * k, colStride: 1 };
+    const b: MatrixView = { data: values(k * n, 13), offset: 0, rowStride: n, colStride: 1 };
+    const c = new Float32Array(m * n);
+    gemm(m, n, k, wide, b, c);
+    expectClose(c, naive(m, n, k, wide, b), 1e-5 * k);
+    // A = S^T for a k x m source S, written row by row by `pack` (from wherever the gemm put S)
+    const source = values(k * m, 14);
+    let calls = 0;
+    const implicit: ImplicitA = {
+      source,
+      pack(i0, rows, k0, kc, out, base, ld, src, srcBase) {
+        calls++;
+        for (let r = 0; r < 4 * Math.ceil(rows / 4); r++)
+          for (let kk = 0; kk < kc; kk++) out[base + r * ld + kk] = r < rows ? src[srcBase + (k0 + kk) * m + i0 + r] : 0;
+      },
+    };
+    const st: MatrixView = { data: source, offset: 0, rowStride: 1, colStride: m };
+    for (const out of [new Float32Array(m * n), new Float64Array(m * n)]) {
+      gemmPacked(m, n, k, implicit, packMatrixB(k, n, b), out);
+      expectClose(out, naive(m, n, k, st, b), (out instanceof Float32Array ? 1e-5 : 1e-12) * k);
+    }
+    expect(calls).toBe(2 * 2 * 2); // per product: 2 row blocks (64 + 6) x 2 k-blocks (256 + 4)
   });
 
   test('empty operands give zeros (k = 0) or nothing (m or n = 0)', () => {

@@ -1,17 +1,21 @@
 import type { TypedArray } from '@graphc/graph';
+import { SimdKernel, TILE_M, TILE_N, simdKernel, simdMemory } from './wasm-gemm';
 
 /**
  * C[m x n] (+)= op(A)[m x k] · op(B)[k x n] for row-major C, the workhorse of matmul and conv2d.
  *
  * Operands are read through (row stride, column stride) pairs, so transposed or im2col'd inputs
- * cost nothing extra. The loops follow Goto's blocking (as BLIS): B is packed into k-major panels of
- * NR columns, A into blocks of MC rows cut into panels of MR rows, and a 4x4 register-tiled
- * micro-kernel accumulates 16 outputs in locals over one k-block. A B micro-panel (KC x NR) stays
- * in L1 while the A block (MC x KC) streams from L2. Packing widens to float64 once per block so
- * the inner loop reads sequential doubles with no conversions.
+ * cost nothing extra. The loops follow Goto's blocking (as BLIS): B is packed once into k-major
+ * panels, A is taken a block of MC rows x KC columns at a time (in L2), and a register-tiled
+ * micro-kernel accumulates one tile of C over a k-block while its B panel stays in L1.
  *
- * V8 compiles the micro-kernel to scalar SSE arithmetic; measured on a kernel-only loop a 4x4 tile
- * runs at the same rate as 2x4, 3x4 and 4x8 tiles (4x8 spills), so 4x4 stays.
+ * Two micro-kernels:
+ * - float32 outputs run a 4x8 WebAssembly SIMD kernel (wasm-gemm.ts) in its own memory,
+ *   accumulating in float32 as TensorFlow and tfjs do. It reads A's rows in place, so a row-major
+ *   A is copied into that memory once and never packed;
+ * - everything else (float64, int32) runs a 4x4 JavaScript kernel over operands widened to
+ *   float64, accumulating in double precision. V8 compiles it to scalar SSE; on a kernel-only loop
+ *   the 4x4 tile ran at the rate of 2x4, 3x4 and 4x8 tiles (4x8 spills).
  */
 export interface MatrixView {
   data: TypedArray;
@@ -20,55 +24,65 @@ export interface MatrixView {
   colStride: number;
 }
 
+/**
+ * An A that is never materialized (conv2d's im2col matrix), derived from `source`. `pack` writes
+ * rows [i0, i0 + rows) x columns [k0, k0 + kc) row-major into `out` from `base` with row stride
+ * `ld`, zero-filling rows up to the next multiple of GEMM_TILE_ROWS. It reads `source` as `src[srcBase + j]`:
+ * the float32 path first places a copy of `source` in its own memory and passes that memory as
+ * both `out` and `src`, so contiguous runs can move with `copyWithin` (a memmove).
+ */
+export interface ImplicitA {
+  source: TypedArray;
+  pack(i0: number, rows: number, k0: number, kc: number, out: Float32Array | Float64Array, base: number, ld: number, src: TypedArray, srcBase: number): void;
+}
+
 const KC = 256;
 const MC = 64;
 const MR = 4;
 const NR = 4;
+/** Both kernels compute tiles of this many rows of C. */
+export const GEMM_TILE_ROWS = MR;
+if (TILE_M !== MR || MC % TILE_M !== 0) throw new Error('gemm: block sizes must be multiples of the tile rows');
 
 /**
  * B packed once for many products (conv2d reuses its filter across every block of output pixels):
  * k-blocks of KC rows, each holding ceil(n / NR) panels of KC x NR values, zero-padded at the edge.
+ * The float32 path re-lays it once into its own memory (`id` tells it whether it already holds it).
  */
 export interface PackedB {
   k: number;
   n: number;
   data: Float64Array;
+  /** Distinct for every packing, so a cached copy is never mistaken for another matrix. */
+  id?: number;
 }
 
+let nextPackId = 1;
+let simdEnabled = true;
+/** Which packing the SIMD memory's B region holds (-1: none, or one packed from a view). */
+let simdBId = -1;
 let packABuf = new Float64Array(0);
 let packBBuf = new Float64Array(0);
+let rowsBuf = new Float64Array(0);
 
-function packB(b: MatrixView, k: number, n: number, out: Float64Array): void {
-  const panels = Math.ceil(n / NR);
-  const bd = b.data;
-  const rs = b.rowStride;
-  const cs = b.colStride;
-  let p = 0;
-  for (let k0 = 0; k0 < k; k0 += KC) {
-    const kc = Math.min(KC, k - k0);
-    for (let jp = 0; jp < panels; jp++) {
-      const j0 = jp * NR;
-      const w = Math.min(NR, n - j0);
-      let src = b.offset + k0 * rs + j0 * cs;
-      if (w === NR) {
-        for (let kk = 0; kk < kc; kk++, src += rs, p += NR) {
-          out[p] = bd[src];
-          out[p + 1] = bd[src + cs];
-          out[p + 2] = bd[src + 2 * cs];
-          out[p + 3] = bd[src + 3 * cs];
-        }
-      } else {
-        for (let kk = 0; kk < kc; kk++, src += rs, p += NR) {
-          for (let j = 0; j < NR; j++) out[p + j] = j < w ? bd[src + j * cs] : 0;
-        }
-      }
-    }
-  }
+/**
+ * Turns the WebAssembly SIMD float32 kernel on or off (tests and benchmarks compare the paths);
+ * returns whether float32 products now use it (false where WebAssembly SIMD is unavailable).
+ */
+export function setSimdGemm(enabled: boolean): boolean {
+  simdEnabled = enabled;
+  return simdFor(new Float32Array(0)) !== null;
 }
+
+function simdFor(c: TypedArray): SimdKernel | null {
+  return simdEnabled && c instanceof Float32Array ? simdKernel() : null;
+}
+
+const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 /** Elements `packMatrixB` needs for a k x n matrix. */
 export function packedBSize(k: number, n: number): number {
-  return Math.ceil(n / NR) * NR * k;
+  return roundUp(n, NR) * k;
 }
 
 /**
@@ -78,32 +92,42 @@ export function packedBSize(k: number, n: number): number {
 export function packMatrixB(k: number, n: number, b: MatrixView, into?: Float64Array): PackedB {
   const size = packedBSize(k, n);
   const data = into && into.length >= size ? into : new Float64Array(size);
-  packB(b, k, n, data);
-  return { k, n, data };
+  packB(b, k, n, data, NR, 0);
+  return { k, n, data, id: nextPackId++ };
 }
 
-/** Packs rows [i0, i0 + mc) x columns [k0, k0 + kc) of A into MR-row panels, k-major, zero-padded. */
-function packA(a: MatrixView, i0: number, mc: number, k0: number, kc: number, out: Float64Array): void {
-  const ad = a.data;
-  const rs = a.rowStride;
-  const cs = a.colStride;
-  let p = 0;
-  for (let ip = 0; ip < mc; ip += MR) {
-    const h = Math.min(MR, mc - ip);
-    let src = a.offset + (i0 + ip) * rs + k0 * cs;
-    if (h === MR) {
-      for (let kk = 0; kk < kc; kk++, src += cs, p += MR) {
-        out[p] = ad[src];
-        out[p + 1] = ad[src + rs];
-        out[p + 2] = ad[src + 2 * rs];
-        out[p + 3] = ad[src + 3 * rs];
-      }
-    } else {
-      for (let kk = 0; kk < kc; kk++, src += cs, p += MR) {
-        for (let i = 0; i < MR; i++) out[p + i] = i < h ? ad[src + i * rs] : 0;
+/** Packs B as k-blocks of `panel`-column panels (k-major, zero-padded past n) into `out` from `base`. */
+function packB(b: MatrixView, k: number, n: number, out: Float32Array | Float64Array, panel: number, base: number): void {
+  const bd = b.data;
+  const rs = b.rowStride;
+  const cs = b.colStride;
+  const np = roundUp(n, panel);
+  let p = base;
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = Math.min(KC, k - k0);
+    for (let j0 = 0; j0 < np; j0 += panel) {
+      const w = Math.min(panel, n - j0);
+      let src = b.offset + k0 * rs + j0 * cs;
+      for (let kk = 0; kk < kc; kk++, src += rs, p += panel) {
+        for (let j = 0; j < w; j++) out[p + j] = bd[src + j * cs];
+        for (let j = w; j < panel; j++) out[p + j] = 0;
       }
     }
   }
+}
+
+/** Copies rows [i0, i0 + mc) x columns [k0, k0 + kc) of A row-major (stride kc) into `out` from `base`. */
+function packRows(a: MatrixView, i0: number, mc: number, k0: number, kc: number, out: Float32Array | Float64Array, base: number): void {
+  const ad = a.data;
+  const rs = a.rowStride;
+  const cs = a.colStride;
+  for (let i = 0; i < mc; i++) {
+    const src = a.offset + (i0 + i) * rs + k0 * cs;
+    const dst = base + i * kc;
+    if (cs === 1) for (let kk = 0; kk < kc; kk++) out[dst + kk] = ad[src + kk];
+    else for (let kk = 0; kk < kc; kk++) out[dst + kk] = ad[src + kk * cs];
+  }
+  out.fill(0, base + mc * kc, base + roundUp(mc, MR) * kc);
 }
 
 /** C = A·B (or C += A·B when `accumulate`), packing B on the fly. */
@@ -121,21 +145,27 @@ export function gemm(
     if (!accumulate) c.fill(0, cOffset, cOffset + m * n);
     return;
   }
+  const simd = simdFor(c);
+  if (simd) {
+    simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n);
+    return;
+  }
   const size = packedBSize(k, n);
   if (packBBuf.length < size) packBBuf = new Float64Array(size);
-  packB(b, k, n, packBBuf);
-  gemmPacked(m, n, k, a, { k, n, data: packBBuf }, c, cOffset, accumulate, n);
+  packB(b, k, n, packBBuf, NR, 0);
+  jsGemm(m, n, k, a, packBBuf, c, cOffset, accumulate, n);
 }
 
 /**
  * C = A·B with B packed by `packMatrixB`. `ldc` is C's row stride (default n), so a product can
- * write a column block of a wider output.
+ * write a column block of a wider output. A is a strided view, or an `ImplicitA` that produces its
+ * blocks on demand.
  */
 export function gemmPacked(
   m: number,
   n: number,
   k: number,
-  a: MatrixView,
+  a: MatrixView | ImplicitA,
   b: PackedB,
   c: TypedArray,
   cOffset = 0,
@@ -143,21 +173,43 @@ export function gemmPacked(
   ldc = n,
 ): void {
   if (b.k !== k || b.n !== n) throw new Error(`gemmPacked: packed B is ${b.k}x${b.n}, expected ${k}x${n}`);
-  if (!accumulate) {
-    for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
+  if (m === 0 || n === 0 || k === 0) {
+    if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
+    return;
   }
-  if (m === 0 || n === 0 || k === 0) return;
+  const simd = simdFor(c);
+  if (simd) simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc);
+  else jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc);
+}
+
+// ---- the JavaScript kernel (float64 and integer outputs) ----------------------------------------
+
+function jsGemm(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView | ImplicitA,
+  pb: Float64Array,
+  c: TypedArray,
+  cOffset: number,
+  accumulate: boolean,
+  ldc: number,
+): void {
+  if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
   const panels = Math.ceil(n / NR);
-  const aSize = Math.ceil(Math.min(MC, m) / MR) * MR * Math.min(KC, k);
+  const aSize = Math.min(MC, roundUp(m, MR)) * Math.min(KC, k);
   if (packABuf.length < aSize) packABuf = new Float64Array(aSize);
   const pa = packABuf;
-  const pb = b.data;
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = Math.min(KC, k - k0);
     const bBlock = k0 * panels * NR;
     for (let ic = 0; ic < m; ic += MC) {
       const mc = Math.min(MC, m - ic);
-      packA(a, ic, mc, k0, kc, pa);
+      if ('pack' in a) {
+        if (rowsBuf.length < aSize) rowsBuf = new Float64Array(aSize);
+        a.pack(ic, mc, k0, kc, rowsBuf, 0, kc, a.source, 0);
+        interleave(rowsBuf, mc, kc, pa);
+      } else packPanels(a, ic, mc, k0, kc, pa);
       for (let jp = 0; jp < panels; jp++) {
         const j0 = jp * NR;
         const w = Math.min(NR, n - j0);
@@ -186,10 +238,10 @@ export function gemmPacked(
             c[r2] += c20; c[r2 + 1] += c21; c[r2 + 2] += c22; c[r2 + 3] += c23;
             c[r3] += c30; c[r3 + 1] += c31; c[r3 + 2] += c32; c[r3 + 3] += c33;
           } else {
-            storeEdge(c, r0, ldc, h, w, c00, c01, c02, c03, 0);
-            if (h > 1) storeEdge(c, r0, ldc, h, w, c10, c11, c12, c13, 1);
-            if (h > 2) storeEdge(c, r0, ldc, h, w, c20, c21, c22, c23, 2);
-            if (h > 3) storeEdge(c, r0, ldc, h, w, c30, c31, c32, c33, 3);
+            storeEdge(c, r0, w, c00, c01, c02, c03);
+            if (h > 1) storeEdge(c, r0 + ldc, w, c10, c11, c12, c13);
+            if (h > 2) storeEdge(c, r0 + 2 * ldc, w, c20, c21, c22, c23);
+            if (h > 3) storeEdge(c, r0 + 3 * ldc, w, c30, c31, c32, c33);
           }
         }
       }
@@ -197,12 +249,160 @@ export function gemmPacked(
   }
 }
 
-/** Adds row `i` of a partial edge tile (h rows, w columns valid) into C without allocating. */
-function storeEdge(c: TypedArray, r0: number, ldc: number, h: number, w: number, v0: number, v1: number, v2: number, v3: number, i: number): void {
-  if (i >= h) return;
-  const r = r0 + i * ldc;
+/**
+ * Packs rows [i0, i0 + mc) x columns [k0, k0 + kc) of A for the JavaScript kernel: panels of MR
+ * rows, k-major with the rows interleaved (one sequential read of 4 values per k), zero-padded.
+ */
+function packPanels(a: MatrixView, i0: number, mc: number, k0: number, kc: number, out: Float64Array): void {
+  const ad = a.data;
+  const rs = a.rowStride;
+  const cs = a.colStride;
+  let p = 0;
+  for (let ip = 0; ip < mc; ip += MR) {
+    const h = Math.min(MR, mc - ip);
+    let src = a.offset + (i0 + ip) * rs + k0 * cs;
+    if (h === MR) {
+      for (let kk = 0; kk < kc; kk++, src += cs, p += MR) {
+        out[p] = ad[src];
+        out[p + 1] = ad[src + rs];
+        out[p + 2] = ad[src + 2 * rs];
+        out[p + 3] = ad[src + 3 * rs];
+      }
+    } else {
+      for (let kk = 0; kk < kc; kk++, src += cs, p += MR) {
+        for (let i = 0; i < MR; i++) out[p + i] = i < h ? ad[src + i * rs] : 0;
+      }
+    }
+  }
+}
+
+/** The same panels from a row-major block (rows of length kc, zero rows up to a multiple of MR). */
+function interleave(rows: Float64Array, mc: number, kc: number, out: Float64Array): void {
+  let p = 0;
+  for (let ip = 0; ip < mc; ip += MR) {
+    const r0 = ip * kc;
+    for (let kk = 0; kk < kc; kk++, p += MR) {
+      out[p] = rows[r0 + kk];
+      out[p + 1] = rows[r0 + kc + kk];
+      out[p + 2] = rows[r0 + 2 * kc + kk];
+      out[p + 3] = rows[r0 + 3 * kc + kk];
+    }
+  }
+}
+
+/** Adds the first `w` values of one row of a partial edge tile into C without allocating. */
+function storeEdge(c: TypedArray, r: number, w: number, v0: number, v1: number, v2: number, v3: number): void {
   c[r] += v0;
   if (w > 1) c[r + 1] += v1;
   if (w > 2) c[r + 2] += v2;
   if (w > 3) c[r + 3] += v3;
+}
+
+// ---- the float32 path: WebAssembly SIMD micro-kernel --------------------------------------------
+
+/**
+ * Layout of the kernel's memory, in floats: B (k-blocks of KC rows, TILE_N-column panels) from 0,
+ * then the C block (MC rows, n rounded up to TILE_N) the tiles accumulate into and that is copied
+ * out once per block of rows, then A: either all of a row-major A copied as is (the kernel reads
+ * its rows in place), or one packed MC x KC block followed by an ImplicitA's source.
+ */
+function simdGemm(
+  kernel: SimdKernel,
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView | ImplicitA,
+  b: MatrixView | PackedB,
+  c: TypedArray,
+  cOffset: number,
+  accumulate: boolean,
+  ldc: number,
+): void {
+  const n8 = roundUp(n, TILE_N);
+  const mcMax = Math.min(MC, roundUp(m, TILE_M));
+  const cBase = k * n8;
+  const aBase = cBase + mcMax * n8;
+  const implicit = 'pack' in a ? a : null;
+  const view = 'pack' in a ? null : a;
+  // a view with contiguous, densely spaced rows is read in place (the kernel may read up to 3 rows
+  // past the last: they land in the allocated span, and their results are dropped)
+  const inPlace = view !== null && view.colStride === 1 && view.rowStride >= 1 && view.rowStride <= 4 * k;
+  let aFloats: number;
+  if (inPlace) aFloats = (roundUp(m, TILE_M) - 1) * view.rowStride + k;
+  else aFloats = mcMax * Math.min(KC, k) + (implicit ? implicit.source.length : 0);
+  const f = simdMemory(kernel, aBase + aFloats);
+
+  if ('rowStride' in b) {
+    packB(b, k, n, f, TILE_N, 0);
+    simdBId = -1;
+  } else if (b.id === undefined || b.id !== simdBId) {
+    relayoutPackedB(b, f, n8);
+    simdBId = b.id ?? -1;
+  }
+  const srcBase = aBase + mcMax * Math.min(KC, k);
+  if (inPlace) {
+    const span = Math.min((m - 1) * view.rowStride + k, view.data.length - view.offset);
+    f.set(view.data.subarray(view.offset, view.offset + span), aBase);
+  } else if (implicit) {
+    f.set(implicit.source, srcBase);
+  }
+
+  const ldcBytes = n8 * 4;
+  for (let ic = 0; ic < m; ic += MC) {
+    const mc = Math.min(MC, m - ic);
+    const mcTiles = roundUp(mc, TILE_M);
+    f.fill(0, cBase, cBase + mcTiles * n8);
+    for (let k0 = 0; k0 < k; k0 += KC) {
+      const kc = Math.min(KC, k - k0);
+      let aPtr: number;
+      let lda: number;
+      if (inPlace) {
+        aPtr = (aBase + ic * view.rowStride + k0) * 4;
+        lda = view.rowStride * 4;
+      } else {
+        if (implicit) implicit.pack(ic, mc, k0, kc, f, aBase, kc, f, srcBase);
+        else packRows(view!, ic, mc, k0, kc, f, aBase);
+        aPtr = aBase * 4;
+        lda = kc * 4;
+      }
+      for (let j0 = 0; j0 < n8; j0 += TILE_N) {
+        const bPtr = (k0 * n8 + j0 * kc) * 4;
+        for (let i0 = 0; i0 < mcTiles; i0 += TILE_M) {
+          kernel.tile(aPtr + i0 * lda, lda, bPtr, kc, (cBase + i0 * n8 + j0) * 4, ldcBytes);
+        }
+      }
+    }
+    for (let i = 0; i < mc; i++) {
+      const src = cBase + i * n8;
+      const dst = cOffset + (ic + i) * ldc;
+      if (accumulate) for (let j = 0; j < n; j++) c[dst + j] += f[src + j];
+      else c.set(f.subarray(src, src + n), dst);
+    }
+  }
+}
+
+/** Re-lays a `packMatrixB` result (float64, NR-column panels) as the SIMD kernel's B at 0. */
+function relayoutPackedB(b: PackedB, f: Float32Array, n8: number): void {
+  const { k, n, data } = b;
+  const n4 = roundUp(n, NR);
+  let p = 0;
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = Math.min(KC, k - k0);
+    for (let j0 = 0; j0 < n8; j0 += TILE_N) {
+      // a TILE_N panel is two NR panels side by side (the second absent past n4: zeros)
+      const lo = k0 * n4 + j0 * kc;
+      const hasHi = j0 + NR < n4;
+      const hi = lo + NR * kc;
+      for (let kk = 0; kk < kc; kk++, p += TILE_N) {
+        const l = lo + kk * NR;
+        f[p] = data[l]; f[p + 1] = data[l + 1]; f[p + 2] = data[l + 2]; f[p + 3] = data[l + 3];
+        if (hasHi) {
+          const h = hi + kk * NR;
+          f[p + 4] = data[h]; f[p + 5] = data[h + 1]; f[p + 6] = data[h + 2]; f[p + 7] = data[h + 3];
+        } else {
+          f[p + 4] = 0; f[p + 5] = 0; f[p + 6] = 0; f[p + 7] = 0;
+        }
+      }
+    }
+  }
 }

@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+/**
+ * graphc (cpu backend) against @tensorflow/tfjs-backend-cpu, in one process on the same inputs.
+ *
+ *   npm run bench                       # builds, then runs every benchmark
+ *   node bench/run.js --runs 30 --json  # after `npx tsc -b packages/cli`
+ *   node bench/run.js --only matmul
+ *
+ * Each benchmark times one full graphc `Session.run` (feeds in, fetched output copied out) against
+ * the tfjs op plus `dataSync()` (the result read back), median of `--runs` timed runs after
+ * `--warmup` untimed ones. The two engines run interleaved so drift in machine load hits both.
+ * Results are checked against each other before timing.
+ */
+'use strict';
+
+const path = require('path');
+const os = require('os');
+
+const root = path.resolve(__dirname, '..');
+let graphc;
+try {
+  graphc = require(path.join(root, 'packages/cli/dist'));
+} catch (e) {
+  console.error(`bench: cannot load packages/cli/dist (${e.message}); run \`npx tsc -b packages/cli\` first`);
+  process.exit(2);
+}
+const tf = require('@tensorflow/tfjs-core');
+require('@tensorflow/tfjs-backend-cpu');
+
+const { Graph, Session, ops, tensor } = graphc;
+
+function parseArgs(argv) {
+  const args = { runs: 20, warmup: 3, json: false, only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--runs') args.runs = Number(argv[++i]);
+    else if (a === '--warmup') args.warmup = Number(argv[++i]);
+    else if (a === '--json') args.json = true;
+    else if (a === '--only') args.only = argv[++i];
+    else {
+      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only NAME)`);
+      process.exit(2);
+    }
+  }
+  if (!(args.runs >= 1) || !(args.warmup >= 0)) {
+    console.error('bench: --runs must be >= 1 and --warmup >= 0');
+    process.exit(2);
+  }
+  return args;
+}
+
+/** Deterministic values in [-1, 1) (an LCG), so every run of the benchmark sees the same data. */
+function randomArray(n, seed) {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+function summarize(times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { medianMs: round(median), minMs: round(sorted[0]), maxMs: round(sorted[sorted.length - 1]) };
+}
+
+const round = (x) => Math.round(x * 1000) / 1000;
+
+function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Times `graphcRun` and `tfjsRun` (both async, returning the output data) interleaved. */
+async function compare(name, macs, graphcRun, tfjsRun, args) {
+  const g0 = await graphcRun();
+  const t0 = await tfjsRun();
+  const diff = maxAbsDiff(g0, t0);
+  const scale = Math.max(1, ...Array.from(t0.subarray(0, 1000), Math.abs));
+  if (!(diff <= 1e-3 * scale)) throw new Error(`${name}: graphc and tfjs disagree (max |diff| ${diff})`);
+  for (let i = 0; i < args.warmup; i++) {
+    await graphcRun();
+    await tfjsRun();
+  }
+  const gt = [];
+  const tt = [];
+  for (let i = 0; i < args.runs; i++) {
+    let s = now();
+    await graphcRun();
+    gt.push(now() - s);
+    s = now();
+    await tfjsRun();
+    tt.push(now() - s);
+  }
+  const graphcStats = summarize(gt);
+  const tfjsStats = summarize(tt);
+  return {
+    name,
+    runs: args.runs,
+    maxAbsDiff: diff,
+    graphc: { ...graphcStats, gflops: round((2 * macs) / (graphcStats.medianMs * 1e6)) },
+    tfjs: { ...tfjsStats, gflops: round((2 * macs) / (tfjsStats.medianMs * 1e6)) },
+    speedup: round(tfjsStats.medianMs / graphcStats.medianMs),
+  };
+}
+
+const benchmarks = {
+  /** 512x512 @ 512x512 float32: both operands fed each run. */
+  async matmul(args) {
+    const n = 512;
+    const a = randomArray(n * n, 1);
+    const b = randomArray(n * n, 2);
+    const g = new Graph();
+    const pa = g.placeholder('float32', [n, n], 'a');
+    const pb = g.placeholder('float32', [n, n], 'b');
+    const y = ops.matmul(pa, pb);
+    const sess = new Session(g);
+    const feeds = { a: tensor(a, [n, n]), b: tensor(b, [n, n]) };
+    const ta = tf.tensor2d(a, [n, n]);
+    const tb = tf.tensor2d(b, [n, n]);
+    const result = await compare(
+      `matmul ${n}x${n} @ ${n}x${n} float32`,
+      n * n * n,
+      async () => (await sess.run(y, feeds)).data,
+      async () => {
+        const r = tf.matMul(ta, tb);
+        const d = r.dataSync();
+        r.dispose();
+        return d;
+      },
+      args,
+    );
+    ta.dispose();
+    tb.dispose();
+    return result;
+  },
+
+  /** conv2d 1x56x56x64 * 3x3x64x64, stride 1, SAME (a ResNet stage-1 layer): input fed, filter a variable. */
+  async conv2d(args) {
+    const [n, h, w, c, k, co] = [1, 56, 56, 64, 3, 64];
+    const x = randomArray(n * h * w * c, 3);
+    const f = randomArray(k * k * c * co, 4);
+    const g = new Graph();
+    const px = g.placeholder('float32', [null, h, w, c], 'x');
+    const filter = g.variable(tensor(f, [k, k, c, co]), 'filter');
+    const y = ops.conv2d(px, filter, 1, 'SAME');
+    const sess = new Session(g);
+    await sess.run(g.globalVariablesInitializer());
+    const feeds = { x: tensor(x, [n, h, w, c]) };
+    const tx = tf.tensor4d(x, [n, h, w, c]);
+    const tw = tf.tensor4d(f, [k, k, c, co]);
+    const result = await compare(
+      `conv2d ${n}x${h}x${w}x${c} * ${k}x${k}x${c}x${co} SAME float32`,
+      n * h * w * co * k * k * c,
+      async () => (await sess.run(y, feeds)).data,
+      async () => {
+        const r = tf.conv2d(tx, tw, 1, 'same');
+        const d = r.dataSync();
+        r.dispose();
+        return d;
+      },
+      args,
+    );
+    tx.dispose();
+    tw.dispose();
+    return result;
+  },
+};
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  await tf.setBackend('cpu');
+  await tf.ready();
+  const machine = {
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0] ? os.cpus()[0].model : 'unknown',
+    node: process.version,
+    tfjs: tf.version_core,
+  };
+  const names = args.only ? [args.only] : Object.keys(benchmarks);
+  const results = [];
+  for (const name of names) {
+    if (!benchmarks[name]) {
+      console.error(`bench: no benchmark '${name}' (have: ${Object.keys(benchmarks).join(', ')})`);
+      process.exit(2);
+    }
+    results.push(await benchmarks[name](args));
+  }
+  if (args.json) {
+    console.log(JSON.stringify({ machine, results }, null, 2));
+    return;
+  }
+  console.log(`machine: ${machine.nproc} cpus, ${machine.cpu}, node ${machine.node}, tfjs ${machine.tfjs}`);
+  console.log(`median of ${args.runs} runs after ${args.warmup} warm-up runs\n`);
+  const pad = (s, n) => String(s).padEnd(n);
+  console.log(`${pad('benchmark', 46)}${pad('graphc ms', 12)}${pad('tfjs-cpu ms', 13)}${pad('speedup', 9)}graphc GFLOP/s`);
+  for (const r of results) {
+    console.log(
+      `${pad(r.name, 46)}${pad(r.graphc.medianMs.toFixed(1), 12)}${pad(r.tfjs.medianMs.toFixed(1), 13)}${pad(r.speedup.toFixed(2) + 'x', 9)}${r.graphc.gflops.toFixed(2)}`,
+    );
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});
