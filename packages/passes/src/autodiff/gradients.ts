@@ -50,10 +50,14 @@ export function gradients(
 
   const scope = options.name ?? 'gradients';
   const xSet = new Set(xList);
-  // nodes on a path from some x (forward) that some y needs (backward)
+  // nodes on a differentiable path from some x (forward) that some y needs (backward): only float
+  // inputs the op differentiates carry the path on (stopGradient declares its input non-differentiable)
   const forward = new Set<Node>();
   const isLive = (t: SymbolicTensor): boolean => xSet.has(t) || forward.has(t.node);
-  for (const n of graph.nodes) if (n.inputs.some(isLive)) forward.add(n);
+  for (const n of graph.nodes) {
+    const skip = getOpDef(n.op).nonDifferentiableInputs ?? [];
+    if (n.inputs.some((t, i) => isLive(t) && isFloat(t.dtype) && !skip.includes(i))) forward.add(n);
+  }
   const backward = ancestors(yList.map((y) => y.node));
   const between = graph.nodes.filter((n) => forward.has(n) && backward.has(n));
 

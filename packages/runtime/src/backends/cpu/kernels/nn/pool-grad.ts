@@ -22,10 +22,12 @@ function geometryOf(x: TensorValue, pooled: number[], attrs: Attrs, ctx: KernelC
 let best = new Float64Array(0);
 let bestAt = new Int32Array(0);
 
-/** Calls `visit(outIndex, inIndex)` with the argmax cell of every (output pixel, channel). */
-function forEachArgmax(x: TensorValue, g: WindowGeometry, visit: (o: number, i: number) => void): void {
+/**
+ * For every (output pixel, channel) of a max pool over x, the flat index in x of its window's max:
+ * written into `argmax` (laid out as the pooled output), -1 for an empty window.
+ */
+function argmaxOf(x: TensorValue, g: WindowGeometry, argmax: Int32Array): void {
   const c = g.c;
-  const [kh, kw] = [g.kh, g.kw];
   if (best.length < c) {
     best = new Float64Array(c);
     bestAt = new Int32Array(c);
@@ -37,11 +39,11 @@ function forEachArgmax(x: TensorValue, g: WindowGeometry, visit: (o: number, i: 
     for (let oy = 0; oy < g.outH; oy++) {
       const y0 = oy * g.sh - g.padTop;
       const yStart = Math.max(y0, 0);
-      const yEnd = Math.min(y0 + kh, g.h);
+      const yEnd = Math.min(y0 + g.kh, g.h);
       for (let ox = 0; ox < g.outW; ox++, o += c) {
         const x0 = ox * g.sw - g.padLeft;
         const xStart = Math.max(x0, 0);
-        const xEnd = Math.min(x0 + kw, g.w);
+        const xEnd = Math.min(x0 + g.kw, g.w);
         best.fill(-Infinity, 0, c);
         bestAt.fill(-1, 0, c);
         for (let iy = yStart; iy < yEnd; iy++) {
@@ -56,10 +58,16 @@ function forEachArgmax(x: TensorValue, g: WindowGeometry, visit: (o: number, i: 
             }
           }
         }
-        for (let ch = 0; ch < c; ch++) if (bestAt[ch] >= 0) visit(o + ch, bestAt[ch]);
+        for (let ch = 0; ch < c; ch++) argmax[o + ch] = bestAt[ch];
       }
     }
   }
+}
+
+let argmaxBuf = new Int32Array(0);
+function argmaxBuffer(size: number): Int32Array {
+  if (argmaxBuf.length < size) argmaxBuf = new Int32Array(size);
+  return argmaxBuf;
 }
 
 registerCpuKernel('maxPoolGrad', ([dy, x], attrs, ctx) => {
@@ -68,9 +76,12 @@ registerCpuKernel('maxPoolGrad', ([dy, x], attrs, ctx) => {
   const dx = out.data;
   const dd = dy.data;
   dx.fill(0);
-  forEachArgmax(x, g, (o, i) => {
-    dx[i] += dd[o];
-  });
+  const argmax = argmaxBuffer(dd.length);
+  argmaxOf(x, g, argmax);
+  for (let o = 0; o < dd.length; o++) {
+    const i = argmax[o];
+    if (i >= 0) dx[i] += dd[o];
+  }
   return [out];
 });
 
@@ -80,10 +91,12 @@ registerCpuKernel('maxPoolGradGrad', ([ddx, x], attrs, ctx) => {
   const out = ctx.alloc(ddx.dtype, [g.n, g.outH, g.outW, g.c]);
   const od = out.data;
   const src = ddx.data;
-  od.fill(0);
-  forEachArgmax(x, g, (o, i) => {
-    od[o] = src[i];
-  });
+  const argmax = argmaxBuffer(od.length);
+  argmaxOf(x, g, argmax);
+  for (let o = 0; o < od.length; o++) {
+    const i = argmax[o];
+    od[o] = i >= 0 ? src[i] : 0;
+  }
   return [out];
 });
 
