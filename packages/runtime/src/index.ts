@@ -11,6 +11,8 @@ export type { ImplicitA, MatrixView, PackedB } from './backends/cpu/gemm';
 export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';
 export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from './backends/cpu/elementwise';
 export * from './model-session';
+export { GpujsBackend, GpujsVariableState, GPUJS_MODES, bestMode as bestGpujsMode, unavailableReason as gpujsUnavailableReason, registerGpujsKernel, hasGpujsKernel } from './backends/gpujs';
+export type { GpujsMode, GpujsBackendOptions, GpujsRunInfo } from './backends/gpujs';
 export * from './check-gradients';
 export * from './checkpoint';
 export * from './optimize-model';

@@ -1,10 +1,14 @@
 import { GraphcError } from '@graphc/graph';
 import type { Backend } from '../backend';
 import { CpuBackend } from './cpu';
+import { GpujsBackend } from './gpujs';
 
 type BackendFactory = () => Backend;
 
-const factories = new Map<string, BackendFactory>([['cpu', () => new CpuBackend()]]);
+const factories = new Map<string, BackendFactory>([
+  ['cpu', () => new CpuBackend()],
+  ['gpujs', () => new GpujsBackend()],
+]);
 
 /** Makes a backend available to `new Session(g, { backend: name })`. */
 export function registerBackend(name: string, factory: BackendFactory): void {

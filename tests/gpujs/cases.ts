@@ -1,0 +1,315 @@
+import { DType, Graph, SymbolicTensor, TensorValue, applyOp, getOpDef, ops, registeredOps, tensor } from '@graphc/graph';
+import { Case, randomTensor } from './harness';
+
+/**
+ * One or more graphs per registered op, each checked against the cpu backend. Elementwise ops get
+ * generated cases (broadcast shapes, every dtype family they take); the rest are written out.
+ */
+
+type Build = () => Case;
+
+const feedOf = (g: Graph, name: string, v: TensorValue): SymbolicTensor => g.placeholder(v.dtype, v.shape, name);
+
+/** Inputs for an elementwise op: the first dtype combination its inference accepts. */
+function elementwiseCase(op: string, positive: boolean): Case | null {
+  const def = getOpDef(op);
+  const n = def.numInputs as number;
+  const broadcast = [[2, 3, 4], [3, 1], [2, 1, 4]].slice(0, n);
+  const same = [[2, 3, 4], [2, 3, 4], [2, 3, 4]].slice(0, n);
+  const combos: DType[][] = [Array(n).fill('float32'), Array(n).fill('int32'), Array(n).fill('bool'), ['bool', 'float32', 'float32'].slice(0, n) as DType[]];
+  for (const [dtypes, shapes] of combos.flatMap((c) => [[c, broadcast], [c, same]] as const)) {
+    try {
+      def.infer({ inputs: dtypes.map((dtype, k) => ({ dtype, shape: shapes[k] })), attrs: {}, where: '' });
+    } catch {
+      continue;
+    }
+    const g = new Graph();
+    const feeds: Record<string, TensorValue> = {};
+    const inputs = dtypes.map((dtype, k) => {
+      const int = dtype === 'int32';
+      // divisors stay away from 0; positive data for ops with a restricted domain (log, sqrt, pow)
+      const lo = positive ? 0.5 : int ? (k === 1 ? 1 : -6) : -3;
+      const hi = int ? 6 : 3;
+      const v = randomTensor(shapes[k], 11 + k * 7 + op.length, lo, hi, dtype);
+      if (int && k === 1 && !positive) v.data.forEach((x, j) => (v.data[j] = j % 2 ? -x : x));
+      feeds[`in${k}`] = v;
+      return feedOf(g, `in${k}`, v);
+    });
+    const out = applyOp(op, inputs, {}, op, g).output(0);
+    return { graph: g, fetches: [out], feeds };
+  }
+  return null;
+}
+
+function single(build: (g: Graph, feeds: Record<string, TensorValue>, feed: (name: string, v: TensorValue) => SymbolicTensor) => SymbolicTensor | SymbolicTensor[]): Build {
+  return () => {
+    const g = new Graph();
+    const feeds: Record<string, TensorValue> = {};
+    const feed = (name: string, v: TensorValue): SymbolicTensor => {
+      feeds[name] = v;
+      return feedOf(g, name, v);
+    };
+    const out = build(g, feeds, feed);
+    return { graph: g, fetches: Array.isArray(out) ? out : [out], feeds };
+  };
+}
+
+const x234 = (seed = 1): TensorValue => randomTensor([2, 3, 4], seed);
+const img = (seed = 3): TensorValue => randomTensor([2, 7, 6, 3], seed);
+
+export const EXPLICIT: Record<string, Build[]> = {
+  matmul: [
+    single((_g, _f, feed) => ops.matmul(feed('a', randomTensor([5, 7], 1)), feed('b', randomTensor([7, 3], 2)))),
+    single((_g, _f, feed) => ops.matmul(feed('a', randomTensor([7, 5], 1)), feed('b', randomTensor([3, 7], 2)), { transposeA: true, transposeB: true })),
+    single((_g, _f, feed) => ops.matmul(feed('a', randomTensor([2, 1, 4, 6], 1)), feed('b', randomTensor([3, 6, 5], 2)))),
+  ],
+  conv2d: [
+    single((_g, _f, feed) => ops.conv2d(feed('x', img()), feed('w', randomTensor([3, 3, 3, 4], 5)), 2, 'SAME')),
+    single((_g, _f, feed) => ops.conv2d(feed('x', img()), feed('w', randomTensor([2, 3, 3, 2], 5)), [1, 2], 'VALID', { dilations: [2, 1] })),
+    single((_g, _f, feed) => ops.conv2d(feed('x', img()), feed('w', randomTensor([3, 3, 3, 2], 5)), 1, [[1, 0], [2, 1]])),
+  ],
+  depthwiseConv2d: [
+    single((_g, _f, feed) => ops.depthwiseConv2d(feed('x', img()), feed('w', randomTensor([3, 3, 3, 2], 5)), 2, 'SAME')),
+    single((_g, _f, feed) => ops.depthwiseConv2d(feed('x', img()), feed('w', randomTensor([2, 2, 3, 1], 5)), 1, 'VALID', { dilations: 2 })),
+  ],
+  maxPool: [single((_g, _f, feed) => ops.maxPool(feed('x', img()), 3, 2, 'SAME')), single((_g, _f, feed) => ops.maxPool(feed('x', img()), [2, 3], [2, 1], 'VALID'))],
+  avgPool: [single((_g, _f, feed) => ops.avgPool(feed('x', img()), 3, 2, 'SAME')), single((_g, _f, feed) => ops.avgPool(feed('x', img()), 2, 2, 'VALID'))],
+  batchNorm: [
+    single((_g, _f, feed) =>
+      ops.batchNorm(feed('x', img()), feed('m', randomTensor([3], 2)), feed('v', randomTensor([3], 3, 0.5, 2)), feed('o', randomTensor([3], 4)), feed('s', randomTensor([3], 5)), 1e-3),
+    ),
+    single((_g, _f, feed) => ops.batchNorm(feed('x', x234()), feed('m', randomTensor([3, 1], 2)), feed('v', randomTensor([1, 4], 3, 0.5, 2)), null, null, 1e-5)),
+  ],
+  softmax: [single((_g, _f, feed) => ops.softmax(feed('x', x234()))), single((_g, _f, feed) => ops.softmax(feed('x', randomTensor([2, 5, 3], 2, -20, 20)), 1))],
+  logSoftmax: [single((_g, _f, feed) => ops.logSoftmax(feed('x', x234()))), single((_g, _f, feed) => ops.logSoftmax(feed('x', x234(2)), 0))],
+  sparseSoftmaxCrossEntropyWithLogits: [
+    single((_g, _f, feed) => ops.sparseSoftmaxCrossEntropyWithLogits(feed('y', tensor([0, 3, 2, 1, 3, 0], [2, 3], 'int32')), feed('x', x234()))),
+  ],
+  softmaxCrossEntropyWithLogits: [
+    single((_g, _f, feed) => ops.softmaxCrossEntropyWithLogits(feed('y', randomTensor([6, 4], 8, 0, 1)), feed('x', randomTensor([6, 4], 9)))),
+  ],
+  dropout: [
+    () => {
+      const g = new Graph();
+      const x = g.placeholder('float32', [4, 50], 'x');
+      return { graph: g, fetches: [ops.dropout(x, 0.3, 42)], feeds: { x: randomTensor([4, 50], 1) }, runs: 2 };
+    },
+  ],
+  randomUniform: [
+    () => {
+      const g = new Graph();
+      return { graph: g, fetches: [ops.randomUniform([3, 40], -2, 5, 'float32', 7, { graph: g })], runs: 2 };
+    },
+  ],
+  randomNormal: [
+    () => {
+      const g = new Graph();
+      return { graph: g, fetches: [ops.randomNormal([3, 40], 1, 2, 'float32', 9, { graph: g })], runs: 2 };
+    },
+  ],
+  truncatedNormal: [
+    () => {
+      const g = new Graph();
+      return { graph: g, fetches: [ops.truncatedNormal([3, 40], 0, 1, 'float32', 3, { graph: g })], runs: 2 };
+    },
+  ],
+  reduceSum: [
+    single((_g, _f, feed) => ops.reduceSum(feed('x', x234()), [0, 2])),
+    single((_g, _f, feed) => ops.reduceSum(feed('x', x234()), 1, true)),
+    single((_g, _f, feed) => ops.reduceSum(feed('x', randomTensor([3, 5000], 4)), 1)),
+    single((_g, _f, feed) => ops.reduceSum(feed('x', randomTensor([3, 4], 4, -5, 5, 'int32')))),
+  ],
+  reduceMean: [single((_g, _f, feed) => ops.reduceMean(feed('x', x234()), [1, 2])), single((_g, _f, feed) => ops.reduceMean(feed('x', randomTensor([4100], 4))))],
+  reduceMax: [single((_g, _f, feed) => ops.reduceMax(feed('x', x234()), [0, 2], true)), single((_g, _f, feed) => ops.reduceMax(feed('x', randomTensor([2, 3000], 4)), 1))],
+  reduceMin: [single((_g, _f, feed) => ops.reduceMin(feed('x', x234()), 2))],
+  reduceProd: [single((_g, _f, feed) => ops.reduceProd(feed('x', randomTensor([2, 3, 4], 4, 0.5, 1.5)), 1))],
+  argMax: [single((_g, _f, feed) => ops.argMax(feed('x', x234()), 1)), single((_g, _f, feed) => ops.argMax(feed('x', x234()), -1, 'int32'))],
+  argMin: [single((_g, _f, feed) => ops.argMin(feed('x', x234()), 0))],
+  sumToShapeOf: [single((_g, _f, feed) => ops.sumToShapeOf(feed('x', x234()), feed('l', randomTensor([3, 1], 2))))],
+  broadcastToShapeOf: [single((_g, _f, feed) => ops.broadcastToShapeOf(feed('x', randomTensor([3, 1], 2)), feed('l', x234())))],
+  transpose: [single((_g, _f, feed) => ops.transpose(feed('x', img()), [0, 3, 1, 2])), single((_g, _f, feed) => ops.transpose(feed('x', x234())))],
+  slice: [single((_g, _f, feed) => ops.slice(feed('x', img()), [1, 2, 0, 1], [1, -1, 4, 2]))],
+  split: [single((_g, _f, feed) => ops.split(feed('x', x234()), [1, -1], 2)), single((_g, _f, feed) => ops.split(feed('x', x234()), 3, 1))],
+  tile: [single((_g, _f, feed) => ops.tile(feed('x', randomTensor([2, 1, 3], 2)), [2, 3, 1]))],
+  pad: [
+    single((_g, _f, feed) => ops.pad(feed('x', x234()), [[1, 0], [0, 2], [2, 1]], 1.5)),
+    single((_g, _f, feed) => ops.pad(feed('x', x234()), [[0, 1], [2, 2], [3, 3]], 0, 'reflect')),
+    single((_g, _f, feed) => ops.pad(feed('x', x234()), [[2, 1], [3, 3], [0, 4]], 0, 'symmetric')),
+  ],
+  concat: [
+    single((_g, _f, feed) => ops.concat([feed('a', x234(1)), feed('b', randomTensor([2, 1, 4], 2)), feed('c', x234(3))], 1)),
+    single((_g, _f, feed) => ops.concat(Array.from({ length: 9 }, (_, k) => feed(`p${k}`, randomTensor([2, k % 3 + 1], k))), -1)),
+  ],
+  gather: [
+    single((_g, _f, feed) => ops.gather(feed('x', randomTensor([5, 4], 1)), feed('i', tensor([4, 0, -1, 2, 2, 1], [2, 3], 'int32')))),
+    single((_g, _f, feed) => ops.gather(feed('x', x234()), feed('i', tensor([3, 0, 1], [3], 'int32')), 2)),
+  ],
+  oneHot: [
+    single((_g, _f, feed) => ops.oneHot(feed('i', tensor([0, 2, 5, -1, 1, 3], [2, 3], 'int32')), 4)),
+    single((_g, _f, feed) => ops.oneHot(feed('i', tensor([0, 2, 1], [3], 'int32')), 3, 5, -1, 0)),
+  ],
+  fill: [
+    () => {
+      const g = new Graph();
+      return { graph: g, fetches: [ops.fill([2, 3], 7.5, 'float32', { graph: g }), ops.fill([4], 3, 'int32', { graph: g })] };
+    },
+  ],
+  range: [
+    () => {
+      const g = new Graph();
+      return { graph: g, fetches: [ops.range(1, 2, 0.25, undefined, { graph: g }), ops.range(5, 0, -2, undefined, { graph: g })] };
+    },
+  ],
+  cast: [
+    single((_g, _f, feed) => ops.cast(feed('x', x234()), 'int32')),
+    single((_g, _f, feed) => ops.cast(feed('x', x234()), 'bool')),
+    single((_g, _f, feed) => ops.cast(feed('x', randomTensor([5], 2, -9, 9, 'int32')), 'float32')),
+  ],
+  leakyRelu: [single((_g, _f, feed) => ops.leakyRelu(feed('x', x234()), 0.1))],
+  elu: [single((_g, _f, feed) => ops.elu(feed('x', x234()), 0.7))],
+  gelu: [single((_g, _f, feed) => ops.gelu(feed('x', x234()))), single((_g, _f, feed) => ops.gelu(feed('x', x234()), true))],
+  reshape: [single((_g, _f, feed) => ops.add(ops.reshape(feed('x', x234()), [4, -1]), 1))],
+  expandDims: [single((_g, _f, feed) => ops.mul(ops.expandDims(feed('x', x234()), 1), 2))],
+  squeeze: [single((_g, _f, feed) => ops.neg(ops.squeeze(feed('x', randomTensor([2, 1, 3], 1)))))],
+  identity: [single((_g, _f, feed) => ops.identity(feed('x', x234())))],
+  stopGradient: [single((_g, _f, feed) => ops.exp(ops.stopGradient(feed('x', x234()))))],
+  fusedElementwise: [
+    single((_g, _f, feed) =>
+      ops.fusedElementwise(
+        [feed('a', x234()), feed('b', randomTensor([4], 2)), feed('c', randomTensor([3, 1], 3))],
+        [
+          { op: 'add', attrs: {}, args: [{ input: 0 }, { input: 1 }] },
+          { op: 'gelu', attrs: { approximate: false }, args: [{ step: 0 }] },
+          { op: 'greater', attrs: {}, args: [{ step: 1 }, { input: 2 }] },
+          { op: 'where', attrs: {}, args: [{ step: 2 }, { step: 1 }, { input: 2 }] },
+        ],
+      ),
+    ),
+  ],
+  fusedMatmul: [
+    single((g, _f, feed) =>
+      applyOp(
+        'fusedMatmul',
+        [feed('a', randomTensor([5, 7], 1)), feed('b', randomTensor([7, 3], 2)), feed('bias', randomTensor([3], 3))],
+        {
+          transposeA: false,
+          transposeB: false,
+          epilogue: [
+            { op: 'add', attrs: {}, args: [{ input: 0 }, { input: 1 }] },
+            { op: 'relu', attrs: {}, args: [{ step: 0 }] },
+          ] as never,
+        },
+        'fm',
+        g,
+      ).output(0),
+    ),
+  ],
+  fusedConv2d: [
+    single((g, _f, feed) =>
+      applyOp(
+        'fusedConv2d',
+        [feed('x', img()), feed('w', randomTensor([3, 3, 3, 4], 5)), feed('bias', randomTensor([4], 3))],
+        { strides: [1, 1], padding: 'SAME', dilations: [1, 1], epilogue: [{ op: 'add', attrs: {}, args: [{ input: 0 }, { input: 1 }] }] as never },
+        'fc',
+        g,
+      ).output(0),
+    ),
+  ],
+  fusedDepthwiseConv2d: [
+    single((g, _f, feed) =>
+      applyOp(
+        'fusedDepthwiseConv2d',
+        [feed('x', img()), feed('w', randomTensor([3, 3, 3, 1], 5))],
+        { strides: [2, 2], padding: 'VALID', dilations: [1, 1], epilogue: [{ op: 'sigmoid', attrs: {}, args: [{ input: 0 }] }] as never },
+        'fd',
+        g,
+      ).output(0),
+    ),
+  ],
+  reshapeToShapeOf: [single((_g, _f, feed) => ops.exp(ops.reshapeToShapeOf(feed('x', x234()), feed('l', randomTensor([4, 6], 2)))))],
+  sliceGrad: [single((_g, _f, feed) => ops.sliceGrad(feed('dy', randomTensor([1, 3, 4, 2], 1)), feed('x', img()), [1, 2, 0, 1], [1, 3, 4, 2]))],
+  gatherGrad: [
+    single((_g, _f, feed) => ops.gatherGrad(feed('dy', randomTensor([2, 3, 4], 1)), feed('i', tensor([4, 0, -1, 2, 2, 1], [2, 3], 'int32')), feed('p', randomTensor([5, 4], 2)))),
+    single((_g, _f, feed) => ops.gatherGrad(feed('dy', randomTensor([2, 3, 3], 1)), feed('i', tensor([3, 0, 3], [3], 'int32')), feed('p', x234()), 2)),
+  ],
+  padGrad: [
+    single((_g, _f, feed) => ops.padGrad(feed('dy', randomTensor([3, 5, 7], 1)), feed('x', x234()), [1, 0, 0, 2, 2, 1], 'constant')),
+    single((_g, _f, feed) => ops.padGrad(feed('dy', randomTensor([3, 7, 10], 1)), feed('x', x234()), [0, 1, 2, 2, 3, 3], 'reflect')),
+    single((_g, _f, feed) => ops.padGrad(feed('dy', randomTensor([5, 9, 8], 1)), feed('x', x234()), [2, 1, 3, 3, 0, 4], 'symmetric')),
+  ],
+  tileGrad: [single((_g, _f, feed) => ops.tileGrad(feed('dy', randomTensor([4, 3, 3], 1)), feed('x', randomTensor([2, 1, 3], 2)), [2, 3, 1]))],
+  conv2dBackpropInput: [
+    single((_g, _f, feed) => ops.conv2dBackpropInput(feed('dy', randomTensor([2, 4, 3, 4], 1)), feed('w', randomTensor([3, 3, 3, 4], 5)), feed('x', img()), { strides: [2, 2], padding: 'SAME', dilations: [1, 1] })),
+    single((_g, _f, feed) => ops.conv2dBackpropInput(feed('dy', randomTensor([2, 5, 2, 2], 1)), feed('w', randomTensor([2, 3, 3, 2], 5)), feed('x', img()), { strides: [1, 2], padding: 'VALID', dilations: [2, 1] })),
+  ],
+  conv2dBackpropFilter: [
+    single((_g, _f, feed) => ops.conv2dBackpropFilter(feed('x', img()), feed('dy', randomTensor([2, 4, 3, 4], 1)), feed('w', randomTensor([3, 3, 3, 4], 5)), { strides: [2, 2], padding: 'SAME', dilations: [1, 1] })),
+  ],
+  depthwiseConv2dBackpropInput: [
+    single((_g, _f, feed) => ops.depthwiseConv2dBackpropInput(feed('dy', randomTensor([2, 4, 3, 6], 1)), feed('w', randomTensor([3, 3, 3, 2], 5)), feed('x', img()), { strides: [2, 2], padding: 'SAME', dilations: [1, 1] })),
+  ],
+  depthwiseConv2dBackpropFilter: [
+    single((_g, _f, feed) => ops.depthwiseConv2dBackpropFilter(feed('x', img()), feed('dy', randomTensor([2, 5, 4, 6], 1)), feed('w', randomTensor([2, 2, 3, 2], 5)), { strides: [1, 1], padding: 'VALID', dilations: [2, 2] })),
+  ],
+  maxPoolGrad: [
+    single((_g, _f, feed) => ops.maxPoolGrad(feed('dy', randomTensor([2, 4, 3, 3], 1)), feed('x', img()), { ksize: [3, 3], strides: [2, 2], padding: 'SAME' })),
+    single((_g, _f, feed) => ops.maxPoolGrad(feed('dy', randomTensor([2, 6, 4, 3], 1)), feed('x', img()), { ksize: [2, 3], strides: [1, 1], padding: 'VALID' })),
+  ],
+  avgPoolGrad: [single((_g, _f, feed) => ops.avgPoolGrad(feed('dy', randomTensor([2, 4, 3, 3], 1)), feed('x', img()), { ksize: [3, 3], strides: [2, 2], padding: 'SAME' }))],
+  maxPoolGradGrad: [single((_g, _f, feed) => ops.maxPoolGradGrad(feed('ddx', img(9)), feed('x', img()), { ksize: [3, 3], strides: [2, 2], padding: 'SAME' }))],
+  variable: [
+    () => {
+      const g = new Graph();
+      const v = g.variable(randomTensor([3, 4], 1), 'v');
+      return { graph: g, fetches: [ops.mul(v, 2)], init: [g.globalVariablesInitializer()] };
+    },
+  ],
+  assignAdd: [
+    () => {
+      const g = new Graph();
+      const v = g.variable(randomTensor([3, 4], 1), 'v');
+      const x = g.placeholder('float32', [4], 'x');
+      return { graph: g, fetches: [ops.assignAdd(v, x)], init: [g.globalVariablesInitializer()], feeds: { x: randomTensor([4], 2) }, runs: 3 };
+    },
+  ],
+  assignSub: [
+    () => {
+      const g = new Graph();
+      const v = g.variable(randomTensor([3, 4], 1), 'v');
+      const after = ops.assignSub(v, 0.5);
+      return { graph: g, fetches: [after, v], init: [g.globalVariablesInitializer()], runs: 2 };
+    },
+  ],
+  assign: [
+    () => {
+      const g = new Graph();
+      const v = g.variable(randomTensor([2, 3], 1), 'v');
+      const x = g.placeholder('float32', [2, 3], 'x');
+      return { graph: g, fetches: [ops.assign(v, ops.mul(ops.add(v, x), 0.5))], init: [g.globalVariablesInitializer()], feeds: { x: randomTensor([2, 3], 2) }, runs: 3 };
+    },
+  ],
+};
+
+/** Ops covered by other cases (graph sources, control, and ops every case uses). */
+export const COVERED_ELSEWHERE = new Set(['placeholder', 'const', 'noOp']);
+
+/** Every registered op and the cases that check it. */
+export function allCases(): { op: string; build: Build; variant: number }[] {
+  const out: { op: string; build: Build; variant: number }[] = [];
+  for (const def of registeredOps()) {
+    const explicit = EXPLICIT[def.name];
+    if (explicit) explicit.forEach((build, variant) => out.push({ op: def.name, build, variant }));
+    else if (def.elementwise && typeof def.numInputs === 'number') {
+      out.push({ op: def.name, variant: 0, build: () => elementwiseCase(def.name, false)! });
+      out.push({ op: def.name, variant: 1, build: () => elementwiseCase(def.name, true)! });
+    }
+  }
+  return out;
+}
+
+/** Registered ops with no case at all: a new op must come with one. */
+export function uncoveredOps(): string[] {
+  return registeredOps()
+    .map((d) => d.name)
+    .filter((name) => !COVERED_ELSEWHERE.has(name) && !EXPLICIT[name] && !(getOpDef(name).elementwise && elementwiseCase(name, false)));
+}
