@@ -52,7 +52,18 @@ export function buildPlan(req: PlanRequest): Plan {
   const fedNodes = [...feedNodeNames].map((n) => req.graph.node(n));
   const needed = reachableNodes(req.graph, [...fetchNodes, ...targetNodes, ...fedNodes], feedNodeNames);
   const asPlaceholders = new Set([...feedNodeNames].filter((n) => req.graph.node(n).op !== 'placeholder'));
-  const pruned = copyNodes(req.graph, needed, { asPlaceholders });
+  // the plan serves one signature, feed shapes included: fed placeholders take their concrete
+  // shapes, so every pass sees static shapes (folding shape arithmetic, fusing across a batch dim)
+  const feedShape = new Map(req.feedNames.map((n, i) => [req.graph.tensor(n).node.name, req.feedShapes[i]]));
+  const pruned = copyNodes(req.graph, needed, {
+    asPlaceholders,
+    rewrite: (node, _inputs, target) => {
+      const shape = node.op === 'placeholder' ? feedShape.get(node.name) : undefined;
+      if (!shape || shape.length !== node.outputs[0].shape.length) return undefined;
+      const attrs = { ...node.attrs, shape: [...shape] };
+      return target.addNode('placeholder', [], attrs, { name: node.name, controlInputs: [] }).outputTensors;
+    },
+  });
   const keep = new Set([...req.fetchNames.map((n) => n.split(':')[0]), ...req.targetNames, ...feedNodeNames]);
   const { graph, passes } = optimizeGraph(pruned, { level: req.level, keep, evaluate: req.evaluate, verify: req.verify });
   const fetches = req.fetchNames.map((n) => graph.tensor(n));

@@ -7,6 +7,8 @@ import { def } from '../analysis';
  */
 export interface TensorSlot {
   kind: 'own' | 'inplace' | 'alias';
+  /** The buffer (tensors sharing one, in place or as views, share its id). */
+  buffer: number;
   offset: number;
   bytes: number;
   dtype: DType;
@@ -139,7 +141,7 @@ export function planMemory(req: MemoryPlanRequest): MemoryPlan {
   for (const [n, entries] of slotsOf) {
     slots.set(
       n,
-      entries.map((e) => e && { kind: e.kind, offset: e.buffer.offset, bytes: e.length * BYTES_PER_ELEMENT[e.dtype], dtype: e.dtype, length: e.length }),
+      entries.map((e) => e && { kind: e.kind, buffer: e.buffer.id, offset: e.buffer.offset, bytes: e.length * BYTES_PER_ELEMENT[e.dtype], dtype: e.dtype, length: e.length }),
     );
   }
   return { slots, naiveBytes, plannedBytes, lowerBoundBytes, buffers: buffers.length, inplace, unplanned, alignment };

@@ -1,4 +1,4 @@
-import { FusedRef, FusedStatement, Node, SymbolicTensor, epilogueFusionOf, programAttr, shapesEqual } from '@graphc/graph';
+import { FusedRef, FusedStatement, Node, Shape, SymbolicTensor, epilogueFusionOf, programAttr, shapesEqual } from '@graphc/graph';
 import { GraphInfo, def } from '../analysis';
 import { Rebuild } from '../rebuild';
 import type { GraphPass } from './pass';
@@ -99,6 +99,9 @@ function findAnchor(g: Group, info: GraphInfo, keep: Set<string>, rootOf: Map<No
       if (t.index !== 0 || a.outputs.length !== 1 || !epilogueFusionOf(a.op) || keep.has(a.name) || a.controlInputs.length > 0) continue;
       if (!info.onlyDataConsumers(a) || !info.dataConsumers.get(a)!.every((c) => rootOf.get(c) === g.root)) continue;
       if (a.outputs[0].dtype !== out.dtype || !shapesEqual(a.outputs[0].shape, out.shape)) continue;
+      // the epilogue runs in place on the anchor's output: no other input may broadcast it larger
+      const extras = g.members.flatMap((m) => m.inputs.filter((i) => i.node !== a && rootOf.get(i.node) !== g.root));
+      if (!extras.every((e) => cannotEnlarge(e.shape, a.outputs[0].shape))) continue;
       const from = info.position.get(a)!;
       const to = info.position.get(g.root)!;
       if (!a.inputs.every((i) => info.readMayMove(i, from, to))) continue;
@@ -106,6 +109,16 @@ function findAnchor(g: Group, info: GraphInfo, keep: Set<string>, rootOf: Map<No
     }
   }
   return undefined;
+}
+
+/**
+ * Whether broadcasting `extra` against `out` surely leaves `out`'s shape: every dim of `extra` is 1
+ * or equals a known dim of `out` (two unknown dims may differ at run time).
+ */
+function cannotEnlarge(extra: Shape, out: Shape): boolean {
+  if (extra.length > out.length) return false;
+  const offset = out.length - extra.length;
+  return extra.every((d, i) => d === 1 || (d !== null && d === out[offset + i]));
 }
 
 /**

@@ -1,0 +1,302 @@
+/**
+ * Differential fuzzer of the graph passes: a seeded random well-typed graph runs at O0 (no passes,
+ * no memory plan: the reference) and at O1, O2 and O3 (passes + arena execution); every fetched
+ * output must agree within float tolerance. The same seed always builds the same graph and feeds,
+ * so a failure reproduces from its number: `node tests/fuzz/run.js --suite passes --seed N --count 1`.
+ */
+import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor } from 'graphc';
+
+/** mulberry32: small, fast and good enough to pick ops and values. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FuzzCase {
+  graph: Graph;
+  feeds: Record<string, TensorValue>;
+  fetches: SymbolicTensor[];
+  /** Ops to run after initialization (variable updates ordered by control edges). */
+  targets: Node[];
+  hasVariables: boolean;
+  description: string[];
+}
+
+type R = () => number;
+const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const int = (r: R, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+const values = (r: R, n: number, scale = 2): number[] => Array.from({ length: n }, () => Math.round((r() * 2 - 1) * scale * 64) / 64);
+const sizeOf = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+const known = (t: SymbolicTensor): number[] => t.shape.map((d) => d ?? 1);
+
+/** A shape that broadcasts against `s`: a suffix of it with some dims set to 1. */
+function broadcastable(r: R, s: number[]): number[] {
+  const rank = int(r, 0, s.length);
+  return s.slice(s.length - rank).map((d) => (r() < 0.3 ? 1 : d));
+}
+
+const UNARY = ['neg', 'abs', 'relu', 'relu6', 'sigmoid', 'tanh', 'sin', 'cos', 'square', 'floor', 'round', 'sign', 'erf', 'softplus', 'selu', 'elu', 'leakyRelu', 'gelu'];
+const SAFE_UNARY: Record<string, (x: SymbolicTensor) => SymbolicTensor> = {
+  exp: (x) => ops.exp(ops.tanh(x)),
+  log: (x) => ops.log(ops.add(ops.abs(x), 0.5)),
+  sqrt: (x) => ops.sqrt(ops.abs(x)),
+  rsqrt: (x) => ops.rsqrt(ops.add(ops.abs(x), 0.25)),
+  reciprocal: (x) => ops.reciprocal(ops.add(ops.abs(x), 1)),
+};
+const BINARY = ['add', 'sub', 'mul', 'maximum', 'minimum', 'squaredDifference'];
+
+function unary(op: string, x: SymbolicTensor, r: R): SymbolicTensor {
+  if (op === 'leakyRelu') return ops.leakyRelu(x, pick(r, [0.1, 0.2]));
+  if (op === 'elu') return ops.elu(x, 1);
+  if (op === 'gelu') return ops.gelu(x, r() < 0.5);
+  return (ops as unknown as Record<string, (t: SymbolicTensor) => SymbolicTensor>)[op](x);
+}
+
+/** Builds case `seed`: placeholders, constants, a random mix of ops, and a few fetches. */
+export function buildCase(seed: number): FuzzCase {
+  const r = rng(seed);
+  const g = new Graph();
+  const description: string[] = [];
+  const base = Array.from({ length: int(r, 1, 4) }, () => int(r, 1, 4));
+  const pool: SymbolicTensor[] = [];
+  const feeds: Record<string, TensorValue> = {};
+  const nInputs = int(r, 1, 3);
+  for (let i = 0; i < nInputs; i++) {
+    const shape = i === 0 ? base : broadcastable(r, base);
+    const declared = shape.map((d, k) => (k === 0 && r() < 0.3 ? null : d));
+    const p = g.placeholder('float32', declared, `x${i}`);
+    feeds[p.name] = tensor(values(r, sizeOf(shape)), shape);
+    pool.push(p);
+  }
+  const constant = (shape: number[]): SymbolicTensor => {
+    const special = r();
+    const v = special < 0.1 ? new Array(sizeOf(shape)).fill(pick(r, [0, 1, -1, 2])) : values(r, sizeOf(shape));
+    return g.constant(tensor(v, shape));
+  };
+  let hasVariables = false;
+  const targets: Node[] = [];
+  const steps = int(r, 3, 18);
+  for (let s = 0; s < steps; s++) {
+    const x = r() < 0.6 ? pool[pool.length - 1 - Math.floor(r() * Math.min(3, pool.length))] : pick(r, pool);
+    const kind = r();
+    try {
+      let y: SymbolicTensor | undefined;
+      if (kind < 0.25) {
+        const op = pick(r, UNARY);
+        y = unary(op, x, r);
+        description.push(op);
+      } else if (kind < 0.32) {
+        const op = pick(r, Object.keys(SAFE_UNARY));
+        y = SAFE_UNARY[op](x);
+        description.push(op);
+      } else if (kind < 0.55) {
+        const op = pick(r, BINARY);
+        const other = r() < 0.5 ? pick(r, pool) : constant(broadcastable(r, known(x)));
+        y = (ops as unknown as Record<string, (a: SymbolicTensor, b: SymbolicTensor) => SymbolicTensor>)[op](...((r() < 0.5 ? [x, other] : [other, x]) as [SymbolicTensor, SymbolicTensor]));
+        description.push(op);
+      } else if (kind < 0.6) {
+        y = ops.div(x, ops.add(ops.abs(pick(r, pool)), 1));
+        description.push('div');
+      } else if (kind < 0.64) {
+        y = ops.where(ops.less(x, pick(r, pool)), x, ops.mul(x, 0.5));
+        description.push('where');
+      } else if (kind < 0.68) {
+        // rule bait: identities and double ops
+        const bait = pick(r, ['mul1', 'add0', 'negneg', 'identity', 'transpose2', 'reshape2', 'square', 'cast']);
+        description.push(bait);
+        if (bait === 'mul1') y = ops.mul(x, 1);
+        else if (bait === 'add0') y = ops.add(0, x) as SymbolicTensor;
+        else if (bait === 'negneg') y = ops.neg(ops.neg(x));
+        else if (bait === 'identity') y = ops.identity(x);
+        else if (bait === 'square') y = ops.mul(x, x);
+        else if (bait === 'cast') y = ops.cast(ops.cast(ops.mul(x, 3), 'int32'), 'float32');
+        else if (bait === 'transpose2' && x.rank >= 2) {
+          const perm = [...Array(x.rank).keys()].reverse();
+          y = ops.transpose(ops.transpose(x, perm), perm);
+        } else if (bait === 'reshape2' && x.shape.every((d) => d !== null)) y = ops.reshape(ops.reshape(x, [-1]), known(x));
+      } else if (kind < 0.75 && x.rank >= 2 && x.shape[x.rank - 1] !== null) {
+        // dense layer: matmul + bias + activation, maybe through batchNorm
+        const k = x.shape[x.rank - 1] as number;
+        const n = int(r, 1, 5);
+        const W = r() < 0.3 ? g.variable(tensor(values(r, k * n, 1), [k, n])) : constant([k, n]);
+        hasVariables ||= W.node.op === 'variable';
+        const x2 = x.rank === 2 ? x : ops.reshape(x, [-1, k]);
+        const transposed = r() < 0.2;
+        let h = transposed ? ops.matmul(x2, ops.transpose(W), { transposeB: true }) : ops.matmul(x2, W);
+        if (r() < 0.4) {
+          h = ops.batchNorm(h, constant([n]), ops.add(ops.abs(constant([n])), 0.5), constant([n]), constant([n]), 1e-3);
+          description.push('matmul+bn');
+        } else {
+          h = ops.add(h, constant([n]));
+          description.push('matmul+bias');
+        }
+        y = unary(pick(r, ['relu', 'gelu', 'tanh', 'sigmoid']), h, r);
+      } else if (kind < 0.8) {
+        // conv block on an NHWC view of x
+        const size = x.shape.every((d) => d !== null) ? sizeOf(known(x)) : 0;
+        const c = pick(r, [1, 2, 3].filter((d) => size % d === 0));
+        if (size > 0 && c) {
+          const pixels = size / c;
+          let h = 1;
+          for (let d = 1; d * d <= pixels; d++) if (pixels % d === 0) h = d;
+          const img = ops.reshape(x, [1, h, pixels / h, c]);
+          {
+            const kh = int(r, 1, 3);
+            const cout = int(r, 1, 4);
+            const depthwise = r() < 0.25;
+            const w = constant([kh, kh, c, depthwise ? 1 : cout]);
+            let out = depthwise ? ops.depthwiseConv2d(img, w, 1, 'SAME') : ops.conv2d(img, w, 1, pick(r, ['SAME', 'VALID']));
+            const co = out.shape[3] as number;
+            if (r() < 0.6) out = ops.batchNorm(out, constant([co]), ops.add(ops.abs(constant([co])), 0.5), constant([co]), constant([co]), 1e-3);
+            if (r() < 0.4) out = ops.add(out, constant(out.shape as number[]));
+            y = ops.relu(out);
+            description.push(depthwise ? 'depthwise-block' : 'conv-block');
+          }
+        }
+      } else if (kind < 0.84) {
+        const axis = int(r, 0, Math.max(0, x.rank - 1));
+        const op = pick(r, ['reduceSum', 'reduceMean', 'reduceMax']);
+        y = (ops as unknown as Record<string, (t: SymbolicTensor, a: number[], k: boolean) => SymbolicTensor>)[op](x, x.rank ? [axis] : [], true);
+        description.push(op);
+      } else if (kind < 0.87 && x.rank >= 1) {
+        y = ops.softmax(x, -1);
+        description.push('softmax');
+      } else if (kind < 0.9) {
+        // constant subgraph for folding
+        const c = ops.exp(ops.mul(constant(broadcastable(r, known(x))), 0.5));
+        y = ops.mul(x, c);
+        description.push('const-subgraph');
+      } else if (kind < 0.93) {
+        // common subexpressions
+        const a = ops.sigmoid(x);
+        const b = ops.sigmoid(x);
+        y = ops.add(a, b);
+        description.push('cse');
+      } else if (kind < 0.96 && x.rank >= 1 && x.shape.every((d) => d !== null)) {
+        const other = ops.tanh(x);
+        y = ops.concat([x, other], x.rank - 1);
+        description.push('concat');
+      } else if (kind < 0.985) {
+        // a variable updated in place, read before and after the update (ordered by control edges)
+        const shape = known(x);
+        const v = g.variable(tensor(values(r, sizeOf(shape)), shape));
+        hasVariables = true;
+        const before = ops.mul(v, 2);
+        const update = g.controlDependencies([before], () => ops.assignAdd(v, constant(shape)));
+        const after = g.controlDependencies([update], () => ops.identity(v));
+        y = ops.add(ops.mul(after, 3), before);
+        targets.push(update.node);
+        description.push('variable-update');
+      } else {
+        y = ops.add(x, ops.reduceMean(x, undefined, true));
+        description.push('mean-center');
+      }
+      if (y) pool.push(y);
+    } catch (e) {
+      if (!(e instanceof GraphcError)) throw e;
+    }
+  }
+  const fetches = [pool[pool.length - 1]];
+  for (let i = 0; i < int(r, 0, 2); i++) {
+    const t = pick(r, pool);
+    if (!fetches.includes(t)) fetches.push(t);
+  }
+  return { graph: g, feeds, fetches, targets, hasVariables, description };
+}
+
+export interface CaseResult {
+  seed: number;
+  ok: boolean;
+  detail?: string;
+}
+
+/** Whether `got` equals `want` within float tolerance (relative to the tensor's magnitude); NaN and infinities must match. */
+export function compareValues(got: TensorValue, want: TensorValue): string | undefined {
+  if (got.dtype !== want.dtype) return `dtype ${got.dtype} vs ${want.dtype}`;
+  if (got.shape.join() !== want.shape.join()) return `shape [${got.shape}] vs [${want.shape}]`;
+  let scale = 1;
+  for (let i = 0; i < want.data.length; i++) if (Number.isFinite(want.data[i])) scale = Math.max(scale, Math.abs(want.data[i]));
+  for (let i = 0; i < want.data.length; i++) {
+    const a = got.data[i];
+    const b = want.data[i];
+    if (Number.isNaN(b) || Number.isNaN(a)) {
+      if (Number.isNaN(a) !== Number.isNaN(b)) return `element ${i}: ${a} vs ${b}`;
+      continue;
+    }
+    if (!Number.isFinite(b) || !Number.isFinite(a)) {
+      if (a !== b) return `element ${i}: ${a} vs ${b}`;
+      continue;
+    }
+    if (Math.abs(a - b) > 2e-4 * scale + 1e-4 * Math.abs(b)) return `element ${i}: ${a} vs ${b} (scale ${scale})`;
+  }
+  return undefined;
+}
+
+async function runAt(c: FuzzCase, level: OptLevel, graph = c.graph): Promise<TensorValue[]> {
+  const sess = new Session(graph, { optimize: level });
+  const fetches = [...c.fetches.map((f) => f.name), ...c.targets.map((t) => t.name)];
+  try {
+    if (c.hasVariables || c.targets.length) await sess.run(graph.globalVariablesInitializer());
+    // two runs: the arena is reused, so a plan that leaks state between runs shows up
+    await sess.run(fetches, c.feeds);
+    const out = await sess.run(fetches, c.feeds);
+    return out.slice(0, c.fetches.length) as TensorValue[];
+  } finally {
+    sess.close();
+  }
+}
+
+/**
+ * The whole graph optimized once as `graphc optimize` does (placeholder shapes still partly
+ * unknown, variables and initializers kept), then run unoptimized.
+ */
+function optimizedModel(c: FuzzCase, level: OptLevel): Graph {
+  const g = c.graph;
+  const keep = new Set([
+    ...c.fetches.map((f) => f.node.name),
+    ...c.targets.map((t) => t.name),
+    ...g.placeholders().map((p) => p.name),
+    ...g.variables().map((v) => v.name),
+    ...[...g.variableInitializers.values()].map((n) => n.name),
+  ]);
+  return optimizeGraph(g, { level, keep, evaluate: evaluateNode, verify: true }).graph;
+}
+
+export const LEVELS: OptLevel[] = [1, 2, 3];
+
+/** Builds and checks one case at every level against O0. */
+export async function runCase(seed: number): Promise<CaseResult> {
+  const c = buildCase(seed);
+  const where = `seed ${seed} [${c.description.join(', ')}]`;
+  let reference: TensorValue[];
+  try {
+    reference = await runAt(c, 0);
+  } catch (e) {
+    // a graph O0 cannot run (an op the CPU lacks, a feed that does not fit) is no test
+    if (e instanceof GraphcError) return { seed, ok: true, detail: `skipped: ${(e as Error).message}` };
+    throw e;
+  }
+  const variants: [string, () => Promise<TensorValue[]>][] = [
+    ...LEVELS.map((level): [string, () => Promise<TensorValue[]>] => [`O${level}`, () => runAt(c, level)]),
+    ['model O2', async () => runAt(c, 0, optimizedModel(c, 2))],
+  ];
+  for (const [name, run] of variants) {
+    let got: TensorValue[];
+    try {
+      got = await run();
+    } catch (e) {
+      return { seed, ok: false, detail: `${where}: ${name} failed: ${(e as Error).message}` };
+    }
+    for (let i = 0; i < reference.length; i++) {
+      const diff = compareValues(got[i], reference[i]);
+      if (diff) return { seed, ok: false, detail: `${where}: ${name} fetch ${c.fetches[i].name}: ${diff}` };
+    }
+  }
+  return { seed, ok: true };
+}

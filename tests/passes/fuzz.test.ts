@@ -1,0 +1,29 @@
+import { buildCase, compareValues, runCase } from '../fuzz/passes-fuzz';
+import { tensor } from 'graphc';
+
+// A small slice of the differential fuzzer (the large run is `npm run fuzz`).
+const SEEDS = Array.from({ length: 120 }, (_, i) => 1 + i);
+
+test('random graphs give the same outputs at O1, O2 and O3 as at O0', async () => {
+  const failures: string[] = [];
+  for (const seed of SEEDS) {
+    const r = await runCase(seed);
+    if (!r.ok) failures.push(r.detail!);
+  }
+  expect(failures).toEqual([]);
+});
+
+test('a seed always builds the same graph and feeds', () => {
+  const a = buildCase(4242);
+  const b = buildCase(4242);
+  expect(a.graph.nodes.map((n) => `${n.name}:${n.op}`)).toEqual(b.graph.nodes.map((n) => `${n.name}:${n.op}`));
+  expect(Object.values(a.feeds).map((f) => Array.from(f.data))).toEqual(Object.values(b.feeds).map((f) => Array.from(f.data)));
+});
+
+test('the comparison catches a wrong element, a NaN and a shape change', () => {
+  const want = tensor([1, 2, 3], [3]);
+  expect(compareValues(tensor([1, 2, 3.00001], [3]), want)).toBeUndefined();
+  expect(compareValues(tensor([1, 2, 3.1], [3]), want)).toMatch(/element 2/);
+  expect(compareValues(tensor([1, NaN, 3], [3]), want)).toMatch(/element 1/);
+  expect(compareValues(tensor([1, 2, 3], [1, 3]), want)).toMatch(/shape/);
+});
