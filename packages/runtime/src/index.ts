@@ -3,6 +3,7 @@ export * from './plan';
 export * from './session';
 export * from './random';
 export * from './backends/registry';
+export * from './backends/webgpu';
 export { CpuBackend, CpuVariableState, evaluateNode } from './backends/cpu';
 export { registerCpuKernel, getCpuKernel, hasCpuKernel, broadcastResultShape } from './backends/cpu/kernel';
 export type { CpuKernel, KernelContext } from './backends/cpu/kernel';

@@ -2,12 +2,14 @@ import { GraphcError } from '@graphc/graph';
 import type { Backend } from '../backend';
 import { CpuBackend } from './cpu';
 import { GpujsBackend } from './gpujs';
+import { WebGpuBackend } from './webgpu';
 
 type BackendFactory = () => Backend;
 
 const factories = new Map<string, BackendFactory>([
   ['cpu', () => new CpuBackend()],
   ['gpujs', () => new GpujsBackend()],
+  ['webgpu', () => new WebGpuBackend()],
 ]);
 
 /** Makes a backend available to `new Session(g, { backend: name })`. */

@@ -1,0 +1,563 @@
+/// <reference types="@webgpu/types" />
+import {
+  DType,
+  GraphcError,
+  Node,
+  OutputInfo,
+  ShapeError,
+  TensorValue,
+  UnsupportedOpError,
+  getOpDef,
+  isFullyKnown,
+  shapeToString,
+  sizeOf,
+} from '@graphc/graph';
+import type { Executable } from '../../backend';
+import type { Plan } from '../../plan';
+import { Prng, opSeed } from '../../random';
+import { CpuKernel, getCpuKernel, heapAlloc } from '../cpu/kernel';
+import { GpuContext, createBuffer, creationCounts, exclusive, readBack } from './device';
+import { bufferSize, deviceBytes, fromDeviceBytes, toDeviceArray } from './dtypes';
+import { BindingRef, GpuTensorInfo, KernelPlan, NoGpuKernel, WgslDispatch, getWebGpuKernel } from './kernel';
+import { elementwiseKernel } from './kernels/elementwise';
+import { copyDispatch } from './kernels/copy';
+import { planBuffers } from './memory';
+import { STORAGE_USAGE, WebGpuVariableState } from './state';
+import { preludeFor } from './wgsl';
+
+/** Where a tensor's bytes live on the device. */
+interface Storage {
+  kind: 'slot' | 'variable' | 'const';
+  bytes: number;
+  buffer: GPUBuffer | null;
+  /** Step that writes it; -1 for feeds and for outputs of fallbacks computed before the first submit. */
+  from: number;
+  to: number;
+}
+
+interface TensorRef {
+  storage: Storage;
+  dtype: DType;
+  shape: number[];
+  /** The value, where the host has it at compile time (constants, and views of them). */
+  host?: TensorValue;
+}
+
+interface EncodedDispatch {
+  pipeline: Promise<GPUComputePipeline>;
+  resolved: GPUComputePipeline | null;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+interface GpuStep {
+  kind: 'gpu';
+  node: Node;
+  inputs: TensorRef[];
+  outputs: TensorRef[];
+  plan: KernelPlan;
+  /** Copies of inputs that share a buffer with an output (so no buffer is bound read-only and writable). */
+  copies: { input: number; scratch: Storage }[];
+  scratch: Storage[];
+  encoded: EncodedDispatch[];
+}
+
+interface HostStep {
+  kind: 'host';
+  node: Node;
+  inputs: TensorRef[];
+  outputs: TensorRef[];
+  kernel: CpuKernel;
+  reason: string;
+  /** All inputs are known on the host (feeds, constants, earlier such steps): runs before the first submit. */
+  early: boolean;
+  /** Where its GPU-resident inputs are read back (created with the plan). */
+  staging: GPUBuffer | null;
+  outputInfo: OutputInfo[];
+}
+
+type Step = GpuStep | HostStep;
+
+/** A node that runs through the CPU kernel, and the bytes that crosses the bus for it each run. */
+export interface FallbackRecord {
+  node: string;
+  op: string;
+  reason: string;
+  /** Bytes downloaded for its inputs (0 when they are feeds or constants) and uploaded from its outputs. */
+  downloadBytes: number;
+  uploadBytes: number;
+  /** Runs before the first submit (no GPU input), so it does not split the run's command buffer. */
+  early: boolean;
+}
+
+const ASSIGN_OPS = new Set(['assign', 'assignAdd', 'assignSub']);
+
+/**
+ * One plan compiled for the device: buffers planned and created, constants uploaded, pipelines and
+ * bind groups created, all once. A run uploads the feeds, records one command encoder (split only
+ * where a CPU fallback needs GPU values), submits, and reads back only the fetches.
+ */
+export class WebGpuExecutable implements Executable {
+  readonly stats: Record<string, number> = {
+    runs: 0,
+    submits: 0,
+    dispatches: 0,
+    bytesUploaded: 0,
+    bytesDownloaded: 0,
+    lastRunBytesUploaded: 0,
+    lastRunBytesDownloaded: 0,
+    lastRunSubmits: 0,
+    fallbackRuns: 0,
+  };
+  /** Nodes that run through the CPU, with why and what it costs in transfers: explicit in every plan. */
+  readonly fallbacks: FallbackRecord[] = [];
+  /** Per node: 'gpu' with its dispatch count, or 'cpu' (fallback), 'alias', 'variable', 'const', 'feed'. */
+  readonly placement: { node: string; op: string; where: string; dispatches?: number }[] = [];
+  private readonly steps: Step[] = [];
+  private feedRefs: TensorRef[] = [];
+  private fetchRefs: TensorRef[] = [];
+  private readonly refs = new Map<Node, TensorRef[]>();
+  private readonly ownedBuffers: GPUBuffer[] = [];
+  private staging: GPUBuffer | null = null;
+  /** Variables read before this plan assigns them: they must hold a value when the run starts. */
+  private readonly needsInit: string[] = [];
+  private readonly assigned: string[] = [];
+  private readonly prepared: Promise<void>;
+  private disposed = false;
+
+  constructor(
+    readonly plan: Plan,
+    private readonly state: WebGpuVariableState,
+    private readonly ctx: GpuContext,
+  ) {
+    const device = ctx.device;
+    device.pushErrorScope('validation');
+    let validation: Promise<GPUError | null>;
+    try {
+      this.build(plan, state, ctx);
+    } finally {
+      validation = device.popErrorScope();
+    }
+    this.prepared = (async () => {
+      for (const step of this.steps) {
+        if (step.kind !== 'gpu') continue;
+        for (const e of step.encoded) {
+          try {
+            e.resolved = await e.pipeline;
+          } catch (err) {
+            throw new GraphcError(`webgpu: the WGSL kernel of node '${step.node.name}' (op '${step.node.op}') does not compile: ${(err as Error).message}`);
+          }
+        }
+      }
+      const error = await validation;
+      if (error) throw new GraphcError(`webgpu: compiling the plan failed validation: ${error.message}`);
+    })();
+    this.prepared.catch(() => undefined);
+  }
+
+  private build(plan: Plan, state: WebGpuVariableState, ctx: GpuContext): void {
+    const device = ctx.device;
+    const fed = new Set(plan.feeds.map((f) => f.node));
+    const slot = (dtype: DType, shape: number[], from: number): TensorRef => ({
+      storage: { kind: 'slot', bytes: bufferSize(deviceBytes(dtype, shape)), buffer: null, from, to: from },
+      dtype,
+      shape,
+    });
+    const hostKnown = this.hostKnown;
+    this.feedRefs = plan.feeds.map((f) => {
+      const info = plan.outputInfo.get(f.node)![f.index];
+      const ref = slot(info.dtype, info.shape as number[], -1);
+      this.refs.set(f.node, [ref]);
+      hostKnown.add(ref.storage);
+      this.placement.push({ node: f.node.name, op: f.node.op, where: 'feed' });
+      return ref;
+    });
+    const firstUse = new Map<string, 'read' | 'assign'>();
+    const noteVariableUse = (node: Node, use: 'read' | 'assign'): void => {
+      const name = node.name;
+      if (!firstUse.has(name)) firstUse.set(name, use);
+    };
+
+    plan.schedule.forEach((node) => {
+      if (fed.has(node)) return;
+      const index = this.steps.length;
+      const outInfo = (plan.outputInfo.get(node) ?? node.outputs).map((o, i) => {
+        if (!isFullyKnown(o.shape)) {
+          throw new UnsupportedOpError(
+            `webgpu: output ${i} of node '${node.name}' (op '${node.op}') has a data-dependent shape ${shapeToString(o.shape)}; ` +
+              'the webgpu backend plans every buffer ahead and needs static shapes (use the cpu backend)',
+            [node.op],
+          );
+        }
+        return { dtype: o.dtype, shape: o.shape as number[] };
+      });
+      const inputs = node.inputs.map((i) => {
+        const r = this.refs.get(i.node)?.[i.index];
+        if (!r) throw new GraphcError(`webgpu: node '${node.name}' reads '${i.name}', which the plan does not compute`);
+        return r;
+      });
+      for (const i of node.inputs) {
+        if (i.node.op === 'variable') noteVariableUse(i.node, ASSIGN_OPS.has(node.op) && i === node.inputs[0] && node.op === 'assign' ? 'assign' : 'read');
+      }
+      const def = getOpDef(node.op);
+      if (node.op === 'noOp') {
+        this.refs.set(node, []);
+        return;
+      }
+      if (node.op === 'const') {
+        const value = node.attrs.value as TensorValue;
+        const ref: TensorRef = { storage: { kind: 'const', bytes: 0, buffer: null, from: -1, to: -1 }, dtype: value.dtype, shape: [...value.shape] };
+        const data = toDeviceArray(value, `constant '${node.name}'`);
+        const buffer = createBuffer(device, bufferSize(data.byteLength), STORAGE_USAGE(), `const ${node.name}`);
+        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        this.ownedBuffers.push(buffer);
+        ref.storage.buffer = buffer;
+        ref.storage.bytes = buffer.size;
+        hostKnown.add(ref.storage);
+        ref.host = value;
+        this.refs.set(node, [ref]);
+        this.placement.push({ node: node.name, op: node.op, where: 'const' });
+        return;
+      }
+      if (node.op === 'variable') {
+        const info = outInfo[0];
+        const buffer = state.buffer(node.name, info.dtype, info.shape);
+        this.refs.set(node, [{ storage: { kind: 'variable', bytes: buffer.size, buffer, from: -1, to: -1 }, dtype: info.dtype, shape: info.shape }]);
+        this.placement.push({ node: node.name, op: node.op, where: 'variable' });
+        return;
+      }
+      if (def.aliasesInput && inputs.length >= 1 && outInfo.length === 1) {
+        const src = inputs[0];
+        const out = outInfo[0];
+        if (src.dtype === out.dtype && sizeOf(src.shape) === sizeOf(out.shape)) {
+          const ref: TensorRef = { storage: src.storage, dtype: out.dtype, shape: out.shape };
+          if (src.host) ref.host = { dtype: src.host.dtype, shape: out.shape, data: src.host.data };
+          this.refs.set(node, [ref]);
+          this.placement.push({ node: node.name, op: node.op, where: 'alias' });
+          return;
+        }
+      }
+      let outputs: TensorRef[];
+      if (ASSIGN_OPS.has(node.op)) {
+        const varNode = node.inputs[0].node;
+        if (varNode.op !== 'variable') throw new GraphcError(`webgpu: '${node.name}' assigns to '${varNode.name}', which is not a variable`);
+        outputs = [inputs[0]];
+        this.assigned.push(varNode.name);
+      } else {
+        outputs = outInfo.map((o) => slot(o.dtype, o.shape, index));
+      }
+      const gpuInfos = (refs: TensorRef[]): GpuTensorInfo[] => refs.map((r) => ({ dtype: r.dtype, shape: r.shape }));
+      let kernelPlan: KernelPlan | null = null;
+      let reason = '';
+      const kernel = getWebGpuKernel(node.op) ?? (def.elementwise ? elementwiseKernel : undefined);
+      if (!kernel) reason = `no WGSL kernel for op '${node.op}'`;
+      else if (outputs.some((o) => o.dtype === 'float64') || inputs.some((i) => i.dtype === 'float64')) reason = 'float64 (no 64-bit floats in WGSL)';
+      else {
+        try {
+          kernelPlan = kernel({ node, attrs: node.attrs, inputs: gpuInfos(inputs), outputs: gpuInfos(outputs), limits: ctx.limits });
+          const maxBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
+          const tooMany = kernelPlan.dispatches.find((d) => d.bindings.length > maxBuffers);
+          if (tooMany) throw new NoGpuKernel(`needs ${tooMany.bindings.length} storage buffers, the device allows ${maxBuffers}`);
+        } catch (e) {
+          if (!(e instanceof NoGpuKernel)) throw e;
+          kernelPlan = null;
+          reason = e.reason;
+        }
+      }
+      if (kernelPlan) {
+        const step: GpuStep = { kind: 'gpu', node, inputs, outputs, plan: kernelPlan, copies: [], scratch: [], encoded: [] };
+        step.scratch = (kernelPlan.scratch ?? []).map((bytes) => ({ kind: 'slot', bytes: bufferSize(bytes), buffer: null, from: index, to: index }));
+        // an input in the buffer an output writes (assign(v, f(v)) where f aliases): read a copy instead
+        const written = new Set(outputs.map((o) => o.storage));
+        inputs.forEach((r, k) => {
+          const boundReadOnly = kernelPlan!.dispatches.some((d) => d.bindings.some((b) => 'input' in b.ref && b.ref.input === k));
+          if (boundReadOnly && written.has(r.storage)) {
+            step.copies.push({ input: k, scratch: { kind: 'slot', bytes: r.storage.bytes, buffer: null, from: index, to: index } });
+          }
+        });
+        this.steps.push(step);
+        this.placement.push({ node: node.name, op: node.op, where: 'gpu', dispatches: kernelPlan.dispatches.length });
+      } else {
+        const cpu = getCpuKernel(node.op);
+        if (!cpu) throw new UnsupportedOpError(`no kernel for op '${node.op}' (node '${node.name}') on webgpu (${reason}) nor on the cpu`, [node.op]);
+        const early = inputs.every((r) => hostKnown.has(r.storage));
+        if (early) outputs.forEach((o) => {
+          if (o.storage.kind === 'slot') {
+            o.storage.from = -1;
+            hostKnown.add(o.storage);
+          }
+        });
+        this.steps.push({ kind: 'host', node, inputs, outputs, kernel: cpu, reason, early, outputInfo: outInfo, staging: null });
+        this.placement.push({ node: node.name, op: node.op, where: 'cpu' });
+      }
+      this.refs.set(node, outputs);
+    });
+
+    this.fetchRefs = plan.fetches.map((f) => {
+      const r = this.refs.get(f.node)?.[f.index];
+      if (!r) throw new GraphcError(`webgpu: fetch '${f.name}' is not computed by the plan`);
+      if (f.node.op === 'variable') noteVariableUse(f.node, 'read');
+      return r;
+    });
+    for (const [name, use] of firstUse) if (use === 'read') this.needsInit.push(name);
+
+    // lifetimes: a storage lives from its writer to its last reader; fetched ones to the end
+    const end = this.steps.length;
+    this.steps.forEach((step, s) => {
+      for (const r of step.inputs) r.storage.to = Math.max(r.storage.to, s);
+    });
+    for (const r of this.fetchRefs) r.storage.to = end;
+    const slots = new Set<Storage>();
+    for (const r of this.feedRefs) slots.add(r.storage);
+    for (const step of this.steps) {
+      for (const o of step.outputs) if (o.storage.kind === 'slot') slots.add(o.storage);
+      if (step.kind === 'gpu') {
+        for (const s of step.scratch) slots.add(s);
+        for (const c of step.copies) slots.add(c.scratch);
+      }
+    }
+    const slotList = [...slots];
+    const memory = planBuffers(slotList.map((s) => ({ bytes: s.bytes, from: s.from, to: Math.max(s.to, s.from) })));
+    const physical = memory.sizes.map((size, i) => createBuffer(device, size, STORAGE_USAGE(), `graphc arena ${i}`));
+    this.ownedBuffers.push(...physical);
+    slotList.forEach((s, i) => (s.buffer = physical[memory.assignment[i]]));
+    const fetchBytes = this.fetchRefs.reduce((sum, r) => sum + Math.ceil(deviceBytes(r.dtype, r.shape) / 4) * 4, 0);
+    this.staging = fetchBytes > 0 ? createBuffer(device, bufferSize(fetchBytes), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'graphc fetch staging') : null;
+    if (this.staging) this.ownedBuffers.push(this.staging);
+
+    // pipelines (compiled asynchronously, awaited by the first run) and bind groups
+    let pipelines = 0;
+    let bindGroups = 0;
+    for (const step of this.steps) {
+      if (step.kind !== 'gpu') continue;
+      for (const c of step.copies) {
+        const d = copyDispatch(step.inputs[c.input].storage.bytes, ctx.limits.maxComputeWorkgroupsPerDimension);
+        step.encoded.push(this.encode(step, d, [step.inputs[c.input].storage.buffer!, c.scratch.buffer!]));
+        bindGroups++;
+      }
+      for (const d of step.plan.dispatches) {
+        if (d.workgroups.some((w) => w === 0)) continue;
+        const buffers = d.bindings.map((b) => this.bufferOf(step, b.ref));
+        step.encoded.push(this.encode(step, d, buffers));
+        bindGroups++;
+      }
+      pipelines += step.encoded.length;
+    }
+    for (const step of this.steps) {
+      if (step.kind !== 'host') continue;
+      const down = step.inputs.filter((r) => !hostKnown.has(r.storage) && !r.host).reduce((s, r) => s + Math.ceil(deviceBytes(r.dtype, r.shape) / 4) * 4, 0);
+      if (down > 0) {
+        step.staging = createBuffer(device, bufferSize(down), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `graphc fallback staging ${step.node.name}`);
+        this.ownedBuffers.push(step.staging);
+      }
+      const up = step.outputs.reduce((s, r) => s + deviceBytes(r.dtype, r.shape), 0);
+      this.fallbacks.push({ node: step.node.name, op: step.node.op, reason: step.reason, downloadBytes: down, uploadBytes: up, early: step.early });
+    }
+    Object.assign(this.stats, {
+      gpuKernels: this.steps.filter((s) => s.kind === 'gpu').length,
+      fallbackOps: this.fallbacks.length,
+      dispatchesPerRun: this.steps.reduce((n, s) => n + (s.kind === 'gpu' ? s.encoded.length : 0), 0),
+      bindGroups,
+      pipelines,
+      buffers: physical.length,
+      naiveBytes: memory.naiveBytes,
+      arenaBytes: memory.plannedBytes,
+      lowerBoundBytes: memory.lowerBoundBytes,
+      feedBytes: this.feedRefs.reduce((s, r) => s + deviceBytes(r.dtype, r.shape), 0),
+      fetchBytes: this.fetchRefs.reduce((s, r) => s + deviceBytes(r.dtype, r.shape), 0),
+    });
+  }
+
+  private hostKnown = new Set<Storage>();
+
+  private bufferOf(step: GpuStep, ref: BindingRef): GPUBuffer {
+    if ('input' in ref) {
+      const copy = step.copies.find((c) => c.input === ref.input);
+      return (copy ? copy.scratch : step.inputs[ref.input].storage).buffer!;
+    }
+    if ('output' in ref) return step.outputs[ref.output].storage.buffer!;
+    return step.scratch[ref.scratch].buffer!;
+  }
+
+  private encode(step: GpuStep, d: WgslDispatch, buffers: GPUBuffer[]): EncodedDispatch {
+    const ctx = this.ctx;
+    const access = d.bindings.map((b) => ('input' in b.ref ? 'read' : 'read_write'));
+    const decls = d.bindings.map((b, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${b.name}: ${b.type};`).join('\n');
+    const code = `${decls}\n${preludeFor(d.body)}${d.body}\n`;
+    const layoutKey = access.join(',');
+    let layout = ctx.layouts.get(layoutKey);
+    if (!layout) {
+      layout = ctx.device.createBindGroupLayout({
+        entries: access.map((a, i) => ({
+          binding: i,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' },
+        })),
+      });
+      ctx.layouts.set(layoutKey, layout);
+    }
+    let pipeline = ctx.pipelines.get(code);
+    if (!pipeline && typeof process !== 'undefined' && process.env?.GRAPHC_WGSL_DUMP) {
+      // debugging aid: every new kernel's source, labelled with its node
+      process.stderr.write(`// ---- ${step.node.op} (${step.node.name})\n${code}\n`);
+    }
+    if (!pipeline) {
+      creationCounts.pipelines++;
+      const module = ctx.device.createShaderModule({ code, label: `${step.node.op} ${step.node.name}` });
+      const desc: GPUComputePipelineDescriptor = {
+        layout: ctx.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main' },
+        label: step.node.op,
+      };
+      pipeline = process.env.GRAPHC_SYNC_PIPELINES ? Promise.resolve(ctx.device.createComputePipeline(desc)) : ctx.device.createComputePipelineAsync(desc);
+      pipeline.catch(() => ctx.pipelines.delete(code));
+      ctx.pipelines.set(code, pipeline);
+    }
+    creationCounts.bindGroups++;
+    const bindGroup = ctx.device.createBindGroup({
+      layout,
+      entries: buffers.map((buffer, i) => ({ binding: i, resource: { buffer } })),
+    });
+    return { pipeline, resolved: null, bindGroup, workgroups: d.workgroups };
+  }
+
+  run(feeds: TensorValue[]): Promise<TensorValue[]> {
+    return exclusive(() => this.runExclusive(feeds));
+  }
+
+  private async runExclusive(feeds: TensorValue[]): Promise<TensorValue[]> {
+    if (this.disposed) throw new GraphcError('webgpu: this plan was disposed (session closed)');
+    if (this.ctx.lost) throw new GraphcError(`webgpu: the device was lost (${this.ctx.lost}); create a new session`);
+    await this.prepared;
+    for (const name of this.needsInit) {
+      if (!this.state.has(name)) {
+        throw new GraphcError(`variable '${name}' is not initialized: run globalVariablesInitializer() (or restore a checkpoint) first`);
+      }
+    }
+    const device = this.ctx.device;
+    let uploaded = 0;
+    let downloaded = 0;
+    let submits = 0;
+    let dispatches = 0;
+    const upload = (ref: TensorRef, value: TensorValue, what: string): void => {
+      const data = toDeviceArray(value, what);
+      device.queue.writeBuffer(ref.storage.buffer!, 0, data.buffer, data.byteOffset, data.byteLength);
+      uploaded += data.byteLength;
+    };
+    const host = new Map<Storage, TensorValue>();
+    this.feedRefs.forEach((r, i) => {
+      if (sizeOf(feeds[i].shape) !== sizeOf(r.shape)) throw new ShapeError(`webgpu: feed ${i} has shape [${feeds[i].shape}], the plan was compiled for [${r.shape}]`);
+      upload(r, feeds[i], `feed '${this.plan.feeds[i].name}'`);
+      host.set(r.storage, feeds[i]);
+    });
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    let encoder = device.createCommandEncoder();
+    let pass = encoder.beginComputePass();
+    try {
+      for (const step of this.steps) {
+        if (step.kind === 'gpu') {
+          for (const e of step.encoded) {
+            pass.setPipeline(e.resolved!);
+            pass.setBindGroup(0, e.bindGroup);
+            pass.dispatchWorkgroups(...e.workgroups);
+            dispatches++;
+          }
+          continue;
+        }
+        // CPU fallback: inputs from the host where known, else downloaded (which ends the command buffer)
+        const values: (TensorValue | null)[] = step.inputs.map((r) => {
+          const known = host.get(r.storage) ?? r.host;
+          return known ? { dtype: r.dtype, shape: r.shape, data: known.data } : null;
+        });
+        const missing = step.inputs.map((r, k) => (values[k] ? null : r)).filter((r): r is TensorRef => r !== null);
+        if (missing.length) {
+          pass.end();
+          const bytes = await readBack(
+            device,
+            encoder,
+            missing.map((r) => ({ buffer: r.storage.buffer!, bytes: deviceBytes(r.dtype, r.shape) })),
+            step.staging,
+          );
+          submits++;
+          let m = 0;
+          step.inputs.forEach((r, k) => {
+            if (values[k]) return;
+            values[k] = fromDeviceBytes(r.dtype, r.shape, bytes[m]);
+            downloaded += bytes[m].byteLength;
+            m++;
+          });
+          encoder = device.createCommandEncoder();
+          pass = encoder.beginComputePass();
+        }
+        const outputs = this.runHost(step, values as TensorValue[]);
+        outputs.forEach((v, k) => {
+          const ref = step.outputs[k];
+          upload(ref, v, `output ${k} of node '${step.node.name}' (op '${step.node.op}', cpu fallback)`);
+          if (ref.storage.kind === 'slot' && this.hostKnown.has(ref.storage)) host.set(ref.storage, v);
+        });
+        this.stats.fallbackRuns++;
+      }
+      pass.end();
+      const fetched = await readBack(
+        device,
+        encoder,
+        this.fetchRefs.map((r) => ({ buffer: r.storage.buffer!, bytes: deviceBytes(r.dtype, r.shape) })),
+        this.staging,
+      );
+      submits++;
+      for (const b of fetched) downloaded += b.byteLength;
+      for (const name of this.assigned) this.state.markInitialized(name);
+      const result = this.fetchRefs.map((r, i) => fromDeviceBytes(r.dtype, r.shape, fetched[i]));
+      return result;
+    } finally {
+      const oom = await device.popErrorScope();
+      const invalid = await device.popErrorScope();
+      this.stats.runs++;
+      this.stats.submits += submits;
+      this.stats.dispatches += dispatches;
+      this.stats.bytesUploaded += uploaded;
+      this.stats.bytesDownloaded += downloaded;
+      this.stats.lastRunBytesUploaded = uploaded;
+      this.stats.lastRunBytesDownloaded = downloaded;
+      this.stats.lastRunSubmits = submits;
+      if (oom) throw new GraphcError(`webgpu: out of device memory running the plan: ${oom.message}`);
+      if (invalid) throw new GraphcError(`webgpu: running the plan failed validation: ${invalid.message}`);
+    }
+  }
+
+  private runHost(step: HostStep, inputs: TensorValue[]): TensorValue[] {
+    const node = step.node;
+    const variables = new Map<string, TensorValue>();
+    if (ASSIGN_OPS.has(node.op)) {
+      const name = node.inputs[0].node.name;
+      if (this.state.has(name) || node.op !== 'assign') variables.set(name, inputs[0]);
+    }
+    const rng = (): Prng => {
+      let g = this.state.rngs.get(node.name);
+      if (!g) this.state.rngs.set(node.name, (g = new Prng(opSeed(node.attrs.seed, node.name))));
+      return g;
+    };
+    const out = step.kernel(inputs, node.attrs, { node, outputs: step.outputInfo, alloc: heapAlloc, rng, variables });
+    if (ASSIGN_OPS.has(node.op)) {
+      const name = node.inputs[0].node.name;
+      return [variables.get(name) ?? out[0]];
+    }
+    return out;
+  }
+
+  /** A readable account of where each node runs and what crosses the bus. */
+  describe(): string {
+    const lines = this.placement.map((p) => `${p.where.padEnd(8)} ${p.op.padEnd(24)} ${p.node}${p.dispatches ? ` (${p.dispatches} dispatch${p.dispatches > 1 ? 'es' : ''})` : ''}`);
+    for (const f of this.fallbacks) {
+      lines.push(`fallback ${f.node}: ${f.reason}; ${f.downloadBytes} B down, ${f.uploadBytes} B up per run${f.early ? ' (before the first submit)' : ''}`);
+    }
+    return lines.join('\n');
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.ownedBuffers) b.destroy();
+  }
+}

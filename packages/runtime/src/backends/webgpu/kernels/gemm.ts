@@ -1,0 +1,253 @@
+import { NoGpuKernel, WgslBinding, WgslDispatch } from '../kernel';
+import { u32Lit } from '../wgsl';
+
+/**
+ * The GEMM generator behind matmul, batched matmul, conv2d (implicit GEMM) and its gradients:
+ * C[b] = act(op(A)[b] · op(B)[b] + bias) with C row-major [batch, M, N].
+ *
+ * Workgroup tiling: a workgroup of WX x WY threads computes a (WY*4) x (WX*4) tile of C, each thread a
+ * 4x4 register block (four vec4 accumulators). K advances in steps of BK = 16: the workgroup stages an
+ * A tile (stored k-major, so a thread reads its 4 rows as one vec4) and a B tile in workgroup memory,
+ * loading 4 consecutive elements per vec4 where the operand is contiguous along a dimension of
+ * multiple-of-4 length, and scalar loads (consecutive threads on consecutive addresses) elsewhere.
+ *
+ * Operands are described by how to load an element, so the same kernel reads a plain matrix, a
+ * transposed one, a broadcast batch entry, or an image patch gathered on the fly (implicit im2col).
+ */
+export interface GemmOperand {
+  binding: WgslBinding;
+  /** WGSL f32 expression of logical element (row, col) of batch entry `batch` (all u32 expressions). */
+  load1(row: string, col: string, batch: string): string;
+  /** WGSL vec4<f32> of 4 consecutive elements along `vecDim` from (row, col); only where such reads are aligned. */
+  load4?(row: string, col: string, batch: string): string;
+  /** The logical dimension contiguous in memory: `load4` runs along it, scalar loads are ordered by it. */
+  vecDim: 'row' | 'col';
+  /** Helper WGSL functions the loaders call. */
+  helpers?: string;
+}
+
+/** Elementwise work done on each result before it is stored (bias, activation, residual, ...). */
+export interface GemmEpilogue {
+  /** Extra bindings (bias, ...) appended after A and B. */
+  bindings: WgslBinding[];
+  /**
+   * Statements turning accumulated value `v` (f32) of output flat index `flat` (over [batch, M, N])
+   * into the stored f32; `tag` keeps the names of the up to 16 instances in one thread apart.
+   */
+  apply(v: string, flat: string, tag: string): { lines: string[]; result: string };
+}
+
+export interface GemmSpec {
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  a: GemmOperand;
+  b: GemmOperand;
+  epilogue?: GemmEpilogue;
+  /** Output binding: `array<vec4<f32>>` when N % 4 == 0, else `array<f32>` (see gemmOutputType). */
+  out: WgslBinding;
+  maxPerDim: number;
+}
+
+const BK = 16;
+
+/** The output binding type a GEMM of width `n` writes (vec4 stores when rows are whole vec4s). */
+export function gemmOutputType(n: number): string {
+  return n % 4 === 0 ? 'array<vec4<f32>>' : 'array<f32>';
+}
+
+/** Workgroup shape: 16x16 threads (64x64 tiles), or taller/wider tiles for skinny problems. */
+function tileShape(m: number, n: number): { wx: number; wy: number } {
+  if (m <= 16 && n > 16) return { wx: 16, wy: 4 };
+  if (n <= 16 && m > 16) return { wx: 4, wy: 16 };
+  if (m <= 16 && n <= 16) return { wx: 4, wy: 4 };
+  return { wx: 16, wy: 16 };
+}
+
+export function gemmDispatch(spec: GemmSpec): WgslDispatch {
+  const { m, n, k, batch } = spec;
+  const { wx, wy } = tileShape(m, n);
+  const threads = wx * wy;
+  const bm = wy * 4;
+  const bn = wx * 4;
+  const groupsX = Math.ceil(n / bn);
+  const groupsY = Math.ceil(m / bm);
+  if (groupsX > spec.maxPerDim || groupsY > spec.maxPerDim || batch > spec.maxPerDim) {
+    throw new NoGpuKernel(`GEMM grid ${groupsX}x${groupsY}x${batch} exceeds the device's ${spec.maxPerDim} workgroups per dimension`);
+  }
+  const U = u32Lit;
+  // --- tile loads ---
+  const loadTile = (
+    op: GemmOperand,
+    tile: 'As' | 'Bs',
+    rows: number,
+    cols: number,
+    row0: string,
+    col0: string,
+    rowLimit: number,
+    colLimit: number,
+    /** row-major index in the k-major staged tile of logical (r, c): As is [BK][bm], Bs is [BK][bn]. */
+    stagedIndex: (r: string, c: string) => string,
+    vecAligned: boolean,
+  ): string => {
+    const lines: string[] = [];
+    const store = (r: string, c: string, v: string): string => {
+      const idx = stagedIndex(r, c);
+      return `${tile}[(${idx}) / 4u][(${idx}) % 4u] = ${v};`;
+    };
+    if (op.load4 && vecAligned) {
+      // vec4 loads along vecDim
+      const alongRow = op.vecDim === 'row';
+      const vecs = (rows * cols) / 4;
+      const perLine = alongRow ? rows / 4 : cols / 4;
+      const loops = Math.ceil(vecs / threads);
+      lines.push(`for (var l = 0u; l < ${U(loops)}; l++) {`);
+      lines.push(`  let e = tid + l * ${U(threads)};`);
+      if (vecs % threads !== 0) lines.push(`  if (e < ${U(vecs)}) {`);
+      if (alongRow) {
+        lines.push(`  let c = e / ${U(perLine)}; let r = (e % ${U(perLine)}) * 4u;`);
+      } else {
+        lines.push(`  let r = e / ${U(perLine)}; let c = (e % ${U(perLine)}) * 4u;`);
+      }
+      lines.push(`  let gr = ${row0} + r; let gc = ${col0} + c;`);
+      lines.push(`  var v = vec4<f32>(0.0);`);
+      lines.push(`  if (gr < ${U(rowLimit)} && gc < ${U(colLimit)}) { v = ${op.load4('gr', 'gc', 'bz')}; }`);
+      // A staged tile is k-major: for As, logical (r=m, c=k) sits at [c][r]; for Bs, (r=k, c=n) at [r][c]
+      const direct = (tile === 'As' && alongRow) || (tile === 'Bs' && !alongRow);
+      if (direct) {
+        lines.push(`  ${tile}[(${stagedIndex('r', 'c')}) / 4u] = v;`);
+      } else {
+        for (let j = 0; j < 4; j++) {
+          const r = alongRow ? `r + ${j}u` : 'r';
+          const c = alongRow ? 'c' : `c + ${j}u`;
+          lines.push(`  ${store(r, c, `v[${j}]`)}`);
+        }
+      }
+      if (vecs % threads !== 0) lines.push('  }');
+      lines.push('}');
+    } else {
+      const total = rows * cols;
+      const loops = Math.ceil(total / threads);
+      const alongRow = op.vecDim === 'row';
+      lines.push(`for (var l = 0u; l < ${U(loops)}; l++) {`);
+      lines.push(`  let e = tid + l * ${U(threads)};`);
+      if (total % threads !== 0) lines.push(`  if (e < ${U(total)}) {`);
+      if (alongRow) lines.push(`  let c = e / ${U(rows)}; let r = e % ${U(rows)};`);
+      else lines.push(`  let r = e / ${U(cols)}; let c = e % ${U(cols)};`);
+      lines.push(`  let gr = ${row0} + r; let gc = ${col0} + c;`);
+      lines.push(`  var v = 0.0;`);
+      lines.push(`  if (gr < ${U(rowLimit)} && gc < ${U(colLimit)}) { v = ${op.load1('gr', 'gc', 'bz')}; }`);
+      lines.push(`  ${store('r', 'c', 'v')}`);
+      if (total % threads !== 0) lines.push('  }');
+      lines.push('}');
+    }
+    return lines.join('\n    ');
+  };
+  // A: logical [M x K]; tile rows bm (m), cols BK (k); staged As[k][m]
+  const aVec = spec.a.vecDim === 'row' ? m % 4 === 0 : k % 4 === 0;
+  const bVec = spec.b.vecDim === 'row' ? k % 4 === 0 : n % 4 === 0;
+  const loadA = loadTile(spec.a, 'As', bm, BK, 'm0', 'k0', m, k, (r, c) => `(${c}) * ${U(bm)} + (${r})`, aVec);
+  const loadB = loadTile(spec.b, 'Bs', BK, bn, 'k0', 'n0', k, n, (r, c) => `(${r}) * ${U(bn)} + (${c})`, bVec);
+
+  // --- epilogue and stores ---
+  const ep = spec.epilogue;
+  const finish = (v: string, flat: string, tag: string): { lines: string[]; result: string } =>
+    ep ? ep.apply(v, flat, tag) : { lines: [], result: v };
+  const vecOut = spec.out.type.includes('vec4');
+  const storeLines: string[] = [];
+  const comps = ['x', 'y', 'z', 'w'];
+  for (let i = 0; i < 4; i++) {
+    storeLines.push(`{ let row = m0 + ty * 4u + ${i}u;`);
+    storeLines.push(`  if (row < ${U(m)}) {`);
+    if (vecOut) {
+      storeLines.push(`    let col = n0 + tx * 4u;`);
+      storeLines.push(`    if (col < ${U(n)}) {`);
+      storeLines.push(`      let flat = outBase + row * ${U(n)} + col;`);
+      const results = comps.map((c, j) => {
+        const f = finish(`acc${i}.${c}`, `flat + ${j}u`, `e${i}${j}_`);
+        storeLines.push(...f.lines.map((l) => `      ${l}`));
+        return f.result;
+      });
+      storeLines.push(`      ${spec.out.name}[flat / 4u] = vec4<f32>(${results.join(', ')});`);
+      storeLines.push('    }');
+    } else {
+      comps.forEach((c, j) => {
+        const f = finish(`acc${i}.${c}`, 'flat', `e${i}${j}_`);
+        storeLines.push(`    { let col = n0 + tx * 4u + ${j}u;`);
+        storeLines.push(`      if (col < ${U(n)}) {`);
+        storeLines.push(`        let flat = outBase + row * ${U(n)} + col;`);
+        storeLines.push(...f.lines.map((l) => `        ${l}`));
+        storeLines.push(`        ${spec.out.name}[flat] = ${f.result};`);
+        storeLines.push('    } }');
+      });
+    }
+    storeLines.push('  }');
+    storeLines.push('}');
+  }
+
+  const body = `
+${spec.a.helpers ?? ''}
+${spec.b.helpers ?? ''}
+var<workgroup> As: array<vec4<f32>, ${(BK * bm) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(BK * bn) / 4}>;
+
+@compute @workgroup_size(${wx}, ${wy}, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let tx = lid.x;
+  let ty = lid.y;
+  let bz = wid.z;
+  let m0 = wid.y * ${U(bm)};
+  let n0 = wid.x * ${U(bn)};
+  let outBase = bz * ${U(m * n)};
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < ${U(k)}; k0 += ${U(BK)}) {
+    ${loadA}
+    ${loadB}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${U(BK)}; kk++) {
+      let a = As[kk * ${U(bm / 4)} + ty];
+      let b = Bs[kk * ${U(bn / 4)} + tx];
+      acc0 = fma(vec4<f32>(a.x), b, acc0);
+      acc1 = fma(vec4<f32>(a.y), b, acc1);
+      acc2 = fma(vec4<f32>(a.z), b, acc2);
+      acc3 = fma(vec4<f32>(a.w), b, acc3);
+    }
+    workgroupBarrier();
+  }
+  ${storeLines.join('\n  ')}
+}`;
+  return {
+    bindings: [spec.a.binding, spec.b.binding, ...(ep?.bindings ?? []), spec.out],
+    body,
+    workgroups: [groupsX, groupsY, Math.max(1, batch)],
+  };
+}
+
+/**
+ * A plain row-major matrix operand [rows x cols] per batch entry (transposed: stored [cols x rows]),
+ * batch entries `batchOffset(b)` elements apart. `vec4` binds it as array<vec4<f32>> for aligned reads.
+ */
+export function matrixOperand(
+  name: string,
+  inputIndex: number,
+  rows: number,
+  cols: number,
+  transposed: boolean,
+  batchOffset: (b: string) => string,
+): GemmOperand {
+  const contiguousLen = transposed ? rows : cols;
+  const vec = contiguousLen % 4 === 0;
+  const type = vec ? 'array<vec4<f32>>' : 'array<f32>';
+  const idx = (r: string, c: string, b: string): string =>
+    transposed ? `${batchOffset(b)} + (${c}) * ${u32Lit(rows)} + (${r})` : `${batchOffset(b)} + (${r}) * ${u32Lit(cols)} + (${c})`;
+  return {
+    binding: { ref: { input: inputIndex }, name, type },
+    vecDim: transposed ? 'row' : 'col',
+    load1: (r, c, b) => (vec ? `${name}[(${idx(r, c, b)}) / 4u][(${idx(r, c, b)}) % 4u]` : `${name}[${idx(r, c, b)}]`),
+    load4: vec ? (r, c, b) => `${name}[(${idx(r, c, b)}) / 4u]` : undefined,
+  };
+}

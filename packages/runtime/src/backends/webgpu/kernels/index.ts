@@ -1,0 +1,4 @@
+// Importing a kernel module registers its WGSL kernels.
+import './state';
+import './matmul';
+import './fused';

@@ -1,0 +1,29 @@
+import { registerWebGpuKernel } from '../kernel';
+import { elementwiseDispatch } from './elementwise';
+
+/**
+ * assign/assignAdd/assignSub write the variable's own buffer in place (the executable binds the
+ * variable as output 0); the value broadcasts to the variable's shape. assignAdd reads the element it
+ * overwrites, so the variable is bound once, read-write.
+ */
+for (const [op, combine] of [
+  ['assign', null],
+  ['assignAdd', 'add'],
+  ['assignSub', 'sub'],
+] as const) {
+  registerWebGpuKernel(op, (ctx) => {
+    const [variable, value] = ctx.inputs;
+    const dtype = variable.dtype;
+    const statements = combine
+      ? [{ op: combine, attrs: {}, args: [{ input: 0 }, { input: 1 }], dtype }]
+      : [{ op: 'identity', attrs: {}, args: [{ input: 1 }], dtype }];
+    return {
+      dispatches: [
+        elementwiseDispatch(
+          { inputs: [variable, value], statements, output: ctx.outputs[0], inputIsOutput: [0] },
+          ctx.limits.maxComputeWorkgroupsPerDimension,
+        ),
+      ],
+    };
+  });
+}
