@@ -5,6 +5,7 @@
  *   npm run bench                       # builds, then runs every benchmark
  *   node bench/run.js --runs 30 --json  # after `npx tsc -b packages/cli`
  *   node bench/run.js --only matmul
+ *   node bench/run.js --no-simd         # graphc's float32 GEMM on its JavaScript kernel instead of wasm SIMD
  *
  * Each benchmark times one full graphc `Session.run` (feeds in, fetched output copied out) against
  * the tfjs op plus `dataSync()` (the result read back), median of `--runs` timed runs after
@@ -27,18 +28,19 @@ try {
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 
-const { Graph, Session, ops, tensor } = graphc;
+const { Graph, Session, ops, tensor, setSimdGemm } = graphc;
 
 function parseArgs(argv) {
-  const args = { runs: 20, warmup: 3, json: false, only: null };
+  const args = { runs: 20, warmup: 3, json: false, only: null, simd: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') args.runs = Number(argv[++i]);
     else if (a === '--warmup') args.warmup = Number(argv[++i]);
     else if (a === '--json') args.json = true;
     else if (a === '--only') args.only = argv[++i];
+    else if (a === '--no-simd') args.simd = false;
     else {
-      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only NAME)`);
+      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only NAME, --no-simd)`);
       process.exit(2);
     }
   }
@@ -178,11 +180,13 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   await tf.setBackend('cpu');
   await tf.ready();
+  const simd = setSimdGemm(args.simd);
   const machine = {
     nproc: os.cpus().length,
     cpu: os.cpus()[0] ? os.cpus()[0].model : 'unknown',
     node: process.version,
     tfjs: tf.version_core,
+    graphcFloat32Gemm: simd ? 'wasm-simd' : 'javascript',
   };
   const names = args.only ? [args.only] : Object.keys(benchmarks);
   const results = [];
@@ -197,7 +201,7 @@ async function main() {
     console.log(JSON.stringify({ machine, results }, null, 2));
     return;
   }
-  console.log(`machine: ${machine.nproc} cpus, ${machine.cpu}, node ${machine.node}, tfjs ${machine.tfjs}`);
+  console.log(`machine: ${machine.nproc} cpus, ${machine.cpu}, node ${machine.node}, tfjs ${machine.tfjs}; graphc float32 gemm: ${machine.graphcFloat32Gemm}`);
   console.log(`median of ${args.runs} runs after ${args.warmup} warm-up runs\n`);
   const pad = (s, n) => String(s).padEnd(n);
   console.log(`${pad('benchmark', 46)}${pad('graphc ms', 12)}${pad('tfjs-cpu ms', 13)}${pad('speedup', 9)}graphc GFLOP/s`);
