@@ -1,5 +1,6 @@
-import { GpujsMode, hasGpujsKernel } from '@graphc/runtime';
-import { registeredOps } from '@graphc/graph';
+import { GpujsBackend, GpujsMode, Session, hasGpujsKernel } from '@graphc/runtime';
+import { Graph, applyOp, registeredOps, tensor } from '@graphc/graph';
+import { gpujsUnsupportedReason } from '../../packages/runtime/src/backends/gpujs';
 import { allCases, uncoveredOps } from './cases';
 import { compareWithCpu, testModes } from './harness';
 
@@ -18,9 +19,20 @@ test('the machine runs at least the webasm and cpu modes', () => {
   if (!modesEnv) expect(modes).toEqual(expect.arrayContaining(['webasm', 'cpu']));
 });
 
-test('every registered op has a gpujs kernel and a test case', () => {
-  expect(registeredOps().filter((d) => !hasGpujsKernel(d.name)).map((d) => d.name)).toEqual([]);
+test('every registered op has a gpujs kernel and a test case, or is declared unsupported with a reason', () => {
+  expect(registeredOps().filter((d) => !hasGpujsKernel(d.name) && !gpujsUnsupportedReason(d.name)).map((d) => d.name)).toEqual([]);
   expect(uncoveredOps()).toEqual([]);
+});
+
+test('a plan with a declared-unsupported op fails to compile, saying why', async () => {
+  const op = registeredOps().find((d) => gpujsUnsupportedReason(d.name) && d.numInputs === 1);
+  if (!op) return; // no such op registered in this build
+  const g = new Graph();
+  const x = g.placeholder('float32', [4], 'x');
+  const y = applyOp(op.name, [x], {}, 'u', g).output(0);
+  const s = new Session(g, { backend: new GpujsBackend({ mode: 'cpu', onFallback: () => undefined }) });
+  await expect(s.run(y, { x: tensor([0, 1, 0, 2], [4]) })).rejects.toThrow(new RegExp(`no kernel for: ${op.name} \\(`));
+  s.close();
 });
 
 const cases = allCases();

@@ -109,6 +109,64 @@ const HELPERS: Record<string, { args: string[]; body: string }> = {
     body: `
   return Math.tanh(Math.min(Math.max(x, -15.0), 15.0));`,
   },
+  // GPU asin/acos approximations miss 1e-4 (lavapipe, GLSL): both through atan, which holds float32 accuracy
+  gc_asin: {
+    args: ['x'],
+    body: `
+  return Math.atan(x / Math.sqrt((1.0 - x) * (1.0 + x)));`,
+  },
+  gc_acos: {
+    args: ['x'],
+    body: `
+  return 2.0 * Math.atan(Math.sqrt((1.0 - x) / (1.0 + x)));`,
+  },
+  // floor(log2(a)) for a > 0, corrected where a GPU's log2 lands a hair off an integer
+  gc_exponent: {
+    args: ['a'],
+    body: `
+  let e = Math.floor(Math.log2(a));
+  if (Math.pow(2.0, e + 1.0) <= a) {
+    e = e + 1.0;
+  }
+  if (Math.pow(2.0, e) > a) {
+    e = e - 1.0;
+  }
+  return e;`,
+  },
+  // nearest IEEE binary16 value, ties to even, overflowing to infinity (scalar-helpers' roundFloat16)
+  gc_roundFloat16: {
+    args: ['x'],
+    body: `
+  const a = Math.abs(x);
+  if (a === 0.0 || a !== a) {
+    return x;
+  }
+  if (a >= 65520.0) {
+    return x * 3.4028234663852886e38;
+  }
+  const e = Math.max(gc_exponent(a), -14.0);
+  const ulp = Math.pow(2.0, e - 10.0);
+  const r = gc_roundEven(a / ulp) * ulp;
+  if (x < 0.0) {
+    return -r;
+  }
+  return r;`,
+  },
+  // nearest bfloat16 value (8 significant bits), ties to even
+  gc_roundBfloat16: {
+    args: ['x'],
+    body: `
+  const a = Math.abs(x);
+  if (a === 0.0 || a !== a) {
+    return x;
+  }
+  const ulp = Math.pow(2.0, gc_exponent(a) - 7.0);
+  const r = gc_roundEven(a / ulp) * ulp;
+  if (x < 0.0) {
+    return -r;
+  }
+  return r;`,
+  },
 };
 
 /** gpu.js function definitions of the helpers `source` calls (and of those they call). */
@@ -143,6 +201,8 @@ const HELPER_NAMES: Record<string, string> = {
   truncDiv: 'gc_truncDiv',
   floorDivInt: 'gc_floorDivInt',
   imul: 'Math.imul',
+  roundFloat16: 'gc_roundFloat16',
+  roundBfloat16: 'gc_roundBfloat16',
 };
 
 /**
@@ -157,6 +217,7 @@ export function toGpuJsExpr(js: string): string {
     return `${mapped}(`;
   });
   out = out.replace(/\bMath\.tanh\(/g, 'gc_tanh(').replace(/\bMath\.log1p\(/g, 'gc_log1p(');
+  out = out.replace(/\bMath\.asin\(/g, 'gc_asin(').replace(/\bMath\.acos\(/g, 'gc_acos(');
   // a bare variable right before ?, && or || (or right after && / ||) is a truth test
   out = out.replace(/(^|[(&|?:,]\s*)([abc])(?=\s*(\?|&&|\|\|))/g, (_m, pre: string, v: string) => `${pre}(${v} !== 0)`);
   out = out.replace(/(&&|\|\|)(\s*)([abc])(?=\s*[?)&|])/g, (_m, op: string, ws: string, v: string) => `${op}${ws}(${v} !== 0)`);

@@ -12,7 +12,7 @@ import './kernels';
 export type { GpujsMode } from './gpu';
 export type { GpujsRunInfo } from './executor';
 export { GPUJS_MODES, bestMode, unavailableReason } from './gpu';
-export { registerGpujsKernel, hasGpujsKernel } from './program';
+export { registerGpujsKernel, registerGpujsUnsupported, gpujsUnsupportedReason, hasGpujsKernel } from './program';
 export type { LowerContext, Lowering, TensorRef } from './program';
 export { GpujsVariableState } from './state';
 

@@ -125,6 +125,21 @@ export function hasGpujsKernel(op: string): boolean {
   return BUILTIN.has(op) || getGpujsLowering(op) !== undefined;
 }
 
+const unsupported = new Map<string, string>();
+
+/**
+ * Declares that the gpujs backend cannot run `op`, and why (a plan using it fails to compile with
+ * that reason). For ops no fixed-size kernel can express, not for kernels not yet written.
+ */
+export function registerGpujsUnsupported(op: string, reason: string): void {
+  unsupported.set(op, reason);
+}
+
+/** Why the gpujs backend cannot run `op`, if it was declared unsupported. */
+export function gpujsUnsupportedReason(op: string): string | undefined {
+  return unsupported.get(op);
+}
+
 /** Lowerings that cover a whole class of ops (every elementwise op), consulted after exact ones. */
 const fallbackLowerings: { applies(op: string): boolean; lowering: Lowering }[] = [];
 
@@ -148,7 +163,8 @@ export interface BuildOptions {
 export function buildProgram(plan: Plan, options: BuildOptions): Program {
   const missing = [...new Set(plan.schedule.map((n) => n.op).filter((op) => !hasGpujsKernel(op)))];
   if (missing.length) {
-    throw new UnsupportedOpError(`the gpujs backend has no kernel for: ${missing.join(', ')}`, missing);
+    const why = missing.map((op) => (unsupported.has(op) ? `${op} (${unsupported.get(op)})` : op));
+    throw new UnsupportedOpError(`the gpujs backend has no kernel for: ${why.join(', ')}`, missing);
   }
   const program: Program = { steps: [], consts: [], randoms: [], writes: [], reads: new Set(), fetches: [], variables: new Map() };
   const values = new Map<string, TensorRef>();

@@ -5,5 +5,8 @@ import './array';
 import './reduce';
 import './nn';
 import './gradients';
+import './indexing';
+import './nchw';
+import './onnx';
 // last: fused ops reuse the anchor kernels registered above
 import './fused';

@@ -1,0 +1,179 @@
+import { GraphcError, ops, sizeOf } from '@graphc/graph';
+import { floatLit } from '../helpers';
+import { TensorRef, broadcastRead, registerGpujsKernel, registerGpujsUnsupported } from '../program';
+import { reduce } from './reduce';
+
+/**
+ * Ops from ONNX's operator set that graphc adds for import: layerNorm, lrnNchw, nllLoss, einsum,
+ * det. Same formulas and loop orders as the cpu kernels, in float32.
+ */
+
+/** layerNorm: per block from `axis` on, [mean, 1 / sqrt(var + eps)] in one kernel, then y, mean, invStd. */
+registerGpujsKernel('layerNorm', (ctx) => {
+  const [x, scale, bias] = ctx.inputs;
+  const [y, meanOut, invOut] = ctx.outputs;
+  const rank = x.shape.length;
+  const a = Number(ctx.attrs.axis ?? -1);
+  const axis = a < 0 ? a + rank : a;
+  const eps = floatLit(Number(ctx.attrs.epsilon ?? 1e-5));
+  const block = x.shape.slice(axis);
+  const inner = sizeOf(block);
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const stats = ctx.kernel([outer, 2], x.dtype, [x], ([x0]) => {
+    let code = `const o = Math.floor(i / 2);\nconst base = o * ${inner};\nlet sum = 0.0;\n`;
+    code += `for (let k = 0; k < ${inner}; k++) {\nsum += ${x0}[base + k];\n}\nconst m = sum / ${inner}.0;\nif (i % 2 === 0) {\nreturn m;\n}\n`;
+    code += `let sq = 0.0;\nfor (let k = 0; k < ${inner}; k++) {\nconst c = ${x0}[base + k] - m;\nsq += c * c;\n}\nreturn 1.0 / Math.sqrt(sq / ${inner}.0 + ${eps});`;
+    return code;
+  });
+  const args: TensorRef[] = bias ? [x, stats, scale, bias] : [x, stats, scale];
+  const out = ctx.kernel(y.shape, y.dtype, args, ([x0, s, sc, b]) => {
+    const rs = broadcastRead(scale.shape, block, 'sb', 'j');
+    let code = `const o = Math.floor(i / ${inner});\nconst j = i % ${inner};\n${rs.code}const v = (${x0}[i] - ${s}[2 * o]) * ${s}[2 * o + 1] * ${sc}[${rs.index}];\n`;
+    if (!bias) return `${code}return v;`;
+    const rb = broadcastRead(bias.shape, block, 'bb', 'j');
+    return `${code}${rb.code}return v + ${b}[${rb.index}];`;
+  });
+  const results = [out];
+  if (meanOut) results.push(ctx.kernel(meanOut.shape, meanOut.dtype, [stats], ([s]) => `return ${s}[2 * i];`));
+  if (invOut) results.push(ctx.kernel(invOut.shape, invOut.dtype, [stats], ([s]) => `return ${s}[2 * i + 1];`));
+  return results;
+});
+
+/** lrnNchw: x / (bias + alpha / size * sum of squares over neighbouring channels) ^ beta. */
+registerGpujsKernel('lrnNchw', (ctx) => {
+  const [x] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const C = x.shape[1];
+  const inner = sizeOf(x.shape.slice(2));
+  const size = Number(ctx.attrs.size);
+  const alpha = Number(ctx.attrs.alpha ?? 1e-4);
+  const beta = floatLit(Number(ctx.attrs.beta ?? 0.75));
+  const bias = floatLit(Number(ctx.attrs.bias ?? 1));
+  const lo = Math.floor((size - 1) / 2);
+  const hi = Math.ceil((size - 1) / 2);
+  return [
+    ctx.kernel(out.shape, out.dtype, [x], ([x0]) => {
+      let code = `const j = i % ${inner};\nconst c = Math.floor(i / ${inner}) % ${C};\nconst n = Math.floor(i / ${inner * C});\nlet sq = 0.0;\n`;
+      code += `for (let t = 0; t < ${lo + hi + 1}; t++) {\nconst k = c - ${lo} + t;\nif (k >= 0 && k < ${C}) {\nconst v = ${x0}[(n * ${C} + k) * ${inner} + j];\nsq += v * v;\n}\n}\n`;
+      return `${code}return ${x0}[i] / Math.pow(${bias} + ${floatLit(alpha / size)} * sq, ${beta});`;
+    }),
+  ];
+});
+
+/** nllLoss: -input[n, target, d] * weight[target] per element (0 for ignored targets), then the reduction. */
+registerGpujsKernel('nllLoss', (ctx) => {
+  const [input, target, weight] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const [N, C] = input.shape;
+  const D = sizeOf(input.shape.slice(2));
+  const ignore = typeof ctx.attrs.ignoreIndex === 'number' ? ctx.attrs.ignoreIndex : null;
+  const reduction = String(ctx.attrs.reduction ?? 'mean');
+  const args = weight ? [input, target, weight] : [input, target];
+  // [loss, weight] per element
+  const pairs = ctx.kernel([N * D, 2], input.dtype, args, ([x0, t0, w0]) => {
+    let code = `const e = Math.floor(i / 2);\nconst d = e % ${D};\nconst n = Math.floor(e / ${D});\nconst t = Math.floor(${t0}[e] + 0.5);\n`;
+    if (ignore !== null) code += `if (t === ${ignore}) {\nreturn 0.0;\n}\n`;
+    code += `const tc = Math.min(Math.max(t, 0), ${C - 1});\nconst w = ${weight ? `${w0}[tc]` : '1.0'};\n`;
+    return `${code}if (i % 2 === 1) {\nreturn w;\n}\nreturn -${x0}[(n * ${C} + tc) * ${D} + d] * w;`;
+  });
+  if (reduction === 'none') return [ctx.kernel(out.shape, out.dtype, [pairs], ([p]) => `return ${p}[2 * i];`)];
+  const sums = reduce(ctx, pairs, new Set([0]), [2], input.dtype, { kind: 'sum' });
+  return [ctx.kernel(out.shape, out.dtype, [sums], ([s]) => (reduction === 'sum' ? `return ${s}[0];` : `return ${s}[0] / ${s}[1];`))];
+});
+
+interface EinsumSpec {
+  inputs: string[];
+  output: string;
+}
+
+/** einsum: output labels from the flat index, nested loops over the summed labels, one product per tap. */
+registerGpujsKernel('einsum', (ctx) => {
+  const graphOps = ops as unknown as Record<string, unknown>;
+  const parse = graphOps.parseEinsum as ((eq: string, ranks: number[]) => EinsumSpec) | undefined;
+  const dimsOf = graphOps.einsumDims as ((spec: EinsumSpec, shapes: number[][]) => { ellipsis: number[] }) | undefined;
+  if (!parse || !dimsOf) throw new GraphcError('gpujs: the graph package has no einsum parser');
+  const inputs = ctx.inputs;
+  const out = ctx.outputs[0];
+  const spec = parse(String(ctx.attrs.equation), inputs.map((i) => i.shape.length));
+  const { ellipsis } = dimsOf(spec, inputs.map((i) => i.shape));
+  const ell = ellipsis.map((_, i) => String.fromCharCode(0x100 + i));
+  const expand = (term: string, rank: number): string[] => {
+    const star = term.indexOf('*');
+    if (star < 0) return [...term];
+    const n = rank - (term.length - 1);
+    return [...term.slice(0, star), ...ell.slice(ell.length - n), ...term.slice(star + 1)];
+  };
+  const terms = spec.inputs.map((t, i) => expand(t, inputs[i].shape.length));
+  const outLabels = expand(spec.output, spec.output.replace('*', '').length + ell.length);
+  const size = new Map<string, number>();
+  terms.forEach((t, i) => t.forEach((ch, d) => size.set(ch, Math.max(size.get(ch) ?? 1, inputs[i].shape[d]))));
+  const sumLabels = [...size.keys()].filter((ch) => !outLabels.includes(ch));
+  const labels = [...outLabels, ...sumLabels];
+  const strides = inputs.map((x, i) => {
+    const own = x.shape.map((_, d) => sizeOf(x.shape.slice(d + 1)));
+    return labels.map((ch) => terms[i].reduce((s, c, d) => (c === ch && x.shape[d] !== 1 ? s + own[d] : s), 0));
+  });
+  const outDims = outLabels.map((ch) => size.get(ch)!);
+  return [
+    ctx.kernel(out.shape, out.dtype, inputs, (names) => {
+      const outStrides = outDims.map((_, d) => sizeOf(outDims.slice(d + 1)));
+      let code = outLabels.map((_, l) => `const l${l} = Math.floor(i / ${outStrides[l]}) % ${outDims[l]};\n`).join('');
+      code += 'let acc = 0.0;\n';
+      let open = '';
+      let close = '';
+      sumLabels.forEach((ch, k) => {
+        open += `for (let l${outLabels.length + k} = 0; l${outLabels.length + k} < ${size.get(ch)}; l${outLabels.length + k}++) {\n`;
+        close += '}\n';
+      });
+      const product = inputs
+        .map((_, i) => {
+          const off = labels.map((_, l) => (strides[i][l] ? `l${l} * ${strides[i][l]}` : '')).filter((t) => t).join(' + ') || '0';
+          return `${names[i]}[${off}]`;
+        })
+        .join(' * ');
+      return `${code}${open}acc += ${product};\n${close}return acc;`;
+    }),
+  ];
+});
+
+/**
+ * det: LU decomposition with partial pivoting, one matrix per thread, unrolled over scalar locals
+ * (gpu.js kernels have no local arrays): the cpu kernel's pivot choice and elimination order.
+ */
+registerGpujsKernel('det', (ctx) => {
+  const [x] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const n = x.shape[x.shape.length - 1];
+  return [
+    ctx.kernel(out.shape, out.dtype, [x], ([x0]) => {
+      const a = (r: number, c: number): string => `a${r}_${c}`;
+      let code = `const base = i * ${n * n};\nlet det = 1.0;\nlet best = 0.0;\nlet p = 0;\nlet t = 0.0;\nlet f = 0.0;\n`;
+      for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) code += `let ${a(r, c)} = ${x0}[base + ${r * n + c}];\n`;
+      for (let c = 0; c < n; c++) {
+        code += `p = ${c};\nbest = Math.abs(${a(c, c)});\n`;
+        for (let r = c + 1; r < n; r++) code += `if (Math.abs(${a(r, c)}) > best) {\nbest = Math.abs(${a(r, c)});\np = ${r};\n}\n`;
+        code += `if (best === 0.0) {\nreturn 0.0;\n}\n`;
+        for (let r = c + 1; r < n; r++) {
+          code += `if (p === ${r}) {\n`;
+          for (let k = 0; k < n; k++) code += `t = ${a(c, k)};\n${a(c, k)} = ${a(r, k)};\n${a(r, k)} = t;\n`;
+          code += `det = -det;\n}\n`;
+        }
+        code += `det = det * ${a(c, c)};\n`;
+        for (let r = c + 1; r < n; r++) {
+          code += `f = ${a(r, c)} / ${a(c, c)};\n`;
+          for (let k = c; k < n; k++) code += `${a(r, k)} = ${a(r, k)} - f * ${a(c, k)};\n`;
+        }
+      }
+      return `${code}return det;`;
+    }),
+  ];
+});
+
+registerGpujsUnsupported(
+  'nonZero',
+  'its output size depends on the input values, and a gpu.js kernel has a fixed output size (plans are compiled with every shape known)',
+);
+registerGpujsUnsupported(
+  'dynamicAttrs',
+  'its attrs (and so its output shape) come from tensor values at run time, and a gpu.js kernel has a fixed output size (plans are compiled with every shape known)',
+);
