@@ -38,6 +38,8 @@ export interface ImplicitA {
 
 const KC = 256;
 const MC = 64;
+/** Largest A (in floats) the float32 path copies whole into its memory rather than packing by block. */
+const MAX_IN_PLACE = 1 << 24;
 const MR = 4;
 const NR = 4;
 /** Both kernels compute tiles of this many rows of C. */
@@ -146,10 +148,7 @@ export function gemm(
     return;
   }
   const simd = simdFor(c);
-  if (simd) {
-    simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n);
-    return;
-  }
+  if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n)) return;
   const size = packedBSize(k, n);
   if (packBBuf.length < size) packBBuf = new Float64Array(size);
   packB(b, k, n, packBBuf, NR, 0);
@@ -178,8 +177,8 @@ export function gemmPacked(
     return;
   }
   const simd = simdFor(c);
-  if (simd) simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc);
-  else jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc);
+  if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc)) return;
+  jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc);
 }
 
 // ---- the JavaScript kernel (float64 and integer outputs) ----------------------------------------
@@ -301,6 +300,7 @@ function storeEdge(c: TypedArray, r: number, w: number, v0: number, v1: number, 
 // ---- the float32 path: WebAssembly SIMD micro-kernel --------------------------------------------
 
 /**
+ * Runs C (+)= A·B on the SIMD kernel; false (nothing written) if its memory cannot hold the operands.
  * Layout of the kernel's memory, in floats: B (k-blocks of KC rows, TILE_N-column panels) from 0,
  * then the C block (MC rows, n rounded up to TILE_N) the tiles accumulate into and that is copied
  * out once per block of rows, then A: either all of a row-major A copied as is (the kernel reads
@@ -317,7 +317,7 @@ function simdGemm(
   cOffset: number,
   accumulate: boolean,
   ldc: number,
-): void {
+): boolean {
   const n8 = roundUp(n, TILE_N);
   const mcMax = Math.min(MC, roundUp(m, TILE_M));
   const cBase = k * n8;
@@ -325,12 +325,15 @@ function simdGemm(
   const implicit = 'pack' in a ? a : null;
   const view = 'pack' in a ? null : a;
   // a view with contiguous, densely spaced rows is read in place (the kernel may read up to 3 rows
-  // past the last: they land in the allocated span, and their results are dropped)
-  const inPlace = view !== null && view.colStride === 1 && view.rowStride >= 1 && view.rowStride <= 4 * k;
+  // past the last: they land in the allocated span, and their results are dropped), unless it is so
+  // large that copying it whole would hold too much memory
+  const inPlace =
+    view !== null && view.colStride === 1 && view.rowStride >= 1 && view.rowStride <= 4 * k && m * view.rowStride <= MAX_IN_PLACE;
   let aFloats: number;
   if (inPlace) aFloats = (roundUp(m, TILE_M) - 1) * view.rowStride + k;
   else aFloats = mcMax * Math.min(KC, k) + (implicit ? implicit.source.length : 0);
   const f = simdMemory(kernel, aBase + aFloats);
+  if (!f) return false;
 
   if ('rowStride' in b) {
     packB(b, k, n, f, TILE_N, 0);
@@ -379,6 +382,7 @@ function simdGemm(
       else c.set(f.subarray(src, src + n), dst);
     }
   }
+  return true;
 }
 
 /** Re-lays a `packMatrixB` result (float64, NR-column panels) as the SIMD kernel's B at 0. */

@@ -150,9 +150,19 @@ export function simdKernel(): SimdKernel | null {
   return instance;
 }
 
-/** A Float32Array over the kernel's memory, grown to at least `floats` elements first. */
-export function simdMemory(kernel: SimdKernel, floats: number): Float32Array {
+/**
+ * A Float32Array over the kernel's memory, grown to at least `floats` elements first; null when the
+ * memory cannot grow that far (then the caller takes the JavaScript path). The memory is kept at its
+ * largest size for reuse: it holds the biggest operands of any product so far.
+ */
+export function simdMemory(kernel: SimdKernel, floats: number): Float32Array | null {
   const needed = floats * 4 - kernel.memory.buffer.byteLength;
-  if (needed > 0) kernel.memory.grow(Math.ceil(needed / 65536));
+  if (needed > 0) {
+    try {
+      kernel.memory.grow(Math.ceil(needed / 65536));
+    } catch {
+      return null;
+    }
+  }
   return new Float32Array(kernel.memory.buffer);
 }
