@@ -65,5 +65,33 @@ export function floorDivInt(a: number, b: number): number {
 export const SELU_ALPHA = 1.6732632423543772;
 export const SELU_SCALE = 1.0507009873554805;
 
-export const scalarHelpers = { erf, roundEven, sigmoid, softplus, sign, floorMod, truncDiv, floorDivInt, imul: Math.imul };
+/**
+ * Rounds to the nearest IEEE binary16 value (ties to even), overflowing to infinity: the value a
+ * float16 tensor would hold (ONNX Cast to FLOAT16; graphc keeps the result in float32).
+ */
+export function roundFloat16(x: number): number {
+  const a = Math.abs(x);
+  if (!Number.isFinite(a) || a === 0) return x;
+  if (a >= 65520) return x > 0 ? Infinity : -Infinity;
+  // spacing of float16 values around a: 2^(e - 10) for normals, 2^-24 for subnormals
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const ulp = 2 ** (e - 10);
+  const r = roundEven(a / ulp) * ulp;
+  return x < 0 ? -r : r;
+}
+
+const bf16 = new Float32Array(1);
+const bf16Bits = new Uint32Array(bf16.buffer);
+
+/** Rounds to the nearest bfloat16 value (the top 16 bits of a float32, ties to even); NaN stays NaN. */
+export function roundBfloat16(x: number): number {
+  if (Number.isNaN(x)) return x;
+  bf16[0] = x;
+  const bits = bf16Bits[0];
+  const rounded = (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 0;
+  bf16Bits[0] = rounded & 0xffff0000;
+  return bf16[0];
+}
+
+export const scalarHelpers = { erf, roundEven, sigmoid, softplus, sign, floorMod, truncDiv, floorDivInt, imul: Math.imul, roundFloat16, roundBfloat16 };
 export type ScalarHelpers = typeof scalarHelpers;

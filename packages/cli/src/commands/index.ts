@@ -3,6 +3,7 @@ import { registerRun } from './run';
 import { registerInspect } from './inspect';
 import { registerTrain } from './train';
 import { registerOptimize } from './optimize';
+import '../onnx-support';
 
 /** Each command lives in its own module and registers itself here. */
 export function registerCommands(program: Command): void {

@@ -2,3 +2,4 @@ export * from './model-json';
 export * from './safe-fs';
 export * from './tensor-bytes';
 export * from './tensor-json';
+export * from './onnx';

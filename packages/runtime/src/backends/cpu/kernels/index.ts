@@ -8,3 +8,4 @@ import './nn';
 import './random';
 import './broadcast-gradient';
 import './fused';
+import './math';

@@ -1,0 +1,410 @@
+import * as path from 'path';
+import { DType } from '../../dtype';
+import { FormatError, GraphcError, UnsupportedOpError } from '../../errors';
+import { AttrValue, Graph, Node, SymbolicTensor } from '../../graph';
+import type { OutputInfo } from '../../opdef';
+import { getOpDef } from '../../registry';
+import { Shape, sizeOf } from '../../shape';
+import { TensorValue, isTensorValue } from '../../tensor';
+import { reachableNodes } from '../../transform';
+import type { LoadedModel } from '../model-json';
+import { readFileOrThrow } from '../safe-fs';
+import { OnnxAttrs, OnnxNode, OnnxOutput, failAt, makeAttrs, unsupportedAt, valueOf } from './context';
+import { MAX_TENSOR_ELEMENTS } from '../../ops/array/dynamic-attrs';
+import { NodeProto, ValueInfoProto, decodeModel, toNumber } from './proto';
+import { DTYPE_TO_ONNX, TensorSource, dtypeOfOnnx, tensorFromProto } from './tensor';
+
+/** Translates one ONNX node; returns one entry per ONNX output. */
+export type OnnxHandler = (node: OnnxNode) => OnnxOutput[];
+
+const handlers = new Map<string, OnnxHandler>();
+
+/** Registers the translation of one or more ONNX op types (default domain). */
+export function defineOnnxOp(types: string | string[], handler: OnnxHandler): void {
+  for (const t of Array.isArray(types) ? types : [types]) handlers.set(t, handler);
+}
+
+export function supportedOnnxOps(): string[] {
+  return [...handlers.keys()].sort();
+}
+
+/** Evaluates one node on concrete inputs: the runtime's CPU kernels, handed in by whoever wires graph and runtime. */
+export type ImportEvaluator = (node: Node, inputs: TensorValue[]) => TensorValue[];
+
+let defaultEvaluator: ImportEvaluator | undefined;
+
+/** Lets the importer fold constant subgraphs (Shape -> Gather -> Concat -> Reshape ...) with real kernels. */
+export function setOnnxConstantEvaluator(evaluate: ImportEvaluator | undefined): void {
+  defaultEvaluator = evaluate;
+}
+
+export interface OnnxImportOptions {
+  /** Names the model in errors. */
+  file?: string;
+  /** Folder that external data files must lie in (defaults to the model file's). */
+  folder?: string;
+  /** Folds subgraphs whose inputs are all known; defaults to the one set by setOnnxConstantEvaluator. */
+  evaluate?: ImportEvaluator;
+}
+
+/** The ONNX names of a model's inputs and outputs, beside the graph names they got. */
+export interface OnnxSignatureNames {
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+}
+
+/** Largest tensor folded at import (bigger ones are left to run time). */
+const FOLD_LIMIT = 1 << 20;
+const OPSET_MIN = 1;
+const OPSET_MAX = 18;
+const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
+
+/** Node names may hold letters, digits, '_', '.', '-' and '/': anything else becomes '_'. */
+export function sanitizeName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9_.\-/]/g, '_');
+  return s === '' ? 'unnamed' : s;
+}
+
+interface Known {
+  /** The tensor in the model's graph, once materialized. */
+  tensor?: SymbolicTensor;
+  /** The value, when known at import. */
+  value?: TensorValue;
+  /** Static type. */
+  info: OutputInfo;
+  elemType: number;
+}
+
+/** Loads an .onnx file (external data is read from, and confined to, its folder). */
+export async function loadOnnx(file: string, options: OnnxImportOptions = {}): Promise<LoadedModel> {
+  const bytes = readFileOrThrow(file, 'model');
+  return importOnnx(bytes, { file, folder: path.dirname(file), ...options });
+}
+
+/**
+ * An ONNX model (ModelProto bytes) as a graph: inputs become placeholders, initializers and Constant
+ * nodes constants, and each node the graphc ops its translation emits (NCHW kept). Subgraphs whose
+ * inputs are all known are folded here, so Shape-driven shape arithmetic becomes constants when the
+ * model's shapes are static; otherwise it runs at run time (`dynamicAttrs`).
+ */
+export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): LoadedModel {
+  const file = options.file ?? 'model.onnx';
+  const model = decodeModel(bytes, `model '${file}'`);
+  const where = `model '${file}'`;
+  let opset = -1;
+  for (const o of model.opsetImport ?? []) {
+    if (DEFAULT_DOMAINS.has(o.domain ?? '')) opset = toNumber(o.version as never, `${where} opset version`);
+  }
+  if (opset === -1) {
+    // IR version 2 and earlier models may omit opset_import: ONNX reads that as opset 1
+    if ((model.opsetImport ?? []).length === 0) opset = 1;
+    else throw new UnsupportedOpError(`${where} imports no opset of the default ONNX domain (only ${(model.opsetImport ?? []).map((o) => o.domain).join(', ')})`, []);
+  }
+  if (opset < OPSET_MIN || opset > OPSET_MAX) {
+    throw new UnsupportedOpError(`${where} uses ONNX opset ${opset}; graphc reads opsets ${OPSET_MIN} to ${OPSET_MAX}`, []);
+  }
+  const importer = new Importer(model.graph!, opset, {
+    file,
+    folder: options.folder,
+    evaluate: options.evaluate ?? defaultEvaluator,
+  });
+  return importer.run();
+}
+
+class Importer {
+  private readonly graph = new Graph();
+  private readonly known = new Map<string, Known>();
+  private readonly source: TensorSource;
+  private readonly where: string;
+
+  constructor(
+    private readonly proto: NonNullable<ReturnType<typeof decodeModel>['graph']>,
+    private readonly opset: number,
+    private readonly options: { file: string; folder?: string; evaluate?: ImportEvaluator },
+  ) {
+    this.source = { file: options.file, folder: options.folder };
+    this.where = `model '${options.file}'`;
+  }
+
+  run(): LoadedModel {
+    const nodes = this.proto.node ?? [];
+    this.checkSupported(nodes);
+    const names: OnnxSignatureNames = { inputs: {}, outputs: {} };
+    for (const init of this.proto.initializer ?? []) {
+      const name = init.name ?? '';
+      if (!name) failAt(this.where, 'an initializer has no name');
+      const value = tensorFromProto(init, this.source, name);
+      this.known.set(name, { value, info: { dtype: value.dtype, shape: value.shape }, elemType: init.dataType ?? 0 });
+    }
+    if ((this.proto.sparseInitializer ?? []).length) throw new UnsupportedOpError(`${this.where}: sparse initializers are not supported`, []);
+    const inputs: string[] = [];
+    for (const vi of this.proto.input ?? []) {
+      const name = vi.name ?? '';
+      if (this.known.has(name)) continue; // an initializer listed as an input (IR < 4): a constant here
+      const { dtype, shape, elemType } = this.typeOf(vi, `input '${name}'`);
+      const p = this.graph.addNode('placeholder', [], { dtype, shape }, { name: sanitizeName(name) });
+      this.known.set(name, { tensor: p.output(), info: { dtype, shape }, elemType });
+      names.inputs[name] = p.name;
+      inputs.push(p.name);
+    }
+    for (const n of this.sorted(nodes)) this.importNode(n);
+    const outputs: string[] = [];
+    for (const vi of this.proto.output ?? []) {
+      const name = vi.name ?? '';
+      const k = this.known.get(name);
+      if (!k) failAt(this.where, `graph output '${name}' is not produced by any node, input or initializer`);
+      let t = this.materialize(name, k);
+      const wanted = sanitizeName(name);
+      if (t.name !== wanted) t = this.graph.addNode('identity', [t], {}, { name: wanted }).output();
+      names.outputs[name] = t.name;
+      outputs.push(t.name);
+    }
+    const signature = { inputs, outputs };
+    this.graph.metadata.signature = signature;
+    this.graph.metadata.onnx = { ...names, opset: this.opset } as unknown as Record<string, unknown>;
+    return { graph: this.graph, variables: new Map(), signature };
+  }
+
+  /** Every op the model uses that graphc cannot translate, found before anything is built. */
+  private checkSupported(nodes: NodeProto[]): void {
+    const missing = new Set<string>();
+    for (const n of nodes) {
+      const domain = n.domain ?? '';
+      const type = n.opType ?? '';
+      if (!DEFAULT_DOMAINS.has(domain)) missing.add(`${domain}:${type}`);
+      else if (!handlers.has(type)) missing.add(type);
+    }
+    if (missing.size) {
+      const list = [...missing].sort();
+      throw new UnsupportedOpError(`${this.where} uses ONNX ops graphc does not support: ${list.join(', ')}`, list);
+    }
+  }
+
+  /** Nodes in dependency order (ONNX requires it, but not every writer obeys); cycles and undefined inputs are FormatErrors. */
+  private sorted(nodes: NodeProto[]): NodeProto[] {
+    const producer = new Map<string, number>();
+    nodes.forEach((n, i) => {
+      for (const o of n.output ?? []) {
+        if (!o) continue;
+        if (producer.has(o) || this.known.has(o)) failAt(this.where, `value '${o}' is produced twice (node '${n.name ?? ''}')`);
+        producer.set(o, i);
+      }
+    });
+    const deps = nodes.map((n) =>
+      (n.input ?? [])
+        .filter((i) => i !== '')
+        .map((i) => {
+          const p = producer.get(i);
+          if (p === undefined && !this.known.has(i)) {
+            failAt(this.where, `input '${i}' of node '${n.name || n.output?.[0] || n.opType}' (${n.opType}) is not defined by any node, input or initializer`);
+          }
+          return p;
+        })
+        .filter((p): p is number => p !== undefined),
+    );
+    const order: NodeProto[] = [];
+    const state = new Uint8Array(nodes.length); // 0 new, 1 on stack, 2 done
+    for (let start = 0; start < nodes.length; start++) {
+      if (state[start]) continue;
+      // iterative DFS: hostile files must not overflow the stack
+      const stack: [number, number][] = [[start, 0]];
+      state[start] = 1;
+      while (stack.length) {
+        const top = stack[stack.length - 1];
+        const [i, k] = top;
+        if (k < deps[i].length) {
+          top[1]++;
+          const d = deps[i][k];
+          if (state[d] === 1) failAt(this.where, `nodes form a cycle through '${nodes[d].name || nodes[d].output?.[0]}' (${nodes[d].opType})`);
+          if (state[d] === 0) {
+            state[d] = 1;
+            stack.push([d, 0]);
+          }
+        } else {
+          state[i] = 2;
+          order.push(nodes[i]);
+          stack.pop();
+        }
+      }
+    }
+    return order;
+  }
+
+  private typeOf(vi: ValueInfoProto, what: string): { dtype: DType; shape: Shape; elemType: number } {
+    const tt = vi.type?.tensorType;
+    if (!tt) throw new UnsupportedOpError(`${this.where}: ${what} is not a tensor (sequences, maps and optionals are not supported)`, []);
+    const elemType = tt.elemType ?? 0;
+    const dtype = dtypeOfOnnx(elemType, `${this.where}: ${what}`);
+    const dims = tt.shape?.dim ?? [];
+    const shape: Shape = dims.map((d, i) => {
+      if (d.dimValue === null || d.dimValue === undefined || d.dimParam) return null;
+      const v = toNumber(d.dimValue as never, `${this.where}: ${what} dimension ${i}`);
+      if (!Number.isSafeInteger(v) || v < 0) failAt(this.where, `${what} has dimension ${i} of ${v}`);
+      return v;
+    });
+    if (!tt.shape) {
+      throw new UnsupportedOpError(`${this.where}: ${what} has no declared rank (graphc needs the rank of every input)`, []);
+    }
+    const known = shape.filter((d): d is number => d !== null);
+    if (known.length && sizeOf(known) > MAX_TENSOR_ELEMENTS) {
+      failAt(this.where, `${what} declares ${sizeOf(known)} elements, more than graphc allows in one tensor (${MAX_TENSOR_ELEMENTS})`);
+    }
+    return { dtype, shape, elemType };
+  }
+
+  /** The model-graph tensor of an ONNX value, adding a const node for a known value on first use. */
+  private materialize(name: string, k: Known): SymbolicTensor {
+    if (!k.tensor) {
+      k.tensor = this.graph.addNode('const', [], { value: k.value! }, { name: sanitizeName(name) }).output();
+    }
+    return k.tensor;
+  }
+
+  private importNode(n: NodeProto): void {
+    const type = n.opType ?? '';
+    const label = n.name || n.output?.find((o) => o) || type;
+    const where = `${this.where}: node '${label}' (${type})`;
+    const inputNames = n.input ?? [];
+    const outputNames = n.output ?? [];
+    const ins: (Known | undefined)[] = inputNames.map((i) => (i === '' ? undefined : this.known.get(i)!));
+    const scratch = new Graph({ makeDefault: false });
+    const scratchInputs = new Map<Node, number>();
+    const inputTensors: (SymbolicTensor | undefined)[] = ins.map((k, i) => {
+      if (!k) return undefined;
+      const node = k.value
+        ? scratch.addNode('const', [], { value: k.value }, { name: `input${i}` })
+        : scratch.addNode('placeholder', [], { dtype: k.info.dtype, shape: [...k.info.shape] }, { name: `input${i}` });
+      scratchInputs.set(node, i);
+      return node.output();
+    });
+    const elemTypes: (number | undefined)[] = [];
+    const attrs: OnnxAttrs = makeAttrs(n.attribute ?? [], where, this.source);
+    const ctx: OnnxNode = {
+      type,
+      name: label,
+      opset: this.opset,
+      inputCount: inputNames.length,
+      outputCount: outputNames.length,
+      graph: scratch,
+      has: (i) => ins[i] !== undefined,
+      input: (i) => inputTensors[i] ?? failAt(where, `input ${i} is required`),
+      value: (i) => ins[i]?.value,
+      numbers: (i) => {
+        const v = ins[i]?.value;
+        return v ? Array.from(v.data as ArrayLike<number>) : undefined;
+      },
+      info: (i) => ins[i]?.info ?? failAt(where, `input ${i} is required`),
+      elemType: (i) => ins[i]?.elemType ?? failAt(where, `input ${i} is required`),
+      setElemType: (o, t) => {
+        elemTypes[o] = t;
+      },
+      attr: attrs,
+      op: (op, inputs, a = {}) => ctx.node(op, inputs, a).output(0),
+      node: (op, inputs, a = {}) => scratch.addNode(op, inputs, a as Record<string, AttrValue>, { name: op }),
+      constant: (v, dtype) => scratch.addNode('const', [], { value: valueOf(v, dtype) }, { name: 'const' }).output(),
+      fail: (message) => failAt(where, message),
+      unsupported: (message) => unsupportedAt(where, type, message),
+    };
+    let outs: OnnxOutput[];
+    try {
+      outs = handlers.get(type)!(ctx);
+    } catch (e) {
+      if (e instanceof FormatError && e.message.startsWith(where)) throw e;
+      if (e instanceof UnsupportedOpError) throw e.message.startsWith(where) ? e : new UnsupportedOpError(`${where}: ${e.message}`, e.ops);
+      if (e instanceof GraphcError) throw new FormatError(`${where}: ${e.message}`);
+      throw e;
+    }
+    const folded = this.fold(scratch, outs, ins, where);
+    const mapped = folded ?? this.copy(scratch, outs, outputNames, scratchInputs, inputNames, ins, where);
+    outputNames.forEach((name, k) => {
+      if (!name) return;
+      const out = mapped[k];
+      if (out === undefined) {
+        if (k < outs.length && outs[k] === undefined) return; // an optional output graphc does not compute
+        failAt(where, `output ${k} ('${name}') is not computed by graphc's translation`);
+      }
+      const elemType = elemTypes[k] ?? this.defaultElemType(out, ins[0]);
+      if (isTensorValue(out)) this.known.set(name, { value: out, info: { dtype: out.dtype, shape: out.shape }, elemType });
+      else this.known.set(name, { tensor: out, info: { dtype: out.dtype, shape: out.shape }, elemType });
+    });
+  }
+
+  private defaultElemType(out: SymbolicTensor | TensorValue, first: Known | undefined): number {
+    return first && first.info.dtype === out.dtype ? first.elemType : DTYPE_TO_ONNX[out.dtype];
+  }
+
+  /** Evaluates the translation when every input is known and the result is small; undefined when it cannot. */
+  private fold(scratch: Graph, outs: OnnxOutput[], ins: (Known | undefined)[], where: string): (TensorValue | undefined)[] | undefined {
+    if (outs.every((o) => o === undefined || isTensorValue(o))) return outs as (TensorValue | undefined)[];
+    const evaluate = this.options.evaluate;
+    if (!evaluate || ins.some((k) => k !== undefined && !k.value)) return undefined;
+    const roots = outs.filter((o): o is SymbolicTensor => o instanceof SymbolicTensor).map((o) => o.node);
+    const needed = reachableNodes(scratch, roots);
+    for (const node of needed) {
+      const def = getOpDef(node.op);
+      if (def.stateful || node.op === 'placeholder') return undefined;
+      for (const o of node.outputs) {
+        if (o.shape.some((d) => d === null) ? node.op !== 'dynamicAttrs' : sizeOf(o.shape as number[]) > FOLD_LIMIT) return undefined;
+      }
+    }
+    const values = new Map<Node, TensorValue[]>();
+    try {
+      for (const node of needed) {
+        const inputs = node.inputs.map((i) => values.get(i.node)![i.index]);
+        const result = node.op === 'const' ? [node.attrs.value as TensorValue] : evaluate(node, inputs);
+        for (const r of result) if (r.data.length > FOLD_LIMIT) return undefined;
+        values.set(node, result);
+      }
+    } catch (e) {
+      if (e instanceof GraphcError) throw new FormatError(`${where}: ${e.message}`);
+      throw e;
+    }
+    return outs.map((o) => (o instanceof SymbolicTensor ? values.get(o.node)![o.index] : o));
+  }
+
+  /** Copies the translation into the model's graph; nodes that produce an ONNX output are named after it. */
+  private copy(
+    scratch: Graph,
+    outs: OnnxOutput[],
+    outputNames: string[],
+    scratchInputs: Map<Node, number>,
+    inputNames: string[],
+    ins: (Known | undefined)[],
+    where: string,
+  ): OnnxOutput[] {
+    const roots = outs.filter((o): o is SymbolicTensor => o instanceof SymbolicTensor).map((o) => o.node);
+    const needed = reachableNodes(scratch, roots);
+    const nodeName = new Map<Node, string>();
+    outs.forEach((o, k) => {
+      if (o instanceof SymbolicTensor && !nodeName.has(o.node) && !scratchInputs.has(o.node) && outputNames[k]) {
+        nodeName.set(o.node, sanitizeName(outputNames[k]));
+      }
+    });
+    const base = sanitizeName(outputNames.find((o) => o) ?? 'node');
+    const map = new Map<Node, SymbolicTensor[]>();
+    for (const node of needed) {
+      const inputIndex = scratchInputs.get(node);
+      if (inputIndex !== undefined) {
+        map.set(node, [this.materialize(inputNames[inputIndex], ins[inputIndex]!)]);
+        continue;
+      }
+      const inputs = node.inputs.map((i) => map.get(i.node)![i.index]);
+      const name = nodeName.get(node) ?? `${base}/${node.op}`;
+      let copied: Node;
+      try {
+        copied = this.graph.addNode(node.op, inputs, node.attrs, { name });
+      } catch (e) {
+        if (e instanceof GraphcError) throw new FormatError(`${where}: ${e.message}`);
+        throw e;
+      }
+      for (const o of copied.outputs) {
+        const known = o.shape.filter((d): d is number => d !== null);
+        if (known.length && sizeOf(known) > MAX_TENSOR_ELEMENTS) {
+          failAt(where, `computes a tensor of ${sizeOf(known)} elements, more than graphc allows in one tensor (${MAX_TENSOR_ELEMENTS})`);
+        }
+      }
+      map.set(node, copied.outputTensors);
+    }
+    return outs.map((o) => (o instanceof SymbolicTensor ? map.get(o.node)![o.index] : o));
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * ONNX import and export. Importing this module registers the '.onnx' model loader and every ONNX
+ * op translation.
+ */
+import { registerModelLoader } from '../model-json';
+import { loadOnnx } from './import';
+import './ops-elementwise';
+import './ops-array';
+import './ops-reduce';
+import './ops-nn';
+
+export { importOnnx, loadOnnx, setOnnxConstantEvaluator, supportedOnnxOps, sanitizeName, defineOnnxOp } from './import';
+export type { OnnxImportOptions, ImportEvaluator, OnnxSignatureNames, OnnxHandler } from './import';
+export { readTensorProtoFile, tensorFromProto, tensorToProto, dtypeOfOnnx, onnxTypeName, DTYPE_TO_ONNX } from './tensor';
+export { decodeModel, decodeTensor, encodeModel, encodeTensor, onnx } from './proto';
+export type { OnnxNode, OnnxOutput } from './context';
+
+registerModelLoader('.onnx', (file) => loadOnnx(file));

@@ -1,0 +1,46 @@
+import type { DType } from '../../dtype';
+import { SymbolicTensor, TensorLike } from '../../graph';
+import { registerOp } from '../../registry';
+import { apply1 } from '../builder';
+import { requireDType } from '../infer-helpers';
+
+const FLOAT: DType[] = ['float32', 'float64'];
+
+/** Trigonometric and hyperbolic functions beyond sin/cos/tanh (ONNX Tan ... Atanh), pointwise. */
+const TRIG: [string, string, string][] = [
+  ['tan', 'Math.tan(a)', 'tan(a)'],
+  ['asin', 'Math.asin(a)', 'asin(a)'],
+  ['acos', 'Math.acos(a)', 'acos(a)'],
+  ['atan', 'Math.atan(a)', 'atan(a)'],
+  ['sinh', 'Math.sinh(a)', 'sinh(a)'],
+  ['cosh', 'Math.cosh(a)', 'cosh(a)'],
+  ['asinh', 'Math.asinh(a)', 'asinh(a)'],
+  ['acosh', 'Math.acosh(a)', 'acosh(a)'],
+  ['atanh', 'Math.atanh(a)', 'atanh(a)'],
+];
+
+for (const [name, js, wgsl] of TRIG) {
+  registerOp({
+    name,
+    family: 'math',
+    numInputs: 1,
+    infer: (ctx) => [{ dtype: requireDType(ctx, 0, FLOAT), shape: ctx.inputs[0].shape }],
+    inplaceInput: 0,
+    elementwise: { js: () => js, wgsl: () => wgsl },
+  });
+}
+
+const unary =
+  (op: string) =>
+  (x: TensorLike, name?: string): SymbolicTensor =>
+    apply1(op, [x], {}, name);
+
+export const tan = unary('tan');
+export const asin = unary('asin');
+export const acos = unary('acos');
+export const atan = unary('atan');
+export const sinh = unary('sinh');
+export const cosh = unary('cosh');
+export const asinh = unary('asinh');
+export const acosh = unary('acosh');
+export const atanh = unary('atanh');

@@ -1,0 +1,52 @@
+import { ShapeError } from '../../errors';
+import { SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../../graph';
+import { registerOp } from '../../registry';
+import { broadcastShapes, normalizeAxis, shapeToString } from '../../shape';
+import { applyOp } from '../builder';
+import { requireFloat } from '../infer-helpers';
+
+/**
+ * layerNorm(x, scale, bias?): normalizes over dimensions [axis, rank) then scales and shifts
+ * (ONNX LayerNormalization): `(x - mean) / sqrt(var + epsilon) * scale + bias`, with scale and bias
+ * broadcasting against the normalized dimensions. Outputs Y, Mean and InvStdDev (the last two
+ * keep x's leading dimensions and have size 1 in the normalized ones).
+ */
+registerOp({
+  name: 'layerNorm',
+  family: 'nn',
+  numInputs: 'variadic',
+  infer: (ctx) => {
+    if (ctx.inputs.length < 2 || ctx.inputs.length > 3) throw new ShapeError(`${ctx.where}takes x, scale and an optional bias`);
+    const dtype = requireFloat(ctx, 0);
+    const x = ctx.inputs[0].shape;
+    const axis = normalizeAxis(Number(ctx.attrs.axis ?? -1), x.length, ctx.where);
+    const eps = Number(ctx.attrs.epsilon ?? 1e-5);
+    if (!(eps >= 0)) throw new ShapeError(`${ctx.where}epsilon must be non-negative`);
+    for (const p of ctx.inputs.slice(1)) {
+      if (p.dtype !== dtype) throw new ShapeError(`${ctx.where}scale and bias must be ${dtype}`);
+      const b = broadcastShapes(x.slice(axis), p.shape, ctx.where);
+      if (b.length !== x.length - axis) throw new ShapeError(`${ctx.where}${shapeToString(p.shape)} does not broadcast to the normalized dims ${shapeToString(x.slice(axis))}`);
+    }
+    const stat = x.map((d, i) => (i < axis ? d : 1));
+    return [
+      { dtype, shape: [...x] },
+      { dtype, shape: stat },
+      { dtype, shape: [...stat] },
+    ];
+  },
+});
+
+/**
+ * Layer normalization over the dimensions from `axis` on.
+ *
+ * ```ts
+ * const y = ops.layerNorm(x, gamma, beta, -1, 1e-5);   // x [N, T, D], gamma/beta [D]
+ * ```
+ */
+export function layerNorm(x: TensorLike, scale: TensorLike, bias?: TensorLike | null, axis = -1, epsilon = 1e-5, name?: string): SymbolicTensor {
+  const g = graphOf([x, scale]);
+  const t = toSymbolic(g, x);
+  const inputs = [t, toSymbolic(g, scale, t.dtype)];
+  if (bias !== undefined && bias !== null) inputs.push(toSymbolic(g, bias, t.dtype));
+  return applyOp('layerNorm', inputs, { axis, epsilon }, name, g).output(0);
+}

@@ -1,0 +1,174 @@
+import { ShapeError, TypedArray, allocArray, ops } from '@graphc/graph';
+import { gemm } from '../../gemm';
+import { KernelContext, registerCpuKernel } from '../../kernel';
+
+/**
+ * Channels-first N-d convolution as GEMM: per image and group, W_g [M/g, C/g * K] times the im2col
+ * matrix [C/g * K, P] (K kernel taps, P output positions) is the [M/g, P] block of the NCHW output
+ * itself. The transposed convolution runs the product the other way (W_g^T times the input) and
+ * scatters the columns back (col2im).
+ */
+
+const sizeOf = (s: number[]): number => s.reduce((p, d) => p * d, 1);
+
+let colBuffer: TypedArray = new Float64Array(0);
+function scratch(size: number): TypedArray {
+  if (colBuffer.length < size) colBuffer = allocArray('float64', size);
+  return colBuffer;
+}
+
+/** For each spatial dim, for each (tap, output position): the input coordinate, or -1 in the padding. */
+function tapTables(spatial: number[], geo: ReturnType<typeof ops.nchwWindow>, out: number[]): Int32Array[] {
+  return spatial.map((inDim, d) => {
+    const k = geo.kernel[d];
+    const table = new Int32Array(k * out[d]);
+    for (let t = 0; t < k; t++) {
+      for (let o = 0; o < out[d]; o++) {
+        const c = o * geo.strides[d] - geo.padsBegin[d] + t * geo.dilations[d];
+        table[t * out[d] + o] = c >= 0 && c < inDim ? c : -1;
+      }
+    }
+    return table;
+  });
+}
+
+/**
+ * For every (tap, position) pair in row-major order, the flat offset into one channel of the input,
+ * or -1 where it falls in the padding: the im2col gather pattern, shared by every channel and image.
+ */
+function gatherPattern(spatial: number[], kernel: number[], out: number[], tables: Int32Array[]): Int32Array {
+  const s = spatial.length;
+  const K = sizeOf(kernel);
+  const P = sizeOf(out);
+  const pattern = new Int32Array(K * P);
+  const inStrides = spatial.map((_, d) => sizeOf(spatial.slice(d + 1)));
+  const tap = new Array<number>(s).fill(0);
+  for (let kk = 0; kk < K; kk++) {
+    const pos = new Array<number>(s).fill(0);
+    for (let p = 0; p < P; p++) {
+      let off = 0;
+      for (let d = 0; d < s; d++) {
+        const c = tables[d][tap[d] * out[d] + pos[d]];
+        if (c < 0) {
+          off = -1;
+          break;
+        }
+        off += c * inStrides[d];
+      }
+      pattern[kk * P + p] = off;
+      for (let d = s - 1; d >= 0; d--) {
+        if (++pos[d] < out[d]) break;
+        pos[d] = 0;
+      }
+    }
+    for (let d = s - 1; d >= 0; d--) {
+      if (++tap[d] < kernel[d]) break;
+      tap[d] = 0;
+    }
+  }
+  return pattern;
+}
+
+function where(ctx: KernelContext, op: string): string {
+  return `op '${op}' (node '${ctx.node.name}'): `;
+}
+
+registerCpuKernel('convNchw', (inputs, attrs, ctx) => {
+  const [x, w, bias] = inputs;
+  const [N, C, ...spatial] = x.shape;
+  const [M, Cg, ...kernel] = w.shape;
+  const group = Number(attrs.group ?? 1);
+  if (C !== Cg * group || M % group !== 0) throw new ShapeError(`${where(ctx, 'convNchw')}input [${x.shape}] does not fit weights [${w.shape}] with group ${group}`);
+  const geo = ops.nchwWindow(spatial, kernel, attrs, where(ctx, 'convNchw'));
+  const outSpatial = geo.out as number[];
+  const out = ctx.alloc(x.dtype, [N, M, ...outSpatial]);
+  const P = sizeOf(outSpatial);
+  const K = sizeOf(kernel);
+  const inSize = sizeOf(spatial);
+  const Mg = M / group;
+  const rows = Cg * K;
+  if (out.data.length === 0) return [out];
+  const pointwise = K === 1 && geo.strides.every((s) => s === 1) && geo.padsBegin.every((p) => p === 0) && geo.padsEnd.every((p) => p === 0);
+  const pattern = pointwise ? null : gatherPattern(spatial, kernel, outSpatial, tapTables(spatial, geo, outSpatial));
+  const col = pointwise ? null : scratch(rows * P);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < group; g++) {
+      const inBase = (n * C + g * Cg) * inSize;
+      let b;
+      if (pointwise) b = { data: x.data, offset: inBase, rowStride: inSize, colStride: 1 };
+      else {
+        for (let c = 0; c < Cg; c++) {
+          const chan = inBase + c * inSize;
+          const dst = c * K * P;
+          for (let i = 0; i < K * P; i++) {
+            const off = pattern![i];
+            col![dst + i] = off < 0 ? 0 : x.data[chan + off];
+          }
+        }
+        b = { data: col!, offset: 0, rowStride: P, colStride: 1 };
+      }
+      gemm(Mg, P, rows, { data: w.data, offset: g * Mg * rows, rowStride: rows, colStride: 1 }, b, out.data, (n * M + g * Mg) * P);
+    }
+  }
+  if (bias) {
+    for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) {
+      const base = (n * M + m) * P;
+      const v = bias.data[m];
+      for (let p = 0; p < P; p++) out.data[base + p] += v;
+    }
+  }
+  return [out];
+});
+
+registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
+  const [x, w, bias] = inputs;
+  const [N, C, ...spatial] = x.shape;
+  const [Cw, Mg, ...kernel] = w.shape;
+  const group = Number(attrs.group ?? 1);
+  if (C !== Cw || C % group !== 0) throw new ShapeError(`${where(ctx, 'convTransposeNchw')}input [${x.shape}] does not fit weights [${w.shape}] with group ${group}`);
+  const geo = ops.nchwTransposeWindow(spatial, kernel, attrs, where(ctx, 'convTransposeNchw'));
+  const outSpatial = geo.out as number[];
+  const M = Mg * group;
+  const Cg = C / group;
+  const out = ctx.alloc(x.dtype, [N, M, ...outSpatial]);
+  const Pin = sizeOf(spatial);
+  const Pout = sizeOf(outSpatial);
+  const K = sizeOf(kernel);
+  if (out.data.length === 0) return [out];
+  out.data.fill(0);
+  // the same gather pattern with input and output swapped: output coordinate of (tap, input position)
+  const tables = outSpatial.map((outDim, d) => {
+    const table = new Int32Array(kernel[d] * spatial[d]);
+    for (let t = 0; t < kernel[d]; t++) {
+      for (let i = 0; i < spatial[d]; i++) {
+        const o = i * geo.strides[d] - geo.padsBegin[d] + t * geo.dilations[d];
+        table[t * spatial[d] + i] = o >= 0 && o < outDim ? o : -1;
+      }
+    }
+    return table;
+  });
+  const pattern = gatherPattern(outSpatial, kernel, spatial, tables);
+  const rows = Mg * K;
+  const cols = scratch(rows * Pin);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < group; g++) {
+      // cols [Mg*K, Pin] = W_g^T [Mg*K, Cg] x X_g [Cg, Pin]
+      gemm(rows, Pin, Cg, { data: w.data, offset: g * Cg * rows, rowStride: 1, colStride: rows }, { data: x.data, offset: (n * C + g * Cg) * Pin, rowStride: Pin, colStride: 1 }, cols, 0);
+      for (let m = 0; m < Mg; m++) {
+        const outBase = (n * M + g * Mg + m) * Pout;
+        const src = m * K * Pin;
+        for (let i = 0; i < K * Pin; i++) {
+          const off = pattern[i];
+          if (off >= 0) out.data[outBase + off] += cols[src + i];
+        }
+      }
+    }
+  }
+  if (bias) {
+    for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) {
+      const base = (n * M + m) * Pout;
+      for (let p = 0; p < Pout; p++) out.data[base + p] += bias.data[m];
+    }
+  }
+  return [out];
+});

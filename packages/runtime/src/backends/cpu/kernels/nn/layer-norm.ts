@@ -1,0 +1,57 @@
+import { TensorValue } from '@graphc/graph';
+import { broadcastStrides } from '../../elementwise';
+import { registerCpuKernel } from '../../kernel';
+
+/** Flat index into `p` for each position of the normalized block (p broadcast against `shape`). */
+function broadcastIndex(p: TensorValue, shape: number[]): Int32Array {
+  const strides = broadcastStrides(p.shape.length ? p.shape : [1], shape.length ? shape : [1]);
+  const size = shape.reduce((a, d) => a * d, 1);
+  const out = new Int32Array(size);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < size; i++) {
+    let off = 0;
+    for (let d = 0; d < shape.length; d++) off += idx[d] * strides[d];
+    out[i] = off;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** layerNorm: mean and variance of each normalized block in float64, then scale and shift. */
+registerCpuKernel('layerNorm', ([x, scale, bias], attrs, ctx) => {
+  const rank = x.shape.length;
+  const a = Number(attrs.axis ?? -1);
+  const axis = a < 0 ? a + rank : a;
+  const eps = Number(attrs.epsilon ?? 1e-5);
+  const block = x.shape.slice(axis);
+  const inner = block.reduce((p, d) => p * d, 1);
+  const outer = x.shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const statShape = x.shape.map((d, i) => (i < axis ? d : 1));
+  const y = ctx.alloc(x.dtype, x.shape);
+  const mean = ctx.alloc(x.dtype, statShape);
+  const inv = ctx.alloc(x.dtype, statShape);
+  const si = broadcastIndex(scale, block);
+  const bi = bias ? broadcastIndex(bias, block) : null;
+  for (let o = 0; o < outer; o++) {
+    const base = o * inner;
+    let sum = 0;
+    for (let i = 0; i < inner; i++) sum += x.data[base + i];
+    const m = sum / inner;
+    let sq = 0;
+    for (let i = 0; i < inner; i++) {
+      const c = x.data[base + i] - m;
+      sq += c * c;
+    }
+    const r = 1 / Math.sqrt(sq / inner + eps);
+    mean.data[o] = m;
+    inv.data[o] = r;
+    for (let i = 0; i < inner; i++) {
+      const v = (x.data[base + i] - m) * r * scale.data[si[i]];
+      y.data[base + i] = bi ? v + bias!.data[bi[i]] : v;
+    }
+  }
+  return [y, mean, inv];
+});

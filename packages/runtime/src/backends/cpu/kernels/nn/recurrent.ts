@@ -1,0 +1,139 @@
+import { GraphcError, ShapeError, TensorValue, ops } from '@graphc/graph';
+import type { KernelContext } from '../../kernel';
+
+/**
+ * What lstm, gru and rnn share: reading the optional inputs, ONNX's activation functions, and the
+ * loop over directions, batch entries and time steps (each entry stops at its sequence length: later
+ * steps of Y are 0 and its final state is the one at its last step).
+ */
+
+export type Activation = (x: number) => number;
+
+const DEFAULTS: Record<string, [number, number]> = {
+  LeakyRelu: [0.01, 0],
+  ThresholdedRelu: [1, 0],
+  ScaledTanh: [1, 1],
+  HardSigmoid: [0.2, 0.5],
+  Elu: [1, 0],
+  Affine: [1, 0],
+};
+
+const USES: Record<string, number> = { LeakyRelu: 1, ThresholdedRelu: 1, Elu: 1, ScaledTanh: 2, HardSigmoid: 2, Affine: 2 };
+
+function activation(name: string, alpha: number, beta: number): Activation {
+  switch (name.toLowerCase()) {
+    case 'relu':
+      return (x) => (x > 0 ? x : 0);
+    case 'tanh':
+      return Math.tanh;
+    case 'sigmoid':
+      return (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+    case 'affine':
+      return (x) => alpha * x + beta;
+    case 'leakyrelu':
+      return (x) => (x >= 0 ? x : alpha * x);
+    case 'thresholdedrelu':
+      return (x) => (x > alpha ? x : 0);
+    case 'scaledtanh':
+      return (x) => alpha * Math.tanh(beta * x);
+    case 'hardsigmoid':
+      return (x) => Math.max(0, Math.min(1, alpha * x + beta));
+    case 'elu':
+      return (x) => (x >= 0 ? x : alpha * (Math.exp(x) - 1));
+    case 'softsign':
+      return (x) => x / (1 + Math.abs(x));
+    case 'softplus':
+      return (x) => Math.log1p(Math.exp(x));
+    default:
+      throw new GraphcError(`recurrent activation '${name}' is not supported (${ops.RNN_ACTIVATIONS.join(', ')})`);
+  }
+}
+
+/** The activation functions of each direction; alphas and betas are consumed in order by the activations that take them. */
+export function activations(attrs: Record<string, unknown>, defaults: string[], dirs: number): Activation[][] {
+  const names = (attrs.activations as string[] | undefined)?.length ? (attrs.activations as string[]) : [];
+  const list = names.length ? names : dirs === 2 ? [...defaults, ...defaults] : defaults;
+  if (list.length !== defaults.length * dirs) throw new GraphcError(`expected ${defaults.length * dirs} activations, got ${list.length}`);
+  const alphas = [...((attrs.activationAlpha as number[] | undefined) ?? [])];
+  const betas = [...((attrs.activationBeta as number[] | undefined) ?? [])];
+  const fns = list.map((name) => {
+    const key = Object.keys(USES).find((k) => k.toLowerCase() === name.toLowerCase());
+    const [da, db] = key ? DEFAULTS[key] : [0, 0];
+    const uses = key ? USES[key] : 0;
+    const alpha = uses >= 1 && alphas.length ? alphas.shift()! : da;
+    const beta = uses >= 2 && betas.length ? betas.shift()! : db;
+    return activation(name, alpha, beta);
+  });
+  return Array.from({ length: dirs }, (_, d) => fns.slice(d * defaults.length, (d + 1) * defaults.length));
+}
+
+export interface RecurrentSetup {
+  seq: number;
+  batch: number;
+  input: number;
+  hidden: number;
+  dirs: number;
+  layout: number;
+  x: (t: number, b: number, i: number) => number;
+  get: (name: string) => TensorValue | undefined;
+  lengths: Int32Array;
+  clip: number;
+}
+
+export function setup(inputs: TensorValue[], attrs: Record<string, unknown>, ctx: KernelContext): RecurrentSetup {
+  const index = ops.rnnInputIndex(attrs);
+  const get = (name: string) => {
+    const i = index.get(name as never);
+    return i === undefined ? undefined : inputs[i];
+  };
+  const x = get('x')!;
+  const layout = Number(attrs.layout ?? 0);
+  const [seq, batch] = layout === 1 ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
+  const input = x.shape[2];
+  const hidden = Number(attrs.hiddenSize);
+  const dirs = attrs.direction === 'bidirectional' ? 2 : 1;
+  const lens = get('sequenceLens');
+  const lengths = new Int32Array(batch).fill(seq);
+  if (lens) {
+    if (lens.data.length !== batch) throw new ShapeError(`op '${ctx.node.op}' (node '${ctx.node.name}'): ${lens.data.length} sequence lengths for a batch of ${batch}`);
+    lens.data.forEach((v, b) => {
+      if (v < 0 || v > seq) throw new ShapeError(`op '${ctx.node.op}' (node '${ctx.node.name}'): sequence length ${v} is outside [0, ${seq}]`);
+      lengths[b] = v;
+    });
+  }
+  const xd = x.data;
+  const at = layout === 1 ? (t: number, b: number, i: number) => xd[(b * seq + t) * input + i] : (t: number, b: number, i: number) => xd[(t * batch + b) * input + i];
+  return { seq, batch, input, hidden, dirs, layout, x: at, get, lengths, clip: typeof attrs.clip === 'number' ? attrs.clip : Infinity };
+}
+
+/** Allocates Y and the final-state outputs in the node's layout, with writers by (t, dir, b, h). */
+export function outputs(s: RecurrentSetup, dtype: TensorValue['dtype'], ctx: KernelContext, states: number) {
+  const { seq, batch, hidden, dirs, layout } = s;
+  const y = ctx.alloc(dtype, layout === 1 ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden]);
+  y.data.fill(0);
+  const finals = Array.from({ length: states }, () => ctx.alloc(dtype, layout === 1 ? [batch, dirs, hidden] : [dirs, batch, hidden]));
+  const yAt = layout === 1 ? (t: number, d: number, b: number) => ((b * seq + t) * dirs + d) * hidden : (t: number, d: number, b: number) => ((t * dirs + d) * batch + b) * hidden;
+  const finalAt = layout === 1 ? (d: number, b: number) => (b * dirs + d) * hidden : (d: number, b: number) => (d * batch + b) * hidden;
+  return { y, finals, yAt, finalAt };
+}
+
+/** Initial state `name` ([dirs, batch, hidden], or [batch, dirs, hidden] in layout 1) for one direction and entry, else zeros. */
+export function initialState(s: RecurrentSetup, name: string, d: number, b: number): Float64Array {
+  const v = s.get(name);
+  const h = new Float64Array(s.hidden);
+  if (!v) return h;
+  const base = s.layout === 1 ? (b * s.dirs + d) * s.hidden : (d * s.batch + b) * s.hidden;
+  for (let k = 0; k < s.hidden; k++) h[k] = v.data[base + k];
+  return h;
+}
+
+/** dot(row r of matrix m (at offset), vector v) over n entries. */
+export function dotRow(m: TensorValue['data'], offset: number, v: ArrayLike<number>, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += m[offset + k] * v[k];
+  return s;
+}
+
+export function clipValue(x: number, clip: number): number {
+  return x > clip ? clip : x < -clip ? -clip : x;
+}

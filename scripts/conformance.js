@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// `npm run conformance`: runs ONNX's backend test suites (Debian's libonnx-testdata) through graphc
+// and writes docs/onnx-conformance.md. Usage:
+//   node scripts/conformance.js [--data DIR] [--suite NAME]... [--filter REGEX] [--out FILE] [--json FILE] [--quiet] [--update-list]
+const fs = require('fs');
+const path = require('path');
+const ts = require('typescript');
+
+require.extensions['.ts'] = (module, filename) => {
+  const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    fileName: filename,
+  });
+  module._compile(outputText, filename);
+};
+
+const harness = require('./conformance-harness.ts');
+
+function parseArgs(argv) {
+  const opts = { data: process.env.ONNX_TESTDATA || harness.DEFAULT_DATA, suites: [], filter: null, out: 'docs/onnx-conformance.md', json: null, quiet: false, updateList: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--data') opts.data = argv[++i];
+    else if (a === '--suite') opts.suites.push(argv[++i]);
+    else if (a === '--filter') opts.filter = new RegExp(argv[++i]);
+    else if (a === '--out') opts.out = argv[++i];
+    else if (a === '--json') opts.json = argv[++i];
+    else if (a === '--quiet') opts.quiet = true;
+    else if (a === '--update-list') opts.updateList = true;
+    else {
+      console.error(`conformance: unknown argument '${a}'`);
+      process.exit(2);
+    }
+  }
+  if (!opts.suites.length) opts.suites = harness.SUITES;
+  return opts;
+}
+
+function escape(s) {
+  return String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function report(results, opts) {
+  const lines = [];
+  lines.push('# ONNX conformance');
+  lines.push('');
+  lines.push('ONNX\'s backend test suites (the `node`, `pytorch-converted`, `pytorch-operator` and `simple` folders of');
+  lines.push('`onnx/backend/test/data`, as Debian\'s `libonnx-testdata` ships them) run through graphc\'s importer and CPU');
+  lines.push('backend. A case passes when every output has the expected dtype (after graphc\'s widening of narrow ONNX');
+  lines.push('types, see below), shape, and values within ONNX\'s default tolerance (rtol 1e-3, atol 1e-7; NaN equals NaN).');
+  lines.push('Regenerate with `npm run conformance` (this file is its output).');
+  lines.push('');
+  lines.push('## Per suite');
+  lines.push('');
+  lines.push('| suite | cases | pass | fail | unsupported | error |');
+  lines.push('|---|---:|---:|---:|---:|---:|');
+  for (const suite of opts.suites) {
+    const rs = results.filter((r) => r.suite === suite);
+    const count = (o) => rs.filter((r) => r.outcome === o).length;
+    lines.push(`| ${suite} | ${rs.length} | ${count('pass')} | ${count('fail')} | ${count('unsupported')} | ${count('error')} |`);
+  }
+  lines.push('');
+  lines.push('## Per op');
+  lines.push('');
+  lines.push('An op passes when every case whose model uses it passes (cases count under each op they use).');
+  lines.push('');
+  lines.push('| op | cases | pass | status |');
+  lines.push('|---|---:|---:|---|');
+  const byOp = new Map();
+  for (const r of results) for (const op of r.ops) {
+    if (!byOp.has(op)) byOp.set(op, []);
+    byOp.get(op).push(r);
+  }
+  for (const op of [...byOp.keys()].sort()) {
+    const rs = byOp.get(op);
+    const pass = rs.filter((r) => r.outcome === 'pass').length;
+    const status = pass === rs.length ? 'passes' : pass === 0 ? (rs.every((r) => r.outcome === 'unsupported') ? 'unsupported' : 'fails') : 'partial';
+    lines.push(`| ${escape(op)} | ${rs.length} | ${pass} | ${status} |`);
+  }
+  lines.push('');
+  lines.push('## Cases that do not pass');
+  lines.push('');
+  lines.push('| suite | case | outcome | reason |');
+  lines.push('|---|---|---|---|');
+  for (const r of results.filter((x) => x.outcome !== 'pass')) lines.push(`| ${r.suite} | ${r.name} | ${r.outcome} | ${escape(r.reason || '')} |`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(opts.data)) {
+    console.error(`conformance: test data not found at ${opts.data} (apt-get install libonnx-testdata, or pass --data DIR)`);
+    process.exit(2);
+  }
+  const results = [];
+  const t0 = Date.now();
+  for (const suite of opts.suites) {
+    for (const dir of harness.listCases(opts.data, suite)) {
+      if (opts.filter && !opts.filter.test(path.basename(dir))) continue;
+      const r = await harness.runCase(dir, suite);
+      results.push(r);
+      if (!opts.quiet && r.outcome !== 'pass') console.log(`${r.outcome.padEnd(11)} ${suite}/${r.name}: ${r.reason || ''}`);
+    }
+  }
+  for (const suite of opts.suites) {
+    const rs = results.filter((r) => r.suite === suite);
+    console.log(`${suite}: ${rs.filter((r) => r.outcome === 'pass').length} / ${rs.length} pass`);
+  }
+  console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(results, null, 1));
+  if (!opts.filter && opts.out) {
+    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+    fs.writeFileSync(opts.out, report(results, opts));
+    console.log(`wrote ${opts.out}`);
+  }
+  if (opts.updateList && !opts.filter) {
+    const list = 'tests/onnx/conformance-passing.txt';
+    const passing = results.filter((r) => r.outcome === 'pass').map((r) => `${r.suite}/${r.name}`);
+    fs.writeFileSync(list, `# Cases that pass (npm run conformance -- --update-list); tests/onnx/conformance.test.ts holds them to it.\n${passing.join('\n')}\n`);
+    console.log(`wrote ${list} (${passing.length} cases)`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
