@@ -229,6 +229,44 @@ describe('fusion', () => {
   });
 });
 
+describe('fused kernels', () => {
+  const seq = (n: number, f: (i: number) => number): Float32Array => Float32Array.from({ length: n }, (_, i) => f(i));
+
+  test.each([
+    ['bias + relu', false, false, 'bias'],
+    ['transposed A and B, residual', true, true, 'full'],
+    ['per-row scale', false, true, 'row'],
+  ])('fusedMatmul over row blocks (%s) equals the unfused ops', async (_label, ta, tb, extra) => {
+    const m = 150;
+    const k = 37;
+    const n = 21;
+    const g = new Graph();
+    const a = g.placeholder('float32', ta ? [k, m] : [m, k], 'a');
+    const b = g.constant(tensor(seq(k * n, (i) => Math.sin(i) * 0.3), tb ? [n, k] : [k, n]), 'b');
+    const mm = ops.matmul(a, b, { transposeA: ta as boolean, transposeB: tb as boolean });
+    const shapes: Record<string, number[]> = { bias: [n], full: [m, n], row: [m, 1] };
+    const side = g.constant(tensor(seq(shapes[extra as string].reduce((p, d) => p * d, 1), (i) => Math.cos(i)), shapes[extra as string]));
+    const out = ops.relu(extra === 'row' ? ops.mul(mm, side) : ops.add(mm, side), 'out');
+    const feeds = { a: tensor(seq(m * k, (i) => Math.cos(i * 0.37)), ta ? [k, m] : [m, k]) };
+    const sess = new Session(g, { optimize: 2 });
+    const got = await sess.run(out, feeds);
+    expect(sess.plans()[0].schedule.map((nd) => nd.op)).toContain('fusedMatmul');
+    expect(values(got)).toEqual(values(await runAt(g, out.name, feeds, 0)));
+  });
+
+  test('fusedConv2d with a residual input equals the unfused ops', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 5, 5, 3], 'x');
+    const w = g.constant(tensor(seq(27 * 3, (i) => Math.sin(i * 1.3) * 0.4), [3, 3, 3, 3]));
+    const out = ops.relu6(ops.add(ops.conv2d(x, w, 1, 'SAME'), x), 'out');
+    const feeds = { x: tensor(seq(150, (i) => Math.cos(i * 0.21) * 2), [2, 5, 5, 3]) };
+    const sess = new Session(g, { optimize: 2 });
+    const got = await sess.run(out, feeds);
+    expect(sess.plans()[0].kernels).toBe(1);
+    expect(values(got)).toEqual(values(await runAt(g, out.name, feeds, 0)));
+  });
+});
+
 describe('verifier', () => {
   test('accepts built graphs and names the node of a type mismatch', () => {
     const g = new Graph();

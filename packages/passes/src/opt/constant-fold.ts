@@ -17,19 +17,15 @@ export const constantFoldPass: GraphPass = {
   run(graph, ctx) {
     const evaluate = ctx.evaluate;
     if (!evaluate) return { graph, stats: { folded: 0, skippedLarge: 0 } };
+    if (!graph.nodes.some((n) => foldable(n, ctx.keep) && n.inputs.every((t) => t.node.op === 'const'))) {
+      return { graph, stats: { folded: 0, skippedLarge: 0 } };
+    }
     const rb = new Rebuild(graph);
     let folded = 0;
     let skippedLarge = 0;
     for (const n of graph.nodes) {
-      const d = def(n);
       const inputs = n.inputs.map((i) => rb.tensor(i));
-      const candidate =
-        n.op !== 'const' &&
-        !d.stateful &&
-        n.controlInputs.length === 0 &&
-        n.outputs.length > 0 &&
-        (n.outputs.length === 1 || !ctx.keep.has(n.name)) &&
-        (inputs.length > 0 ? inputs.every((t) => t.node.op === 'const') : d.isConstantSource === true);
+      const candidate = foldable(n, ctx.keep) && inputs.every((t) => t.node.op === 'const');
       if (!candidate) {
         rb.copy(n, { inputs });
         continue;
@@ -64,6 +60,19 @@ export const constantFoldPass: GraphPass = {
     return { graph: rb.finish(), stats: { folded, skippedLarge } };
   },
 };
+
+/** Whether `n` may be folded once its inputs are constants. */
+function foldable(n: Node, keep: Set<string>): boolean {
+  const d = def(n);
+  return (
+    n.op !== 'const' &&
+    !d.stateful &&
+    n.controlInputs.length === 0 &&
+    n.outputs.length > 0 &&
+    (n.outputs.length === 1 || !keep.has(n.name)) &&
+    (n.inputs.length > 0 || d.isConstantSource === true)
+  );
+}
 
 /** A folded value that does not share storage with an input constant (kernels may return views). */
 function owned(value: TensorValue, inputs: TensorValue[]): TensorValue {

@@ -17,19 +17,16 @@ export const csePass: GraphPass = {
   name: 'cse',
   run(graph, ctx) {
     const info = new GraphInfo(graph);
-    const rb = new Rebuild(graph);
+    // first find the merges on the source graph (inputs named by their representative), and
+    // rebuild only if there are any
+    const rep = new Map<Node, Node>();
     const seen = new Map<string, Node[]>();
-    let merged = 0;
-    const ref = (t: SymbolicTensor): string => `${t.node.id}:${t.index}`;
+    const ref = (t: SymbolicTensor): string => `${(rep.get(t.node) ?? t.node).id}:${t.index}`;
     for (const n of graph.nodes) {
-      if (def(n).stateful || ctx.keep.has(n.name) || n.outputs.length === 0) {
-        rb.copy(n);
-        continue;
-      }
-      const inputs = n.inputs.map((i) => rb.tensor(i));
-      let refs = inputs.map(ref);
+      if (def(n).stateful || ctx.keep.has(n.name) || n.outputs.length === 0) continue;
+      let refs = n.inputs.map(ref);
       if (COMMUTATIVE.has(n.op) && refs.length === 2) refs = [...refs].sort();
-      const controls = rb.controls(n.controlInputs).map((c) => c.id).sort((a, b) => a - b);
+      const controls = [...new Set(n.controlInputs.map((c) => (rep.get(c) ?? c).id))].sort((a, b) => a - b);
       const key = `${n.op}|${attrsKey(n.attrs)}|${refs.join(',')}|${controls.join(',')}`;
       const candidates = seen.get(key) ?? [];
       const match = candidates.find(
@@ -37,16 +34,19 @@ export const csePass: GraphPass = {
           (n.op !== 'const' || tensorsEqual(c.attrs.value as never, n.attrs.value as never)) &&
           n.inputs.every((i) => info.readMayMove(i, info.position.get(c)!, info.position.get(n)!)),
       );
-      if (match) {
-        rb.replace(n, rb.tensor(match.output(0)).node.outputTensors);
-        merged++;
-        continue;
+      if (match) rep.set(n, match);
+      else {
+        candidates.push(n);
+        seen.set(key, candidates);
       }
-      rb.copy(n, { inputs });
-      candidates.push(n);
-      seen.set(key, candidates);
     }
-    if (merged === 0) return { graph, stats: { merged } };
-    return { graph: rb.finish(), stats: { merged } };
+    if (rep.size === 0) return { graph, stats: { merged: 0 } };
+    const rb = new Rebuild(graph);
+    for (const n of graph.nodes) {
+      const r = rep.get(n);
+      if (r) rb.replace(n, r.outputTensors.map((t) => rb.tensor(t)));
+      else rb.copy(n);
+    }
+    return { graph: rb.finish(), stats: { merged: rep.size } };
   },
 };

@@ -38,18 +38,19 @@ function perChannel(t: SymbolicTensor, channels: number, rank: number): boolean 
 }
 
 /**
- * Conv+batchnorm folding: `batchNorm(conv(x, W), mean, var, offset, scale)` becomes
- * `conv(x, W * k) + (offset - mean * k)` with `k = scale / sqrt(var + eps)`, for conv2d,
- * depthwiseConv2d and matmul. When the statistics and weights are constants (an inference graph)
- * constant folding then computes the new weights once, and the fusion pass puts the bias add and any
- * activation into the conv's epilogue: the whole block is one kernel. With variables the rescaling
- * is a few small ops on the weights. The linear op must feed only the batchNorm.
+ * Conv+batchnorm folding: with `k = scale / sqrt(var + eps)`, `batchNorm(conv(x, W), mean, var,
+ * offset, scale)` becomes `conv(x, W * k) + (offset - mean * k)` when the weights and statistics
+ * are constants (an inference graph: constant folding then computes the new weights once, and the
+ * fusion pass puts the bias add and any activation into the conv's epilogue, so the block is one
+ * kernel). Otherwise (variables) it becomes `conv(x, W) * k + (offset - mean * k)`: two small
+ * per-channel kernels, and the scale and shift run in the conv's epilogue instead of a pass over
+ * the activation. For conv2d, depthwiseConv2d and matmul that feed only the batchNorm.
  */
 export const foldBatchNormPass: GraphPass = {
   name: 'foldBatchNorm',
   run(graph, ctx) {
     const info = new GraphInfo(graph);
-    const folds = new Map<Node, { anchor: Node; target: FoldTarget; kShape: number[]; channels: number }>();
+    const folds = new Map<Node, { anchor: Node; target: FoldTarget; kShape: number[]; channels: number; constant: boolean }>();
     for (const bn of graph.nodes) {
       if (bn.op !== 'batchNorm' || bn.controlInputs.length > 0) continue;
       const anchor = bn.inputs[0].node;
@@ -65,7 +66,8 @@ export const foldBatchNormPass: GraphPass = {
       const from = info.position.get(anchor)!;
       const to = info.position.get(bn)!;
       if (![...anchor.inputs, ...bn.inputs.slice(1)].every((t) => info.readMayMove(t, from, to))) continue;
-      folds.set(bn, { anchor, target, kShape, channels });
+      const constant = [anchor.inputs[1], ...bn.inputs.slice(1)].every((t) => t.node.op === 'const');
+      folds.set(bn, { anchor, target, kShape, channels, constant });
     }
     if (folds.size === 0) return { graph, stats: { folded: 0 } };
     const absorbed = new Set([...folds.values()].map((f) => f.anchor));
@@ -78,6 +80,8 @@ export const foldBatchNormPass: GraphPass = {
         continue;
       }
       const { anchor, kShape, channels } = fold;
+      // constant weights and statistics: fold into the weights (constant folding computes them);
+      // otherwise a per-channel scale and shift that the fusion pass puts into the op's epilogue
       const [mean, variance, offset, scale] = n.inputs.slice(1).map((t) => rb.tensor(t));
       const base = anchor.name;
       const eps = rb.add('const', [], { value: { dtype: n.outputs[0].dtype, shape: [], data: scalarData(n.outputs[0].dtype, (n.attrs.varianceEpsilon as number | undefined) ?? 1e-3) } }, `${base}/bn_eps`);
@@ -90,9 +94,15 @@ export const foldBatchNormPass: GraphPass = {
       shift = flat(shift, [channels], `${base}/bn_shift_flat`);
       const kView = sizeOf(k.shape as number[]) === 1 ? k : flat(k, kShape, `${base}/bn_k_view`);
       const [x, w] = anchor.inputs.map((t) => rb.tensor(t));
-      const scaled = rb.add('mul', [w, kView], {}, `${base}/bn_folded_weights`).output(0);
-      const linear = rb.add(anchor.op, [x, scaled, ...anchor.inputs.slice(2).map((t) => rb.tensor(t))], anchor.attrs, base).output(0);
-      const y = rb.add('add', [linear, shift], {}, n.name).output(0);
+      let y: SymbolicTensor;
+      if (fold.constant) {
+        const scaled = rb.add('mul', [w, kView], {}, `${base}/bn_folded_weights`).output(0);
+        const linear = rb.add(anchor.op, [x, scaled, ...anchor.inputs.slice(2).map((t) => rb.tensor(t))], anchor.attrs, base).output(0);
+        y = rb.add('add', [linear, shift], {}, n.name).output(0);
+      } else {
+        const linear = rb.add(anchor.op, [x, w, ...anchor.inputs.slice(2).map((t) => rb.tensor(t))], anchor.attrs, base).output(0);
+        y = rb.add('add', [rb.add('mul', [linear, k], {}, `${base}/bn_scaled`).output(0), shift], {}, n.name).output(0);
+      }
       if (y.dtype !== n.outputs[0].dtype || !shapesEqual(y.shape, n.outputs[0].shape)) {
         throw new GraphError(`foldBatchNorm: rewriting '${n.name}' changed its type`);
       }

@@ -1,17 +1,25 @@
 import { GraphcError, TensorValue } from '@graphc/graph';
-import { def, variableBehind } from '../analysis';
+import { constValue, def, variableBehind } from '../analysis';
 import { Rebuild } from '../rebuild';
 import type { Graph } from '@graphc/graph';
 
 /**
  * Freezes variables into constants (TensorFlow's freeze_graph): each variable with a value in
- * `values` becomes a `const` of that value, under the same name, and its initializer goes. A frozen
+ * `values` (else a constant initial value) becomes a `const` of it, under the same name, and its
+ * initializer goes. A frozen
  * inference graph lets constant folding reach the weights (conv+batchnorm folding then folds into
  * the conv's weights). A variable that some op other than its initializer writes cannot be frozen.
  */
 export function freezeVariables(graph: Graph, values: Map<string, TensorValue>): { graph: Graph; frozen: string[] } {
   const initializers = new Set(graph.variableInitializers.values());
-  const frozen = graph.nodes.filter((n) => n.op === 'variable' && values.has(n.name)).map((n) => n.name);
+  const valueOf = (name: string): TensorValue | undefined => {
+    const saved = values.get(name);
+    if (saved) return saved;
+    // never saved: the value its initializer assigns, when that is a constant
+    const init = graph.variableInitializers.get(name);
+    return init && init.inputs[1] ? constValue(init.inputs[1]) : undefined;
+  };
+  const frozen = graph.nodes.filter((n) => n.op === 'variable' && valueOf(n.name)).map((n) => n.name);
   const frozenSet = new Set(frozen);
   for (const n of graph.nodes) {
     if (initializers.has(n) || !def(n).stateful) continue;
@@ -25,7 +33,7 @@ export function freezeVariables(graph: Graph, values: Map<string, TensorValue>):
       continue;
     }
     if (n.op === 'variable' && frozenSet.has(n.name)) {
-      const value = values.get(n.name)!;
+      const value = valueOf(n.name)!;
       rb.replace(n, [rb.add('const', [], { value }, n.name).output(0)]);
       continue;
     }

@@ -32,7 +32,17 @@ export function simplifyPass(rules: Rule[] = SIMPLIFY_RULES): GraphPass {
   };
 }
 
+/** Whether any node could be rewritten: patterns matched on the unchanged graph, before paying for a copy. */
+function anyCandidate(graph: Graph, ctx: PassContext, rules: Rule[]): boolean {
+  return graph.nodes.some((n) => {
+    if (n.op === 'noOp' && n.outputs.length === 0 && !ctx.keep.has(n.name)) return true;
+    if (def(n).stateful || n.controlInputs.length > 0 || n.outputs.length !== 1) return false;
+    return rules.some((rule) => matchNode(rule.pattern, n, { t: {}, n: {} }));
+  });
+}
+
 function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Record<string, number>): { graph: Graph; rewrites: number } {
+  if (!anyCandidate(graph, ctx, rules)) return { graph, rewrites: 0 };
   const info = new GraphInfo(graph);
   const rb = new Rebuild(graph);
   let rewrites = 0;
