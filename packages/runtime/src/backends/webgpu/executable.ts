@@ -450,6 +450,15 @@ export class WebGpuExecutable implements Executable {
       upload(r, feeds[i], `feed '${this.plan.feeds[i].name}'`);
       host.set(r.storage, feeds[i]);
     });
+    for (const step of this.steps) {
+      if (step.kind !== 'gpu' || !step.plan.hostChecks) continue;
+      for (const { input, check } of step.plan.hostChecks) {
+        const r = step.inputs[input];
+        const known = host.get(r.storage) ?? r.host;
+        const message = known ? check({ dtype: r.dtype, shape: r.shape, data: known.data }) : null;
+        if (message) throw new GraphcError(message);
+      }
+    }
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     let encoder = device.createCommandEncoder();

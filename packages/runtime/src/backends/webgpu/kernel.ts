@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { Attrs, DType, GraphcError, Node } from '@graphc/graph';
+import { Attrs, DType, GraphcError, Node, TensorValue } from '@graphc/graph';
 
 /** A tensor as a kernel builder sees it: shapes are concrete (the plan is specialized to its feeds). */
 export interface GpuTensorInfo {
@@ -34,6 +34,11 @@ export interface KernelPlan {
   dispatches: WgslDispatch[];
   /** Temporary buffers (bytes each) alive only during this node's dispatches. */
   scratch?: number[];
+  /**
+   * Validation a kernel cannot do (it has no way to raise an error): run on the host before the run
+   * when that input's value is on the host anyway (a feed or a constant). Returns an error message.
+   */
+  hostChecks?: { input: number; check: (value: TensorValue) => string | null }[];
 }
 
 export interface WebGpuKernelContext {

@@ -9,7 +9,7 @@
 const ERF = `
 fn gc_erf(x: f32) -> f32 {
   let ax = abs(x);
-  if (ax < 0.5) {
+  if (ax <= 0.46875) {
     let t = x * x;
     let num = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t + 377.485237685302021) * t + 3209.37758913846947;
     let den = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t + 2844.23683343917062;
@@ -17,7 +17,7 @@ fn gc_erf(x: f32) -> f32 {
   }
   var r: f32;
   if (ax < 4.0) {
-    let num = (((((((5.64188496988670089e-1 * ax + 8.88314979438837594) * ax + 6.61191906371416295e1) * ax + 2.98635138197400131e2) * ax + 8.81952221241769090e2) * ax + 1.71204761263407058e3) * ax + 2.05107837782607147e3) * ax + 1.23033935479799725e3) * ax + 2.15311535474403846e-8;
+    let num = (((((((2.15311535474403846e-8 * ax + 5.64188496988670089e-1) * ax + 8.88314979438837594) * ax + 6.61191906371416295e1) * ax + 2.98635138197400131e2) * ax + 8.81952221241769090e2) * ax + 1.71204761263407058e3) * ax + 2.05107837782607147e3) * ax + 1.23033935479799725e3;
     let den = (((((((ax + 1.57449261107098347e1) * ax + 1.17693950891312499e2) * ax + 5.37181101862009858e2) * ax + 1.62138957456669019e3) * ax + 3.29079923573345963e3) * ax + 4.36261909014324716e3) * ax + 3.43936767414372164e3) * ax + 1.23033935480374942e3;
     r = 1.0 - exp(-ax * ax) * num / den;
   } else if (ax < 10.0) {
@@ -25,10 +25,10 @@ fn gc_erf(x: f32) -> f32 {
     let num = ((((1.63153871373020978e-2 * z + 3.05326634961232344e-1) * z + 3.60344899949804439e-1) * z + 1.25781726111229246e-1) * z + 1.60837851487422766e-2) * z + 6.58749161529837803e-4;
     let den = ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z + 5.27905102951428412e-1) * z + 6.05183413124413191e-2) * z + 2.33520497626869185e-3;
     r = 1.0 - exp(-ax * ax) / ax * (0.5641895835477563 - z * num / den);
-  } else if (ax == ax) {
-    r = 1.0;
-  } else {
+  } else if (gc_isnan(x)) {
     return x;
+  } else {
+    r = 1.0;
   }
   return select(r, -r, x < 0.0);
 }
@@ -41,9 +41,22 @@ fn gc_erf(x: f32) -> f32 {
 const POW = `
 fn gc_pow(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (a == 0.0) { return select(select(0.0, gc_inf(), b < 0.0), 0.0, b > 0.0); }
+  if (gc_isnan(a) || gc_isnan(b)) { return a + b; }
+  if (floor(b) == b && abs(b) <= 64.0) {
+    // integer exponents by squaring: x*x is correctly rounded where exp2(2*log2(x)) is not
+    var e = u32(abs(b));
+    var base = a;
+    var r = 1.0;
+    loop {
+      if ((e & 1u) == 1u) { r = r * base; }
+      e = e >> 1u;
+      if (e == 0u) { break; }
+      base = base * base;
+    }
+    return select(r, 1.0 / r, b < 0.0);
+  }
+  if (a == 0.0) { return select(0.0, gc_inf(), b < 0.0); }
   if (a > 0.0) { return exp2(b * log2(a)); }
-  if (a != a || b != b) { return a + b; }
   if (floor(b) != b) { return gc_nan(); }
   let m = exp2(b * log2(-a));
   let odd = abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
@@ -81,7 +94,7 @@ fn gc_truncdiv(a: i32, b: i32) -> i32 {
 /** float -> int32 as an Int32Array store: truncation, wrapping modulo 2^32, NaN and infinities to 0. */
 const F2I = `
 fn gc_f2i(a: f32) -> i32 {
-  if (a != a || abs(a) > 3.4028234e38) { return 0i; }
+  if ((bitcast<u32>(a) & 0x7f800000u) == 0x7f800000u) { return 0i; }
   let t = trunc(a);
   if (t >= -2147483648.0 && t < 2147483648.0) { return i32(t); }
   let r = t - 4294967296.0 * floor(t / 4294967296.0);
@@ -89,13 +102,36 @@ fn gc_f2i(a: f32) -> i32 {
 }
 `;
 
+/** The source index of a reflect (edge 0) or symmetric (edge 1) padded position (one reflection). */
+const MIRROR = `
+fn gc_mirror(i: i32, dim: i32, edge: i32) -> i32 {
+  if (i < 0i) { return -i - edge; }
+  if (i >= dim) { return 2i * dim - 2i + edge - i; }
+  return i;
+}
+`;
+
+/**
+ * NaN tests by bit pattern: compilers may assume float comparisons never see NaN (lavapipe's LLVM
+ * folds \`a != a\`), but they cannot fold integer tests. gc_max/gc_min propagate NaN as the CPU's
+ * maximum, minimum and reduceMax do.
+ */
+const NAN = `
+fn gc_isnan(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) > 0x7f800000u; }
+fn gc_nonzero(a: f32) -> bool { return (bitcast<u32>(a) & 0x7fffffffu) != 0u; }
+fn gc_max(a: f32, b: f32) -> f32 { if (gc_isnan(a) || gc_isnan(b)) { return select(b, a, gc_isnan(a)); } return max(a, b); }
+fn gc_min(a: f32, b: f32) -> f32 { if (gc_isnan(a) || gc_isnan(b)) { return select(b, a, gc_isnan(a)); } return min(a, b); }
+`;
+
 /** Helper functions a source may call, in the order they must be declared (dependencies first). */
 const HELPERS: [string[], string][] = [
   [['gc_inf', 'gc_nan'], SPECIAL],
+  [['gc_isnan', 'gc_nonzero', 'gc_max', 'gc_min'], NAN],
   [['gc_erf'], ERF],
   [['gc_pow'], POW],
   [['gc_floordiv', 'gc_floormod', 'gc_truncdiv'], INT_DIV],
   [['gc_f2i'], F2I],
+  [['gc_mirror'], MIRROR],
 ];
 
 /** The helper definitions `code` uses, with the helpers they use (a kernel compiles only what it calls). */

@@ -30,7 +30,6 @@ const INT_FORMS: Record<string, IntForm> = {
   mod: { expr: 'gc_floormod(a, b)', result: 'i32', rangeSafe: true },
   maximum: { expr: 'max(a, b)', result: 'i32', rangeSafe: true },
   minimum: { expr: 'min(a, b)', result: 'i32', rangeSafe: true },
-  squaredDifference: { expr: '(a - b) * (a - b)', result: 'i32' },
   equal: { expr: 'select(0u, 1u, a == b)', result: 'u32', rangeSafe: true },
   notEqual: { expr: 'select(0u, 1u, a != b)', result: 'u32', rangeSafe: true },
   less: { expr: 'select(0u, 1u, a < b)', result: 'u32', rangeSafe: true },
@@ -58,7 +57,7 @@ const INT_FORMS: Record<string, IntForm> = {
 function castExpr(from: DType, to: DType, a: string): string {
   const src = valueType(from);
   const dst = valueType(to);
-  if (to === 'bool') return src === 'f32' ? `select(0u, 1u, ${a} != 0.0)` : src === 'i32' ? `select(0u, 1u, ${a} != 0i)` : a;
+  if (to === 'bool') return src === 'f32' ? `select(0u, 1u, gc_nonzero(${a}))` : src === 'i32' ? `select(0u, 1u, ${a} != 0i)` : a;
   if (dst === 'f32') return src === 'f32' ? a : `f32(${a})`;
   // integer targets
   if (src === 'f32') {
@@ -74,6 +73,21 @@ export function valueType(dtype: DType): 'f32' | 'i32' | 'u32' {
   if (!t) throw new NoGpuKernel('float64 (no 64-bit floats in WGSL)');
   return t;
 }
+
+/**
+ * Float forms that replace an OpDef's template where WGSL leaves NaN behaviour to the implementation
+ * and the CPU reference defines it: maximum/minimum propagate NaN.
+ */
+const F32_OVERRIDES: Record<string, (attrs: Attrs) => string> = {
+  maximum: () => 'gc_max(a, b)',
+  minimum: () => 'gc_min(a, b)',
+  isNaN: () => 'select(0.0, 1.0, gc_isnan(a))',
+  isInf: (at) =>
+    `select(0.0, 1.0, ${at.detectPositive !== false ? 'bitcast<u32>(a) == 0x7f800000u' : 'false'} || ${at.detectNegative !== false ? 'bitcast<u32>(a) == 0xff800000u' : 'false'})`,
+  // lavapipe's asin/acos are off by ~3e-4; atan2 forms are accurate to a few ulps everywhere
+  asin: () => 'atan2(a, sqrt((1.0 - a) * (1.0 + a)))',
+  acos: () => 'atan2(sqrt((1.0 - a) * (1.0 + a)), a)',
+};
 
 const substitute = (template: string, args: string[]): string =>
   template.replace(/\b([abc])\b/g, (_, v: string) => args['abc'.indexOf(v)] ?? v);
@@ -93,7 +107,7 @@ export function elementwiseExpr(op: string, attrs: Attrs, argDTypes: DType[], ou
   const floatLike = (d: DType): boolean => d === 'float32' || d === 'bool';
   const def = getOpDef(op);
   if (argDTypes.every(floatLike) && floatLike(outDType)) {
-    const template = def.elementwise?.wgsl?.(attrs, argDTypes[argDTypes.length - 1]);
+    const template = F32_OVERRIDES[op]?.(attrs) ?? def.elementwise?.wgsl?.(attrs, argDTypes[argDTypes.length - 1]);
     if (!template) throw new NoGpuKernel(`op '${op}' has no WGSL template`);
     const f32Args = args.map((a, k) => (argDTypes[k] === 'bool' ? `f32(${a})` : a));
     const expr = `(${substitute(template, f32Args)})`;

@@ -2,3 +2,6 @@
 import './state';
 import './matmul';
 import './fused';
+import './reduce';
+import './softmax';
+import './array';

@@ -1,0 +1,194 @@
+import { sizeOf } from '@graphc/graph';
+import { WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
+import { grid1d, u32Lit } from '../wgsl';
+
+/**
+ * softmax, logSoftmax and the softmax cross entropies, each one kernel: a lane is one row along the
+ * axis (of `len` elements `inner` apart). Long rows get a workgroup each, reducing max and sum-of-exp
+ * with trees in workgroup memory; short rows (class counts) get a thread each.
+ */
+const WG = 256;
+const TREE_MIN = 128;
+
+interface RowSpec {
+  rows: number;
+  len: number;
+  inner: number;
+  bindings: WgslBinding[];
+  /** Statements run once per row after max (`mx`) and sum of exp(x - mx) (`se`) are known; `base`, `tid`/`lane` in scope. */
+  finish(tree: boolean): string;
+  maxPerDim: number;
+}
+
+/** max and sum of exp(x - max) over each row of binding `x`, then `finish`. */
+function rowDispatch(spec: RowSpec): WgslDispatch {
+  const { rows, len, inner } = spec;
+  const U = u32Lit;
+  const at = (k: string): string => (inner === 1 ? `base + ${k}` : `base + (${k}) * ${U(inner)}`);
+  const baseOf = (row: string): string =>
+    inner === 1 ? `${row} * ${U(len)}` : `(${row} / ${U(inner)}) * ${U(len * inner)} + ${row} % ${U(inner)}`;
+  if (len < TREE_MIN) {
+    const grid = grid1d(rows, spec.maxPerDim);
+    return {
+      bindings: spec.bindings,
+      body: `
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = ${grid.index};
+  if (row >= ${U(rows)}) { return; }
+  let base = ${baseOf('row')};
+  var mx = -gc_inf();
+  for (var k = 0u; k < ${U(len)}; k++) { mx = max(mx, x[${at('k')}]); }
+  var se = 0.0;
+  for (var k = 0u; k < ${U(len)}; k++) { se += exp(x[${at('k')}] - mx); }
+  ${spec.finish(false)}
+}`,
+      workgroups: grid.workgroups,
+    };
+  }
+  const ry = Math.min(rows, spec.maxPerDim);
+  const rz = Math.ceil(rows / ry);
+  return {
+    bindings: spec.bindings,
+    body: `
+var<workgroup> red: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let row = wid.x + wid.y * ${U(ry)};
+  let valid = row < ${U(rows)};
+  let base = ${baseOf('row')};
+  var m = -gc_inf();
+  if (valid) { for (var k = tid; k < ${U(len)}; k += ${WG}u) { m = max(m, x[${at('k')}]); } }
+  red[tid] = m;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (tid < s) { red[tid] = max(red[tid], red[tid + s]); }
+    workgroupBarrier();
+  }
+  let mx = red[0];
+  workgroupBarrier();
+  var e = 0.0;
+  if (valid) { for (var k = tid; k < ${U(len)}; k += ${WG}u) { e += exp(x[${at('k')}] - mx); } }
+  red[tid] = e;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (tid < s) { red[tid] = red[tid] + red[tid + s]; }
+    workgroupBarrier();
+  }
+  let se = red[0];
+  if (valid) {
+    ${spec.finish(true)}
+  }
+}`,
+    workgroups: [ry, rz, 1],
+  };
+}
+
+for (const log of [false, true]) {
+  registerWebGpuKernel(log ? 'logSoftmax' : 'softmax', (ctx) => {
+    requireDTypes(ctx, ['float32']);
+    const x = ctx.inputs[0];
+    const rank = x.shape.length;
+    const a = (ctx.attrs.axis as number | undefined) ?? -1;
+    const axis = a < 0 ? a + rank : a;
+    const len = x.shape[axis];
+    const inner = sizeOf(x.shape.slice(axis + 1));
+    const rows = len === 0 ? 0 : sizeOf(x.shape) / len;
+    const loop = (tree: boolean): string => (tree ? `for (var k = tid; k < ${u32Lit(len)}; k += ${WG}u)` : `for (var k = 0u; k < ${u32Lit(len)}; k++)`);
+    const idx = inner === 1 ? 'base + k' : `base + k * ${u32Lit(inner)}`;
+    return {
+      dispatches: [
+        rowDispatch({
+          rows,
+          len,
+          inner,
+          maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+          bindings: [
+            { ref: { input: 0 }, name: 'x', type: 'array<f32>' },
+            { ref: { output: 0 }, name: 'y', type: 'array<f32>' },
+          ],
+          finish: (tree) =>
+            log
+              ? `let lse = mx + log(se);\n  ${loop(tree)} { y[${idx}] = x[${idx}] - lse; }`
+              : `let inv = 1.0 / se;\n  ${loop(tree)} { y[${idx}] = exp(x[${idx}] - mx) * inv; }`,
+        }),
+      ],
+    };
+  });
+}
+
+/**
+ * sparseSoftmaxCrossEntropyWithLogits: lse - logits[label] per row. A label outside [0, classes) is
+ * an error: checked on the host before the run when the labels are a feed or a constant (the usual
+ * case); labels computed on the device give a NaN loss for such a row.
+ */
+registerWebGpuKernel('sparseSoftmaxCrossEntropyWithLogits', (ctx) => {
+  const [labels, logits] = ctx.inputs;
+  requireDTypes({ ...ctx, inputs: [logits] }, ['float32']);
+  const classes = logits.shape[logits.shape.length - 1];
+  const rows = sizeOf(labels.shape);
+  return {
+    dispatches: [
+      rowDispatch({
+        rows,
+        len: classes,
+        inner: 1,
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        bindings: [
+          { ref: { input: 1 }, name: 'x', type: 'array<f32>' },
+          { ref: { input: 0 }, name: 'labels', type: 'array<i32>' },
+          { ref: { output: 0 }, name: 'loss', type: 'array<f32>' },
+        ],
+        finish: (tree) => {
+          const body = `let label = labels[row];
+    if (label < 0i || label >= ${classes}i) { loss[row] = gc_nan(); } else { loss[row] = mx + log(se) - x[base + u32(label)]; }`;
+          return tree ? `if (tid == 0u) { ${body} }` : body;
+        },
+      }),
+    ],
+    hostChecks: [
+      {
+        input: 0,
+        check: (value) => {
+          const d = value.data;
+          for (let r = 0; r < d.length; r++) {
+            if (!(d[r] >= 0 && d[r] < classes)) {
+              return `op 'sparseSoftmaxCrossEntropyWithLogits' (node '${ctx.node.name}'): label ${d[r]} at row ${r} is outside the ${classes} classes [0, ${classes})`;
+            }
+          }
+          return null;
+        },
+      },
+    ],
+  };
+});
+
+/** softmaxCrossEntropyWithLogits: sum over classes of labels * (lse - logits). */
+registerWebGpuKernel('softmaxCrossEntropyWithLogits', (ctx) => {
+  requireDTypes(ctx, ['float32']);
+  const logits = ctx.inputs[1];
+  const classes = logits.shape[logits.shape.length - 1];
+  const rows = sizeOf(ctx.outputs[0].shape);
+  return {
+    dispatches: [
+      rowDispatch({
+        rows,
+        len: classes,
+        inner: 1,
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        bindings: [
+          { ref: { input: 1 }, name: 'x', type: 'array<f32>' },
+          { ref: { input: 0 }, name: 'z', type: 'array<f32>' },
+          { ref: { output: 0 }, name: 'loss', type: 'array<f32>' },
+        ],
+        finish: (tree) => {
+          const sum = `let lse = mx + log(se);
+    var acc = 0.0;
+    for (var k = 0u; k < ${u32Lit(classes)}; k++) { acc += z[base + k] * (lse - x[base + k]); }
+    loss[row] = acc;`;
+          return tree ? `if (tid == 0u) { ${sum} }` : sum;
+        },
+      }),
+    ],
+  };
+});
