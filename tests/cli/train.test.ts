@@ -146,3 +146,33 @@ describe('graphc train', () => {
     }
   });
 });
+
+describe('progress display', () => {
+  // the module is internal to the CLI package; tests reach it by path
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { Progress } = require('../../packages/cli/src/training/progress');
+
+  test('a terminal gets one bar redrawn in place, then a line per epoch', () => {
+    let out = '';
+    const p = new Progress({ write: (s: string) => (out += s), isTTY: true }, 'bar');
+    p.step({ epoch: 1, epochs: 2, step: 5, steps: 10, loss: 0.5, examplesPerSecond: 1234.4 });
+    p.step({ epoch: 1, epochs: 2, step: 10, steps: 10, loss: 0.25, examplesPerSecond: 1300 });
+    p.epoch({ epoch: 1, epochs: 2, loss: 0.25, seconds: 1.5, examplesPerSecond: 1300, testAccuracy: 0.8765 });
+    expect(out).toBe(
+      '\repoch 1/2 [===========>            ] 5/10  loss 0.5000  1234 ex/s\x1b[K' +
+        '\repoch 1/2 [========================] 10/10  loss 0.2500  1300 ex/s\x1b[K' +
+        '\r\x1b[Kepoch 1/2  loss 0.2500  1.5 s  1300 ex/s  test accuracy 87.65%\n',
+    );
+  });
+
+  test('lines mode prints every N steps and the last, without carriage returns', () => {
+    let out = '';
+    const p = new Progress({ write: (s: string) => (out += s) }, 'lines', 4);
+    for (let s = 1; s <= 10; s++) p.step({ epoch: 2, epochs: 3, step: s, steps: 10, loss: 1 / s, examplesPerSecond: 10 });
+    expect(out.split('\n').filter(Boolean)).toEqual([
+      'epoch 2/3 step 4/10  loss 0.2500  10 ex/s',
+      'epoch 2/3 step 8/10  loss 0.1250  10 ex/s',
+      'epoch 2/3 step 10/10  loss 0.1000  10 ex/s',
+    ]);
+  });
+});

@@ -4,3 +4,6 @@ import './control';
 import './array';
 import './reduce';
 import './nn';
+import './math-extra';
+import './nn-extra';
+import './array-extra';

@@ -8,6 +8,7 @@ import { gather } from './gather';
 import { pad } from './pad';
 import type { PadMode } from './pad';
 import { slice } from './slice';
+import { stridedSlice } from './strided-slice';
 import { tile } from './tile';
 
 /**
@@ -125,6 +126,36 @@ registerOp({
   },
   gradient: ({ node, grads }) => [tile(grads[0]!, node.attrs.multiples as number[]), null],
 });
+
+/**
+ * stridedSliceGrad(dy, x): zeros of x's shape with dy written where stridedSlice (same begin,
+ * strides and size attrs) took its elements. Its gradient is that stridedSlice.
+ */
+registerOp({
+  name: 'stridedSliceGrad',
+  family: 'array',
+  numInputs: 2,
+  nonDifferentiableInputs: [1],
+  infer: (ctx) => {
+    const [dy, x] = ctx.inputs;
+    const size = attrInts(ctx, 'size');
+    const begin = attrInts(ctx, 'begin');
+    const strides = attrInts(ctx, 'strides');
+    if (size.length !== x.shape.length || begin.length !== size.length || strides.length !== size.length || dy.shape.length !== size.length) {
+      throw new ShapeError(`${ctx.where}begin, strides, size and dy ${shapeToString(dy.shape)} must match the rank of x ${shapeToString(x.shape)}`);
+    }
+    return [{ dtype: dy.dtype, shape: [...x.shape] }];
+  },
+  gradient: ({ node, grads }) => [
+    stridedSlice(grads[0]!, node.attrs.begin as number[], node.attrs.strides as number[], node.attrs.size as number[]),
+    null,
+  ],
+});
+
+/** The gradient of `stridedSlice(x, begin, strides, size)`. */
+export function stridedSliceGrad(dy: SymbolicTensor, x: SymbolicTensor, begin: number[], strides: number[], size: number[], name?: string): SymbolicTensor {
+  return apply1('stridedSliceGrad', [dy, x], { begin: [...begin], strides: [...strides], size: [...size] }, name);
+}
 
 /** The gradient of `pad(x, paddings, c, mode)` (paddings flat: before0, after0, ...). */
 export function padGrad(dy: SymbolicTensor, x: SymbolicTensor, paddings: number[], mode: string, name?: string): SymbolicTensor {

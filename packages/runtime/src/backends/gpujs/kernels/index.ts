@@ -8,6 +8,5 @@ import './gradients';
 import './indexing';
 import './nchw';
 import './onnx';
-import './recurrent';
 // last: fused ops reuse the anchor kernels registered above
 import './fused';

@@ -156,3 +156,41 @@ registerCpuKernel('tileGrad', ([dy, x], attrs, ctx) => {
   scatterAddInto(dy, x.shape, maps, out.data);
   return [out];
 });
+
+/** Zeros of x's shape, then dy's elements at begin + j * strides (strides may be negative). */
+registerCpuKernel('stridedSliceGrad', ([dy, x], attrs, ctx) => {
+  const begin = attrs.begin as number[];
+  const step = attrs.strides as number[];
+  const rank = x.shape.length;
+  const out: TensorValue = ctx.alloc(dy.dtype, x.shape);
+  out.data.fill(0);
+  if (dy.data.length === 0) return [out];
+  dy.shape.forEach((n, d) => {
+    const last = begin[d] + (n - 1) * step[d];
+    if (n > 0 && (begin[d] < 0 || begin[d] >= x.shape[d] || last < 0 || last >= x.shape[d])) {
+      throw new ShapeError(`op 'stridedSliceGrad' (node '${ctx.node.name}'): dimension ${d} runs outside [${x.shape.join(', ')}]`);
+    }
+  });
+  if (rank === 0) {
+    out.data[0] = dy.data[0];
+    return [out];
+  }
+  const strides = stridesOf(x.shape);
+  const jump = strides.map((s, d) => s * step[d]);
+  const inner = dy.shape[rank - 1];
+  const rows = dy.data.length / inner;
+  const idx = new Int32Array(rank);
+  let o = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
+  let src = 0;
+  const innerJump = jump[rank - 1];
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0, p = o; j < inner; j++, p += innerJump) out.data[p] += dy.data[src++];
+    for (let d = rank - 2; d >= 0; d--) {
+      o += jump[d];
+      if (++idx[d] < dy.shape[d]) break;
+      idx[d] = 0;
+      o -= jump[d] * dy.shape[d];
+    }
+  }
+  return [out];
+});

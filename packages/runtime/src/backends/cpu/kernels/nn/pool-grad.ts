@@ -44,16 +44,24 @@ function argmaxOf(x: TensorValue, g: WindowGeometry, argmax: Int32Array): void {
         const x0 = ox * g.sw - g.padLeft;
         const xStart = Math.max(x0, 0);
         const xEnd = Math.min(x0 + g.kw, g.w);
-        best.fill(-Infinity, 0, c);
-        bestAt.fill(-1, 0, c);
-        for (let iy = yStart; iy < yEnd; iy++) {
-          for (let ix = xStart; ix < xEnd; ix++) {
-            const src = imageBase + (iy * g.w + ix) * c;
-            for (let ch = 0; ch < c; ch++) {
-              const v = xd[src + ch];
-              if (v > best[ch] || bestAt[ch] < 0) {
-                best[ch] = v;
-                bestAt[ch] = src + ch;
+        if (yStart >= yEnd || xStart >= xEnd) {
+          for (let ch = 0; ch < c; ch++) bestAt[ch] = -1;
+        } else {
+          // the window's first cell starts each channel's running max (no fills per window)
+          const first = imageBase + (yStart * g.w + xStart) * c;
+          for (let ch = 0; ch < c; ch++) {
+            best[ch] = xd[first + ch];
+            bestAt[ch] = first + ch;
+          }
+          for (let iy = yStart; iy < yEnd; iy++) {
+            for (let ix = iy === yStart ? xStart + 1 : xStart; ix < xEnd; ix++) {
+              const src = imageBase + (iy * g.w + ix) * c;
+              for (let ch = 0; ch < c; ch++) {
+                const v = xd[src + ch];
+                if (v > best[ch]) {
+                  best[ch] = v;
+                  bestAt[ch] = src + ch;
+                }
               }
             }
           }
