@@ -326,6 +326,30 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((g, _f, feed) => applyOp('einsum', [feed('a', randomTensor([2, 3, 4], 1)), feed('b', randomTensor([4], 2))], { equation: '...j,j->...' }, 'es', g).output(0)),
   ],
   det: [single((_g, _f, feed) => applyOp('det', [feed('x', randomTensor([2, 4, 4], 1))], {}, 'det', _g).output(0)), single((_g, _f, feed) => applyOp('det', [feed('x', tensor([0, 1, 2, 1, 0, 3, 4, -3, 8], [3, 3]))], {}, 'det', _g).output(0))],
+  resize: [
+    single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([1, 2, 3, 4], 1))], { sizes: [1, 2, 5, 7], mode: 'linear' }, 'rs', g).output(0)),
+    single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([1, 2, 4, 4], 1))], { sizes: [1, 2, 7, 3], mode: 'cubic', coordinateTransformationMode: 'align_corners', excludeOutside: true }, 'rs', g).output(0)),
+    single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([2, 5, 3], 1))], { sizes: [2, 8, 5], mode: 'nearest', coordinateTransformationMode: 'asymmetric', nearestMode: 'floor' }, 'rs', g).output(0)),
+    single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([1, 1, 4, 4], 1))], { sizes: [1, 1, 3, 3], mode: 'linear', coordinateTransformationMode: 'tf_crop_and_resize', roi: [0, 0, 0.4, -0.2, 1, 1, 1.3, 0.8], extrapolationValue: 9 }, 'rs', g).output(0)),
+  ],
+  rnn: [
+    single((g, _f, feed) => applyOp('rnn', [feed('x', randomTensor([4, 2, 3], 1)), feed('w', randomTensor([1, 5, 3], 2, -0.5, 0.5)), feed('r', randomTensor([1, 5, 5], 3, -0.5, 0.5)), feed('b', randomTensor([1, 10], 4, -0.3, 0.3))],
+      { inputs: ['x', 'w', 'r', 'b'], hiddenSize: 5 }, 'rnn', g).outputTensors),
+    single((g, _f, feed) => applyOp('rnn', [feed('x', randomTensor([2, 4, 3], 1)), feed('w', randomTensor([2, 5, 3], 2, -0.5, 0.5)), feed('r', randomTensor([2, 5, 5], 3, -0.5, 0.5)), feed('l', tensor([4, 2], [2], 'int32')), feed('h0', randomTensor([2, 2, 5], 5))],
+      { inputs: ['x', 'w', 'r', 'sequenceLens', 'initialH'], hiddenSize: 5, direction: 'bidirectional', layout: 1, activations: ['Relu', 'LeakyRelu'], activationAlpha: [0.3] }, 'rnn', g).outputTensors),
+  ],
+  gru: [
+    single((g, _f, feed) => applyOp('gru', [feed('x', randomTensor([3, 2, 4], 1)), feed('w', randomTensor([1, 9, 4], 2, -0.5, 0.5)), feed('r', randomTensor([1, 9, 3], 3, -0.5, 0.5)), feed('b', randomTensor([1, 18], 4, -0.3, 0.3))],
+      { inputs: ['x', 'w', 'r', 'b'], hiddenSize: 3 }, 'gru', g).outputTensors),
+    single((g, _f, feed) => applyOp('gru', [feed('x', randomTensor([3, 2, 4], 1)), feed('w', randomTensor([2, 9, 4], 2, -0.5, 0.5)), feed('r', randomTensor([2, 9, 3], 3, -0.5, 0.5)), feed('b', randomTensor([2, 18], 4, -0.3, 0.3)), feed('l', tensor([2, 3], [2], 'int32'))],
+      { inputs: ['x', 'w', 'r', 'b', 'sequenceLens'], hiddenSize: 3, direction: 'bidirectional', linearBeforeReset: true, clip: 0.8 }, 'gru', g).outputTensors),
+  ],
+  lstm: [
+    single((g, _f, feed) => applyOp('lstm', [feed('x', randomTensor([3, 2, 4], 1)), feed('w', randomTensor([1, 12, 4], 2, -0.5, 0.5)), feed('r', randomTensor([1, 12, 3], 3, -0.5, 0.5)), feed('b', randomTensor([1, 24], 4, -0.3, 0.3))],
+      { inputs: ['x', 'w', 'r', 'b'], hiddenSize: 3 }, 'lstm', g).outputTensors),
+    single((g, _f, feed) => applyOp('lstm', [feed('x', randomTensor([3, 2, 4], 1)), feed('w', randomTensor([1, 12, 4], 2, -0.5, 0.5)), feed('r', randomTensor([1, 12, 3], 3, -0.5, 0.5)), feed('l', tensor([1, 3], [2], 'int32')), feed('h0', randomTensor([1, 2, 3], 5)), feed('c0', randomTensor([1, 2, 3], 6)), feed('p', randomTensor([1, 9], 7, -0.5, 0.5))],
+      { inputs: ['x', 'w', 'r', 'sequenceLens', 'initialH', 'initialC', 'p'], hiddenSize: 3, direction: 'reverse', inputForget: true }, 'lstm', g).outputTensors),
+  ],
   variable: [
     () => {
       const g = new Graph();

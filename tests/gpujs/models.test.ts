@@ -10,6 +10,9 @@ import { closeTo, rand, randomTensor, testModes } from './harness';
  * at optimization level 2 (fused kernels included), and for models that declare a loss, training
  * steps (the gradient ops and the optimizer's assigns), with losses and trained weights compared.
  */
+// whole models on up to four modes, on a machine that may be shared: generous per-test time
+jest.setTimeout(300_000);
+
 const ROOT = path.resolve(__dirname, '../..');
 const MODELS = path.join(ROOT, 'models');
 const modelDirs = fs.existsSync(MODELS) ? fs.readdirSync(MODELS).filter((d) => fs.statSync(path.join(MODELS, d)).isDirectory()) : [];

@@ -8,5 +8,6 @@ import './gradients';
 import './indexing';
 import './nchw';
 import './onnx';
+import './recurrent';
 // last: fused ops reuse the anchor kernels registered above
 import './fused';
