@@ -189,10 +189,22 @@ export function buildCase(seed: number): FuzzCase {
         hasVariables = true;
         const before = ops.mul(v, 2);
         const update = g.controlDependencies([before], () => ops.assignAdd(v, constant(shape)));
-        const after = g.controlDependencies([update], () => ops.identity(v));
+        // read after the update: a view of the variable, or elementwise ops on it that wait on the update
+        const after = g.controlDependencies([update], () => (r() < 0.5 ? ops.identity(v) : ops.tanh(ops.mul(v, 1.5))));
         y = ops.add(ops.mul(after, 3), before);
         targets.push(update.node);
         description.push('variable-update');
+      } else if (kind < 0.993) {
+        // reads of a variable on both sides of a write that only graph order separates: a pass must
+        // not move the first read past the write (fusion) or merge the two reads (CSE)
+        const shape = known(x);
+        const v = g.variable(tensor(values(r, sizeOf(shape)), shape));
+        hasVariables = true;
+        const early = ops.mul(v, 2);
+        const update = ops.assignAdd(v, constant(shape));
+        const late = ops.mul(v, 2);
+        y = ops.add(ops.add(ops.tanh(early), update), late);
+        description.push('variable-order');
       } else {
         y = ops.add(x, ops.reduceMean(x, undefined, true));
         description.push('mean-center');

@@ -1,6 +1,9 @@
 import { buildCase, compareValues, runCase } from '../fuzz/passes-fuzz';
 import { tensor } from 'graphc';
 
+// every plan runs the verifier after each pass
+process.env.GRAPHC_VERIFY_PASSES = '1';
+
 // A small slice of the differential fuzzer (the large run is `npm run fuzz`).
 const SEEDS = Array.from({ length: 120 }, (_, i) => 1 + i);
 

@@ -1,5 +1,8 @@
 import { Graph, Node, OptLevel, Session, TensorValue, evaluateNode, ops, optimizeGraph, tensor, verifyGraph } from 'graphc';
 
+// every session's plan runs the verifier after each pass
+process.env.GRAPHC_VERIFY_PASSES = '1';
+
 const values = (t: { data: ArrayLike<number> }): number[] => Array.from(t.data);
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void => {
   expect(a.length).toBe(b.length);
@@ -264,6 +267,24 @@ describe('fused kernels', () => {
     const got = await sess.run(out, feeds);
     expect(sess.plans()[0].kernels).toBe(1);
     expect(values(got)).toEqual(values(await runAt(g, out.name, feeds, 0)));
+  });
+});
+
+describe('layout (O3)', () => {
+  test('a constant operand read transposed is stored transposed instead', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3], 'x');
+    const W = g.constant(tensor([1, 2, 3, 4, 5, 6], [2, 3]), 'W');
+    const out = ops.matmul(x, W, { transposeB: true }, 'out');
+    const feeds = { x: tensor([1, 0, 1, 0, 1, 0], [2, 3]) };
+    const sess = new Session(g, { optimize: 3 });
+    const got = await sess.run(out, feeds);
+    const mm = sess.plans()[0].schedule.find((n) => n.name === 'out')!;
+    expect(mm.attrs.transposeB).toBe(false);
+    expect(mm.inputs[1].node.op).toBe('const');
+    expect(mm.inputs[1].shape).toEqual([3, 2]);
+    // x·Wᵀ: rows [1,0,1] and [0,1,0] against W rows [1,2,3], [4,5,6]
+    expect(values(got)).toEqual([4, 10, 2, 5]);
   });
 });
 

@@ -18,8 +18,9 @@ interface Group {
 
 /**
  * Operation folding. Elementwise ops are grouped backwards from each group's last op (its root): an
- * op joins the group of its consumers when all of them are in one group, it is not kept, has no
- * control edges, and has the root's shape (so nothing is recomputed per broadcast element). A group
+ * op joins the group of its consumers when all of them are in one group, it is not kept, nothing
+ * waits on it through a control edge, and it has the root's shape (so nothing is recomputed per
+ * broadcast element). The fused node waits on the control inputs of every op it absorbs. A group
  * of two or more ops becomes one `fusedElementwise` node. When the group (even a single op) reads the
  * result of an op with a registered epilogue variant (matmul, conv2d, depthwiseConv2d) that nothing
  * else reads, that op joins as the anchor: `relu(matmul(x, W) + b)` becomes one `fusedMatmul`.
@@ -36,7 +37,7 @@ export const fusePass: GraphPass = {
       if (!fusable(n)) continue;
       let root = n;
       const consumers = info.dataConsumers.get(n)!;
-      if (!ctx.keep.has(n.name) && n.controlInputs.length === 0 && info.onlyDataConsumers(n) && consumers.length > 0) {
+      if (!ctx.keep.has(n.name) && info.onlyDataConsumers(n) && consumers.length > 0) {
         const roots = new Set(consumers.map((c) => rootOf.get(c)));
         const r = roots.size === 1 ? [...roots][0] : undefined;
         if (r && shapesEqual(n.outputs[0].shape, r.outputs[0].shape) && n.inputs.every((t) => info.readMayMove(t, pos(n), pos(r)))) root = r;
@@ -74,15 +75,18 @@ export const fusePass: GraphPass = {
       }
       const { statements, inputs } = buildProgram(g);
       const mapped = inputs.map((t) => rb.tensor(t));
+      // the fused node waits for everything any of its ops waited for
+      const absorbed = new Set<Node>([...g.members, ...(g.anchor ? [g.anchor] : [])]);
+      const controls = rb.controls([...absorbed].flatMap((m) => m.controlInputs).filter((c) => !absorbed.has(c)));
       const fused = g.anchor
         ? rb.add(
             epilogueFusionOf(g.anchor.op)!,
             [...g.anchor.inputs.map((t) => rb.tensor(t)), ...mapped],
             { ...g.anchor.attrs, epilogue: programAttr(statements) },
             n.name,
-            rb.controls(n.controlInputs),
+            controls,
           )
-        : rb.add('fusedElementwise', mapped, { program: programAttr(statements) }, n.name, rb.controls(n.controlInputs));
+        : rb.add('fusedElementwise', mapped, { program: programAttr(statements) }, n.name, controls);
       rb.replace(n, fused.outputTensors);
       fusedGroups++;
     }
@@ -96,7 +100,7 @@ function findAnchor(g: Group, info: GraphInfo, keep: Set<string>, rootOf: Map<No
   for (const m of g.members) {
     for (const t of m.inputs) {
       const a = t.node;
-      if (t.index !== 0 || a.outputs.length !== 1 || !epilogueFusionOf(a.op) || keep.has(a.name) || a.controlInputs.length > 0) continue;
+      if (t.index !== 0 || a.outputs.length !== 1 || !epilogueFusionOf(a.op) || keep.has(a.name)) continue;
       if (!info.onlyDataConsumers(a) || !info.dataConsumers.get(a)!.every((c) => rootOf.get(c) === g.root)) continue;
       if (a.outputs[0].dtype !== out.dtype || !shapesEqual(a.outputs[0].shape, out.shape)) continue;
       // the epilogue runs in place on the anchor's output: no other input may broadcast it larger
