@@ -113,3 +113,126 @@ export function listCases(root: string, suite: string): string[] {
     .sort()
     .map((d) => path.join(dir, d));
 }
+
+/** onnxruntime-node, loaded on first use (a devDependency: only the export checks need it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Ort = any;
+let ortModule: Ort | undefined;
+export function ort(): Ort {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ortModule ??= require('onnxruntime-node');
+  return ortModule;
+}
+
+const ORT_TYPES: Record<string, string> = { float32: 'float32', float64: 'float64', int32: 'int32', int64: 'int64', bool: 'bool' };
+
+export function toOrtTensor(v: TensorValue): unknown {
+  const O = ort();
+  // plain arrays: onnxruntime builds its typed array in its own realm (jest runs tests in another)
+  let data: unknown[] = Array.from(v.data as ArrayLike<number>);
+  if (v.dtype === 'int64') data = data.map((x) => BigInt(Math.trunc(x as number)));
+  else if (v.dtype === 'bool') data = data.map((x) => x !== 0);
+  return new O.Tensor(ORT_TYPES[v.dtype], data, v.shape);
+}
+
+export function fromOrtTensor(t: { type: string; data: ArrayLike<number | bigint>; dims: readonly number[] }): TensorValue {
+  const dtype = ({ float32: 'float32', float64: 'float64', int32: 'int32', int64: 'int64', bool: 'bool' } as Record<string, TensorValue['dtype']>)[t.type];
+  if (!dtype) throw new Error(`onnxruntime returned a ${t.type} tensor`);
+  const data = Array.from(t.data as ArrayLike<number | bigint>, (x) => Number(x));
+  const Ctor = dtype === 'float32' ? Float32Array : dtype === 'int32' ? Int32Array : dtype === 'bool' ? Uint8Array : Float64Array;
+  return { dtype, shape: [...t.dims], data: Ctor.from(data) };
+}
+
+/**
+ * Runs exported ONNX bytes in onnxruntime on graphc-named feeds; values by output order. Under jest
+ * it runs in a child process (scripts/ort-run.js): onnxruntime checks typed arrays against its own
+ * realm, which jest's module sandbox is not.
+ */
+export async function runInOrt(bytes: Uint8Array, feeds: Record<string, TensorValue>, outputs: string[]): Promise<TensorValue[]> {
+  if (process.env.JEST_WORKER_ID !== undefined) return runInOrtProcess(bytes, feeds, outputs);
+  const session = await ort().InferenceSession.create(bytes);
+  const ortFeeds: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(feeds)) if (session.inputNames.includes(k)) ortFeeds[k] = toOrtTensor(v);
+  const result = await session.run(ortFeeds);
+  return outputs.map((o) => fromOrtTensor(result[o]));
+}
+
+/**
+ * Import, export and run in onnxruntime: the round trip ONNX -> graphc -> ONNX must keep the case's
+ * expected outputs.
+ */
+export async function runRoundTrip(dir: string, suite = path.basename(path.dirname(dir))): Promise<CaseResult> {
+  const start = Date.now();
+  const name = path.basename(dir);
+  const file = path.join(dir, 'model.onnx');
+  const ops = modelOps(file);
+  const done = (outcome: Outcome, reason?: string): CaseResult => ({ suite, name, ops, outcome, reason, ms: Date.now() - start });
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { exportOnnx } = require('graphc') as typeof import('graphc');
+    const model = await loadModel(file);
+    const onnxNames = (model.graph.metadata.onnx as { inputs: Record<string, string> }).inputs;
+    const bytes = exportOnnx(model.graph, { outputs: model.signature.outputs });
+    for (const set of fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort()) {
+      const setDir = path.join(dir, set);
+      const files = fs.readdirSync(setDir).sort((a, b) => Number(/\d+/.exec(a)?.[0]) - Number(/\d+/.exec(b)?.[0]));
+      const feeds: Record<string, TensorValue> = {};
+      files.filter((f) => f.startsWith('input_')).forEach((f, i) => {
+        const { name: inputName, value } = readTensorProtoFile(path.join(setDir, f));
+        feeds[onnxNames[inputName] ?? model.signature.inputs[i]] = value;
+      });
+      let values: TensorValue[];
+      try {
+        values = await runInOrt(bytes, feeds, model.signature.outputs);
+      } catch (e) {
+        return done('fail', `onnxruntime: ${(e as Error).message.split('\n')[0].slice(0, 300)}`);
+      }
+      const expectedFiles = files.filter((f) => f.startsWith('output_'));
+      for (let k = 0; k < expectedFiles.length; k++) {
+        const { value, elemType } = readTensorProtoFile(path.join(setDir, expectedFiles[k]));
+        const problem = compare({ ...value, dtype: dtypeOfOnnx(elemType, expectedFiles[k]) }, values[k]);
+        if (problem) return done('fail', `output ${k}: ${problem}`);
+      }
+    }
+    return done('pass');
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
+    return done(e instanceof UnsupportedOpError ? 'unsupported' : 'error', message);
+  }
+}
+
+export interface OrtRequest {
+  bytes: Uint8Array;
+  feeds: Record<string, TensorValue>;
+  outputs: string[];
+}
+
+/** Runs several models in one onnxruntime child process; each reply is the outputs or an Error. */
+export function runInOrtBatch(requests: OrtRequest[]): (TensorValue[] | Error)[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { execFileSync } = require('child_process') as typeof import('child_process');
+  const b64 = (v: ArrayLike<number>) => Buffer.from(Float64Array.from(v as ArrayLike<number>).buffer).toString('base64');
+  const request = JSON.stringify(
+    requests.map((r) => ({
+      model: Buffer.from(r.bytes).toString('base64'),
+      feeds: Object.fromEntries(Object.entries(r.feeds).map(([k, v]) => [k, { dtype: v.dtype, shape: v.shape, data: b64(v.data) }])),
+      outputs: r.outputs,
+    })),
+  );
+  const stdout = execFileSync(process.execPath, [path.join(__dirname, 'ort-run.js')], { input: request, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'ignore'] });
+  const replies = JSON.parse(stdout.toString('utf8')) as { error?: string; outputs: { dtype: string; shape: number[]; data: string }[] }[];
+  return replies.map((reply) => {
+    if (reply.error) return new Error(`onnxruntime: ${reply.error}`);
+    return reply.outputs.map((o) => {
+      const raw = Buffer.from(o.data, 'base64');
+      const v = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      return fromOrtTensor({ type: o.dtype, dims: o.shape, data: Array.from(v) });
+    });
+  });
+}
+
+async function runInOrtProcess(bytes: Uint8Array, feeds: Record<string, TensorValue>, outputs: string[]): Promise<TensorValue[]> {
+  const [reply] = runInOrtBatch([{ bytes, feeds, outputs }]);
+  if (reply instanceof Error) throw reply;
+  return reply;
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run conformance`: runs ONNX's backend test suites (Debian's libonnx-testdata) through graphc
 // and writes docs/onnx-conformance.md. Usage:
-//   node scripts/conformance.js [--data DIR] [--suite NAME]... [--filter REGEX] [--out FILE] [--json FILE] [--quiet] [--update-list]
+//   node scripts/conformance.js [--data DIR] [--suite NAME]... [--filter REGEX] [--out FILE] [--json FILE] [--quiet] [--update-list] [--round-trip]
+// --round-trip: import, export with exportOnnx and run the export in onnxruntime-node instead
 const fs = require('fs');
 const path = require('path');
 const ts = require('typescript');
@@ -27,6 +28,7 @@ function parseArgs(argv) {
     else if (a === '--json') opts.json = argv[++i];
     else if (a === '--quiet') opts.quiet = true;
     else if (a === '--update-list') opts.updateList = true;
+    else if (a === '--round-trip') opts.roundTrip = true;
     else {
       console.error(`conformance: unknown argument '${a}'`);
       process.exit(2);
@@ -98,7 +100,7 @@ async function main() {
   for (const suite of opts.suites) {
     for (const dir of harness.listCases(opts.data, suite)) {
       if (opts.filter && !opts.filter.test(path.basename(dir))) continue;
-      const r = await harness.runCase(dir, suite);
+      const r = opts.roundTrip ? await harness.runRoundTrip(dir, suite) : await harness.runCase(dir, suite);
       results.push(r);
       if (!opts.quiet && r.outcome !== 'pass') console.log(`${r.outcome.padEnd(11)} ${suite}/${r.name}: ${r.reason || ''}`);
     }
@@ -109,12 +111,12 @@ async function main() {
   }
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(results, null, 1));
-  if (!opts.filter && opts.out) {
+  if (!opts.filter && opts.out && !opts.roundTrip) {
     fs.mkdirSync(path.dirname(opts.out), { recursive: true });
     fs.writeFileSync(opts.out, report(results, opts));
     console.log(`wrote ${opts.out}`);
   }
-  if (opts.updateList && !opts.filter) {
+  if (opts.updateList && !opts.filter && !opts.roundTrip) {
     const list = 'tests/onnx/conformance-passing.txt';
     const passing = results.filter((r) => r.outcome === 'pass').map((r) => `${r.suite}/${r.name}`);
     fs.writeFileSync(list, `# Cases that pass (npm run conformance -- --update-list); tests/onnx/conformance.test.ts holds them to it.\n${passing.join('\n')}\n`);

@@ -1,6 +1,7 @@
 import type { DType } from './dtype';
 import type { Shape } from './shape';
 import type { AttrValue, Node, SymbolicTensor } from './graph';
+import type { OnnxExportRule } from './io/onnx/export-context';
 
 /** What shape and dtype inference sees of one input. */
 export interface OutputInfo {
@@ -72,4 +73,6 @@ export interface OpDef {
   isConstantSource?: boolean;
   /** Output only changes metadata (reshape, identity, expandDims): the runtime may alias the buffer. */
   aliasesInput?: boolean;
+  /** How the op is written as ONNX nodes; attached by io/onnx's export rules (`setOnnxExport`). */
+  onnx?: OnnxExportRule;
 }

@@ -3,6 +3,7 @@ import { registerRun } from './run';
 import { registerInspect } from './inspect';
 import { registerTrain } from './train';
 import { registerOptimize } from './optimize';
+import { registerConvert } from './convert';
 import '../onnx-support';
 
 /** Each command lives in its own module and registers itself here. */
@@ -11,4 +12,5 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerTrain(program);
   registerOptimize(program);
+  registerConvert(program);
 }

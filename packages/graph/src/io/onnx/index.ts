@@ -14,5 +14,9 @@ export type { OnnxImportOptions, ImportEvaluator, OnnxSignatureNames, OnnxHandle
 export { readTensorProtoFile, tensorFromProto, tensorToProto, dtypeOfOnnx, onnxTypeName, DTYPE_TO_ONNX } from './tensor';
 export { decodeModel, decodeTensor, encodeModel, encodeTensor, onnx } from './proto';
 export type { OnnxNode, OnnxOutput } from './context';
+export { exportOnnx, saveOnnx, EXPORT_OPSET } from './export';
+export type { OnnxExportOptions } from './export';
+export { setOnnxExport } from './export-context';
+export type { OnnxExportRule, ExportContext } from './export-context';
 
 registerModelLoader('.onnx', (file) => loadOnnx(file));

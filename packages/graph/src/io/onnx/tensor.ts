@@ -274,7 +274,12 @@ export function tensorToProto(value: TensorValue, name: string): TensorProto {
   let raw: Uint8Array;
   if (value.dtype === 'int64') {
     const big = new BigInt64Array(count);
-    for (let i = 0; i < count; i++) big[i] = BigInt(Math.trunc(value.data[i]));
+    // doubles at or beyond +-2^63 (ONNX's "to the end" sentinels) saturate rather than wrap
+    const max = 2n ** 63n - 1n;
+    for (let i = 0; i < count; i++) {
+      const v = value.data[i];
+      big[i] = v >= 2 ** 63 ? max : v <= -(2 ** 63) ? -max - 1n : BigInt(Math.trunc(v));
+    }
     raw = new Uint8Array(big.buffer);
   } else {
     const copy = value.data.slice();
