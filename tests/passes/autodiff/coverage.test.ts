@@ -25,12 +25,7 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
 
 /** Differentiable ops (from ONNX import) whose gradient is not written yet. */
 const GRADIENT_NOT_WRITTEN = [
-  'einsum',
   'det',
-  'convNchw',
-  'convTransposeNchw',
-  'maxPoolNchw',
-  'avgPoolNchw',
   'lpPoolNchw',
   'lrnNchw',
   'resize',

@@ -116,9 +116,45 @@ describe('gradients of layerNorm, nllLoss and cumSum', () => {
     await checkGradients((x, t) => ops.nllLoss(x, t, null, { reduction: 'mean' }), [values([2, 3, 2], 2, -3, -0.1), tensor([0, 2, 1, 1], [2, 2], 'int64')]);
   });
 
+  test('einsum: matmul, batched with broadcasting, outer product, a summed-away label, three operands', async () => {
+    await checkGradients((a, b) => ops.einsum('ij,jk->ik', a, b), [values([2, 3], 1), values([3, 4], 2)]);
+    await checkGradients((a, b) => ops.einsum('...ij,...jk->...ik', a, b), [values([2, 2, 3], 3), values([3, 2], 4)]);
+    await checkGradients((a, b) => ops.einsum('i,j->ij', a, b), [values([3], 5), values([4], 6)]);
+    await checkGradients((a, b) => ops.einsum('ij,k->i', a, b), [values([2, 3], 7), values([4], 8)]);
+    await checkGradients((a, b, c) => ops.einsum('bi,ij,bj->b', a, b, c), [values([2, 3], 9), values([3, 4], 10), values([2, 4], 11)]);
+  });
+
   test('cumSum: forward, reverse, exclusive', async () => {
     for (const options of [{}, { reverse: true }, { exclusive: true }, { exclusive: true, reverse: true }]) {
       await checkGradients((x) => ops.mul(ops.cumSum(x, 1, options), values([2, 5], 1)), [values([2, 5], 2)]);
     }
+  });
+});
+
+describe('gradients of the channels-first (ONNX) convolution and pools', () => {
+  test('convNchw: group 1 with bias, strided and padded; depthwise; SAME_UPPER', async () => {
+    await checkGradients((x, w, b) => ops.convNchw(x, w, b, { pads: [1, 0, 1, 2], strides: [2, 1] }), [values([2, 3, 5, 4], 1), values([4, 3, 3, 2], 2), values([4], 3)]);
+    await checkGradients((x, w) => ops.convNchw(x, w, null, { group: 3, pads: [1, 1, 1, 1] }), [values([1, 3, 4, 4], 4), values([6, 1, 3, 3], 5)]);
+    await checkGradients((x, w) => ops.convNchw(x, w, null, { autoPad: 'SAME_UPPER', dilations: [2, 1] }), [values([1, 2, 5, 5], 6), values([2, 2, 2, 3], 7)]);
+  });
+
+  test('convTransposeNchw: strided, padded, with output padding and bias', async () => {
+    await checkGradients((x, w, b) => ops.convTransposeNchw(x, w, b, { strides: [2, 2], pads: [1, 0, 1, 1], outputPadding: [1, 0] }), [values([2, 3, 3, 4], 11), values([3, 2, 3, 3], 12), values([2], 13)]);
+    await checkGradients((x, w) => ops.convTransposeNchw(x, w, null, { dilations: [1, 2] }), [values([1, 2, 3, 3], 14), values([2, 3, 2, 2], 15)]);
+  });
+
+  test('maxPoolNchw and avgPoolNchw', async () => {
+    const { distinct } = await import('./helpers');
+    await checkGradients((x) => ops.maxPoolNchw(x, [2, 2], { strides: [2, 2] }), [distinct([2, 3, 4, 6], 8, 0.01)]);
+    await checkGradients((x) => ops.maxPoolNchw(x, [3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }), [distinct([1, 2, 5, 5], 9, 0.01)]);
+    await checkGradients((x) => ops.avgPoolNchw(x, [3, 2], { strides: [1, 2], pads: [1, 0, 1, 0] }), [values([2, 2, 4, 4], 10)]);
+  });
+
+  test('unsupported configurations fail clearly', async () => {
+    const { Graph, gradients } = await import('graphc');
+    const g = new Graph();
+    const x = g.placeholder('float64', [1, 4, 5, 5], 'x');
+    const w = g.placeholder('float64', [4, 2, 3, 3], 'w');
+    expect(() => gradients(ops.reduceSum(ops.convNchw(x, w, null, { group: 2 })), [x])).toThrow(/group 2 .* is not supported/);
   });
 });

@@ -7,3 +7,4 @@ import './nn';
 import './math-extra';
 import './nn-extra';
 import './array-extra';
+import './nn-nchw';
