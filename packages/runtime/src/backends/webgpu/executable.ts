@@ -371,6 +371,10 @@ export class WebGpuExecutable implements Executable {
   private hostKnown = new Set<Storage>();
 
   private bufferOf(step: GpuStep, ref: BindingRef): GPUBuffer {
+    if ('state' in ref) {
+      const { key, init } = step.plan.state![ref.state];
+      return this.state.persistentBuffer(key, init);
+    }
     if ('input' in ref) {
       const copy = step.copies.find((c) => c.input === ref.input);
       return (copy ? copy.scratch : step.inputs[ref.input].storage).buffer!;
@@ -381,7 +385,7 @@ export class WebGpuExecutable implements Executable {
 
   private encode(step: GpuStep, d: WgslDispatch, buffers: GPUBuffer[]): EncodedDispatch {
     const ctx = this.ctx;
-    const access = d.bindings.map((b) => ('input' in b.ref ? 'read' : 'read_write'));
+    const access = d.bindings.map((b) => b.access ?? ('input' in b.ref ? 'read' : 'read_write'));
     const decls = d.bindings.map((b, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${b.name}: ${b.type};`).join('\n');
     const code = `${decls}\n${preludeFor(d.body)}${d.body}\n`;
     const layoutKey = access.join(',');

@@ -7,8 +7,11 @@ export interface GpuTensorInfo {
   shape: number[];
 }
 
-/** What one `@binding(i)` of a dispatch is bound to. */
-export type BindingRef = { input: number } | { output: number } | { scratch: number };
+/**
+ * What one `@binding(i)` of a dispatch is bound to: an input, an output, a scratch buffer of the
+ * node, or a small buffer the node keeps in the session's state across runs (a generator's counter).
+ */
+export type BindingRef = { input: number } | { output: number } | { scratch: number } | { state: number };
 
 export interface WgslBinding {
   ref: BindingRef;
@@ -16,6 +19,8 @@ export interface WgslBinding {
   name: string;
   /** Its WGSL store type, e.g. `array<f32>` or `array<vec4<f32>>`. */
   type: string;
+  /** Inputs are read-only and everything else read-write unless this says otherwise. */
+  access?: 'read' | 'read_write';
 }
 
 /**
@@ -39,6 +44,8 @@ export interface KernelPlan {
    * when that input's value is on the host anyway (a feed or a constant). Returns an error message.
    */
   hostChecks?: { input: number; check: (value: TensorValue) => string | null }[];
+  /** Buffers kept in the session's state under `key` (created from `init` on first use), bound as `{ state: i }`. */
+  state?: { key: string; init: () => Uint32Array }[];
 }
 
 export interface WebGpuKernelContext {

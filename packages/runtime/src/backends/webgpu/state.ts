@@ -30,6 +30,7 @@ export class WebGpuVariableState implements VariableState {
   bind(ctx: GpuContext): void {
     if (this.ctx === ctx) return;
     this.ctx = ctx;
+    this.persistent.clear();
     for (const [name, e] of this.entries) {
       e.buffer = null;
       if (e.pending) {
@@ -85,6 +86,23 @@ export class WebGpuVariableState implements VariableState {
     return e.buffer;
   }
 
+  private readonly persistent = new Map<string, GPUBuffer>();
+
+  /**
+   * A small buffer that lives as long as the variables (a dropout generator's counter), created from
+   * `init` the first time a plan asks for `key`.
+   */
+  persistentBuffer(key: string, init: () => Uint32Array): GPUBuffer {
+    let buffer = this.persistent.get(key);
+    if (!buffer) {
+      const data = init();
+      buffer = createBuffer(this.device(), bufferSize(data.byteLength), STORAGE_USAGE(), key);
+      this.device().queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.persistent.set(key, buffer);
+    }
+    return buffer;
+  }
+
   markInitialized(name: string): void {
     const e = this.entries.get(name);
     if (e) e.initialized = true;
@@ -93,6 +111,8 @@ export class WebGpuVariableState implements VariableState {
   dispose(): void {
     for (const e of this.entries.values()) e.buffer?.destroy();
     this.entries.clear();
+    for (const b of this.persistent.values()) b.destroy();
+    this.persistent.clear();
   }
 
   private device(): GPUDevice {

@@ -5,3 +5,6 @@ import './fused';
 import './reduce';
 import './softmax';
 import './array';
+import './conv';
+import './pool';
+import './nn';
