@@ -66,17 +66,17 @@ describe('graphc train', () => {
     const model = path.join(dir, 'model.json');
     await writeSmallMlp(model);
     const out = path.join(dir, 'trained.json');
-    const r = await cli('train', model, '--data', DATA, '--limit', '2000', '--test-limit', '1000', '-o', out, '--progress', 'lines', '--json');
+    const r = await cli('train', model, '--data', DATA, '--limit', '1200', '--test-limit', '500', '-o', out, '--progress', 'lines', '--json');
     expect(r.stderr).not.toMatch(/graphc:/);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    expect(summary.steps).toBe(80); // 2 epochs of 2000 / 50
+    expect(summary.steps).toBe(48); // 2 epochs of 1200 / 50
     expect(summary.epochLog).toHaveLength(2);
     expect(summary.epochLog[1].loss).toBeLessThan(summary.epochLog[0].loss);
-    expect(summary.testAccuracy).toBeGreaterThan(0.65);
+    expect(summary.testAccuracy).toBeGreaterThan(0.6);
     expect(summary.examplesPerSecond).toBeGreaterThan(0);
     // plain progress lines (not a terminal): epoch, step, loss, examples/s
-    expect(r.stderr).toMatch(/^epoch 1\/2 step 40\/40 {2}loss \d+\.\d{4} {2}\d+ ex\/s$/m);
+    expect(r.stderr).toMatch(/^epoch 1\/2 step 24\/24 {2}loss \d+\.\d{4} {2}\d+ ex\/s$/m);
     expect(r.stderr).toMatch(/^epoch 2\/2 {2}loss \d+\.\d{4} {2}[\d.]+ s {2}\d+ ex\/s {2}test accuracy \d+\.\d\d%$/m);
     expect(r.stderr).not.toMatch(/\r/);
 
@@ -84,7 +84,7 @@ describe('graphc train', () => {
     const trained = await loadModel(out);
     expect(trained.graph.nodes.some((n) => n.name.includes('Adam'))).toBe(false);
     expect(trained.graph.hasNode('global_step')).toBe(false);
-    expect(trained.graph.metadata.trainingHistory).toEqual([expect.objectContaining({ steps: 80, testAccuracy: summary.testAccuracy })]);
+    expect(trained.graph.metadata.trainingHistory).toEqual([expect.objectContaining({ steps: 48, testAccuracy: summary.testAccuracy })]);
     const original = await loadModel(model);
     const before = original.graph.node('w1/initial_value').attrs.value as { data: Float32Array };
     const after = trained.variables.get('w1')!.data;
@@ -99,15 +99,15 @@ describe('graphc train', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-resume-'));
     const model = path.join(dir, 'model.json');
     await writeSmallMlp(model);
-    const common = ['--data', DATA, '--limit', '600', '--progress', 'none', '--json'];
+    const common = ['--data', DATA, '--limit', '300', '--progress', 'none', '--json'];
     // uninterrupted: 2 epochs
     const full = await cli('train', model, ...common, '--epochs', '2', '-o', path.join(dir, 'full.json'));
     expect(full.code).toBe(0);
     // interrupted: 1 epoch with a checkpoint mid-epoch and at its end, then resume for the second
     const ckpt = path.join(dir, 'run.gckpt');
-    const first = await cli('train', model, ...common, '--epochs', '1', '--checkpoint', ckpt, '--checkpoint-every', '5', '-o', path.join(dir, 'half.json'));
+    const first = await cli('train', model, ...common, '--epochs', '1', '--checkpoint', ckpt, '--checkpoint-every', '2', '-o', path.join(dir, 'half.json'));
     expect(first.code).toBe(0);
-    expect(readCheckpoint(ckpt).header).toEqual(expect.objectContaining({ step: 12, metadata: { epoch: 1, batch: 0, seed: 1 } }));
+    expect(readCheckpoint(ckpt).header).toEqual(expect.objectContaining({ step: 6, metadata: { epoch: 1, batch: 0, seed: 1 } }));
     const resumed = await cli('train', model, ...common, '--epochs', '2', '--resume', ckpt, '-o', path.join(dir, 'resumed.json'));
     expect(resumed.code).toBe(0);
     const a = (await loadModel(path.join(dir, 'full.json'))).variables;
