@@ -350,6 +350,9 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((g, _f, feed) => applyOp('lstm', [feed('x', randomTensor([3, 2, 4], 1)), feed('w', randomTensor([1, 12, 4], 2, -0.5, 0.5)), feed('r', randomTensor([1, 12, 3], 3, -0.5, 0.5)), feed('l', tensor([1, 3], [2], 'int32')), feed('h0', randomTensor([1, 2, 3], 5)), feed('c0', randomTensor([1, 2, 3], 6)), feed('p', randomTensor([1, 9], 7, -0.5, 0.5))],
       { inputs: ['x', 'w', 'r', 'sequenceLens', 'initialH', 'initialC', 'p'], hiddenSize: 3, direction: 'reverse', inputForget: true }, 'lstm', g).outputTensors),
   ],
+  stridedSliceGrad: [
+    single((g, _f, feed) => applyOp('stridedSliceGrad', [feed('dy', randomTensor([2, 3, 2], 1)), feed('x', x234())], { begin: [1, 2, 0], strides: [-1, -1, 2], size: [2, 3, 2] }, 'ssg', g).output(0)),
+  ],
   variable: [
     () => {
       const g = new Graph();

@@ -255,3 +255,25 @@ registerGpujsKernel('avgPoolGrad', (ctx) => {
     }),
   ];
 });
+
+/** stridedSliceGrad(dy, x): each x element takes the dy element stridedSlice read from it, else 0. */
+registerGpujsKernel('stridedSliceGrad', (ctx) => {
+  const [dy] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const begin = ctx.attrs.begin as number[];
+  const step = ctx.attrs.strides as number[];
+  const dyStrides = stridesOf(dy.shape);
+  return [
+    ctx.kernel(out.shape, out.dtype, [dy], ([d]) => {
+      const c = coordinates(out.shape, 'i', 'o');
+      let code = c.code;
+      const conds: string[] = [];
+      out.shape.forEach((_, k) => {
+        code += `const q${k} = ${c.names[k]} - ${begin[k]};\nconst j${k} = Math.floor(q${k} / ${step[k]});\n`;
+        conds.push(`q${k} - j${k} * ${step[k]} === 0 && j${k} >= 0 && j${k} < ${dy.shape[k]}`);
+      });
+      const index = out.shape.map((_, k) => `j${k} * ${dyStrides[k]}`).join(' + ') || '0';
+      return `${code}if (${conds.join(' && ') || 'true'}) {\nreturn ${d}[${index}];\n}\nreturn 0.0;`;
+    }),
+  ];
+});
