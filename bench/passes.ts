@@ -30,15 +30,19 @@ const seq = (n: number, f: (i: number) => number): Float32Array => Float32Array.
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
 
-async function timeRuns(fn: () => Promise<unknown>, runs = RUNS): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  const times: number[] = [];
+/** Median ms of each function, the functions run interleaved (run i of each, then run i + 1) so drift in machine load hits all alike. */
+async function timeInterleaved(fns: Record<string, () => Promise<unknown>>, runs = RUNS): Promise<Record<string, number>> {
+  const names = Object.keys(fns);
+  for (let i = 0; i < 3; i++) for (const n of names) await fns[n]();
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
+    for (const n of names) {
+      const t0 = performance.now();
+      await fns[n]();
+      times[n].push(performance.now() - t0);
+    }
   }
-  return median(times);
+  return Object.fromEntries(names.map((n) => [n, median(times[n])]));
 }
 
 function maxDiff(a: TensorValue, b: TensorValue): number {
@@ -83,12 +87,12 @@ async function resnet20(): Promise<void> {
   const frozen = optimizeModel(model.graph, { level: 0, outputs: ['probs'], freeze: model.variables }).graph;
   const x = tensor(seq(8 * 32 * 32 * 3, (i) => Math.sin(i * 0.01)), [8, 32, 32, 3]);
   const out: Record<string, TensorValue> = {};
-  const ms: Record<string, number> = {};
+  const sessions: Record<string, Session> = {};
   for (const level of [0, 2] as OptLevel[]) {
-    const sess = new Session(frozen, { optimize: level });
-    out[level] = await sess.run('probs', { x });
-    ms[level] = await timeRuns(() => sess.run('probs', { x }));
+    sessions[level] = new Session(frozen, { optimize: level });
+    out[level] = await sessions[level].run('probs', { x });
   }
+  const ms = await timeInterleaved({ 0: () => sessions[0].run('probs', { x }), 2: () => sessions[2].run('probs', { x }) });
   results.resnet20_run_batch8 = { o0Ms: ms[0], o2Ms: ms[2], maxAbsDiff: maxDiff(out[0], out[2]) };
   log(`resnet20 batch 8 run: O0 ${ms[0].toFixed(1)} ms, O2 ${ms[2].toFixed(1)} ms (max |diff| ${maxDiff(out[0], out[2]).toExponential(1)})`);
 }
@@ -124,14 +128,14 @@ async function mlpAdam(): Promise<void> {
     );
   }
   const losses: Record<string, number[]> = {};
-  const ms: Record<string, number> = {};
+  const sessions: Record<string, Session> = {};
   for (const level of [0, 2] as OptLevel[]) {
-    const sess = new Session(graph, { optimize: level });
+    const sess = (sessions[level] = new Session(graph, { optimize: level }));
     await sess.run(graph.globalVariablesInitializer());
     losses[level] = [];
     for (let i = 0; i < 3; i++) losses[level].push((await sess.run({ loss, step }, feeds)).loss.data[0]);
-    ms[level] = await timeRuns(() => sess.run({ loss, step }, feeds));
   }
+  const ms = await timeInterleaved({ 0: () => sessions[0].run({ loss, step }, feeds), 2: () => sessions[2].run({ loss, step }, feeds) });
   results.mlp_adam_run = { o0Ms: ms[0], o2Ms: ms[2], lossesO0: losses[0], lossesO2: losses[2] };
   log(`fashion-mlp Adam step run: O0 ${ms[0].toFixed(1)} ms, O2 ${ms[2].toFixed(1)} ms; first losses O0 ${losses[0].map((l) => l.toFixed(5))} O2 ${losses[2].map((l) => l.toFixed(5))}`);
 }
@@ -145,12 +149,14 @@ async function geluDense(): Promise<void> {
   const feeds = { x: tensor(seq(256 * 512, (i) => Math.cos(i * 0.3)), [256, 512]) };
   const fig: Record<string, number> = {};
   const outs: TensorValue[] = [];
+  const runs: Record<string, () => Promise<unknown>> = {};
   for (const level of [0, 1, 2] as OptLevel[]) {
     const sess = new Session(g, { optimize: level });
     outs.push(await sess.run(y, feeds));
     fig[`kernelsO${level}`] = sess.plans()[0].kernels;
-    fig[`msO${level}`] = await timeRuns(() => sess.run(y, feeds));
+    runs[`msO${level}`] = () => sess.run(y, feeds);
   }
+  Object.assign(fig, await timeInterleaved(runs));
   fig.maxAbsDiff = maxDiff(outs[0], outs[2]);
   results.gelu_dense_256x512x512 = fig;
   log(
@@ -165,12 +171,14 @@ async function geluDense(): Promise<void> {
   const block = ops.relu(ops.batchNorm(ops.conv2d(img, w, 1, 'SAME'), c(Array(16).fill(0.1)), c(Array(16).fill(1.5)), c(Array(16).fill(0)), c(Array(16).fill(0.9)), 1e-3), 'block');
   const feeds2 = { x: tensor(seq(8 * 32 * 32 * 16, (i) => Math.sin(i * 0.7)), [8, 32, 32, 16]) };
   const fig2: Record<string, number> = {};
+  const runs2: Record<string, () => Promise<unknown>> = {};
   for (const level of [0, 2] as OptLevel[]) {
     const sess = new Session(g2, { optimize: level });
     await sess.run(block, feeds2);
     fig2[`kernelsO${level}`] = sess.plans()[0].kernels;
-    fig2[`msO${level}`] = await timeRuns(() => sess.run(block, feeds2));
+    runs2[`msO${level}`] = () => sess.run(block, feeds2);
   }
+  Object.assign(fig2, await timeInterleaved(runs2));
   results.conv_bn_relu_8x32x32x16 = fig2;
   log(`conv2d 3x3 16->16 + batchNorm + relu, x 8x32x32x16: kernels O0 ${fig2.kernelsO0}, O2 ${fig2.kernelsO2}; run O0 ${fig2.msO0.toFixed(2)} ms, O2 ${fig2.msO2.toFixed(2)} ms`);
 }

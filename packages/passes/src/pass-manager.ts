@@ -73,13 +73,20 @@ export function optimizeGraph(graph: Graph, options: OptimizeOptions): OptimizeR
   const ctx: PassContext = { keep: options.keep, evaluate: options.evaluate, foldLimitBytes: options.foldLimitBytes ?? 16 * 1024 * 1024 };
   let current = graph;
   const kept = [...options.keep].filter((n) => graph.hasNode(n));
+  // a pass's output is its own fixed point: rerunning it on a graph nothing has changed since is skipped
+  const lastOutput = new Map<string, Graph>();
   for (const name of names) {
     const pass = getPass(name);
     const nodesBefore = current.nodes.length;
+    if (lastOutput.get(name) === current) {
+      passes.push({ name, ms: 0, nodesBefore, nodesAfter: nodesBefore, skipped: 1 });
+      continue;
+    }
     const start = performance.now();
     const result = pass.run(current, ctx);
     const ms = performance.now() - start;
     current = result.graph;
+    lastOutput.set(name, current);
     if (verify) {
       verifyGraph(current, `after pass '${name}'`);
       const lost = kept.filter((n) => !current.hasNode(n));

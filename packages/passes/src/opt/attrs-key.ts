@@ -32,5 +32,13 @@ function canonical(v: AttrValue | undefined): unknown {
 
 /** A canonical string of attrs (keys sorted, tensors by content hash): equal attrs, equal keys. */
 export function attrsKey(attrs: Attrs): string {
-  return JSON.stringify(canonical(attrs as AttrValue));
+  // attrs objects are shared by a node's copies in every pass's graph: key each once
+  let key = keyCache.get(attrs);
+  if (key === undefined) {
+    key = Object.keys(attrs).length === 0 ? '{}' : JSON.stringify(canonical(attrs as AttrValue));
+    keyCache.set(attrs, key);
+  }
+  return key;
 }
+
+const keyCache = new WeakMap<Attrs, string>();

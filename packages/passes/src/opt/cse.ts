@@ -26,8 +26,8 @@ export const csePass: GraphPass = {
       if (def(n).stateful || ctx.keep.has(n.name) || n.outputs.length === 0) continue;
       let refs = n.inputs.map(ref);
       if (COMMUTATIVE.has(n.op) && refs.length === 2) refs = [...refs].sort();
-      const controls = [...new Set(n.controlInputs.map((c) => (rep.get(c) ?? c).id))].sort((a, b) => a - b);
-      const key = `${n.op}|${attrsKey(n.attrs)}|${refs.join(',')}|${controls.join(',')}`;
+      const controls = n.controlInputs.length ? [...new Set(n.controlInputs.map((c) => (rep.get(c) ?? c).id))].sort((a, b) => a - b).join(',') : '';
+      const key = `${n.op}|${attrsKey(n.attrs)}|${refs.join(',')}|${controls}`;
       const candidates = seen.get(key) ?? [];
       const match = candidates.find(
         (c) =>

@@ -12,7 +12,6 @@ import {
   registeredOps,
 } from '@graphc/graph';
 import { ElementwiseProgram, runElementwise } from '../elementwise';
-import { gemmPacked, packMatrixB, packedBSize } from '../gemm';
 import { CpuKernel, broadcastResultShape, getCpuKernel, registerCpuKernel } from '../kernel';
 
 /**
@@ -78,6 +77,10 @@ function anchorAttrs(attrs: Attrs): Attrs {
  * Anchor + epilogue: the anchor's kernel writes its result into this node's output buffer, then the
  * epilogue runs in place over that buffer with the extra inputs broadcast. One kernel launch, one
  * output tensor, no intermediate: the bias, activation and residual never exist as tensors.
+ *
+ * (Running the epilogue on each 64-row block of C as the GEMM produced it was tried for matmul and
+ * measured no faster: the float32 GEMM then has to take B pre-packed and re-lay it, which costs
+ * what the cache-warm epilogue saves. See BENCHMARKS.md, "Graph passes".)
  */
 function anchorWithEpilogue(fusedOp: string): CpuKernel {
   const anchor = anchorOf(fusedOp)!;
@@ -94,58 +97,6 @@ function anchorWithEpilogue(fusedOp: string): CpuKernel {
   };
 }
 
-/** Rows of C per GEMM call in fusedMatmul: the block is still in cache when its epilogue runs. */
-const EPILOGUE_ROWS = 64;
-let packedScratch = new Float64Array(0);
-
-/**
- * An epilogue input viewed for rows [i0, i0 + rows) of an [m, n] result: a per-column vector as it
- * is, a full [m, n] or per-row [m, 1] tensor as its rows; undefined when it broadcasts otherwise.
- */
-function rowBlock(t: TensorValue, m: number, n: number, i0: number, rows: number): TensorValue | undefined {
-  const s = t.shape;
-  const lead = s.slice(0, -1);
-  if (s.length <= 1 || lead.every((d) => d === 1)) return t;
-  if (s.length !== 2 || s[0] !== m) return undefined;
-  if (s[1] === n) return { dtype: t.dtype, shape: [rows, n], data: t.data.subarray(i0 * n, (i0 + rows) * n) };
-  if (s[1] === 1) return { dtype: t.dtype, shape: [rows, 1], data: t.data.subarray(i0, i0 + rows) };
-  return undefined;
-}
-
-/**
- * matmul + epilogue for 2-D operands in one pass: B is packed once, then each block of 64 rows of
- * C is multiplied and immediately run through the epilogue while it is in cache. Batched products
- * and epilogue inputs that broadcast across rows in other ways take the general path.
- */
-const generalMatmul = anchorWithEpilogue('fusedMatmul');
-const fusedMatmul: CpuKernel = (inputs, attrs, ctx) => {
-  const [a, b, ...extras] = inputs;
-  if (attrs.epilogue === undefined || a.shape.length !== 2 || b.shape.length !== 2) return generalMatmul(inputs, attrs, ctx);
-  const ta = attrs.transposeA === true;
-  const tb = attrs.transposeB === true;
-  const [m, k] = ta ? [a.shape[1], a.shape[0]] : a.shape;
-  const n = tb ? b.shape[0] : b.shape[1];
-  if (m === 0 || n === 0 || k === 0 || !extras.every((e) => rowBlock(e, m, n, 0, Math.min(m, EPILOGUE_ROWS)))) {
-    return generalMatmul(inputs, attrs, ctx);
-  }
-  const out = ctx.alloc(a.dtype, [m, n]);
-  const size = packedBSize(k, n);
-  if (packedScratch.length < size) packedScratch = new Float64Array(size);
-  const pb = packMatrixB(k, n, { data: b.data, offset: 0, rowStride: tb ? 1 : n, colStride: tb ? k : 1 }, packedScratch);
-  const where = whereOf('fusedMatmul', ctx.node.name);
-  const program = elementwiseProgram(attrs, 'epilogue', [out, ...extras], where);
-  for (let i0 = 0; i0 < m; i0 += EPILOGUE_ROWS) {
-    const rows = Math.min(EPILOGUE_ROWS, m - i0);
-    const aView = { data: a.data, offset: ta ? i0 : i0 * k, rowStride: ta ? 1 : k, colStride: ta ? m : 1 };
-    gemmPacked(rows, n, k, aView, pb, out.data, i0 * n);
-    const block = out.data.subarray(i0 * n, (i0 + rows) * n);
-    const blockInputs = [{ dtype: out.dtype, shape: [rows, n], data: block }, ...extras.map((e) => rowBlock(e, m, n, i0, rows)!)];
-    runElementwise(program, blockInputs, [rows, n], block);
-  }
-  return [out];
-};
-
 for (const def of registeredOps()) {
-  if (def.family !== 'fused' || !anchorOf(def.name)) continue;
-  registerCpuKernel(def.name, def.name === 'fusedMatmul' ? fusedMatmul : anchorWithEpilogue(def.name));
+  if (def.family === 'fused' && anchorOf(def.name)) registerCpuKernel(def.name, anchorWithEpilogue(def.name));
 }
