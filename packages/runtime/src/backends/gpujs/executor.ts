@@ -153,6 +153,8 @@ export class PipelineExecutor implements Executable {
     private readonly program: Program,
     private readonly state: GpujsVariableState,
     private readonly kernels: KernelCache,
+    /** webasm: run the plan on gpu.js's worker pool (fused-threaded) or on this thread (fused-sync). */
+    private readonly threads = true,
   ) {
     this.stats.steps = program.steps.length;
     this.written = [...new Set(program.writes.map((w) => w.name))];
@@ -214,7 +216,7 @@ export class PipelineExecutor implements Executable {
       return [...fetched, ...written.map((name) => current.get(name))];
     };
     Object.defineProperty(orchestrate, 'length', { value: feedCount + p.randoms.length + argVariables.length });
-    return this.kernels.gpu.createPipeline(orchestrate);
+    return this.kernels.gpu.createPipeline(orchestrate, { threads: this.threads });
   }
 
   private feedCount(): number {

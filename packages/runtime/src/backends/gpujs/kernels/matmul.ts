@@ -37,7 +37,8 @@ registerAnchorKernel('matmul', (_ctx, [a, b], attrs, out) => {
         bBase = `(${rb2.index}) * ${k * n}`;
       }
       code += `const aOff = ${aBase} + row * ${aRow};\nconst bOff = ${bBase} + col * ${bCol};\n`;
-      code += `let acc = 0.0;\nfor (let kk = 0; kk < ${k}; kk++) {\n  acc += ${x0}[aOff + kk * ${aCol}] * ${x1}[bOff + kk * ${bRow}];\n}\n`;
+      // running offsets: one add per operand and step instead of index products
+      code += `let acc = 0.0;\nlet ia = aOff;\nlet ib = bOff;\nfor (let kk = 0; kk < ${k}; kk++) {\nacc += ${x0}[ia] * ${x1}[ib];\nia += ${aCol};\nib += ${bRow};\n}\n`;
       return code;
     },
   };

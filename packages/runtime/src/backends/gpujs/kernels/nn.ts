@@ -56,7 +56,7 @@ registerAnchorKernel('conv2d', (ctx, [x, filter], attrs) => {
       `for (let ky = 0; ky < ${kh}; ky++) {\nconst iy = py0 + ky * ${g.dh};\nif (iy >= 0 && iy < ${g.h}) {\n` +
       `for (let kx = 0; kx < ${kw}; kx++) {\nconst ix = px0 + kx * ${g.dw};\nif (ix >= 0 && ix < ${g.w}) {\n` +
       `const src = ((b * ${g.h} + iy) * ${g.w} + ix) * ${cin};\nconst tap = (ky * ${kw} + kx) * ${cin * m} + oc;\n` +
-      `for (let c = 0; c < ${cin}; c++) {\nacc += ${x0}[src + c] * ${f}[tap + c * ${m}];\n}\n` +
+      `let ia = src;\nlet ib = tap;\nfor (let c = 0; c < ${cin}; c++) {\nacc += ${x0}[ia] * ${f}[ib];\nia += 1;\nib += ${m};\n}\n` +
       `}\n}\n}\n}\n`,
   };
 });
