@@ -22,7 +22,7 @@ import { BindingRef, GpuTensorInfo, KernelPlan, NoGpuKernel, WgslDispatch, getWe
 import { elementwiseKernel } from './kernels/elementwise';
 import { copyDispatch } from './kernels/copy';
 import { planBuffers } from './memory';
-import { STORAGE_USAGE, WebGpuVariableState } from './state';
+import { STORAGE_USAGE, WebGpuVariableState, hostResident } from './state';
 import { preludeFor } from './wgsl';
 
 /** Where a tensor's bytes live on the device. */
@@ -33,6 +33,8 @@ interface Storage {
   /** Step that writes it; -1 for feeds and for outputs of fallbacks computed before the first submit. */
   from: number;
   to: number;
+  /** A host-resident (int64) variable: the host holds the value, `buffer` a copy for kernels. */
+  hostVar?: string;
 }
 
 interface TensorRef {
@@ -206,13 +208,9 @@ export class WebGpuExecutable implements Executable {
       }
       if (node.op === 'const') {
         const value = node.attrs.value as TensorValue;
+        // uploaded below, once, if a kernel reads it (a constant only host steps read stays there)
         const ref: TensorRef = { storage: { kind: 'const', bytes: 0, buffer: null, from: -1, to: -1 }, dtype: value.dtype, shape: [...value.shape] };
-        const data = toDeviceArray(value, `constant '${node.name}'`);
-        const buffer = createBuffer(device, bufferSize(data.byteLength), STORAGE_USAGE(), `const ${node.name}`);
-        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-        this.ownedBuffers.push(buffer);
-        ref.storage.buffer = buffer;
-        ref.storage.bytes = buffer.size;
+        this.consts.push({ storage: ref.storage, value, name: node.name });
         hostKnown.add(ref.storage);
         ref.host = value;
         this.refs.set(node, [ref]);
@@ -222,8 +220,14 @@ export class WebGpuExecutable implements Executable {
       if (node.op === 'variable') {
         const info = outInfo[0];
         const buffer = state.buffer(node.name, info.dtype, info.shape);
-        this.refs.set(node, [{ storage: { kind: 'variable', bytes: buffer.size, buffer, from: -1, to: -1 }, dtype: info.dtype, shape: info.shape }]);
-        this.placement.push({ node: node.name, op: node.op, where: 'variable' });
+        const storage: Storage = { kind: 'variable', bytes: buffer.size, buffer, from: -1, to: -1 };
+        if (hostResident(info.dtype)) {
+          storage.hostVar = node.name;
+          hostKnown.add(storage);
+          this.hostVars.push({ storage, name: node.name, dtype: info.dtype, shape: info.shape });
+        }
+        this.refs.set(node, [{ storage, dtype: info.dtype, shape: info.shape }]);
+        this.placement.push({ node: node.name, op: node.op, where: storage.hostVar ? 'host-var' : 'variable' });
         return;
       }
       if (def.aliasesInput && inputs.length >= 1 && outInfo.length === 1) {
@@ -250,7 +254,8 @@ export class WebGpuExecutable implements Executable {
       let kernelPlan: KernelPlan | null = null;
       let reason = '';
       const kernel = getWebGpuKernel(node.op) ?? (def.elementwise ? elementwiseKernel : undefined);
-      if (!kernel) reason = `no WGSL kernel for op '${node.op}'`;
+      if (outputs.some((o) => o.storage.hostVar)) reason = 'int64 variables live on the host (exact); their updates run there';
+      else if (!kernel) reason = `no WGSL kernel for op '${node.op}'`;
       else if (outputs.some((o) => o.dtype === 'float64') || inputs.some((i) => i.dtype === 'float64')) reason = 'float64 (no 64-bit floats in WGSL)';
       else {
         try {
@@ -301,6 +306,25 @@ export class WebGpuExecutable implements Executable {
     });
     for (const [name, use] of firstUse) if (use === 'read') this.needsInit.push(name);
 
+    // host-resident variables that GPU kernels read need their device copy current: an update of one
+    // then runs where it falls in the run (uploading after it), not before the first submit
+    for (const step of this.steps) if (step.kind === 'gpu') for (const r of step.inputs) if (r.storage.hostVar) this.gpuRead.add(r.storage);
+    for (const step of this.steps) {
+      if (step.kind === 'host' && step.outputs.some((o) => this.gpuRead.has(o.storage))) step.early = false;
+    }
+
+    const gpuInputs = new Set<Storage>();
+    for (const step of this.steps) if (step.kind === 'gpu') for (const r of step.inputs) gpuInputs.add(r.storage);
+    for (const c of this.consts) {
+      if (!gpuInputs.has(c.storage)) continue;
+      const data = toDeviceArray(c.value, `constant '${c.name}'`);
+      const buffer = createBuffer(device, bufferSize(data.byteLength), STORAGE_USAGE(), `const ${c.name}`);
+      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.ownedBuffers.push(buffer);
+      c.storage.buffer = buffer;
+      c.storage.bytes = buffer.size;
+    }
+
     // lifetimes: a storage lives from its writer to its last reader; fetched ones to the end
     const end = this.steps.length;
     this.steps.forEach((step, s) => {
@@ -321,7 +345,7 @@ export class WebGpuExecutable implements Executable {
     const physical = memory.sizes.map((size, i) => createBuffer(device, size, STORAGE_USAGE(), `graphc arena ${i}`));
     this.ownedBuffers.push(...physical);
     slotList.forEach((s, i) => (s.buffer = physical[memory.assignment[i]]));
-    const fetchBytes = this.fetchRefs.reduce((sum, r) => sum + Math.ceil(deviceBytes(r.dtype, r.shape) / 4) * 4, 0);
+    const fetchBytes = this.fetchRefs.filter((r) => !hostKnown.has(r.storage)).reduce((sum, r) => sum + Math.ceil(deviceBytes(r.dtype, r.shape) / 4) * 4, 0);
     this.staging = fetchBytes > 0 ? createBuffer(device, bufferSize(fetchBytes), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'graphc fetch staging') : null;
     if (this.staging) this.ownedBuffers.push(this.staging);
 
@@ -350,7 +374,7 @@ export class WebGpuExecutable implements Executable {
         step.staging = createBuffer(device, bufferSize(down), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `graphc fallback staging ${step.node.name}`);
         this.ownedBuffers.push(step.staging);
       }
-      const up = step.outputs.reduce((s, r) => s + deviceBytes(r.dtype, r.shape), 0);
+      const up = step.outputs.filter((r) => !r.storage.hostVar || this.gpuRead.has(r.storage)).reduce((s, r) => s + deviceBytes(r.dtype, r.shape), 0);
       this.fallbacks.push({ node: step.node.name, op: step.node.op, reason: step.reason, downloadBytes: down, uploadBytes: up, early: step.early });
     }
     Object.assign(this.stats, {
@@ -369,6 +393,10 @@ export class WebGpuExecutable implements Executable {
   }
 
   private hostKnown = new Set<Storage>();
+  private readonly consts: { storage: Storage; value: TensorValue; name: string }[] = [];
+  private readonly hostVars: { storage: Storage; name: string; dtype: DType; shape: number[] }[] = [];
+  /** Host-resident variables some GPU kernel of this plan reads. */
+  private readonly gpuRead = new Set<Storage>();
 
   private bufferOf(step: GpuStep, ref: BindingRef): GPUBuffer {
     if ('state' in ref) {
@@ -449,6 +477,10 @@ export class WebGpuExecutable implements Executable {
       uploaded += data.byteLength;
     };
     const host = new Map<Storage, TensorValue>();
+    for (const v of this.hostVars) {
+      host.set(v.storage, this.state.hostValue(v.name, v.dtype, v.shape));
+      if (this.gpuRead.has(v.storage)) uploaded += this.state.syncDevice(v.name);
+    }
     this.feedRefs.forEach((r, i) => {
       if (sizeOf(feeds[i].shape) !== sizeOf(r.shape)) throw new ShapeError(`webgpu: feed ${i} has shape [${feeds[i].shape}], the plan was compiled for [${r.shape}]`);
       upload(r, feeds[i], `feed '${this.plan.feeds[i].name}'`);
@@ -506,23 +538,35 @@ export class WebGpuExecutable implements Executable {
         const outputs = this.runHost(step, values as TensorValue[]);
         outputs.forEach((v, k) => {
           const ref = step.outputs[k];
+          if (ref.storage.hostVar) {
+            this.state.hostChanged(ref.storage.hostVar);
+            if (this.gpuRead.has(ref.storage)) uploaded += this.state.syncDevice(ref.storage.hostVar);
+            return;
+          }
           upload(ref, v, `output ${k} of node '${step.node.name}' (op '${step.node.op}', cpu fallback)`);
           if (ref.storage.kind === 'slot' && this.hostKnown.has(ref.storage)) host.set(ref.storage, v);
         });
         this.stats.fallbackRuns++;
       }
       pass.end();
+      // fetches the host already holds (feeds, constants, host-resident variables) are not read back
+      const onHost = this.fetchRefs.map((r) => host.get(r.storage) ?? r.host);
+      const fromDevice = this.fetchRefs.filter((_, i) => !onHost[i]);
       const fetched = await readBack(
         device,
         encoder,
-        this.fetchRefs.map((r) => ({ buffer: r.storage.buffer!, bytes: deviceBytes(r.dtype, r.shape) })),
+        fromDevice.map((r) => ({ buffer: r.storage.buffer!, bytes: deviceBytes(r.dtype, r.shape) })),
         this.staging,
       );
       submits++;
       for (const b of fetched) downloaded += b.byteLength;
       for (const name of this.assigned) this.state.markInitialized(name);
-      const result = this.fetchRefs.map((r, i) => fromDeviceBytes(r.dtype, r.shape, fetched[i]));
-      return result;
+      let next = 0;
+      return this.fetchRefs.map((r, i) => {
+        const known = onHost[i];
+        if (known) return { dtype: r.dtype, shape: [...r.shape], data: known.data.slice() };
+        return fromDeviceBytes(r.dtype, r.shape, fetched[next++]);
+      });
     } finally {
       const oom = await device.popErrorScope();
       const invalid = await device.popErrorScope();
@@ -544,7 +588,9 @@ export class WebGpuExecutable implements Executable {
     const variables = new Map<string, TensorValue>();
     if (ASSIGN_OPS.has(node.op)) {
       const name = node.inputs[0].node.name;
-      if (this.state.has(name) || node.op !== 'assign') variables.set(name, inputs[0]);
+      const ref = step.outputs[0];
+      if (ref.storage.hostVar) variables.set(name, this.state.hostValue(name, ref.dtype, ref.shape));
+      else if (this.state.has(name) || node.op !== 'assign') variables.set(name, inputs[0]);
     }
     const rng = (): Prng => {
       let g = this.state.rngs.get(node.name);

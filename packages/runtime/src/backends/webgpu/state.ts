@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { DType, GraphcError, TensorValue, shapesEqual } from '@graphc/graph';
+import { DType, GraphcError, TensorValue, allocArray, shapesEqual, sizeOf } from '@graphc/graph';
 import type { VariableState } from '../../backend';
 import { Prng } from '../../random';
 import { GpuContext, createBuffer, exclusive, getGpu, readBack } from './device';
@@ -12,7 +12,18 @@ interface Entry {
   /** A value written before the device was acquired, uploaded when it is. */
   pending: TensorValue | null;
   initialized: boolean;
+  /** int64 variables: the authoritative value, on the host (see hostResident). */
+  host: TensorValue | null;
+  /** The device copy of a host-resident value is older than the host value. */
+  deviceStale: boolean;
 }
+
+/**
+ * int64 variables (step counters: TensorFlow's global_step) live on the host, exactly: WGSL has no
+ * 64-bit integers, and their updates (assignAdd of 1 per training step) run there with no transfer
+ * at all. A device copy is uploaded only for runs whose GPU kernels read the value.
+ */
+export const hostResident = (dtype: DType): boolean => dtype === 'int64';
 
 export const STORAGE_USAGE = (): number => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -33,6 +44,7 @@ export class WebGpuVariableState implements VariableState {
     this.persistent.clear();
     for (const [name, e] of this.entries) {
       e.buffer = null;
+      e.deviceStale = e.host !== null;
       if (e.pending) {
         this.upload(name, e, e.pending);
         e.pending = null;
@@ -51,6 +63,7 @@ export class WebGpuVariableState implements VariableState {
   async read(name: string): Promise<TensorValue> {
     const e = this.entries.get(name);
     if (!e?.initialized) throw new GraphcError(`variable '${name}' is not initialized`);
+    if (e.host) return { dtype: e.dtype, shape: [...e.shape], data: e.host.data.slice() };
     if (e.pending) return { dtype: e.pending.dtype, shape: [...e.pending.shape], data: e.pending.data.slice() };
     const ctx = this.ctx ?? (await getGpu());
     const device = ctx.device;
@@ -64,10 +77,14 @@ export class WebGpuVariableState implements VariableState {
     let e = this.entries.get(name);
     if (!e || e.dtype !== value.dtype || !shapesEqual(e.shape, value.shape)) {
       e?.buffer?.destroy();
-      e = { dtype: value.dtype, shape: [...value.shape], buffer: null, pending: null, initialized: false };
+      e = { dtype: value.dtype, shape: [...value.shape], buffer: null, pending: null, initialized: false, host: null, deviceStale: false };
       this.entries.set(name, e);
     }
-    if (this.ctx) this.upload(name, e, value);
+    if (hostResident(value.dtype)) {
+      toDeviceArray(value, `variable '${name}'`);
+      e.host = { dtype: value.dtype, shape: [...value.shape], data: value.data.slice() };
+      e.deviceStale = true;
+    } else if (this.ctx) this.upload(name, e, value);
     else e.pending = { dtype: value.dtype, shape: [...value.shape], data: value.data.slice() };
     e.initialized = true;
   }
@@ -79,7 +96,7 @@ export class WebGpuVariableState implements VariableState {
       throw new GraphcError(`variable '${name}' holds ${e.dtype} [${e.shape}] but the graph declares ${dtype} [${shape}]`);
     }
     if (!e) {
-      e = { dtype, shape: [...shape], buffer: null, pending: null, initialized: false };
+      e = { dtype, shape: [...shape], buffer: null, pending: null, initialized: false, host: null, deviceStale: false };
       this.entries.set(name, e);
     }
     if (!e.buffer) e.buffer = createBuffer(this.device(), bufferSize(deviceBytes(dtype, shape)), STORAGE_USAGE(), `variable ${name}`);
@@ -101,6 +118,33 @@ export class WebGpuVariableState implements VariableState {
       this.persistent.set(key, buffer);
     }
     return buffer;
+  }
+
+  /**
+   * The live host value of a host-resident variable (updates write into it), created zeroed for a
+   * variable that has none yet (its initializer's assign fills it).
+   */
+  hostValue(name: string, dtype: DType, shape: number[]): TensorValue {
+    this.buffer(name, dtype, shape);
+    const e = this.entries.get(name)!;
+    if (!e.host) e.host = { dtype, shape: [...shape], data: allocArray(dtype, sizeOf(shape)) };
+    return e.host;
+  }
+
+  /** After a host update: the device copy must be refreshed before a kernel reads it. */
+  hostChanged(name: string): void {
+    const e = this.entries.get(name);
+    if (e) e.deviceStale = true;
+  }
+
+  /** Uploads a host-resident variable's value if its device copy is stale; returns the bytes moved. */
+  syncDevice(name: string): number {
+    const e = this.entries.get(name);
+    if (!e?.host || !e.deviceStale) return 0;
+    const data = toDeviceArray(e.host, `variable '${name}'`);
+    this.device().queue.writeBuffer(this.buffer(name, e.dtype, e.shape), 0, data.buffer, data.byteOffset, data.byteLength);
+    e.deviceStale = false;
+    return data.byteLength;
   }
 
   markInitialized(name: string): void {
