@@ -98,6 +98,8 @@ export interface AddNodeOptions {
 export class Graph {
   readonly nodes: Node[] = [];
   private readonly byName = new Map<string, Node>();
+  /** Per base name, the first numeric suffix `uniqueName` has not yet handed out. */
+  private readonly nextSuffix = new Map<string, number>();
   private nextId = 0;
   private readonly scopeStack: string[] = [];
   private readonly controlStack: Node[][] = [];
@@ -146,9 +148,14 @@ export class Graph {
   uniqueName(base: string): string {
     const scoped = this.scopeStack.length ? `${this.scopeStack.join('/')}/${base}` : base;
     if (!this.byName.has(scoped)) return scoped;
-    for (let i = 1; ; i++) {
+    // names are never removed, so suffixes below the last one handed out stay taken: start there
+    // (scanning from 1 made building an n-node graph of one op quadratic)
+    for (let i = this.nextSuffix.get(scoped) ?? 1; ; i++) {
       const candidate = `${scoped}_${i}`;
-      if (!this.byName.has(candidate)) return candidate;
+      if (!this.byName.has(candidate)) {
+        this.nextSuffix.set(scoped, i + 1);
+        return candidate;
+      }
     }
   }
 

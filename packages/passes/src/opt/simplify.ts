@@ -32,12 +32,43 @@ export function simplifyPass(rules: Rule[] = SIMPLIFY_RULES): GraphPass {
   };
 }
 
+/** Rules by the op their pattern's root names (a predicate root applies to any op). */
+class RuleIndex {
+  private readonly byOp = new Map<string, Rule[]>();
+  private readonly anyOp: Rule[] = [];
+  private readonly cache = new Map<string, Rule[]>();
+  constructor(readonly rules: Rule[]) {
+    for (const r of rules) {
+      const op = r.pattern.op;
+      if (typeof op === 'function') this.anyOp.push(r);
+      else for (const o of typeof op === 'string' ? [op] : op) this.byOp.set(o, [...(this.byOp.get(o) ?? []), r]);
+    }
+  }
+  /** The rules that may match a node running `op`, in table order. */
+  for(op: string): Rule[] {
+    let list = this.cache.get(op);
+    if (!list) {
+      const own = new Set([...(this.byOp.get(op) ?? []), ...this.anyOp.filter((r) => (r.pattern.op as (o: string) => boolean)(op))]);
+      this.cache.set(op, (list = this.rules.filter((r) => own.has(r))));
+    }
+    return list;
+  }
+}
+
+const indexes = new WeakMap<Rule[], RuleIndex>();
+function indexOf(rules: Rule[]): RuleIndex {
+  let index = indexes.get(rules);
+  if (!index) indexes.set(rules, (index = new RuleIndex(rules)));
+  return index;
+}
+
 /** Whether any node could be rewritten: patterns matched on the unchanged graph, before paying for a copy. */
 function anyCandidate(graph: Graph, ctx: PassContext, rules: Rule[]): boolean {
+  const index = indexOf(rules);
   return graph.nodes.some((n) => {
     if (n.op === 'noOp' && n.outputs.length === 0 && !ctx.keep.has(n.name)) return true;
     if (def(n).stateful || n.controlInputs.length > 0 || n.outputs.length !== 1) return false;
-    return rules.some((rule) => matchNode(rule.pattern, n, { t: {}, n: {} }));
+    return index.for(n.op).some((rule) => matchNode(rule.pattern, n, { t: {}, n: {} }));
   });
 }
 
@@ -72,7 +103,7 @@ function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Reco
 /** The first rule's result; for a kept node only a new node that takes its name qualifies. */
 function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor | undefined {
   const want = view.outputs[0];
-  for (const rule of rules) {
+  for (const rule of indexOf(rules).for(view.op)) {
     const m: Match = { t: {}, n: {} };
     if (!matchNode(rule.pattern, view, m)) continue;
     if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
