@@ -17,6 +17,7 @@ require.extensions['.ts'] = (module, filename) => {
 
 const SUITES = {
   passes: './passes-fuzz.ts',
+  onnx: './onnx-fuzz.ts',
 };
 
 function parseArgs(argv) {

@@ -8,6 +8,7 @@ import './ops-elementwise';
 import './ops-array';
 import './ops-reduce';
 import './ops-nn';
+import './ops-signal-quant';
 
 export { importOnnx, loadOnnx, setOnnxConstantEvaluator, supportedOnnxOps, sanitizeName, defineOnnxOp } from './import';
 export type { OnnxImportOptions, ImportEvaluator, OnnxSignatureNames, OnnxHandler } from './import';

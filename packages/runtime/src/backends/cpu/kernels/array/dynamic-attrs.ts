@@ -16,6 +16,9 @@ registerCpuKernel('dynamicAttrs', (inputs, attrs, ctx) => {
   const targetAttrs = rule.attrs(params, infos, attrs);
   if (!targetAttrs) throw new GraphcError(`${where}cannot resolve attrs from its parameter inputs`);
   const outputs = getOpDef(rule.target).infer({ inputs: infos, attrs: targetAttrs, where });
+  if (outputs.length !== ctx.node.outputs.length) {
+    throw new GraphcError(`${where}its parameters ask for ${outputs.length} outputs; the node has ${ctx.node.outputs.length}`);
+  }
   for (const o of outputs) {
     const size = o.shape.reduce<number>((p, d) => p * (d ?? 1), 1);
     if (size > MAX_TENSOR_ELEMENTS) {
