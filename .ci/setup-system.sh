@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist libonnx-testdata >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist libonnx-testdata graphviz >/dev/null
 if [ -f "$(dirname "$0")/install-gpu.sh" ]; then
   bash "$(dirname "$0")/install-gpu.sh"
 fi

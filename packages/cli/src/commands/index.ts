@@ -4,6 +4,8 @@ import { registerInspect } from './inspect';
 import { registerTrain } from './train';
 import { registerOptimize } from './optimize';
 import { registerConvert } from './convert';
+import { registerBench } from './bench';
+import { registerViz } from './viz';
 import '../onnx-support';
 
 /** Each command lives in its own module and registers itself here. */
@@ -13,4 +15,6 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerOptimize(program);
   registerConvert(program);
+  registerBench(program);
+  registerViz(program);
 }

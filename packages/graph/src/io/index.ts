@@ -3,3 +3,4 @@ export * from './safe-fs';
 export * from './tensor-bytes';
 export * from './tensor-json';
 export * from './onnx';
+export * from './dot';
