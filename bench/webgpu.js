@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+/**
+ * The webgpu backend against the cpu backend, in one process on the same inputs:
+ *
+ *   npx tsc -b packages/cli && node bench/webgpu.js               # every benchmark
+ *   node bench/webgpu.js --only gemm --sizes 256,512,1024 --runs 5
+ *   node bench/webgpu.js --only mlp --json
+ *
+ * - gemm: C = A @ B, square N x N for N in --sizes (default 256..4096); A and B are variables, so
+ *   they are resident on the device and a run is the product plus reading C back.
+ * - mlp: one training step of a 784-1024-1024-10 MLP (ReLU, sparse softmax cross-entropy, Adam),
+ *   batch 512: the batch goes in, the loss comes out, weights and Adam slots stay on the device.
+ * - convnet: inference of models/fashion-cnn (batch 64) and models/resnet20 (batch 16): the images go
+ *   in, the class probabilities come out.
+ *
+ * Each figure is the median wall time of one full `Session.run` over --runs timed runs after
+ * --warmup untimed ones (the first run compiles the plan, WGSL pipelines included). The two
+ * backends run interleaved run by run, and their outputs are checked against each other first.
+ * On a machine without a GPU the webgpu adapter is Mesa's lavapipe, which runs the WGSL kernels on
+ * the CPU (software Vulkan): its figures say nothing about GPU speed. The adapter is printed.
+ */
+'use strict';
+
+const path = require('path');
+const os = require('os');
+
+const root = path.resolve(__dirname, '..');
+let graphc;
+try {
+  graphc = require(path.join(root, 'packages/cli/dist'));
+} catch (e) {
+  console.error(`bench: cannot load packages/cli/dist (${e.message}); run \`npx tsc -b packages/cli\` first`);
+  process.exit(2);
+}
+const { Graph, Session, ops, tensor, train, loadModel, initializeFromModel, webgpuAvailability, releaseGpu } = graphc;
+
+function parseArgs(argv) {
+  const args = { runs: 5, warmup: 2, json: false, only: null, sizes: [256, 512, 1024, 2048, 4096] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--runs') args.runs = Number(argv[++i]);
+    else if (a === '--warmup') args.warmup = Number(argv[++i]);
+    else if (a === '--json') args.json = true;
+    else if (a === '--only') args.only = argv[++i];
+    else if (a === '--sizes') args.sizes = argv[++i].split(',').map(Number);
+    else {
+      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,...)`);
+      process.exit(2);
+    }
+  }
+  if (!(args.runs >= 1) || !(args.warmup >= 0) || !args.sizes.every((n) => Number.isInteger(n) && n > 0)) {
+    console.error('bench: --runs must be >= 1, --warmup >= 0, --sizes positive integers');
+    process.exit(2);
+  }
+  return args;
+}
+
+/** Deterministic values in [-scale, scale) (an LCG). */
+function randomArray(n, seed, scale = 1) {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Largest |a - b| relative to the largest |b|. */
+function relativeDiff(a, b) {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/**
+ * Times `runOn(backendName, session)` on both backends, interleaved. `setup(backend)` returns
+ * { session, run } where run() performs one full Session.run and returns a value to compare.
+ */
+async function compare(name, setup, args, flops) {
+  const sides = {};
+  for (const backend of ['cpu', 'webgpu']) sides[backend] = await setup(backend);
+  const first = {};
+  for (const backend of ['cpu', 'webgpu']) {
+    const t = performance.now();
+    first[backend] = await sides[backend].run();
+    sides[backend].firstMs = performance.now() - t;
+  }
+  const check = relativeDiff(first.webgpu.data, first.cpu.data);
+  for (let i = 1; i < args.warmup; i++) for (const backend of ['cpu', 'webgpu']) await sides[backend].run();
+  const times = { cpu: [], webgpu: [] };
+  for (let i = 0; i < args.runs; i++) {
+    for (const backend of ['cpu', 'webgpu']) {
+      const t = performance.now();
+      await sides[backend].run();
+      times[backend].push(performance.now() - t);
+    }
+  }
+  const stats = sides.webgpu.session.lastStats();
+  const result = {
+    name,
+    cpuMs: median(times.cpu),
+    webgpuMs: median(times.webgpu),
+    webgpuFirstRunMs: sides.webgpu.firstMs,
+    maxRelativeDiff: check,
+    bytesUploadedPerRun: stats.lastRunBytesUploaded,
+    bytesDownloadedPerRun: stats.lastRunBytesDownloaded,
+    submitsPerRun: stats.lastRunSubmits,
+    dispatchesPerRun: stats.dispatchesPerRun,
+    fallbackOps: stats.fallbackOps,
+  };
+  if (flops) {
+    result.cpuGflops = flops / result.cpuMs / 1e6;
+    result.webgpuGflops = flops / result.webgpuMs / 1e6;
+  }
+  for (const backend of ['cpu', 'webgpu']) sides[backend].session.close();
+  return result;
+}
+
+async function gemm(n, args) {
+  return compare(
+    `matmul ${n}x${n} @ ${n}x${n}`,
+    async (backend) => {
+      const g = new Graph();
+      const a = g.variable(tensor(randomArray(n * n, 1), [n, n]), 'A');
+      const b = g.variable(tensor(randomArray(n * n, 2), [n, n]), 'B');
+      const c = ops.matmul(a, b);
+      const session = new Session(g, { backend });
+      await session.run(g.globalVariablesInitializer());
+      return { session, run: () => session.run(c) };
+    },
+    args,
+    2 * n * n * n,
+  );
+}
+
+async function mlpStep(args) {
+  const batch = 512;
+  const sizes = [784, 1024, 1024, 10];
+  const x = tensor(randomArray(batch * 784, 3), [batch, 784]);
+  const y = tensor(Array.from({ length: batch }, (_, i) => (i * 7) % 10), [batch], 'int32');
+  let flops = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) flops += 3 * 2 * batch * sizes[l] * sizes[l + 1];
+  return compare(
+    `MLP 784-1024-1024-10 training step (Adam, batch ${batch})`,
+    async (backend) => {
+      const g = new Graph();
+      let h = g.placeholder('float32', [null, 784], 'x');
+      const labels = g.placeholder('int32', [null], 'y');
+      for (let l = 0; l + 1 < sizes.length; l++) {
+        const W = g.variable(tensor(randomArray(sizes[l] * sizes[l + 1], 10 + l, Math.sqrt(2 / sizes[l])), [sizes[l], sizes[l + 1]]), `W${l}`);
+        const b = g.variable(tensor(new Float32Array(sizes[l + 1]), [sizes[l + 1]]), `b${l}`);
+        h = ops.add(ops.matmul(h, W), b);
+        if (l + 2 < sizes.length) h = ops.relu(h);
+      }
+      const loss = ops.mean(ops.sparseSoftmaxCrossEntropyWithLogits(labels, h));
+      const step = new train.Adam(0.001).minimize(loss);
+      const session = new Session(g, { backend });
+      await session.run(g.globalVariablesInitializer());
+      // every run trains; both backends take the same steps, so their losses stay comparable
+      return { session, run: async () => (await session.run({ loss, step }, { x, y })).loss };
+    },
+    args,
+    flops,
+  );
+}
+
+async function convnet(dir, batch, args) {
+  return compare(
+    `${dir} inference (batch ${batch})`,
+    async (backend) => {
+      const model = await loadModel(path.join(root, 'models', dir, 'model.json'));
+      const g = model.graph;
+      const session = new Session(g, { backend });
+      await initializeFromModel(session, model);
+      const signature = g.metadata.signature;
+      const input = g.tensor(signature.inputs[0]);
+      const shape = input.shape.map((d) => (d === null ? batch : d));
+      const feeds = { [input.name]: tensor(randomArray(shape.reduce((p, d) => p * d, 1), 4).map((v) => (v + 1) * 127), shape) };
+      return { session, run: () => session.run(signature.outputs[0], feeds) };
+    },
+    args,
+  );
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const gpu = await webgpuAvailability();
+  if (!gpu.available) {
+    console.error(`bench: no WebGPU adapter: ${gpu.reason}`);
+    process.exit(1);
+  }
+  const machine = {
+    adapter: gpu.adapter,
+    software: gpu.software,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    node: process.version,
+    loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
+  };
+  const results = [];
+  const want = (name) => !args.only || args.only === name;
+  if (want('gemm')) for (const n of args.sizes) results.push(await gemm(n, args));
+  if (want('mlp')) results.push(await mlpStep(args));
+  if (want('convnet')) {
+    results.push(await convnet('fashion-cnn', 64, args));
+    results.push(await convnet('resnet20', 16, args));
+  }
+  if (args.json) console.log(JSON.stringify({ machine, runs: args.runs, warmup: args.warmup, results }, null, 2));
+  else {
+    console.log(`webgpu adapter: ${machine.adapter}${machine.software ? ' (software: WGSL kernels run on the CPU)' : ''}`);
+    console.log(`cpu: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, load ${machine.loadAverage.join(' ')}`);
+    console.log(`median of ${args.runs} runs after ${args.warmup} warm-up runs\n`);
+    console.log('| benchmark | cpu ms | webgpu ms | webgpu / cpu | cpu GFLOP/s | webgpu GFLOP/s | webgpu first run ms | max rel. diff |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of results) {
+      const f = (v, d = 1) => (v === undefined ? '' : v.toFixed(d));
+      console.log(
+        `| ${r.name} | ${f(r.cpuMs)} | ${f(r.webgpuMs)} | ${f(r.cpuMs / r.webgpuMs, 2)}x | ${f(r.cpuGflops, 2)} | ${f(r.webgpuGflops, 2)} | ${f(r.webgpuFirstRunMs, 0)} | ${r.maxRelativeDiff.toExponential(1)} |`,
+      );
+    }
+  }
+  releaseGpu();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
