@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 // Writes docs/ops.md from the op registry, so the op list can never drift from the code.
-// Run after `npm run build`: `node scripts/gen-ops-doc.js`.
+// Run after `npm run build`: `node scripts/gen-ops-doc.js` (`--check`: fail if docs/ops.md differs).
 const fs = require('fs');
 const path = require('path');
 const graphc = require('../packages/cli/dist');
 
-const backendsOf = (op) => {
+// webgpu: a registered WGSL kernel, or the generated elementwise kernel every pointwise op gets
+const backendsOf = (d) => {
   const list = [];
-  if (graphc.hasCpuKernel(op)) list.push('cpu');
-  for (const [name, probe] of [['webgpu', graphc.hasWebgpuKernel], ['gpujs', graphc.hasGpujsKernel]]) {
-    if (typeof probe === 'function' && probe(op)) list.push(name);
-  }
+  if (graphc.hasCpuKernel(d.name)) list.push('cpu');
+  if (graphc.getWebGpuKernel(d.name) || d.elementwise) list.push('webgpu');
+  else if (d.aliasesInput) list.push('webgpu (a view of its input, no kernel)');
+  if (graphc.hasGpujsKernel(d.name)) list.push('gpujs');
   return list.join(', ');
 };
+const inputsOf = (d) => (d.numInputs < 0 ? 'any' : String(d.numInputs));
 
 const defs = graphc.registeredOps().sort((a, b) => a.family.localeCompare(b.family) || a.name.localeCompare(b.name));
 const families = [...new Set(defs.map((d) => d.family))];
@@ -23,15 +25,30 @@ const lines = [
   'Builder functions are `ops.<name>` where the op is public; gradient-only and fused ops are created by passes.',
   '',
   `${defs.length} ops. Columns: data inputs; whether a gradient is defined; whether the op is pointwise (fusable into`,
-  'one generated kernel); the backends with a kernel for it.',
+  'one generated kernel); whether `exportOnnx` can write it; the backends with a kernel for it (an op without a',
+  'webgpu kernel runs through the documented CPU fallback, see docs/webgpu.md).',
   '',
 ];
 for (const family of families) {
-  lines.push(`## ${family}`, '', '| op | inputs | gradient | pointwise | kernels |', '| --- | --- | --- | --- | --- |');
+  lines.push(`## ${family}`, '', '| op | inputs | gradient | pointwise | ONNX export | kernels |', '| --- | --- | --- | --- | --- | --- |');
   for (const d of defs.filter((x) => x.family === family)) {
-    lines.push(`| \`${d.name}\` | ${d.numInputs} | ${d.gradient ? 'yes' : ''} | ${d.elementwise ? 'yes' : ''} | ${backendsOf(d.name)} |`);
+    lines.push(`| \`${d.name}\` | ${inputsOf(d)} | ${d.gradient ? 'yes' : ''} | ${d.elementwise ? 'yes' : ''} | ${d.onnx ? 'yes' : ''} | ${backendsOf(d)} |`);
   }
   lines.push('');
 }
-fs.writeFileSync(path.join(__dirname, '..', 'docs', 'ops.md'), lines.join('\n'));
-console.log(`docs/ops.md: ${defs.length} ops`);
+const imported = [...graphc.supportedOnnxOps()].sort();
+lines.push('## ONNX import', '', `${imported.length} ONNX operators of the default domain import (opsets 7 to 18); per-op conformance is in docs/onnx-conformance.md.`, '', imported.map((o) => `\`${o}\``).join(', '), '');
+const target = path.join(__dirname, '..', 'docs', 'ops.md');
+const text = lines.join('\n');
+if (process.argv.includes('--check')) {
+  // the test suite's guard: the committed file must be what the registry generates now
+  const current = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
+  if (current !== text) {
+    console.error('docs/ops.md is out of date with the op registry: run `npm run docs:ops`');
+    process.exit(1);
+  }
+  console.log(`docs/ops.md is current: ${defs.length} ops`);
+} else {
+  fs.writeFileSync(target, text);
+  console.log(`docs/ops.md: ${defs.length} ops`);
+}
