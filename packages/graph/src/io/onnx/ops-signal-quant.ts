@@ -56,7 +56,10 @@ function alongAxis(n: OnnxNode, v: SymbolicTensor, x: SymbolicTensor, axis: numb
 function quantize(n: OnnxNode, x: SymbolicTensor, scale: SymbolicTensor, zeroPoint: SymbolicTensor | undefined, target: number): SymbolicTensor {
   const range = RANGES[target];
   if (!range) n.unsupported(`quantizing to ${target} is not supported`);
-  const scaled = n.op('round', [n.op('div', [castTo(n, x, 'float64'), castTo(n, scale, 'float64')])]);
+  // x / scale in x's own precision, as ONNX's reference does: a float64 quotient rounds differently
+  // where the float32 one lands on .5
+  const ft = x.dtype === 'float64' ? 'float64' : 'float32';
+  const scaled = castTo(n, n.op('round', [n.op('div', [castTo(n, x, ft), castTo(n, scale, ft)])]), 'float64');
   const shifted = zeroPoint ? n.op('add', [scaled, castTo(n, zeroPoint, 'float64')]) : scaled;
   const clipped = n.op('clip', [shifted, scalarOf(n, range[0], 'float64'), scalarOf(n, range[1], 'float64')]);
   return castTo(n, clipped, 'int32');
@@ -83,13 +86,13 @@ defineOnnxOp('DequantizeLinear', (n) => {
 });
 
 defineOnnxOp('DynamicQuantizeLinear', (n) => {
-  // uint8 quantization over the range of x extended to include 0 (ONNX's function body)
-  const x = castTo(n, n.input(0), 'float64');
-  const zero = scalarOf(n, 0, 'float64');
+  // uint8 quantization over the range of x extended to include 0 (ONNX's function body, in float32)
+  const x = castTo(n, n.input(0), 'float32');
+  const zero = scalarOf(n, 0, 'float32');
   const lo = n.op('minimum', [n.op('reduceMin', [x], { axes: x.shape.map((_, i) => i), keepDims: false }), zero]);
   const hi = n.op('maximum', [n.op('reduceMax', [x], { axes: x.shape.map((_, i) => i), keepDims: false }), zero]);
-  const scale = n.op('div', [n.op('sub', [hi, lo]), scalarOf(n, 255, 'float64')]);
-  const zp = n.op('clip', [n.op('round', [n.op('sub', [zero, n.op('div', [lo, scale])])]), zero, scalarOf(n, 255, 'float64')]);
+  const scale = n.op('div', [n.op('sub', [hi, lo]), scalarOf(n, 255, 'float32')]);
+  const zp = n.op('clip', [n.op('round', [n.op('sub', [zero, n.op('div', [lo, scale])])]), zero, scalarOf(n, 255, 'float32')]);
   const y = quantize(n, x, scale, zp, DataType.UINT8);
   n.setElemType(0, DataType.UINT8);
   n.setElemType(2, DataType.UINT8);
