@@ -68,6 +68,8 @@ async function main() {
   }
   const secs = ((Date.now() - start) / 1000).toFixed(1);
   console.log(`fuzz: suite=${opts.suite} seed=${opts.seed} count=${opts.count} mismatches=${failures.length} skipped=${skipped} time=${secs}s`);
+  // a suite may count how its cases ended, to show they reach deep enough to mean something
+  if (suite.outcomes) console.log(`fuzz: outcomes ${JSON.stringify(suite.outcomes)}`);
   if (failures.length) {
     console.log(`reproduce: node tests/fuzz/run.js --suite ${opts.suite} --seed ${failures[0].seed} --count 1`);
     process.exit(1);
