@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { GraphcError } from '@graphc/graph';
 import type { Backend, Executable, VariableState } from '../../backend';
 import type { Plan } from '../../plan';

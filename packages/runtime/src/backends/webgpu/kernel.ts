@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { Attrs, DType, GraphcError, Node, TensorValue } from '@graphc/graph';
 
 /** A tensor as a kernel builder sees it: shapes are concrete (the plan is specialized to its feeds). */

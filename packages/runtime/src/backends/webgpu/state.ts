@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { DType, GraphcError, TensorValue, allocArray, shapesEqual, sizeOf } from '@graphc/graph';
 import type { VariableState } from '../../backend';
 import { Prng } from '../../random';
