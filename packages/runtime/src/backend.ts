@@ -7,6 +7,11 @@ import type { Plan } from './plan';
  */
 export interface Backend {
   readonly name: string;
+  /**
+   * Compiles only plans whose every shape is known (GPU backends plan buffers ahead). The session
+   * then runs a plan with data-dependent shapes in stages (see staged.ts) instead of handing it over.
+   */
+  readonly staticShapesOnly?: boolean;
   /** Resolves once the device is usable; rejects with a GraphcError saying why if it is not. */
   ready(): Promise<void>;
   /** Fresh variable storage for one session. */

@@ -93,6 +93,8 @@ export function buildPlan(req: PlanRequest): Plan {
 export function specializeShapes(schedule: Node[], feeds: SymbolicTensor[], feedShapes: number[][]): Map<Node, OutputInfo[]> {
   const info = new Map<Node, OutputInfo[]>();
   const fed = new Map<Node, Shape>(feeds.map((f, i) => [f.node, feedShapes[i]]));
+  // a fed node no fetch needs is still fed: its type is known though it is not scheduled
+  feeds.forEach((f, i) => info.set(f.node, [{ dtype: f.dtype, shape: feedShapes[i] }]));
   for (const node of schedule) {
     const feedShape = fed.get(node);
     if (feedShape) {

@@ -16,6 +16,7 @@ import type { Backend, Executable, VariableState } from './backend';
 import { createBackend } from './backends/registry';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
+import { StagedExecutable, dataDependentFrontier } from './staged';
 
 export type BackendName = 'cpu' | 'webgpu' | 'gpujs';
 
@@ -134,7 +135,8 @@ export class Session {
       throw new FeedError(`placeholder ${names.join(', ')} must be fed: the fetches depend on it`);
     }
     this.compileCount++;
-    return { plan, executable: this.backend.compile(plan, this.state) };
+    const staged = this.backend.staticShapesOnly && dataDependentFrontier(plan).length > 0;
+    return { plan, executable: staged ? new StagedExecutable(plan, this.backend, this.state, this.level) : this.backend.compile(plan, this.state) };
   }
 
   private flattenFetches(fetches: Fetches | FetchItem, out: (SymbolicTensor | Node)[]): (values: Map<SymbolicTensor, TensorValue>) => unknown {

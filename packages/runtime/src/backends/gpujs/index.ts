@@ -47,6 +47,7 @@ export interface GpujsBackendOptions {
  */
 export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
+  readonly staticShapesOnly = true;
   private resolved: GpujsMode | null = null;
   private gpu: GpuJsInstance | null = null;
   private kernels: KernelCache | null = null;

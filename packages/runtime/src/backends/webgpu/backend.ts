@@ -14,6 +14,7 @@ import './kernels';
  */
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  readonly staticShapesOnly = true;
   private ctx: GpuContext | null = null;
   private readonly states = new Set<WebGpuVariableState>();
   /** Every plan compiled by this backend, newest last (fallbacks, placement and stats per plan). */

@@ -171,11 +171,11 @@ registerGpujsKernel('det', (ctx) => {
 
 registerGpujsUnsupported(
   'nonZero',
-  'its output size depends on the input values, and a gpu.js kernel has a fixed output size (plans are compiled with every shape known)',
+  'its output size depends on the input values, and a gpu.js kernel has a fixed output size: the session evaluates it on the cpu between two gpujs stages (runtime/src/staged.ts)',
 );
 registerGpujsUnsupported(
   'dynamicAttrs',
-  'its attrs (and so its output shape) come from tensor values at run time, and a gpu.js kernel has a fixed output size (plans are compiled with every shape known)',
+  'its attrs (and so its output shape) come from tensor values at run time, and a gpu.js kernel has a fixed output size: the session evaluates it on the cpu between two gpujs stages (runtime/src/staged.ts)',
 );
 
 /**

@@ -1,0 +1,123 @@
+import { Graph, Node, SymbolicTensor, TensorValue, UnsupportedOpError, copyNodes, getOpDef, isFullyKnown, reachableNodes } from '@graphc/graph';
+import type { OptLevel } from '@graphc/passes';
+import type { Backend, Executable, VariableState } from './backend';
+import { evaluateNode } from './backends/cpu';
+import { Plan, buildPlan } from './plan';
+
+/** Stateful ops that only read: running them twice in a run changes nothing. */
+const READS = new Set(['placeholder', 'variable', 'noOp']);
+
+/**
+ * Nodes whose output shape depends on tensor values (nonZero's length, dynamicAttrs' attrs) while
+ * their inputs' shapes are known: where a plan must stop to learn a shape.
+ */
+export function dataDependentFrontier(plan: Plan): Node[] {
+  const known = (n: Node): boolean => (plan.outputInfo.get(n) ?? n.outputs).every((o) => isFullyKnown(o.shape));
+  return plan.schedule.filter((n) => !known(n) && n.inputs.every((i) => known(i.node)));
+}
+
+/**
+ * Runs a plan with data-dependent shapes on a backend that compiles static shapes only (webgpu,
+ * gpujs): stage A computes the inputs of the frontier nodes on the backend, the CPU evaluates the
+ * frontier nodes (now their output shapes are known), and stage B runs the rest on the backend with
+ * those outputs fed in. Stage B compiles once per set of frontier output shapes; it is itself staged
+ * when more data-dependent shapes lie behind the frontier. The frontier's inputs come back to the
+ * host once per run and its outputs go up again: the transfer is the price of a value-dependent shape.
+ */
+export class StagedExecutable implements Executable {
+  readonly stats: Record<string, number> = { stagedRuns: 0, stageCompiles: 0 };
+  private readonly frontier: Node[];
+  private readonly frontierInputs: SymbolicTensor[];
+  private readonly stageA: Executable;
+  /** The plan's graph with each frontier output replaced by a placeholder (fed after stage A). */
+  private readonly restGraph: Graph;
+  private readonly restFeedNames: string[];
+  /** Which of [...feeds, ...frontier outputs] stage B reads (feeds only stage A needed stay on the host). */
+  private readonly restFeedIndex: number[];
+  private readonly restFetchNames: string[];
+  private readonly stageB = new Map<string, Executable>();
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly backend: Backend,
+    private readonly state: VariableState,
+    private readonly level: OptLevel,
+  ) {
+    this.frontier = dataDependentFrontier(plan);
+    this.frontierInputs = [...new Set(this.frontier.flatMap((n) => n.inputs))];
+    const feedNames = plan.feeds.map((f) => f.name);
+    const planA = buildPlan({
+      graph: plan.graph,
+      fetchNames: this.frontierInputs.map((t) => t.name),
+      targetNames: [],
+      feedNames,
+      feedShapes: plan.feeds.map((f) => plan.outputInfo.get(f.node)![f.index].shape as number[]),
+      level,
+      evaluate: evaluateNode,
+    });
+    // stage B recomputes what it needs from the feeds: only pure ops (and reads) may run twice
+    const stateful = planA.schedule.filter((n) => getOpDef(n.op).stateful && !READS.has(n.op));
+    if (stateful.length) {
+      const names = stateful.map((n) => `'${n.name}' (${n.op})`).join(', ');
+      throw new UnsupportedOpError(
+        `${backend.name}: the data-dependent shape of '${this.frontier[0].name}' (op '${this.frontier[0].op}') depends on ${names}, ` +
+          'which has side effects; run this graph on the cpu backend',
+        stateful.map((n) => n.op),
+      );
+    }
+    this.stageA = backend.compile(planA, state);
+    this.stats.stageCompiles++;
+
+    const placeholders = new Map<Node, SymbolicTensor[]>();
+    this.restGraph = copyNodes(plan.graph, plan.schedule, {
+      rewrite: (node, _inputs, target) => {
+        if (!this.frontier.includes(node)) return undefined;
+        const outs = node.outputs.map((o, k) =>
+          target.addNode('placeholder', [], { dtype: o.dtype, shape: [...o.shape] }, { name: k === 0 ? node.name : `${node.name}/staged_output_${k}` }).output(),
+        );
+        placeholders.set(node, outs);
+        return outs;
+      },
+    });
+    const stagedName = (t: SymbolicTensor): string => (placeholders.has(t.node) ? placeholders.get(t.node)![t.index].name : t.name);
+    const allFeeds = [...feedNames, ...this.frontier.flatMap((n) => placeholders.get(n)!.map((p) => p.name))];
+    this.restFetchNames = plan.fetches.map(stagedName);
+    const fedNodes = new Set(allFeeds.map((f) => this.restGraph.tensor(f).node.name));
+    const roots = [...this.restFetchNames.map((f) => this.restGraph.tensor(f).node), ...plan.targets.map((t) => this.restGraph.node(t.name))];
+    const needed = new Set(reachableNodes(this.restGraph, roots, fedNodes));
+    this.restFeedIndex = allFeeds.map((f, i) => (needed.has(this.restGraph.tensor(f).node) ? i : -1)).filter((i) => i >= 0);
+    this.restFeedNames = this.restFeedIndex.map((i) => allFeeds[i]);
+  }
+
+  async run(feeds: TensorValue[]): Promise<TensorValue[]> {
+    const inputs = await this.stageA.run(feeds);
+    const byTensor = new Map(this.frontierInputs.map((t, i) => [t, inputs[i]]));
+    const outputs = this.frontier.flatMap((n) => evaluateNode(n, n.inputs.map((i) => byTensor.get(i)!)));
+    const all = [...feeds, ...outputs];
+    const restFeeds = this.restFeedIndex.map((i) => all[i]);
+    const key = JSON.stringify(outputs.map((o) => o.shape));
+    let rest = this.stageB.get(key);
+    if (!rest) {
+      const planB = buildPlan({
+        graph: this.restGraph,
+        fetchNames: this.restFetchNames,
+        targetNames: this.plan.targets.map((t) => t.name),
+        feedNames: this.restFeedNames,
+        feedShapes: restFeeds.map((v) => v.shape),
+        level: this.level,
+        evaluate: evaluateNode,
+      });
+      rest = dataDependentFrontier(planB).length ? new StagedExecutable(planB, this.backend, this.state, this.level) : this.backend.compile(planB, this.state);
+      this.stageB.set(key, rest);
+      this.stats.stageCompiles++;
+    }
+    this.stats.stagedRuns++;
+    return rest.run(restFeeds);
+  }
+
+  dispose(): void {
+    this.stageA.dispose?.();
+    for (const e of this.stageB.values()) e.dispose?.();
+    this.stageB.clear();
+  }
+}
