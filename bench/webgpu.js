@@ -5,6 +5,7 @@
  *   npx tsc -b packages/cli && node bench/webgpu.js               # every benchmark
  *   node bench/webgpu.js --only gemm --sizes 256,512,1024 --runs 5
  *   node bench/webgpu.js --only mlp --json
+ *   node bench/webgpu.js --torch      # and PyTorch on the same GPU (bench/torch_ref.py; see bench/gpu-device.sh)
  *
  * - gemm: C = A @ B, square N x N for N in --sizes (default 256..4096); A and B are variables, so
  *   they are resident on the device and a run is the product plus reading C back.
@@ -35,7 +36,7 @@ try {
 const { Graph, Session, ops, tensor, train, loadModel, initializeFromModel, webgpuAvailability, releaseGpu } = graphc;
 
 function parseArgs(argv) {
-  const args = { runs: 5, warmup: 2, json: false, only: null, sizes: [256, 512, 1024, 2048, 4096] };
+  const args = { runs: 5, warmup: 2, json: false, only: null, sizes: [256, 512, 1024, 2048, 4096], torch: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') args.runs = Number(argv[++i]);
@@ -43,8 +44,9 @@ function parseArgs(argv) {
     else if (a === '--json') args.json = true;
     else if (a === '--only') args.only = argv[++i];
     else if (a === '--sizes') args.sizes = argv[++i].split(',').map(Number);
+    else if (a === '--torch') args.torch = true;
     else {
-      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,...)`);
+      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,..., --torch)`);
       process.exit(2);
     }
   }
@@ -143,6 +145,30 @@ async function gemm(n, args) {
   );
 }
 
+/**
+ * Device throughput of the webgpu GEMM, the protocol bench/torch_ref.py uses for PyTorch: `runs`
+ * back-to-back runs of assign(C, A @ B) (nothing read back), then one fetch of a single element
+ * of C, which waits for all of them; the mean per product, launch and submit overhead included.
+ */
+async function gemmThroughput(n, args) {
+  const g = new Graph();
+  const a = g.variable(tensor(randomArray(n * n, 1), [n, n]), 'A');
+  const b = g.variable(tensor(randomArray(n * n, 2), [n, n]), 'B');
+  const c = g.variable(tensor(new Float32Array(n * n), [n, n]), 'C');
+  const product = ops.assign(c, ops.matmul(a, b));
+  const corner = ops.slice(c, [0, 0], [1, 1]);
+  const session = new Session(g, { backend: 'webgpu' });
+  await session.run(g.globalVariablesInitializer());
+  for (let i = 0; i < args.warmup; i++) await session.run(product);
+  await session.run(corner);
+  const t = performance.now();
+  for (let i = 0; i < args.runs; i++) await session.run(product);
+  await session.run(corner);
+  const ms = (performance.now() - t) / args.runs;
+  session.close();
+  return { webgpuDeviceMs: ms, webgpuDeviceTflops: (2 * n * n * n) / ms / 1e9 };
+}
+
 async function mlpStep(args) {
   const batch = 512;
   const sizes = [784, 1024, 1024, 10];
@@ -192,6 +218,21 @@ async function convnet(dir, batch, args) {
   );
 }
 
+/** PyTorch on the same machine, same sizes (bench/torch_ref.py); exits if it cannot run. */
+function torchFigures(args) {
+  const only = args.only === 'gemm' || args.only === 'mlp' ? ['--only', args.only] : [];
+  const r = require('child_process').spawnSync(
+    'python3',
+    [path.join(__dirname, 'torch_ref.py'), '--json', '--sizes', args.sizes.join(','), '--runs', String(Math.max(args.runs, 10)), ...only],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) {
+    console.error(`bench: --torch: bench/torch_ref.py failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`);
+    process.exit(1);
+  }
+  return JSON.parse(r.stdout);
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const gpu = await webgpuAvailability();
@@ -209,23 +250,36 @@ async function main() {
   };
   const results = [];
   const want = (name) => !args.only || args.only === name;
-  if (want('gemm')) for (const n of args.sizes) results.push(await gemm(n, args));
+  if (want('gemm')) for (const n of args.sizes) results.push({ ...(await gemm(n, args)), ...(await gemmThroughput(n, args)) });
   if (want('mlp')) results.push(await mlpStep(args));
   if (want('convnet')) {
     results.push(await convnet('fashion-cnn', 64, args));
     results.push(await convnet('resnet20', 16, args));
+  }
+  const torch = args.torch ? torchFigures(args) : null;
+  if (torch) {
+    machine.torch = `${torch.device}, torch ${torch.torch}, TF32 off`;
+    for (const r of results) {
+      const peer = torch.results.find((t) => t.name === r.name);
+      if (!peer) continue;
+      r.torchMs = peer.ms;
+      // the GEMM compares device throughput (same protocol both sides); the MLP full training steps
+      r.graphcVsTorch = peer.ms / (r.webgpuDeviceMs ?? r.webgpuMs);
+    }
   }
   if (args.json) console.log(JSON.stringify({ machine, runs: args.runs, warmup: args.warmup, results }, null, 2));
   else {
     console.log(`webgpu adapter: ${machine.adapter}${machine.software ? ' (software: WGSL kernels run on the CPU)' : ''}`);
     console.log(`cpu: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, load ${machine.loadAverage.join(' ')}`);
     console.log(`median of ${args.runs} runs after ${args.warmup} warm-up runs\n`);
-    console.log('| benchmark | cpu ms | webgpu ms | webgpu / cpu | cpu GFLOP/s | webgpu GFLOP/s | webgpu first run ms | max rel. diff |');
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    if (torch) console.log(`peer: ${machine.torch}`);
+    console.log('| benchmark | cpu ms | webgpu ms | webgpu / cpu | cpu GFLOP/s | webgpu GFLOP/s | webgpu device ms | torch ms | graphc / torch speed | webgpu first run ms | max rel. diff |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
       const f = (v, d = 1) => (v === undefined ? '' : v.toFixed(d));
       console.log(
-        `| ${r.name} | ${f(r.cpuMs)} | ${f(r.webgpuMs)} | ${f(r.cpuMs / r.webgpuMs, 2)}x | ${f(r.cpuGflops, 2)} | ${f(r.webgpuGflops, 2)} | ${f(r.webgpuFirstRunMs, 0)} | ${r.maxRelativeDiff.toExponential(1)} |`,
+        `| ${r.name} | ${f(r.cpuMs)} | ${f(r.webgpuMs)} | ${f(r.cpuMs / r.webgpuMs, 2)}x | ${f(r.cpuGflops, 2)} | ${f(r.webgpuGflops, 2)} | ` +
+          `${f(r.webgpuDeviceMs, 2)} | ${f(r.torchMs, 2)} | ${f(r.graphcVsTorch, 2)} | ${f(r.webgpuFirstRunMs, 0)} | ${r.maxRelativeDiff.toExponential(1)} |`,
       );
     }
   }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The webgpu figures on an NVIDIA GPU machine (the `device` tool), PyTorch measured in the same run.
+#
+# Here, once, after `npm ci` (which builds):
+#   ../shared/gpu/pack.sh .gpu && cp ../shared/gpu/enter.sh .gpu/ && grep -qx '/.gpu/' .git/info/exclude || echo /.gpu/ >> .git/info/exclude
+# Then with the device tool, carrying `.gpu`:
+#   bash bench/gpu-device.sh            # writes $OUT/webgpu-gpu.json (and prints it)
+# Extra arguments go to bench/webgpu.js (e.g. --only gemm --sizes 1024,4096).
+set -euo pipefail
+repo=$(pwd)
+eval "$(bash .gpu/enter.sh .gpu)"          # node, the Vulkan loader, the packed project in /tmp/gpu-app
+cp -r "$repo/bench" /tmp/gpu-app/          # the scripts travel with the working tree, not the pack
+out=${OUT:-/tmp}
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+node bench/webgpu.js --torch --runs 10 --json "$@" | tee "$out/webgpu-gpu.json"
