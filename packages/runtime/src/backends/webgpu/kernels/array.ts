@@ -10,12 +10,12 @@ import { elementwiseDispatch, valueType } from './elementwise';
  */
 const WG = 256;
 
-function movable(ctx: WebGpuKernelContext): void {
+export function movable(ctx: WebGpuKernelContext): void {
   for (const t of [...ctx.inputs, ...ctx.outputs]) if (t.dtype === 'float64') throw new NoGpuKernel('float64 (no 64-bit floats in WGSL)');
 }
 
 /** `let c0 = ...; let c1 = ...;` coordinates of flat `i` in `shape`. */
-function coords(i: string, shape: number[], prefix = 'c'): string {
+export function coords(i: string, shape: number[], prefix = 'c'): string {
   const strides = stridesOf(shape);
   return shape
     .map((d, k) => {
@@ -33,7 +33,7 @@ export function wordOf(value: number, dtype: DType): string {
 }
 
 /** One dispatch over the `n` elements of output `out`: `body` assigns `v` (a u32 word) for index `i`. */
-function mapDispatch(n: number, maxPerDim: number, bindings: WgslDispatch['bindings'], body: string, storeAt = 'i'): WgslDispatch {
+export function mapDispatch(n: number, maxPerDim: number, bindings: WgslDispatch['bindings'], body: string, storeAt = 'i'): WgslDispatch {
   const grid = grid1d(n, maxPerDim);
   return {
     bindings,
@@ -49,8 +49,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   };
 }
 
-const src = (k = 0, name = 'src') => ({ ref: { input: k }, name, type: 'array<u32>' });
-const dst = (k = 0, name = 'dst') => ({ ref: { output: k }, name, type: 'array<u32>' });
+export const src = (k = 0, name = 'src') => ({ ref: { input: k }, name, type: 'array<u32>' });
+export const dst = (k = 0, name = 'dst') => ({ ref: { output: k }, name, type: 'array<u32>' });
 
 function single(ctx: WebGpuKernelContext, body: (out: GpuTensorInfo) => string, extra: WgslDispatch['bindings'] = []): KernelPlan {
   movable(ctx);
@@ -59,7 +59,7 @@ function single(ctx: WebGpuKernelContext, body: (out: GpuTensorInfo) => string, 
 }
 
 /** Sum of coordinate * stride terms. */
-const offsetOf = (terms: [string, number][]): string => {
+export const offsetOf = (terms: [string, number][]): string => {
   const parts = terms.filter(([, s]) => s !== 0).map(([c, s]) => (s === 1 ? c : `${c} * ${u32Lit(s)}`));
   return parts.length ? parts.join(' + ') : '0u';
 };

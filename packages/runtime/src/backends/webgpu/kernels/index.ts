@@ -8,3 +8,4 @@ import './array';
 import './conv';
 import './pool';
 import './nn';
+import './onnx-array';
