@@ -29,9 +29,6 @@ const GRADIENT_NOT_WRITTEN = [
   'lpPoolNchw',
   'lrnNchw',
   'resize',
-  'lstm',
-  'gru',
-  'rnn',
 ];
 
 test('every op has a gradient builder or a reason not to', () => {

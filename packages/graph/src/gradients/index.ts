@@ -8,3 +8,4 @@ import './math-extra';
 import './nn-extra';
 import './array-extra';
 import './nn-nchw';
+import './recurrent';

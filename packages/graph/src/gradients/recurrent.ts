@@ -1,0 +1,240 @@
+import { GradientError } from '../errors';
+import type { SymbolicTensor } from '../graph';
+import type { Attrs, GradientContext } from '../opdef';
+import { setGradient } from '../registry';
+import { tensor } from '../tensor';
+import { concat, split } from '../ops/array/concat';
+import { reverseSequence } from '../ops/array/reverse-sequence';
+import { expandDims, reshape, squeeze } from '../ops/array/reshape';
+import { transpose } from '../ops/array/transpose';
+import { add, greater, mul, sub, where } from '../ops/math/binary';
+import { clip } from '../ops/math/clip';
+import { matmul } from '../ops/math/matmul';
+import { elu, leakyRelu, relu, sigmoid, softplus, tanh } from '../ops/math/unary';
+import { softsign, thresholdedRelu } from '../ops/nn/activations-extra';
+import { hardSigmoid } from '../ops/nn/hard-sigmoid';
+import { RNN_ACTIVATIONS, rnnInputIndex } from '../ops/nn/rnn-common';
+import type { RnnInputName } from '../ops/nn/rnn-common';
+import { scalarOf } from './helpers';
+import { differentiateBuilt } from './subgraph';
+
+/**
+ * Gradients of ONNX's lstm, gru and rnn, as TensorFlow differentiates a dynamic_rnn: the recurrence
+ * is unrolled over the (static) sequence into matmuls, gate activations and elementwise products
+ * built from the op's own inputs, the same computation as the op's kernels, step by step; that
+ * graph is then differentiated by its primitives' gradients (back-propagation through time).
+ * Directions, per-entry sequence lengths (masked steps keep the state, their Y is 0; the reverse
+ * direction reverses each entry's own prefix), initial states, biases, peepholes, clip,
+ * inputForget, linearBeforeReset, both layouts and every ONNX activation are covered.
+ */
+
+type Activation = (x: SymbolicTensor) => SymbolicTensor;
+
+// ONNX's defaults for the activations that take alpha (and beta), as the kernels read them
+const DEFAULTS: Record<string, [number, number]> = {
+  leakyrelu: [0.01, 0],
+  thresholdedrelu: [1, 0],
+  scaledtanh: [1, 1],
+  hardsigmoid: [0.2, 0.5],
+  elu: [1, 0],
+  affine: [1, 0],
+};
+const USES: Record<string, number> = { leakyrelu: 1, thresholdedrelu: 1, elu: 1, scaledtanh: 2, hardsigmoid: 2, affine: 2 };
+
+function activationOp(name: string, alpha: number, beta: number): Activation {
+  switch (name) {
+    case 'relu':
+      return relu;
+    case 'tanh':
+      return tanh;
+    case 'sigmoid':
+      return sigmoid;
+    case 'affine':
+      return (x) => add(mul(x, alpha), beta);
+    case 'leakyrelu':
+      return (x) => leakyRelu(x, alpha);
+    case 'thresholdedrelu':
+      return (x) => thresholdedRelu(x, alpha);
+    case 'scaledtanh':
+      return (x) => mul(tanh(mul(x, beta)), alpha);
+    case 'hardsigmoid':
+      return (x) => hardSigmoid(x, alpha, beta);
+    case 'elu':
+      return (x) => elu(x, alpha);
+    case 'softsign':
+      return softsign;
+    case 'softplus':
+      return softplus;
+    default:
+      throw new GradientError(`recurrent activation '${name}' is not supported (${RNN_ACTIVATIONS.join(', ')})`);
+  }
+}
+
+/** Each direction's activations; alphas and betas are consumed in order by the activations that take them. */
+function activations(attrs: Attrs, defaults: string[], dirs: number): Activation[][] {
+  const given = Array.isArray(attrs.activations) ? (attrs.activations as string[]) : [];
+  const list = given.length ? given : dirs === 2 ? [...defaults, ...defaults] : defaults;
+  if (list.length !== defaults.length * dirs) throw new GradientError(`expected ${defaults.length * dirs} activations, got ${list.length}`);
+  const alphas = [...((attrs.activationAlpha as number[] | undefined) ?? [])];
+  const betas = [...((attrs.activationBeta as number[] | undefined) ?? [])];
+  const fns = list.map((raw) => {
+    const name = raw.toLowerCase();
+    const [da, db] = DEFAULTS[name] ?? [0, 0];
+    const uses = USES[name] ?? 0;
+    const alpha = uses >= 1 && alphas.length ? alphas.shift()! : da;
+    const beta = uses >= 2 && betas.length ? betas.shift()! : db;
+    return activationOp(name, alpha, beta);
+  });
+  return Array.from({ length: dirs }, (_, d) => fns.slice(d * defaults.length, (d + 1) * defaults.length));
+}
+
+export type RecurrentOp = 'lstm' | 'gru' | 'rnn';
+
+const GATES: Record<RecurrentOp, number> = { lstm: 4, gru: 3, rnn: 1 };
+const DEFAULT_ACTIVATIONS: Record<RecurrentOp, string[]> = { lstm: ['Sigmoid', 'Tanh', 'Tanh'], gru: ['Sigmoid', 'Tanh'], rnn: ['Tanh'] };
+
+/** Direction d's slice of a [dirs, ...] tensor (layout 0 states too), or of a [batch, dirs, ...] one (`axis` 1). */
+function direction(t: SymbolicTensor, d: number, dirs: number, axis = 0): SymbolicTensor {
+  return squeeze(dirs === 1 ? t : split(t, dirs, axis)[d], [axis]);
+}
+
+/** One step of a direction: the new hidden state (and cell state for lstm) from x_t W^T (+ biases) and the previous state. */
+type Step = (xw: SymbolicTensor, h: SymbolicTensor, c: SymbolicTensor | null) => [SymbolicTensor, SymbolicTensor | null];
+
+/**
+ * The forward computation of a lstm, gru or rnn node as primitive ops, from `inputs` (in the node's
+ * order, named by attr `inputs`): [Y, Y_h] (and Y_c for lstm), shaped as the op's outputs. Needs the
+ * sequence length (x's time dimension) and the hidden size to be known.
+ */
+export function unrollRecurrent(op: RecurrentOp, inputs: SymbolicTensor[], attrs: Attrs, label = `op '${op}'`): SymbolicTensor[] {
+  const index = rnnInputIndex(attrs);
+  const get = (n: RnnInputName): SymbolicTensor | undefined => (index.has(n) ? inputs[index.get(n)!] : undefined);
+  const x = get('x')!;
+  const graph = x.graph;
+  const dtype = x.dtype;
+  const G = GATES[op];
+  const H = Number(attrs.hiddenSize);
+  const layout = Number(attrs.layout ?? 0);
+  const dirName = String(attrs.direction ?? 'forward');
+  const dirs = dirName === 'bidirectional' ? 2 : 1;
+  const xt = layout === 1 ? transpose(x, [1, 0, 2]) : x; // [seq, batch, in]
+  const seq = xt.shape[0];
+  if (seq === null || seq < 1) throw new GradientError(`gradient of ${label}: the sequence length must be known and positive, got ${seq}`);
+  const lens = get('sequenceLens');
+  const acts = activations(attrs, DEFAULT_ACTIVATIONS[op], dirs);
+  const clipAt = typeof attrs.clip === 'number' && Number.isFinite(attrs.clip) ? attrs.clip : null;
+  const clipped = (t: SymbolicTensor): SymbolicTensor => (clipAt === null ? t : clip(t, -clipAt, clipAt));
+  const stateAxis = layout === 1 ? 1 : 0;
+  const zeroState = graph.constant(tensor(new Array(H).fill(0), [1, H], dtype));
+  const w = get('w')!;
+  const r = get('r')!;
+  const b = get('b');
+  const p = get('p');
+
+  const ys: SymbolicTensor[] = [];
+  const hs: SymbolicTensor[] = [];
+  const cs: SymbolicTensor[] = [];
+  for (let d = 0; d < dirs; d++) {
+    const reversed = dirName === 'reverse' || d === 1;
+    const wd = reshape(direction(w, d, dirs), [G * H, -1]);
+    const rd = reshape(direction(r, d, dirs), [G * H, H]);
+    // b holds Wb then Rb, each [G * H]
+    const [wb, rb] = b ? split(direction(b, d, dirs), 2, 0) : [null, null];
+    const [f, g, hAct] = acts[d];
+    const clippedF = (t: SymbolicTensor) => f(clipped(t));
+    const clippedG = (t: SymbolicTensor) => g(clipped(t));
+    let step: Step;
+    if (op === 'rnn') {
+      const bias = wb && rb ? add(wb, rb) : null;
+      step = (xw, h) => {
+        const pre = add(xw, matmul(h, rd, { transposeB: true }));
+        return [clippedF(bias ? add(pre, bias) : pre), null];
+      };
+    } else if (op === 'lstm') {
+      const bias = wb && rb ? add(wb, rb) : null;
+      const [pi, po, pf] = p ? split(direction(p, d, dirs), 3, 0) : [null, null, null];
+      const coupled = attrs.inputForget === true;
+      step = (xw, h, c) => {
+        let pre = add(xw, matmul(h, rd, { transposeB: true }));
+        if (bias) pre = add(pre, bias);
+        const [gi, go, gf, gc] = split(pre, 4, 1);
+        const peep = (gate: SymbolicTensor, weight: SymbolicTensor | null, state: SymbolicTensor) => (weight ? add(gate, mul(weight, state)) : gate);
+        const i = clippedF(peep(gi, pi, c!));
+        const forget = coupled ? sub(scalarOf(i, 1), i) : clippedF(peep(gf, pf, c!));
+        const cNew = add(mul(forget, c!), mul(i, clippedG(gc)));
+        const o = clippedF(peep(go, po, cNew));
+        return [mul(o, hAct(cNew)), cNew];
+      };
+    } else {
+      const linearBeforeReset = attrs.linearBeforeReset === true;
+      const [wbZR, wbH] = wb ? split(wb, [2 * H, H], 0) : [null, null];
+      const [rbZR, rbH] = rb ? split(rb, [2 * H, H], 0) : [null, null];
+      const biasZR = wbZR && rbZR ? add(wbZR, rbZR) : null;
+      const [rZR, rH] = split(rd, [2 * H, H], 0);
+      step = (xw, h) => {
+        const [xZR, xH] = split(xw, [2 * H, H], 1);
+        let preZR = add(xZR, matmul(h, rZR, { transposeB: true }));
+        if (biasZR) preZR = add(preZR, biasZR);
+        const [z, reset] = split(clippedF(preZR), 2, 1);
+        let recurrent: SymbolicTensor;
+        if (linearBeforeReset) {
+          const hR = matmul(h, rH, { transposeB: true });
+          recurrent = mul(reset, rbH ? add(hR, rbH) : hR);
+        } else {
+          const hR = matmul(mul(reset, h), rH, { transposeB: true });
+          recurrent = rbH ? add(hR, rbH) : hR;
+        }
+        const preH = add(wbH ? add(xH, wbH) : xH, recurrent);
+        const cand = clippedG(preH);
+        return [add(mul(sub(scalarOf(z, 1), z), cand), mul(z, h)), null];
+      };
+    }
+
+    // each entry's own prefix reversed, as the kernels walk it from its last step back
+    const source = reversed && lens ? reverseSequence(xt, lens, 0, 1) : xt;
+    const xw = split(matmul(source, wd, { transposeB: true }), seq, 0).map((t) => squeeze(t, [0])); // [batch, G * H] each
+    const initialH = get('initialH');
+    const initialC = get('initialC');
+    let h = initialH ? direction(initialH, d, dirs, stateAxis) : zeroState;
+    let c: SymbolicTensor | null = op === 'lstm' ? (initialC ? direction(initialC, d, dirs, stateAxis) : zeroState) : null;
+    const out = new Array<SymbolicTensor>(seq);
+    for (let k = 0; k < seq; k++) {
+      const t = reversed && !lens ? seq - 1 - k : k;
+      const [hNew, cNew] = step(xw[t], h, c);
+      if (lens) {
+        // steps past an entry's length keep its state and write 0 to Y
+        const live = expandDims(greater(lens, scalarOf(lens, t)), 1);
+        h = where(live, hNew, h);
+        if (c && cNew) c = where(live, cNew, c);
+        out[t] = where(live, hNew, scalarOf(hNew, 0));
+      } else {
+        h = hNew;
+        c = cNew;
+        out[t] = hNew;
+      }
+    }
+    let yd = concat(out.map((t) => expandDims(t, 0)), 0); // [seq, batch, H]
+    if (reversed && lens) yd = reverseSequence(yd, lens, 0, 1);
+    ys.push(expandDims(yd, 1));
+    hs.push(expandDims(h, 0));
+    if (c) cs.push(expandDims(c, 0));
+  }
+  const yAll = concat(ys, 1); // [seq, dirs, batch, H]
+  const finals = [hs, ...(op === 'lstm' ? [cs] : [])].map((list) => concat(list, 0)); // [dirs, batch, H]
+  if (layout !== 1) return [yAll, ...finals];
+  return [transpose(yAll, [2, 0, 1, 3]), ...finals.map((t) => transpose(t, [1, 0, 2]))];
+}
+
+/** The gradient of a recurrent node: its unrolled forward, differentiated. */
+function recurrentGradient(op: RecurrentOp) {
+  return (ctx: GradientContext): (SymbolicTensor | null)[] => {
+    const graph = ctx.inputs[0].graph;
+    const from = graph.nodes.length;
+    const outputs = unrollRecurrent(op, ctx.inputs, ctx.attrs, `${op} (node '${ctx.node.name}')`);
+    const grads = differentiateBuilt(graph, from, outputs, ctx.grads, ctx.inputs);
+    // an input tensor fed twice (w as r, say) gets its whole gradient once
+    return grads.map((g, i) => (ctx.inputs.indexOf(ctx.inputs[i]) === i ? g : null));
+  };
+}
+
+for (const op of ['lstm', 'gru', 'rnn'] as const) setGradient(op, recurrentGradient(op));

@@ -1,0 +1,90 @@
+import { Graph, Session, SymbolicTensor, TensorValue, checkGradients, tensor } from 'graphc';
+import { unrollRecurrent } from '../../../packages/graph/src/gradients/recurrent';
+import type { RecurrentOp } from '../../../packages/graph/src/gradients/recurrent';
+import { values } from './helpers';
+
+/** One recurrent case: the op, its attrs (besides `inputs`), and its inputs by name. */
+interface RecurrentCase {
+  label: string;
+  op: RecurrentOp;
+  attrs: Record<string, string | number | boolean | number[] | string[]>;
+  inputs: [string, TensorValue][];
+}
+
+const SEQ = 3;
+const BATCH = 2;
+const IN = 3;
+const H = 2;
+
+function recurrentCase(label: string, op: RecurrentOp, attrs: RecurrentCase['attrs'], names: string[], seed: number): RecurrentCase {
+  const gates = { lstm: 4, gru: 3, rnn: 1 }[op];
+  const dirs = attrs.direction === 'bidirectional' ? 2 : 1;
+  const layout = attrs.layout === 1 ? 1 : 0;
+  const shapes: Record<string, number[]> = {
+    x: layout === 1 ? [BATCH, SEQ, IN] : [SEQ, BATCH, IN],
+    w: [dirs, gates * H, IN],
+    r: [dirs, gates * H, H],
+    b: [dirs, 2 * gates * H],
+    initialH: layout === 1 ? [BATCH, dirs, H] : [dirs, BATCH, H],
+    initialC: layout === 1 ? [BATCH, dirs, H] : [dirs, BATCH, H],
+    p: [dirs, 3 * H],
+  };
+  const inputs = names.map((n, i): [string, TensorValue] =>
+    n === 'sequenceLens' ? [n, tensor([2, 3], [BATCH], 'int32')] : [n, values(shapes[n], seed + i, n === 'x' ? -1.5 : -0.8, n === 'x' ? 1.5 : 0.8)],
+  );
+  return { label, op, attrs: { hiddenSize: H, ...attrs }, inputs };
+}
+
+const RECURRENT: RecurrentCase[] = [
+  recurrentCase('rnn forward', 'rnn', {}, ['x', 'w', 'r'], 1),
+  recurrentCase('rnn reverse, bias and initial state', 'rnn', { direction: 'reverse' }, ['x', 'w', 'r', 'b', 'initialH'], 2),
+  recurrentCase('rnn bidirectional, sequence lengths, relu and affine', 'rnn', { direction: 'bidirectional', activations: ['Relu', 'Affine'], activationAlpha: [0.7], activationBeta: [0.2] }, ['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], 3),
+  recurrentCase('rnn layout 1, clip, scaledTanh', 'rnn', { layout: 1, clip: 0.9, activations: ['ScaledTanh'], activationAlpha: [1.3], activationBeta: [0.8] }, ['x', 'w', 'r', 'b'], 4),
+  recurrentCase('gru forward with bias', 'gru', {}, ['x', 'w', 'r', 'b'], 5),
+  recurrentCase('gru reverse, initial state, linearBeforeReset', 'gru', { direction: 'reverse', linearBeforeReset: true }, ['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], 6),
+  recurrentCase('gru bidirectional, no bias, sequence lengths, clip', 'gru', { direction: 'bidirectional', clip: 1.1 }, ['x', 'w', 'r', 'sequenceLens'], 7),
+  recurrentCase('gru layout 1, softsign and elu', 'gru', { layout: 1, activations: ['Softsign', 'Elu'], activationAlpha: [0.6] }, ['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], 8),
+  recurrentCase('lstm forward', 'lstm', {}, ['x', 'w', 'r'], 9),
+  recurrentCase('lstm forward, bias and peepholes', 'lstm', {}, ['x', 'w', 'r', 'b', 'sequenceLens', 'initialH', 'initialC', 'p'], 10),
+  recurrentCase('lstm reverse, initial states', 'lstm', { direction: 'reverse' }, ['x', 'w', 'r', 'b', 'sequenceLens', 'initialH', 'initialC'], 11),
+  recurrentCase('lstm reverse, no sequence lengths', 'lstm', { direction: 'reverse' }, ['x', 'w', 'r', 'b', 'sequenceLens'].filter((n) => n !== 'sequenceLens'), 12),
+  recurrentCase('lstm bidirectional, lengths, peepholes, clip, inputForget', 'lstm', { direction: 'bidirectional', clip: 1.2, inputForget: true }, ['x', 'w', 'r', 'b', 'sequenceLens', 'initialH', 'initialC', 'p'], 13),
+  recurrentCase('lstm layout 1, hardSigmoid / softplus / tanh', 'lstm', { layout: 1, activations: ['HardSigmoid', 'Softplus', 'Tanh'], activationAlpha: [0.3], activationBeta: [0.45] }, ['x', 'w', 'r', 'b', 'initialH', 'initialC'], 14),
+];
+
+function recurrentNode(c: RecurrentCase, tensors: SymbolicTensor[]): SymbolicTensor[] {
+  return tensors[0].graph.addNode(c.op, tensors, { ...c.attrs, inputs: c.inputs.map(([n]) => n) }).outputTensors;
+}
+
+describe('lstm, gru and rnn: the unrolled forward is the op', () => {
+  test.each(RECURRENT.map((c) => [c.label, c] as const))('%s', async (_label, c) => {
+    const g = new Graph({ makeDefault: false });
+    const placeholders = c.inputs.map(([n, v]) => g.placeholder(v.dtype, [...v.shape], n));
+    const node = recurrentNode(c, placeholders);
+    const unrolled = unrollRecurrent(c.op, placeholders, { ...c.attrs, inputs: c.inputs.map(([n]) => n) });
+    const session = new Session(g);
+    const feeds = new Map(placeholders.map((p, i) => [p, c.inputs[i][1]]));
+    const [a, b] = [await session.run(node, feeds), await session.run(unrolled, feeds)];
+    session.close();
+    expect(b.map((t) => t.shape)).toEqual(a.map((t) => t.shape));
+    a.forEach((t, k) => {
+      const diff = Math.max(...Array.from(t.data, (v, j) => Math.abs(v - b[k].data[j])));
+      expect(diff).toBeLessThan(1e-12);
+    });
+    // the cases exercise the state: no output is all zeros
+    for (const t of a) expect(Array.from(t.data).some((v) => Math.abs(v) > 1e-3)).toBe(true);
+  });
+});
+
+describe('lstm, gru and rnn gradients (float64, central differences)', () => {
+  test.each(RECURRENT.map((c) => [c.label, c] as const))('%s', async (_label, c) => {
+    const r = await checkGradients((...t) => recurrentNode(c, t), c.inputs.map(([, v]) => v));
+    // every float input takes a gradient
+    for (const s of r.symbolic) expect(Array.from(s.data).some((v) => v !== 0)).toBe(true);
+  });
+
+  test('only Y_h weighted: the gradient flows back through every step', async () => {
+    const c = RECURRENT.find((k) => k.label === 'lstm forward')!;
+    await checkGradients((...t) => recurrentNode(c, t)[1], c.inputs.map(([, v]) => v));
+  });
+});
