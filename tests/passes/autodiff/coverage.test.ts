@@ -28,7 +28,6 @@ const GRADIENT_NOT_WRITTEN = [
   'det',
   'lpPoolNchw',
   'lrnNchw',
-  'resize',
 ];
 
 test('every op has a gradient builder or a reason not to', () => {

@@ -1,4 +1,4 @@
-import { Graph, Session, SymbolicTensor, TensorValue, checkGradients, tensor } from 'graphc';
+import { Graph, Session, SymbolicTensor, TensorValue, checkGradients, ops, tensor } from 'graphc';
 import { unrollRecurrent } from '../../../packages/graph/src/gradients/recurrent';
 import type { RecurrentOp } from '../../../packages/graph/src/gradients/recurrent';
 import { values } from './helpers';
@@ -86,5 +86,39 @@ describe('lstm, gru and rnn gradients (float64, central differences)', () => {
   test('only Y_h weighted: the gradient flows back through every step', async () => {
     const c = RECURRENT.find((k) => k.label === 'lstm forward')!;
     await checkGradients((...t) => recurrentNode(c, t)[1], c.inputs.map(([, v]) => v));
+  });
+});
+
+describe('resize gradients: the adjoint of the resampling (float64, central differences)', () => {
+  const cases: [string, number[], number[], Record<string, unknown>][] = [
+    ['nearest, asymmetric, floor, upsampling', [1, 2, 3, 4], [1, 2, 5, 7], { mode: 'nearest', coordinateTransformationMode: 'asymmetric', nearestMode: 'floor' }],
+    ['nearest, half_pixel, round_prefer_ceil, downsampling', [2, 1, 6, 5], [2, 1, 4, 3], { mode: 'nearest', nearestMode: 'round_prefer_ceil' }],
+    ['nearest, tf_half_pixel_for_nn, ceil', [1, 1, 4, 4], [1, 1, 7, 3], { mode: 'nearest', coordinateTransformationMode: 'tf_half_pixel_for_nn', nearestMode: 'ceil' }],
+    ['linear, half_pixel, upsampling', [1, 2, 3, 4], [1, 2, 6, 9], { mode: 'linear' }],
+    ['linear, align_corners', [2, 2, 4, 3], [2, 2, 7, 5], { mode: 'linear', coordinateTransformationMode: 'align_corners' }],
+    ['linear, pytorch_half_pixel, downsampling', [1, 1, 7, 6], [1, 1, 3, 1], { mode: 'linear', coordinateTransformationMode: 'pytorch_half_pixel' }],
+    ['linear, half_pixel_symmetric, given scales', [1, 2, 4, 5], [1, 2, 6, 7], { mode: 'linear', coordinateTransformationMode: 'half_pixel_symmetric', scales: [1, 1, 1.6, 1.5] }],
+    ['linear over every dimension of a 3-D tensor', [3, 4, 2], [5, 2, 4], { mode: 'linear' }],
+    ['cubic, half_pixel', [1, 1, 5, 4], [1, 1, 8, 9], { mode: 'cubic' }],
+    ['cubic, excludeOutside, a = -0.5, downsampling', [1, 2, 8, 7], [1, 2, 5, 3], { mode: 'cubic', excludeOutside: true, cubicCoeffA: -0.5 }],
+    ['cubic, asymmetric', [2, 1, 4, 4], [2, 1, 6, 5], { mode: 'cubic', coordinateTransformationMode: 'asymmetric' }],
+    ['linear, tf_crop_and_resize with extrapolation', [1, 1, 5, 6], [1, 1, 4, 5], { mode: 'linear', coordinateTransformationMode: 'tf_crop_and_resize', roi: [0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3], extrapolationValue: 2.5 }],
+  ];
+  test.each(cases)('%s', async (_label, xs, sizes, options) => {
+    const r = await checkGradients((x) => ops.resize(x, sizes, options as never), [values(xs, 21)]);
+    expect(r.symbolic[0].shape).toEqual(xs);
+    expect(Array.from(r.symbolic[0].data).some((v) => v !== 0)).toBe(true);
+  });
+
+  test('second derivative: the gradient of the adjoint is the resize again', async () => {
+    const { gradients } = await import('graphc');
+    await checkGradients(
+      (x, v) => {
+        const y = ops.resize(x, [1, 1, 5, 7], { mode: 'linear' });
+        const [dx] = gradients(ops.reduceSum(ops.mul(ops.square(y), v)), [x]);
+        return dx;
+      },
+      [values([1, 1, 3, 4], 22), values([1, 1, 5, 7], 23)],
+    );
   });
 });

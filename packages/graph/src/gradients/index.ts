@@ -9,3 +9,4 @@ import './nn-extra';
 import './array-extra';
 import './nn-nchw';
 import './recurrent';
+import './resize';
