@@ -122,3 +122,18 @@ describe('resize gradients: the adjoint of the resampling (float64, central diff
     );
   });
 });
+
+describe('convNchw with groups other than 1 and the channel count (float64, central differences)', () => {
+  const cases: [string, number[], number[], Record<string, unknown>][] = [
+    ['group 2, stride 2, padded, with bias', [2, 4, 5, 6], [6, 2, 3, 2], { group: 2, strides: [2, 1], pads: [1, 0, 1, 1] }],
+    ['group 2, dilation 2, SAME_UPPER', [1, 6, 6, 5], [4, 3, 2, 3], { group: 2, dilations: [2, 2], autoPad: 'SAME_UPPER' }],
+    ['group 3, stride 2 and dilation [1, 2]', [2, 6, 7, 7], [6, 2, 3, 3], { group: 3, strides: [2, 2], dilations: [1, 2], pads: [1, 1, 0, 2] }],
+    ['group 3, channel multiplier 1 per group of 2', [1, 6, 5, 5], [3, 2, 2, 2], { group: 3, strides: [1, 2] }],
+  ];
+  test.each(cases)('%s', async (_label, xs, ws, options) => {
+    const withBias = _label.includes('bias');
+    const inputs = [values(xs, 31), values(ws, 32), ...(withBias ? [values([ws[0]], 33)] : [])];
+    const r = await checkGradients((x, w, b) => ops.convNchw(x, w, b ?? null, options as never), inputs);
+    expect(r.symbolic[1].shape).toEqual(ws);
+  });
+});

@@ -2,6 +2,7 @@ import { GradientError } from '../errors';
 import type { SymbolicTensor } from '../graph';
 import type { Attrs, GradientContext } from '../opdef';
 import { setGradient } from '../registry';
+import { concat, split } from '../ops/array/concat';
 import { reshape } from '../ops/array/reshape';
 import { transpose } from '../ops/array/transpose';
 import { reduceSum } from '../ops/reduce/reduce';
@@ -13,8 +14,8 @@ import { avgPoolGrad, maxPoolGrad } from '../ops/nn/pool-grad';
 /**
  * Gradients of ONNX's channels-first 2-D convolution and pools, through the NHWC adjoint ops: the
  * operands are transposed to NHWC (filters to [KH, KW, Cin, Cout]), the NHWC gradient op runs with
- * the same geometry as explicit padding, and the result is transposed back. Covered: 2-D, group 1
- * or depthwise (group = channels); pools without dilation or a ceilMode that changes the output,
+ * the same geometry as explicit padding, and the result is transposed back. Covered: 2-D, any group
+ * (depthwise through the depthwise ops, other groups split into group-1 convolutions); pools without dilation or a ceilMode that changes the output,
  * and average pools that do not count padding (or have none). Anything else is a GradientError
  * naming the node.
  */
@@ -43,6 +44,14 @@ function nhwcGeometry(ctx: GradientContext, kernel: number[], withDilations: boo
   return { strides: geo.strides, dilations: geo.dilations, padding };
 }
 
+/** Group-1 gradients of a 2-D convolution in NCHW, through the NHWC adjoint ops. */
+function denseConvGrads(x: SymbolicTensor, w: SymbolicTensor, dy: SymbolicTensor, attrs: Attrs): [SymbolicTensor, SymbolicTensor] {
+  const wh = transpose(w, [2, 3, 1, 0]); // [KH, KW, C, M]
+  const xh = toNhwc(x);
+  const dyh = toNhwc(dy);
+  return [toNchw(conv2dBackpropInput(dyh, wh, xh, attrs)), transpose(conv2dBackpropFilter(xh, dyh, wh, attrs), [3, 2, 0, 1])];
+}
+
 setGradient('convNchw', (ctx) => {
   const [x, w, bias] = ctx.inputs;
   const dy = ctx.grads[0]!;
@@ -51,22 +60,25 @@ setGradient('convNchw', (ctx) => {
   const group = typeof ctx.attrs.group === 'number' ? ctx.attrs.group : 1;
   if (kh === null || kw === null || m === null || cg === null) unsupported(ctx, 'a filter of unknown shape');
   const attrs = nhwcGeometry(ctx, [kh, kw], true);
-  const xh = toNhwc(x);
-  const dyh = toNhwc(dy);
   let dx: SymbolicTensor;
   let dw: SymbolicTensor;
   if (group === 1) {
-    const wh = transpose(w, [2, 3, 1, 0]); // [KH, KW, C, M]
-    dx = toNchw(conv2dBackpropInput(dyh, wh, xh, attrs));
-    dw = transpose(conv2dBackpropFilter(xh, dyh, wh, attrs), [3, 2, 0, 1]);
+    [dx, dw] = denseConvGrads(x, w, dy, attrs);
   } else if (cg === 1 && c !== null && group === c) {
     // depthwise: w [C * mult, 1, KH, KW] is [KH, KW, C, mult] for the NHWC op
     const mult = m / c;
+    const xh = toNhwc(x);
     const wh = transpose(reshape(w, [c, mult, kh, kw]), [2, 3, 0, 1]);
-    dx = toNchw(depthwiseConv2dBackpropInput(dyh, wh, xh, attrs));
-    dw = reshape(transpose(depthwiseConv2dBackpropFilter(xh, dyh, wh, attrs), [2, 3, 0, 1]), [m, 1, kh, kw]);
+    dx = toNchw(depthwiseConv2dBackpropInput(toNhwc(dy), wh, xh, attrs));
+    dw = reshape(transpose(depthwiseConv2dBackpropFilter(xh, toNhwc(dy), wh, attrs), [2, 3, 0, 1]), [m, 1, kh, kw]);
   } else {
-    unsupported(ctx, `group ${group} (other than 1 or the channel count)`);
+    // groups: group g convolves input channels [g cg, (g + 1) cg) with filters [g m/G, (g + 1) m/G)
+    const xs = split(x, group, 1);
+    const ws = split(w, group, 0);
+    const dys = split(dy, group, 1);
+    const parts = xs.map((xg, g) => denseConvGrads(xg, ws[g], dys[g], attrs));
+    dx = concat(parts.map(([d]) => d), 1);
+    dw = concat(parts.map(([, d]) => d), 0);
   }
   return bias ? [dx, dw, reduceSum(dy, [0, 2, 3])] : [dx, dw];
 });
