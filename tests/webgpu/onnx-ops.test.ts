@@ -267,3 +267,209 @@ describeGpu('webgpu ONNX array ops', () => {
     );
   });
 });
+
+describeGpu('webgpu ONNX nn ops (channels first)', () => {
+  test('convNchw: 2-d GEMM path with bias, pads, strides, dilations; groups (GEMM and direct), depthwise; 1-d and 3-d; autoPad', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 8, 9, 10], 'x');
+    const w = g.placeholder('float32', [16, 8, 3, 3], 'w');
+    const b = g.placeholder('float32', [16], 'b');
+    const wg = g.placeholder('float32', [16, 4, 3, 2], 'wg');
+    const wd = g.placeholder('float32', [8, 1, 3, 3], 'wd');
+    const w2 = g.placeholder('float32', [16, 2, 1, 3], 'w2');
+    const x1 = g.placeholder('float32', [2, 3, 17], 'x1');
+    const w1 = g.placeholder('float32', [6, 3, 4], 'w1');
+    const x3 = g.placeholder('float32', [1, 2, 5, 6, 7], 'x3');
+    const w3 = g.placeholder('float32', [4, 2, 2, 3, 2], 'w3');
+    const outs = [
+      ops.convNchw(x, w, b, { pads: [1, 1, 1, 1] }),
+      ops.convNchw(x, w, null, { strides: [2, 3], dilations: [2, 1], pads: [0, 2, 1, 0] }),
+      ops.convNchw(x, wg, b, { group: 2, pads: [1, 0, 1, 1] }),
+      ops.convNchw(x, wd, null, { group: 8, pads: [1, 1, 1, 1], strides: [2, 2] }),
+      ops.convNchw(x, wd, ops.slice(b, [0], [8]), { group: 8, dilations: [2, 3], autoPad: 'SAME_UPPER' }),
+      ops.convNchw(x, w2, null, { group: 4, autoPad: 'SAME_LOWER', strides: [2, 2] }),
+      ops.convNchw(x, ops.slice(w, [0, 0, 1, 1], [16, 8, 1, 1]), b),
+      ops.convNchw(x1, w1, null, { pads: [2, 1], strides: [2] }),
+      ops.convNchw(x3, w3, null, { pads: [1, 0, 1, 0, 1, 1], dilations: [1, 2, 1] }),
+    ];
+    await check(
+      g,
+      outs,
+      {
+        x: tensor(seeded(2 * 8 * 90, 30), [2, 8, 9, 10]),
+        w: tensor(seeded(16 * 72, 31), [16, 8, 3, 3]),
+        b: tensor(seeded(16, 32), [16]),
+        wg: tensor(seeded(16 * 24, 33), [16, 4, 3, 2]),
+        wd: tensor(seeded(72, 34), [8, 1, 3, 3]),
+        w2: tensor(seeded(96, 35), [16, 2, 1, 3]),
+        x1: tensor(seeded(102, 36), [2, 3, 17]),
+        w1: tensor(seeded(72, 37), [6, 3, 4]),
+        x3: tensor(seeded(420, 38), [1, 2, 5, 6, 7]),
+        w3: tensor(seeded(96, 39), [4, 2, 2, 3, 2]),
+      },
+      ['convNchw'],
+    );
+  });
+
+  test('convTransposeNchw: strides, pads, outputPadding, dilations, groups, outputShape, bias; GEMM and direct', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 8, 5, 6], 'x');
+    const w = g.placeholder('float32', [8, 12, 3, 3], 'w');
+    const b = g.placeholder('float32', [12], 'b');
+    const wg = g.placeholder('float32', [8, 3, 2, 3], 'wg');
+    const wd = g.placeholder('float32', [8, 1, 3, 3], 'wd');
+    const x1 = g.placeholder('float32', [1, 4, 7], 'x1');
+    const w1 = g.placeholder('float32', [4, 8, 3], 'w1');
+    const outs = [
+      ops.convTransposeNchw(x, w, b),
+      ops.convTransposeNchw(x, w, null, { strides: [2, 2], pads: [1, 0, 1, 1], outputPadding: [1, 0] }),
+      ops.convTransposeNchw(x, w, b, { strides: [3, 2], dilations: [2, 1], pads: [0, 1, 2, 0] }),
+      ops.convTransposeNchw(x, wg, null, { group: 2, strides: [2, 1] }),
+      ops.convTransposeNchw(x, wd, null, { group: 8, strides: [2, 2], outputShape: [10, 12] }),
+      ops.convTransposeNchw(x1, w1, null, { strides: [2], autoPad: 'SAME_UPPER' }),
+    ];
+    await check(
+      g,
+      outs,
+      {
+        x: tensor(seeded(480, 40), [2, 8, 5, 6]),
+        w: tensor(seeded(864, 41), [8, 12, 3, 3]),
+        b: tensor(seeded(12, 42), [12]),
+        wg: tensor(seeded(144, 43), [8, 3, 2, 3]),
+        wd: tensor(seeded(72, 44), [8, 1, 3, 3]),
+        x1: tensor(seeded(28, 45), [1, 4, 7]),
+        w1: tensor(seeded(96, 46), [4, 8, 3]),
+      },
+      ['convTransposeNchw'],
+    );
+  });
+
+  test('maxPoolNchw / avgPoolNchw / lpPoolNchw: pads, strides, dilations, ceilMode, countIncludePad, 1-d and 3-d, indices', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3, 7, 8], 'x');
+    const x1 = g.placeholder('float32', [1, 2, 9], 'x1');
+    const x3 = g.placeholder('float32', [1, 1, 4, 5, 6], 'x3');
+    const xi = g.placeholder('int32', [1, 2, 4, 4], 'xi');
+    const xn = g.placeholder('float32', [1, 1, 3, 3], 'xn');
+    const outs: SymbolicTensor[] = [
+      ops.maxPoolNchw(x, [3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }),
+      ops.maxPoolNchw(x, [2, 3], { dilations: [2, 2], ceilMode: true, strides: [2, 2] }),
+      ops.maxPoolNchw(x1, [3], { autoPad: 'SAME_UPPER', strides: [2] }),
+      ops.maxPoolNchw(x3, [2, 2, 3], { pads: [0, 1, 1, 1, 0, 1] }),
+      ops.maxPoolNchw(xi, [2, 2], { pads: [1, 1, 0, 0] }),
+      ops.maxPoolNchw(xn, [2, 2], { strides: [1, 1] }),
+      ops.avgPoolNchw(x, [3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }),
+      ops.avgPoolNchw(x, [3, 3], { pads: [1, 1, 1, 1], strides: [2, 2], countIncludePad: true }),
+      ops.avgPoolNchw(x, [3, 2], { ceilMode: true, strides: [2, 3], pads: [0, 1, 0, 1], countIncludePad: true }),
+      ops.avgPoolNchw(x3, [2, 3, 2], { autoPad: 'SAME_LOWER' }),
+      applyOp('lpPoolNchw', [x], { kernel: [2, 2], strides: [2, 2], p: 2 }).output(0),
+      applyOp('lpPoolNchw', [x1], { kernel: [3], pads: [1, 1], p: 3 }).output(0),
+      applyOp('lpPoolNchw', [x], { kernel: [3, 3], p: 1.5 }).output(0),
+    ];
+    const withIdx = applyOp('maxPoolNchw', [x], { kernel: [3, 2], pads: [1, 0, 1, 1], strides: [2, 2], withIndices: true });
+    const colMajor = applyOp('maxPoolNchw', [x3], { kernel: [2, 2, 2], strides: [2, 2, 2], withIndices: true, storageOrder: 1 });
+    outs.push(withIdx.output(0), withIdx.output(1), colMajor.output(1));
+    await check(
+      g,
+      outs,
+      {
+        x: tensor(seeded(336, 50, 3), [2, 3, 7, 8]),
+        x1: tensor(seeded(18, 51), [1, 2, 9]),
+        x3: tensor(seeded(120, 52), [1, 1, 4, 5, 6]),
+        xi: tensor(ints(32, 53, -9, 9), [1, 2, 4, 4], 'int32'),
+        xn: tensor([1, NaN, 2, 3, 4, 5, -Infinity, 6, NaN], [1, 1, 3, 3]),
+      },
+      ['maxPoolNchw', 'avgPoolNchw', 'lpPoolNchw'],
+    );
+  });
+
+  test('lrnNchw: odd and even sizes, 2-d and 4-d', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 7, 3, 4], 'x');
+    const y = g.placeholder('float32', [3, 5], 'y');
+    const outs = [ops.lrnNchw(x, 3), ops.lrnNchw(x, 4, 0.01, 0.5, 2), ops.lrnNchw(y, 5, 1e-3, 0.75, 1)];
+    await check(g, outs, { x: tensor(seeded(168, 54, 4), [2, 7, 3, 4]), y: tensor(seeded(15, 55, 4), [3, 5]) }, ['lrnNchw']);
+  });
+
+  test('layerNorm: last axis, several axes, broadcast scale, no bias, long rows (tree), all three outputs', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 5, 6], 'x');
+    const s6 = g.placeholder('float32', [6], 's6');
+    const b6 = g.placeholder('float32', [6], 'b6');
+    const s56 = g.placeholder('float32', [5, 1], 's56');
+    const long = g.placeholder('float32', [3, 1000], 'long');
+    const sl = g.placeholder('float32', [1000], 'sl');
+    const outs: SymbolicTensor[] = [ops.layerNorm(x, s6, b6), ops.layerNorm(x, s56, null, 1, 1e-3), ops.layerNorm(x, s6, b6, -2)];
+    const full = applyOp('layerNorm', [long, sl, sl], { axis: -1, epsilon: 1e-5 });
+    const mid = applyOp('layerNorm', [x, s6], { axis: 1, epsilon: 1e-5 });
+    outs.push(full.output(0), full.output(1), full.output(2), mid.output(0), mid.output(1), mid.output(2));
+    await check(
+      g,
+      outs,
+      {
+        x: tensor(seeded(120, 56, 3), [4, 5, 6]),
+        s6: tensor(seeded(6, 57), [6]),
+        b6: tensor(seeded(6, 58), [6]),
+        s56: tensor(seeded(5, 59), [5, 1]),
+        long: tensor(Float32Array.from(seeded(3000, 60), (v, i) => v + (i % 7)), [3, 1000]),
+        sl: tensor(seeded(1000, 61), [1000]),
+      },
+      ['layerNorm'],
+    );
+  });
+
+  test('nllLoss: none, sum, mean; weights; ignoreIndex; spatial dims; int64 targets', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 5], 'x');
+    const t = g.placeholder('int32', [4], 't');
+    const w = g.placeholder('float32', [5], 'w');
+    const xs = g.placeholder('float32', [2, 3, 2, 2], 'xs');
+    const ts = g.placeholder('int64', [2, 2, 2], 'ts');
+    const big = g.placeholder('float32', [300, 3], 'big');
+    const tb = g.placeholder('int32', [300], 'tb');
+    const outs: SymbolicTensor[] = [];
+    for (const reduction of ['none', 'sum', 'mean'] as const) {
+      outs.push(ops.nllLoss(x, t, null, { reduction }), ops.nllLoss(x, t, w, { reduction, ignoreIndex: 2 }), ops.nllLoss(xs, ts, null, { reduction, ignoreIndex: -1 }));
+      outs.push(ops.nllLoss(big, tb, null, { reduction }));
+    }
+    await check(
+      g,
+      outs,
+      {
+        x: tensor(seeded(20, 62), [4, 5]),
+        t: tensor([0, 2, 4, 2], [4], 'int32'),
+        w: tensor([0.5, 1, 2, 3, 0.25], [5]),
+        xs: tensor(seeded(24, 63), [2, 3, 2, 2]),
+        ts: tensor([0, 1, -1, 2, 2, -1, 0, 1], [2, 2, 2], 'int64'),
+        big: tensor(seeded(900, 64), [300, 3]),
+        tb: tensor(ints(300, 65, 0, 3), [300], 'int32'),
+      },
+      ['nllLoss'],
+    );
+    const sess = new Session(g, { backend: 'webgpu' });
+    await expect(sess.run(outs[0], { x: tensor(seeded(20, 62), [4, 5]), t: tensor([0, 5, 1, 1], [4], 'int32') })).rejects.toThrow(/target 5 is outside \[0, 5\)/);
+  });
+
+  test('resize: nearest (every nearestMode), linear and cubic under every coordinate transform, excludeOutside, crop and resize, int32', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, 2, 5, 6], 'x');
+    const xi = g.placeholder('int32', [1, 1, 3, 4], 'xi');
+    const outs: SymbolicTensor[] = [];
+    const coords = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nn'];
+    for (const nearestMode of ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil']) {
+      outs.push(ops.resize(x, [1, 2, 10, 9], { mode: 'nearest', nearestMode, coordinateTransformationMode: 'asymmetric' }));
+      outs.push(ops.resize(x, [1, 2, 3, 4], { mode: 'nearest', nearestMode }));
+    }
+    for (const coordinateTransformationMode of coords) {
+      outs.push(ops.resize(x, [1, 2, 8, 13], { mode: 'linear', coordinateTransformationMode }));
+      outs.push(ops.resize(x, [1, 2, 3, 1], { mode: 'cubic', coordinateTransformationMode }));
+    }
+    outs.push(ops.resize(x, [1, 2, 9, 11], { mode: 'cubic', excludeOutside: true, cubicCoeffA: -0.5 }));
+    outs.push(ops.resize(x, [2, 3, 10, 12], { mode: 'linear', scales: [2, 1.5, 2, 2] }));
+    outs.push(ops.resize(x, [1, 2, 4, 7], { mode: 'linear', coordinateTransformationMode: 'tf_crop_and_resize', roi: [0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3], extrapolationValue: 7.5 }));
+    outs.push(ops.resize(x, [1, 2, 4, 7], { mode: 'nearest', coordinateTransformationMode: 'tf_crop_and_resize', roi: [0, 0, 0.1, -0.4, 1, 1, 1.2, 0.8] }));
+    outs.push(ops.resize(xi, [1, 1, 7, 5], { mode: 'nearest' }), ops.resize(xi, [2, 1, 2, 9], { mode: 'nearest', nearestMode: 'ceil', coordinateTransformationMode: 'align_corners' }));
+    outs.push(ops.resize(xi, [1, 1, 5, 5], { mode: 'nearest', coordinateTransformationMode: 'tf_crop_and_resize', roi: [0, 0, -0.5, 0, 1, 1, 1, 1.5], extrapolationValue: -3 }));
+    await check(g, outs, { x: tensor(seeded(60, 66, 5), [1, 2, 5, 6]), xi: tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [1, 1, 3, 4], 'int32') }, ['resize']);
+  });
+});

@@ -9,3 +9,4 @@ import './conv';
 import './pool';
 import './nn';
 import './onnx-array';
+import './onnx-nn';
