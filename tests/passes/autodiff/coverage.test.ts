@@ -26,8 +26,6 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
 /** Differentiable ops (from ONNX import) whose gradient is not written yet. */
 const GRADIENT_NOT_WRITTEN = [
   'det',
-  'lpPoolNchw',
-  'lrnNchw',
 ];
 
 test('every op has a gradient builder or a reason not to', () => {

@@ -137,3 +137,37 @@ describe('convNchw with groups other than 1 and the channel count (float64, cent
     expect(r.symbolic[1].shape).toEqual(ws);
   });
 });
+
+describe('lrnNchw and lpPoolNchw gradients (float64, central differences)', () => {
+  test.each([
+    ['size 3, defaults', [2, 5, 3, 2], 3, 1e-4, 0.75, 1],
+    ['size 4 (uneven window), strong normalization', [1, 6, 2, 3], 4, 0.8, 0.6, 1.5],
+    ['size 5 over 3 channels, rank 3', [2, 3, 4], 5, 1.2, 1.1, 0.7],
+    ['size 1, rank 2', [3, 4], 1, 0.5, 0.9, 2],
+  ] as [string, number[], number, number, number, number][])('lrnNchw %s', async (_label, xs, size, alpha, beta, bias) => {
+    await checkGradients((x) => ops.lrnNchw(x, size, alpha, beta, bias), [values(xs, 41)]);
+  });
+
+  // lpPoolNchw has no builder of its own (ONNX import makes it): add the node directly
+  const lpPool = (x: SymbolicTensor, attrs: Record<string, number | boolean | number[] | string>) => x.graph.addNode('lpPoolNchw', [x], attrs).output(0);
+  test.each([
+    ['p 2, 2x2 stride 2', [2, 2, 4, 4], { kernel: [2, 2], strides: [2, 2], p: 2 }],
+    ['p 2, 3x3 padded, overlapping', [1, 2, 5, 4], { kernel: [3, 3], pads: [1, 1, 1, 1], p: 2 }],
+    ['p 1, 2x3 stride [1, 2]', [1, 3, 4, 5], { kernel: [2, 3], strides: [1, 2], p: 1 }],
+    ['p 3, dilated, ceilMode adding a window', [1, 2, 6, 6], { kernel: [2, 2], strides: [2, 2], dilations: [2, 1], ceilMode: true, pads: [0, 0, 1, 1], p: 3 }],
+    ['p 2, SAME_UPPER, 1-D', [2, 2, 7], { kernel: [3], strides: [2], autoPad: 'SAME_UPPER', p: 2 }],
+    ['p 4, 3-D window', [1, 1, 3, 4, 3], { kernel: [2, 2, 2], pads: [0, 1, 0, 0, 0, 1], p: 4 }],
+  ] as [string, number[], Record<string, number | boolean | number[] | string>][])('lpPoolNchw %s', async (_label, xs, attrs) => {
+    await checkGradients((x) => lpPool(x, attrs), [values(xs, 42, -2, 2, 0.05)]);
+  });
+
+  test('lpPoolNchw: a window of zeros passes no gradient (not NaN)', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float64', [1, 1, 2, 4], 'x');
+    const { gradients } = await import('graphc');
+    const [dx] = gradients(ops.reduceSum(lpPool(x, { kernel: [2, 2], strides: [2, 2], p: 2 })), [x]);
+    const out = await new Session(g).run(dx, { x: tensor([0, 0, 3, 0, 0, 0, 0, 4], [1, 1, 2, 4], 'float64') });
+    // the left window is all zeros; the right one holds 3 and 4 (y = 5, dy/dx = x / y)
+    [0, 0, 0.6, 0, 0, 0, 0, 0.8].forEach((v, i) => expect(out.data[i]).toBeCloseTo(v, 14));
+  });
+});

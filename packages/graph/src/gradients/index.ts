@@ -10,3 +10,4 @@ import './array-extra';
 import './nn-nchw';
 import './recurrent';
 import './resize';
+import './nn-norm-pool';
