@@ -171,3 +171,33 @@ describe('lrnNchw and lpPoolNchw gradients (float64, central differences)', () =
     [0, 0, 0.6, 0, 0, 0, 0, 0.8].forEach((v, i) => expect(out.data[i]).toBeCloseTo(v, 14));
   });
 });
+
+describe('det gradient: the cofactor matrix (float64, central differences)', () => {
+  test.each([
+    ['1x1', [1, 1]],
+    ['2x2', [2, 2]],
+    ['3x3', [3, 3]],
+    ['a batch of 4x4', [2, 4, 4]],
+    ['a batch of batches of 3x3', [2, 1, 3, 3]],
+  ])('%s', async (_label, shape) => {
+    await checkGradients((a) => ops.det(a), [values(shape, 51)]);
+  });
+
+  test('a singular matrix still has its cofactors as gradient', async () => {
+    // rank 2: det 0, inv undefined, but the cofactors are not all 0
+    const a = tensor([1, 2, 3, 2, 4.5, 6, 3, 6.5, 9], [3, 3], 'float64');
+    const r = await checkGradients((m) => ops.det(m), [a], { dys: [tensor([1], [], 'float64')] });
+    expect(Array.from(r.symbolic[0].data).some((v) => Math.abs(v) > 0.1)).toBe(true);
+  });
+
+  test('second derivative (det of the minors, differentiated again)', async () => {
+    const { gradients } = await import('graphc');
+    await checkGradients(
+      (a, v) => {
+        const [da] = gradients(ops.det(a), [a]);
+        return ops.reduceSum(ops.mul(da, v));
+      },
+      [values([3, 3], 52), values([3, 3], 53)],
+    );
+  });
+});

@@ -11,3 +11,4 @@ import './nn-nchw';
 import './recurrent';
 import './resize';
 import './nn-norm-pool';
+import './det';
