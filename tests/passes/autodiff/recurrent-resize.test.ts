@@ -201,3 +201,28 @@ describe('det gradient: the cofactor matrix (float64, central differences)', () 
     );
   });
 });
+
+describe('recurrent gradients with an unknown batch size', () => {
+  test.each(['lstm bidirectional, lengths, peepholes, clip, inputForget', 'gru layout 1, softsign and elu', 'rnn forward'])('%s: the same gradient as with the batch known', async (label) => {
+    const { gradients } = await import('graphc');
+    const c = RECURRENT.find((k) => k.label === label)!;
+    const batchAxis: Record<string, number> = c.attrs.layout === 1 ? { x: 0, initialH: 0, initialC: 0, sequenceLens: 0 } : { x: 1, initialH: 1, initialC: 1, sequenceLens: 0 };
+    const run = async (unknownBatch: boolean) => {
+      const g = new Graph({ makeDefault: false });
+      const ps = c.inputs.map(([n, v]) => g.placeholder(v.dtype, v.shape.map((d, i) => (unknownBatch && batchAxis[n] === i ? null : d)), n));
+      const outs = recurrentNode(c, ps);
+      const loss = ops.add(ops.reduceSum(ops.square(outs[0])), ops.reduceSum(outs[1]));
+      const floats = ps.filter((p) => p.dtype === 'float64');
+      const grads = gradients(loss, floats);
+      const session = new Session(g);
+      const result = await session.run(grads, new Map(ps.map((p, i) => [p, c.inputs[i][1]])));
+      session.close();
+      return result;
+    };
+    const [known, unknown] = [await run(false), await run(true)];
+    known.forEach((t, k) => {
+      expect(unknown[k].shape).toEqual(t.shape);
+      t.data.forEach((v, j) => expect(unknown[k].data[j]).toBeCloseTo(v, 12));
+    });
+  });
+});
