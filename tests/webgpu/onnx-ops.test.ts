@@ -473,3 +473,101 @@ describeGpu('webgpu ONNX nn ops (channels first)', () => {
     await check(g, outs, { x: tensor(seeded(60, 66, 5), [1, 2, 5, 6]), xi: tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [1, 1, 3, 4], 'int32') }, ['resize']);
   });
 });
+
+describeGpu('webgpu ONNX math ops', () => {
+  test('einsum on the GEMM path: matmul, transposed operands, batched with broadcasting, attention scores, an outer product, a dot', async () => {
+    const g = new Graph();
+    const a = g.placeholder('float32', [5, 7], 'a');
+    const b = g.placeholder('float32', [7, 6], 'b');
+    const q = g.placeholder('float32', [2, 3, 5, 8], 'q');
+    const k = g.placeholder('float32', [2, 3, 6, 8], 'k');
+    const bb = g.placeholder('float32', [1, 7, 6], 'bb');
+    const ab = g.placeholder('float32', [3, 5, 7], 'ab');
+    const u = g.placeholder('float32', [5], 'u');
+    const v = g.placeholder('float32', [6], 'v');
+    const outs = [
+      ops.einsum('ij,jk->ik', a, b),
+      ops.einsum('ij,jk->ki', a, b),
+      ops.einsum('ji,ki->jk', a, ops.transpose(b, [1, 0])),
+      ops.einsum('bhqd,bhkd->bhqk', q, k),
+      ops.einsum('...ij,...jk->...ik', ab, bb),
+      ops.einsum('i,j->ij', u, v),
+      ops.einsum('i,i->', u, u),
+      ops.einsum('bij,bjk->bik', ab, ops.expand(bb, [3, 7, 6])),
+    ];
+    await check(
+      g,
+      outs,
+      {
+        a: tensor(seeded(35, 70), [5, 7]),
+        b: tensor(seeded(42, 71), [7, 6]),
+        q: tensor(seeded(240, 72), [2, 3, 5, 8]),
+        k: tensor(seeded(288, 73), [2, 3, 6, 8]),
+        bb: tensor(seeded(42, 74), [1, 7, 6]),
+        ab: tensor(seeded(105, 75), [3, 5, 7]),
+        u: tensor(seeded(5, 76), [5]),
+        v: tensor(seeded(6, 77), [6]),
+      },
+      ['einsum'],
+    );
+  });
+
+  test('einsum, generic kernel: trace, diagonal, transpose, sums within an input, three inputs, int32', async () => {
+    const g = new Graph();
+    const s = g.placeholder('float32', [4, 4], 's');
+    const t = g.placeholder('float32', [2, 3, 4], 't');
+    const a = g.placeholder('float32', [3, 4], 'a');
+    const b = g.placeholder('float32', [4, 5], 'b');
+    const c = g.placeholder('float32', [5, 2], 'c');
+    const i = g.placeholder('int32', [3, 3], 'i');
+    const outs = [
+      ops.einsum('ii->', s),
+      ops.einsum('ii->i', s),
+      ops.einsum('bij->jib', t),
+      ops.einsum('bij->j', t),
+      ops.einsum('ij,jk,kl->il', a, b, c),
+      ops.einsum('ij,jk', a, b),
+      ops.einsum('bij,kj->bk', t, a),
+      ops.einsum('ij,jk->ik', i, i),
+      ops.einsum('ii', i),
+    ];
+    await check(
+      g,
+      outs,
+      {
+        s: tensor(seeded(16, 78), [4, 4]),
+        t: tensor(seeded(24, 79), [2, 3, 4]),
+        a: tensor(seeded(12, 80), [3, 4]),
+        b: tensor(seeded(20, 81), [4, 5]),
+        c: tensor(seeded(10, 82), [5, 2]),
+        i: tensor([1, -2, 3, 4, 5, -6, 7, 8, 9], [3, 3], 'int32'),
+      },
+      ['einsum'],
+    );
+  });
+
+  test('det: batches of 1x1 .. 6x6 matrices, pivoting, a singular matrix, a permutation', async () => {
+    const g = new Graph();
+    const one = g.placeholder('float32', [3, 1, 1], 'one');
+    const two = g.placeholder('float32', [2, 2], 'two');
+    const five = g.placeholder('float32', [2, 3, 5, 5], 'five');
+    const sing = g.placeholder('float32', [3, 3], 'sing');
+    const perm = g.placeholder('float32', [3, 3], 'perm');
+    const six = g.placeholder('float32', [6, 6], 'six');
+    const outs = [ops.det(one), ops.det(two), ops.det(five), ops.det(sing), ops.det(perm), ops.det(six)];
+    const eye6 = Array.from({ length: 36 }, (_, e) => (e % 7 === 0 ? 3 : 0));
+    await check(
+      g,
+      outs,
+      {
+        one: tensor([2, -3, 0.5], [3, 1, 1]),
+        two: tensor([0, 2, 3, 4], [2, 2]),
+        five: tensor(seeded(150, 83, 2), [2, 3, 5, 5]),
+        sing: tensor([1, 2, 3, 2, 4, 6, 1, 0, 1], [3, 3]),
+        perm: tensor([0, 1, 0, 0, 0, 1, 1, 0, 0], [3, 3]),
+        six: tensor(Float32Array.from(seeded(36, 84), (v, e) => v + eye6[e]), [6, 6]),
+      },
+      ['det'],
+    );
+  });
+});

@@ -10,3 +10,4 @@ import './pool';
 import './nn';
 import './onnx-array';
 import './onnx-nn';
+import './onnx-math';
