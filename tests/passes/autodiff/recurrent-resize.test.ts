@@ -226,3 +226,20 @@ describe('recurrent gradients with an unknown batch size', () => {
     });
   });
 });
+
+describe('the new gradients unoptimized (sessions default to O2; O0 runs the graphs as built)', () => {
+  test('lstm, resize, lpPool and det at O0', async () => {
+    const c = RECURRENT.find((k) => k.label === 'lstm bidirectional, lengths, peepholes, clip, inputForget')!;
+    await checkGradients((...t) => recurrentNode(c, t), c.inputs.map(([, v]) => v), { optimize: 0 });
+    await checkGradients((x) => ops.resize(x, [1, 2, 5, 7], { mode: 'cubic' }), [values([1, 2, 3, 4], 61)], { optimize: 0 });
+    await checkGradients((x) => x.graph.addNode('lpPoolNchw', [x], { kernel: [2, 2], pads: [1, 1, 0, 0], p: 3 }).output(0), [values([1, 2, 4, 4], 62, -2, 2, 0.05)], { optimize: 0 });
+    await checkGradients((a) => ops.det(a), [values([2, 3, 3], 63)], { optimize: 0 });
+  });
+});
+
+test('float32: gru and resize gradients within float32 tolerance', async () => {
+  const f32 = (v: TensorValue): TensorValue => tensor(Float32Array.from(v.data as ArrayLike<number>), [...v.shape], 'float32');
+  const c = RECURRENT.find((k) => k.label === 'gru reverse, initial state, linearBeforeReset')!;
+  await checkGradients((...t) => recurrentNode(c, t), c.inputs.map(([, v]) => (v.dtype === 'float64' ? f32(v) : v)));
+  await checkGradients((x) => ops.resize(x, [1, 1, 6, 5], { mode: 'linear', coordinateTransformationMode: 'align_corners' }), [f32(values([1, 1, 3, 4], 64))]);
+});
