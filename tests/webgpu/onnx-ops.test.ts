@@ -571,3 +571,88 @@ describeGpu('webgpu ONNX math ops', () => {
     );
   });
 });
+
+describeGpu('webgpu ONNX recurrent ops', () => {
+  const seq = 5;
+  const batch = 3;
+  const inSize = 4;
+  const H = 3;
+  function recurrentGraph(op: 'rnn' | 'gru' | 'lstm', gates: number, dirs: number, layout = 0) {
+    const g = new Graph();
+    const x = g.placeholder('float32', layout === 1 ? [batch, seq, inSize] : [seq, batch, inSize], 'x');
+    const w = g.placeholder('float32', [dirs, gates * H, inSize], 'w');
+    const r = g.placeholder('float32', [dirs, gates * H, H], 'r');
+    const b = g.placeholder('float32', [dirs, 2 * gates * H], 'b');
+    const lens = g.placeholder('int32', [batch], 'lens');
+    const h0 = g.placeholder('float32', layout === 1 ? [batch, dirs, H] : [dirs, batch, H], 'h0');
+    const c0 = g.placeholder('float32', layout === 1 ? [batch, dirs, H] : [dirs, batch, H], 'c0');
+    const p = g.placeholder('float32', [dirs, 3 * H], 'p');
+    const feeds: Record<string, TensorValue> = {
+      x: tensor(seeded(seq * batch * inSize, 90, 1), layout === 1 ? [batch, seq, inSize] : [seq, batch, inSize]),
+      w: tensor(seeded(dirs * gates * H * inSize, 91, 0.6), [dirs, gates * H, inSize]),
+      r: tensor(seeded(dirs * gates * H * H, 92, 0.6), [dirs, gates * H, H]),
+      b: tensor(seeded(dirs * 2 * gates * H, 93, 0.3), [dirs, 2 * gates * H]),
+      lens: tensor([5, 2, 0], [batch], 'int32'),
+      h0: tensor(seeded(dirs * batch * H, 94, 0.5), layout === 1 ? [batch, dirs, H] : [dirs, batch, H]),
+      c0: tensor(seeded(dirs * batch * H, 95, 0.5), layout === 1 ? [batch, dirs, H] : [dirs, batch, H]),
+      p: tensor(seeded(dirs * 3 * H, 96, 0.4), [dirs, 3 * H]),
+    };
+    const all = { x, w, r, b, sequenceLens: lens, initialH: h0, initialC: c0, p };
+    const make = (names: (keyof typeof all)[], attrs: Record<string, unknown>): SymbolicTensor[] => {
+      const node = applyOp(op, names.map((n) => all[n]), { hiddenSize: H, inputs: names, layout, ...attrs } as never);
+      return node.outputs.map((_, i) => node.output(i));
+    };
+    return { g, feeds, make };
+  }
+
+  test('rnn: forward without bias, bidirectional with lengths and initial state, reverse with other activations and clip, batch-major layout', async () => {
+    const one = recurrentGraph('rnn', 1, 1);
+    const outs = [
+      ...one.make(['x', 'w', 'r'], {}),
+      ...one.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], { direction: 'reverse', activations: ['Relu'], clip: 0.8 }),
+      ...one.make(['x', 'w', 'r', 'b'], { activations: ['LeakyRelu'], activationAlpha: [0.2] }),
+      ...one.make(['x', 'w', 'r', 'b'], { activations: ['Softsign'] }),
+      ...one.make(['x', 'w', 'r', 'b'], { activations: ['Softplus'] }),
+    ];
+    await check(one.g, outs, { x: one.feeds.x, w: one.feeds.w, r: one.feeds.r, b: one.feeds.b, lens: one.feeds.lens, h0: one.feeds.h0 }, ['rnn']);
+    const two = recurrentGraph('rnn', 1, 2);
+    const outs2 = two.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], { direction: 'bidirectional', activations: ['Tanh', 'Elu'], activationAlpha: [0.7] });
+    await check(two.g, outs2, { x: two.feeds.x, w: two.feeds.w, r: two.feeds.r, b: two.feeds.b, lens: two.feeds.lens, h0: two.feeds.h0 }, ['rnn']);
+    const bm = recurrentGraph('rnn', 1, 2, 1);
+    const outs3 = bm.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], { direction: 'bidirectional' });
+    await check(bm.g, outs3, { x: bm.feeds.x, w: bm.feeds.w, r: bm.feeds.r, b: bm.feeds.b, lens: bm.feeds.lens, h0: bm.feeds.h0 }, ['rnn']);
+  });
+
+  test('gru: linearBeforeReset either way, reverse, bidirectional with lengths and initial state, batch-major layout', async () => {
+    const one = recurrentGraph('gru', 3, 1);
+    const outs = [
+      ...one.make(['x', 'w', 'r'], {}),
+      ...one.make(['x', 'w', 'r', 'b'], { linearBeforeReset: true }),
+      ...one.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], { direction: 'reverse', clip: 0.5 }),
+      ...one.make(['x', 'w', 'r', 'b'], { activations: ['HardSigmoid', 'ScaledTanh'], activationAlpha: [0.3, 1.5], activationBeta: [0.4, 0.8] }),
+    ];
+    await check(one.g, outs, { x: one.feeds.x, w: one.feeds.w, r: one.feeds.r, b: one.feeds.b, lens: one.feeds.lens, h0: one.feeds.h0 }, ['gru']);
+    const two = recurrentGraph('gru', 3, 2, 1);
+    const outs2 = [
+      ...two.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], { direction: 'bidirectional' }),
+      ...two.make(['x', 'w', 'r', 'b'], { direction: 'bidirectional', linearBeforeReset: true }),
+    ];
+    await check(two.g, outs2, { x: two.feeds.x, w: two.feeds.w, r: two.feeds.r, b: two.feeds.b, lens: two.feeds.lens, h0: two.feeds.h0 }, ['gru']);
+  });
+
+  test('lstm: all inputs with peepholes, coupled input-forget, reverse, bidirectional, batch-major, other activations', async () => {
+    const one = recurrentGraph('lstm', 4, 1);
+    const outs = [
+      ...one.make(['x', 'w', 'r'], {}),
+      ...one.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH', 'initialC', 'p'], {}),
+      ...one.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH', 'initialC', 'p'], { direction: 'reverse', inputForget: true, clip: 0.9 }),
+      ...one.make(['x', 'w', 'r', 'b'], { activations: ['Sigmoid', 'Affine', 'ThresholdedRelu'], activationAlpha: [0.5, 0.1], activationBeta: [0.2] }),
+    ];
+    await check(one.g, outs, one.feeds, ['lstm']);
+    const two = recurrentGraph('lstm', 4, 2);
+    await check(two.g, two.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH', 'initialC', 'p'], { direction: 'bidirectional' }), two.feeds, ['lstm']);
+    const bm = recurrentGraph('lstm', 4, 2, 1);
+    const { p: _unused, ...withoutP } = bm.feeds;
+    await check(bm.g, bm.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH', 'initialC'], { direction: 'bidirectional' }), withoutP, ['lstm']);
+  });
+});

@@ -11,3 +11,4 @@ import './nn';
 import './onnx-array';
 import './onnx-nn';
 import './onnx-math';
+import './recurrent';
