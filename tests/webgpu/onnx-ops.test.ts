@@ -230,6 +230,8 @@ describeGpu('webgpu ONNX array ops', () => {
       { x: tensor(seeded(24, 16), [4, 3, 2]), lens: tensor([4, 0, 2], [3], 'int32'), y: tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [3, 4], 'int32'), lens2: tensor([1, 3, 4], [3], 'int64') },
       ['reverseSequence'],
     );
+    const sess = new Session(g, { backend: 'webgpu' });
+    await expect(sess.run(outs[0], { x: tensor(seeded(24, 16), [4, 3, 2]), lens: tensor([4, 5, 2], [3], 'int32') })).rejects.toThrow(/length 5 is outside \[0, 4\]/);
   });
 
   test('cumSum: every axis, exclusive, reverse, both, negative axis, int32, a long line', async () => {
@@ -615,6 +617,9 @@ describeGpu('webgpu ONNX recurrent ops', () => {
       ...one.make(['x', 'w', 'r', 'b'], { activations: ['Softplus'] }),
     ];
     await check(one.g, outs, { x: one.feeds.x, w: one.feeds.w, r: one.feeds.r, b: one.feeds.b, lens: one.feeds.lens, h0: one.feeds.h0 }, ['rnn']);
+    const sess = new Session(one.g, { backend: 'webgpu' });
+    const feeds = { x: one.feeds.x, w: one.feeds.w, r: one.feeds.r, b: one.feeds.b, lens: tensor([5, 6, 0], [3], 'int32'), h0: one.feeds.h0 };
+    await expect(sess.run(outs[2], feeds)).rejects.toThrow(/sequence length 6 is outside \[0, 5\]/);
     const two = recurrentGraph('rnn', 1, 2);
     const outs2 = two.make(['x', 'w', 'r', 'b', 'sequenceLens', 'initialH'], { direction: 'bidirectional', activations: ['Tanh', 'Elu'], activationAlpha: [0.7] });
     await check(two.g, outs2, { x: two.feeds.x, w: two.feeds.w, r: two.feeds.r, b: two.feeds.b, lens: two.feeds.lens, h0: two.feeds.h0 }, ['rnn']);

@@ -120,8 +120,13 @@ registerWebGpuKernel('einsum', (ctx): KernelPlan => {
   const out = ctx.outputs[0];
   const total = sizeOf(out.shape);
   if (total === 0) return { dispatches: [] };
-  const gemm = einsumGemm(ctx, e);
-  if (gemm) return gemm;
+  try {
+    const gemm = einsumGemm(ctx, e);
+    if (gemm) return gemm;
+  } catch (err) {
+    // a grid past the device's limits: the generic kernel covers the output a thread per element
+    if (!(err instanceof NoGpuKernel)) throw err;
+  }
   const type = valueType(out.dtype);
   const sumCount = e.sumLabels.reduce((p, l) => p * e.dims[e.labels.indexOf(l)], 1);
   const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);

@@ -107,7 +107,7 @@ function convPlan(ctx: WebGpuKernelContext, transposed: boolean): KernelPlan {
   const win = windowFn('winAt', s.geo, s.spatial, s.outSpatial, transposed);
   const wIndex = (m: string, c: string, t: string, g: string): string =>
     transposed ? `((${g} * ${U(Cg)} + ${c}) * ${U(Mg)} + ${m}) * ${U(K)} + ${t}` : `((${g} * ${U(Mg)} + ${m}) * ${U(Cg)} + ${c}) * ${U(K)} + ${t}`;
-  if (Mg <= DIRECT_MAX_MG || Cg * K < 4) {
+  const direct = (): KernelPlan => {
     const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
     const bindings: WgslBinding[] = [
       { ref: { input: 0 }, name: 'X', type: 'array<f32>' },
@@ -136,7 +136,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   Y[i] = acc${hasBias ? ' + bias[mo]' : ''};
 }`;
     return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
-  }
+  };
+  if (Mg <= DIRECT_MAX_MG || Cg * K < 4) return direct();
   const rows = Cg * K;
   const a: GemmOperand = transposed
     ? {
@@ -162,21 +163,27 @@ fn colAt(k: u32, p: u32, bz: u32) -> f32 {
         apply: (v, flat) => ({ lines: [], result: `(${v} + bias[((${flat}) / ${U(P)}) % ${U(M)}])` }),
       }
     : undefined;
-  return {
-    dispatches: [
-      gemmDispatch({
-        m: Mg,
-        n: P,
-        k: rows,
-        batch: N * group,
-        a,
-        b,
-        epilogue,
-        out: { ref: { output: 0 }, name: 'Y', type: gemmOutputType(P) },
-        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
-      }),
-    ],
-  };
+  try {
+    return {
+      dispatches: [
+        gemmDispatch({
+          m: Mg,
+          n: P,
+          k: rows,
+          batch: N * group,
+          a,
+          b,
+          epilogue,
+          out: { ref: { output: 0 }, name: 'Y', type: gemmOutputType(P) },
+          maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        }),
+      ],
+    };
+  } catch (err) {
+    // a GEMM grid past the device's limits (N * group batch entries): direct covers it
+    if (!(err instanceof NoGpuKernel)) throw err;
+    return direct();
+  }
 }
 
 registerWebGpuKernel('convNchw', (ctx) => convPlan(ctx, false));
