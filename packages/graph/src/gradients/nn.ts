@@ -3,13 +3,13 @@ import type { SymbolicTensor } from '../graph';
 import { setGradient } from '../registry';
 import { oneHot } from '../ops/array/one-hot';
 import { expandDims } from '../ops/array/reshape';
-import { add, div, mul, notEqual, sub, where } from '../ops/math/binary';
+import { add, mul, sub } from '../ops/math/binary';
 import { exp, neg, rsqrt, sigmoid, square } from '../ops/math/unary';
 import { reduceSum } from '../ops/reduce/reduce';
 import { logSoftmax, softmax } from '../ops/nn/softmax';
 import { conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from '../ops/nn/conv2d-backprop';
 import { avgPoolGrad, maxPoolGrad } from '../ops/nn/pool-grad';
-import { scalarOf, unbroadcast } from './helpers';
+import { unbroadcast } from './helpers';
 
 /**
  * Gradients of the nn family (TensorFlow's nn_grad.py). Convolutions and pools use their adjoint
@@ -101,15 +101,5 @@ setGradient('batchNorm', ({ node, inputs, grads }) => {
   ];
 });
 
-/**
- * Dropout keeps no mask as an output, so the gradient recovers each element's factor (0 or
- * 1/(1 - rate)) as y / x. That is exact wherever x != 0; where x == 0 the output is 0 whatever the
- * mask was, and the gradient is taken as 0 there (after a relu, the usual place, that is exact too:
- * relu passes no gradient where its output is 0).
- */
-setGradient('dropout', ({ inputs, outputs, grads }) => {
-  const [x] = inputs;
-  const nonZero = notEqual(x, scalarOf(x, 0));
-  const safeX = where(nonZero, x, scalarOf(x, 1));
-  return [where(nonZero, mul(grads[0]!, div(outputs[0], safeX)), scalarOf(x, 0))];
-});
+/** Dropout's output 1 is the factor each element was multiplied by in this run: dy * factor. */
+setGradient('dropout', ({ outputs, grads }) => [mul(grads[0]!, outputs[1])]);

@@ -343,7 +343,15 @@ when('batchNorm', (ctx, n) => {
   const scaled = ctx.emit('Div', [...ctx.emit('Mul', [centered[0], scale]), std[0]]);
   ctx.emitOut('Add', [scaled[0], offset]);
 });
-when('dropout', (ctx) => ctx.emitOut('Identity', [ctx.input(0)]));
+when('dropout', (ctx, n) => {
+  // exported for inference: the identity, whose factor (output 1, read by gradients) is 1 everywhere
+  ctx.emitOut('Identity', [ctx.input(0)]);
+  const factor = n.outputTensors[1];
+  if ((n.graph.consumers().get(n) ?? []).some((c) => c.inputs.includes(factor))) {
+    const dt = n.outputs[1].dtype;
+    ctx.emit('ConstantOfShape', ctx.emit('Shape', [ctx.input(0)]), [ctx.output(1)], { value: { t: tensor([1], [1], dt) } });
+  }
+});
 
 when('softmaxCrossEntropyWithLogits', (ctx, n) => {
   const logp = ctx.emit('LogSoftmax', [ctx.input(1)], 1, { axis: int(-1) });

@@ -9,6 +9,9 @@ import { attrNumber, requireFloat } from '../infer-helpers';
  * `1 / (1 - rate)` so the expectation is unchanged. Applied on every run (there is no training
  * flag in the graph: build an inference graph without it). Stateful: each run draws a new mask from
  * the node's generator, which is seeded, so a fresh session replays the same masks.
+ *
+ * Output 1 is the factor each element was multiplied by (0 or 1 / (1 - rate)): the mask of this
+ * run, which the gradient needs (dy * factor) and cannot redraw. `ops.dropout` returns output 0.
  */
 registerOp({
   name: 'dropout',
@@ -19,7 +22,10 @@ registerOp({
     const dtype = requireFloat(ctx, 0);
     const rate = attrNumber(ctx, 'rate');
     if (!(rate >= 0 && rate < 1)) throw new ShapeError(`${ctx.where}rate must be in [0, 1), got ${rate}`);
-    return [{ dtype, shape: [...ctx.inputs[0].shape] }];
+    return [
+      { dtype, shape: [...ctx.inputs[0].shape] },
+      { dtype, shape: [...ctx.inputs[0].shape] },
+    ];
   },
 });
 

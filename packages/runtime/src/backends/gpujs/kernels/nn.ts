@@ -184,7 +184,7 @@ registerGpujsKernel('dropout', (ctx) => {
   const [x] = ctx.inputs;
   const out = ctx.outputs[0];
   const rate = Number(ctx.attrs.rate);
-  if (rate === 0) return [ctx.kernel(out.shape, out.dtype, [x], ([x0]) => `return ${x0}[i];`)];
+  if (rate === 0) return [ctx.kernel(out.shape, out.dtype, [x], ([x0]) => `return ${x0}[i];`), ctx.kernel(out.shape, out.dtype, [], () => 'return 1.0;')];
   const scale = 1 / (1 - rate);
   const mask = ctx.hostRandom(out.shape, 'float32', (size) => {
     const rng = ctx.rng();
@@ -192,7 +192,8 @@ registerGpujsKernel('dropout', (ctx) => {
     for (let k = 0; k < size; k++) m[k] = rng.next() < rate ? 0 : scale;
     return m;
   });
-  return [ctx.kernel(out.shape, out.dtype, [x, mask], ([x0, m]) => `return ${x0}[i] * ${m}[i];`)];
+  // output 1, each element's factor, is the mask itself (the gradient's dy * factor)
+  return [ctx.kernel(out.shape, out.dtype, [x, mask], ([x0, m]) => `return ${x0}[i] * ${m}[i];`), mask];
 });
 
 /**

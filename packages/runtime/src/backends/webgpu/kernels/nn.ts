@@ -56,20 +56,22 @@ registerWebGpuKernel('dropout', (ctx) => {
   const rate = ctx.attrs.rate as number;
   const n = sizeOf(ctx.outputs[0].shape);
   const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const bindings = [
-    { ref: { input: 0 }, name: 'x', type: 'array<f32>' },
+  // output 1: each element's factor (0 or the scale), the mask the gradient multiplies by
+  const x = { ref: { input: 0 }, name: 'x', type: 'array<f32>' };
+  const outs = [
     { ref: { output: 0 }, name: 'y', type: 'array<f32>' },
+    { ref: { output: 1 }, name: 'factor', type: 'array<f32>' },
   ];
   if (rate === 0) {
     return {
       dispatches: [
         {
-          bindings,
+          bindings: [x, ...outs],
           body: `
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = ${grid.index};
-  if (i < ${u32Lit(n)}) { y[i] = x[i]; }
+  if (i < ${u32Lit(n)}) { y[i] = x[i]; factor[i] = 1.0; }
 }`,
           workgroups: grid.workgroups,
         },
@@ -84,13 +86,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     state: [{ key: `dropout:${ctx.node.name}`, init: () => new Uint32Array([seed]) }],
     dispatches: [
       {
-        bindings: [bindings[0], { ref: { state: 0 }, name: 'rng', type: 'array<u32>', access: 'read' as const }, bindings[1]],
+        bindings: [x, { ref: { state: 0 }, name: 'rng', type: 'array<u32>', access: 'read' as const }, ...outs],
         body: `${MULBERRY}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = ${grid.index};
   if (i >= ${u32Lit(n)}) { return; }
   let t = mulberry(rng[0] + (i + 1u) * ${u32Lit(step)});
+  let f = select(${f32Lit(1 / (1 - rate))}, 0.0, ${drop});
+  factor[i] = f;
   y[i] = select(x[i] * ${f32Lit(1 / (1 - rate))}, 0.0, ${drop});
 }`,
         workgroups: grid.workgroups,
