@@ -135,10 +135,29 @@ function mutateBytes(bytes: Uint8Array, rng: Rng): [Uint8Array, string] {
   }
 }
 
+/** A node whose repeated fields the mutations edit are arrays (protobufjs decodes them so; its interface types leave them optional). */
+type EditableNode = onnx.INodeProto & { input: string[]; output: string[]; attribute: onnx.IAttributeProto[] };
+type EditableTensor = onnx.ITensorProto & { dims: NonNullable<onnx.ITensorProto['dims']> };
+interface EditableGraph {
+  input: onnx.IValueInfoProto[];
+  initializer: EditableTensor[];
+  node: EditableNode[];
+}
+
+/** The model's graph with the repeated fields the mutations edit set to arrays in place, so every edit lands in `m`. */
+function editableGraph(m: onnx.ModelProto): EditableGraph {
+  const g = m.graph!;
+  const input = g.input ?? [];
+  const initializer = (g.initializer ?? []).map((t) => Object.assign(t, { dims: t.dims ?? [] }));
+  const node = (g.node ?? []).map((n) => Object.assign(n, { input: n.input ?? [], output: n.output ?? [], attribute: n.attribute ?? [] }));
+  Object.assign(g, { input, initializer, node });
+  return { input, initializer, node };
+}
+
 function mutateModel(bytes: Uint8Array, rng: Rng): [Uint8Array, string] {
   const m = onnx.ModelProto.decode(bytes);
-  const g = m.graph!;
-  const values = [...g.input.map((i) => i.name), ...g.initializer.map((i) => i.name), ...g.node.flatMap((n) => n.output)];
+  const g = editableGraph(m);
+  const values = [...g.input.map((i) => i.name ?? ''), ...g.initializer.map((i) => i.name ?? ''), ...g.node.flatMap((n) => n.output)];
   const steps: string[] = [];
   const edits = 1 + rng.int(3);
   for (let e = 0; e < edits; e++) {

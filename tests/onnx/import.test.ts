@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FormatError, GraphcError, Session, UnsupportedOpError, importOnnx, loadModel, onnx, tensor } from 'graphc';
-import { buildModel, modelProto } from './onnx-builder';
+import { NodeSpec, buildModel, modelProto } from './onnx-builder';
 
 const I64 = 7;
 let dir: string;
@@ -50,7 +50,7 @@ describe('ONNX import', () => {
       inputs: [{ name: 'x', shape: [4, 2, 3] }],
       outputs: [{ name: 'y' }],
       initializers: { zero: tensor([0], [], 'int64'), minus1: tensor([-1], [1], 'int64'), ax0: tensor([0], [1], 'int64') },
-      nodes: onnx.ModelProto.decode(dynamicFlatten()).graph!.node!.map((n) => ({ op: n.opType!, inputs: n.input!, outputs: n.output!, attrs: n.opType === 'Gather' ? { axis: 0 } : n.opType === 'Concat' ? { axis: 0 } : {} })),
+      nodes: onnx.ModelProto.decode(dynamicFlatten()).graph!.node!.map((n): NodeSpec => ({ op: n.opType!, inputs: n.input!, outputs: n.output!, attrs: n.opType === 'Gather' ? { axis: 0 } : n.opType === 'Concat' ? { axis: 0 } : {} })),
     });
     const { graph } = importOnnx(onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish());
     expect(graph.nodes.map((n) => n.op)).toEqual(['placeholder', 'reshape', 'relu']);
@@ -158,9 +158,12 @@ describe('ONNX import', () => {
       expectTyped(() => importOnnx(Buffer.from('not an onnx model at all, just text')), /not a valid ONNX protobuf|has no graph/);
     });
 
-    const mutate = (edit: (m: onnx.ModelProto) => void) => {
+    /** Decoding makes the graph a GraphProto, whose repeated fields are arrays (the message types leave them optional). */
+    const mutate = (edit: (m: onnx.ModelProto & { graph: onnx.GraphProto }) => void) => {
       const m = onnx.ModelProto.decode(valid);
-      edit(m);
+      const graph = m.graph;
+      if (!(graph instanceof onnx.GraphProto)) throw new Error('the model to mutate has no graph');
+      edit(Object.assign(m, { graph }));
       return onnx.ModelProto.encode(m).finish();
     };
 
