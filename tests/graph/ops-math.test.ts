@@ -1,7 +1,15 @@
 import { DType, Graph, Session, SymbolicTensor, TensorValue, ops, tensor } from 'graphc';
 
-/** Builds `f(placeholders)` and runs it once on the cpu backend at O0 (kernels as written). */
-async function run(inputs: TensorValue[], f: (...xs: SymbolicTensor[]) => SymbolicTensor): Promise<TensorValue> {
+type Sym = SymbolicTensor;
+
+/**
+ * Builds `f(placeholders)` and runs it once on the cpu backend at O0 (kernels as written). `f` takes
+ * one placeholder per input, so an op with optional trailing arguments (`ops.log(x, name?)`) fits.
+ */
+async function run(inputs: [TensorValue], f: (x: Sym) => Sym): Promise<TensorValue>;
+async function run(inputs: [TensorValue, TensorValue], f: (a: Sym, b: Sym) => Sym): Promise<TensorValue>;
+async function run(inputs: [TensorValue, TensorValue, TensorValue], f: (a: Sym, b: Sym, c: Sym) => Sym): Promise<TensorValue>;
+async function run(inputs: TensorValue[], f: (...xs: Sym[]) => Sym): Promise<TensorValue> {
   const g = new Graph();
   const xs = inputs.map((v, i) => g.placeholder(v.dtype, v.shape.map(() => null), `in${i}`));
   const y = f(...xs);

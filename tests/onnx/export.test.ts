@@ -431,7 +431,7 @@ describe('ONNX export runs in onnxruntime with graphc outputs', () => {
     expect(Math.max(...a.data)).toBeLessThan(3);
     expect(b.dtype).toBe('int32');
     expect([...new Set(b.data)].sort()).toEqual([1, 2, 3, 4, 5, 6]);
-    const mean = c.data.reduce((s, v) => s + v, 0) / c.data.length;
+    const mean = Array.from(c.data).reduce((s, v) => s + v, 0) / c.data.length;
     expect(Math.abs(mean - 10)).toBeLessThan(0.1);
   });
 

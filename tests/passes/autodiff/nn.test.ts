@@ -1,8 +1,8 @@
-import { Graph, Session, checkGradients, gradients, ops, tensor } from 'graphc';
+import { Graph, Padding, Session, checkGradients, gradients, ops, tensor } from 'graphc';
 import { distinct, values } from './helpers';
 
 describe('nn gradients (float64, central differences)', () => {
-  const convCases: [string, number[], number[], number | number[], 'SAME' | 'VALID' | number[][], number][] = [
+  const convCases: [string, number[], number[], number | number[], Padding, number][] = [
     // label, x, filter, strides, padding, dilation
     ['3x3 SAME', [2, 5, 5, 3], [3, 3, 3, 4], 1, 'SAME', 1],
     ['3x3 VALID stride 2', [1, 7, 6, 2], [3, 3, 2, 3], 2, 'VALID', 1],
