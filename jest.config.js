@@ -1,4 +1,4 @@
-/** Tests run the TypeScript sources directly (ts-jest, transpile only: `tsc -b` type-checks first). */
+/** Tests run the TypeScript sources directly (ts-jest, transpile only: `npm test` type-checks the packages and tests/ first). */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],

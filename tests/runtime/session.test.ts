@@ -22,11 +22,13 @@ describe('Session', () => {
     const noop = ops.group([y], 'g');
     const sess = new Session(g);
     const feeds = { x: tensor([5], []) };
-    const out = await sess.run({ y, op: noop, byName: 'z' }, feeds);
+    const out = await sess.run({ y, both: [y, z], nested: { deep: [z, y] }, op: noop, byName: 'z' }, feeds);
     expect(out.y.data[0]).toBe(6);
+    expect(out.both.map((t) => t.data[0])).toEqual([6, 10]);
+    expect(out.nested.deep[0].data[0]).toBe(10);
+    expect(out.nested.deep[1].data[0]).toBe(6);
     expect(out.op).toBeNull();
     expect(out.byName.data[0]).toBe(10);
-    // an array fetched on its own: `Fetches` types an object's values as single items, not arrays
     const both = await sess.run([y, z], feeds);
     expect(both.map((t) => t.data[0])).toEqual([6, 10]);
     expect(values(await sess.run(z, feeds))).toEqual([10]);

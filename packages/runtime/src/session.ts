@@ -27,9 +27,11 @@ export interface SessionOptions {
   optimize?: OptLevel;
 }
 
-/** Anything `run` can fetch: one tensor or op, a name, an array, or an object of them. */
+/** Anything `run` can fetch: one tensor or op, a name, or arrays and objects of them nested up to three deep. */
 export type FetchItem = SymbolicTensor | Node | string;
-export type Fetches = FetchItem | readonly FetchItem[] | { readonly [key: string]: FetchItem };
+type FetchLevel<Inner> = FetchItem | readonly Inner[] | { readonly [key: string]: Inner };
+// a fixed depth rather than a recursive alias: FetchResult<F> over a recursive constraint is too deep for tsc
+export type Fetches = FetchLevel<FetchLevel<FetchLevel<FetchItem>>>;
 
 type FeedValue = TensorValue | number | number[] | ArrayLike<number>;
 export type Feeds = Record<string, FeedValue> | Map<SymbolicTensor | string, FeedValue>;
