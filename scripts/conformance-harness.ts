@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { GraphcError, Session, TensorValue, UnsupportedOpError, dtypeOfOnnx, loadModel, onnx, readTensorProtoFile } from 'graphc';
+import { BackendName, GraphcError, Session, TensorValue, UnsupportedOpError, dtypeOfOnnx, loadModel, onnx, readTensorProtoFile } from 'graphc';
 
 export const DEFAULT_DATA = '/usr/share/libonnx-testdata/data';
 export const SUITES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'];
@@ -53,8 +53,8 @@ export function compare(expected: TensorValue, actual: TensorValue): string | un
   return undefined;
 }
 
-/** Runs one test case folder; never throws. */
-export async function runCase(dir: string, suite = path.basename(path.dirname(dir))): Promise<CaseResult> {
+/** Runs one test case folder (on the cpu backend unless `backend` names another); never throws. */
+export async function runCase(dir: string, suite = path.basename(path.dirname(dir)), backend: BackendName = 'cpu'): Promise<CaseResult> {
   const start = Date.now();
   const name = path.basename(dir);
   const file = path.join(dir, 'model.onnx');
@@ -66,7 +66,7 @@ export async function runCase(dir: string, suite = path.basename(path.dirname(di
     const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
     if (!sets.length) return done('error', 'no test data sets');
     const onnxNames = (model.graph.metadata.onnx as { inputs: Record<string, string> }).inputs;
-    session = new Session(model.graph);
+    session = new Session(model.graph, { backend });
     for (const set of sets) {
       const setDir = path.join(dir, set);
       const files = fs.readdirSync(setDir);

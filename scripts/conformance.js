@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run conformance`: runs ONNX's backend test suites (Debian's libonnx-testdata) through graphc
 // and writes docs/onnx-conformance.md. Usage:
-//   node scripts/conformance.js [--data DIR] [--suite NAME]... [--filter REGEX] [--out FILE] [--json FILE] [--quiet] [--update-list] [--round-trip]
+//   node scripts/conformance.js [--data DIR] [--suite NAME]... [--filter REGEX] [--out FILE] [--json FILE] [--quiet] [--update-list] [--round-trip] [--backend webgpu|gpujs]
 // --round-trip: import, export with exportOnnx and run the export in onnxruntime-node instead
 const fs = require('fs');
 const path = require('path');
@@ -29,6 +29,7 @@ function parseArgs(argv) {
     else if (a === '--quiet') opts.quiet = true;
     else if (a === '--update-list') opts.updateList = true;
     else if (a === '--round-trip') opts.roundTrip = true;
+    else if (a === '--backend') opts.backend = argv[++i];
     else {
       console.error(`conformance: unknown argument '${a}'`);
       process.exit(2);
@@ -100,7 +101,7 @@ async function main() {
   for (const suite of opts.suites) {
     for (const dir of harness.listCases(opts.data, suite)) {
       if (opts.filter && !opts.filter.test(path.basename(dir))) continue;
-      const r = opts.roundTrip ? await harness.runRoundTrip(dir, suite) : await harness.runCase(dir, suite);
+      const r = opts.roundTrip ? await harness.runRoundTrip(dir, suite) : await harness.runCase(dir, suite, opts.backend);
       results.push(r);
       if (!opts.quiet && r.outcome !== 'pass') console.log(`${r.outcome.padEnd(11)} ${suite}/${r.name}: ${r.reason || ''}`);
     }
@@ -111,17 +112,21 @@ async function main() {
   }
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(results, null, 1));
-  if (!opts.filter && opts.out && !opts.roundTrip) {
+  // the report and the list are the cpu backend's; other backends print (and --json) only
+  const reference = !opts.roundTrip && !opts.backend;
+  if (!opts.filter && opts.out && reference) {
     fs.mkdirSync(path.dirname(opts.out), { recursive: true });
     fs.writeFileSync(opts.out, report(results, opts));
     console.log(`wrote ${opts.out}`);
   }
-  if (opts.updateList && !opts.filter && !opts.roundTrip) {
+  if (opts.updateList && !opts.filter && reference) {
     const list = 'tests/onnx/conformance-passing.txt';
     const passing = results.filter((r) => r.outcome === 'pass').map((r) => `${r.suite}/${r.name}`);
     fs.writeFileSync(list, `# Cases that pass (npm run conformance -- --update-list); tests/onnx/conformance.test.ts holds them to it.\n${passing.join('\n')}\n`);
     console.log(`wrote ${list} (${passing.length} cases)`);
   }
+  // the webgpu device would keep the process alive
+  if (opts.backend === 'webgpu') require('graphc').releaseGpu();
 }
 
 main().catch((e) => {
