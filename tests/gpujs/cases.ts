@@ -390,6 +390,18 @@ export const EXPLICIT: Record<string, Build[]> = {
 export const COVERED_ELSEWHERE = new Set(['placeholder', 'const', 'noOp']);
 
 /** Every registered op and the cases that check it. */
+/** NaN, infinities and signed zeros against ordinary values, both ways round. */
+const SPECIAL = tensor([NaN, Infinity, -Infinity, 0, -0, 1.5, -2, NaN, 3], [9]);
+const SPECIAL_OTHER = tensor([1, NaN, 2, Infinity, -Infinity, NaN, -3, -Infinity, 3], [9]);
+
+/** Ops whose results on NaN and infinities are tested: the ones that test for them or must propagate NaN. */
+const SPECIAL_VALUE_CASES: Record<string, Build> = {
+  isNaN: single((_g, _f, feed) => ops.isNaN(feed('x', SPECIAL))),
+  isInf: single((_g, _f, feed) => [ops.isInf(feed('x', SPECIAL)), ops.isInf(feed('y', SPECIAL), { detectNegative: false }), ops.isInf(feed('z', SPECIAL), { detectPositive: false })]),
+  maximum: single((_g, _f, feed) => ops.maximum(feed('a', SPECIAL), feed('b', SPECIAL_OTHER))),
+  minimum: single((_g, _f, feed) => ops.minimum(feed('a', SPECIAL), feed('b', SPECIAL_OTHER))),
+};
+
 export function allCases(): { op: string; build: Build; variant: number }[] {
   const out: { op: string; build: Build; variant: number }[] = [];
   for (const def of registeredOps()) {
@@ -399,6 +411,8 @@ export function allCases(): { op: string; build: Build; variant: number }[] {
       out.push({ op: def.name, variant: 0, build: () => elementwiseCase(def.name, false)! });
       out.push({ op: def.name, variant: 1, build: () => elementwiseCase(def.name, true)! });
     }
+    const special = SPECIAL_VALUE_CASES[def.name];
+    if (special) out.push({ op: def.name, variant: 2, build: special });
   }
   return out;
 }

@@ -63,31 +63,34 @@ describe.each(backends)('staged runs on %s', (_label, make) => {
     cpu.close();
   });
 
-  test('an ONNX model with its shape, pads and k as inputs (dynamicAttrs)', async () => {
+  test('an ONNX model with its shape, pads, k and a cumSum axis as inputs (dynamicAttrs)', async () => {
     const bytes = buildModel({
       inputs: [
         { name: 'x', shape: [2, 3, 4] },
         { name: 'shape', elemType: 7, shape: [2] },
         { name: 'pads', elemType: 7, shape: [6] },
         { name: 'k', elemType: 7, shape: [1] },
+        { name: 'axis', elemType: 7, shape: [] },
       ],
-      outputs: [{ name: 'r' }, { name: 'p' }, { name: 'v' }],
+      outputs: [{ name: 'r' }, { name: 'p' }, { name: 'v' }, { name: 'c' }],
       nodes: [
         { op: 'Reshape', inputs: ['x', 'shape'], outputs: ['r0'] },
         { op: 'Relu', inputs: ['r0'], outputs: ['r'] },
         { op: 'Pad', inputs: ['x', 'pads'], outputs: ['p'] },
         { op: 'TopK', inputs: ['x', 'k'], outputs: ['v', 'i'] },
+        // the output shape is known, the attrs are values: gpujs has no kernel, the session stages
+        { op: 'CumSum', inputs: ['x', 'axis'], outputs: ['c'] },
       ],
     });
     const { graph, signature } = importOnnx(bytes, { file: 'dynamic.onnx' });
     const x = tensor(Array.from({ length: 24 }, (_, i) => Math.sin(i) * 3), [2, 3, 4]);
     const cpu = new Session(graph, { optimize: 0 });
     const s = sessionOn(graph, make, 0);
-    for (const [shape, pads, k] of [
-      [[6, 4], [0, 1, 0, 0, 1, 2], [2]],
-      [[4, -1], [1, 0, 1, 1, 0, 0], [3]],
+    for (const [shape, pads, k, axis] of [
+      [[6, 4], [0, 1, 0, 0, 1, 2], [2], [1]],
+      [[4, -1], [1, 0, 1, 1, 0, 0], [3], [-1]],
     ]) {
-      const feeds = { x, shape: tensor(shape, [2], 'int64'), pads: tensor(pads, [6], 'int64'), k: tensor(k, [1], 'int64') };
+      const feeds = { x, shape: tensor(shape, [2], 'int64'), pads: tensor(pads, [6], 'int64'), k: tensor(k, [1], 'int64'), axis: tensor(axis, [], 'int64') };
       const want = await cpu.run(signature.outputs, feeds);
       const got = await s.run(signature.outputs, feeds);
       signature.outputs.forEach((name, i) => expectSame(got[i], want[i], name));

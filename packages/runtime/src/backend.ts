@@ -12,6 +12,8 @@ export interface Backend {
    * then runs a plan with data-dependent shapes in stages (see staged.ts) instead of handing it over.
    */
   readonly staticShapesOnly?: boolean;
+  /** Ops it has no kernel for at all (their attrs come from values): the session stages at them too. */
+  readonly hostOps?: ReadonlySet<string>;
   /** Resolves once the device is usable; rejects with a GraphcError saying why if it is not. */
   ready(): Promise<void>;
   /** Fresh variable storage for one session. */

@@ -137,7 +137,7 @@ export class Session {
       throw new FeedError(`placeholder ${names.join(', ')} must be fed: the fetches depend on it`);
     }
     this.compileCount++;
-    const staged = this.backend.staticShapesOnly && dataDependentFrontier(plan).length > 0;
+    const staged = this.backend.staticShapesOnly && dataDependentFrontier(plan, this.backend.hostOps).length > 0;
     return { plan, executable: staged ? new StagedExecutable(plan, this.backend, this.state, this.level) : this.backend.compile(plan, this.state) };
   }
 

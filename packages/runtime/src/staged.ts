@@ -8,12 +8,13 @@ import { Plan, buildPlan } from './plan';
 const READS = new Set(['placeholder', 'variable', 'noOp']);
 
 /**
- * Nodes whose output shape depends on tensor values (nonZero's length, dynamicAttrs' attrs) while
- * their inputs' shapes are known: where a plan must stop to learn a shape.
+ * Nodes whose output shape depends on tensor values (nonZero's length, dynamicAttrs' attrs), or whose
+ * op is one of `hostOps` (the backend cannot run it), while their inputs' shapes are known: where a
+ * plan must stop and compute on the host.
  */
-export function dataDependentFrontier(plan: Plan): Node[] {
+export function dataDependentFrontier(plan: Plan, hostOps: ReadonlySet<string> = new Set()): Node[] {
   const known = (n: Node): boolean => (plan.outputInfo.get(n) ?? n.outputs).every((o) => isFullyKnown(o.shape));
-  return plan.schedule.filter((n) => !known(n) && n.inputs.every((i) => known(i.node)));
+  return plan.schedule.filter((n) => (!known(n) || hostOps.has(n.op)) && n.inputs.every((i) => known(i.node)));
 }
 
 /**
@@ -43,7 +44,7 @@ export class StagedExecutable implements Executable {
     private readonly state: VariableState,
     private readonly level: OptLevel,
   ) {
-    this.frontier = dataDependentFrontier(plan);
+    this.frontier = dataDependentFrontier(plan, backend.hostOps);
     this.frontierInputs = [...new Set(this.frontier.flatMap((n) => n.inputs))];
     const feedNames = plan.feeds.map((f) => f.name);
     const planA = buildPlan({
@@ -107,7 +108,7 @@ export class StagedExecutable implements Executable {
         level: this.level,
         evaluate: evaluateNode,
       });
-      rest = dataDependentFrontier(planB).length ? new StagedExecutable(planB, this.backend, this.state, this.level) : this.backend.compile(planB, this.state);
+      rest = dataDependentFrontier(planB, this.backend.hostOps).length ? new StagedExecutable(planB, this.backend, this.state, this.level) : this.backend.compile(planB, this.state);
       this.stageB.set(key, rest);
       this.stats.stageCompiles++;
     }

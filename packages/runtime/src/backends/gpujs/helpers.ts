@@ -218,6 +218,11 @@ export function toGpuJsExpr(js: string): string {
   });
   out = out.replace(/\bMath\.tanh\(/g, 'gc_tanh(').replace(/\bMath\.log1p\(/g, 'gc_log1p(');
   out = out.replace(/\bMath\.asin\(/g, 'gc_asin(').replace(/\bMath\.acos\(/g, 'gc_acos(');
+  // NaN and infinity tests that survive translation: a WGSL compiler may fold `a !== a` to false
+  // (lavapipe does), and gpu.js writes Infinity as the largest finite float, which infinity is not
+  out = out.replace(/\b([abc]) !== \1\b/g, (_m, v: string) => `!(${v} <= 0.0 || ${v} > 0.0)`);
+  out = out.replace(/\b([abc]) === -Infinity\b/g, (_m, v: string) => `${v} < -3.4028234663852886e38`);
+  out = out.replace(/\b([abc]) === Infinity\b/g, (_m, v: string) => `${v} > 3.4028234663852886e38`);
   // a bare variable right before ?, && or || (or right after && / ||) is a truth test
   out = out.replace(/(^|[(&|?:,]\s*)([abc])(?=\s*(\?|&&|\|\|))/g, (_m, pre: string, v: string) => `${pre}(${v} !== 0)`);
   out = out.replace(/(&&|\|\|)(\s*)([abc])(?=\s*[?)&|])/g, (_m, op: string, ws: string, v: string) => `${op}${ws}(${v} !== 0)`);

@@ -1,11 +1,11 @@
-import { GraphcError } from '@graphc/graph';
+import { GraphcError, registeredOps } from '@graphc/graph';
 import type { Backend, Executable, VariableState } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
 import { KernelCache } from './device';
 import { GpujsRunInfo, PipelineExecutor, StepExecutor } from './executor';
 import { GPUJS_MODES, GpuJsInstance, GpujsMode, bestMode, isDeviceMode, loadGpuJs, unavailableReason } from './gpu';
-import { buildProgram } from './program';
+import { buildProgram, gpujsUnsupportedReason } from './program';
 import { GpujsVariableState } from './state';
 import './kernels';
 
@@ -48,6 +48,8 @@ export interface GpujsBackendOptions {
 export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
   readonly staticShapesOnly = true;
+  /** The ops declared without a kernel (registerGpujsUnsupported): value-dependent attrs or shapes. */
+  readonly hostOps: ReadonlySet<string> = new Set(registeredOps().map((d) => d.name).filter((op) => gpujsUnsupportedReason(op) !== undefined));
   private resolved: GpujsMode | null = null;
   private gpu: GpuJsInstance | null = null;
   private kernels: KernelCache | null = null;
