@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Differential fuzzers, run against the built packages (`npm run fuzz` builds first):
-//   node tests/fuzz/run.js [--suite passes] [--count N] [--seed S] [--quiet]
+//   node tests/fuzz/run.js [--suite passes|onnx|model] [--count N] [--seed S] [--quiet]
 // Case i uses seed S + i, so a failure reproduces with `--seed <its seed> --count 1`. Suites are
 // modules exporting `runCase(seed) -> { seed, ok, detail? }`; add one to SUITES to join.
 const fs = require('fs');
@@ -18,6 +18,7 @@ require.extensions['.ts'] = (module, filename) => {
 const SUITES = {
   passes: './passes-fuzz.ts',
   onnx: './onnx-fuzz.ts',
+  model: './model-fuzz.ts',
 };
 
 function parseArgs(argv) {

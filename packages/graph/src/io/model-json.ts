@@ -193,6 +193,7 @@ function readWeights(json: ModelJson, folder: string, file: string): Map<string,
     fail(file, `weights file '${w.file}' has ${bytes.byteLength} bytes, the manifest says ${w.byteLength} (truncated or wrong file)`);
   }
   for (const e of w.entries) {
+    if (!e || typeof e !== 'object' || typeof e.name !== 'string') fail(file, 'a weights entry is not an object with a name');
     if (!isDType(e.dtype) || !Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
       fail(file, `weights entry '${e.name}' has an invalid dtype or shape`);
     }
@@ -234,7 +235,8 @@ export function parseModelJson(doc: unknown, folder: string, file = 'model.json'
   const tensors = readWeights(json, folder, file);
   const graph = new Graph();
   for (const n of json.nodes) {
-    if (typeof n.name !== 'string' || !Array.isArray(n.inputs ?? [])) fail(file, 'a node lacks a name or inputs list');
+    if (typeof n.name !== 'string' || !Array.isArray(n.inputs ?? []) || !Array.isArray(n.control ?? [])) fail(file, 'a node lacks a name or inputs list');
+    if (n.attrs !== undefined && (n.attrs === null || typeof n.attrs !== 'object' || Array.isArray(n.attrs))) fail(file, `node '${n.name}' attrs must be an object`);
     let inputs: SymbolicTensor[];
     let control;
     try {
@@ -248,11 +250,13 @@ export function parseModelJson(doc: unknown, folder: string, file = 'model.json'
       if (node.name !== n.name) fail(file, `node name '${n.name}' is used twice`);
     } catch (e) {
       if (e instanceof FormatError) throw e;
-      if (e instanceof GraphcError) fail(file, `node '${n.name}': ${e.message}`);
-      throw e;
+      // an op's inference meets attrs of the wrong type only in a hand-edited or broken file
+      fail(file, `node '${n.name}' (op '${n.op}'): ${e instanceof GraphcError ? e.message : `invalid attrs or inputs (${(e as Error).message})`}`);
     }
   }
+  if (json.variables !== undefined && !Array.isArray(json.variables)) fail(file, "'variables' must be a list");
   for (const v of json.variables ?? []) {
+    if (!v || typeof v.name !== 'string' || typeof v.initializer !== 'string') fail(file, "a 'variables' entry needs a name and an initializer");
     if (!graph.hasNode(v.name) || !graph.hasNode(v.initializer)) fail(file, `variable '${v.name}' or its initializer is missing`);
     graph.variableInitializers.set(v.name, graph.node(v.initializer));
   }
@@ -267,6 +271,18 @@ export function parseModelJson(doc: unknown, folder: string, file = 'model.json'
     inputs: graph.placeholders().map((p) => p.name),
     outputs: [],
   };
-  if (json.signature) graph.metadata.signature = json.signature;
+  if (json.signature !== undefined) {
+    const sig = json.signature as { inputs?: unknown; outputs?: unknown } | null;
+    const names = (list: unknown): list is string[] => Array.isArray(list) && list.every((s) => typeof s === 'string');
+    if (!sig || !names(sig.inputs) || !names(sig.outputs)) fail(file, "'signature' must have 'inputs' and 'outputs' lists of tensor names");
+    for (const t of [...sig.inputs, ...sig.outputs]) {
+      try {
+        graph.tensor(t);
+      } catch {
+        fail(file, `signature names '${t}', which is not a tensor of the graph`);
+      }
+    }
+    graph.metadata.signature = json.signature;
+  }
   return { graph, variables, signature };
 }
