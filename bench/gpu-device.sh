@@ -13,4 +13,4 @@ cp -r "$repo/bench" /tmp/gpu-app/          # the scripts travel with the working
 out=${OUT:-/tmp}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
-node bench/webgpu.js --torch --runs 10 --json "$@" | tee "$out/webgpu-gpu.json"
+node bench/webgpu.js --torch --gemm-tile both --runs 10 --json "$@" | tee "$out/webgpu-gpu.json"

@@ -6,6 +6,7 @@
  *   node bench/webgpu.js --only gemm --sizes 256,512,1024 --runs 5
  *   node bench/webgpu.js --only mlp --json
  *   node bench/webgpu.js --torch      # and PyTorch on the same GPU (bench/torch_ref.py; see bench/gpu-device.sh)
+ *   node bench/webgpu.js --only gemm --gemm-tile both   # 64x64 and 128x128 GEMM tiles, one run
  *
  * - gemm: C = A @ B, square N x N for N in --sizes (default 256..4096); A and B are variables, so
  *   they are resident on the device and a run is the product plus reading C back.
@@ -36,7 +37,7 @@ try {
 const { Graph, Session, ops, tensor, train, loadModel, initializeFromModel, webgpuAvailability, releaseGpu } = graphc;
 
 function parseArgs(argv) {
-  const args = { runs: 5, warmup: 2, json: false, only: null, sizes: [256, 512, 1024, 2048, 4096], torch: false };
+  const args = { runs: 5, warmup: 2, json: false, only: null, sizes: [256, 512, 1024, 2048, 4096], torch: false, gemmTiles: [128] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') args.runs = Number(argv[++i]);
@@ -45,13 +46,14 @@ function parseArgs(argv) {
     else if (a === '--only') args.only = argv[++i];
     else if (a === '--sizes') args.sizes = argv[++i].split(',').map(Number);
     else if (a === '--torch') args.torch = true;
+    else if (a === '--gemm-tile') args.gemmTiles = argv[++i] === 'both' ? [64, 128] : [Number(argv[i])];
     else {
-      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,..., --torch)`);
+      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,..., --torch, --gemm-tile 64|128|both)`);
       process.exit(2);
     }
   }
-  if (!(args.runs >= 1) || !(args.warmup >= 0) || !args.sizes.every((n) => Number.isInteger(n) && n > 0)) {
-    console.error('bench: --runs must be >= 1, --warmup >= 0, --sizes positive integers');
+  if (!(args.runs >= 1) || !(args.warmup >= 0) || !args.sizes.every((n) => Number.isInteger(n) && n > 0) || !args.gemmTiles.every((t) => t === 64 || t === 128)) {
+    console.error('bench: --runs must be >= 1, --warmup >= 0, --sizes positive integers, --gemm-tile 64, 128 or both');
     process.exit(2);
   }
   return args;
@@ -250,7 +252,14 @@ async function main() {
   };
   const results = [];
   const want = (name) => !args.only || args.only === name;
-  if (want('gemm')) for (const n of args.sizes) results.push({ ...(await gemm(n, args)), ...(await gemmThroughput(n, args)) });
+  if (want('gemm')) {
+    for (const tile of args.gemmTiles) {
+      // the tile applies to plans compiled from here on (large products only; see kernels/gemm.ts)
+      graphc.setWebGpuGemmTile(tile);
+      for (const n of args.sizes) results.push({ ...(await gemm(n, args)), ...(await gemmThroughput(n, args)), gemmTile: tile });
+    }
+    graphc.setWebGpuGemmTile(128);
+  }
   if (want('mlp')) results.push(await mlpStep(args));
   if (want('convnet')) {
     results.push(await convnet('fashion-cnn', 64, args));
@@ -278,7 +287,7 @@ async function main() {
     for (const r of results) {
       const f = (v, d = 1) => (v === undefined ? '' : v.toFixed(d));
       console.log(
-        `| ${r.name} | ${f(r.cpuMs)} | ${f(r.webgpuMs)} | ${f(r.cpuMs / r.webgpuMs, 2)}x | ${f(r.cpuGflops, 2)} | ${f(r.webgpuGflops, 2)} | ` +
+        `| ${r.name}${r.gemmTile && args.gemmTiles.length > 1 ? ` (${r.gemmTile} tiles)` : ''} | ${f(r.cpuMs)} | ${f(r.webgpuMs)} | ${f(r.cpuMs / r.webgpuMs, 2)}x | ${f(r.cpuGflops, 2)} | ${f(r.webgpuGflops, 2)} | ` +
           `${f(r.webgpuDeviceMs, 2)} | ${f(r.torchMs, 2)} | ${f(r.graphcVsTorch, 2)} | ${f(r.webgpuFirstRunMs, 0)} | ${r.maxRelativeDiff.toExponential(1)} |`,
       );
     }

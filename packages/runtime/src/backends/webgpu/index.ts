@@ -6,3 +6,4 @@ export { WebGpuUnavailableError, webgpuAvailability, releaseGpu, creationCounts 
 export { registerWebGpuKernel, getWebGpuKernel, webGpuKernelOps, NoGpuKernel } from './kernel';
 export type { WebGpuKernel, WebGpuKernelContext, KernelPlan, WgslDispatch, WgslBinding, GpuTensorInfo } from './kernel';
 export { planBuffers } from './memory';
+export { setWebGpuGemmTile, webGpuGemmTile } from './kernels/gemm';

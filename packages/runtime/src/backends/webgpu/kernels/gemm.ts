@@ -5,8 +5,8 @@ import { u32Lit } from '../wgsl';
  * The GEMM generator behind matmul, batched matmul, conv2d (implicit GEMM) and its gradients:
  * C[b] = act(op(A)[b] · op(B)[b] + bias) with C row-major [batch, M, N].
  *
- * Workgroup tiling: a workgroup of WX x WY threads computes a (WY*4) x (WX*4) tile of C, each thread a
- * 4x4 register block (four vec4 accumulators). K advances in steps of BK = 16: the workgroup stages an
+ * Workgroup tiling: a workgroup of WX x WY threads computes a (WY*4*SM) x (WX*4*SN) tile of C, each
+ * thread SM x SN register blocks of 4x4 (four vec4 accumulators each; see tileShape). K advances in steps of BK = 16: the workgroup stages an
  * A tile (stored k-major, so a thread reads its 4 rows as one vec4) and a B tile in workgroup memory,
  * loading 4 consecutive elements per vec4 where the operand is contiguous along a dimension of
  * multiple-of-4 length, and scalar loads (consecutive threads on consecutive addresses) elsewhere.
@@ -32,7 +32,7 @@ export interface GemmEpilogue {
   bindings: WgslBinding[];
   /**
    * Statements turning accumulated value `v` (f32) of output flat index `flat` (over [batch, M, N])
-   * into the stored f32; `tag` keeps the names of the up to 16 instances in one thread apart.
+   * into the stored f32; `tag` keeps the names of the up to 64 instances in one thread apart.
    */
   apply(v: string, flat: string, tag: string): { lines: string[]; result: string };
 }
@@ -57,20 +57,46 @@ export function gemmOutputType(n: number): string {
   return n % 4 === 0 ? 'array<vec4<f32>>' : 'array<f32>';
 }
 
-/** Workgroup shape: 16x16 threads (64x64 tiles), or taller/wider tiles for skinny problems. */
-function tileShape(m: number, n: number): { wx: number; wy: number } {
-  if (m <= 16 && n > 16) return { wx: 16, wy: 4 };
-  if (n <= 16 && m > 16) return { wx: 4, wy: 16 };
-  if (m <= 16 && n <= 16) return { wx: 4, wy: 4 };
-  return { wx: 16, wy: 16 };
+/**
+ * Tile size for large products (M and N of 128 or more): 128 (16x16 threads, 8x8 outputs each as
+ * 2x2 blocks of 4x4 placed 64 apart: twice the multiply-adds per value staged) or 64 (16x16 threads,
+ * 4x4 outputs each). 128 ran 1.5x faster on lavapipe (BENCHMARKS.md, `node bench/webgpu.js --only
+ * gemm --gemm-tile both`); measure both on a GPU the same way. `setWebGpuGemmTile(64)` or
+ * GRAPHC_WEBGPU_GEMM_TILE=64 selects 64 (read when a plan compiles).
+ */
+let largeTile: 64 | 128 = process.env.GRAPHC_WEBGPU_GEMM_TILE === '64' ? 64 : 128;
+
+export function setWebGpuGemmTile(tile: 64 | 128): void {
+  if (tile !== 64 && tile !== 128) throw new Error(`GEMM tile must be 64 or 128, got ${String(tile)}`);
+  largeTile = tile;
+}
+
+export function webGpuGemmTile(): 64 | 128 {
+  return largeTile;
+}
+
+/**
+ * Workgroup shape: wx x wy threads, each computing sm x sn blocks of 4x4 outputs (the blocks half a
+ * tile apart, so neighbouring threads read neighbouring staged values): 128x128 tiles for large
+ * products unless 64 is selected, 64x64 otherwise, taller/wider tiles for skinny problems.
+ */
+function tileShape(m: number, n: number): { wx: number; wy: number; sm: number; sn: number } {
+  if (m <= 16 && n > 16) return { wx: 16, wy: 4, sm: 1, sn: 1 };
+  if (n <= 16 && m > 16) return { wx: 4, wy: 16, sm: 1, sn: 1 };
+  if (m <= 16 && n <= 16) return { wx: 4, wy: 4, sm: 1, sn: 1 };
+  if (largeTile === 128 && m >= 128 && n >= 128) return { wx: 16, wy: 16, sm: 2, sn: 2 };
+  return { wx: 16, wy: 16, sm: 1, sn: 1 };
 }
 
 export function gemmDispatch(spec: GemmSpec): WgslDispatch {
   const { m, n, k, batch } = spec;
-  const { wx, wy } = tileShape(m, n);
+  const { wx, wy, sm, sn } = tileShape(m, n);
   const threads = wx * wy;
-  const bm = wy * 4;
-  const bn = wx * 4;
+  const bm = wy * 4 * sm;
+  const bn = wx * 4 * sn;
+  // a thread's 4x4 blocks sit one sub-tile (bm / sm rows, bn / sn columns) apart
+  const subM = bm / sm;
+  const subN = bn / sn;
   const groupsX = Math.ceil(n / bn);
   const groupsY = Math.ceil(m / bm);
   if (groupsX > spec.maxPerDim || groupsY > spec.maxPerDim || batch > spec.maxPerDim) {
@@ -157,33 +183,51 @@ export function gemmDispatch(spec: GemmSpec): WgslDispatch {
   const vecOut = spec.out.type.includes('vec4');
   const storeLines: string[] = [];
   const comps = ['x', 'y', 'z', 'w'];
-  for (let i = 0; i < 4; i++) {
-    storeLines.push(`{ let row = m0 + ty * 4u + ${i}u;`);
-    storeLines.push(`  if (row < ${U(m)}) {`);
-    if (vecOut) {
-      storeLines.push(`    let col = n0 + tx * 4u;`);
-      storeLines.push(`    if (col < ${U(n)}) {`);
-      storeLines.push(`      let flat = outBase + row * ${U(n)} + col;`);
-      const results = comps.map((c, j) => {
-        const f = finish(`acc${i}.${c}`, `flat + ${j}u`, `e${i}${j}_`);
-        storeLines.push(...f.lines.map((l) => `      ${l}`));
-        return f.result;
-      });
-      storeLines.push(`      ${spec.out.name}[flat / 4u] = vec4<f32>(${results.join(', ')});`);
-      storeLines.push('    }');
-    } else {
-      comps.forEach((c, j) => {
-        const f = finish(`acc${i}.${c}`, 'flat', `e${i}${j}_`);
-        storeLines.push(`    { let col = n0 + tx * 4u + ${j}u;`);
-        storeLines.push(`      if (col < ${U(n)}) {`);
-        storeLines.push(`        let flat = outBase + row * ${U(n)} + col;`);
-        storeLines.push(...f.lines.map((l) => `        ${l}`));
-        storeLines.push(`        ${spec.out.name}[flat] = ${f.result};`);
-        storeLines.push('    } }');
-      });
+  const acc = (si: number, i: number, sj: number): string => `acc${si}_${i}_${sj}`;
+  for (let si = 0; si < sm; si++) {
+    for (let i = 0; i < 4; i++) {
+      storeLines.push(`{ let row = m0 + ${U(si * subM)} + ty * 4u + ${i}u;`);
+      storeLines.push(`  if (row < ${U(m)}) {`);
+      for (let sj = 0; sj < sn; sj++) {
+        const tag = (j: number): string => `e${si}${i}${sj}${j}_`;
+        if (vecOut) {
+          storeLines.push(`    { let col = n0 + ${U(sj * subN)} + tx * 4u;`);
+          storeLines.push(`    if (col < ${U(n)}) {`);
+          storeLines.push(`      let flat = outBase + row * ${U(n)} + col;`);
+          const results = comps.map((c, j) => {
+            const f = finish(`${acc(si, i, sj)}.${c}`, `flat + ${j}u`, tag(j));
+            storeLines.push(...f.lines.map((l) => `      ${l}`));
+            return f.result;
+          });
+          storeLines.push(`      ${spec.out.name}[flat / 4u] = vec4<f32>(${results.join(', ')});`);
+          storeLines.push('    } }');
+        } else {
+          comps.forEach((c, j) => {
+            const f = finish(`${acc(si, i, sj)}.${c}`, 'flat', tag(j));
+            storeLines.push(`    { let col = n0 + ${U(sj * subN)} + tx * 4u + ${j}u;`);
+            storeLines.push(`      if (col < ${U(n)}) {`);
+            storeLines.push(`        let flat = outBase + row * ${U(n)} + col;`);
+            storeLines.push(...f.lines.map((l) => `        ${l}`));
+            storeLines.push(`        ${spec.out.name}[flat] = ${f.result};`);
+            storeLines.push('    } }');
+          });
+        }
+      }
+      storeLines.push('  }');
+      storeLines.push('}');
     }
-    storeLines.push('  }');
-    storeLines.push('}');
+  }
+  const accDecls: string[] = [];
+  const innerLines: string[] = [];
+  for (let si = 0; si < sm; si++) innerLines.push(`let a${si} = As[kk * ${U(bm / 4)} + ${U(si * (subM / 4))} + ty];`);
+  for (let sj = 0; sj < sn; sj++) innerLines.push(`let b${sj} = Bs[kk * ${U(bn / 4)} + ${U(sj * (subN / 4))} + tx];`);
+  for (let si = 0; si < sm; si++) {
+    for (let i = 0; i < 4; i++) {
+      for (let sj = 0; sj < sn; sj++) {
+        accDecls.push(`var ${acc(si, i, sj)} = vec4<f32>(0.0);`);
+        innerLines.push(`${acc(si, i, sj)} = fma(vec4<f32>(a${si}.${comps[i]}), b${sj}, ${acc(si, i, sj)});`);
+      }
+    }
   }
 
   const body = `
@@ -200,21 +244,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let m0 = wid.y * ${U(bm)};
   let n0 = wid.x * ${U(bn)};
   let outBase = bz * ${U(m * n)};
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  ${accDecls.join('\n  ')}
   for (var k0 = 0u; k0 < ${U(k)}; k0 += ${U(BK)}) {
     ${loadA}
     ${loadB}
     workgroupBarrier();
     for (var kk = 0u; kk < ${U(BK)}; kk++) {
-      let a = As[kk * ${U(bm / 4)} + ty];
-      let b = Bs[kk * ${U(bn / 4)} + tx];
-      acc0 = fma(vec4<f32>(a.x), b, acc0);
-      acc1 = fma(vec4<f32>(a.y), b, acc1);
-      acc2 = fma(vec4<f32>(a.z), b, acc2);
-      acc3 = fma(vec4<f32>(a.w), b, acc3);
+      ${innerLines.join('\n      ')}
     }
     workgroupBarrier();
   }

@@ -1,0 +1,69 @@
+import { Graph, SymbolicTensor, TensorValue, gradients, ops, setWebGpuGemmTile, tensor } from 'graphc';
+import { describeGpu, expectClose, runBoth, seeded } from './helpers';
+
+/**
+ * Both GEMM tilings of large products, 128x128 (the default: each thread 2x2 blocks of 4x4 outputs)
+ * and 64x64 (setWebGpuGemmTile(64)): every operand layout, ragged edges, batches, fused epilogues and
+ * the implicit-GEMM convolutions give the cpu backend's results.
+ */
+async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, TensorValue>, optimize: 0 | 2 = 0) {
+  const { cpu, gpu, exe } = await runBoth(g, outs, feeds, { optimize });
+  outs.forEach((o, i) => expectClose(gpu[i], cpu[i], 1e-4, 1e-2, `${o.node.op} #${i} (O${optimize})`));
+  expect(exe.fallbacks).toEqual([]);
+}
+
+describe.each([128, 64] as const)('tile %i', (tile) => {
+  describeGpu(`webgpu GEMM, ${tile}x${tile} tiles`, () => {
+    beforeAll(() => setWebGpuGemmTile(tile));
+    afterAll(() => setWebGpuGemmTile(128));
+
+    test.each([
+      [128, 64, 128],
+      [130, 33, 257],
+      [256, 100, 132],
+      [200, 16, 129],
+    ])('matmul %i x %i x %i in all four transpose combinations', async (m, k, n) => {
+      const g = new Graph();
+      const a = g.placeholder('float32', [m, k], 'a');
+      const at = g.placeholder('float32', [k, m], 'at');
+      const b = g.placeholder('float32', [k, n], 'b');
+      const bt = g.placeholder('float32', [n, k], 'bt');
+      const outs = [
+        ops.matmul(a, b),
+        ops.matmul(at, b, { transposeA: true }),
+        ops.matmul(a, bt, { transposeB: true }),
+        ops.matmul(at, bt, { transposeA: true, transposeB: true }),
+      ];
+      const feeds = {
+        a: tensor(seeded(m * k, 1), [m, k]),
+        at: tensor(seeded(m * k, 2), [k, m]),
+        b: tensor(seeded(k * n, 3), [k, n]),
+        bt: tensor(seeded(k * n, 4), [n, k]),
+      };
+      await check(g, outs, feeds);
+    });
+
+    test('batched, and with a fused bias + relu + residual epilogue', async () => {
+      const g = new Graph();
+      const a = g.placeholder('float32', [2, 140, 48], 'a');
+      const b = g.placeholder('float32', [48, 136], 'b');
+      const bias = g.placeholder('float32', [136], 'bias');
+      const r = g.placeholder('float32', [2, 140, 136], 'r');
+      const y = ops.add(ops.relu(ops.add(ops.matmul(a, b), bias)), r);
+      const feeds = { a: tensor(seeded(2 * 140 * 48, 5), [2, 140, 48]), b: tensor(seeded(48 * 136, 6), [48, 136]), bias: tensor(seeded(136, 7), [136]), r: tensor(seeded(2 * 140 * 136, 8), [2, 140, 136]) };
+      await check(g, [ops.matmul(a, b), y], feeds, 0);
+      await check(g, [y], feeds, 2);
+    });
+
+    test('conv2d as implicit GEMM (256 pixels x 128 filters) and its gradients', async () => {
+      const g = new Graph();
+      const x = g.placeholder('float32', [1, 16, 16, 8], 'x');
+      const w = g.placeholder('float32', [3, 3, 8, 128], 'w');
+      const y = ops.conv2d(x, w, 1, 'SAME');
+      const dy = g.placeholder('float32', [1, 16, 16, 128], 'dy');
+      const [dx, dw] = gradients(ops.reduceSum(ops.mul(y, dy)), [x, w]);
+      const outs = [y, dx, dw];
+      await check(g, outs, { x: tensor(seeded(2048, 9), [1, 16, 16, 8]), w: tensor(seeded(9216, 10), [3, 3, 8, 128]), dy: tensor(seeded(32768, 11), [1, 16, 16, 128]) });
+    });
+  });
+});
