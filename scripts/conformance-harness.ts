@@ -35,6 +35,32 @@ export function modelOps(file: string): string[] {
   }
 }
 
+const UINT16 = 4;
+const BFLOAT16 = 16;
+
+/** The declared element types of a model's graph inputs and outputs, by ONNX name. */
+function declaredTypes(file: string): Map<string, number> {
+  const types = new Map<string, number>();
+  try {
+    const g = onnx.ModelProto.decode(fs.readFileSync(file)).graph;
+    for (const v of [...(g?.input ?? []), ...(g?.output ?? [])]) if (v.name) types.set(v.name, v.type?.tensorType?.elemType ?? 0);
+  } catch {
+    // an unreadable model fails in loadModel with its own error
+  }
+  return types;
+}
+
+/**
+ * numpy has no bfloat16, so ONNX's test data store a BFLOAT16 input or output as the UINT16 of its
+ * bits; read under the model's declared type, that is the float32 graphc widens bfloat16 to.
+ */
+function asDeclared(value: TensorValue, elemType: number, declared: number | undefined): { value: TensorValue; elemType: number } {
+  if (declared !== BFLOAT16 || elemType !== UINT16) return { value, elemType };
+  const bits = new Uint32Array(value.data.length);
+  for (let i = 0; i < bits.length; i++) bits[i] = Number(value.data[i]) << 16;
+  return { value: { dtype: 'float32', shape: value.shape, data: new Float32Array(bits.buffer) }, elemType: BFLOAT16 };
+}
+
 /** First mismatch between an expected and an actual value, or undefined when they agree. */
 export function compare(expected: TensorValue, actual: TensorValue): string | undefined {
   if (expected.dtype !== actual.dtype) return `dtype ${actual.dtype}, expected ${expected.dtype}`;
@@ -66,6 +92,7 @@ export async function runCase(dir: string, suite = path.basename(path.dirname(di
     const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
     if (!sets.length) return done('error', 'no test data sets');
     const onnxNames = (model.graph.metadata.onnx as { inputs: Record<string, string> }).inputs;
+    const declared = declaredTypes(file);
     session = new Session(model.graph, { backend });
     for (const set of sets) {
       const setDir = path.join(dir, set);
@@ -78,16 +105,21 @@ export async function runCase(dir: string, suite = path.basename(path.dirname(di
           .map((m) => path.join(setDir, m[0]));
       const feeds: Record<string, TensorValue> = {};
       numbered('input').forEach((f, i) => {
-        const { name: inputName, value } = readTensorProtoFile(f);
+        const read = readTensorProtoFile(f);
+        const inputName = read.name;
         const target = onnxNames[inputName] ?? model.signature.inputs[i];
-        feeds[target] = value;
+        const onnxName = Object.keys(onnxNames).find((k) => onnxNames[k] === target) ?? inputName;
+        feeds[target] = asDeclared(read.value, read.elemType, declared.get(onnxName)).value;
       });
       const expectedFiles = numbered('output');
       const outputs = model.signature.outputs;
       if (expectedFiles.length !== outputs.length) return done('fail', `model has ${outputs.length} outputs, test data ${expectedFiles.length}`);
       const values = await session.run(outputs, feeds);
       for (let k = 0; k < outputs.length; k++) {
-        const { value, elemType } = readTensorProtoFile(expectedFiles[k]);
+        const read = readTensorProtoFile(expectedFiles[k]);
+        const onnxOutputs = (model.graph.metadata.onnx as { outputs: Record<string, string> }).outputs;
+        const onnxName = Object.keys(onnxOutputs).find((o) => onnxOutputs[o] === outputs[k]) ?? outputs[k];
+        const { value, elemType } = asDeclared(read.value, read.elemType, declared.get(onnxName));
         const expected = { ...value, dtype: dtypeOfOnnx(elemType, expectedFiles[k]) };
         const problem = compare(expected, values[k]);
         if (problem) return done('fail', `output ${k} ('${outputs[k]}'): ${problem}`);
