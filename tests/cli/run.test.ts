@@ -109,3 +109,9 @@ describe('graphc inspect', () => {
     expect(r.stdout).toMatch(/inputs:\n {2}x: float32 \[\?, 2\]/);
   });
 });
+
+test('graphc --version prints the package version and exits 0', () => {
+  const r = graphc('--version');
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../packages/cli/package.json'), 'utf8')).version);
+});

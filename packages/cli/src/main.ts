@@ -2,6 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, reasonOf } from './cli-error';
 import { registerCommands } from './commands';
 
+/** The version of the graphc package (packages/cli/package.json, beside dist/ and src/). */
+function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../package.json') as { version: string }).version;
+}
+
 /**
  * Runs the `graphc` CLI on `argv` and resolves to the process exit code (0 ok, 1 runtime failure,
  * 2 bad usage or bad input, with a one-line reason on stderr).
@@ -9,6 +15,7 @@ import { registerCommands } from './commands';
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('graphc')
     .description('graphc: a define-and-run deep-learning graph compiler and runtime')
+    .version(packageVersion(), '-V, --version', 'print the graphc version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCommands(program);
