@@ -415,14 +415,92 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     indices[at] = i32(j);
   }
 }`;
-  const dispatch: WgslDispatch = {
-    bindings: [
-      { ref: { input: 0 }, name: 'x', type: `array<${type}>` },
-      { ref: { output: 0 }, name: 'values', type: `array<${type}>` },
-      { ref: { output: 1 }, name: 'indices', type: 'array<i32>' },
-    ],
-    body,
-    workgroups: grid.workgroups,
-  };
-  return { dispatches: n > 0 && k > 0 ? [dispatch] : [] };
+  const bindings = [
+    { ref: { input: 0 }, name: 'x', type: `array<${type}>` },
+    { ref: { output: 0 }, name: 'values', type: `array<${type}>` },
+    { ref: { output: 1 }, name: 'indices', type: 'array<i32>' },
+  ];
+  if (n === 0 || k === 0) return { dispatches: [] };
+  // long rows and a small k (logits over a vocabulary, top-5): k selection passes per row instead of
+  // a dim-long rank loop per element; the same order, so the same result
+  if (dim >= TOPK_SELECT_MIN_DIM && k <= TOPK_SELECT_MAX_K) {
+    return { dispatches: [topKSelection(x.dtype, type, dim, inner, n / (dim * inner), k, largest, key, ctx.limits.maxComputeWorkgroupsPerDimension, bindings)] };
+  }
+  const dispatch: WgslDispatch = { bindings, body, workgroups: grid.workgroups };
+  return { dispatches: [dispatch] };
 });
+
+const TOPK_SELECT_MIN_DIM = 512;
+const TOPK_SELECT_MAX_K = 32;
+
+/**
+ * topK by selection: a workgroup per row makes k passes; pass t finds, with a workgroup tree, the
+ * element that comes first (better key, then lower index) among those after pass t-1's pick in that
+ * order. O(k * dim / 256) per thread instead of O(dim).
+ */
+function topKSelection(
+  dtype: string,
+  type: string,
+  dim: number,
+  inner: number,
+  outer: number,
+  k: number,
+  largest: boolean,
+  key: (v: string) => string,
+  maxPerDim: number,
+  bindings: WgslDispatch['bindings'],
+): WgslDispatch {
+  const rows = outer * inner;
+  const gx = Math.min(rows, maxPerDim);
+  const gy = Math.ceil(rows / gx);
+  if (gy > maxPerDim) throw new NoGpuKernel(`topK: ${rows} rows exceed the device's workgroup grid`);
+  const worse = dtype === 'float32' ? (largest ? '-gc_inf()' : 'gc_inf()') : largest ? '-2147483647i - 1i' : '2147483647i';
+  // (ka, ia) comes before (kb, ib): a better key, or an equal one at a lower index
+  const before = (ka: string, ia: string, kb: string, ib: string): string => `(${largest ? `${ka} > ${kb}` : `${ka} < ${kb}`} || (${ka} == ${kb} && ${ia} < ${ib}))`;
+  const body = `
+var<workgroup> wk: array<${type}, 256>;
+var<workgroup> wi: array<u32, 256>;
+var<workgroup> prevK: ${type};
+var<workgroup> prevI: u32;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let row = wid.x + wid.y * ${U(gx)};
+  let valid = row < ${U(rows)};
+  let o = row / ${U(inner)};
+  let r = row % ${U(inner)};
+  let base = o * ${U(dim * inner)} + r;
+  for (var t = 0u; t < ${U(k)}; t++) {
+    // none: index ${U(dim)}, after every real element in the order
+    var bk: ${type} = ${worse};
+    var bi = ${U(dim)};
+    if (valid) {
+      let pk = prevK;
+      let pi = prevI;
+      for (var q = tid; q < ${U(dim)}; q += 256u) {
+        let xq = x[base + q * ${U(inner)}];
+        let kq = ${key('xq')};
+        if ((t == 0u || ${before('pk', 'pi', 'kq', 'q')}) && ${before('kq', 'q', 'bk', 'bi')}) { bk = kq; bi = q; }
+      }
+    }
+    wk[tid] = bk;
+    wi[tid] = bi;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+      if (tid < s && ${before('wk[tid + s]', 'wi[tid + s]', 'wk[tid]', 'wi[tid]')}) { wk[tid] = wk[tid + s]; wi[tid] = wi[tid + s]; }
+      workgroupBarrier();
+    }
+    if (tid == 0u) {
+      prevK = wk[0];
+      prevI = wi[0];
+      if (valid) {
+        let at = o * ${U(k * inner)} + t * ${U(inner)} + r;
+        values[at] = x[base + wi[0] * ${U(inner)}];
+        indices[at] = i32(wi[0]);
+      }
+    }
+    workgroupBarrier();
+  }
+}`;
+  return { bindings, body, workgroups: [gx, gy, 1] };
+}
