@@ -333,6 +333,22 @@ const CASES: Record<string, Case> = {
       return { outputs: [...lstm.outputTensors, ...gru.outputTensors, ...rnn.outputTensors], feeds };
     },
   },
+  nonMaxSuppression: {
+    ops: ['nonMaxSuppression'],
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      // two overlapping clusters and a far box, two classes; corners given in either order
+      const boxes = placeholder(g, feeds, 'boxes', tensor([0, 0, 1, 1, 0.1, 0.05, 1.1, 1, 1, 1, 0, 0, 5, 5, 6, 6.5, 5.2, 5.1, 6.1, 6.4, 10, 10, 10.5, 10.2], [1, 6, 4]));
+      const scores = placeholder(g, feeds, 'scores', tensor([0.9, 0.8, 0.3, 0.7, 0.75, 0.05, 0.1, 0.6, 0.6, 0.2, 0.95, 0.4], [1, 2, 6]));
+      return {
+        outputs: [
+          ops.nonMaxSuppression(boxes, scores, 3, 0.5, { scoreThreshold: 0.1 }),
+          ops.nonMaxSuppression(ops.concat([ops.slice(boxes, [0, 0, 0], [1, 6, 2]), ops.slice(boxes, [0, 0, 2], [1, 6, 2])], 2), scores, 10, 0.2, { centerPointBox: true }),
+        ],
+        feeds,
+      };
+    },
+  },
   dynamicAttrs: {
     ops: ['dynamicAttrs'],
     build: (g) => {

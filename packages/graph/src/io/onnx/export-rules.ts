@@ -604,3 +604,15 @@ when('randomNormal', (ctx, n) =>
 );
 when('reshapeToShapeOf', (ctx) => ctx.emitOut('Reshape', [ctx.input(0), ...ctx.emit('Shape', [ctx.input(1)])]));
 when('broadcastToShapeOf', (ctx) => ctx.emitOut('Expand', [ctx.input(0), ...ctx.emit('Shape', [ctx.input(1)])]));
+
+// ---- detection and sampling ------------------------------------------------------------------
+
+/** Input `i` cast to `to` for ONNX ops that take one element type only (NonMaxSuppression: float and int64). */
+function inputAs(ctx: ExportContext, n: Node, i: number, to: DType): string {
+  return n.inputs[i].dtype === to ? ctx.input(i) : ctx.emit('Cast', [ctx.input(i)], 1, { to: int(DTYPE_TO_ONNX[to]) })[0];
+}
+
+when('nonMaxSuppression', (ctx, n) => {
+  const inputs = n.inputs.map((_, i) => inputAs(ctx, n, i, i === 2 ? 'int64' : 'float32'));
+  ctx.emitOut('NonMaxSuppression', inputs, { center_point_box: int(Number(n.attrs.centerPointBox ?? 0)) });
+});

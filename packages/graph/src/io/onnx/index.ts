@@ -9,6 +9,7 @@ import './ops-array';
 import './ops-reduce';
 import './ops-nn';
 import './ops-signal-quant';
+import './ops-detection';
 
 export { importOnnx, loadOnnx, setOnnxConstantEvaluator, supportedOnnxOps, sanitizeName, defineOnnxOp } from './import';
 export type { OnnxImportOptions, ImportEvaluator, OnnxSignatureNames, OnnxHandler } from './import';

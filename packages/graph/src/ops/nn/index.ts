@@ -20,3 +20,4 @@ export * from './nll-loss';
 export * from './resize';
 export * from './nchw-window';
 export * from './rnn-common';
+export * from './non-max-suppression';

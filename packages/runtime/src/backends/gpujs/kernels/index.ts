@@ -9,5 +9,6 @@ import './indexing';
 import './nchw';
 import './onnx';
 import './recurrent';
+import './detection';
 // last: fused ops reuse the anchor kernels registered above
 import './fused';

@@ -17,3 +17,4 @@ import './resize';
 import './lstm';
 import './gru';
 import './rnn';
+import './non-max-suppression';

@@ -1,0 +1,79 @@
+import { Graph, Session, ShapeError, SymbolicTensor, TensorValue, ops, tensor } from 'graphc';
+
+/** CPU kernels of the detection and sampling ops against hand-computed values. */
+
+type Feeds = Record<string, TensorValue>;
+
+async function run(t: SymbolicTensor, feeds: Feeds = {}): Promise<TensorValue> {
+  return new Session(t.graph).run(t, feeds);
+}
+
+const values = (v: TensorValue): number[] => Array.from(v.data as ArrayLike<number>);
+
+describe('nonMaxSuppression', () => {
+  // ONNX's suppress_by_IOU boxes: three overlapping near x = 0, two near x = 10, one at x = 100
+  const boxes = [0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, -0.1, 1, 0.9, 0, 10, 1, 11, 0, 10.1, 1, 11.1, 0, 100, 1, 101];
+  const scores = [0.9, 0.75, 0.6, 0.95, 0.5, 0.3];
+
+  async function nms(b: number[], s: number[], max: number, iou: number, options: { scoreThreshold?: number; centerPointBox?: boolean; classes?: number } = {}) {
+    const g = new Graph();
+    const classes = options.classes ?? 1;
+    const count = b.length / 4;
+    const bx = g.placeholder('float32', [1, count, 4], 'boxes');
+    const sc = g.placeholder('float32', [1, classes, count], 'scores');
+    const out = ops.nonMaxSuppression(bx, sc, max, iou, { scoreThreshold: options.scoreThreshold, centerPointBox: options.centerPointBox });
+    expect(out.dtype).toBe('int64');
+    expect(out.shape).toEqual([null, 3]);
+    const v = await run(out, { boxes: tensor(b, [1, count, 4]), scores: tensor(s, [1, classes, count]) });
+    return { shape: v.shape, rows: values(v) };
+  }
+
+  test('greedy by score: overlapping boxes (IOU 0.82) are suppressed, disjoint ones kept, up to the max', async () => {
+    expect(await nms(boxes, scores, 3, 0.5)).toEqual({ shape: [3, 3], rows: [0, 0, 3, 0, 0, 0, 0, 0, 5] });
+    expect(await nms(boxes, scores, 2, 0.5)).toEqual({ shape: [2, 3], rows: [0, 0, 3, 0, 0, 0] });
+    // a threshold above every IOU keeps all boxes, by decreasing score
+    expect(await nms(boxes, scores, 10, 0.9)).toEqual({ shape: [6, 3], rows: [0, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 4, 0, 0, 5] });
+  });
+
+  test('empty selections: max 0, or a score threshold above every score', async () => {
+    expect(await nms(boxes, scores, 0, 0.5)).toEqual({ shape: [0, 3], rows: [] });
+    expect(await nms(boxes, scores, 3, 0.5, { scoreThreshold: 0.95 })).toEqual({ shape: [0, 3], rows: [] });
+    // strictly above the score threshold: 0.9 and 0.95 pass 0.75, box 1 (0.75 itself) does not
+    expect(await nms(boxes, scores, 3, 0.5, { scoreThreshold: 0.75 })).toEqual({ shape: [2, 3], rows: [0, 0, 3, 0, 0, 0] });
+  });
+
+  test('ties: equal scores are taken by increasing box index; IOU equal to the threshold does not suppress', async () => {
+    const disjoint = [0, 0, 1, 1, 0, 2, 1, 3, 0, 4, 1, 5];
+    expect(await nms(disjoint, [0.5, 0.5, 0.5], 2, 0)).toEqual({ shape: [2, 3], rows: [0, 0, 0, 0, 0, 1] });
+    // box 1 covers half of box 0: IOU = 1 / 2 exactly
+    const halves = [0, 0, 1, 2, 0, 0, 1, 1];
+    expect(await nms(halves, [0.9, 0.8], 5, 0.5)).toEqual({ shape: [2, 3], rows: [0, 0, 0, 0, 0, 1] });
+    expect(await nms(halves, [0.9, 0.8], 5, 0.49)).toEqual({ shape: [1, 3], rows: [0, 0, 0] });
+    // boxes that only share an edge never suppress, even at threshold 0
+    expect(await nms([0, 0, 1, 1, 0, 1, 1, 2], [0.9, 0.8], 5, 0)).toEqual({ shape: [2, 3], rows: [0, 0, 0, 0, 0, 1] });
+  });
+
+  test('flipped corners and center-point boxes select as the corner form does; zero-area boxes never suppress', async () => {
+    const flipped = [1, 1, 0, 0, 1, 1.1, 0, 0.1, 0, 0.9, 1, -0.1, 1, 11, 0, 10, 1, 10.1, 0, 11.1, 1, 101, 0, 100];
+    expect(await nms(flipped, scores, 3, 0.5)).toEqual({ shape: [3, 3], rows: [0, 0, 3, 0, 0, 0, 0, 0, 5] });
+    const center = [0.5, 0.5, 1, 1, 0.5, 0.6, 1, 1, 0.5, 0.4, 1, 1, 0.5, 10.5, 1, 1, 0.5, 10.6, 1, 1, 0.5, 100.5, 1, 1];
+    expect(await nms(center, scores, 3, 0.5, { centerPointBox: true })).toEqual({ shape: [3, 3], rows: [0, 0, 3, 0, 0, 0, 0, 0, 5] });
+    expect(await nms([0, 0, 0, 0, 0, 0, 0, 0], [0.9, 0.8], 5, 0)).toEqual({ shape: [2, 3], rows: [0, 0, 0, 0, 0, 1] });
+  });
+
+  test('classes are suppressed independently', async () => {
+    const two = [0, 0, 1, 1, 0, 0.1, 1, 1.1];
+    // class 0 keeps box 0 (0.9) and drops box 1; class 1 keeps box 1 (0.7) and drops box 0
+    expect(await nms(two, [0.9, 0.8, 0.1, 0.7], 5, 0.5, { classes: 2 })).toEqual({ shape: [2, 3], rows: [0, 0, 0, 0, 1, 1] });
+  });
+
+  test('build-time errors name the node', () => {
+    const g = new Graph();
+    const b = g.placeholder('float32', [1, 6, 3], 'b');
+    const s = g.placeholder('float32', [1, 1, 6], 's');
+    expect(() => ops.nonMaxSuppression(b, s, 3, 0.5, {}, 'nms')).toThrow(ShapeError);
+    expect(() => ops.nonMaxSuppression(b, s, 3, 0.5, {}, 'nms')).toThrow(/nms/);
+    const b4 = g.placeholder('float32', [1, 5, 4], 'b4');
+    expect(() => ops.nonMaxSuppression(b4, s, 3, 0.5, {}, 'nms2')).toThrow(/scores \[1,1,6\]|scores/);
+  });
+});
