@@ -332,6 +332,19 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([2, 5, 3], 1))], { sizes: [2, 8, 5], mode: 'nearest', coordinateTransformationMode: 'asymmetric', nearestMode: 'floor' }, 'rs', g).output(0)),
     single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([1, 1, 4, 4], 1))], { sizes: [1, 1, 3, 3], mode: 'linear', coordinateTransformationMode: 'tf_crop_and_resize', roi: [0, 0, 0.4, -0.2, 1, 1, 1.3, 0.8], extrapolationValue: 9 }, 'rs', g).output(0)),
   ],
+  gridSample: [
+    ['linear', 'zeros', false, [2, 3, 4, 5], [2, 3, 4, 2]],
+    ['nearest', 'reflection', true, [1, 2, 4, 3], [1, 5, 3, 2]],
+    ['nearest', 'border', false, [1, 2, 3, 4], [1, 4, 3, 2]],
+    ['cubic', 'border', true, [1, 2, 4, 4], [1, 3, 3, 2]],
+    ['cubic', 'reflection', false, [1, 1, 5, 3], [1, 4, 2, 2]],
+    ['linear', 'reflection', false, [1, 2, 3, 4, 3], [1, 2, 3, 2, 3]],
+    ['nearest', 'zeros', false, [1, 1, 3, 4, 3], [1, 2, 3, 2, 3]],
+  ].map(([mode, paddingMode, alignCorners, xs, gs]) =>
+    single((g, _f, feed) =>
+      applyOp('gridSample', [feed('x', randomTensor(xs as number[], 1)), feed('grid', randomTensor(gs as number[], 2, -1.3, 1.3))], { mode, paddingMode, alignCorners } as never, 'gs', g).output(0),
+    ),
+  ),
   rnn: [
     single((g, _f, feed) => applyOp('rnn', [feed('x', randomTensor([4, 2, 3], 1)), feed('w', randomTensor([1, 5, 3], 2, -0.5, 0.5)), feed('r', randomTensor([1, 5, 5], 3, -0.5, 0.5)), feed('b', randomTensor([1, 10], 4, -0.3, 0.3))],
       { inputs: ['x', 'w', 'r', 'b'], hiddenSize: 5 }, 'rnn', g).outputTensors),

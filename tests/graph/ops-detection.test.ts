@@ -77,3 +77,57 @@ describe('nonMaxSuppression', () => {
     expect(() => ops.nonMaxSuppression(b4, s, 3, 0.5, {}, 'nms2')).toThrow(/scores \[1,1,6\]|scores/);
   });
 });
+
+describe('gridSample', () => {
+  // x = [[1, 2], [3, 4]]; grid[..., 0] is the column (x) coordinate, grid[..., 1] the row (y)
+  async function sample(points: number[][], options: Parameters<typeof ops.gridSample>[2]): Promise<number[]> {
+    const g = new Graph();
+    const x = g.constant(tensor([1, 2, 3, 4], [1, 1, 2, 2]));
+    const grid = g.constant(tensor(points.flat(), [1, 1, points.length, 2]));
+    const y = ops.gridSample(x, grid, options);
+    expect(y.shape).toEqual([1, 1, 1, points.length]);
+    return values(await run(y));
+  }
+
+  test('linear: corners and centre, alignCorners or not', async () => {
+    // alignCorners: -1 and 1 are the corner pixels' centres
+    expect(await sample([[-1, -1], [1, -1], [0, 0], [1, 1]], { alignCorners: true })).toEqual([1, 2, 2.5, 4]);
+    // not aligned: -1 is the outer edge, half a pixel out, so zeros padding weighs in 3/4 zeros
+    expect(await sample([[-1, -1], [0, 0]], {})).toEqual([0.25, 2.5]);
+  });
+
+  test('out-of-range coordinates under zeros, border and reflection padding', async () => {
+    // (3, 0): column 3.5, row 0.5, far right of the image
+    const points = [[-1, -1], [3, 0]];
+    expect(await sample(points, { paddingMode: 'zeros' })).toEqual([0.25, 0]);
+    // border: the column clamps to 1, the right column's mean
+    expect(await sample(points, { paddingMode: 'border' })).toEqual([1, 3]);
+    // reflection at -0.5 and 1.5: 3.5 reflects to -0.5, whose taps reflect to column 0
+    expect(await sample(points, { paddingMode: 'reflection' })).toEqual([1, 2]);
+  });
+
+  test('nearest rounds half to even; a rounded coordinate past the edge reads the padding', async () => {
+    // columns 0.6 -> 1, rows 0.4 -> 0; column 0.5 -> 0; column 1.5 -> 2 (outside)
+    expect(await sample([[0.1, -0.1], [0, 0], [1, 0]], { mode: 'nearest' })).toEqual([2, 1, 0]);
+    expect(await sample([[1, 0]], { mode: 'nearest', paddingMode: 'border' })).toEqual([2]);
+  });
+
+  test('cubic: Keys weights (A = -0.75), the outer taps dropped (zeros) or clamped (border)', async () => {
+    // at the centre every tap fraction is 1/2: weights -0.09375, 0.59375, 0.59375, -0.09375
+    const [z] = await sample([[0, 0]], { mode: 'cubic' });
+    expect(z).toBeCloseTo(0.59375 * 0.59375 * 10, 6);
+    const [b] = await sample([[0, 0]], { mode: 'cubic', paddingMode: 'border' });
+    expect(b).toBeCloseTo(2.5, 6);
+  });
+
+  test('an empty grid gives an empty output; build-time errors name the node', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, 1, 2, 2], 'x');
+    const y = ops.gridSample(x, g.placeholder('float32', [1, 0, 3, 2], 'grid'));
+    const out = await run(y, { x: tensor([1, 2, 3, 4], [1, 1, 2, 2]), grid: tensor([], [1, 0, 3, 2]) });
+    expect(out.shape).toEqual([1, 1, 0, 3]);
+    expect(() => ops.gridSample(x, g.placeholder('float32', [1, 2, 2, 3], 'g3'), {}, 'gs')).toThrow(ShapeError);
+    expect(() => ops.gridSample(x, g.placeholder('float32', [1, 2, 2, 3], 'g4'), {}, 'gs2')).toThrow(/gs2/);
+    expect(() => ops.gridSample(x, g.placeholder('float32', [1, 2, 2, 2], 'g5'), { mode: 'bilinear' as never }, 'gs3')).toThrow(/mode 'bilinear'/);
+  });
+});

@@ -349,6 +349,22 @@ const CASES: Record<string, Case> = {
       };
     },
   },
+  gridSample: {
+    ops: ['gridSample'],
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      const x = placeholder(g, feeds, 'x', values([2, 3, 5, 4], 60));
+      const grid = placeholder(g, feeds, 'grid', values([2, 3, 4, 2], 61, -1.2, 1.2));
+      return {
+        outputs: [
+          ops.gridSample(x, grid),
+          ops.gridSample(x, grid, { mode: 'nearest', paddingMode: 'border', alignCorners: true }),
+          ops.gridSample(x, grid, { mode: 'cubic', paddingMode: 'reflection' }),
+        ],
+        feeds,
+      };
+    },
+  },
   dynamicAttrs: {
     ops: ['dynamicAttrs'],
     build: (g) => {

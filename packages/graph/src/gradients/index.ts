@@ -12,3 +12,4 @@ import './recurrent';
 import './resize';
 import './nn-norm-pool';
 import './det';
+import './grid-sample';

@@ -616,3 +616,13 @@ when('nonMaxSuppression', (ctx, n) => {
   const inputs = n.inputs.map((_, i) => inputAs(ctx, n, i, i === 2 ? 'int64' : 'float32'));
   ctx.emitOut('NonMaxSuppression', inputs, { center_point_box: int(Number(n.attrs.centerPointBox ?? 0)) });
 });
+when('gridSample', (ctx, n) => {
+  // opset 18 has GridSample-16: 4-D input only, the modes named bilinear and bicubic
+  if (n.inputs[0].rank !== 4) ctx.unsupported(`GridSample before opset 20 samples 4-D input only, got rank ${n.inputs[0].rank}`);
+  const mode = String(n.attrs.mode ?? 'linear');
+  ctx.emitOut('GridSample', [ctx.input(0), ctx.input(1)], {
+    mode: str(mode === 'linear' ? 'bilinear' : mode === 'cubic' ? 'bicubic' : mode),
+    padding_mode: str(String(n.attrs.paddingMode ?? 'zeros')),
+    align_corners: int(n.attrs.alignCorners === true ? 1 : 0),
+  });
+});

@@ -1,5 +1,6 @@
 import { SymbolicTensor } from '../../graph';
 import { tensor } from '../../tensor';
+import { castTo } from './helpers';
 import { defineOnnxOp } from './import';
 
 /** Detection and sampling ops: NonMaxSuppression, GridSample, Unique, RoiAlign, MaxUnpool. */
@@ -14,4 +15,17 @@ defineOnnxOp('NonMaxSuppression', (n) => {
   inputs.push(n.has(3) ? n.input(3) : n.constant(tensor([0], [], n.input(0).dtype)));
   if (n.has(4)) inputs.push(n.input(4));
   return [n.op('nonMaxSuppression', inputs, { centerPointBox: center })];
+});
+
+defineOnnxOp('GridSample', (n) => {
+  // opset 16 names the modes bilinear and bicubic; opset 20 linear and cubic, and allows any rank
+  const raw = n.attr.string('mode', n.opset >= 20 ? 'linear' : 'bilinear');
+  const mode = ({ bilinear: 'linear', bicubic: 'cubic' } as Record<string, string>)[raw] ?? raw;
+  if (!['linear', 'nearest', 'cubic'].includes(mode)) n.fail(`mode '${raw}' is not ${n.opset >= 20 ? 'linear, nearest or cubic' : 'bilinear, nearest or bicubic'}`);
+  const paddingMode = n.attr.string('padding_mode', 'zeros');
+  if (!['zeros', 'border', 'reflection'].includes(paddingMode)) n.fail(`padding_mode '${paddingMode}' is not zeros, border or reflection`);
+  const x = n.input(0);
+  if (n.opset < 20 && x.rank !== 4) n.fail(`GridSample before opset 20 takes 4-D input, got rank ${x.rank}`);
+  // the grid may have another float type than X
+  return [n.op('gridSample', [x, castTo(n, n.input(1), x.dtype)], { mode, paddingMode, alignCorners: n.attr.int('align_corners', 0) === 1 })];
 });

@@ -21,3 +21,4 @@ export * from './resize';
 export * from './nchw-window';
 export * from './rnn-common';
 export * from './non-max-suppression';
+export * from './grid-sample';

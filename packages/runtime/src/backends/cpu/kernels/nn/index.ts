@@ -18,3 +18,4 @@ import './lstm';
 import './gru';
 import './rnn';
 import './non-max-suppression';
+import './grid-sample';
