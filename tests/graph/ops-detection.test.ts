@@ -131,3 +131,55 @@ describe('gridSample', () => {
     expect(() => ops.gridSample(x, g.placeholder('float32', [1, 2, 2, 2], 'g5'), { mode: 'bilinear' as never }, 'gs3')).toThrow(/mode 'bilinear'/);
   });
 });
+
+describe('unique', () => {
+  async function uniq(v: TensorValue, options: { axis?: number; sorted?: boolean } = {}) {
+    const g = new Graph();
+    const outs = ops.unique(g.constant(v), options);
+    const got = await new Session(g).run(outs);
+    return got.map((t) => ({ shape: t.shape, data: values(t) }));
+  }
+
+  test('elements, sorted: first occurrences, inverse and counts (ties keep the first index)', async () => {
+    const [y, first, inverse, counts] = await uniq(tensor([2, 1, 1, 3, 4, 3], [6]));
+    expect(y).toEqual({ shape: [4], data: [1, 2, 3, 4] });
+    expect(first.data).toEqual([1, 0, 3, 4]);
+    expect(inverse.data).toEqual([1, 0, 0, 2, 3, 2]);
+    expect(counts.data).toEqual([2, 1, 2, 1]);
+  });
+
+  test('elements in order of first occurrence; a 2-D input is flattened', async () => {
+    const [y, first, inverse, counts] = await uniq(tensor([2, 1, 1, 3, 4, 3], [2, 3], 'int32'), { sorted: false });
+    expect(y).toEqual({ shape: [4], data: [2, 1, 3, 4] });
+    expect(first.data).toEqual([0, 1, 3, 4]);
+    expect(inverse.data).toEqual([0, 1, 1, 2, 3, 2]);
+    expect(counts.data).toEqual([1, 2, 2, 1]);
+  });
+
+  test('slices along an axis, lexicographic; negative axis', async () => {
+    // rows [1, 0, 0], [1, 0, 0], [2, 3, 4]
+    const x = tensor([1, 0, 0, 1, 0, 0, 2, 3, 4], [3, 3]);
+    const [y, first, inverse, counts] = await uniq(x, { axis: 0 });
+    expect(y).toEqual({ shape: [2, 3], data: [1, 0, 0, 2, 3, 4] });
+    expect([first.data, inverse.data, counts.data]).toEqual([[0, 2], [0, 0, 1], [2, 1]]);
+    // columns [1, 1, 2], [0, 0, 3], [0, 0, 3]: the last two are equal and sort first
+    const [yc, firstc, inversec, countsc] = await uniq(tensor([1, 0, 0, 1, 0, 0, 2, 3, 3], [3, 3]), { axis: -1 });
+    expect(yc).toEqual({ shape: [3, 2], data: [0, 1, 0, 1, 3, 2] });
+    expect([firstc.data, inversec.data, countsc.data]).toEqual([[1, 0], [1, 0, 0], [2, 1]]);
+  });
+
+  test('one element and an empty input', async () => {
+    const [y, , inverse, counts] = await uniq(tensor([7], [1]));
+    expect([y.data, inverse.data, counts.data]).toEqual([[7], [0], [1]]);
+    const empty = await uniq(tensor([], [0]));
+    expect(empty.map((t) => t.shape)).toEqual([[0], [0], [0], [0]]);
+  });
+
+  test('build-time errors name the node', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3], 'x');
+    expect(() => ops.unique(x, { axis: 2 }, 'u')).toThrow(/u/);
+    expect(ops.unique(x, { axis: 1 })[0].shape).toEqual([2, null]);
+    expect(ops.unique(x)[2].shape).toEqual([6]);
+  });
+});

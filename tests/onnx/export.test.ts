@@ -365,6 +365,15 @@ const CASES: Record<string, Case> = {
       };
     },
   },
+  unique: {
+    ops: ['unique'],
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      const x = placeholder(g, feeds, 'x', tensor([2, 1, 1, 3, 4, 3, 2, 1, 1, 3, 4, 3], [4, 3]));
+      const k = placeholder(g, feeds, 'k', tensor([5, -1, 5, 0, 7, -1], [6], 'int32'));
+      return { outputs: [...ops.unique(x), ...ops.unique(x, { axis: 0 }), ...ops.unique(x, { axis: -1, sorted: false }), ...ops.unique(k, { sorted: false })], feeds };
+    },
+  },
   dynamicAttrs: {
     ops: ['dynamicAttrs'],
     build: (g) => {

@@ -626,3 +626,12 @@ when('gridSample', (ctx, n) => {
     align_corners: int(n.attrs.alignCorners === true ? 1 : 0),
   });
 });
+when('unique', (ctx, n) => {
+  const dt = n.inputs[0].dtype;
+  const attrs = { sorted: int(n.attrs.sorted === false ? 0 : 1), axis: typeof n.attrs.axis === 'number' ? int(n.attrs.axis) : undefined };
+  const outs = [0, 1, 2, 3].map((o) => ctx.output(o));
+  // onnxruntime's Unique takes float, double and int64 (and int8, string): others go through int64
+  if (dt === 'float32' || dt === 'float64' || dt === 'int64') return void ctx.emit('Unique', [ctx.input(0)], outs, attrs);
+  const [y] = ctx.emit('Unique', [inputAs(ctx, n, 0, 'int64')], [ctx.fresh(`${n.name}/y`), ...outs.slice(1)], attrs);
+  ctx.emitOut('Cast', [y], { to: int(DTYPE_TO_ONNX[dt]) });
+});

@@ -29,3 +29,9 @@ defineOnnxOp('GridSample', (n) => {
   // the grid may have another float type than X
   return [n.op('gridSample', [x, castTo(n, n.input(1), x.dtype)], { mode, paddingMode, alignCorners: n.attr.int('align_corners', 0) === 1 })];
 });
+
+defineOnnxOp('Unique', (n) => {
+  const attrs: Record<string, number | boolean> = { sorted: n.attr.int('sorted', 1) === 1 };
+  if (n.attr.has('axis')) attrs.axis = n.attr.int('axis');
+  return n.node('unique', [n.input(0)], attrs).outputTensors;
+});

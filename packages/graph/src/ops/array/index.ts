@@ -20,3 +20,4 @@ export * from './top-k';
 export * from './non-zero';
 export * from './reverse-sequence';
 export * from './dynamic-attrs';
+export * from './unique';

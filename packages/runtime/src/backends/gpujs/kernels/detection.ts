@@ -85,3 +85,8 @@ registerGpujsKernel('gridSample', (ctx) => {
     }),
   ];
 });
+
+registerGpujsUnsupported(
+  'unique',
+  'how many distinct elements it finds depends on the input values, and a gpu.js kernel has a fixed output size: the session evaluates it on the cpu between two gpujs stages (runtime/src/staged.ts)',
+);

@@ -17,3 +17,4 @@ import './trilu';
 import './top-k';
 import './non-zero';
 import './reverse-sequence';
+import './unique';
