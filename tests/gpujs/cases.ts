@@ -345,6 +345,11 @@ export const EXPLICIT: Record<string, Build[]> = {
       applyOp('gridSample', [feed('x', randomTensor(xs as number[], 1)), feed('grid', randomTensor(gs as number[], 2, -1.3, 1.3))], { mode, paddingMode, alignCorners } as never, 'gs', g).output(0),
     ),
   ),
+  maxUnpool: [
+    single((g, _f, feed) => applyOp('maxUnpool', [feed('x', randomTensor([1, 2, 2, 2], 1)), feed('i', tensor([0, 3, 9, 14, 16, 19, 26, 31], [1, 2, 2, 2], 'int64'))], { outputShape: [1, 2, 4, 4] }, 'mu', g).output(0)),
+    // indices over [1, 1, 3, 3], padded to [1, 1, 4, 5]; index 4 is written twice, the later value wins
+    single((g, _f, feed) => applyOp('maxUnpool', [feed('x', randomTensor([1, 1, 2, 2], 2)), feed('i', tensor([4, 0, 8, 4], [1, 1, 2, 2], 'int32'))], { outputShape: [1, 1, 4, 5], indexShape: [1, 1, 3, 3] }, 'mu', g).output(0)),
+  ],
   rnn: [
     single((g, _f, feed) => applyOp('rnn', [feed('x', randomTensor([4, 2, 3], 1)), feed('w', randomTensor([1, 5, 3], 2, -0.5, 0.5)), feed('r', randomTensor([1, 5, 5], 3, -0.5, 0.5)), feed('b', randomTensor([1, 10], 4, -0.3, 0.3))],
       { inputs: ['x', 'w', 'r', 'b'], hiddenSize: 5 }, 'rnn', g).outputTensors),

@@ -183,3 +183,24 @@ describe('unique', () => {
     expect(ops.unique(x)[2].shape).toEqual([6]);
   });
 });
+
+describe('maxUnpool', () => {
+  test('values return to their flat indices, zeros elsewhere; a larger output pads at the end', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor([5, 6, 7, 8], [1, 1, 2, 2]));
+    const i = g.constant(tensor([1, 3, 8, 6], [1, 1, 2, 2], 'int64'));
+    expect(values(await run(ops.maxUnpool(x, i, [1, 1, 3, 3])))).toEqual([0, 5, 0, 6, 0, 0, 8, 0, 7]);
+    // the same indices over [3, 3], padded to [3, 4] and [4, 3]
+    expect(values(await run(ops.maxUnpool(x, i, [1, 1, 3, 4], [1, 1, 3, 3])))).toEqual([0, 5, 0, 0, 6, 0, 0, 0, 8, 0, 7, 0]);
+    expect(values(await run(ops.maxUnpool(x, i, [1, 1, 4, 3], [1, 1, 3, 3])))).toEqual([0, 5, 0, 6, 0, 0, 8, 0, 7, 0, 0, 0]);
+  });
+
+  test('a repeated index keeps the later value; an index out of range is an error naming the node', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor([5, 6], [1, 1, 1, 2]));
+    expect(values(await run(ops.maxUnpool(x, g.constant(tensor([2, 2], [1, 1, 1, 2], 'int32')), [1, 1, 2, 2])))).toEqual([0, 0, 6, 0]);
+    await expect(run(ops.maxUnpool(x, g.constant(tensor([0, 4], [1, 1, 1, 2], 'int32')), [1, 1, 2, 2], undefined, 'mu'))).rejects.toThrow(/'mu'.*index 4/);
+    expect(() => ops.maxUnpool(x, g.constant(tensor([0, 1], [1, 1, 1, 2], 'int32')), [1, 2, 2, 2], undefined, 'mu2')).toThrow(/mu2/);
+    expect(() => ops.maxUnpool(x, g.constant(tensor([0, 1], [1, 1, 1, 2], 'int32')), [1, 1, 2, 2], [1, 1, 3, 2], 'mu3')).toThrow(/indexShape/);
+  });
+});

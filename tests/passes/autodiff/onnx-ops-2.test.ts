@@ -1,4 +1,4 @@
-import { Graph, Session, TensorValue, checkGradients, gradients, ops } from 'graphc';
+import { Graph, Session, TensorValue, checkGradients, gradients, ops, tensor } from 'graphc';
 import { gridSampleFromPrimitives } from '../../../packages/graph/src/gradients/grid-sample';
 import { values } from './helpers';
 
@@ -69,5 +69,15 @@ describe('gridSample', () => {
       },
       [values([1, 1, 3, 3], 7), gridValues([1, 2, 2, 2], 8, [3, 3], opts)],
     );
+  });
+});
+
+describe('maxUnpool', () => {
+  test('gradient w.r.t. x: dy gathered at the indices, with and without a padded output', async () => {
+    const idx = tensor([0, 3, 9, 14, 16, 19, 26, 31], [1, 2, 2, 2], 'int64');
+    const r = await checkGradients((x) => ops.square(ops.maxUnpool(x, idx, [1, 2, 4, 4])), [values([1, 2, 2, 2], 9)]);
+    expect(Array.from(r.symbolic[0].data).every((v) => v !== 0)).toBe(true);
+    const padded = tensor([4, 0, 8, 2], [1, 1, 2, 2], 'int32');
+    await checkGradients((x) => ops.mul(ops.maxUnpool(x, padded, [1, 1, 4, 5], [1, 1, 3, 3]), values([1, 1, 4, 5], 10)), [values([1, 1, 2, 2], 11)]);
   });
 });

@@ -1,6 +1,7 @@
 import { SymbolicTensor } from '../../graph';
 import { tensor } from '../../tensor';
-import { castTo } from './helpers';
+import { registerDynamicAttrsRule } from '../../ops/array/dynamic-attrs';
+import { castTo, param, withParams } from './helpers';
 import { defineOnnxOp } from './import';
 
 /** Detection and sampling ops: NonMaxSuppression, GridSample, Unique, RoiAlign, MaxUnpool. */
@@ -34,4 +35,28 @@ defineOnnxOp('Unique', (n) => {
   const attrs: Record<string, number | boolean> = { sorted: n.attr.int('sorted', 1) === 1 };
   if (n.attr.has('axis')) attrs.axis = n.attr.int('axis');
   return n.node('unique', [n.input(0)], attrs).outputTensors;
+});
+
+registerDynamicAttrsRule('onnx.MaxUnpool', {
+  target: 'maxUnpool',
+  attrs: ([shape], _inputs, fixed) => ({ ...fixed, outputShape: Array.from(shape.data as ArrayLike<number>, Number) }),
+  infer: ([x]) => [{ dtype: x.dtype, shape: x.shape.map(() => null) }],
+});
+
+defineOnnxOp('MaxUnpool', (n) => {
+  const x = n.input(0);
+  if (x.rank < 3) n.fail(`input must be [N, C, ...spatial], got rank ${x.rank}`);
+  // the indices count over the unpooled shape, which inverts MaxPool's: (in - 1) * stride - pads + kernel
+  const s = x.rank - 2;
+  const kernel = n.attr.ints('kernel_shape');
+  const strides = n.attr.ints('strides', new Array(s).fill(1));
+  const pads = n.attr.ints('pads', new Array(2 * s).fill(0));
+  if (kernel.length !== s || strides.length !== s || pads.length !== 2 * s) n.fail(`kernel_shape, strides and pads must have ${s}, ${s} and ${2 * s} entries`);
+  if (!x.shape.every((d) => d !== null)) n.unsupported('the input shape must be known when the graph is built (it sets the unpooled shape)');
+  const dims = x.shape as number[];
+  const indexShape = [dims[0], dims[1], ...kernel.map((k, i) => (dims[i + 2] - 1) * strides[i] - pads[i] - pads[i + s] + k)];
+  const data = [x, n.input(1)];
+  // a larger output_shape pads the unpooled result with zeros at the end of each axis (ONNX's reference)
+  if (n.has(2)) return [withParams(n, 'onnx.MaxUnpool', data, [param(n, 2)], { indexShape }).output(0)];
+  return [n.op('maxUnpool', data, { outputShape: indexShape })];
 });

@@ -22,3 +22,4 @@ export * from './nchw-window';
 export * from './rnn-common';
 export * from './non-max-suppression';
 export * from './grid-sample';
+export * from './max-unpool';

@@ -90,3 +90,27 @@ registerGpujsUnsupported(
   'unique',
   'how many distinct elements it finds depends on the input values, and a gpu.js kernel has a fixed output size: the session evaluates it on the cpu between two gpujs stages (runtime/src/staged.ts)',
 );
+
+/**
+ * maxUnpool: per output element, its flat index in indexShape (none where it lies in the padding),
+ * then the last x entry whose index names it (the cpu kernel's last write), else 0.
+ */
+registerGpujsKernel('maxUnpool', (ctx) => {
+  const [x, indices] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const shape = out.shape;
+  const within = (ctx.attrs.indexShape as number[] | undefined) ?? shape;
+  const n = sizeOf(x.shape);
+  return [
+    ctx.kernel(out.shape, out.dtype, [x, indices], ([x0, i0]) => {
+      let code = 'let rest = i;\nlet at = 0.0;\nlet inside = 1.0;\nlet c = 0.0;\n';
+      let stride = 1;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        code += `c = rest % ${shape[d]};\nrest = Math.floor(rest / ${shape[d]});\nif (c >= ${within[d]}) {\ninside = 0.0;\n}\nat += c * ${floatLit(stride)};\n`;
+        stride *= within[d];
+      }
+      code += `let v = 0.0;\nif (inside > 0.5) {\nfor (let k = 0; k < ${n}; k++) {\nif (${i0}[k] === at) {\nv = ${x0}[k];\n}\n}\n}\nreturn v;`;
+      return code;
+    }),
+  ];
+});

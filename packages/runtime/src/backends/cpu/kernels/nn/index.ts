@@ -19,3 +19,4 @@ import './gru';
 import './rnn';
 import './non-max-suppression';
 import './grid-sample';
+import './max-unpool';
