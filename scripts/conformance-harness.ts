@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { BackendName, GraphcError, Session, TensorValue, UnsupportedOpError, dtypeOfOnnx, loadModel, onnx, readTensorProtoFile } from 'graphc';
+import { BackendName, GraphcError, LoadedModel, Session, TensorValue, UnsupportedOpError, dtypeOfOnnx, loadModel, onnx, readTensorProtoFile } from 'graphc';
 
 export const DEFAULT_DATA = '/usr/share/libonnx-testdata/data';
 export const SUITES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'];
@@ -61,6 +61,42 @@ function asDeclared(value: TensorValue, elemType: number, declared: number | und
   return { value: { dtype: 'float32', shape: value.shape, data: new Float32Array(bits.buffer) }, elemType: BFLOAT16 };
 }
 
+/** One test_data_set_N folder: the feeds by graphc input name, and the expected outputs in order. */
+export interface TestSet {
+  feeds: Record<string, TensorValue>;
+  expected: TensorValue[];
+}
+
+/**
+ * Reads a test set of `model` (loaded from `modelFile`): inputs matched to the model's inputs by
+ * ONNX name (else by position), values read under the model's declared types (see asDeclared).
+ */
+export function readTestSet(setDir: string, model: LoadedModel, modelFile: string): TestSet {
+  const declared = declaredTypes(modelFile);
+  const meta = model.graph.metadata.onnx as { inputs: Record<string, string>; outputs: Record<string, string> };
+  const onnxNameOf = (map: Record<string, string>, graphcName: string): string => Object.keys(map).find((k) => map[k] === graphcName) ?? graphcName;
+  const files = fs.readdirSync(setDir);
+  const numbered = (prefix: string): string[] =>
+    files
+      .map((f) => new RegExp(`^${prefix}_(\\d+)\\.pb$`).exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((a, b) => Number(a[1]) - Number(b[1]))
+      .map((m) => path.join(setDir, m[0]));
+  const feeds: Record<string, TensorValue> = {};
+  numbered('input').forEach((f, i) => {
+    const read = readTensorProtoFile(f);
+    const target = meta.inputs[read.name] ?? model.signature.inputs[i];
+    feeds[target] = asDeclared(read.value, read.elemType, declared.get(onnxNameOf(meta.inputs, target))).value;
+  });
+  const expected = numbered('output').map((f, k) => {
+    const read = readTensorProtoFile(f);
+    const graphcName = model.signature.outputs[k] ?? '';
+    const { value, elemType } = asDeclared(read.value, read.elemType, declared.get(onnxNameOf(meta.outputs ?? {}, graphcName)));
+    return { ...value, dtype: dtypeOfOnnx(elemType, f) };
+  });
+  return { feeds, expected };
+}
+
 /** First mismatch between an expected and an actual value, or undefined when they agree. */
 export function compare(expected: TensorValue, actual: TensorValue): string | undefined {
   if (expected.dtype !== actual.dtype) return `dtype ${actual.dtype}, expected ${expected.dtype}`;
@@ -91,37 +127,14 @@ export async function runCase(dir: string, suite = path.basename(path.dirname(di
     const model = await loadModel(file);
     const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
     if (!sets.length) return done('error', 'no test data sets');
-    const onnxNames = (model.graph.metadata.onnx as { inputs: Record<string, string> }).inputs;
-    const declared = declaredTypes(file);
     session = new Session(model.graph, { backend });
     for (const set of sets) {
-      const setDir = path.join(dir, set);
-      const files = fs.readdirSync(setDir);
-      const numbered = (prefix: string) =>
-        files
-          .map((f) => new RegExp(`^${prefix}_(\\d+)\\.pb$`).exec(f))
-          .filter((m): m is RegExpExecArray => m !== null)
-          .sort((a, b) => Number(a[1]) - Number(b[1]))
-          .map((m) => path.join(setDir, m[0]));
-      const feeds: Record<string, TensorValue> = {};
-      numbered('input').forEach((f, i) => {
-        const read = readTensorProtoFile(f);
-        const inputName = read.name;
-        const target = onnxNames[inputName] ?? model.signature.inputs[i];
-        const onnxName = Object.keys(onnxNames).find((k) => onnxNames[k] === target) ?? inputName;
-        feeds[target] = asDeclared(read.value, read.elemType, declared.get(onnxName)).value;
-      });
-      const expectedFiles = numbered('output');
+      const { feeds, expected } = readTestSet(path.join(dir, set), model, file);
       const outputs = model.signature.outputs;
-      if (expectedFiles.length !== outputs.length) return done('fail', `model has ${outputs.length} outputs, test data ${expectedFiles.length}`);
+      if (expected.length !== outputs.length) return done('fail', `model has ${outputs.length} outputs, test data ${expected.length}`);
       const values = await session.run(outputs, feeds);
       for (let k = 0; k < outputs.length; k++) {
-        const read = readTensorProtoFile(expectedFiles[k]);
-        const onnxOutputs = (model.graph.metadata.onnx as { outputs: Record<string, string> }).outputs;
-        const onnxName = Object.keys(onnxOutputs).find((o) => onnxOutputs[o] === outputs[k]) ?? outputs[k];
-        const { value, elemType } = asDeclared(read.value, read.elemType, declared.get(onnxName));
-        const expected = { ...value, dtype: dtypeOfOnnx(elemType, expectedFiles[k]) };
-        const problem = compare(expected, values[k]);
+        const problem = compare(expected[k], values[k]);
         if (problem) return done('fail', `output ${k} ('${outputs[k]}'): ${problem}`);
       }
     }
@@ -203,26 +216,17 @@ export async function runRoundTrip(dir: string, suite = path.basename(path.dirna
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { exportOnnx } = require('graphc') as typeof import('graphc');
     const model = await loadModel(file);
-    const onnxNames = (model.graph.metadata.onnx as { inputs: Record<string, string> }).inputs;
     const bytes = exportOnnx(model.graph, { outputs: model.signature.outputs });
     for (const set of fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort()) {
-      const setDir = path.join(dir, set);
-      const files = fs.readdirSync(setDir).sort((a, b) => Number(/\d+/.exec(a)?.[0]) - Number(/\d+/.exec(b)?.[0]));
-      const feeds: Record<string, TensorValue> = {};
-      files.filter((f) => f.startsWith('input_')).forEach((f, i) => {
-        const { name: inputName, value } = readTensorProtoFile(path.join(setDir, f));
-        feeds[onnxNames[inputName] ?? model.signature.inputs[i]] = value;
-      });
+      const { feeds, expected } = readTestSet(path.join(dir, set), model, file);
       let values: TensorValue[];
       try {
         values = await runInOrt(bytes, feeds, model.signature.outputs);
       } catch (e) {
         return done('fail', `onnxruntime: ${(e as Error).message.split('\n')[0].slice(0, 300)}`);
       }
-      const expectedFiles = files.filter((f) => f.startsWith('output_'));
-      for (let k = 0; k < expectedFiles.length; k++) {
-        const { value, elemType } = readTensorProtoFile(path.join(setDir, expectedFiles[k]));
-        const problem = compare({ ...value, dtype: dtypeOfOnnx(elemType, expectedFiles[k]) }, values[k]);
+      for (let k = 0; k < expected.length; k++) {
+        const problem = compare(expected[k], values[k]);
         if (problem) return done('fail', `output ${k}: ${problem}`);
       }
     }

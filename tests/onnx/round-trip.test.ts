@@ -5,16 +5,30 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { TensorValue, dtypeOfOnnx, exportOnnx, loadModel, readTensorProtoFile } from 'graphc';
-import { DEFAULT_DATA, OrtRequest, compare, runInOrtBatch } from '../../scripts/conformance-harness';
+import { TensorValue, exportOnnx, loadModel } from 'graphc';
+import { DEFAULT_DATA, OrtRequest, compare, readTestSet, runInOrtBatch } from '../../scripts/conformance-harness';
 
 const data = process.env.ONNX_TESTDATA ?? DEFAULT_DATA;
 const passing = fs
   .readFileSync(path.join(__dirname, 'conformance-passing.txt'), 'utf8')
   .split('\n')
   .filter((l) => l && !l.startsWith('#'));
-// every 8th case, plus every pytorch case (the common-model ops)
-const sample = passing.filter((c, i) => i % 8 === 0 || c.startsWith('pytorch'));
+/**
+ * Cases whose export is valid ONNX that onnxruntime (1.30) runs differently from ONNX's reference:
+ * not graphc's to fix, and checked to still differ (so a fixed onnxruntime shows up here).
+ */
+const ORT_DEVIATIONS: Record<string, RegExp> = {
+  // no double-precision Conv kernel in onnxruntime's CPU provider (the integer convs compute in float64)
+  'node/test_basic_convinteger': /Could not find an implementation for Conv/,
+  'node/test_convinteger_with_padding': /Could not find an implementation for Conv/,
+  'node/test_convinteger_without_padding': /Could not find an implementation for Conv/,
+  'node/test_qlinearconv': /Could not find an implementation for Conv/,
+  // align_corners with scales: the reference divides by input * scale (2.4), onnxruntime by the output size (2)
+  'node/test_resize_downsample_scales_cubic_align_corners': /output 0: value/,
+  'node/test_resize_downsample_scales_linear_align_corners': /output 0: value/,
+};
+// every 8th case, plus every pytorch case (the common-model ops), plus the known deviations
+const sample = passing.filter((c, i) => i % 8 === 0 || c.startsWith('pytorch') || c in ORT_DEVIATIONS);
 
 interface Prepared {
   name: string;
@@ -27,20 +41,7 @@ async function prepare(entry: string): Promise<Prepared> {
   const dir = path.join(data, entry);
   try {
     const model = await loadModel(path.join(dir, 'model.onnx'));
-    const onnxNames = (model.graph.metadata.onnx as { inputs: Record<string, string> }).inputs;
-    const set = path.join(dir, 'test_data_set_0');
-    const files = fs.readdirSync(set).sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
-    const feeds: Record<string, TensorValue> = {};
-    files.filter((f) => f.startsWith('input_')).forEach((f, i) => {
-      const { name, value } = readTensorProtoFile(path.join(set, f));
-      feeds[onnxNames[name] ?? model.signature.inputs[i]] = value;
-    });
-    const expected = files
-      .filter((f) => f.startsWith('output_'))
-      .map((f) => {
-        const { value, elemType } = readTensorProtoFile(path.join(set, f));
-        return { ...value, dtype: dtypeOfOnnx(elemType, f) };
-      });
+    const { feeds, expected } = readTestSet(path.join(dir, 'test_data_set_0'), model, path.join(dir, 'model.onnx'));
     const bytes = exportOnnx(model.graph, { outputs: model.signature.outputs });
     return { name: entry, request: { bytes, feeds, outputs: model.signature.outputs }, expected };
   } catch (e) {
@@ -55,11 +56,13 @@ async function prepare(entry: string): Promise<Prepared> {
   const failures = prepared.filter((p) => p.error).map((p) => `${p.name}: ${p.error}`);
   ready.forEach((p, i) => {
     const reply = replies[i];
-    if (reply instanceof Error) return failures.push(`${p.name}: ${reply.message}`);
-    p.expected.forEach((e, k) => {
-      const problem = compare(e, reply[k]);
-      if (problem) failures.push(`${p.name}: output ${k}: ${problem}`);
-    });
+    const problems = reply instanceof Error ? [reply.message] : p.expected.map((e, k) => compare(e, reply[k]) && `output ${k}: ${compare(e, reply[k])}`).filter(Boolean);
+    const deviation = ORT_DEVIATIONS[p.name];
+    if (deviation) {
+      if (!problems.some((m) => deviation.test(String(m)))) failures.push(`${p.name}: listed as an onnxruntime deviation, but it now agrees: drop it from ORT_DEVIATIONS`);
+      return;
+    }
+    for (const m of problems) failures.push(`${p.name}: ${m}`);
   });
   expect(failures).toEqual([]);
 }, 120000);
