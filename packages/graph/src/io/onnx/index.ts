@@ -10,6 +10,7 @@ import './ops-reduce';
 import './ops-nn';
 import './ops-signal-quant';
 import './ops-detection';
+import './ops-spectral';
 
 export { importOnnx, loadOnnx, setOnnxConstantEvaluator, supportedOnnxOps, sanitizeName, defineOnnxOp } from './import';
 export type { OnnxImportOptions, ImportEvaluator, OnnxSignatureNames, OnnxHandler } from './import';
