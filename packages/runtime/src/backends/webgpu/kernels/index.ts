@@ -11,4 +11,5 @@ import './nn';
 import './onnx-array';
 import './onnx-nn';
 import './onnx-math';
+import './onnx-sampling';
 import './recurrent';
