@@ -333,8 +333,9 @@ registerWebGpuKernel('reverseSequence', (ctx) => {
 
 /**
  * cumSum: a thread per line along the axis, summing in order (from the end with `reverse`; the sum
- * before the element with `exclusive`). Integer sums wrap as the CPU's Int32Array store does; int64
- * sums can leave the 32-bit range and run on the CPU.
+ * before the element with `exclusive`); lines of CUMSUM_SCAN_MIN_DIM or more a workgroup each
+ * (cumSumScan). Integer sums wrap as the CPU's Int32Array store does; int64 sums can leave the
+ * 32-bit range and run on the CPU.
  */
 registerWebGpuKernel('cumSum', (ctx): KernelPlan => {
   requireDTypes(ctx, ['float32', 'int32']);
@@ -347,6 +348,7 @@ registerWebGpuKernel('cumSum', (ctx): KernelPlan => {
   const lines = dim === 0 ? 0 : sizeOf(x.shape) / dim;
   const exclusive = ctx.attrs.exclusive === true;
   const reverse = ctx.attrs.reverse === true;
+  if (lines > 0 && dim >= CUMSUM_SCAN_MIN_DIM) return { dispatches: [cumSumScan(type, dim, inner, lines, exclusive, reverse, ctx.limits.maxComputeWorkgroupsPerDimension)] };
   const grid = grid1d(lines, ctx.limits.maxComputeWorkgroupsPerDimension);
   const j = reverse ? `${U(dim - 1)} - s` : 's';
   const body = `
@@ -371,6 +373,63 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   };
   return { dispatches: lines > 0 ? [dispatch] : [] };
 });
+
+const CUMSUM_SCAN_MIN_DIM = 1024;
+const SCAN_WG = 256;
+
+/**
+ * cumSum of long lines: a workgroup per line. Each thread sums a contiguous chunk of the line (in
+ * the scan's order), the workgroup scans the chunk sums (Hillis-Steele in workgroup memory), and
+ * each thread walks its chunk again from its chunk's prefix, storing the running sums. Float sums
+ * round along a tree of chunk sums rather than one long chain, which keeps them closer to the CPU's
+ * float64 running sum than the thread-per-line loop; int32 sums wrap, so any order is exact.
+ */
+function cumSumScan(type: string, dim: number, inner: number, lines: number, exclusive: boolean, reverse: boolean, maxPerDim: number): WgslDispatch {
+  const chunk = Math.ceil(dim / SCAN_WG);
+  const gx = Math.min(lines, maxPerDim);
+  const gy = Math.ceil(lines / gx);
+  if (gy > maxPerDim) throw new NoGpuKernel(`cumSum: ${lines} lines exceed the device's workgroup grid`);
+  const at = (s: string) => `base + (${reverse ? `${U(dim - 1)} - ${s}` : s}) * ${U(inner)}`;
+  const body = `
+var<workgroup> part: array<${type}, ${SCAN_WG}>;
+
+@compute @workgroup_size(${SCAN_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let line = wid.x + wid.y * ${U(gx)};
+  let valid = line < ${U(lines)};
+  let base = (line / ${U(inner)}) * ${U(dim * inner)} + line % ${U(inner)};
+  let first = tid * ${U(chunk)};
+  let last = min(first + ${U(chunk)}, ${U(dim)});
+  var sum = ${type}(0);
+  if (valid) {
+    for (var s = first; s < last; s++) { sum += x[${at('s')}]; }
+  }
+  part[tid] = sum;
+  workgroupBarrier();
+  for (var off = 1u; off < ${U(SCAN_WG)}; off <<= 1u) {
+    var v = part[tid];
+    if (tid >= off) { v += part[tid - off]; }
+    workgroupBarrier();
+    part[tid] = v;
+    workgroupBarrier();
+  }
+  if (valid) {
+    var run = select(${type}(0), part[max(tid, 1u) - 1u], tid > 0u);
+    for (var s = first; s < last; s++) {
+      let to = ${at('s')};
+      ${exclusive ? 'let v = x[to]; y[to] = run; run += v;' : 'run += x[to]; y[to] = run;'}
+    }
+  }
+}`;
+  return {
+    bindings: [
+      { ref: { input: 0 }, name: 'x', type: `array<${type}>` },
+      { ref: { output: 0 }, name: 'y', type: `array<${type}>` },
+    ],
+    body,
+    workgroups: [gx, gy, 1],
+  };
+}
 
 /**
  * topK: a thread per element computes its rank in a stable sort of its row (NaN counts as the
