@@ -186,6 +186,39 @@ export const EXPLICIT: Record<string, Build[]> = {
         ],
       ),
     ),
+    // more inputs than one gpu.js webgpu kernel binds: a kernel per statement, broadcasting at the end
+    single((_g, _f, feed) =>
+      ops.fusedElementwise(
+        Array.from({ length: 9 }, (_, k) => feed(`in${k}`, k === 8 ? x234(9) : randomTensor(k % 2 ? [4] : [3, 1], 10 + k))),
+        [
+          { op: 'mul', attrs: {}, args: [{ input: 0 }, { input: 1 }] },
+          { op: 'add', attrs: {}, args: [{ step: 0 }, { input: 2 }] },
+          { op: 'sub', attrs: {}, args: [{ step: 1 }, { input: 3 }] },
+          { op: 'maximum', attrs: {}, args: [{ step: 2 }, { input: 4 }] },
+          { op: 'mul', attrs: {}, args: [{ step: 3 }, { input: 5 }] },
+          { op: 'tanh', attrs: {}, args: [{ step: 4 }] },
+          { op: 'add', attrs: {}, args: [{ step: 5 }, { input: 6 }] },
+          { op: 'mul', attrs: {}, args: [{ step: 6 }, { input: 7 }] },
+          { op: 'add', attrs: {}, args: [{ step: 7 }, { input: 8 }] },
+        ],
+      ),
+    ),
+    // nine inputs, the [2, 3, 4] one joining only at a later statement (earlier steps are [3, 4])
+    single((_g, _f, feed) =>
+      ops.fusedElementwise(
+        Array.from({ length: 9 }, (_, k) => feed(`in${k}`, k === 8 ? x234(9) : randomTensor(k % 2 ? [4] : [3, 1], 20 + k))),
+        [
+          { op: 'mul', attrs: {}, args: [{ input: 0 }, { input: 1 }] },
+          { op: 'add', attrs: {}, args: [{ step: 0 }, { input: 2 }] },
+          { op: 'sub', attrs: {}, args: [{ step: 1 }, { input: 3 }] },
+          { op: 'mul', attrs: {}, args: [{ step: 2 }, { input: 4 }] },
+          { op: 'add', attrs: {}, args: [{ step: 3 }, { input: 8 }] },
+          { op: 'minimum', attrs: {}, args: [{ step: 4 }, { input: 5 }] },
+          { op: 'add', attrs: {}, args: [{ step: 5 }, { input: 6 }] },
+          { op: 'mul', attrs: {}, args: [{ step: 6 }, { input: 7 }] },
+        ],
+      ),
+    ),
   ],
   fusedMatmul: [
     single((g, _f, feed) =>

@@ -66,6 +66,7 @@ export function programOf(attrs: Attrs, key: string, where: string): FusedProgra
 export function inferProgram(program: FusedProgram, inputs: OutputInfo[], where: string): OutputInfo[] {
   const steps: OutputInfo[] = [];
   const used = new Set<number>();
+  const usedSteps = new Set<number>();
   program.forEach((s, i) => {
     const def = getOpDef(s.op);
     if (def.numInputs !== s.args.length) {
@@ -77,12 +78,17 @@ export function inferProgram(program: FusedProgram, inputs: OutputInfo[], where:
         used.add(r.input);
         return inputs[r.input];
       }
+      if (!(r.step >= 0 && r.step < i)) throw new GraphError(`${where}statement ${i} ('${s.op}') reads step ${r.step}, not an earlier statement`);
+      usedSteps.add(r.step);
       return steps[r.step];
     });
     const ctx: InferContext = { inputs: args, attrs: s.attrs, where: `${where}statement ${i} ('${s.op}'): ` };
     steps.push(def.infer(ctx)[0]);
   });
   if (used.size !== inputs.length) throw new GraphError(`${where}the program reads ${used.size} of its ${inputs.length} inputs`);
+  // every statement feeds the result: a dead one would make kernels disagree on the output's extent
+  const dead = steps.findIndex((_, i) => i < steps.length - 1 && !usedSteps.has(i));
+  if (dead >= 0) throw new GraphError(`${where}statement ${dead} ('${program[dead].op}') is never read`);
   return steps;
 }
 

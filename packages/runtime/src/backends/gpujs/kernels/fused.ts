@@ -1,6 +1,6 @@
 import { Attrs, DType, anchorInputCount, anchorOf, exprDType, inferProgram, programOf, registeredOps } from '@graphc/graph';
 import { bindArgs, elementwiseExpr } from '../helpers';
-import { registerGpujsKernel } from '../program';
+import { LowerContext, TensorRef, registerGpujsKernel } from '../program';
 import { anchorLowering, readInputs } from './elementwise';
 
 /**
@@ -31,8 +31,12 @@ export function programBody(
   return { code: `${lines.join('\n')}\n`, result: `${prefix}${statements.length - 1}` };
 }
 
+/** Inputs one fused kernel binds at most: gpu.js's webgpu mode has ~8 storage buffers per shader (as concat). */
+export const MAX_FUSED_INPUTS = 6;
+
 registerGpujsKernel('fusedElementwise', (ctx) => {
   const out = ctx.outputs[0];
+  if (ctx.inputs.length > MAX_FUSED_INPUTS) return [unfused(ctx.attrs, ctx.inputs, out, ctx)];
   return [
     ctx.kernel(out.shape, out.dtype, ctx.inputs, (names) => {
       const locals = ctx.inputs.map((_, k) => `v${k}`);
@@ -41,6 +45,27 @@ registerGpujsKernel('fusedElementwise', (ctx) => {
     }),
   ];
 });
+
+/**
+ * A fused program with more inputs than one kernel may bind, run a kernel per statement (the
+ * program unfused again; each statement reads at most three tensors). Same expressions, same order.
+ */
+function unfused(attrs: Attrs, inputs: TensorRef[], out: { shape: number[]; dtype: DType }, ctx: LowerContext): TensorRef {
+  const statements = programOf(attrs, 'program', ctx.where);
+  const steps = inferProgram(statements, inputs, ctx.where);
+  const results: TensorRef[] = [];
+  statements.forEach((s, i) => {
+    const args = s.args.map((r) => ('input' in r ? inputs[r.input] : results[r.step]));
+    const shape = steps[i].shape as number[];
+    const expr = elementwiseExpr(s.op, s.attrs, exprDType(s, inputs, steps));
+    const locals = args.map((_, k) => `v${k}`);
+    results.push(ctx.kernel(shape, steps[i].dtype, args, (names) => `${readInputs(args, names, shape, locals)}return ${bindArgs(expr, locals)};`));
+  });
+  const last = results[results.length - 1];
+  if (last.shape.length === out.shape.length && last.shape.every((d, k) => d === out.shape[k])) return last;
+  // the program's last statement may broadcast to less than the node's shape: spread it
+  return ctx.kernel(out.shape, out.dtype, [last], (names) => `${readInputs([last], names, out.shape, ['v0'])}return v0;`);
+}
 
 for (const def of registeredOps()) {
   const anchor = def.family === 'fused' ? anchorOf(def.name) : undefined;
