@@ -1,4 +1,4 @@
-import { Graph, Session, ShapeError, SymbolicTensor, TensorValue, ops, tensor } from 'graphc';
+import { Graph, Session, ShapeError, SymbolicTensor, TensorValue, applyOp, ops, tensor } from 'graphc';
 
 /** CPU kernels of the detection and sampling ops against hand-computed values. */
 
@@ -79,6 +79,15 @@ describe('nonMaxSuppression', () => {
 });
 
 describe('gridSample', () => {
+  test('nearest with reflection picks the reflected whole pixel (no float truncation)', async () => {
+    const g = new Graph();
+    const img = g.constant(tensor(Array.from({ length: 300 }, (_, i) => i), [1, 1, 1, 300]));
+    // alignCorners: g = -1 - 2/299 denormalizes to pixel -1, whose reflection about 0 is pixel 1
+    const grid = g.constant(tensor([-1 - 2 / 299, 0], [1, 1, 1, 2]));
+    const y = ops.gridSample(img, grid, { mode: 'nearest', paddingMode: 'reflection', alignCorners: true });
+    expect(values(await new Session(g).run(y))).toEqual([1]);
+  });
+
   // x = [[1, 2], [3, 4]]; grid[..., 0] is the column (x) coordinate, grid[..., 1] the row (y)
   async function sample(points: number[][], options: Parameters<typeof ops.gridSample>[2]): Promise<number[]> {
     const g = new Graph();
@@ -185,6 +194,20 @@ describe('unique', () => {
 });
 
 describe('maxUnpool', () => {
+  test('positions no index names are 0 at O2 too, where the arena hands out reused memory', async () => {
+    // a max pool's output occupies arena memory first; the unpool may then reuse it
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, 1, 4, 4], 'x');
+    const pool = applyOp('maxPoolNchw', [ops.mul(x, 3)], { kernel: [2, 2], strides: [2, 2], withIndices: true });
+    const y = ops.maxUnpool(ops.add(pool.output(0), 1), pool.output(1), [1, 1, 4, 4]);
+    const feeds = { x: tensor(Array.from({ length: 16 }, (_, i) => (i * 7) % 16), [1, 1, 4, 4]) };
+    const o0 = await new Session(g, { optimize: 0 }).run(y, feeds);
+    const o2 = await new Session(g, { optimize: 2 }).run(y, feeds);
+    expect(values(o2)).toEqual(values(o0));
+    expect(values(o0).filter((v) => v === 0)).toHaveLength(12);
+  });
+
+
   test('values return to their flat indices, zeros elsewhere; a larger output pads at the end', async () => {
     const g = new Graph();
     const x = g.constant(tensor([5, 6, 7, 8], [1, 1, 2, 2]));

@@ -105,7 +105,9 @@ export function gridSampleTaps(g: number, length: number, attrs: Attrs, rank: nu
   let first: number;
   let weights: number[];
   if (mode === 'nearest') {
-    first = Math.trunc(x);
+    // x is a whole number on every path (rounded, clamped, or a whole number reflected at these
+    // borders); the reflection's float arithmetic can land a hair below it (0.9999...), so round
+    first = Math.round(x);
     weights = [1];
   } else {
     const base = Math.floor(x);

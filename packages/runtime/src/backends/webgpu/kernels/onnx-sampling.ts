@@ -101,36 +101,12 @@ function reflectIntFn(name: string, length: number, align: boolean): string {
 }`;
 }
 
-interface NearestTable {
-  offset: number;
-  first: number;
-  count: number;
-}
-
-/**
- * The CPU's pick for every integer coordinate k within `window` pixels of an axis under nearest +
- * reflection: ops.gridSampleTaps reflects the rounded coordinate in float64 and truncates, which
- * for some k lands one pixel below the exact reflection (gridReflect(-1, 0, 299) is 0.99999...); so
- * those picks are computed on the host by the same float64 steps and read from a table.
- */
-function nearestReflectTable(length: number, align: boolean): number[] {
-  const [lo, hi] = ops.gridBorders(length, align);
-  const window = Math.min(Math.max(16 * length, 4096), 1 << 16);
-  const picks: number[] = [];
-  for (let k = -window; k < length + window; k++) {
-    const x = k < lo || k > hi ? ops.gridReflect(k, lo, hi) : k;
-    const i = Math.round(ops.gridReflect(Math.trunc(x), lo, hi));
-    picks.push(Math.min(Math.max(i, 0), length - 1));
-  }
-  return picks;
-}
-
 /**
  * The taps of one spatial axis as a WGSL function of the grid value: `Taps` holds up to 4 (index,
  * weight) pairs and a NaN flag (the CPU reads a NaN index for a NaN coordinate, and reflects an
  * infinite one to NaN: the output is NaN, except in cubic mode, whose weights of NaN are 0).
  */
-function axisTapsFn(d: number, length: number, mode: string, padding: string, align: boolean, rank: number, table: NearestTable | null): string {
+function axisTapsFn(d: number, length: number, mode: string, padding: string, align: boolean, rank: number): string {
   const L = length;
   const lo = align ? 0 : -0.5;
   const hi = align ? L - 1 : L - 0.5;
@@ -160,19 +136,12 @@ function axisTapsFn(d: number, length: number, mode: string, padding: string, al
         ? '    t.w.x = 0.0; return t;'
         : padding === 'border'
           ? `    t.i.x = select(0i, ${I(L - 1)}, xf > 0.0); return t;`
-          : `    if (abs(xf) > 3.0e38) { t.nan = true; return t; }\n    t.i.x = clamp(i32(trunc(gs_reflect(round(xf), ${f(lo)}, ${f(hi)}))), 0i, ${I(L - 1)}); return t;`,
+          : `    if (abs(xf) > 3.0e38) { t.nan = true; return t; }\n    t.i.x = clamp(i32(round(gs_reflect(round(xf), ${f(lo)}, ${f(hi)}))), 0i, ${I(L - 1)}); return t;`,
       '  }',
     );
     if (padding === 'zeros') lines.push(`  if (k < 0i || k >= ${I(L)}) { t.w.x = 0.0; }`);
     else if (padding === 'border') lines.push(`  k = clamp(k, 0i, ${I(L - 1)});`);
-    else {
-      const tb = table!;
-      lines.push(
-        `  if (k < 0i || k >= ${I(L)}) {`,
-        `    if (k >= ${I(tb.first)} && k < ${I(tb.first + tb.count)}) { k = picks[u32(k - ${I(tb.first)}) + ${U(tb.offset)}]; } else { k = reflectInt${d}(k); }`,
-        '  }',
-      );
-    }
+    else lines.push(`  if (k < 0i || k >= ${I(L)}) { k = reflectInt${d}(k); }`);
     lines.push(`  t.i.x = clamp(k, 0i, ${I(L - 1)});`, '  return t;', '}');
   } else {
     const cubic = mode === 'cubic';
@@ -202,8 +171,8 @@ function axisTapsFn(d: number, length: number, mode: string, padding: string, al
  * gridSample: a thread per output element (n, c, point); per spatial axis the taps of its grid
  * coordinate (ops.gridSampleTaps' rules in f32), then the sum over every combination of one tap per
  * axis, axis 0 outermost as the CPU's loop, skipping zero weights as it does. Nearest picks agree
- * exactly: the rounding is decided by an exact sign test, and reflection by the CPU's own float64
- * picks near the image (a table) or exact integer reflection further out.
+ * exactly: the rounding is decided by an exact sign test, and reflection is exact integer
+ * reflection (as the CPU's rounded float64 reflection of a whole pixel).
  */
 registerWebGpuKernel('gridSample', (ctx) => {
   requireDTypes(ctx, ['float32']);
@@ -224,19 +193,9 @@ registerWebGpuKernel('gridSample', (ctx) => {
   const S = sizeOf(spatial);
   const strides = stridesOf(spatial);
 
-  const tables: NearestTable[] = [];
-  const picks: number[] = [];
-  if (mode === 'nearest' && padding === 'reflection') {
-    for (const L of spatial) {
-      const t = nearestReflectTable(L, align);
-      const window = (t.length - L) / 2;
-      tables.push({ offset: picks.length, first: -window, count: t.length });
-      picks.push(...t);
-    }
-  }
   const fns = spatial.map((L, d) => {
     const refl = padding === 'reflection' ? reflectIntFn(`reflectInt${d}`, L, align) + '\n' : '';
-    return refl + axisTapsFn(d, L, mode, padding, align, r, tables[d] ?? null);
+    return refl + axisTapsFn(d, L, mode, padding, align, r);
   });
 
   // nested loops over one tap per axis, axis 0 outermost
@@ -272,9 +231,7 @@ ${spatial.map((_, d) => `${'  '.repeat(r - d)}}`).join('\n')}
     { ref: { input: 1 }, name: 'grid', type: 'array<f32>' },
     { ref: { output: 0 }, name: 'out', type: 'array<f32>' },
   ];
-  const state = tables.length ? [{ key: `gridSample:nearestReflect:${align}:${spatial.join('x')}`, init: () => new Uint32Array(Int32Array.from(picks).buffer) }] : undefined;
-  if (state) bindings.push({ ref: { state: 0 }, name: 'picks', type: 'array<i32>', access: 'read' });
-  return { dispatches: [{ bindings, body, workgroups: grid.workgroups }], state };
+  return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
 });
 
 /**

@@ -9,6 +9,8 @@ registerCpuKernel('maxUnpool', ([x, indices], attrs, ctx) => {
   const shape = attrs.outputShape as number[];
   const within = (attrs.indexShape as number[] | undefined) ?? shape;
   const out = ctx.alloc(x.dtype, shape);
+  // the planned arena hands out reused memory: the positions no index names must read 0
+  out.data.fill(0);
   const size = sizeOf(within);
   for (let i = 0; i < x.data.length; i++) {
     const at = Number(indices.data[i]);
