@@ -114,7 +114,8 @@ class CpuExecutable implements Executable {
           step.arenaOut = planned.map((p) =>
             p && p.kind !== 'alias' ? { dtype: p.dtype, data: new (arrayTypeOf(p.dtype))(arena, p.offset, p.length), taken: false } : undefined,
           );
-          step.ctx.alloc = arenaAlloc(step.arenaOut);
+          // a kernel that overwrites an input's region (inplaceInput) reads it first: never poison those
+          step.ctx.alloc = arenaAlloc(step.arenaOut, POISON_ARENA() && getOpDef(node.op).inplaceInput === undefined);
         }
         return step;
       });
@@ -169,13 +170,26 @@ class CpuExecutable implements Executable {
   }
 }
 
+/**
+ * GRAPHC_POISON_ARENA=1: every arena view a kernel allocates is first filled with garbage (NaN, or
+ * 0x5a bytes for integers), as malloc-perturb does, so a kernel that relies on zeroed memory fails
+ * visibly (tests/runtime/poison-arena.test.ts runs every op's cases so).
+ */
+const POISON_ARENA = (): boolean => process.env.GRAPHC_POISON_ARENA === '1';
+
+function poison(data: TypedArray): void {
+  if (data instanceof Float32Array || data instanceof Float64Array) data.fill(NaN);
+  else new Uint8Array(data.buffer, data.byteOffset, data.byteLength).fill(0x5a);
+}
+
 /** `ctx.alloc` of a planned step: hands out its arena views in output order, by dtype and size; anything else goes to the heap. */
-function arenaAlloc(views: (ArenaView | undefined)[]): KernelContext['alloc'] {
+function arenaAlloc(views: (ArenaView | undefined)[], poisoned = false): KernelContext['alloc'] {
   return (dtype, shape) => {
     const length = sizeOf(shape);
     for (const v of views) {
       if (v && !v.taken && v.dtype === dtype && v.data.length === length) {
         v.taken = true;
+        if (poisoned) poison(v.data);
         return { dtype, shape: [...shape], data: v.data };
       }
     }
