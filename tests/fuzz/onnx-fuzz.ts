@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Graph, GraphcError, Session, TensorValue, exportOnnx, importOnnx, onnx, ops, tensor } from 'graphc';
-import { buildModel } from '../onnx/onnx-builder';
+import { buildModel, subgraph } from '../onnx/onnx-builder';
 
 const DATA = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data';
 
@@ -68,6 +68,28 @@ function buildCorpus(): { name: string; bytes: Uint8Array }[] {
         { op: 'Pad', inputs: ['x', 'pads'], outputs: ['p'] },
         { op: 'TopK', inputs: ['x', 'k'], outputs: ['v', 'i'] },
         { op: 'ConstantOfShape', inputs: ['shape'], outputs: ['c'] },
+      ],
+    }),
+  });
+  corpus.push({
+    name: 'shape-if',
+    bytes: buildModel({
+      inputs: [{ name: 'x', shape: [2, 3] }],
+      outputs: [{ name: 'y' }],
+      initializers: { zero: tensor([0], [], 'int64'), two: tensor([2], [], 'int64') },
+      nodes: [
+        {
+          op: 'If',
+          inputs: ['is2'],
+          outputs: ['y'],
+          attrs: {
+            then_branch: { graph: subgraph({ outputs: [{ name: 'r' }], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['r'] }] }, 'then') },
+            else_branch: { graph: subgraph({ outputs: [{ name: 'm' }], nodes: [{ op: 'Neg', inputs: ['x'], outputs: ['m'] }] }, 'else') },
+          },
+        },
+        { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+        { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
+        { op: 'Equal', inputs: ['n', 'two'], outputs: ['is2'] },
       ],
     }),
   });

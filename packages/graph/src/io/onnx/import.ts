@@ -11,7 +11,7 @@ import type { LoadedModel } from '../model-json';
 import { readFileOrThrow } from '../safe-fs';
 import { OnnxAttrs, OnnxNode, OnnxOutput, failAt, makeAttrs, unsupportedAt, valueOf } from './context';
 import { MAX_TENSOR_ELEMENTS } from '../../ops/array/dynamic-attrs';
-import { NodeProto, ValueInfoProto, decodeModel, toNumber } from './proto';
+import { GraphProto, NodeProto, ValueInfoProto, decodeModel, toNumber } from './proto';
 import { DTYPE_TO_ONNX, TensorSource, dtypeOfOnnx, tensorFromProto } from './tensor';
 
 /** Translates one ONNX node; returns one entry per ONNX output. */
@@ -25,7 +25,41 @@ export function defineOnnxOp(types: string | string[], handler: OnnxHandler): vo
 }
 
 export function supportedOnnxOps(): string[] {
-  return [...handlers.keys()].sort();
+  return [...handlers.keys(), ...CONTROL_FLOW].sort();
+}
+
+/**
+ * Control flow the importer resolves itself rather than through a handler: `If` whose condition is
+ * known at import (a constant, or folded from known shapes, as PyTorch's exporter often leaves
+ * them) becomes the nodes of the branch taken. A condition computed at run time is unsupported.
+ */
+const CONTROL_FLOW = new Set(['If']);
+const MAX_SUBGRAPH_DEPTH = 64;
+
+/** The subgraphs of a node's attributes (If's branches; Loop's and Scan's bodies). */
+function subgraphsOf(n: NodeProto): GraphProto[] {
+  const out: GraphProto[] = [];
+  for (const a of n.attribute ?? []) {
+    if (a.g) out.push(a.g);
+    for (const g of a.graphs ?? []) out.push(g);
+  }
+  return out;
+}
+
+/** The outer-scope values a subgraph reads: used by its nodes (or returned) but defined nowhere inside it. */
+function freeNames(g: GraphProto): Set<string> {
+  const defined = new Set<string>([...(g.initializer ?? []).map((t) => t.name ?? ''), ...(g.input ?? []).map((v) => v.name ?? '')]);
+  for (const n of g.node ?? []) for (const o of n.output ?? []) defined.add(o);
+  const free = new Set<string>();
+  const use = (name: string) => {
+    if (name && !defined.has(name)) free.add(name);
+  };
+  for (const n of g.node ?? []) {
+    for (const i of n.input ?? []) use(i);
+    for (const sub of subgraphsOf(n)) for (const f of freeNames(sub)) use(f);
+  }
+  for (const o of g.output ?? []) use(o.name ?? '');
+  return free;
 }
 
 /** Evaluates one node on concrete inputs: the runtime's CPU kernels, handed in by whoever wires graph and runtime. */
@@ -168,12 +202,18 @@ class Importer {
   /** Every op the model uses that graphc cannot translate, found before anything is built. */
   private checkSupported(nodes: NodeProto[]): void {
     const missing = new Set<string>();
-    for (const n of nodes) {
-      const domain = n.domain ?? '';
-      const type = n.opType ?? '';
-      if (!DEFAULT_DOMAINS.has(domain)) missing.add(`${domain}:${type}`);
-      else if (!handlers.has(type)) missing.add(type);
-    }
+    const visit = (list: NodeProto[], depth: number): void => {
+      // every later walk over subgraphs recurses as deep: a hostile file must not overflow the stack
+      if (depth > MAX_SUBGRAPH_DEPTH) failAt(this.where, `subgraphs are nested more than ${MAX_SUBGRAPH_DEPTH} deep`);
+      for (const n of list) {
+        const domain = n.domain ?? '';
+        const type = n.opType ?? '';
+        if (!DEFAULT_DOMAINS.has(domain)) missing.add(`${domain}:${type}`);
+        else if (!handlers.has(type) && !CONTROL_FLOW.has(type)) missing.add(type);
+        for (const g of subgraphsOf(n)) visit(g.node ?? [], depth + 1);
+      }
+    };
+    visit(nodes, 0);
     if (missing.size) {
       const list = [...missing].sort();
       throw new UnsupportedOpError(`${this.where} uses ONNX ops graphc does not support: ${list.join(', ')}`, list);
@@ -191,7 +231,7 @@ class Importer {
       }
     });
     const deps = nodes.map((n) =>
-      (n.input ?? [])
+      [...(n.input ?? []), ...subgraphsOf(n).flatMap((g) => [...freeNames(g)])]
         .filter((i) => i !== '')
         .map((i) => {
           const p = producer.get(i);
@@ -264,6 +304,7 @@ class Importer {
     const type = n.opType ?? '';
     const label = n.name || n.output?.find((o) => o) || type;
     const where = `${this.where}: node '${label}' (${type})`;
+    if (type === 'If') return this.importIf(n, where);
     const inputNames = n.input ?? [];
     const outputNames = n.output ?? [];
     const ins: (Known | undefined)[] = inputNames.map((i) => (i === '' ? undefined : this.known.get(i)!));
@@ -326,6 +367,35 @@ class Importer {
       const elemType = elemTypes[k] ?? this.defaultElemType(out, ins[0]);
       if (isTensorValue(out)) this.known.set(name, { value: out, info: { dtype: out.dtype, shape: out.shape }, elemType });
       else this.known.set(name, { tensor: out, info: { dtype: out.dtype, shape: out.shape }, elemType });
+    });
+  }
+
+  /** An If whose condition is known: the taken branch's nodes join the graph, its outputs become the If's. */
+  private importIf(n: NodeProto, where: string): void {
+    const cond = this.known.get(n.input?.[0] ?? '');
+    if (!cond) failAt(where, 'the condition (input 0) is required');
+    if (!cond.value) {
+      unsupportedAt(where, 'If', 'its condition is computed at run time (data-dependent control flow); graphc imports an If whose condition is known at import, a constant or folded from known shapes');
+    }
+    if (cond.value.data.length !== 1) failAt(where, `the condition has ${cond.value.data.length} elements, not 1`);
+    const attr = (n.attribute ?? []).find((a) => a.name === (cond.value!.data[0] ? 'then_branch' : 'else_branch'));
+    const branch = attr?.g ?? failAt(where, `attribute '${cond.value.data[0] ? 'then_branch' : 'else_branch'}' (a graph) is missing`);
+    if ((branch.input ?? []).length) failAt(where, 'an If branch takes no inputs');
+    if ((branch.sparseInitializer ?? []).length) throw new UnsupportedOpError(`${where}: sparse initializers are not supported`, []);
+    for (const init of branch.initializer ?? []) {
+      const name = init.name ?? '';
+      if (!name) failAt(where, 'an initializer of its branch has no name');
+      if (this.known.has(name)) failAt(where, `value '${name}' is defined twice (in its branch and outside)`);
+      const value = tensorFromProto(init, this.source, name);
+      this.known.set(name, { value, info: { dtype: value.dtype, shape: value.shape }, elemType: init.dataType ?? 0 });
+    }
+    for (const inner of this.sorted(branch.node ?? [])) this.importNode(inner);
+    const results = branch.output ?? [];
+    const outs = n.output ?? [];
+    if (results.length !== outs.length) failAt(where, `the branch taken returns ${results.length} values, the node has ${outs.length} outputs`);
+    outs.forEach((name, k) => {
+      const result = this.known.get(results[k].name ?? '') ?? failAt(where, `branch output '${results[k].name}' is not computed`);
+      if (name) this.known.set(name, { ...result });
     });
   }
 

@@ -1,0 +1,132 @@
+import { GraphcError, Session, UnsupportedOpError, importOnnx, tensor } from 'graphc';
+import { ModelSpec, buildModel, subgraph } from './onnx-builder';
+
+/**
+ * ONNX If: imported as the branch taken when the condition is known at import (a constant, or
+ * folded from known shapes, as PyTorch's exporter leaves `if x.dim() == 4` and the like); a
+ * condition computed at run time is a typed UnsupportedOpError naming the node.
+ */
+const BOOL = 9;
+
+/** y = If(batch == 2) { relu(x) * scale } else { x - 1 }, the batch size read from x's shape. */
+function shapeIf(batch: number | string): ModelSpec {
+  return {
+    inputs: [{ name: 'x', shape: [batch, 3] }],
+    outputs: [{ name: 'y' }],
+    initializers: { zero: tensor([0], [], 'int64'), two: tensor([2], [], 'int64') },
+    nodes: [
+      // the If comes first: its branches read 'scale' and 'x', defined by later nodes and inputs
+      {
+        op: 'If',
+        inputs: ['is2'],
+        outputs: ['y'],
+        attrs: {
+          then_branch: {
+            graph: subgraph(
+              {
+                outputs: [{ name: 'scaled' }],
+                initializers: { inner: tensor([10], []) },
+                nodes: [
+                  { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+                  { op: 'Mul', inputs: ['r', 'scale'], outputs: ['s'] },
+                  { op: 'Add', inputs: ['s', 'inner'], outputs: ['scaled'] },
+                ],
+              },
+              'then',
+            ),
+          },
+          else_branch: { graph: subgraph({ outputs: [{ name: 'minus' }], nodes: [{ op: 'Sub', inputs: ['x', 'one'], outputs: ['minus'] }] }, 'else') },
+        },
+      },
+      { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+      { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
+      { op: 'Equal', inputs: ['n', 'two'], outputs: ['is2'] },
+      { op: 'Constant', inputs: [], outputs: ['scale'], attrs: { value: tensor([3], []) } },
+      { op: 'Constant', inputs: [], outputs: ['one'], attrs: { value: tensor([1], []) } },
+    ],
+  };
+}
+
+test('a condition folded from known shapes imports the branch taken, reading outer values', async () => {
+  const x = tensor([1, -2, 3, -4, 5, -6], [2, 3]);
+  const then = importOnnx(buildModel(shapeIf(2)), { file: 'then.onnx' });
+  expect(then.graph.nodes.some((n) => n.op === 'relu')).toBe(true);
+  expect(Array.from((await new Session(then.graph).run('y', { x })).data)).toEqual([13, 10, 19, 10, 25, 10]);
+  const otherwise = importOnnx(buildModel(shapeIf(3)), { file: 'else.onnx' });
+  expect(otherwise.graph.nodes.some((n) => n.op === 'relu')).toBe(false);
+  const x3 = tensor([1, -2, 3, -4, 5, -6, 0, 0, 0], [3, 3]);
+  expect(Array.from((await new Session(otherwise.graph).run('y', { x: x3 })).data)).toEqual([0, -3, 2, -5, 4, -7, -1, -1, -1]);
+});
+
+test('nested If, and a branch that returns an outer value as it is', async () => {
+  const inner = subgraph({ outputs: [{ name: 'x' }], nodes: [] }, 'inner');
+  const model = buildModel({
+    inputs: [{ name: 'x', shape: [2] }],
+    outputs: [{ name: 'y' }],
+    initializers: { yes: tensor([1], [], 'bool'), no: tensor([0], [], 'bool') },
+    nodes: [
+      {
+        op: 'If',
+        inputs: ['yes'],
+        outputs: ['y'],
+        attrs: {
+          then_branch: {
+            graph: subgraph({ outputs: [{ name: 'z' }], nodes: [{ op: 'If', inputs: ['no'], outputs: ['z'], attrs: { then_branch: { graph: subgraph({ outputs: [{ name: 'w' }], nodes: [{ op: 'Neg', inputs: ['x'], outputs: ['w'] }] }, 't2') }, else_branch: { graph: inner } } }] }, 't1'),
+          },
+          else_branch: { graph: subgraph({ outputs: [{ name: 'v' }], nodes: [{ op: 'Abs', inputs: ['x'], outputs: ['v'] }] }, 'e1') },
+        },
+      },
+    ],
+  });
+  const { graph } = importOnnx(model, { file: 'nested.onnx' });
+  expect(Array.from((await new Session(graph).run('y', { x: tensor([4, -5], [2]) })).data)).toEqual([4, -5]);
+});
+
+test('a condition computed at run time is unsupported, naming the node', () => {
+  const branch = (name: string, op: string) => subgraph({ outputs: [{ name: `${name}_out` }], nodes: [{ op, inputs: ['x'], outputs: [`${name}_out`] }] }, name);
+  const model = buildModel({
+    inputs: [
+      { name: 'x', shape: [2] },
+      { name: 'flag', elemType: BOOL, shape: [] },
+    ],
+    outputs: [{ name: 'y' }],
+    nodes: [{ op: 'If', inputs: ['flag'], outputs: ['y'], attrs: { then_branch: { graph: branch('a', 'Relu') }, else_branch: { graph: branch('b', 'Neg') } } }],
+  });
+  let error: unknown;
+  try {
+    importOnnx(model, { file: 'dynamic-if.onnx' });
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(UnsupportedOpError);
+  expect(String((error as Error).message)).toMatch(/dynamic-if\.onnx.*node 'n0' \(If\).*computed at run time/);
+});
+
+test('an unsupported op inside a branch is listed before anything is built; a branch reading an undefined value is a FormatError', () => {
+  const model = (node: { op: string; inputs: string[] }) =>
+    buildModel({
+      inputs: [{ name: 'x', shape: [2] }],
+      outputs: [{ name: 'y' }],
+      initializers: { yes: tensor([1], [], 'bool') },
+      nodes: [{ op: 'If', inputs: ['yes'], outputs: ['y'], attrs: { then_branch: { graph: subgraph({ outputs: [{ name: 'o' }], nodes: [{ ...node, outputs: ['o'] }] }) }, else_branch: { graph: subgraph({ outputs: [{ name: 'x' }], nodes: [] }, 'e') } } }],
+    });
+  expect(() => importOnnx(model({ op: 'NoSuchOp', inputs: ['x'] }), { file: 'm.onnx' })).toThrow(/does not support: NoSuchOp/);
+  expect(() => importOnnx(model({ op: 'Relu', inputs: ['ghost'] }), { file: 'm.onnx' })).toThrow(GraphcError);
+  expect(() => importOnnx(model({ op: 'Relu', inputs: ['ghost'] }), { file: 'm.onnx' })).toThrow(/'ghost'/);
+});
+
+test('subgraphs nested past 64 levels are a FormatError, not a stack overflow', () => {
+  let g = subgraph({ outputs: [{ name: 'x' }], nodes: [] }, 'leaf');
+  for (let d = 0; d < 200; d++) {
+    // (the other branch a leaf: sharing one subgraph in both would double the file per level)
+    const leaf = subgraph({ outputs: [{ name: 'x' }], nodes: [] }, `leaf${d}`);
+    g = subgraph({ outputs: [{ name: `o${d}` }], nodes: [{ op: 'If', inputs: ['yes'], outputs: [`o${d}`], attrs: { then_branch: { graph: g }, else_branch: { graph: leaf } } }] }, `g${d}`);
+  }
+  const model = buildModel({
+    inputs: [{ name: 'x', shape: [1] }],
+    outputs: [{ name: 'y' }],
+    initializers: { yes: tensor([1], [], 'bool') },
+    nodes: [{ op: 'If', inputs: ['yes'], outputs: ['y'], attrs: { then_branch: { graph: g }, else_branch: { graph: subgraph({ outputs: [{ name: 'x' }], nodes: [] }, 'top') } } }],
+  });
+  expect(() => importOnnx(model, { file: 'deep.onnx' })).toThrow(/nested more than 64 deep/);
+});
