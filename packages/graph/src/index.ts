@@ -12,6 +12,8 @@ export * from './transform';
 export * from './io';
 export { window2d, windowAxis } from './ops/nn/conv-util';
 export type { Window2D, Padding, Pair } from './ops/nn/conv-util';
+export { resizeTaps, resizeSourceCoordinate, resizeNearestIndex, resizeCubicCoefficients } from './ops/nn/resize-taps';
+export type { ResizeTaps } from './ops/nn/resize-taps';
 import './gradients';
 export * from './ops/fused/program';
 export { anchorInputCount, anchorOf } from './ops/fused/anchors';

@@ -1,4 +1,4 @@
-import { GraphcError, ops, sizeOf } from '@graphc/graph';
+import { GraphcError, ops, resizeTaps, sizeOf } from '@graphc/graph';
 import { floatLit } from '../helpers';
 import { TensorRef, broadcastRead, registerGpujsKernel, registerGpujsUnsupported } from '../program';
 import { reduce } from './reduce';
@@ -181,93 +181,9 @@ registerGpujsUnsupported(
 /**
  * resize: one kernel per resized dimension, each output coordinate a weighted sum over the input
  * coordinates its taps name (nearest 1, linear 2, cubic 4). The taps depend only on shapes and
- * attrs, so they are computed here on the host, exactly as the cpu kernel computes them, and reach
- * the kernel as constants.
+ * attrs, so they are computed on the host by resizeTaps, as for the cpu kernel, and reach the
+ * kernel as constants.
  */
-function sourceCoordinate(mode: string, o: number, scale: number, outLen: number, inLen: number, roiStart: number, roiEnd: number): number {
-  switch (mode) {
-    case 'asymmetric':
-      return o / scale;
-    case 'align_corners':
-      return outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1);
-    case 'pytorch_half_pixel':
-      return outLen > 1 ? (o + 0.5) / scale - 0.5 : 0;
-    case 'tf_half_pixel_for_nn':
-      return (o + 0.5) / scale;
-    case 'half_pixel_symmetric': {
-      const adjustment = outLen / (scale * inLen);
-      const center = inLen / 2;
-      return center * (1 - adjustment) + (o + 0.5) / scale - 0.5;
-    }
-    case 'tf_crop_and_resize':
-      return outLen > 1 ? roiStart * (inLen - 1) + (o * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1) : 0.5 * (roiStart + roiEnd) * (inLen - 1);
-    default:
-      return (o + 0.5) / scale - 0.5;
-  }
-}
-
-function nearestIndex(x: number, mode: string): number {
-  switch (mode) {
-    case 'floor':
-      return Math.floor(x);
-    case 'ceil':
-      return Math.ceil(x);
-    case 'round_prefer_ceil':
-      return x - Math.floor(x) === 0.5 ? Math.ceil(x) : Math.round(x);
-    default:
-      return x - Math.floor(x) === 0.5 ? Math.floor(x) : Math.round(x);
-  }
-}
-
-function cubicCoefficients(r: number, a: number): number[] {
-  const c = (t: number): number => {
-    const x = Math.abs(t);
-    if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-    if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
-    return 0;
-  };
-  return [c(r + 1), c(r), c(1 - r), c(2 - r)];
-}
-
-/** Per output coordinate, `width` (input index, weight) pairs; index -1 means the extrapolation value. */
-function resizeTaps(attrs: Record<string, unknown>, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number) {
-  const mode = String(attrs.mode ?? 'nearest');
-  const coordinate = String(attrs.coordinateTransformationMode ?? 'half_pixel');
-  const width = mode === 'nearest' ? 1 : mode === 'linear' ? 2 : 4;
-  const index = new Float32Array(outLen * width);
-  const weight = new Float32Array(outLen * width);
-  const a = Number(attrs.cubicCoeffA ?? -0.75);
-  const exclude = attrs.excludeOutside === true;
-  for (let o = 0; o < outLen; o++) {
-    const x = sourceCoordinate(coordinate, o, scale, outLen, inLen, roiStart, roiEnd);
-    const at = o * width;
-    if (coordinate === 'tf_crop_and_resize' && (x < 0 || x > inLen - 1)) {
-      index.fill(-1, at, at + width);
-      weight[at] = 1;
-      continue;
-    }
-    if (mode === 'nearest') {
-      index[at] = Math.min(Math.max(nearestIndex(x, String(attrs.nearestMode ?? 'round_prefer_floor')), 0), inLen - 1);
-      weight[at] = 1;
-      continue;
-    }
-    const base = Math.floor(x);
-    const r = x - base;
-    const ws = mode === 'linear' ? [1 - r, r] : cubicCoefficients(r, a);
-    const first = mode === 'linear' ? base : base - 1;
-    let total = 0;
-    const w = new Float64Array(width);
-    for (let k = 0; k < width; k++) {
-      const i = first + k;
-      w[k] = exclude && (i < 0 || i >= inLen) ? 0 : ws[k];
-      index[at + k] = Math.min(Math.max(i, 0), inLen - 1);
-      total += w[k];
-    }
-    for (let k = 0; k < width; k++) weight[at + k] = exclude && total !== 0 ? w[k] / total : w[k];
-  }
-  return { index, weight, width };
-}
-
 registerGpujsKernel('resize', (ctx) => {
   const [x] = ctx.inputs;
   const out = ctx.outputs[0];
@@ -289,8 +205,9 @@ registerGpujsKernel('resize', (ctx) => {
       cur = ctx.constant(new Float32Array(sizeOf(shape)).fill(Number(ctx.attrs.extrapolationValue ?? 0)), shape, x.dtype);
       continue;
     }
-    const index = ctx.constant(t.index, [outLen * t.width], 'float32');
-    const weight = ctx.constant(t.weight, [outLen * t.width], 'float32');
+    // an index of -1 marks an extrapolated coordinate for the kernel
+    const index = ctx.constant(Float32Array.from(t.index, (v, k) => (t.outside[Math.floor(k / t.width)] ? -1 : v)), [outLen * t.width], 'float32');
+    const weight = ctx.constant(Float32Array.from(t.weight), [outLen * t.width], 'float32');
     cur = ctx.kernel(shape, x.dtype, [cur, index, weight], ([x0, ix, wt]) => {
       let code = `const j = Math.floor(i / ${inner}) % ${outLen};\nconst o = Math.floor(i / ${inner * outLen});\nconst e = i % ${inner};\n`;
       code += `let v = 0.0;\nlet outside = false;\nfor (let k = 0; k < ${t.width}; k++) {\nconst idx = ${ix}[j * ${t.width} + k];\n`;

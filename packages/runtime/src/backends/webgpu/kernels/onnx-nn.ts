@@ -1,4 +1,4 @@
-import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
+import { TensorValue, ops, resizeTaps, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { broadcastIndex, collapseBroadcast, f32Lit, grid1d, i32Lit, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
@@ -502,107 +502,15 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   return { dispatches: [dispatch], hostChecks };
 });
 
-/**
- * resize: the CPU kernel's per-dimension taps (input index and weight of each output coordinate,
- * computed on the host in float64 by the same rules) are baked into the kernel as constant tables;
- * each output sums the product of its taps over every resized dimension. tf_crop_and_resize's
- * out-of-range coordinates give the extrapolation value. Integer inputs (nearest only) copy words.
- */
-interface ResizeTaps {
-  index: number[];
-  weight: number[];
-  width: number;
-  outside: boolean[];
-}
-
-function sourceCoordinate(mode: string, o: number, scale: number, outLen: number, inLen: number, roiStart: number, roiEnd: number): number {
-  switch (mode) {
-    case 'asymmetric':
-      return o / scale;
-    case 'align_corners':
-      return outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1);
-    case 'pytorch_half_pixel':
-      return outLen > 1 ? (o + 0.5) / scale - 0.5 : 0;
-    case 'tf_half_pixel_for_nn':
-      return (o + 0.5) / scale;
-    case 'half_pixel_symmetric': {
-      const adjustment = outLen / (scale * inLen);
-      const center = inLen / 2;
-      const offset = center * (1 - adjustment);
-      return offset + (o + 0.5) / scale - 0.5;
-    }
-    case 'tf_crop_and_resize':
-      return outLen > 1 ? roiStart * (inLen - 1) + (o * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1) : 0.5 * (roiStart + roiEnd) * (inLen - 1);
-    default:
-      return (o + 0.5) / scale - 0.5;
-  }
-}
-
-function nearestIndex(x: number, mode: string): number {
-  switch (mode) {
-    case 'floor':
-      return Math.floor(x);
-    case 'ceil':
-      return Math.ceil(x);
-    case 'round_prefer_ceil':
-      return x - Math.floor(x) === 0.5 ? Math.ceil(x) : Math.round(x);
-    default:
-      return x - Math.floor(x) === 0.5 ? Math.floor(x) : Math.round(x);
-  }
-}
-
-function cubicCoefficients(r: number, a: number): number[] {
-  const c = (t: number): number => {
-    const x = Math.abs(t);
-    if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-    if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
-    return 0;
-  };
-  return [c(r + 1), c(r), c(1 - r), c(2 - r)];
-}
-
-/** The taps of one dimension, exactly as the CPU kernel computes them. */
-function resizeTaps(attrs: Record<string, unknown>, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number): ResizeTaps {
-  const mode = String(attrs.mode ?? 'nearest');
-  const coordinate = String(attrs.coordinateTransformationMode ?? 'half_pixel');
-  const width = mode === 'nearest' ? 1 : mode === 'linear' ? 2 : 4;
-  const index = new Array<number>(outLen * width).fill(0);
-  const weight = new Array<number>(outLen * width).fill(0);
-  const outside = new Array<boolean>(outLen).fill(false);
-  const a = Number(attrs.cubicCoeffA ?? -0.75);
-  const exclude = attrs.excludeOutside === true;
-  for (let o = 0; o < outLen; o++) {
-    const x = sourceCoordinate(coordinate, o, scale, inLen * scale, inLen, roiStart, roiEnd);
-    const at = o * width;
-    if (coordinate === 'tf_crop_and_resize' && (x < 0 || x > inLen - 1)) {
-      outside[o] = true;
-      continue;
-    }
-    if (mode === 'nearest') {
-      index[at] = Math.min(Math.max(nearestIndex(x, String(attrs.nearestMode ?? 'round_prefer_floor')), 0), inLen - 1);
-      weight[at] = 1;
-      continue;
-    }
-    const base = Math.floor(x);
-    const r = x - base;
-    const ws = mode === 'linear' ? [1 - r, r] : cubicCoefficients(r, a);
-    const first = mode === 'linear' ? base : base - 1;
-    let total = 0;
-    for (let k = 0; k < width; k++) {
-      const i = first + k;
-      const w = exclude && (i < 0 || i >= inLen) ? 0 : ws[k];
-      index[at + k] = Math.min(Math.max(i, 0), inLen - 1);
-      weight[at + k] = w;
-      total += w;
-    }
-    if (exclude && total !== 0) for (let k = 0; k < width; k++) weight[at + k] /= total;
-  }
-  return { index, weight, width, outside };
-}
-
 /** Constant-table entries a resize kernel may bake in (beyond this it runs through the CPU fallback). */
 const RESIZE_MAX_TABLE = 1 << 16;
 
+/**
+ * resize: the CPU kernel's per-dimension taps (resizeTaps: input index and weight of each output
+ * coordinate, in float64) are baked into the kernel as constant tables; each output sums the product
+ * of its taps over every resized dimension. tf_crop_and_resize's out-of-range coordinates give the
+ * extrapolation value. Integer inputs (nearest only) copy words.
+ */
 registerWebGpuKernel('resize', (ctx) => {
   const x = ctx.inputs[0];
   const out = ctx.outputs[0];
@@ -640,7 +548,9 @@ registerWebGpuKernel('resize', (ctx) => {
       terms.push(`${coord} * ${U(xs[d])}`);
       continue;
     }
-    const t = resizeTaps(ctx.attrs, inLen, outLen, scales[d], roi ? roi[d] : 0, roi ? roi[d + rank] : 1);
+    const shared = resizeTaps(ctx.attrs, inLen, outLen, scales[d], roi ? roi[d] : 0, roi ? roi[d + rank] : 1);
+    // plain arrays: the tables are spelled out as WGSL constant arrays
+    const t = { index: Array.from(shared.index), weight: Array.from(shared.weight), width: shared.width, outside: Array.from(shared.outside, Boolean) };
     entries += t.index.length;
     tables.push(`const IDX${d} = array<u32, ${t.index.length}>(${t.index.map((v) => `${v}u`).join(', ')});`);
     if (t.outside.some(Boolean)) {
