@@ -101,6 +101,47 @@ function inferEinsum(ctx: InferContext) {
 registerOp({ name: 'einsum', family: 'math', numInputs: 'variadic', infer: inferEinsum });
 
 /**
+ * How a kernel loops over an einsum with concrete input shapes: every label, output labels first
+ * then summed ones, with its size, and per input the element stride of each label. Broadcast '...'
+ * dimensions become labels of their own (characters no equation uses); a label repeated within an
+ * input adds its strides (a diagonal); a size-1 dimension broadcasts (stride 0). Every backend's
+ * einsum kernel starts here, so they agree on the labels.
+ */
+export interface EinsumLoops {
+  labels: string[];
+  dims: number[];
+  outLabels: string[];
+  sumLabels: string[];
+  /** Per input, per label: the element stride (0 where the input lacks the label or broadcasts it). */
+  strides: number[][];
+  /** Per input, the label of each dimension. */
+  terms: string[][];
+}
+
+export function einsumLoops(equation: string, shapes: number[][]): EinsumLoops {
+  const spec = parseEinsum(equation, shapes.map((s) => s.length));
+  const { ellipsis } = einsumDims(spec, shapes);
+  const ell = ellipsis.map((_, i) => String.fromCharCode(0x100 + i));
+  const expand = (term: string, rank: number): string[] => {
+    const star = term.indexOf('*');
+    if (star < 0) return [...term];
+    const n = rank - (term.length - 1);
+    return [...term.slice(0, star), ...ell.slice(ell.length - n), ...term.slice(star + 1)];
+  };
+  const terms = spec.inputs.map((t, i) => expand(t, shapes[i].length));
+  const outLabels = expand(spec.output, spec.output.replace('*', '').length + ell.length);
+  const size = new Map<string, number>();
+  terms.forEach((t, i) => t.forEach((ch, d) => size.set(ch, Math.max(size.get(ch) ?? 1, shapes[i][d]))));
+  const sumLabels = [...size.keys()].filter((ch) => !outLabels.includes(ch));
+  const labels = [...outLabels, ...sumLabels];
+  const strides = shapes.map((shape, i) => {
+    const own = shape.map((_, d) => shape.slice(d + 1).reduce((p, n) => p * n, 1));
+    return labels.map((ch) => terms[i].reduce((st, c, d) => (c === ch && shape[d] !== 1 ? st + own[d] : st), 0));
+  });
+  return { labels, dims: labels.map((ch) => size.get(ch)!), outLabels, sumLabels, strides, terms };
+}
+
+/**
  * ```ts
  * ops.einsum('ij,jk->ik', a, b);   // matmul
  * ops.einsum('ii->i', m);          // diagonal

@@ -1,4 +1,4 @@
-import { GraphcError, ops, resizeTaps, sizeOf } from '@graphc/graph';
+import { ops, resizeTaps, sizeOf } from '@graphc/graph';
 import { floatLit } from '../helpers';
 import { TensorRef, broadcastRead, registerGpujsKernel, registerGpujsUnsupported } from '../program';
 import { reduce } from './reduce';
@@ -81,39 +81,12 @@ registerGpujsKernel('nllLoss', (ctx) => {
   return [ctx.kernel(out.shape, out.dtype, [sums], ([s]) => (reduction === 'sum' ? `return ${s}[0];` : `return ${s}[0] / ${s}[1];`))];
 });
 
-interface EinsumSpec {
-  inputs: string[];
-  output: string;
-}
-
 /** einsum: output labels from the flat index, nested loops over the summed labels, one product per tap. */
 registerGpujsKernel('einsum', (ctx) => {
-  const graphOps = ops as unknown as Record<string, unknown>;
-  const parse = graphOps.parseEinsum as ((eq: string, ranks: number[]) => EinsumSpec) | undefined;
-  const dimsOf = graphOps.einsumDims as ((spec: EinsumSpec, shapes: number[][]) => { ellipsis: number[] }) | undefined;
-  if (!parse || !dimsOf) throw new GraphcError('gpujs: the graph package has no einsum parser');
   const inputs = ctx.inputs;
   const out = ctx.outputs[0];
-  const spec = parse(String(ctx.attrs.equation), inputs.map((i) => i.shape.length));
-  const { ellipsis } = dimsOf(spec, inputs.map((i) => i.shape));
-  const ell = ellipsis.map((_, i) => String.fromCharCode(0x100 + i));
-  const expand = (term: string, rank: number): string[] => {
-    const star = term.indexOf('*');
-    if (star < 0) return [...term];
-    const n = rank - (term.length - 1);
-    return [...term.slice(0, star), ...ell.slice(ell.length - n), ...term.slice(star + 1)];
-  };
-  const terms = spec.inputs.map((t, i) => expand(t, inputs[i].shape.length));
-  const outLabels = expand(spec.output, spec.output.replace('*', '').length + ell.length);
-  const size = new Map<string, number>();
-  terms.forEach((t, i) => t.forEach((ch, d) => size.set(ch, Math.max(size.get(ch) ?? 1, inputs[i].shape[d]))));
-  const sumLabels = [...size.keys()].filter((ch) => !outLabels.includes(ch));
-  const labels = [...outLabels, ...sumLabels];
-  const strides = inputs.map((x, i) => {
-    const own = x.shape.map((_, d) => sizeOf(x.shape.slice(d + 1)));
-    return labels.map((ch) => terms[i].reduce((s, c, d) => (c === ch && x.shape[d] !== 1 ? s + own[d] : s), 0));
-  });
-  const outDims = outLabels.map((ch) => size.get(ch)!);
+  const { labels, dims, outLabels, sumLabels, strides } = ops.einsumLoops(String(ctx.attrs.equation), inputs.map((i) => i.shape));
+  const outDims = dims.slice(0, outLabels.length);
   return [
     ctx.kernel(out.shape, out.dtype, inputs, (names) => {
       const outStrides = outDims.map((_, d) => sizeOf(outDims.slice(d + 1)));
@@ -121,8 +94,8 @@ registerGpujsKernel('einsum', (ctx) => {
       code += 'let acc = 0.0;\n';
       let open = '';
       let close = '';
-      sumLabels.forEach((ch, k) => {
-        open += `for (let l${outLabels.length + k} = 0; l${outLabels.length + k} < ${size.get(ch)}; l${outLabels.length + k}++) {\n`;
+      sumLabels.forEach((_, k) => {
+        open += `for (let l${outLabels.length + k} = 0; l${outLabels.length + k} < ${dims[outLabels.length + k]}; l${outLabels.length + k}++) {\n`;
         close += '}\n';
       });
       const product = inputs

@@ -15,37 +15,10 @@ import { valueType } from './elementwise';
 const WG = 256;
 const U = u32Lit;
 
-interface EinsumLabels {
-  labels: string[];
-  dims: number[];
-  outLabels: string[];
-  sumLabels: string[];
-  /** Per input, per label: the element stride (0 where the input lacks the label or broadcasts it). */
-  strides: number[][];
-  terms: string[][];
-}
+type EinsumLabels = ops.EinsumLoops;
 
 function einsumLabels(equation: string, inputs: GpuTensorInfo[]): EinsumLabels {
-  const spec = ops.parseEinsum(equation, inputs.map((i) => i.shape.length));
-  const { ellipsis } = ops.einsumDims(spec, inputs.map((i) => i.shape));
-  const ell = ellipsis.map((_, i) => String.fromCharCode(0x100 + i));
-  const expand = (term: string, rank: number): string[] => {
-    const star = term.indexOf('*');
-    if (star < 0) return [...term];
-    const n = rank - (term.length - 1);
-    return [...term.slice(0, star), ...ell.slice(ell.length - n), ...term.slice(star + 1)];
-  };
-  const terms = spec.inputs.map((t, i) => expand(t, inputs[i].shape.length));
-  const outLabels = expand(spec.output, spec.output.replace('*', '').length + ell.length);
-  const size = new Map<string, number>();
-  terms.forEach((t, i) => t.forEach((ch, d) => size.set(ch, Math.max(size.get(ch) ?? 1, inputs[i].shape[d]))));
-  const sumLabels = [...size.keys()].filter((ch) => !outLabels.includes(ch));
-  const labels = [...outLabels, ...sumLabels];
-  const strides = inputs.map((x, i) => {
-    const own = x.shape.map((_, d) => sizeOf(x.shape.slice(d + 1)));
-    return labels.map((ch) => terms[i].reduce((s, c, d) => (c === ch && x.shape[d] !== 1 ? s + own[d] : s), 0));
-  });
-  return { labels, dims: labels.map((ch) => size.get(ch)!), outLabels, sumLabels, strides, terms };
+  return ops.einsumLoops(equation, inputs.map((i) => i.shape));
 }
 
 /** WGSL expression: the offset contributed by flat index `flat` over `group` labels (row-major) in input k. */
