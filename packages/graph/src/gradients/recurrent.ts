@@ -13,7 +13,7 @@ import { matmul } from '../ops/math/matmul';
 import { elu, leakyRelu, relu, sigmoid, softplus, tanh } from '../ops/math/unary';
 import { softsign, thresholdedRelu } from '../ops/nn/activations-extra';
 import { hardSigmoid } from '../ops/nn/hard-sigmoid';
-import { RNN_ACTIVATIONS, rnnInputIndex } from '../ops/nn/rnn-common';
+import { RNN_ACTIVATIONS, rnnActivations, rnnInputIndex } from '../ops/nn/rnn-common';
 import type { RnnInputName } from '../ops/nn/rnn-common';
 import { scalarOf } from './helpers';
 import { differentiateBuilt } from './subgraph';
@@ -29,17 +29,6 @@ import { differentiateBuilt } from './subgraph';
  */
 
 type Activation = (x: SymbolicTensor) => SymbolicTensor;
-
-// ONNX's defaults for the activations that take alpha (and beta), as the kernels read them
-const DEFAULTS: Record<string, [number, number]> = {
-  leakyrelu: [0.01, 0],
-  thresholdedrelu: [1, 0],
-  scaledtanh: [1, 1],
-  hardsigmoid: [0.2, 0.5],
-  elu: [1, 0],
-  affine: [1, 0],
-};
-const USES: Record<string, number> = { leakyrelu: 1, thresholdedrelu: 1, elu: 1, scaledtanh: 2, hardsigmoid: 2, affine: 2 };
 
 function activationOp(name: string, alpha: number, beta: number): Activation {
   switch (name) {
@@ -70,22 +59,9 @@ function activationOp(name: string, alpha: number, beta: number): Activation {
   }
 }
 
-/** Each direction's activations; alphas and betas are consumed in order by the activations that take them. */
+/** Each direction's activations (rnnActivations: the slots every kernel reads). */
 function activations(attrs: Attrs, defaults: string[], dirs: number): Activation[][] {
-  const given = Array.isArray(attrs.activations) ? (attrs.activations as string[]) : [];
-  const list = given.length ? given : dirs === 2 ? [...defaults, ...defaults] : defaults;
-  if (list.length !== defaults.length * dirs) throw new GradientError(`expected ${defaults.length * dirs} activations, got ${list.length}`);
-  const alphas = [...((attrs.activationAlpha as number[] | undefined) ?? [])];
-  const betas = [...((attrs.activationBeta as number[] | undefined) ?? [])];
-  const fns = list.map((raw) => {
-    const name = raw.toLowerCase();
-    const [da, db] = DEFAULTS[name] ?? [0, 0];
-    const uses = USES[name] ?? 0;
-    const alpha = uses >= 1 && alphas.length ? alphas.shift()! : da;
-    const beta = uses >= 2 && betas.length ? betas.shift()! : db;
-    return activationOp(name, alpha, beta);
-  });
-  return Array.from({ length: dirs }, (_, d) => fns.slice(d * defaults.length, (d + 1) * defaults.length));
+  return rnnActivations(attrs, defaults, dirs).map((slots) => slots.map((a) => activationOp(a.name, a.alpha, a.beta)));
 }
 
 export type RecurrentOp = 'lstm' | 'gru' | 'rnn';

@@ -15,6 +15,46 @@ export function rnnInputIndex(attrs: Record<string, unknown>): Map<RnnInputName,
 
 export const RNN_ACTIVATIONS = ['Relu', 'Tanh', 'Sigmoid', 'Affine', 'LeakyRelu', 'ThresholdedRelu', 'ScaledTanh', 'HardSigmoid', 'Elu', 'Softsign', 'Softplus'];
 
+/** One activation slot of a recurrent op: the lower-cased ONNX name and its alpha and beta. */
+export interface RnnActivation {
+  name: string;
+  alpha: number;
+  beta: number;
+}
+
+// ONNX's defaults for the activations that take alpha (and beta), and how many of the two each takes
+const ACTIVATION_DEFAULTS: Record<string, [number, number]> = {
+  leakyrelu: [0.01, 0],
+  thresholdedrelu: [1, 0],
+  scaledtanh: [1, 1],
+  hardsigmoid: [0.2, 0.5],
+  elu: [1, 0],
+  affine: [1, 0],
+};
+const ACTIVATION_PARAMS: Record<string, number> = { leakyrelu: 1, thresholdedrelu: 1, elu: 1, scaledtanh: 2, hardsigmoid: 2, affine: 2 };
+
+/**
+ * The activation slots of each direction (`defaults`: the op's, e.g. Sigmoid, Tanh, Tanh for LSTM),
+ * from attrs `activations`, `activationAlpha` and `activationBeta`: alphas and betas are consumed in
+ * order by the activations that take them. Every backend's kernel and the gradient read them here.
+ */
+export function rnnActivations(attrs: Record<string, unknown>, defaults: string[], dirs: number, where = ''): RnnActivation[][] {
+  const given = Array.isArray(attrs.activations) ? (attrs.activations as string[]) : [];
+  const list = given.length ? given : dirs === 2 ? [...defaults, ...defaults] : defaults;
+  if (list.length !== defaults.length * dirs) throw new ShapeError(`${where}expected ${defaults.length * dirs} activations, got ${list.length}`);
+  const alphas = [...((attrs.activationAlpha as number[] | undefined) ?? [])];
+  const betas = [...((attrs.activationBeta as number[] | undefined) ?? [])];
+  const slots = list.map((raw): RnnActivation => {
+    const name = String(raw).toLowerCase();
+    const [da, db] = ACTIVATION_DEFAULTS[name] ?? [0, 0];
+    const uses = ACTIVATION_PARAMS[name] ?? 0;
+    const alpha = uses >= 1 && alphas.length ? alphas.shift()! : da;
+    const beta = uses >= 2 && betas.length ? betas.shift()! : db;
+    return { name, alpha, beta };
+  });
+  return Array.from({ length: dirs }, (_, d) => slots.slice(d * defaults.length, (d + 1) * defaults.length));
+}
+
 /**
  * Shared inference of lstm, gru and rnn (ONNX layouts): x [seq, batch, in] (or [batch, seq, in] with
  * layout 1), w [dirs, gates * hidden, in]; outputs Y [seq, dirs, batch, hidden] (layout 1:

@@ -10,16 +10,6 @@ import { LowerContext, TensorRef, registerGpujsKernel } from '../program';
  * leave Y at 0, as the cpu kernels do.
  */
 
-const DEFAULTS: Record<string, [number, number]> = {
-  leakyrelu: [0.01, 0],
-  thresholdedrelu: [1, 0],
-  scaledtanh: [1, 1],
-  hardsigmoid: [0.2, 0.5],
-  elu: [1, 0],
-  affine: [1, 0],
-};
-const USES: Record<string, number> = { leakyrelu: 1, thresholdedrelu: 1, elu: 1, scaledtanh: 2, hardsigmoid: 2, affine: 2 };
-
 /** An activation as an expression over the local `v`. */
 function activation(name: string, alpha: number, beta: number): string {
   const a = floatLit(alpha);
@@ -52,21 +42,9 @@ function activation(name: string, alpha: number, beta: number): string {
   }
 }
 
-/** Activations per direction, alphas and betas consumed in order as the cpu kernels consume them. */
+/** Activations per direction (ops.rnnActivations: the slots every backend reads). */
 function activations(attrs: Attrs, defaults: string[], dirs: number): string[][] {
-  const names = (attrs.activations as string[] | undefined)?.length ? (attrs.activations as string[]) : [];
-  const list = names.length ? names : dirs === 2 ? [...defaults, ...defaults] : defaults;
-  const alphas = [...((attrs.activationAlpha as number[] | undefined) ?? [])];
-  const betas = [...((attrs.activationBeta as number[] | undefined) ?? [])];
-  const exprs = list.map((name) => {
-    const key = name.toLowerCase();
-    const [da, db] = DEFAULTS[key] ?? [0, 0];
-    const uses = USES[key] ?? 0;
-    const alpha = uses >= 1 && alphas.length ? alphas.shift()! : da;
-    const beta = uses >= 2 && betas.length ? betas.shift()! : db;
-    return activation(name, alpha, beta);
-  });
-  return Array.from({ length: dirs }, (_, d) => exprs.slice(d * defaults.length, (d + 1) * defaults.length));
+  return ops.rnnActivations(attrs, defaults, dirs).map((slots) => slots.map((a) => activation(a.name, a.alpha, a.beta)));
 }
 
 /** Code applying the direction's activation `which` to local `v`, into `name`. */

@@ -15,16 +15,6 @@ const WG = 64;
 const U = u32Lit;
 const F = f32Lit;
 
-const DEFAULTS: Record<string, [number, number]> = {
-  LeakyRelu: [0.01, 0],
-  ThresholdedRelu: [1, 0],
-  ScaledTanh: [1, 1],
-  HardSigmoid: [0.2, 0.5],
-  Elu: [1, 0],
-  Affine: [1, 0],
-};
-const USES: Record<string, number> = { LeakyRelu: 1, ThresholdedRelu: 1, Elu: 1, ScaledTanh: 2, HardSigmoid: 2, Affine: 2 };
-
 /** WGSL of activation `name` applied to `x` (an identifier), with the CPU kernel's branch choices. */
 function activationWgsl(name: string, alpha: number, beta: number, x: string): string {
   switch (name.toLowerCase()) {
@@ -57,19 +47,13 @@ function activationWgsl(name: string, alpha: number, beta: number, x: string): s
 
 /** WGSL fns act0(d, x), act1(d, x), ...: slot j's activation for direction d (as the CPU's `activations`). */
 function activationFns(attrs: Record<string, unknown>, defaults: string[], dirs: number): string {
-  const names = (attrs.activations as string[] | undefined)?.length ? (attrs.activations as string[]) : [];
-  const list = names.length ? names : dirs === 2 ? [...defaults, ...defaults] : defaults;
-  if (list.length !== defaults.length * dirs) throw new NoGpuKernel(`expected ${defaults.length * dirs} activations (the cpu kernel reports it)`);
-  const alphas = [...((attrs.activationAlpha as number[] | undefined) ?? [])];
-  const betas = [...((attrs.activationBeta as number[] | undefined) ?? [])];
-  const exprs = list.map((name) => {
-    const key = Object.keys(USES).find((k) => k.toLowerCase() === name.toLowerCase());
-    const [da, db] = key ? DEFAULTS[key] : [0, 0];
-    const uses = key ? USES[key] : 0;
-    const alpha = uses >= 1 && alphas.length ? alphas.shift()! : da;
-    const beta = uses >= 2 && betas.length ? betas.shift()! : db;
-    return activationWgsl(name, alpha, beta, 'x');
-  });
+  let slots: ops.RnnActivation[][];
+  try {
+    slots = ops.rnnActivations(attrs, defaults, dirs);
+  } catch (e) {
+    throw new NoGpuKernel(`${(e as Error).message} (the cpu kernel reports it)`);
+  }
+  const exprs = slots.flat().map((a) => activationWgsl(a.name, a.alpha, a.beta, 'x'));
   return defaults
     .map((_, j) => {
       const forDir = (d: number): string => exprs[d * defaults.length + j];

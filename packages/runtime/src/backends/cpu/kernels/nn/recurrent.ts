@@ -9,17 +9,6 @@ import type { KernelContext } from '../../kernel';
 
 export type Activation = (x: number) => number;
 
-const DEFAULTS: Record<string, [number, number]> = {
-  LeakyRelu: [0.01, 0],
-  ThresholdedRelu: [1, 0],
-  ScaledTanh: [1, 1],
-  HardSigmoid: [0.2, 0.5],
-  Elu: [1, 0],
-  Affine: [1, 0],
-};
-
-const USES: Record<string, number> = { LeakyRelu: 1, ThresholdedRelu: 1, Elu: 1, ScaledTanh: 2, HardSigmoid: 2, Affine: 2 };
-
 function activation(name: string, alpha: number, beta: number): Activation {
   switch (name.toLowerCase()) {
     case 'relu':
@@ -49,22 +38,9 @@ function activation(name: string, alpha: number, beta: number): Activation {
   }
 }
 
-/** The activation functions of each direction; alphas and betas are consumed in order by the activations that take them. */
+/** The activation functions of each direction (ops.rnnActivations: the slots every backend reads). */
 export function activations(attrs: Record<string, unknown>, defaults: string[], dirs: number): Activation[][] {
-  const names = (attrs.activations as string[] | undefined)?.length ? (attrs.activations as string[]) : [];
-  const list = names.length ? names : dirs === 2 ? [...defaults, ...defaults] : defaults;
-  if (list.length !== defaults.length * dirs) throw new GraphcError(`expected ${defaults.length * dirs} activations, got ${list.length}`);
-  const alphas = [...((attrs.activationAlpha as number[] | undefined) ?? [])];
-  const betas = [...((attrs.activationBeta as number[] | undefined) ?? [])];
-  const fns = list.map((name) => {
-    const key = Object.keys(USES).find((k) => k.toLowerCase() === name.toLowerCase());
-    const [da, db] = key ? DEFAULTS[key] : [0, 0];
-    const uses = key ? USES[key] : 0;
-    const alpha = uses >= 1 && alphas.length ? alphas.shift()! : da;
-    const beta = uses >= 2 && betas.length ? betas.shift()! : db;
-    return activation(name, alpha, beta);
-  });
-  return Array.from({ length: dirs }, (_, d) => fns.slice(d * defaults.length, (d + 1) * defaults.length));
+  return ops.rnnActivations(attrs, defaults, dirs).map((slots) => slots.map((a) => activation(a.name, a.alpha, a.beta)));
 }
 
 export interface RecurrentSetup {
