@@ -100,6 +100,8 @@ describe('graphc inspect', () => {
     expect(info.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: [null, 2] }]);
     expect(info.variables).toEqual([{ name: 'W', dtype: 'float32', shape: [2, 2], saved: true }]);
     expect(info.parameters).toBe(4);
+    // W's initial value [2, 2], the update [2, 2], and the scalars 5 and 2
+    expect(info.constants).toBe(10);
     expect(info.ops.matmul).toBe(1);
   });
 

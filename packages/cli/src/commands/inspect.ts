@@ -18,14 +18,16 @@ export function registerInspect(program: Command): void {
         return { name: o, dtype: t.dtype, shape: t.shape };
       });
       const parameters = vars.reduce((s, v) => s + sizeOf(v.shape), 0);
-      const info = { file: modelFile, nodes: graph.nodes.length, inputs, outputs, variables: vars, parameters, ops, metadata: graph.metadata };
+      // an imported ONNX model's weights are constants (its initializers), not variables
+      const constants = graph.nodes.filter((n) => n.op === 'const').reduce((s, n) => s + sizeOf(n.outputs[0].shape as number[]), 0);
+      const info = { file: modelFile, nodes: graph.nodes.length, inputs, outputs, variables: vars, parameters, constants, ops, metadata: graph.metadata };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
         return;
       }
       const lines = [
         `model: ${modelFile}`,
-        `nodes: ${graph.nodes.length}    parameters: ${parameters}`,
+        `nodes: ${graph.nodes.length}    parameters (variables): ${parameters}    constant values: ${constants}`,
         'inputs:',
         ...inputs.map((i) => `  ${i.name}: ${i.dtype} ${shapeToString(i.shape)}`),
         'outputs:',
