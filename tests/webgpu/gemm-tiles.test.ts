@@ -1,5 +1,5 @@
 import { Graph, SymbolicTensor, TensorValue, gradients, ops, setWebGpuGemmTile, tensor } from 'graphc';
-import { describeGpu, expectClose, runBoth, seeded } from './helpers';
+import { describeGpu, expectClose, runBoth, seeded, transposedMatmuls } from './helpers';
 
 /**
  * Both GEMM tilings of large products, 128x128 (the default: each thread 2x2 blocks of 4x4 outputs)
@@ -23,23 +23,7 @@ describe.each([128, 64] as const)('tile %i', (tile) => {
       [256, 100, 132],
       [200, 16, 129],
     ])('matmul %i x %i x %i in all four transpose combinations', async (m, k, n) => {
-      const g = new Graph();
-      const a = g.placeholder('float32', [m, k], 'a');
-      const at = g.placeholder('float32', [k, m], 'at');
-      const b = g.placeholder('float32', [k, n], 'b');
-      const bt = g.placeholder('float32', [n, k], 'bt');
-      const outs = [
-        ops.matmul(a, b),
-        ops.matmul(at, b, { transposeA: true }),
-        ops.matmul(a, bt, { transposeB: true }),
-        ops.matmul(at, bt, { transposeA: true, transposeB: true }),
-      ];
-      const feeds = {
-        a: tensor(seeded(m * k, 1), [m, k]),
-        at: tensor(seeded(m * k, 2), [k, m]),
-        b: tensor(seeded(k * n, 3), [k, n]),
-        bt: tensor(seeded(k * n, 4), [n, k]),
-      };
+      const { g, outs, feeds } = transposedMatmuls(m, k, n);
       await check(g, outs, feeds);
     });
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { Fetches, Graph, Session, TensorValue, WebGpuBackend, WebGpuExecutable } from 'graphc';
+import { Fetches, Graph, Session, SymbolicTensor, TensorValue, WebGpuBackend, WebGpuExecutable, ops, tensor } from 'graphc';
 
 /**
  * Whether this machine has a WebGPU adapter, probed once per test file in a child process (so the
@@ -102,4 +102,46 @@ export async function runBoth<F extends Fetches>(
   const gpuOut = (await gpuSess.run(list, feeds)) as unknown as TensorValue[];
   const exe = (gpuSess.backend as WebGpuBackend).compiled.at(-1)!;
   return { cpu, gpu: gpuOut, exe, session: gpuSess };
+}
+
+/**
+ * `outs` on webgpu against the cpu backend (the reference) at O0 and O2, within `rtol`; no CPU
+ * fallback anywhere in the plan, and every op of `opsOnGpu` placed on the device.
+ */
+export async function checkOnGpu(g: Graph, outs: SymbolicTensor[], feeds: Record<string, TensorValue>, opsOnGpu: string[], rtol = 1e-4): Promise<void> {
+  for (const optimize of [0, 2] as const) {
+    const { cpu, gpu: got, exe } = await runBoth(g, outs, feeds, { optimize });
+    outs.forEach((o, i) => expectClose(got[i], cpu[i], rtol, 1e-2, `${o.node.op} #${i} ${JSON.stringify(o.node.attrs)} (O${optimize})`));
+    expect(exe.fallbacks).toEqual([]);
+    for (const op of opsOnGpu) {
+      const placed = exe.placement.filter((p) => p.op === op);
+      expect({ op, placed: placed.length > 0 }).toEqual({ op, placed: true });
+      for (const p of placed) expect({ op, where: p.where }).toEqual({ op, where: 'gpu' });
+    }
+  }
+}
+
+/** Seeded integers in [lo, hi). */
+export const seededInts = (n: number, seed: number, lo: number, hi: number): number[] => Array.from(seeded(n, seed), (v) => lo + Math.floor(((v + 1) / 2) * (hi - lo)));
+
+/** An m x k by k x n product in all four transpose combinations, with seeded operands. */
+export function transposedMatmuls(m: number, k: number, n: number): { g: Graph; outs: SymbolicTensor[]; feeds: Record<string, TensorValue> } {
+  const g = new Graph();
+  const a = g.placeholder('float32', [m, k], 'a');
+  const at = g.placeholder('float32', [k, m], 'at');
+  const b = g.placeholder('float32', [k, n], 'b');
+  const bt = g.placeholder('float32', [n, k], 'bt');
+  const outs = [
+    ops.matmul(a, b),
+    ops.matmul(at, b, { transposeA: true }),
+    ops.matmul(a, bt, { transposeB: true }),
+    ops.matmul(at, bt, { transposeA: true, transposeB: true }),
+  ];
+  const feeds = {
+    a: tensor(seeded(m * k, 1), [m, k]),
+    at: tensor(seeded(m * k, 2), [k, m]),
+    b: tensor(seeded(k * n, 3), [k, n]),
+    bt: tensor(seeded(k * n, 4), [n, k]),
+  };
+  return { g, outs, feeds };
 }

@@ -1,5 +1,5 @@
 import { Graph, SymbolicTensor, TensorValue, ops, tensor } from 'graphc';
-import { describeGpu, expectClose, runBoth, seeded } from './helpers';
+import { describeGpu, expectClose, runBoth, seeded, transposedMatmuls } from './helpers';
 
 async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, TensorValue>, levels: (0 | 2)[] = [0, 2]) {
   for (const optimize of levels) {
@@ -20,23 +20,7 @@ describeGpu('webgpu GEMM', () => {
     [5, 200, 8],
     [128, 96, 40],
   ])('matmul %i x %i x %i in all four transpose combinations', async (m, k, n) => {
-    const g = new Graph();
-    const a = g.placeholder('float32', [m, k], 'a');
-    const at = g.placeholder('float32', [k, m], 'at');
-    const b = g.placeholder('float32', [k, n], 'b');
-    const bt = g.placeholder('float32', [n, k], 'bt');
-    const outs = [
-      ops.matmul(a, b),
-      ops.matmul(at, b, { transposeA: true }),
-      ops.matmul(a, bt, { transposeB: true }),
-      ops.matmul(at, bt, { transposeA: true, transposeB: true }),
-    ];
-    const feeds = {
-      a: tensor(seeded(m * k, 1), [m, k]),
-      at: tensor(seeded(m * k, 2), [k, m]),
-      b: tensor(seeded(k * n, 3), [k, n]),
-      bt: tensor(seeded(k * n, 4), [n, k]),
-    };
+    const { g, outs, feeds } = transposedMatmuls(m, k, n);
     await check(g, outs, feeds, [0]);
   });
 

@@ -1,24 +1,12 @@
-import { Graph, SymbolicTensor, TensorValue, applyOp, ops, tensor } from 'graphc';
-import { describeGpu, expectClose, runBoth, seeded } from './helpers';
+import { Graph, SymbolicTensor, applyOp, ops, tensor } from 'graphc';
+import { checkOnGpu, describeGpu, runBoth, seeded, seededInts } from './helpers';
 
 /**
  * gridSample, maxUnpool and the workgroup scan of cumSum against the cpu backend (the reference),
  * at O0 and O2; every listed op must run on the device (no CPU fallback anywhere in the plan).
  */
-async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, TensorValue>, opsOnGpu: string[], rtol = 1e-4): Promise<void> {
-  for (const optimize of [0, 2] as const) {
-    const { gpu, exe, cpu } = await runBoth(g, outs, feeds, { optimize });
-    outs.forEach((o, i) => expectClose(gpu[i], cpu[i], rtol, 1e-2, `${o.node.op} #${i} ${JSON.stringify(o.node.attrs)} (O${optimize})`));
-    expect(exe.fallbacks).toEqual([]);
-    for (const op of opsOnGpu) {
-      const placed = exe.placement.filter((p) => p.op === op);
-      expect({ op, placed: placed.length > 0 }).toEqual({ op, placed: true });
-      for (const p of placed) expect({ op, where: p.where }).toEqual({ op, where: 'gpu' });
-    }
-  }
-}
-
-const ints = (n: number, seed: number, lo: number, hi: number): number[] => Array.from(seeded(n, seed), (v) => lo + Math.floor(((v + 1) / 2) * (hi - lo)));
+const check = checkOnGpu;
+const ints = seededInts;
 
 const MODES = ['linear', 'nearest', 'cubic'] as const;
 const PADDINGS = ['zeros', 'border', 'reflection'] as const;

@@ -1,25 +1,13 @@
 import { Graph, Session, SymbolicTensor, TensorValue, applyOp, gradients, ops, tensor } from 'graphc';
-import { describeGpu, expectClose, runBoth, seeded } from './helpers';
+import { checkOnGpu, describeGpu, seeded, seededInts } from './helpers';
 
 /**
  * The WGSL kernels of the ops ONNX models bring, each against the cpu backend (the reference) on
  * several shapes and attribute variants, at O0 and O2; every listed op must run on the device (no
  * CPU fallback anywhere in the plan).
  */
-async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, TensorValue>, opsOnGpu: string[], rtol = 1e-4): Promise<void> {
-  for (const optimize of [0, 2] as const) {
-    const { cpu, gpu, exe } = await runBoth(g, outs, feeds, { optimize });
-    outs.forEach((o, i) => expectClose(gpu[i], cpu[i], rtol, 1e-2, `${o.node.op} #${i} (O${optimize})`));
-    expect(exe.fallbacks).toEqual([]);
-    for (const op of opsOnGpu) {
-      const placed = exe.placement.filter((p) => p.op === op);
-      expect({ op, placed: placed.length > 0 }).toEqual({ op, placed: true });
-      for (const p of placed) expect({ op, where: p.where }).toEqual({ op, where: 'gpu' });
-    }
-  }
-}
-
-const ints = (n: number, seed: number, lo: number, hi: number): number[] => Array.from(seeded(n, seed), (v) => lo + Math.floor(((v + 1) / 2) * (hi - lo)));
+const check = checkOnGpu;
+const ints = seededInts;
 
 describeGpu('webgpu ONNX array ops', () => {
   test('stridedSlice: negative steps, every other element, a single element, rank 1 reversed; int32, int64 and bool', async () => {
