@@ -1,5 +1,5 @@
 import { DType, TensorValue, sizeOf, stridesOf } from '@graphc/graph';
-import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
+import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { f32Lit, grid1d, i32Lit, u32Lit } from '../wgsl';
 import { elementwiseDispatch, valueType } from './elementwise';
 
@@ -286,7 +286,8 @@ registerWebGpuKernel('split', (ctx) => {
   return { dispatches };
 });
 
-registerWebGpuKernel('broadcastToShapeOf', (ctx) => {
+/** Input 0 broadcast to the output's shape (the elementwise kernel with the identity): broadcastToShapeOf, expand. */
+export const broadcastCopy: WebGpuKernel = (ctx) => {
   movable(ctx);
   const [x] = ctx.inputs;
   return {
@@ -297,7 +298,9 @@ registerWebGpuKernel('broadcastToShapeOf', (ctx) => {
       ),
     ],
   };
-});
+};
+
+registerWebGpuKernel('broadcastToShapeOf', broadcastCopy);
 
 /** sliceGrad(dy, x): dy inside the sliced block, 0 elsewhere. */
 registerWebGpuKernel('sliceGrad', (ctx) => {

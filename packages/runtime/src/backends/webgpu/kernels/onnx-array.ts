@@ -1,8 +1,8 @@
 import { TensorValue, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { grid1d, i32Lit, u32Lit } from '../wgsl';
-import { coords, dst, mapDispatch, movable, offsetOf, src } from './array';
-import { elementwiseDispatch, valueType } from './elementwise';
+import { broadcastCopy, coords, dst, mapDispatch, movable, offsetOf, src } from './array';
+import { valueType } from './elementwise';
 
 /**
  * The array ops ONNX models bring (stridedSlice, expand, the element and N-d gathers and scatters,
@@ -87,19 +87,8 @@ registerWebGpuKernel('stridedSliceGrad', (ctx) => {
   return { dispatches: [mapDispatch(sizeOf(out.shape), ctx.limits.maxComputeWorkgroupsPerDimension, [src(), dst()], lines.join('\n  '))] };
 });
 
-/** expand: a broadcast copy (the elementwise kernel with the identity). */
-registerWebGpuKernel('expand', (ctx) => {
-  movable(ctx);
-  const [x] = ctx.inputs;
-  return {
-    dispatches: [
-      elementwiseDispatch(
-        { inputs: [x], statements: [{ op: 'identity', attrs: {}, args: [{ input: 0 }], dtype: x.dtype }], output: ctx.outputs[0] },
-        ctx.limits.maxComputeWorkgroupsPerDimension,
-      ),
-    ],
-  };
-});
+/** expand: a broadcast copy. */
+registerWebGpuKernel('expand', broadcastCopy);
 
 /** gatherElements: out[c] = data[c with c[axis] = indices[c]]. */
 registerWebGpuKernel('gatherElements', (ctx) => {
