@@ -93,6 +93,33 @@ function buildCorpus(): { name: string; bytes: Uint8Array }[] {
       ],
     }),
   });
+  corpus.push({
+    name: 'scan',
+    bytes: buildModel({
+      inputs: [
+        { name: 'init', shape: [2] },
+        { name: 'x', shape: [3, 2] },
+      ],
+      outputs: [{ name: 'final' }, { name: 'trace' }],
+      opset: 16,
+      nodes: [
+        {
+          op: 'Scan',
+          inputs: ['init', 'x'],
+          outputs: ['final', 'trace'],
+          attrs: {
+            num_scan_inputs: 1,
+            body: {
+              graph: {
+                ...subgraph({ outputs: [{ name: 's_out' }, { name: 'y' }], nodes: [{ op: 'Add', inputs: ['s_in', 'row'], outputs: ['s_out'] }, { op: 'Tanh', inputs: ['s_out'], outputs: ['y'] }] }, 'body'),
+                input: ['s_in', 'row'].map((name) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } })),
+              },
+            },
+          },
+        },
+      ],
+    }),
+  });
   const g = new Graph();
   const x = g.placeholder('float32', [null, 8, 8, 3], 'x');
   const w = g.constant(tensor(Array.from({ length: 54 }, (_, i) => Math.sin(i)), [3, 3, 3, 2]), 'w');

@@ -31,9 +31,13 @@ export function supportedOnnxOps(): string[] {
 /**
  * Control flow the importer resolves itself rather than through a handler: `If` whose condition is
  * known at import (a constant, or folded from known shapes, as PyTorch's exporter often leaves
- * them) becomes the nodes of the branch taken. A condition computed at run time is unsupported.
+ * them) becomes the nodes of the branch taken; `Scan` over a sequence of known length is unrolled,
+ * its body imported once per step. A condition computed at run time, or a Scan of unknown length,
+ * is unsupported.
  */
-const CONTROL_FLOW = new Set(['If']);
+const CONTROL_FLOW = new Set(['If', 'Scan']);
+/** Body nodes a Scan may unroll into at most (steps x body nodes): a bigger one is refused, not built. */
+const MAX_SCAN_NODES = 100000;
 const MAX_SUBGRAPH_DEPTH = 64;
 
 /** The subgraphs of a node's attributes (If's branches; Loop's and Scan's bodies). */
@@ -305,6 +309,7 @@ class Importer {
     const label = n.name || n.output?.find((o) => o) || type;
     const where = `${this.where}: node '${label}' (${type})`;
     if (type === 'If') return this.importIf(n, where);
+    if (type === 'Scan') return this.importScan(n, where);
     const inputNames = n.input ?? [];
     const outputNames = n.output ?? [];
     const ins: (Known | undefined)[] = inputNames.map((i) => (i === '' ? undefined : this.known.get(i)!));
@@ -396,6 +401,130 @@ class Importer {
     outs.forEach((name, k) => {
       const result = this.known.get(results[k].name ?? '') ?? failAt(where, `branch output '${results[k].name}' is not computed`);
       if (name) this.known.set(name, { ...result });
+    });
+  }
+
+  /** The tensor of an ONNX value in the model's graph (a known value becomes a const node). */
+  private tensorOf(name: string, where: string): SymbolicTensor {
+    const k = this.known.get(name) ?? failAt(where, `input '${name}' is not defined`);
+    return this.materialize(name, k);
+  }
+
+  private addNode(op: string, inputs: SymbolicTensor[], attrs: Record<string, AttrValue>, name: string, where: string): SymbolicTensor {
+    try {
+      return this.graph.addNode(op, inputs, attrs, { name: sanitizeName(name) }).output();
+    } catch (e) {
+      if (e instanceof GraphcError) throw new FormatError(`${where}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private setTensor(name: string, t: SymbolicTensor): void {
+    this.known.set(name, { tensor: t, info: { dtype: t.dtype, shape: t.shape }, elemType: DTYPE_TO_ONNX[t.dtype] });
+  }
+
+  /**
+   * Scan unrolled: step t binds the body's state inputs to the current states and its scan inputs to
+   * slice t of each scan input (along its axis, from the end when its direction is 1), imports the
+   * body's nodes under names of their own (`<node>/step<t>/<value>`), and takes the new states and
+   * this step's scan outputs from its results; the scan outputs are stacked along their axes. Opset
+   * 8's batch dimension (sequence_lens absent) unrolls per batch entry too.
+   */
+  private importScan(n: NodeProto, where: string): void {
+    const attr = (name: string) => (n.attribute ?? []).find((a) => a.name === name);
+    const body = attr('body')?.g ?? failAt(where, "attribute 'body' (a graph) is missing");
+    for (const inner of body.node ?? []) if (subgraphsOf(inner).length) unsupportedAt(where, 'Scan', 'a Scan body with nested subgraphs is not supported');
+    const numScan = toNumber((attr('num_scan_inputs')?.i ?? 0) as never, `${where}: attribute 'num_scan_inputs'`);
+    const ints = (name: string, count: number, fallback: number): number[] => {
+      const list = (attr(name)?.ints ?? []).map((v, i) => toNumber(v as never, `${where}: attribute '${name}'[${i}]`));
+      return Array.from({ length: count }, (_, i) => list[i] ?? fallback);
+    };
+    const batched = this.opset < 9;
+    let inputs = n.input ?? [];
+    if (batched) {
+      if (inputs[0]) unsupportedAt(where, 'Scan', 'sequence_lens is not supported');
+      inputs = inputs.slice(1);
+    }
+    const numState = inputs.length - numScan;
+    const outs = n.output ?? [];
+    const bodyIn = body.input ?? [];
+    const bodyOut = body.output ?? [];
+    if (numScan < 1 || numState < 0 || bodyIn.length !== inputs.length || bodyOut.length !== outs.length || bodyOut.length < numState) {
+      failAt(where, `${inputs.length} inputs (${numScan} scanned), ${outs.length} outputs: the body takes ${bodyIn.length} and returns ${bodyOut.length}`);
+    }
+    const numOut = outs.length - numState;
+    const inAxes = batched ? new Array<number>(numScan).fill(0) : ints('scan_input_axes', numScan, 0);
+    const inDirs = ints(batched ? 'directions' : 'scan_input_directions', numScan, 0);
+    const outAxes = batched ? new Array<number>(numOut).fill(0) : ints('scan_output_axes', numOut, 0);
+    const outDirs = batched ? new Array<number>(numOut).fill(0) : ints('scan_output_directions', numOut, 0);
+    const states0 = inputs.slice(0, numState).map((name) => this.tensorOf(name, where));
+    const scans0 = inputs.slice(numState).map((name) => this.tensorOf(name, where));
+    const label = sanitizeName(n.name || outs.find((o) => o) || 'scan');
+    const axisOf = (axis: number, rank: number): number => {
+      const a = axis < 0 ? axis + rank : axis;
+      if (a < 0 || a >= rank) failAt(where, `axis ${axis} is outside rank ${rank}`);
+      return a;
+    };
+    const constant = (v: number, tag: string) => this.addNode('const', [], { value: { dtype: 'int32', shape: [], data: Int32Array.of(v) } }, `${label}/${tag}`, where);
+
+    // one sequence: states and scan inputs without a batch dimension; returns final states and stacked outputs
+    const unroll = (states: SymbolicTensor[], scans: SymbolicTensor[], tag: string): SymbolicTensor[] => {
+      const axes = scans.map((x, i) => axisOf(inAxes[i], x.rank));
+      const lengths = scans.map((x, i) => x.shape[axes[i]]);
+      const steps = lengths[0];
+      if (steps === null || lengths.some((l) => l !== steps)) unsupportedAt(where, 'Scan', 'the scanned length must be known at import and equal for every scan input');
+      const bodyNodes = Math.max((body.node ?? []).length, 1);
+      if (steps * bodyNodes > MAX_SCAN_NODES) unsupportedAt(where, 'Scan', `${steps} steps of ${bodyNodes} nodes: graphc unrolls at most ${MAX_SCAN_NODES} nodes`);
+      const perStep: SymbolicTensor[][] = Array.from({ length: numOut }, () => []);
+      for (let t = 0; t < steps; t++) {
+        const prefix = `${label}${tag}/step${t}/`;
+        const rename = new Map<string, string>();
+        for (const v of bodyIn) rename.set(v.name ?? '', `${prefix}${v.name}`);
+        for (const init of body.initializer ?? []) rename.set(init.name ?? '', `${prefix}${init.name}`);
+        for (const node of body.node ?? []) for (const o of node.output ?? []) if (o) rename.set(o, `${prefix}${o}`);
+        const renamed = (name: string): string => rename.get(name) ?? name;
+        states.forEach((st, i) => this.setTensor(renamed(bodyIn[i].name ?? ''), st));
+        scans.forEach((x, i) => {
+          const at = inDirs[i] === 1 ? steps - 1 - t : t;
+          this.setTensor(renamed(bodyIn[numState + i].name ?? ''), this.addNode('gather', [x, constant(at, `${tag}index${i}_${t}`)], { axis: axes[i] }, `${prefix}in${i}`, where));
+        });
+        for (const init of body.initializer ?? []) {
+          const value = tensorFromProto(init, this.source, init.name ?? '');
+          this.known.set(renamed(init.name ?? ''), { value, info: { dtype: value.dtype, shape: value.shape }, elemType: init.dataType ?? 0 });
+        }
+        const nodes = (body.node ?? []).map((node) => ({ ...node, input: (node.input ?? []).map((i) => (i ? renamed(i) : i)), output: (node.output ?? []).map((o) => (o ? renamed(o) : o)) }));
+        for (const inner of this.sorted(nodes)) this.importNode(inner);
+        const result = (k: number): SymbolicTensor => this.tensorOf(renamed(bodyOut[k].name ?? ''), where);
+        states = states.map((_, k) => result(k));
+        for (let k = 0; k < numOut; k++) perStep[k].push(result(numState + k));
+      }
+      const stacked = perStep.map((list, k) => {
+        const ordered = outDirs[k] === 1 ? [...list].reverse() : list;
+        const rank = (ordered[0]?.rank ?? 0) + 1;
+        const axis = axisOf(outAxes[k], rank);
+        const parts = ordered.map((v, t) => this.addNode('expandDims', [v], { axis }, `${label}${tag}/out${k}_${t}`, where));
+        return this.addNode('concat', parts, { axis }, `${label}${tag}/out${k}`, where);
+      });
+      return [...states, ...stacked];
+    };
+
+    let results: SymbolicTensor[];
+    if (!batched) results = unroll(states0, scans0, '');
+    else {
+      // opset 8: every input has a leading batch dimension, scanned per batch entry
+      const batch = [...states0, ...scans0].map((x) => x.shape[0]);
+      const b0 = batch[0];
+      if (b0 === null || batch.some((b) => b !== b0)) unsupportedAt(where, 'Scan', 'the batch size must be known at import and equal for every input');
+      const perBatch = Array.from({ length: b0 }, (_, b) => {
+        const pick = (x: SymbolicTensor, i: number) => this.addNode('gather', [x, constant(b, `batch${i}_${b}`)], { axis: 0 }, `${label}/batch${b}/in${i}`, where);
+        return unroll(states0.map(pick), scans0.map((x, i) => pick(x, numState + i)), `/batch${b}`);
+      });
+      results = outs.map((_, k) =>
+        this.addNode('concat', perBatch.map((r, b) => this.addNode('expandDims', [r[k]], { axis: 0 }, `${label}/batch${b}/result${k}`, where)), { axis: 0 }, `${label}/result${k}`, where),
+      );
+    }
+    outs.forEach((name, k) => {
+      if (name) this.setTensor(name, results[k]);
     });
   }
 
