@@ -271,6 +271,12 @@ describe('maxPool and avgPool', () => {
     expectClose(y, [3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7]);
   });
 
+  test('maxPool: a NaN anywhere in the window wins (first cell or later), -Infinity windows stay -Infinity', async () => {
+    const x = f32([NaN, 1, 2, 3, 4, 5, NaN, 7, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, 0, 0], [1, 4, 4, 1]);
+    const y = await run([x], (t) => ops.maxPool(t, 2, 2, 'VALID'));
+    expect(Array.from(y.data)).toEqual([NaN, NaN, -Infinity, 0]);
+  });
+
   test('SAME maxPool never picks a padded cell', async () => {
     const y = await run([f32(x9.map((v) => -v), [1, 3, 3, 1])], (x) => ops.maxPool(x, 3, 1, 'SAME'));
     expectClose(y, [-1, -1, -2, -1, -1, -2, -4, -4, -5]);

@@ -33,18 +33,23 @@ function pool(kind: 'max' | 'avg') {
           const xStart = Math.max(x0, 0);
           const xEnd = Math.min(x0 + kw, g.w);
           if (kind === 'max') {
-            acc.fill(lowest, 0, c);
-            for (let iy = yStart; iy < yEnd; iy++) {
-              for (let ix = xStart; ix < xEnd; ix++) {
-                const src = imageBase + (iy * g.w + ix) * c;
-                for (let ch = 0; ch < c; ch++) {
-                  const v = xd[src + ch];
-                  // NaN wins, as in TensorFlow's max
-                  if (v > acc[ch] || v !== v) acc[ch] = v;
+            if (yStart >= yEnd || xStart >= xEnd) {
+              for (let ch = 0; ch < c; ch++) od[dst + ch] = lowest;
+            } else {
+              // the window's first cell starts the running max in the output itself (no scratch, no fill)
+              const first = imageBase + (yStart * g.w + xStart) * c;
+              for (let ch = 0; ch < c; ch++) od[dst + ch] = xd[first + ch];
+              for (let iy = yStart; iy < yEnd; iy++) {
+                for (let ix = iy === yStart ? xStart + 1 : xStart; ix < xEnd; ix++) {
+                  const src = imageBase + (iy * g.w + ix) * c;
+                  for (let ch = 0; ch < c; ch++) {
+                    const v = xd[src + ch];
+                    // NaN wins, as in TensorFlow's max (a NaN already there stays: nothing is > NaN)
+                    if (v > od[dst + ch] || v !== v) od[dst + ch] = v;
+                  }
                 }
               }
             }
-            for (let ch = 0; ch < c; ch++) od[dst + ch] = acc[ch];
           } else {
             acc.fill(0, 0, c);
             for (let iy = yStart; iy < yEnd; iy++) {
