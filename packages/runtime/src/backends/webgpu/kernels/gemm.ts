@@ -60,8 +60,8 @@ export function gemmOutputType(n: number): string {
 /**
  * Tile size for large products (M and N of 128 or more): 128 (16x16 threads, 8x8 outputs each as
  * 2x2 blocks of 4x4 placed 64 apart: twice the multiply-adds per value staged) or 64 (16x16 threads,
- * 4x4 outputs each). 128 ran 1.5x faster on lavapipe (BENCHMARKS.md, `node bench/webgpu.js --only
- * gemm --gemm-tile both`); measure both on a GPU the same way. `setWebGpuGemmTile(64)` or
+ * 4x4 outputs each). 128 ran 512 and 1024 products 1.6-1.9x faster on lavapipe (BENCHMARKS.md,
+ * `node bench/webgpu.js --only gemm --gemm-tile both`); measure both on a GPU the same way. `setWebGpuGemmTile(64)` or
  * GRAPHC_WEBGPU_GEMM_TILE=64 selects 64 (read when a plan compiles).
  */
 let largeTile: 64 | 128 = process.env.GRAPHC_WEBGPU_GEMM_TILE === '64' ? 64 : 128;
