@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * Single-op timings behind kernel changes, one full Session.run each (feeds in, outputs out), median
+ * of --runs after 5 warm-up runs:
+ *
+ *   npx tsc -b packages/cli && node bench/kernels.js [--runs 30] [--webgpu]
+ *
+ * - topk: topK k=5 over [8, 50000] float32 (long rows, small k)
+ * - maxpool: maxPool 2x2 stride 2 VALID over [64, 28, 28, 16] float32 (the fashion-cnn's first pool)
+ * --webgpu adds the topk row on the webgpu backend.
+ */
+'use strict';
+const path = require('path');
+const graphc = require(path.join(__dirname, '..', 'packages/cli/dist'));
+const { Graph, Session, ops, tensor } = graphc;
+
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1]) || 30;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function time(name, backend, build) {
+  const g = new Graph();
+  const { fetch, feeds } = build(g);
+  const s = new Session(g, { backend });
+  for (let i = 0; i < 5; i++) await s.run(fetch, feeds);
+  const times = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await s.run(fetch, feeds);
+    times.push(performance.now() - t);
+  }
+  s.close();
+  console.log(`${name} (${backend}): median ${median(times).toFixed(2)} ms over ${RUNS} runs`);
+}
+
+const topk = (g) => {
+  const x = g.placeholder('float32', [8, 50000], 'x');
+  const data = Float32Array.from({ length: 400000 }, (_, j) => Math.sin(j * 1.7) * 100);
+  return { fetch: ops.topK(x, 5), feeds: { x: tensor(data, [8, 50000]) } };
+};
+const maxpool = (g) => {
+  const x = g.placeholder('float32', [64, 28, 28, 16], 'x');
+  const data = Float32Array.from({ length: 64 * 28 * 28 * 16 }, (_, j) => Math.sin(j * 1.7));
+  return { fetch: ops.maxPool(x, 2, 2, 'VALID'), feeds: { x: tensor(data, [64, 28, 28, 16]) } };
+};
+
+(async () => {
+  await time('topK k=5 of [8, 50000]', 'cpu', topk);
+  await time('maxPool 2x2/2 of [64, 28, 28, 16]', 'cpu', maxpool);
+  if (args.includes('--webgpu')) {
+    await time('topK k=5 of [8, 50000]', 'webgpu', topk);
+    graphc.releaseGpu();
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
