@@ -68,11 +68,17 @@ export interface TestSet {
 }
 
 /**
- * Reads a test set of `model` (loaded from `modelFile`): inputs matched to the model's inputs by
- * ONNX name (else by position), values read under the model's declared types (see asDeclared).
+ * Every test_data_set_N of the case in `dir` (model `model`, loaded from `modelFile`), in order:
+ * inputs matched to the model's inputs by ONNX name (else by position), values read under the
+ * model's declared types (see asDeclared, read from the model file once for all sets).
  */
-export function readTestSet(setDir: string, model: LoadedModel, modelFile: string): TestSet {
+export function readTestSets(dir: string, model: LoadedModel, modelFile: string): TestSet[] {
   const declared = declaredTypes(modelFile);
+  const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
+  return sets.map((set) => readTestSet(path.join(dir, set), model, declared));
+}
+
+function readTestSet(setDir: string, model: LoadedModel, declared: Map<string, number>): TestSet {
   const meta = model.graph.metadata.onnx as { inputs: Record<string, string>; outputs: Record<string, string> };
   const onnxNameOf = (map: Record<string, string>, graphcName: string): string => Object.keys(map).find((k) => map[k] === graphcName) ?? graphcName;
   const files = fs.readdirSync(setDir);
@@ -125,11 +131,10 @@ export async function runCase(dir: string, suite = path.basename(path.dirname(di
   let session: Session | undefined;
   try {
     const model = await loadModel(file);
-    const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
+    const sets = readTestSets(dir, model, file);
     if (!sets.length) return done('error', 'no test data sets');
     session = new Session(model.graph, { backend });
-    for (const set of sets) {
-      const { feeds, expected } = readTestSet(path.join(dir, set), model, file);
+    for (const { feeds, expected } of sets) {
       const outputs = model.signature.outputs;
       if (expected.length !== outputs.length) return done('fail', `model has ${outputs.length} outputs, test data ${expected.length}`);
       const values = await session.run(outputs, feeds);
@@ -217,8 +222,7 @@ export async function runRoundTrip(dir: string, suite = path.basename(path.dirna
     const { exportOnnx } = require('graphc') as typeof import('graphc');
     const model = await loadModel(file);
     const bytes = exportOnnx(model.graph, { outputs: model.signature.outputs });
-    for (const set of fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort()) {
-      const { feeds, expected } = readTestSet(path.join(dir, set), model, file);
+    for (const { feeds, expected } of readTestSets(dir, model, file)) {
       let values: TensorValue[];
       try {
         values = await runInOrt(bytes, feeds, model.signature.outputs);

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TensorValue, exportOnnx, loadModel } from 'graphc';
-import { DEFAULT_DATA, OrtRequest, compare, readTestSet, runInOrtBatch } from '../../scripts/conformance-harness';
+import { DEFAULT_DATA, OrtRequest, compare, readTestSets, runInOrtBatch } from '../../scripts/conformance-harness';
 
 const data = process.env.ONNX_TESTDATA ?? DEFAULT_DATA;
 const passing = fs
@@ -41,7 +41,7 @@ async function prepare(entry: string): Promise<Prepared> {
   const dir = path.join(data, entry);
   try {
     const model = await loadModel(path.join(dir, 'model.onnx'));
-    const { feeds, expected } = readTestSet(path.join(dir, 'test_data_set_0'), model, path.join(dir, 'model.onnx'));
+    const [{ feeds, expected }] = readTestSets(dir, model, path.join(dir, 'model.onnx'));
     const bytes = exportOnnx(model.graph, { outputs: model.signature.outputs });
     return { name: entry, request: { bytes, feeds, outputs: model.signature.outputs }, expected };
   } catch (e) {
