@@ -465,6 +465,8 @@ class Importer {
       if (a < 0 || a >= rank) failAt(where, `axis ${axis} is outside rank ${rank}`);
       return a;
     };
+    // the body's own constants, parsed once: every step binds the same values under its own names
+    const bodyConstants = (body.initializer ?? []).map((init) => ({ name: init.name ?? '', value: tensorFromProto(init, this.source, init.name ?? ''), elemType: init.dataType ?? 0 }));
     const constant = (v: number, tag: string) => this.addNode('const', [], { value: { dtype: 'int32', shape: [], data: Int32Array.of(v) } }, `${label}/${tag}`, where);
 
     // one sequence: states and scan inputs without a batch dimension; returns final states and stacked outputs
@@ -480,7 +482,7 @@ class Importer {
         const prefix = `${label}${tag}/step${t}/`;
         const rename = new Map<string, string>();
         for (const v of bodyIn) rename.set(v.name ?? '', `${prefix}${v.name}`);
-        for (const init of body.initializer ?? []) rename.set(init.name ?? '', `${prefix}${init.name}`);
+        for (const c of bodyConstants) rename.set(c.name, `${prefix}${c.name}`);
         for (const node of body.node ?? []) for (const o of node.output ?? []) if (o) rename.set(o, `${prefix}${o}`);
         const renamed = (name: string): string => rename.get(name) ?? name;
         states.forEach((st, i) => this.setTensor(renamed(bodyIn[i].name ?? ''), st));
@@ -488,10 +490,7 @@ class Importer {
           const at = inDirs[i] === 1 ? steps - 1 - t : t;
           this.setTensor(renamed(bodyIn[numState + i].name ?? ''), this.addNode('gather', [x, constant(at, `${tag}index${i}_${t}`)], { axis: axes[i] }, `${prefix}in${i}`, where));
         });
-        for (const init of body.initializer ?? []) {
-          const value = tensorFromProto(init, this.source, init.name ?? '');
-          this.known.set(renamed(init.name ?? ''), { value, info: { dtype: value.dtype, shape: value.shape }, elemType: init.dataType ?? 0 });
-        }
+        for (const c of bodyConstants) this.known.set(renamed(c.name), { value: c.value, info: { dtype: c.value.dtype, shape: c.value.shape }, elemType: c.elemType });
         const nodes = (body.node ?? []).map((node) => ({ ...node, input: (node.input ?? []).map((i) => (i ? renamed(i) : i)), output: (node.output ?? []).map((o) => (o ? renamed(o) : o)) }));
         for (const inner of this.sorted(nodes)) this.importNode(inner);
         const result = (k: number): SymbolicTensor => this.tensorOf(renamed(bodyOut[k].name ?? ''), where);
