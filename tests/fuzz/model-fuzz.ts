@@ -8,20 +8,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { GraphcError, LoadedModel, Session, TensorValue, allocArray, initializeFromModel, isFloat, parseModelJson, registeredOps } from 'graphc';
+import { LoadedModel, Session, TensorValue, allocArray, initializeFromModel, isFloat, parseModelJson, registeredOps } from 'graphc';
+import { rng as mulberry32 } from './passes-fuzz';
+import { CaseResult, typedOutcome } from './typed-outcome';
 
 const MODELS = path.resolve(__dirname, '../../models');
 
-/** mulberry32, as the passes fuzzer. */
+/** The passes fuzzer's generator (mulberry32), with integer and pick helpers. */
 function rng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return { next, int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)] };
 }
 type Rng = ReturnType<typeof rng>;
@@ -154,7 +149,7 @@ function feedsFor(model: LoadedModel, r: Rng): Record<string, TensorValue> | und
 /** How the cases ended so far (to check that mutants still reach the runtime often enough). */
 export const outcomes = { loadError: 0, loaded: 0, runError: 0, ran: 0 };
 
-export async function runCase(seed: number): Promise<{ seed: number; ok: boolean; detail?: string }> {
+export async function runCase(seed: number): Promise<CaseResult> {
   const r = rng(seed);
   const base = r.pick(sources());
   const ops = registeredOps().map((d) => d.name);
@@ -170,39 +165,30 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
     how = steps.join('; ');
   }
   const where = `seed ${seed}: models/${base.name} (${how})`;
-  const start = Date.now();
-  let stage = 'load';
+  let doc: unknown;
   try {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      outcomes.loadError++;
-      return { seed, ok: true }; // loadModel's own JSON error path; not the parser under test
-    }
-    const model = parseModelJson(doc, base.folder, `${base.name}/model.json`);
-    outcomes.loaded++;
-    stage = 'run';
-    const feeds = feedsFor(model, r);
-    const outputs = Array.isArray(model.signature.outputs) ? model.signature.outputs : [];
-    if (feeds && outputs.length) {
+    doc = JSON.parse(text);
+  } catch {
+    outcomes.loadError++;
+    return { seed, ok: true }; // loadModel's own JSON error path; not the parser under test
+  }
+  return typedOutcome(
+    seed,
+    where,
+    () => parseModelJson(doc, base.folder, `${base.name}/model.json`),
+    async (model) => {
+      const feeds = feedsFor(model, r);
+      const outputs = Array.isArray(model.signature.outputs) ? model.signature.outputs : [];
+      if (!feeds || !outputs.length) return false;
       const session = new Session(model.graph);
       try {
         await initializeFromModel(session, model);
         await session.run(outputs, feeds);
-        outcomes.ran++;
+        return true;
       } finally {
         session.close();
       }
-    }
-  } catch (e) {
-    if (stage === 'load') outcomes.loadError++;
-    else outcomes.runError++;
-    if (!(e instanceof GraphcError)) {
-      return { seed, ok: false, detail: `${where}: untyped error at ${stage}: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}` };
-    }
-  }
-  const ms = Date.now() - start;
-  if (ms > 10000) return { seed, ok: false, detail: `${where}: took ${ms} ms` };
-  return { seed, ok: true };
+    },
+    (event) => outcomes[event]++,
+  );
 }

@@ -8,7 +8,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Graph, GraphcError, Session, TensorValue, exportOnnx, importOnnx, onnx, ops, tensor } from 'graphc';
-import { buildModel, subgraph } from '../onnx/onnx-builder';
+import { cumulativeScan, shapeIf } from '../onnx/control-flow-models';
+import { buildModel } from '../onnx/onnx-builder';
+import { CaseResult, typedOutcome } from './typed-outcome';
 
 const DATA = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data';
 
@@ -71,55 +73,8 @@ function buildCorpus(): { name: string; bytes: Uint8Array }[] {
       ],
     }),
   });
-  corpus.push({
-    name: 'shape-if',
-    bytes: buildModel({
-      inputs: [{ name: 'x', shape: [2, 3] }],
-      outputs: [{ name: 'y' }],
-      initializers: { zero: tensor([0], [], 'int64'), two: tensor([2], [], 'int64') },
-      nodes: [
-        {
-          op: 'If',
-          inputs: ['is2'],
-          outputs: ['y'],
-          attrs: {
-            then_branch: { graph: subgraph({ outputs: [{ name: 'r' }], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['r'] }] }, 'then') },
-            else_branch: { graph: subgraph({ outputs: [{ name: 'm' }], nodes: [{ op: 'Neg', inputs: ['x'], outputs: ['m'] }] }, 'else') },
-          },
-        },
-        { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
-        { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
-        { op: 'Equal', inputs: ['n', 'two'], outputs: ['is2'] },
-      ],
-    }),
-  });
-  corpus.push({
-    name: 'scan',
-    bytes: buildModel({
-      inputs: [
-        { name: 'init', shape: [2] },
-        { name: 'x', shape: [3, 2] },
-      ],
-      outputs: [{ name: 'final' }, { name: 'trace' }],
-      opset: 16,
-      nodes: [
-        {
-          op: 'Scan',
-          inputs: ['init', 'x'],
-          outputs: ['final', 'trace'],
-          attrs: {
-            num_scan_inputs: 1,
-            body: {
-              graph: {
-                ...subgraph({ outputs: [{ name: 's_out' }, { name: 'y' }], nodes: [{ op: 'Add', inputs: ['s_in', 'row'], outputs: ['s_out'] }, { op: 'Tanh', inputs: ['s_out'], outputs: ['y'] }] }, 'body'),
-                input: ['s_in', 'row'].map((name) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } })),
-              },
-            },
-          },
-        },
-      ],
-    }),
-  });
+  corpus.push({ name: 'shape-if', bytes: buildModel(shapeIf(2)) });
+  corpus.push({ name: 'scan', bytes: cumulativeScan({ xShape: [3, 2], inDir: 1, outAxis: 1 }) });
   const g = new Graph();
   const x = g.placeholder('float32', [null, 8, 8, 3], 'x');
   const w = g.constant(tensor(Array.from({ length: 54 }, (_, i) => Math.sin(i)), [3, 3, 3, 2]), 'w');
@@ -281,7 +236,10 @@ function feedsFor(graph: Graph, rng: Rng): Record<string, TensorValue> | undefin
   return feeds;
 }
 
-export async function runCase(seed: number): Promise<{ seed: number; ok: boolean; detail?: string }> {
+/** The runner's outcome events under this fuzzer's names (an ONNX file is imported, not loaded). */
+const ONNX_OUTCOME = { loadError: 'importError', loaded: 'imported', runError: 'runError', ran: 'ran' } as const;
+
+export async function runCase(seed: number): Promise<CaseResult> {
   corpus ??= buildCorpus();
   const rng = new Rng(seed);
   const base = corpus[rng.int(corpus.length)];
@@ -293,30 +251,21 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
     return { seed, ok: false, detail: `seed ${seed}: the mutator itself failed on ${base.name}: ${String(e)}` };
   }
   const where = `seed ${seed}: ${base.name} (${how})`;
-  const start = Date.now();
-  let stage = 'import';
-  try {
-    const { graph, signature } = importOnnx(bytes, { file: base.name });
-    outcomes.imported++;
-    const feeds = feedsFor(graph, rng);
-    if (feeds && signature.outputs.length) {
-      stage = 'run';
+  return typedOutcome(
+    seed,
+    where,
+    () => importOnnx(bytes, { file: base.name }),
+    async ({ graph, signature }) => {
+      const feeds = feedsFor(graph, rng);
+      if (!feeds || !signature.outputs.length) return false;
       const session = new Session(graph);
       try {
         await session.run(signature.outputs, feeds);
-        outcomes.ran++;
+        return true;
       } finally {
         session.close();
       }
-    }
-  } catch (e) {
-    if (stage === 'import') outcomes.importError++;
-    else outcomes.runError++;
-    if (!(e instanceof GraphcError)) {
-      return { seed, ok: false, detail: `${where}: untyped error at ${stage}: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}` };
-    }
-  }
-  const ms = Date.now() - start;
-  if (ms > 10000) return { seed, ok: false, detail: `${where}: took ${ms} ms` };
-  return { seed, ok: true };
+    },
+    (event) => outcomes[ONNX_OUTCOME[event]]++,
+  );
 }

@@ -1,5 +1,6 @@
 import { GraphcError, Session, UnsupportedOpError, importOnnx, tensor } from 'graphc';
-import { ModelSpec, buildModel, subgraph } from './onnx-builder';
+import { cumulativeScan, shapeIf } from './control-flow-models';
+import { buildModel, subgraph } from './onnx-builder';
 
 /**
  * ONNX If: imported as the branch taken when the condition is known at import (a constant, or
@@ -7,45 +8,6 @@ import { ModelSpec, buildModel, subgraph } from './onnx-builder';
  * condition computed at run time is a typed UnsupportedOpError naming the node.
  */
 const BOOL = 9;
-
-/** y = If(batch == 2) { relu(x) * scale } else { x - 1 }, the batch size read from x's shape. */
-function shapeIf(batch: number | string): ModelSpec {
-  return {
-    inputs: [{ name: 'x', shape: [batch, 3] }],
-    outputs: [{ name: 'y' }],
-    initializers: { zero: tensor([0], [], 'int64'), two: tensor([2], [], 'int64') },
-    nodes: [
-      // the If comes first: its branches read 'scale' and 'x', defined by later nodes and inputs
-      {
-        op: 'If',
-        inputs: ['is2'],
-        outputs: ['y'],
-        attrs: {
-          then_branch: {
-            graph: subgraph(
-              {
-                outputs: [{ name: 'scaled' }],
-                initializers: { inner: tensor([10], []) },
-                nodes: [
-                  { op: 'Relu', inputs: ['x'], outputs: ['r'] },
-                  { op: 'Mul', inputs: ['r', 'scale'], outputs: ['s'] },
-                  { op: 'Add', inputs: ['s', 'inner'], outputs: ['scaled'] },
-                ],
-              },
-              'then',
-            ),
-          },
-          else_branch: { graph: subgraph({ outputs: [{ name: 'minus' }], nodes: [{ op: 'Sub', inputs: ['x', 'one'], outputs: ['minus'] }] }, 'else') },
-        },
-      },
-      { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
-      { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
-      { op: 'Equal', inputs: ['n', 'two'], outputs: ['is2'] },
-      { op: 'Constant', inputs: [], outputs: ['scale'], attrs: { value: tensor([3], []) } },
-      { op: 'Constant', inputs: [], outputs: ['one'], attrs: { value: tensor([1], []) } },
-    ],
-  };
-}
 
 test('a condition folded from known shapes imports the branch taken, reading outer values', async () => {
   const x = tensor([1, -2, 3, -4, 5, -6], [2, 3]);
@@ -132,50 +94,6 @@ test('subgraphs nested past 64 levels are a FormatError, not a stack overflow', 
 });
 
 describe('Scan, unrolled over a sequence of known length', () => {
-  /** state s (shape [2]) accumulates each step's row; the scan output is s after each step, times k. */
-  function cumulative(opts: { xShape: (number | string)[]; axis?: number; inDir?: number; outAxis?: number; outDir?: number }): Uint8Array {
-    return buildModel({
-      inputs: [
-        { name: 'init', shape: [2] },
-        { name: 'x', shape: opts.xShape },
-      ],
-      outputs: [{ name: 'final' }, { name: 'trace' }],
-      nodes: [
-        {
-          op: 'Scan',
-          inputs: ['init', 'x'],
-          outputs: ['final', 'trace'],
-          attrs: {
-            num_scan_inputs: 1,
-            scan_input_axes: [opts.axis ?? 0],
-            scan_input_directions: [opts.inDir ?? 0],
-            scan_output_axes: [opts.outAxis ?? 0],
-            scan_output_directions: [opts.outDir ?? 0],
-            body: {
-              graph: {
-                ...subgraph(
-                  {
-                    outputs: [{ name: 's_out' }, { name: 'scaled' }],
-                    initializers: { k: tensor([10], []) },
-                    nodes: [
-                      { op: 'Add', inputs: ['s_in', 'row'], outputs: ['s_out'] },
-                      { op: 'Mul', inputs: ['s_out', 'k'], outputs: ['scaled'] },
-                    ],
-                  },
-                  'body',
-                ),
-                input: [
-                  { name: 's_in', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } },
-                  { name: 'row', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } },
-                ],
-              },
-            },
-          },
-        },
-      ],
-      opset: 16,
-    });
-  }
   const run = async (bytes: Uint8Array, x: number[], shape: number[]) => {
     const { graph } = importOnnx(bytes, { file: 'scan.onnx' });
     const [final, trace] = await new Session(graph).run(['final', 'trace'], { init: tensor([100, 200], [2]), x: tensor(x, shape) });
@@ -183,7 +101,7 @@ describe('Scan, unrolled over a sequence of known length', () => {
   };
 
   test('forward over axis 0: the final state and every step stacked', async () => {
-    const r = await run(cumulative({ xShape: [3, 2] }), [1, 2, 3, 4, 5, 6], [3, 2]);
+    const r = await run(cumulativeScan({ xShape: [3, 2] }), [1, 2, 3, 4, 5, 6], [3, 2]);
     expect(r.final).toEqual([109, 212]);
     expect(r.shape).toEqual([3, 2]);
     expect(r.trace).toEqual([1010, 2020, 1040, 2060, 1090, 2120]);
@@ -191,7 +109,7 @@ describe('Scan, unrolled over a sequence of known length', () => {
 
   test('reverse input direction, scanning axis 1, outputs stacked along axis 1 and reversed', async () => {
     // x is [2, 3]: the rows of the scan are x's columns, taken last first
-    const r = await run(cumulative({ xShape: [2, 3], axis: 1, inDir: 1, outAxis: 1, outDir: 1 }), [1, 2, 3, 4, 5, 6], [2, 3]);
+    const r = await run(cumulativeScan({ xShape: [2, 3], axis: 1, inDir: 1, outAxis: 1, outDir: 1 }), [1, 2, 3, 4, 5, 6], [2, 3]);
     expect(r.final).toEqual([106, 215]);
     // steps (col 2, col 1, col 0) give s = [103, 206], [105, 211], [106, 215]; reversed along axis 1
     expect(r.shape).toEqual([2, 3]);
@@ -199,6 +117,6 @@ describe('Scan, unrolled over a sequence of known length', () => {
   });
 
   test('a scanned length unknown at import is unsupported, naming the node', () => {
-    expect(() => importOnnx(cumulative({ xShape: ['n', 2] }), { file: 'scan.onnx' })).toThrow(/node 'n0' \(Scan\).*known at import/);
+    expect(() => importOnnx(cumulativeScan({ xShape: ['n', 2] }), { file: 'scan.onnx' })).toThrow(/node 'n0' \(Scan\).*known at import/);
   });
 });
