@@ -27,6 +27,35 @@ registerOp({
   },
 });
 
+/**
+ * How gatherNd addresses data, for kernels: index tuples of length q; each gathers a contiguous
+ * slice of `slice` elements; tuples come in `batch` groups of `perBatch` (the batchDims shared
+ * leading dimensions), group g's data starting at g * batchStride; coordinate j of a tuple steps
+ * data by strides[batchDims + j].
+ */
+export interface GatherNdGeometry {
+  q: number;
+  strides: number[];
+  slice: number;
+  batch: number;
+  perBatch: number;
+  batchStride: number;
+}
+
+export function gatherNdGeometry(dataShape: number[], indicesShape: number[], batchDims: number): GatherNdGeometry {
+  const q = indicesShape[indicesShape.length - 1];
+  const strides = dataShape.map((_, d) => dataShape.slice(d + 1).reduce((p, n) => p * n, 1));
+  const product = (dims: number[]): number => dims.reduce((p, n) => p * n, 1);
+  return {
+    q,
+    strides,
+    slice: product(dataShape.slice(batchDims + q)),
+    batch: product(dataShape.slice(0, batchDims)),
+    perBatch: product(indicesShape.slice(batchDims, -1)),
+    batchStride: batchDims > 0 ? strides[batchDims - 1] : 0,
+  };
+}
+
 /** scatterNd(data, indices, updates): a copy of data with the slices indices point at replaced (or combined by `reduction`). */
 registerOp({
   name: 'scatterNd',

@@ -1,4 +1,4 @@
-import { sizeOf, stridesOf } from '@graphc/graph';
+import { ops, sizeOf, stridesOf } from '@graphc/graph';
 import { floatLit } from '../helpers';
 import { LowerContext, TensorRef, broadcastRead, coordinates, registerGpujsKernel } from '../program';
 
@@ -131,11 +131,7 @@ registerGpujsKernel('gatherNd', (ctx) => {
   const [data, indices] = ctx.inputs;
   const out = ctx.outputs[0];
   const b = Number(ctx.attrs.batchDims ?? 0);
-  const q = indices.shape[indices.shape.length - 1];
-  const ds = stridesOf(data.shape);
-  const slice = sizeOf(data.shape.slice(b + q));
-  const perBatch = sizeOf(indices.shape.slice(b, -1));
-  const batchStride = b > 0 ? ds[b - 1] : 0;
+  const { q, strides: ds, slice, perBatch, batchStride } = ops.gatherNdGeometry(data.shape, indices.shape, b);
   return [ctx.kernel(out.shape, out.dtype, [data, indices], ([d, idx]) => {
     let code = `const j = i % ${slice};\nconst tuple = Math.floor(i / ${slice});\nconst bi = Math.floor(tuple / ${perBatch});\nlet off = bi * ${batchStride} + j;\n`;
     for (let k = 0; k < q; k++) code += `${resolveIndex(`v${k}`, `${idx}[tuple * ${q} + ${k}]`, data.shape[b + k])}off = off + v${k} * ${ds[b + k]};\n`;

@@ -1,4 +1,4 @@
-import { TensorValue, sizeOf, stridesOf } from '@graphc/graph';
+import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { grid1d, i32Lit, u32Lit } from '../wgsl';
 import { broadcastCopy, coords, dst, mapDispatch, movable, offsetOf, src } from './array';
@@ -116,11 +116,7 @@ registerWebGpuKernel('gatherNd', (ctx) => {
   const [data, indices] = ctx.inputs;
   const out = ctx.outputs[0];
   const b = Number(ctx.attrs.batchDims ?? 0);
-  const q = indices.shape[indices.shape.length - 1];
-  const ds = stridesOf(data.shape);
-  const slice = sizeOf(data.shape.slice(b + q));
-  const perBatch = sizeOf(indices.shape.slice(b, -1));
-  const batchStride = b > 0 ? ds[b - 1] : 0;
+  const { q, strides: ds, slice, perBatch, batchStride } = ops.gatherNdGeometry(data.shape, indices.shape, b);
   if (sizeOf(out.shape) === 0) return { dispatches: [] };
   const lines = [`let tuple = i / ${U(slice)};`, `var at = i32((tuple / ${U(Math.max(perBatch, 1))}) * ${U(batchStride)} + i % ${U(slice)});`, 'var ok = true;'];
   for (let j = 0; j < q; j++) {
@@ -205,21 +201,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   dst[i] = acc;
 }`;
-  return {
-    dispatches: [
-      {
-        bindings: [
-          { ref: { input: 0 }, name: 'data', type: `array<${type}>` },
-          { ref: { input: 1 }, name: 'ids', type: 'array<i32>' },
-          { ref: { input: 2 }, name: 'upd', type: `array<${type}>` },
-          { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
-        ],
-        body,
-        workgroups: grid.workgroups,
-      },
-    ],
-    hostChecks: [rangeCheck(ctx, 1, () => dim)],
-  };
+  return scatterPlan(type, body, grid.workgroups, [rangeCheck(ctx, 1, () => dim)]);
 });
 
 /**
@@ -257,22 +239,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   dst[i] = acc;
 }`;
-  return {
-    dispatches: [
-      {
-        bindings: [
-          { ref: { input: 0 }, name: 'data', type: `array<${type}>` },
-          { ref: { input: 1 }, name: 'ids', type: 'array<i32>' },
-          { ref: { input: 2 }, name: 'upd', type: `array<${type}>` },
-          { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
-        ],
-        body,
-        workgroups: grid.workgroups,
-      },
-    ],
-    hostChecks: q > 0 ? [rangeCheck(ctx, 1, (j) => data.shape[j % q])] : [],
-  };
+  return scatterPlan(type, body, grid.workgroups, q > 0 ? [rangeCheck(ctx, 1, (j) => data.shape[j % q])] : []);
 });
+
+/** A scatter's one dispatch: data, indices (as i32) and updates in, the scattered copy out. */
+function scatterPlan(type: string, body: string, workgroups: [number, number, number], hostChecks: KernelPlan['hostChecks']): KernelPlan {
+  const bindings = [
+    { ref: { input: 0 }, name: 'data', type: `array<${type}>` },
+    { ref: { input: 1 }, name: 'ids', type: 'array<i32>' },
+    { ref: { input: 2 }, name: 'upd', type: `array<${type}>` },
+    { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
+  ];
+  return { dispatches: [{ bindings, body, workgroups }], hostChecks };
+}
 
 /** trilu: element (r, c) of each matrix kept where c - r >= k (upper) or <= k (lower), else 0. */
 registerWebGpuKernel('trilu', (ctx) => {

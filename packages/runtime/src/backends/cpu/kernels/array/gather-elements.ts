@@ -1,4 +1,4 @@
-import { ShapeError, TensorValue, stridesOf } from '@graphc/graph';
+import { ShapeError, TensorValue, ops, stridesOf } from '@graphc/graph';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 
 function axisOf(attrs: Record<string, unknown>, rank: number): number {
@@ -95,14 +95,8 @@ function tupleOffset(indices: TensorValue, at: number, q: number, data: TensorVa
 
 registerCpuKernel('gatherNd', ([data, indices], attrs, ctx) => {
   const b = Number(attrs.batchDims ?? 0);
-  const q = indices.shape[indices.shape.length - 1];
-  const outShape = [...indices.shape.slice(0, -1), ...data.shape.slice(b + q)];
-  const out = ctx.alloc(data.dtype, outShape);
-  const ds = stridesOf(data.shape);
-  const slice = data.shape.slice(b + q).reduce((p, d) => p * d, 1);
-  const batch = data.shape.slice(0, b).reduce((p, d) => p * d, 1);
-  const perBatch = indices.shape.slice(b, -1).reduce((p, d) => p * d, 1);
-  const batchStride = b > 0 ? ds[b - 1] : 0;
+  const { q, strides: ds, slice, batch, perBatch, batchStride } = ops.gatherNdGeometry(data.shape, indices.shape, b);
+  const out = ctx.alloc(data.dtype, [...indices.shape.slice(0, -1), ...data.shape.slice(b + q)]);
   for (let bi = 0; bi < batch; bi++) {
     for (let t = 0; t < perBatch; t++) {
       const tuple = bi * perBatch + t;
