@@ -172,8 +172,8 @@ export class Graph {
     }
     for (const input of inputs) {
       if (!(input instanceof SymbolicTensor)) throw new GraphError(`${where}an input is not a tensor of a graph`);
-      if (input.graph !== this) throw new GraphError(`${where}input '${input.name}' belongs to another graph`);
     }
+    inputs = inputs.map((input) => (input.graph === this ? input : this.adopt(input, where)));
     const outputs = def.infer({ inputs: inputs.map((t) => ({ dtype: t.dtype, shape: t.shape })), attrs, where });
     const control = new Set<Node>(options.controlInputs ?? []);
     for (const deps of this.controlStack) for (const d of deps) control.add(d);
@@ -181,6 +181,11 @@ export class Graph {
     this.nodes.push(node);
     this.byName.set(name, node);
     return node;
+  }
+
+  /** A tensor of another graph used as an input here: an error, except in a FunctionGraph (which captures it). */
+  protected adopt(input: SymbolicTensor, where: string): SymbolicTensor {
+    throw new GraphError(`${where}input '${input.name}' belongs to another graph`);
   }
 
   /** Reserves an explicit name; a taken name gets a numeric suffix, as TensorFlow does. */

@@ -9,6 +9,7 @@ export * as ops from './ops';
 export { applyOp, apply1 } from './ops/builder';
 export * from './scalar-helpers';
 export * from './transform';
+export * from './function';
 export * from './io';
 export { window2d, windowAxis } from './ops/nn/conv-util';
 export type { Window2D, Padding, Pair } from './ops/nn/conv-util';

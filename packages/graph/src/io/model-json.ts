@@ -92,14 +92,23 @@ class WeightsWriter {
 function encodeAttrs(nodeName: string, op: string, attrs: Attrs, weights: WeightsWriter): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(attrs)) {
-    if (isTensorValue(value)) {
-      const entryName = `${nodeName}/${key}`;
-      weights.add(entryName, 'const', value);
-      out[key] = { [TENSOR_REF]: entryName };
-    } else if (op === 'placeholder' && key === 'shape') out[key] = shapeToDisk(value as (number | null)[]);
-    else out[key] = value;
+    if (op === 'placeholder' && key === 'shape') out[key] = shapeToDisk(value as (number | null)[]);
+    else out[key] = encodeValue(value, `${nodeName}/${key}`, weights);
   }
   return out;
+}
+
+/** Tensors anywhere in an attr (a function body's constants too) go to the weights file; the JSON keeps a reference. */
+function encodeValue(value: unknown, entryName: string, weights: WeightsWriter): unknown {
+  if (isTensorValue(value)) {
+    weights.add(entryName, 'const', value);
+    return { [TENSOR_REF]: entryName };
+  }
+  if (Array.isArray(value)) return value.map((v, i) => encodeValue(v, `${entryName}/${i}`, weights));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeValue(v, `${entryName}/${k}`, weights)]));
+  }
+  return value;
 }
 
 /** The model.json document and weights bytes of a graph (plus variable values, if given). */
@@ -213,15 +222,26 @@ function readWeights(json: ModelJson, folder: string, file: string): Map<string,
 function decodeAttrs(file: string, node: ModelJson['nodes'][number], tensors: Map<string, TensorValue>): Attrs {
   const attrs: Attrs = {};
   for (const [key, value] of Object.entries(node.attrs ?? {})) {
-    if (value && typeof value === 'object' && !Array.isArray(value) && TENSOR_REF in value) {
-      const ref = (value as Record<string, string>)[TENSOR_REF];
-      const t = tensors.get(ref);
-      if (!t) fail(file, `node '${node.name}' attr '${key}' refers to missing weights entry '${ref}'`);
-      attrs[key] = t;
-    } else if (node.op === 'placeholder' && key === 'shape' && Array.isArray(value)) attrs[key] = shapeFromDisk(value as number[]);
-    else attrs[key] = value as AttrValue;
+    if (node.op === 'placeholder' && key === 'shape' && Array.isArray(value)) attrs[key] = shapeFromDisk(value as number[]);
+    else attrs[key] = decodeValue(value, (message) => fail(file, `node '${node.name}' attr '${key}' ${message}`), tensors, 0);
   }
   return attrs;
+}
+
+/** Structured attrs nest this deep at most (a function body inside a function body inside ...). */
+const MAX_ATTR_DEPTH = 64;
+
+function decodeValue(value: unknown, fail: (message: string) => never, tensors: Map<string, TensorValue>, depth: number): AttrValue {
+  if (depth > MAX_ATTR_DEPTH) fail(`nests more than ${MAX_ATTR_DEPTH} levels deep`);
+  if (Array.isArray(value)) return value.map((v) => decodeValue(v, fail, tensors, depth + 1));
+  if (value && typeof value === 'object') {
+    if (TENSOR_REF in value) {
+      const ref = (value as Record<string, string>)[TENSOR_REF];
+      return tensors.get(ref) ?? fail(`refers to missing weights entry '${ref}'`);
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeValue(v, fail, tensors, depth + 1)]));
+  }
+  return value as AttrValue;
 }
 
 /** Builds a graph from a parsed model.json document; every problem is a FormatError naming the node. */

@@ -1,1 +1,2 @@
 export * from './control';
+export * from './functions';

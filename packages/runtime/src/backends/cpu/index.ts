@@ -3,6 +3,7 @@ import type { Backend, Executable, VariableState } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
 import { CpuKernel, KernelContext, getCpuKernel, heapAlloc } from './kernel';
+export { evaluateNode } from './kernel';
 import './kernels';
 
 /** Variables as host typed arrays, plus the per-node random generators of the session. */
@@ -45,20 +46,6 @@ interface ArenaView {
   dtype: DType;
   data: TypedArray;
   taken: boolean;
-}
-
-/** Evaluates one node on concrete inputs (constant folding uses this). */
-export function evaluateNode(node: Node, inputs: TensorValue[]): TensorValue[] {
-  const kernel = getCpuKernel(node.op);
-  if (!kernel) throw new UnsupportedOpError(`no cpu kernel for op '${node.op}' (node '${node.name}')`, [node.op]);
-  const rngs = new Map<string, Prng>();
-  return kernel(inputs, node.attrs, {
-    node,
-    outputs: node.outputs,
-    alloc: heapAlloc,
-    rng: () => rngs.get(node.name) ?? rngs.set(node.name, new Prng(opSeed(node.attrs.seed, node.name))).get(node.name)!,
-    variables: new Map(),
-  });
 }
 
 class CpuExecutable implements Executable {

@@ -1,5 +1,5 @@
-import { Attrs, DType, GraphcError, Node, OutputInfo, TensorValue, TypedArray, allocArray, getOpDef, sizeOf } from '@graphc/graph';
-import { Prng } from '../../random';
+import { Attrs, DType, GraphcError, Node, OutputInfo, TensorValue, TypedArray, UnsupportedOpError, allocArray, getOpDef, sizeOf } from '@graphc/graph';
+import { Prng, opSeed } from '../../random';
 import { ElementwiseProgram, runElementwise } from './elementwise';
 
 /** What a CPU kernel may use besides its inputs and attrs. */
@@ -72,4 +72,18 @@ export function hasCpuKernel(op: string): boolean {
 /** Plain allocation, used where no planner is attached. */
 export function heapAlloc(dtype: DType, shape: number[]): TensorValue {
   return { dtype, shape: [...shape], data: allocArray(dtype, sizeOf(shape)) as TypedArray };
+}
+
+/** Evaluates one node on concrete inputs (constant folding uses this). */
+export function evaluateNode(node: Node, inputs: TensorValue[]): TensorValue[] {
+  const kernel = getCpuKernel(node.op);
+  if (!kernel) throw new UnsupportedOpError(`no cpu kernel for op '${node.op}' (node '${node.name}')`, [node.op]);
+  const rngs = new Map<string, Prng>();
+  return kernel(inputs, node.attrs, {
+    node,
+    outputs: node.outputs,
+    alloc: heapAlloc,
+    rng: () => rngs.get(node.name) ?? rngs.set(node.name, new Prng(opSeed(node.attrs.seed, node.name))).get(node.name)!,
+    variables: new Map(),
+  });
 }

@@ -9,3 +9,4 @@ import './random';
 import './broadcast-gradient';
 import './fused';
 import './math';
+import './functions';

@@ -1,0 +1,172 @@
+import { DTypeError, GraphError, ShapeError } from '../../errors';
+import { GraphFunction, instantiateFunction, mergeShapes, traceFunction } from '../../function';
+import { AttrValue, Graph, SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../../graph';
+import type { InferContext, OutputInfo } from '../../opdef';
+import { registerOp } from '../../registry';
+import { Shape, shapeToString } from '../../shape';
+import { tensor as makeTensor } from '../../tensor';
+
+// Run-time control flow: ops that call graph functions (function.ts). Their kernels run a function
+// as a plan of its own (on the cpu; GPU backends run these ops as host steps). They have no
+// gradient yet: differentiating through one is an error naming it.
+
+function count(ctx: InferContext, key: string): number {
+  const v = ctx.attrs[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new GraphError(`${ctx.where}attr '${key}' must be a non-negative integer`);
+  return v;
+}
+
+function checkScalar(ctx: InferContext, index: number, what: string, dtypes: string[]): void {
+  const t = ctx.inputs[index];
+  if (!dtypes.includes(t.dtype)) throw new DTypeError(`${ctx.where}${what} must be ${dtypes.join(' or ')}, got ${t.dtype}`);
+  if (t.shape.some((d) => d !== null && d !== 1)) throw new ShapeError(`${ctx.where}${what} must hold one element, got shape ${shapeToString(t.shape)}`);
+}
+
+/** Checks that the tensors passed to a function have the types of its parameters. */
+function checkArgs(ctx: InferContext, params: SymbolicTensor[], args: OutputInfo[], what: string): void {
+  if (params.length !== args.length) throw new GraphError(`${ctx.where}${what} takes ${params.length} inputs, the node passes ${args.length}`);
+  params.forEach((p, i) => {
+    if (p.dtype !== args[i].dtype) throw new DTypeError(`${ctx.where}${what} input ${i} ('${p.name}') is ${p.dtype}, the node passes ${args[i].dtype}`);
+    if (p.rank !== args[i].shape.length) throw new ShapeError(`${ctx.where}${what} input ${i} ('${p.name}') has rank ${p.rank}, the node passes ${shapeToString(args[i].shape)}`);
+  });
+}
+
+function merged(ctx: InferContext, a: OutputInfo, b: OutputInfo, what: string): OutputInfo {
+  if (a.dtype !== b.dtype) throw new DTypeError(`${ctx.where}${what}: ${a.dtype} vs ${b.dtype}`);
+  const shape = mergeShapes(a.shape, b.shape);
+  if (!shape) throw new ShapeError(`${ctx.where}${what}: rank changes (${shapeToString(a.shape)} vs ${shapeToString(b.shape)})`);
+  return { dtype: a.dtype, shape };
+}
+
+/**
+ * whileLoop(maxIterations, cond, ...carried, ...captured) with attrs { body, carried, scans }, as
+ * ONNX's Loop: while i < maxIterations and cond, `body(i, cond, ...carried, ...captured)` returns
+ * (cond', ...carried', ...scan values); outputs are the final carried values and, per scan value,
+ * the values of every iteration stacked on a new axis 0.
+ */
+registerOp({
+  name: 'whileLoop',
+  family: 'control',
+  numInputs: 'variadic',
+  nonDifferentiableInputs: [0, 1],
+  infer: (ctx) => {
+    const carried = count(ctx, 'carried');
+    const scans = count(ctx, 'scans');
+    if (ctx.inputs.length < 2 + carried) throw new GraphError(`${ctx.where}expects maxIterations, cond and ${carried} carried values`);
+    checkScalar(ctx, 0, 'maxIterations', ['int64', 'int32']);
+    checkScalar(ctx, 1, 'the condition', ['bool']);
+    const body = instantiateFunction(ctx.attrs.body, `${ctx.where}body`);
+    checkArgs(ctx, body.inputs, [{ dtype: 'int64', shape: [] }, { dtype: 'bool', shape: [] }, ...ctx.inputs.slice(2)], 'the body');
+    if (body.outputs.length !== 1 + carried + scans) {
+      throw new GraphError(`${ctx.where}the body returns ${body.outputs.length} values, not cond + ${carried} carried + ${scans} scanned`);
+    }
+    if (body.outputs[0].dtype !== 'bool') throw new DTypeError(`${ctx.where}the body's condition output is ${body.outputs[0].dtype}, not bool`);
+    const finals = ctx.inputs.slice(2, 2 + carried).map((init, i) => merged(ctx, init, body.outputs[1 + i], `carried value ${i} changes type in the body`));
+    const stacked = body.outputs.slice(1 + carried).map((s): OutputInfo => ({ dtype: s.dtype, shape: [null, ...s.shape] }));
+    return [...finals, ...stacked];
+  },
+});
+
+/**
+ * cond(pred, ...thenCaptured, ...elseCaptured) with attrs { thenBranch, elseBranch, thenInputs }:
+ * runs only the branch `pred` picks and returns its results (tf.cond; ONNX If).
+ */
+registerOp({
+  name: 'cond',
+  family: 'control',
+  numInputs: 'variadic',
+  nonDifferentiableInputs: [0],
+  infer: (ctx) => {
+    if (ctx.inputs.length < 1) throw new GraphError(`${ctx.where}expects a predicate`);
+    checkScalar(ctx, 0, 'the predicate', ['bool']);
+    const split = 1 + count(ctx, 'thenInputs');
+    const then = instantiateFunction(ctx.attrs.thenBranch, `${ctx.where}thenBranch`);
+    const other = instantiateFunction(ctx.attrs.elseBranch, `${ctx.where}elseBranch`);
+    checkArgs(ctx, then.inputs, ctx.inputs.slice(1, split), 'the then branch');
+    checkArgs(ctx, other.inputs, ctx.inputs.slice(split), 'the else branch');
+    if (then.outputs.length !== other.outputs.length) {
+      throw new GraphError(`${ctx.where}the branches return ${then.outputs.length} and ${other.outputs.length} values`);
+    }
+    return then.outputs.map((t, i) => merged(ctx, t, other.outputs[i], `output ${i} differs between the branches`));
+  },
+});
+
+const asAttr = (fn: GraphFunction): AttrValue => fn as unknown as AttrValue;
+const asList = (r: TensorLike | TensorLike[]): TensorLike[] => (Array.isArray(r) && !r.every((x) => typeof x === 'number') ? (r as TensorLike[]) : [r as TensorLike]);
+const infoOf = (t: SymbolicTensor): OutputInfo => ({ dtype: t.dtype, shape: [...t.shape] });
+
+export interface WhileLoopOptions {
+  /** Stops after this many iterations even while `cond` holds (tf.while_loop's maximum_iterations). */
+  maxIterations?: TensorLike;
+  name?: string;
+}
+
+/**
+ * tf.while_loop: repeats `body` while `cond` holds, starting from `loopVars`; returns the final
+ * values. `body` returns new values of the same dtypes and ranks; a dimension it changes (a growing
+ * concat) becomes unknown, as tf's shape invariants would say. Tensors of the enclosing graph used
+ * in `cond` or `body` are captured. The body must be pure (no variables, assigns or random ops).
+ */
+export function whileLoop(
+  cond: (...vars: SymbolicTensor[]) => TensorLike,
+  body: (...vars: SymbolicTensor[]) => TensorLike | TensorLike[],
+  loopVars: TensorLike[],
+  options: WhileLoopOptions = {},
+): SymbolicTensor[] {
+  const graph = graphOf(loopVars);
+  const name = options.name ?? 'while';
+  const vars = loopVars.map((v) => toSymbolic(graph, v));
+  const first = toSymbolic(graph, graph.nameScope(name, () => cond(...vars)));
+  const limit = toSymbolic(graph, options.maxIterations ?? makeTensor([Number.MAX_SAFE_INTEGER], [], 'int64'), 'int64');
+  // trace, and while the body changes a carried shape, retrace with that dimension unknown
+  let shapes: Shape[] = vars.map((v) => [...v.shape]);
+  for (;;) {
+    const traced = traceFunction(
+      graph,
+      [{ dtype: 'int64', shape: [] }, { dtype: 'bool', shape: [] }, ...vars.map((v, i) => ({ dtype: v.dtype, shape: shapes[i] }))],
+      (iteration, _condition, ...args) => {
+        const next = asList(body(...args));
+        if (next.length !== args.length) throw new GraphError(`whileLoop '${name}': the body returns ${next.length} values for ${args.length} loop variables`);
+        const nextSym = next.map((v, k) => toSymbolic(iteration.graph, v, args[k].dtype));
+        return [cond(...nextSym), ...nextSym];
+      },
+      `whileLoop '${name}'`,
+      ['iteration', 'condition', ...vars.map((_, i) => `var${i}`)],
+    );
+    const relaxed = shapes.map((s, i) => mergeShapes(s, traced.outputs[1 + i].shape));
+    const bad = relaxed.findIndex((s) => s === null);
+    if (bad >= 0) throw new ShapeError(`whileLoop '${name}': the body changes the rank of loop variable ${bad}`);
+    if (relaxed.every((s, i) => s!.every((d, k) => d === shapes[i][k]))) {
+      const node = graph.addNode('whileLoop', [limit, first, ...vars, ...traced.captures], { body: asAttr(traced.fn), carried: vars.length, scans: 0 }, { name });
+      return node.outputTensors;
+    }
+    shapes = relaxed as Shape[];
+  }
+}
+
+/** tf.cond: runs `trueFn` when `pred` holds, else `falseFn`; both return the same number of values of the same dtypes. */
+export function cond<T extends TensorLike | TensorLike[]>(
+  pred: TensorLike,
+  trueFn: () => T,
+  falseFn: () => T,
+  name = 'cond',
+): T extends TensorLike[] ? SymbolicTensor[] : SymbolicTensor {
+  const graph: Graph = graphOf([pred]);
+  const p = toSymbolic(graph, pred);
+  let single = false;
+  const branch = (fn: () => T, what: string) =>
+    traceFunction(graph, [], () => {
+      const r = fn();
+      single = !Array.isArray(r) || r.every((x) => typeof x === 'number');
+      return asList(r);
+    }, `cond '${name}' ${what}`);
+  const then = branch(trueFn, 'true branch');
+  const other = branch(falseFn, 'false branch');
+  const node = graph.addNode(
+    'cond',
+    [p, ...then.captures, ...other.captures],
+    { thenBranch: asAttr(then.fn), elseBranch: asAttr(other.fn), thenInputs: then.captures.length },
+    { name },
+  );
+  return (single ? node.output(0) : node.outputTensors) as never;
+}
