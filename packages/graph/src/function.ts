@@ -40,7 +40,7 @@ export class FunctionGraph extends Graph {
     return p;
   }
 
-  private encloses(g: Graph): boolean {
+  override encloses(g: Graph): boolean {
     for (let o: Graph | undefined = this.outer; o; o = o instanceof FunctionGraph ? o.outer : undefined) if (o === g) return true;
     return false;
   }
@@ -70,15 +70,25 @@ export function traceFunction(
 ): TracedFunction {
   const g = new FunctionGraph(outer);
   const args = params.map((p, i) => g.addNode('placeholder', [], { dtype: p.dtype, shape: [...p.shape] }, { name: names[i] ?? `arg${i}` }).output());
-  // a result straight from an outer graph is captured through an identity
-  const results = g.asDefault(() => build(...args)).map((r) => toSymbolic(g, r)).map((r) => (r.graph === g ? r : g.addNode('identity', [r]).output()));
+  const results = g.asDefault(() => build(...args)).map((r) => toSymbolic(g, r));
+  return functionOf(g, args, results);
+}
+
+/**
+ * The function a finished body graph holds: `params` (placeholders of `g`) and then its captures
+ * are the inputs, `results` the outputs. For bodies built node by node rather than traced (the
+ * ONNX importer translates a Loop body or an If branch into a FunctionGraph this way).
+ */
+export function functionOf(g: FunctionGraph, params: SymbolicTensor[], results: SymbolicTensor[]): TracedFunction {
+  // a result straight from an outer graph is captured through an identity (before captures are read)
+  const own = results.map((r) => (r.graph === g ? r : g.addNode('identity', [r]).output()));
   const captured = [...g.captures.values()];
   const fn: GraphFunction = {
-    inputs: [...args, ...captured].map((t) => t.node.name),
-    outputs: results.map((r) => r.name),
+    inputs: [...params, ...captured].map((t) => t.node.name),
+    outputs: own.map((r) => r.name),
     nodes: g.nodes.map((n) => ({ name: n.name, op: n.op, inputs: n.inputs.map((i) => i.name), attrs: n.attrs })),
   };
-  return { fn, captures: [...g.captures.keys()], outputs: results.map((r) => ({ dtype: r.dtype, shape: [...r.shape] })) };
+  return { fn, captures: [...g.captures.keys()], outputs: own.map((r) => ({ dtype: r.dtype, shape: [...r.shape] })) };
 }
 
 /** A function rebuilt as a graph, with its parameter and result tensors. */

@@ -183,6 +183,11 @@ export class Graph {
     return node;
   }
 
+  /** Whether `g` is an enclosing graph whose tensors this one captures (only a FunctionGraph's outer graphs). */
+  encloses(_g: Graph): boolean {
+    return false;
+  }
+
   /** A tensor of another graph used as an input here: an error, except in a FunctionGraph (which captures it). */
   protected adopt(input: SymbolicTensor, where: string): SymbolicTensor {
     throw new GraphError(`${where}input '${input.name}' belongs to another graph`);
@@ -289,10 +294,15 @@ export class Graph {
   }
 }
 
-/** The graph a list of op inputs belongs to (the first symbolic one), else the default graph. */
+/**
+ * The graph a list of op inputs belongs to (the first symbolic one), else the default graph. Inside
+ * a function body being traced (the default graph then), ops on outer tensors join the body, which
+ * captures those tensors, as tf.while_loop and tf.cond do.
+ */
 export function graphOf(inputs: readonly unknown[]): Graph {
-  for (const i of inputs) if (i instanceof SymbolicTensor) return i.graph;
-  return getDefaultGraph();
+  const current = getDefaultGraph();
+  for (const i of inputs) if (i instanceof SymbolicTensor) return current.encloses(i.graph) ? current : i.graph;
+  return current;
 }
 
 /** Turns a constant-like input into a `const` node of `graph`, matching `dtype` when given. */

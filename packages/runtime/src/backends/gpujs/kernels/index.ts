@@ -10,5 +10,6 @@ import './nchw';
 import './onnx';
 import './recurrent';
 import './detection';
+import './control-flow';
 // last: fused ops reuse the anchor kernels registered above
 import './fused';

@@ -1,0 +1,223 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, gradients, loadModel, ops, saveModel, tensor } from 'graphc';
+import { GpujsBackend } from '@graphc/runtime';
+import { gpu } from '../webgpu/helpers';
+import { firstTsBlock, runExample, typeErrors } from '../cli/ts-example';
+
+/** Run-time control flow: ops.whileLoop (tf.while_loop) and ops.cond (tf.cond), held to hand-computed values. */
+
+const values = (t: TensorValue): number[] => Array.from(t.data as ArrayLike<number>);
+
+/** sum of step over n iterations, and the iteration count: a loop whose shapes stay put */
+function counterGraph(): { g: Graph; i: SymbolicTensor; acc: SymbolicTensor } {
+  const g = new Graph();
+  const n = g.placeholder('int32', [], 'n');
+  const step = g.placeholder('float32', [2], 'step');
+  const [i, acc] = ops.whileLoop(
+    (i) => ops.less(i, n),
+    (i, a) => [ops.add(i, 1), ops.add(a, step)],
+    [g.constant(0, 'i0', 'int32'), g.constant([0, 0], 'acc0')],
+    { name: 'counter' },
+  );
+  return { g, i, acc };
+}
+
+/** x doubles its length each iteration (x ++ 2x): the carried shape is unknown until run time */
+function growingGraph(): { g: Graph; grown: SymbolicTensor } {
+  const g = new Graph();
+  const n = g.placeholder('int32', [], 'n');
+  const x = g.placeholder('float32', [1], 'x');
+  const [, grown] = ops.whileLoop((i) => ops.less(i, n), (i, v) => [ops.add(i, 1), ops.concat([v, ops.mul(v, 2)], 0)], [g.constant(0, 'i0', 'int32'), x], { name: 'grow' });
+  return { g, grown };
+}
+
+/** doubling x: [1] -> [1, 2] -> [1, 2, 2, 4] ... */
+function grownValues(x: number, n: number): number[] {
+  let v = [x];
+  for (let k = 0; k < n; k++) v = [...v, ...v.map((e) => e * 2)];
+  return v;
+}
+
+describe('whileLoop', () => {
+  test('repeats the body while the condition holds, with tensors of the enclosing graph captured', async () => {
+    const { g, i, acc } = counterGraph();
+    expect(acc.shape).toEqual([2]);
+    const s = new Session(g);
+    const [it, sum] = await s.run([i, acc], { n: tensor([5], [], 'int32'), step: tensor([1, 2], [2]) });
+    expect(values(it)).toEqual([5]);
+    expect(values(sum)).toEqual([5, 10]);
+    // zero iterations: the initial values come back
+    const [it0, sum0] = await s.run([i, acc], { n: tensor([0], [], 'int32'), step: tensor([1, 2], [2]) });
+    expect([values(it0), values(sum0)]).toEqual([[0], [0, 0]]);
+  });
+
+  test('a dimension the body changes becomes unknown, and each run has its own length', async () => {
+    const { g, grown } = growingGraph();
+    expect(grown.shape).toEqual([null]);
+    const s = new Session(g);
+    for (const n of [0, 1, 3]) {
+      const [v] = await s.run([grown], { n: tensor([n], [], 'int32'), x: tensor([1.5], [1]) });
+      expect(v.shape).toEqual([2 ** n]);
+      expect(values(v)).toEqual(grownValues(1.5, n));
+    }
+  });
+
+  test('maxIterations stops a loop whose condition still holds', async () => {
+    const g = new Graph();
+    const [k] = ops.whileLoop(() => true, (k) => [ops.add(k, 1)], [g.constant(0, 'k0', 'int32')], { maxIterations: tensor([7], [], 'int64') });
+    expect(values((await new Session(g).run([k]))[0])).toEqual([7]);
+  });
+
+  test('nested loops: the inner body reads the outer loop variable and an outer feed (captures chain)', async () => {
+    const g = new Graph();
+    const scale = g.placeholder('float32', [], 'scale');
+    // sum_{i<3} sum_{j<i+1} (i * scale): 0 + 2*scale + 6*scale = 8*scale
+    const [, total] = ops.whileLoop(
+      (i) => ops.less(i, 3),
+      (i, t) => {
+        const [, inner] = ops.whileLoop((j) => ops.less(j, ops.add(i, 1)), (j, u) => [ops.add(j, 1), ops.add(u, ops.mul(ops.cast(i, 'float32'), scale))], [ops.cast(0, 'int32'), ops.mul(scale, 0)], { name: 'inner' });
+        return [ops.add(i, 1), ops.add(t, inner)];
+      },
+      [g.constant(0, 'i0', 'int32'), g.constant(0, 't0')],
+    );
+    const [v] = await new Session(g).run([total], { scale: tensor([0.5], []) });
+    expect(values(v)).toEqual([4]);
+  });
+
+  test('a variable used in the body is read once, when the loop runs; training steps in between are seen', async () => {
+    const g = new Graph();
+    const w = g.variable([2], 'w');
+    const [, p] = ops.whileLoop((i) => ops.less(i, 3), (i, x) => [ops.add(i, 1), ops.mul(x, w)], [g.constant(0, 'i0', 'int32'), g.constant([1], 'one')]);
+    const bump = ops.assignAdd(w, g.constant([1], 'inc'));
+    const s = new Session(g);
+    await s.run(g.globalVariablesInitializer());
+    expect(values((await s.run([p]))[0])).toEqual([8]);
+    await s.run(bump);
+    expect(values((await s.run([p]))[0])).toEqual([27]);
+  });
+
+  test('every optimization level gives the same values (constant inputs fold the whole loop)', async () => {
+    const g = new Graph();
+    const [k, x] = ops.whileLoop((k) => ops.less(k, 4), (k, x) => [ops.add(k, 1), ops.add(ops.mul(x, 3), 1)], [g.constant(0, 'k0', 'int32'), g.constant([1, 2], 'x0')]);
+    for (const level of [0, 1, 2, 3] as const) {
+      const [kv, xv] = await new Session(g, { optimize: level }).run([k, x]);
+      expect([values(kv), values(xv)]).toEqual([[4], [121, 202]]);
+    }
+  });
+
+  test('bad bodies are typed errors at build time', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    expect(() => ops.whileLoop(() => true, (v) => [v, v], [x])).toThrow(GraphError);
+    expect(() => ops.whileLoop(() => true, (v) => [ops.reshape(v, [1, 2])], [x])).toThrow(ShapeError);
+    expect(() => ops.whileLoop(() => true, (v) => [ops.cast(v, 'int32')], [x])).toThrow(DTypeError);
+    // a body runs any number of times: it may not hold state or draw random numbers
+    expect(() => ops.whileLoop(() => true, (v) => [ops.add(v, ops.randomUniform([2], 0, 1))], [x])).toThrow(/must be pure.*randomUniform/);
+    expect(() => ops.whileLoop(() => true, (v) => [ops.add(v, v.graph.variable([1, 1], 'inner'))], [x])).toThrow(/must be pure/);
+  });
+
+  test('differentiating through a loop is an error naming it (no gradient yet)', () => {
+    const { acc } = counterGraph();
+    expect(() => gradients(ops.reduceSum(acc), [acc.graph.tensor('step')])).toThrow(/whileLoop/);
+  });
+});
+
+describe('cond', () => {
+  test('runs the branch the predicate picks; branches may return different shapes', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const y = ops.cond(ops.greater(ops.reduceSum(x), 0), () => ops.mul(x, 10), () => ops.concat([x, x], 0));
+    expect(y.shape).toEqual([null]);
+    const s = new Session(g);
+    expect(values((await s.run([y], { x: tensor([1, 2], [2]) }))[0])).toEqual([10, 20]);
+    expect(values((await s.run([y], { x: tensor([-1, -2], [2]) }))[0])).toEqual([-1, -2, -1, -2]);
+  });
+
+  test('only the taken branch runs: the other may be invalid for these values', async () => {
+    const g = new Graph();
+    const i = g.placeholder('int32', [1], 'i');
+    const table = g.constant([5, 6, 7], 'table');
+    // gathering index 9 of 3 rows fails in the kernel: the branch must not run when i >= 3
+    const [y, z] = ops.cond(ops.less(ops.reduceSum(i), 3), () => [ops.gather(table, i), ops.cast(1, 'float32')], () => [ops.mul(table, 0), ops.cast(0, 'float32')]);
+    const s = new Session(g);
+    expect((await s.run([y, z], { i: tensor([2], [1], 'int32') })).map(values)).toEqual([[7], [1]]);
+    expect((await s.run([y, z], { i: tensor([9], [1], 'int32') })).map(values)).toEqual([[0, 0, 0], [0]]);
+  });
+
+  test('branches with different dtypes or counts are typed errors', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    expect(() => ops.cond(true, () => x, () => ops.cast(x, 'int32'))).toThrow(DTypeError);
+    expect(() => ops.cond(true, () => [x, x], () => [x])).toThrow(GraphError);
+    expect(() => ops.cond(x, () => x, () => x)).toThrow(DTypeError);
+  });
+});
+
+describe('model.json', () => {
+  test('a loop and a cond save and load, constants inside the bodies in the weights file', async () => {
+    const g = new Graph();
+    const n = g.placeholder('int32', [], 'n');
+    const [, v] = ops.whileLoop((i) => ops.less(i, n), (i, x) => [ops.add(i, 1), ops.add(x, tensor([0.25, 0.5], [2]))], [g.constant(0, 'i0', 'int32'), g.constant([0, 0], 'v0')], { name: 'loop' });
+    const c = ops.cond(ops.greater(n, 2), () => ops.mul(v, tensor([3, 4], [2])), () => v, 'pick');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-cf-'));
+    const file = path.join(dir, 'model.json');
+    await saveModel(g, file);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).not.toMatch(/"0": 0.25/); // the body's constant is a weights entry, not JSON numbers
+    const loaded = await loadModel(file);
+    const feeds = { n: tensor([4], [], 'int32') };
+    const want = await new Session(g).run([v, c], feeds);
+    const got = await new Session(loaded.graph).run([loaded.graph.tensor('loop:1'), loaded.graph.tensor('pick')], feeds);
+    expect(got.map(values)).toEqual(want.map(values));
+    expect(want.map(values)).toEqual([[1, 2], [3, 8]]);
+  });
+
+  test('a malformed body in model.json is a typed error naming the node', async () => {
+    const { g } = counterGraph();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-cf-'));
+    const file = path.join(dir, 'model.json');
+    await saveModel(g, file);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const loop = doc.nodes.find((n: { op: string }) => n.op === 'whileLoop');
+    loop.attrs.body.outputs = ['nowhere'];
+    fs.writeFileSync(file, JSON.stringify(doc));
+    await expect(loadModel(file)).rejects.toThrow(/node 'counter'.*body/);
+    await expect(loadModel(file)).rejects.toBeInstanceOf(GraphcError);
+  });
+});
+
+const gpuBackends: [string, () => Session['backend'] | 'webgpu'][] = [
+  ['gpujs (cpu mode)', () => new GpujsBackend({ mode: 'cpu', onFallback: () => undefined })],
+  ...(gpu.available ? ([['webgpu', () => 'webgpu']] as [string, () => 'webgpu'][]) : []),
+];
+
+describe.each(gpuBackends)('on %s', (_label, make) => {
+  test('loops and conds equal the cpu backend, fixed and data-dependent shapes alike', async () => {
+    const { g: g1, i, acc } = counterGraph();
+    const s1 = new Session(g1, { backend: make() as 'webgpu' });
+    const [it, sum] = await s1.run([i, acc], { n: tensor([3], [], 'int32'), step: tensor([0.5, -1], [2]) });
+    expect([values(it), values(sum)]).toEqual([[3], [1.5, -3]]);
+    s1.close();
+
+    const { g: g2, grown } = growingGraph();
+    const out = ops.mul(ops.reduceSum(grown), 2, 'out');
+    const s2 = new Session(g2, { backend: make() as 'webgpu' });
+    for (const n of [2, 4]) {
+      const [v, o] = await s2.run([grown, out], { n: tensor([n], [], 'int32'), x: tensor([1], [1]) });
+      expect(values(v)).toEqual(grownValues(1, n));
+      expect(values(o)).toEqual([2 * grownValues(1, n).reduce((a, b) => a + b)]);
+    }
+    s2.close();
+  });
+});
+
+test('the example of docs/control-flow.md type-checks and gives the values its comment says', () => {
+  const example = firstTsBlock('docs/control-flow.md');
+  expect(typeErrors(example)).toEqual([]);
+  const r = runExample(example, (b) => b, 'console.log(JSON.stringify(out.map((t) => Array.from(t.data))));');
+  expect(r.stderr).toBe('');
+  expect(JSON.parse(r.stdout)).toEqual([[5], [5, 10], [50, 100]]);
+  expect(example).toMatch(/i = 5, acc = \[5, 10\], y = \[50, 100\]/);
+});
