@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, gradients, loadModel, ops, saveModel, tensor } from 'graphc';
+import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, checkGradients, gradients, loadModel, ops, saveModel, tensor } from 'graphc';
 import { GpujsBackend } from '@graphc/runtime';
 import { gpu } from '../webgpu/helpers';
 import { firstTsBlock, runExample, typeErrors } from '../cli/ts-example';
@@ -144,6 +144,24 @@ describe('cond', () => {
     const s = new Session(g);
     expect((await s.run([y, z], { i: tensor([2], [1], 'int32') })).map(values)).toEqual([[7], [1]]);
     expect((await s.run([y, z], { i: tensor([9], [1], 'int32') })).map(values)).toEqual([[0, 0, 0], [0]]);
+  });
+
+  test('gradients flow through the taken branch, to what each branch reads (central differences, float64)', async () => {
+    const x0 = tensor([0.3, -1.2, 2.1], [3], 'float64');
+    const w0 = tensor([1.5, 0.5, -0.7], [3], 'float64');
+    for (const sign of [1, -1]) {
+      // then: sin(x) * w (reads x and w); else: x^3 (reads x only); the predicate flips with `sign`
+      await checkGradients(
+        (x, w) => ops.cond(ops.greater(ops.mul(ops.reduceSum(w), sign), 0), () => ops.mul(ops.sin(x), w), () => ops.mul(ops.square(x), x)),
+        [x0, w0],
+      );
+    }
+    // an int output and an output no gradient reaches are fine; a second-order gradient differentiates the gradient cond
+    await checkGradients((x) => {
+      const [y, count] = ops.cond(ops.greater(ops.reduceSum(x), 0), () => [ops.exp(x), ops.cast(1, 'int32')], () => [ops.neg(x), ops.cast(2, 'int32')]);
+      const [dy] = gradients(ops.reduceSum(ops.mul(y, y)), [x]);
+      return ops.add(dy, ops.cast(count, 'float64'));
+    }, [tensor([0.1, 0.4], [2], 'float64')]);
   });
 
   test('branches with different dtypes or counts are typed errors', () => {

@@ -1,2 +1,3 @@
 export { gradients } from './gradients';
 export type { GradientsOptions } from './gradients';
+import './control-flow';

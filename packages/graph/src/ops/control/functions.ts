@@ -92,7 +92,9 @@ registerOp({
 });
 
 const asAttr = (fn: GraphFunction): AttrValue => fn as unknown as AttrValue;
-const asList = (r: TensorLike | TensorLike[]): TensorLike[] => (Array.isArray(r) && !r.every((x) => typeof x === 'number') ? (r as TensorLike[]) : [r as TensorLike]);
+/** A plain number array is one constant; any other array is a list of values (an empty one too). */
+const isValueList = (r: TensorLike | TensorLike[]): r is TensorLike[] => Array.isArray(r) && (r.length === 0 || !r.every((x) => typeof x === 'number'));
+const asList = (r: TensorLike | TensorLike[]): TensorLike[] => (isValueList(r) ? r : [r]);
 const infoOf = (t: SymbolicTensor): OutputInfo => ({ dtype: t.dtype, shape: [...t.shape] });
 
 export interface WhileLoopOptions {
@@ -157,7 +159,7 @@ export function cond<T extends TensorLike | TensorLike[]>(
   const branch = (fn: () => T, what: string) =>
     traceFunction(graph, [], () => {
       const r = fn();
-      single = !Array.isArray(r) || r.every((x) => typeof x === 'number');
+      single = !isValueList(r);
       return asList(r);
     }, `cond '${name}' ${what}`);
   const then = branch(trueFn, 'true branch');
