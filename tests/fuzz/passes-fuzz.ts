@@ -205,6 +205,17 @@ export function buildCase(seed: number): FuzzCase {
         const late = ops.mul(v, 2);
         y = ops.add(ops.add(ops.tanh(early), update), late);
         description.push('variable-order');
+      } else if (kind < 0.996) {
+        // run-time branch on the data, one branch reading another tensor of the pool (captured)
+        const other = pick(r, pool);
+        y = ops.cond(ops.greater(ops.reduceSum(x), 0), () => ops.mul(x, ops.sigmoid(other)), () => ops.sub(ops.tanh(x), 1));
+        description.push('cond');
+      } else if (kind < 0.999) {
+        // a loop run 0-3 times over a pool tensor, adding another one each time (captured)
+        const other = pick(r, pool);
+        const times = int(r, 0, 3);
+        [, y] = ops.whileLoop((i) => ops.less(i, times), (i, acc) => [ops.add(i, 1), ops.tanh(ops.add(acc, other))], [ops.cast(0, 'int32'), x]);
+        description.push('whileLoop');
       } else {
         y = ops.add(x, ops.reduceMean(x, undefined, true));
         description.push('mean-center');
