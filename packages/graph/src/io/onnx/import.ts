@@ -1,11 +1,12 @@
 import * as path from 'path';
 import { DType } from '../../dtype';
 import { FormatError, GraphcError, UnsupportedOpError } from '../../errors';
+import { FunctionGraph, TracedFunction, functionOf, mergeShapes } from '../../function';
 import { AttrValue, Graph, Node, SymbolicTensor } from '../../graph';
 import type { OutputInfo } from '../../opdef';
 import { getOpDef } from '../../registry';
 import { Shape, sizeOf } from '../../shape';
-import { TensorValue, isTensorValue } from '../../tensor';
+import { TensorValue, isTensorValue, tensor } from '../../tensor';
 import { reachableNodes } from '../../transform';
 import type { LoadedModel } from '../model-json';
 import { readFileOrThrow } from '../safe-fs';
@@ -31,13 +32,19 @@ export function supportedOnnxOps(): string[] {
 /**
  * Control flow the importer resolves itself rather than through a handler: `If` whose condition is
  * known at import (a constant, or folded from known shapes, as PyTorch's exporter often leaves
- * them) becomes the nodes of the branch taken; `Scan` over a sequence of known length is unrolled,
- * its body imported once per step. A condition computed at run time, or a Scan of unknown length,
- * is unsupported.
+ * them) becomes the nodes of the branch taken, and one whose condition is computed at run time a
+ * `cond` node; `Loop` becomes a `whileLoop` node (their subgraphs imported as graph functions);
+ * `Scan` over a sequence of known length is unrolled, its body imported once per step. A Scan of
+ * unknown length is unsupported.
  */
-const CONTROL_FLOW = new Set(['If', 'Scan']);
+const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
 /** Body nodes a Scan may unroll into at most (steps x body nodes): a bigger one is refused, not built. */
 const MAX_SCAN_NODES = 100000;
+/**
+ * Body nodes the Loops and run-time Ifs of one model may import in all: a body is imported again
+ * when it changes a carried shape, and so are the bodies inside it, so nesting multiplies the work.
+ */
+const MAX_BODY_NODES = 100000;
 const MAX_SUBGRAPH_DEPTH = 64;
 
 /** The subgraphs of a node's attributes (If's branches; Loop's and Scan's bodies). */
@@ -65,6 +72,13 @@ function freeNames(g: GraphProto): Set<string> {
   for (const o of g.output ?? []) use(o.name ?? '');
   return free;
 }
+
+/** A subgraph attribute (If's branches, Loop's body); a FormatError when it is missing. */
+function graphAttr(n: NodeProto, name: string, where: string): GraphProto {
+  return (n.attribute ?? []).find((a) => a.name === name)?.g ?? failAt(where, `attribute '${name}' (a graph) is missing`);
+}
+
+const asAttr = (traced: TracedFunction): AttrValue => traced.fn as unknown as AttrValue;
 
 /** Evaluates one node on concrete inputs: the runtime's CPU kernels, handed in by whoever wires graph and runtime. */
 export type ImportEvaluator = (node: Node, inputs: TensorValue[]) => TensorValue[];
@@ -113,6 +127,45 @@ interface Known {
   elemType: number;
 }
 
+/**
+ * The ONNX values in scope by name: a subgraph's own, then those of the graphs around it (an ONNX
+ * subgraph reads outer values by name). A body may shadow an outer name.
+ */
+class Scope {
+  private readonly own = new Map<string, Known>();
+
+  constructor(private readonly enclosing?: Scope) {}
+
+  get(name: string): Known | undefined {
+    return this.own.get(name) ?? this.enclosing?.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Whether this scope itself (not an enclosing one) defines `name`. */
+  owns(name: string): boolean {
+    return this.own.has(name);
+  }
+
+  set(name: string, k: Known): void {
+    this.own.set(name, k);
+  }
+}
+
+/** A parameter of a subgraph imported as a function: its type, and the ONNX element type it stands for. */
+interface BodyParam {
+  info: OutputInfo;
+  elemType: number;
+}
+
+/** A subgraph imported as a graph function, with the ONNX element types of its results. */
+interface ImportedBody {
+  traced: TracedFunction;
+  elemTypes: number[];
+}
+
 /** Loads an .onnx file (external data is read from, and confined to, its folder). */
 export async function loadOnnx(file: string, options: OnnxImportOptions = {}): Promise<LoadedModel> {
   const bytes = readFileOrThrow(file, 'model');
@@ -150,18 +203,28 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
 }
 
 class Importer {
-  private readonly graph = new Graph();
-  private readonly known = new Map<string, Known>();
+  private readonly known: Scope;
+  /** Body nodes imported so far, shared by the importers of a model and its subgraphs. */
+  private readonly work: { bodyNodes: number };
   private readonly source: TensorSource;
   private readonly where: string;
 
+  /**
+   * The importer of the model's graph; or, with `enclosing`, of a subgraph (a Loop body, an If
+   * branch) into `graph`, a FunctionGraph of the enclosing importer's graph, reading the values in
+   * the enclosing scope (their tensors are captured as they are used).
+   */
   constructor(
-    private readonly proto: NonNullable<ReturnType<typeof decodeModel>['graph']>,
+    private readonly proto: GraphProto,
     private readonly opset: number,
     private readonly options: { file: string; folder?: string; evaluate?: ImportEvaluator },
+    private readonly graph: Graph = new Graph(),
+    enclosing?: { known: Scope; where: string; work: { bodyNodes: number } },
   ) {
     this.source = { file: options.file, folder: options.folder };
-    this.where = `model '${options.file}'`;
+    this.where = enclosing?.where ?? `model '${options.file}'`;
+    this.known = new Scope(enclosing?.known);
+    this.work = enclosing?.work ?? { bodyNodes: 0 };
   }
 
   run(): LoadedModel {
@@ -230,7 +293,7 @@ class Importer {
     nodes.forEach((n, i) => {
       for (const o of n.output ?? []) {
         if (!o) continue;
-        if (producer.has(o) || this.known.has(o)) failAt(this.where, `value '${o}' is produced twice (node '${n.name ?? ''}')`);
+        if (producer.has(o) || this.known.owns(o)) failAt(this.where, `value '${o}' is produced twice (node '${n.name ?? ''}')`);
         producer.set(o, i);
       }
     });
@@ -296,12 +359,17 @@ class Importer {
     return { dtype, shape, elemType };
   }
 
-  /** The model-graph tensor of an ONNX value, adding a const node for a known value on first use. */
+  /**
+   * The tensor of an ONNX value, adding a const node for a known value on first use. In a body, an
+   * outer value known at import becomes a const of the body (the outer graph keeps its own entry);
+   * an outer tensor is returned as it is, and captured when a body node uses it.
+   */
   private materialize(name: string, k: Known): SymbolicTensor {
-    if (!k.tensor) {
-      k.tensor = this.graph.addNode('const', [], { value: k.value! }, { name: sanitizeName(name) }).output();
-    }
-    return k.tensor;
+    if (k.tensor) return k.tensor;
+    const t = this.graph.addNode('const', [], { value: k.value! }, { name: sanitizeName(name) }).output();
+    if (this.known.owns(name)) k.tensor = t;
+    else this.known.set(name, { ...k, tensor: t });
+    return t;
   }
 
   private importNode(n: NodeProto): void {
@@ -309,6 +377,7 @@ class Importer {
     const label = n.name || n.output?.find((o) => o) || type;
     const where = `${this.where}: node '${label}' (${type})`;
     if (type === 'If') return this.importIf(n, where);
+    if (type === 'Loop') return this.importLoop(n, where);
     if (type === 'Scan') return this.importScan(n, where);
     const inputNames = n.input ?? [];
     const outputNames = n.output ?? [];
@@ -375,13 +444,14 @@ class Importer {
     });
   }
 
-  /** An If whose condition is known: the taken branch's nodes join the graph, its outputs become the If's. */
+  /**
+   * An If whose condition is known: the taken branch's nodes join the graph, its outputs become the
+   * If's. One whose condition is computed at run time becomes a `cond` node (importCond).
+   */
   private importIf(n: NodeProto, where: string): void {
     const cond = this.known.get(n.input?.[0] ?? '');
     if (!cond) failAt(where, 'the condition (input 0) is required');
-    if (!cond.value) {
-      unsupportedAt(where, 'If', 'its condition is computed at run time (data-dependent control flow); graphc imports an If whose condition is known at import, a constant or folded from known shapes');
-    }
+    if (!cond.value) return this.importCond(n, this.materialize(n.input![0], cond), where);
     if (cond.value.data.length !== 1) failAt(where, `the condition has ${cond.value.data.length} elements, not 1`);
     const attr = (n.attribute ?? []).find((a) => a.name === (cond.value!.data[0] ? 'then_branch' : 'else_branch'));
     const branch = attr?.g ?? failAt(where, `attribute '${cond.value.data[0] ? 'then_branch' : 'else_branch'}' (a graph) is missing`);
@@ -404,6 +474,140 @@ class Importer {
     });
   }
 
+  /** An If on a condition computed at run time: a `cond` node calling each branch, imported as a graph function. */
+  private importCond(n: NodeProto, pred: SymbolicTensor, where: string): void {
+    const branch = (attr: string): ImportedBody => {
+      const g = graphAttr(n, attr, where);
+      if ((g.input ?? []).length) failAt(where, `${attr} takes ${(g.input ?? []).length} inputs; an If branch takes none`);
+      return this.importBody(g, [], `${where} ${attr}`);
+    };
+    const then = branch('then_branch');
+    const other = branch('else_branch');
+    const outs = n.output ?? [];
+    const results = then.traced.outputs;
+    if (results.length !== other.traced.outputs.length || outs.length > results.length) {
+      failAt(where, `then_branch returns ${results.length} values and else_branch ${other.traced.outputs.length}, for ${outs.length} outputs`);
+    }
+    results.forEach((r, k) => {
+      const e = other.traced.outputs[k];
+      if (r.shape.length !== e.shape.length) {
+        unsupportedAt(where, 'If', `output ${k} has rank ${r.shape.length} in then_branch and ${e.shape.length} in else_branch; graphc needs the branches to agree on ranks`);
+      }
+    });
+    const node = this.addNodeAt(
+      'cond',
+      [pred, ...then.traced.captures, ...other.traced.captures],
+      { thenBranch: asAttr(then.traced), elseBranch: asAttr(other.traced), thenInputs: then.traced.captures.length },
+      n.name || outs.find((o) => o) || 'if',
+      where,
+    );
+    outs.forEach((name, k) => {
+      if (name) this.setTensor(name, node.output(k), then.elemTypes[k]);
+    });
+  }
+
+  /**
+   * Loop as a `whileLoop` node (the same semantics): M and cond default to no limit and true; the
+   * body takes (iteration, cond, ...carried) and returns (cond, ...carried, ...scan values). Body
+   * inputs often declare no shape, so the carried values' outer shapes are used; while the body
+   * changes a carried dimension, it is imported again with that dimension unknown (a shape folded
+   * at import must not hold for the first iteration only).
+   */
+  private importLoop(n: NodeProto, where: string): void {
+    const body = graphAttr(n, 'body', where);
+    const inputs = n.input ?? [];
+    const outs = n.output ?? [];
+    const bodyIn = body.input ?? [];
+    const bodyOut = body.output ?? [];
+    const numCarried = inputs.length - 2;
+    if (numCarried < 0 || bodyIn.length !== inputs.length || bodyOut.length < 1 + numCarried || outs.length > bodyOut.length - 1) {
+      failAt(where, `${inputs.length} inputs (M, cond and carried values) and ${outs.length} outputs: the body takes ${bodyIn.length} and returns ${bodyOut.length}`);
+    }
+    const numScans = bodyOut.length - 1 - numCarried;
+    const limit = inputs[0] ? this.tensorOf(inputs[0], where) : this.addNode('const', [], { value: tensor([Number.MAX_SAFE_INTEGER], [], 'int64') }, `${outs[0] || 'loop'}/M`, where);
+    const first = inputs[1] ? this.tensorOf(inputs[1], where) : this.addNode('const', [], { value: tensor([1], [], 'bool') }, `${outs[0] || 'loop'}/cond`, where);
+    const carried = inputs.slice(2).map((name, i) => {
+      if (!name) failAt(where, `carried value ${i} (input ${i + 2}) is required`);
+      return { name, k: this.known.get(name)!, tensor: this.tensorOf(name, where) };
+    });
+    let shapes = carried.map(({ k }, i) => this.carriedShape(bodyIn[i + 2], k, where));
+    let imported: ImportedBody;
+    for (;;) {
+      const params: BodyParam[] = [
+        { info: { dtype: 'int64', shape: [] }, elemType: DTYPE_TO_ONNX.int64 },
+        { info: { dtype: 'bool', shape: [] }, elemType: DTYPE_TO_ONNX.bool },
+        ...carried.map(({ k }, i) => ({ info: { dtype: k.info.dtype, shape: shapes[i] }, elemType: k.elemType })),
+      ];
+      imported = this.importBody(body, params, `${where} body`);
+      const results = imported.traced.outputs;
+      const relaxed = shapes.map((s, i) => mergeShapes(s, results[1 + i].shape) ?? failAt(where, `the body changes the rank of carried value ${i} ('${carried[i].name}')`));
+      if (relaxed.every((s, i) => s.every((d, j) => d === shapes[i][j]))) break;
+      shapes = relaxed;
+    }
+    const node = this.addNodeAt(
+      'whileLoop',
+      [limit, first, ...carried.map((c) => c.tensor), ...imported.traced.captures],
+      { body: asAttr(imported.traced), carried: numCarried, scans: numScans },
+      n.name || outs.find((o) => o) || 'loop',
+      where,
+    );
+    outs.forEach((name, k) => {
+      if (name) this.setTensor(name, node.output(k), k < numCarried ? carried[k].k.elemType : imported.elemTypes[1 + k]);
+    });
+  }
+
+  /** The shape a Loop body's carried input starts with: the outer value's, less what the body leaves unknown. */
+  private carriedShape(vi: ValueInfoProto, outer: Known, where: string): Shape {
+    const tt = vi.type?.tensorType;
+    if (tt?.elemType && dtypeOfOnnx(tt.elemType, `${where}: body input '${vi.name}'`) !== outer.info.dtype) {
+      failAt(where, `body input '${vi.name}' is declared ${dtypeOfOnnx(tt.elemType, where)}, the value passed in is ${outer.info.dtype}`);
+    }
+    const dims = tt?.shape?.dim;
+    if (!dims || dims.length !== outer.info.shape.length) return [...outer.info.shape];
+    return outer.info.shape.map((d, i) => (dims[i].dimValue === null || dims[i].dimValue === undefined || dims[i].dimParam ? null : d));
+  }
+
+  /**
+   * Imports a subgraph as a graph function of this importer's graph: its inputs bound to new
+   * placeholders of `params`' types, its nodes translated as the model's are, its outputs returned.
+   */
+  private importBody(body: GraphProto, params: BodyParam[], where: string): ImportedBody {
+    this.work.bodyNodes += Math.max((body.node ?? []).length, 1);
+    if (this.work.bodyNodes > MAX_BODY_NODES) {
+      unsupportedAt(where, 'Loop', `its subgraphs take more than ${MAX_BODY_NODES} node imports in all (bodies are imported again where they change a carried shape)`);
+    }
+    const g = new FunctionGraph(this.graph);
+    const inner = new Importer(body, this.opset, this.options, g, { known: this.known, where, work: this.work });
+    return inner.translateBody(params);
+  }
+
+  private translateBody(params: BodyParam[]): ImportedBody {
+    const body = this.proto;
+    if ((body.sparseInitializer ?? []).length) throw new UnsupportedOpError(`${this.where}: sparse initializers are not supported`, []);
+    for (const init of body.initializer ?? []) {
+      const name = init.name ?? '';
+      if (!name) failAt(this.where, 'an initializer has no name');
+      const value = tensorFromProto(init, this.source, name);
+      this.known.set(name, { value, info: { dtype: value.dtype, shape: value.shape }, elemType: init.dataType ?? 0 });
+    }
+    const placeholders = (body.input ?? []).map((vi, i) => {
+      const name = vi.name ?? '';
+      if (!name) failAt(this.where, `input ${i} has no name`);
+      const { info, elemType } = params[i];
+      const p = this.addNode('placeholder', [], { dtype: info.dtype, shape: [...info.shape] }, name, this.where);
+      this.known.set(name, { tensor: p, info, elemType });
+      return p;
+    });
+    for (const n of this.sorted(body.node ?? [])) this.importNode(n);
+    const results = (body.output ?? []).map((vi) => {
+      const name = vi.name ?? '';
+      const k = this.known.get(name) ?? failAt(this.where, `output '${name}' is not produced by any node, input or initializer`);
+      return { tensor: this.materialize(name, k), elemType: k.elemType };
+    });
+    const traced = functionOf(this.graph as FunctionGraph, placeholders, results.map((r) => r.tensor));
+    return { traced, elemTypes: results.map((r) => r.elemType) };
+  }
+
   /** The tensor of an ONNX value in the model's graph (a known value becomes a const node). */
   private tensorOf(name: string, where: string): SymbolicTensor {
     const k = this.known.get(name) ?? failAt(where, `input '${name}' is not defined`);
@@ -411,16 +615,21 @@ class Importer {
   }
 
   private addNode(op: string, inputs: SymbolicTensor[], attrs: Record<string, AttrValue>, name: string, where: string): SymbolicTensor {
+    return this.addNodeAt(op, inputs, attrs, name, where).output();
+  }
+
+  /** Adds a node to this importer's graph; a graph error (a bad type, say) is a FormatError naming the ONNX node. */
+  private addNodeAt(op: string, inputs: SymbolicTensor[], attrs: Record<string, AttrValue>, name: string, where: string): Node {
     try {
-      return this.graph.addNode(op, inputs, attrs, { name: sanitizeName(name) }).output();
+      return this.graph.addNode(op, inputs, attrs, { name: sanitizeName(name) });
     } catch (e) {
       if (e instanceof GraphcError) throw new FormatError(`${where}: ${e.message}`);
       throw e;
     }
   }
 
-  private setTensor(name: string, t: SymbolicTensor): void {
-    this.known.set(name, { tensor: t, info: { dtype: t.dtype, shape: t.shape }, elemType: DTYPE_TO_ONNX[t.dtype] });
+  private setTensor(name: string, t: SymbolicTensor, elemType = DTYPE_TO_ONNX[t.dtype]): void {
+    this.known.set(name, { tensor: t, info: { dtype: t.dtype, shape: t.shape }, elemType });
   }
 
   /**
