@@ -14,7 +14,9 @@ export type OnnxAttr =
   | { ints: number[] }
   | { floats: number[] }
   | { strings: string[] }
-  | { t: TensorValue };
+  | { t: TensorValue }
+  /** A subgraph (Loop's body, If's branches). */
+  | { g: onnx.IGraphProto };
 
 export const int = (i: number): OnnxAttr => ({ i });
 export const float = (f: number): OnnxAttr => ({ f });
@@ -37,6 +39,7 @@ function encodeAttr(name: string, a: OnnxAttr): onnx.IAttributeProto {
   if ('ints' in a) return { name, type: AttrType.INTS, ints: a.ints };
   if ('floats' in a) return { name, type: AttrType.FLOATS, floats: a.floats };
   if ('strings' in a) return { name, type: AttrType.STRINGS, strings: a.strings.map((s) => Buffer.from(s, 'utf8')) };
+  if ('g' in a) return { name, type: AttrType.GRAPH, g: a.g };
   return { name, type: AttrType.TENSOR, t: tensorToProto(a.t, name) };
 }
 
@@ -47,14 +50,26 @@ function encodeAttr(name: string, a: OnnxAttr): onnx.IAttributeProto {
 export class ExportContext {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
-  private readonly used = new Set<string>();
   private counter = 0;
   /** ONNX value name of each graphc tensor. */
   readonly names = new Map<SymbolicTensor, string>();
   current!: Node;
 
-  constructor(reserved: Iterable<string>) {
+  /** `used`: the value names taken, shared with the contexts of enclosing graphs (see `subgraph`). */
+  constructor(
+    reserved: Iterable<string>,
+    private readonly used = new Set<string>(),
+  ) {
     for (const r of reserved) this.used.add(r);
+  }
+
+  /**
+   * A context for a subgraph (a Loop body, an If branch): nodes and initializers of its own, names
+   * fresh across the whole model (a subgraph sees the values of the graphs around it by name, so
+   * its own must not shadow them).
+   */
+  subgraph(): ExportContext {
+    return new ExportContext([], this.used);
   }
 
   /** A value name not used yet, from `hint`. */

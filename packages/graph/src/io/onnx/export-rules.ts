@@ -1,5 +1,7 @@
 import { DType, isFloat, isInteger } from '../../dtype';
-import { Graph, Node, SymbolicTensor } from '../../graph';
+import { UnsupportedOpError } from '../../errors';
+import { instantiateFunction } from '../../function';
+import { AttrValue, Graph, Node, SymbolicTensor } from '../../graph';
 import type { Attrs } from '../../opdef';
 import { anchorInputCount, anchorOf } from '../../ops/fused/anchors';
 import { FusedProgram, programOf } from '../../ops/fused/program';
@@ -7,8 +9,10 @@ import { getOpDef } from '../../registry';
 import { hasOp } from '../../registry';
 import { SELU_ALPHA, SELU_SCALE } from '../../scalar-helpers';
 import { TensorValue, tensor } from '../../tensor';
+import { reachableNodes } from '../../transform';
 import { ExportContext, OnnxAttr, float, int, ints, setOnnxExport, str } from './export-context';
-import { DTYPE_TO_ONNX } from './tensor';
+import { GraphProto, ValueInfoProto } from './proto';
+import { DTYPE_TO_ONNX, tensorToProto } from './tensor';
 
 /**
  * How each graphc op is written as ONNX (opset 18). Ops ONNX has map one to one; the rest are short
@@ -634,4 +638,73 @@ when('unique', (ctx, n) => {
   if (dt === 'float32' || dt === 'float64' || dt === 'int64') return void ctx.emit('Unique', [ctx.input(0)], outs, attrs);
   const [y] = ctx.emit('Unique', [inputAs(ctx, n, 0, 'int64')], [ctx.fresh(`${n.name}/y`), ...outs.slice(1)], attrs);
   ctx.emitOut('Cast', [y], { to: int(DTYPE_TO_ONNX[dt]) });
+});
+
+// ---- run-time control flow: graph functions as ONNX subgraphs -------------------------------
+
+/** A subgraph input or output: its element type and rank (an unknown dim left without a value, as it may vary per call). */
+function subgraphValue(name: string, t: SymbolicTensor): ValueInfoProto {
+  return { name, type: { tensorType: { elemType: DTYPE_TO_ONNX[t.dtype], shape: { dim: t.shape.map((d) => (d === null ? {} : { dimValue: d })) } } } };
+}
+
+/**
+ * A graph function attr of the current node as an ONNX subgraph: its first `numFormal` parameters
+ * become the subgraph's inputs; the rest, placeholders of captured tensors, read the outer value by
+ * the name in `captured` (ONNX subgraphs see the values of the graphs around them). Each node is
+ * written by its own op's rule, in a context of its own.
+ */
+function functionBody(ctx: ExportContext, attr: AttrValue | undefined, numFormal: number, captured: string[], what: string): GraphProto {
+  const outer = ctx.current;
+  const fn = instantiateFunction(attr, `ONNX export: node '${outer.name}' ${what}`);
+  const sub = ctx.subgraph();
+  sub.current = outer;
+  const prefix = `${outer.name}/${what}`;
+  const formal = fn.inputs.slice(0, numFormal).map((p) => sub.fresh(`${prefix}/${p.name}`));
+  fn.inputs.forEach((p, i) => sub.names.set(p, i < numFormal ? formal[i] : captured[i - numFormal]));
+  for (const node of reachableNodes(fn.graph, fn.outputs.map((o) => o.node))) {
+    if (node.op === 'placeholder') continue;
+    for (const t of node.outputTensors) sub.names.set(t, sub.fresh(`${prefix}/${t.name}`));
+    sub.current = node;
+    if (node.op === 'const') sub.initializers.push(tensorToProto(node.attrs.value as TensorValue, sub.names.get(node.outputTensors[0])!));
+    else {
+      const rule = getOpDef(node.op).onnx;
+      if (!rule) throw new UnsupportedOpError(`ONNX export: op '${node.op}' (node '${node.name}' in ${what} of '${outer.name}') has no ONNX equivalent`, [node.op]);
+      rule(sub, node);
+    }
+  }
+  sub.current = outer;
+  // a subgraph output is a value the subgraph computes, under a name of its own: a parameter, a
+  // capture, a constant or a repeated result is passed through an Identity
+  const taken = new Set<string>();
+  const outputs = fn.outputs.map((t) => {
+    let name = sub.names.get(t)!;
+    if (['placeholder', 'const'].includes(t.node.op) || taken.has(name)) name = sub.emit('Identity', [name])[0];
+    taken.add(name);
+    return subgraphValue(name, t);
+  });
+  return {
+    name: prefix,
+    node: sub.nodes,
+    initializer: sub.initializers,
+    input: fn.inputs.slice(0, numFormal).map((p, i) => subgraphValue(formal[i], p)),
+    output: outputs,
+  };
+}
+
+// whileLoop is ONNX's Loop: (M, cond, ...carried) in, the body (iteration, cond, ...carried) -> (cond, ...carried, ...scans)
+when('whileLoop', (ctx, n) => {
+  const formal = 2 + num(n, 'carried', 0);
+  const names = n.inputs.map((_, i) => ctx.input(i));
+  const body = functionBody(ctx, n.attrs.body, formal, names.slice(formal), 'body');
+  // ONNX's trip count is int64
+  const limit = n.inputs[0].dtype === 'int64' ? names[0] : ctx.emit('Cast', [names[0]], 1, { to: int(DTYPE_TO_ONNX.int64) })[0];
+  ctx.emit('Loop', [limit, ...names.slice(1, formal)], n.outputTensors.map((_, i) => ctx.output(i)), { body: { g: body } });
+});
+
+when('cond', (ctx, n) => {
+  const split = 1 + num(n, 'thenInputs', 0);
+  const names = n.inputs.map((_, i) => ctx.input(i));
+  const thenBranch = functionBody(ctx, n.attrs.thenBranch, 0, names.slice(1, split), 'then');
+  const elseBranch = functionBody(ctx, n.attrs.elseBranch, 0, names.slice(split), 'else');
+  ctx.emit('If', [names[0]], n.outputTensors.map((_, i) => ctx.output(i)), { then_branch: { g: thenBranch }, else_branch: { g: elseBranch } });
 });
