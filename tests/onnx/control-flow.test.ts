@@ -1,11 +1,12 @@
-import { GraphcError, Session, UnsupportedOpError, importOnnx, tensor } from 'graphc';
+import { GraphcError, Session, importOnnx, tensor } from 'graphc';
 import { cumulativeScan, shapeIf } from './control-flow-models';
 import { buildModel, subgraph } from './onnx-builder';
 
 /**
  * ONNX If: imported as the branch taken when the condition is known at import (a constant, or
  * folded from known shapes, as PyTorch's exporter leaves `if x.dim() == 4` and the like); a
- * condition computed at run time is a typed UnsupportedOpError naming the node.
+ * condition computed at run time imports as a `cond` node (tests/onnx/runtime-control-flow.test.ts
+ * holds run-time Loop and If to onnxruntime).
  */
 const BOOL = 9;
 
@@ -44,7 +45,7 @@ test('nested If, and a branch that returns an outer value as it is', async () =>
   expect(Array.from((await new Session(graph).run('y', { x: tensor([4, -5], [2]) })).data)).toEqual([4, -5]);
 });
 
-test('a condition computed at run time is unsupported, naming the node', () => {
+test('a condition computed at run time imports as a cond node that runs the branch the value picks', async () => {
   const branch = (name: string, op: string) => subgraph({ outputs: [{ name: `${name}_out` }], nodes: [{ op, inputs: ['x'], outputs: [`${name}_out`] }] }, name);
   const model = buildModel({
     inputs: [
@@ -54,14 +55,12 @@ test('a condition computed at run time is unsupported, naming the node', () => {
     outputs: [{ name: 'y' }],
     nodes: [{ op: 'If', inputs: ['flag'], outputs: ['y'], attrs: { then_branch: { graph: branch('a', 'Relu') }, else_branch: { graph: branch('b', 'Neg') } } }],
   });
-  let error: unknown;
-  try {
-    importOnnx(model, { file: 'dynamic-if.onnx' });
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(UnsupportedOpError);
-  expect(String((error as Error).message)).toMatch(/dynamic-if\.onnx.*node 'n0' \(If\).*computed at run time/);
+  const { graph } = importOnnx(model, { file: 'dynamic-if.onnx' });
+  expect(graph.nodes.filter((n) => n.op === 'cond').length).toBe(1);
+  const s = new Session(graph);
+  const x = tensor([3, -4], [2]);
+  expect(Array.from((await s.run('y', { x, flag: tensor([1], [], 'bool') })).data)).toEqual([3, 0]);
+  expect(Array.from((await s.run('y', { x, flag: tensor([0], [], 'bool') })).data)).toEqual([-3, 4]);
 });
 
 test('an unsupported op inside a branch is listed before anything is built; a branch reading an undefined value is a FormatError', () => {
