@@ -108,6 +108,21 @@ describe('model.json', () => {
     await expect(loadModel(path.join(dir, 'missing.json'))).rejects.toThrow(/cannot be read: ENOENT/);
   });
 
+  test('a source with a negative or unknown dimension where none may be is a FormatError naming the node', async () => {
+    const dir = tmpDir();
+    const { file } = await buildAndSave(dir);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const original = JSON.stringify(doc);
+    // the placeholder 'x' ([-1, 3] on disk) read as a variable: -1 is no variable dimension
+    doc.nodes.find((n: { name: string }) => n.name === 'x').op = 'variable';
+    fs.writeFileSync(file, JSON.stringify(doc));
+    await expect(loadModel(file)).rejects.toThrow(/node 'x'.*attr 'shape' must be a list of non-negative integers/);
+    const placeholder = JSON.parse(original);
+    placeholder.nodes.find((n: { name: string }) => n.name === 'x').attrs.shape = [-5, 3];
+    fs.writeFileSync(file, JSON.stringify(placeholder));
+    await expect(loadModel(file)).rejects.toThrow(FormatError);
+  });
+
   test('a node referring to a later node (cycle or bad order) is a FormatError', async () => {
     const dir = tmpDir();
     const { file } = await buildAndSave(dir);

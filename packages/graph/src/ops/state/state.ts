@@ -7,6 +7,13 @@ import { isTensorValue } from '../../tensor';
 import { apply1 } from '../builder';
 import { broadcastShapes } from '../../shape';
 
+/** A source's `shape` attr: non-negative integers, and `null` (unknown) where `unknownAllowed` (placeholders, not variables). */
+function checkedShape(where: string, shape: unknown, unknownAllowed: boolean): Shape {
+  const ok = Array.isArray(shape) && shape.every((d) => (d === null && unknownAllowed) || (Number.isSafeInteger(d) && d >= 0));
+  if (!ok) throw new ShapeError(`${where}attr 'shape' must be a list of non-negative integers${unknownAllowed ? ' or null' : ''}, got ${JSON.stringify(shape)}`);
+  return [...(shape as Shape)];
+}
+
 registerOp({
   name: 'placeholder',
   family: 'state',
@@ -15,7 +22,7 @@ registerOp({
   infer: (ctx) => {
     const { dtype, shape } = ctx.attrs;
     if (!isDType(dtype)) throw new DTypeError(`${ctx.where}attr 'dtype' must be a dtype`);
-    return [{ dtype, shape: [...(shape as Shape)] }];
+    return [{ dtype, shape: checkedShape(ctx.where, shape, true) }];
   },
 });
 
@@ -40,7 +47,7 @@ registerOp({
   infer: (ctx) => {
     const { dtype, shape } = ctx.attrs;
     if (!isDType(dtype)) throw new DTypeError(`${ctx.where}attr 'dtype' must be a dtype`);
-    return [{ dtype, shape: [...(shape as number[])] }];
+    return [{ dtype, shape: checkedShape(ctx.where, shape, false) }];
   },
 });
 
