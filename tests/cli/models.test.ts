@@ -1,4 +1,6 @@
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { loadModel } from 'graphc';
 
@@ -29,4 +31,43 @@ test('models/mlp: `graphc run` with the example feeds matches an independent for
     expected.push(...e.map((v) => v / sum));
   }
   probs.data.forEach((p: number, i: number) => expect(p).toBeCloseTo(expected[i], 5));
+});
+
+test('models/greedy-decoder: `graphc run` decodes as a hand-written loop over the saved weights, stopping at the end token or maxLength', async () => {
+  const { variables } = await loadModel(path.join(ROOT, 'models/greedy-decoder/model.json'));
+  const w = (name: string) => variables.get(name)!.data;
+  const [E, Wx, Wh, b, Wo] = [w('embedding'), w('rnn/Wx'), w('rnn/Wh'), w('rnn/b'), w('out/W')];
+  const [VOCAB, EMBED, HIDDEN] = [12, 8, 16];
+  const decode = (start: number, maxLength: number): number[] => {
+    const out: number[] = [];
+    let token = start;
+    let h = new Array(HIDDEN).fill(0);
+    while (out.length < maxLength && token !== 0) {
+      h = Array.from({ length: HIDDEN }, (_, j) => {
+        let s = b[j];
+        for (let i = 0; i < EMBED; i++) s += E[token * EMBED + i] * Wx[i * HIDDEN + j];
+        for (let i = 0; i < HIDDEN; i++) s += h[i] * Wh[i * HIDDEN + j];
+        return Math.tanh(s);
+      });
+      const logits = Array.from({ length: VOCAB }, (_, v) => h.reduce((s, x, i) => s + x * Wo[i * VOCAB + v], 0));
+      token = logits.indexOf(Math.max(...logits));
+      out.push(token);
+    }
+    return out;
+  };
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, 'run', 'models/greedy-decoder/model.json', ...args], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+  const example = run(['--feeds', 'models/greedy-decoder/feeds.json']);
+  expect(example.tokens.data).toEqual(decode(2, 20));
+  expect(example.tokens.data.length).toBeGreaterThan(3); // the example decodes several tokens, ending at 0
+  expect(example.tokens.data.at(-1)).toBe(0);
+  expect(example.length.data).toEqual([example.tokens.data.length]);
+  // a run with other feeds has another length: the output's shape is known only at run time
+  const feeds = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-decoder-')), 'feeds.json');
+  fs.writeFileSync(feeds, JSON.stringify({ start: { dtype: 'int32', shape: [], data: [2] }, maxLength: { dtype: 'int32', shape: [], data: [3] } }));
+  expect(run(['--feeds', feeds]).tokens.data).toEqual(decode(2, 3));
 });

@@ -29,7 +29,7 @@ interface Source {
 
 let corpus: Source[] | undefined;
 function sources(): Source[] {
-  corpus ??= ['mlp', 'fashion-mlp', 'fashion-cnn', 'resnet20'].map((m) => ({
+  corpus ??= ['mlp', 'fashion-mlp', 'fashion-cnn', 'resnet20', 'greedy-decoder'].map((m) => ({
     name: m,
     folder: path.join(MODELS, m),
     text: fs.readFileSync(path.join(MODELS, m, 'model.json'), 'utf8'),
@@ -55,6 +55,9 @@ function mutateDoc(doc: Json, r: Rng, ops: string[]): string {
   const names = nodes.map((n) => asObj(n)?.name).filter((n): n is string => typeof n === 'string');
   const weights = asObj(doc.weights);
   const entries = asArr(weights?.entries) ?? [];
+  // a graph function (a whileLoop body, a cond branch) is a node list of its own: edit inside it, as in the document
+  const bodies = nodes.flatMap((n) => Object.values(asObj(asObj(n)?.attrs) ?? {}).map(asObj).filter((a): a is Json => Array.isArray(a?.nodes)));
+  if (bodies.length && r.next() < 0.5) return `in a function body: ${mutateDoc(r.pick(bodies), r, ops)}`;
   switch (r.int(14)) {
     case 0:
       if (node) node.op = r.pick([...ops, 'nope', 7, null]);
