@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, checkGradients, gradients, loadModel, ops, saveModel, tensor } from 'graphc';
+import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, checkGradients, gradients, loadModel, ops, saveModel, tensor, train } from 'graphc';
 import { GpujsBackend } from '@graphc/runtime';
 import { gpu } from '../webgpu/helpers';
 import { firstTsBlock, runExample, typeErrors } from '../cli/ts-example';
@@ -118,9 +118,49 @@ describe('whileLoop', () => {
     expect(() => ops.whileLoop(() => true, (v) => [ops.add(v, v.graph.variable([1, 1], 'inner'))], [x])).toThrow(/must be pure/);
   });
 
-  test('differentiating through a loop is an error naming it (no gradient yet)', () => {
-    const { acc } = counterGraph();
-    expect(() => gradients(ops.reduceSum(acc), [acc.graph.tensor('step')])).toThrow(/whileLoop/);
+  test('gradients flow back through the iterations, to the initial values and to captured tensors (central differences, float64)', async () => {
+    for (const n of [0, 1, 3]) {
+      // x <- sin(x * w) + x * c, n times; the count is a tensor, w and c are captured
+      await checkGradients(
+        (x, w, c) => {
+          const [, y] = ops.whileLoop((i) => ops.less(i, n), (i, v) => [ops.add(i, 1), ops.add(ops.sin(ops.mul(v, w)), ops.mul(v, c))], [ops.cast(0, 'int32'), x]);
+          return ops.mul(y, y);
+        },
+        [tensor([0.3, -0.8], [2], 'float64'), tensor([1.3, 0.7], [2], 'float64'), tensor([0.5], [1], 'float64')],
+      );
+    }
+    // two float loop variables feeding each other, stopped by a condition on the values
+    await checkGradients(
+      (a, b) => {
+        const [, p, q] = ops.whileLoop(
+          (i, p) => ops.logicalAnd(ops.less(i, 5), ops.less(ops.reduceSum(p), 50)),
+          (i, p, q) => [ops.add(i, 1), ops.add(p, ops.tanh(q)), ops.mul(q, ops.add(ops.mul(p, 0.1), 1))],
+          [ops.cast(0, 'int32'), a, b],
+        );
+        return ops.add(ops.reduceSum(p), ops.reduceSum(ops.square(q)));
+      },
+      [tensor([0.5, 1.0], [2], 'float64'), tensor([0.2, -0.4], [2], 'float64')],
+    );
+  });
+
+  test('an optimizer trains a variable the loop body reads: w^3 fitted to 8 gives w = 2', async () => {
+    const g = new Graph();
+    const w = g.variable(tensor([1.2], [1]), 'w');
+    const [, cube] = ops.whileLoop((i) => ops.less(i, 3), (i, x) => [ops.add(i, 1), ops.mul(x, w)], [ops.cast(0, 'int32'), g.constant([1], 'one')]);
+    const loss = ops.reduceSum(ops.square(ops.sub(cube, 8)));
+    const step = new train.SGD(0.002).minimize(loss);
+    const s = new Session(g);
+    await s.run(g.globalVariablesInitializer());
+    const first = values((await s.run([loss]))[0])[0];
+    for (let k = 0; k < 300; k++) await s.run(step);
+    expect(first).toBeCloseTo((1.2 ** 3 - 8) ** 2, 3);
+    expect(values((await s.run([loss]))[0])[0]).toBeLessThan(1e-6);
+    expect(values(await s.variables.read('w'))[0]).toBeCloseTo(2, 4);
+  });
+
+  test('a loop variable that changes shape has no gradient: a GradientError naming the loop', () => {
+    const { g, grown } = growingGraph();
+    expect(() => gradients(ops.reduceSum(grown), [g.tensor('x')])).toThrow(/whileLoop 'grow': loop variable 1 changes shape between iterations \(\[1\] becomes \[\?\]\)/);
   });
 });
 

@@ -7,8 +7,8 @@ import { Shape, shapeToString } from '../../shape';
 import { tensor as makeTensor } from '../../tensor';
 
 // Run-time control flow: ops that call graph functions (function.ts). Their kernels run a function
-// as a plan of its own (on the cpu; GPU backends run these ops as host steps). They have no
-// gradient yet: differentiating through one is an error naming it.
+// as a plan of its own (on the cpu; GPU backends run these ops as host steps). Their gradients need
+// autodiff itself, so they are set by passes/src/autodiff/control-flow.ts.
 
 function count(ctx: InferContext, key: string): number {
   const v = ctx.attrs[key];
