@@ -365,6 +365,16 @@ const CASES: Record<string, Case> = {
       };
     },
   },
+  maxUnpool: {
+    ops: ['maxUnpool'],
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      const x = placeholder(g, feeds, 'x', values([1, 2, 2, 2], 62));
+      const indices = g.constant(tensor([0, 3, 9, 14, 16, 19, 26, 31], [1, 2, 2, 2], 'int64'), 'argmax');
+      // unpooled to [1, 2, 4, 4]; then padded with zeros to [1, 2, 5, 6]
+      return { outputs: [ops.maxUnpool(x, indices, [1, 2, 4, 4]), ops.maxUnpool(x, indices, [1, 2, 5, 6], [1, 2, 4, 4])], feeds };
+    },
+  },
   unique: {
     ops: ['unique'],
     build: (g) => {

@@ -8,6 +8,7 @@ import { FusedProgram, programOf } from '../../ops/fused/program';
 import { getOpDef } from '../../registry';
 import { hasOp } from '../../registry';
 import { SELU_ALPHA, SELU_SCALE } from '../../scalar-helpers';
+import { shapeToString } from '../../shape';
 import { TensorValue, tensor } from '../../tensor';
 import { reachableNodes } from '../../transform';
 import { ExportContext, OnnxAttr, float, int, ints, setOnnxExport, str } from './export-context';
@@ -504,6 +505,14 @@ const DYNAMIC: Record<string, (ctx: ExportContext, n: Node, data: string[], para
   'onnx.TopK': (ctx, n, [x], [k]) => ctx.emit('TopK', [x, k], [ctx.output(0), ctx.output(1)], { axis: int(Number(n.attrs.axis)), largest: int(n.attrs.largest === false ? 0 : 1) }),
   'onnx.Trilu': (ctx, n, [x], [k]) => ctx.emitOut('Trilu', [x, k], { upper: int(n.attrs.upper === false ? 0 : 1) }),
   'onnx.CumSum': (ctx, n, [x], [axis]) => ctx.emitOut('CumSum', [x, axis], { exclusive: int(n.attrs.exclusive === true ? 1 : 0), reverse: int(n.attrs.reverse === true ? 1 : 0) }),
+  // the output shape is a tensor: the end pads are it less the unpooled shape, computed in the model
+  'onnx.MaxUnpool': (ctx, n, [x, indices], [outputShape]) =>
+    maxUnpoolOnnx(ctx, n, x, indices, (u) => {
+      const rank = n.inputs[0].rank;
+      const within = n.attrs.indexShape as number[];
+      const tail = ctx.emit('Sub', [ctx.emit('Cast', [outputShape], 1, { to: int(7) })[0], ctx.constant(tensor(within, [rank], 'int64'), 'unpooled_shape')])[0];
+      return [u, ctx.emit('Concat', [ctx.constant(tensor(new Array(rank).fill(0), [rank], 'int64'), 'zeros'), tail], 1, { axis: int(0) })[0]];
+    }),
   'onnx.Resize': (ctx, n, [x], params) => {
     const kinds = n.attrs.params as string[];
     const slot = (k: string) => (kinds.includes(k) ? params[kinds.indexOf(k)] : '');
@@ -620,6 +629,28 @@ when('nonMaxSuppression', (ctx, n) => {
   const inputs = n.inputs.map((_, i) => inputAs(ctx, n, i, i === 2 ? 'int64' : 'float32'));
   ctx.emitOut('NonMaxSuppression', inputs, { center_point_box: int(Number(n.attrs.centerPointBox ?? 0)) });
 });
+/**
+ * graphc's maxUnpool as ONNX: MaxUnpool whose default output is exactly `indexShape` (stride 1, no
+ * pads, kernel = unpooled - pooled + 1 per spatial axis), then zeros padded at the end of each axis
+ * up to the output shape, as graphc computes it. (MaxUnpool's own output_shape input would do the
+ * padding too, but runtimes disagree on how indices count into a larger output_shape.)
+ */
+function maxUnpoolOnnx(ctx: ExportContext, n: Node, x: string, indices: string, endPads: (unpooled: string) => string[]): void {
+  const inShape = n.inputs[0].shape;
+  const within = (n.attrs.indexShape as number[] | undefined) ?? (n.attrs.outputShape as number[]);
+  const kernel = within.slice(2).map((d, i) => d - (inShape[i + 2] ?? NaN) + 1);
+  if (!kernel.every((k) => Number.isInteger(k) && k >= 1)) ctx.unsupported(`unpooling ${shapeToString(inShape)} to [${within.join(', ')}] needs the input's spatial shape known and no larger`);
+  const unpooled = ctx.emit('MaxUnpool', [x, indices], 1, { kernel_shape: ints(kernel), strides: ints(kernel.map(() => 1)) })[0];
+  ctx.emitOut('Pad', endPads(unpooled));
+}
+
+when('maxUnpool', (ctx, n) => {
+  const out = n.attrs.outputShape as number[];
+  const within = (n.attrs.indexShape as number[] | undefined) ?? out;
+  const pads = [...out.map(() => 0), ...out.map((d, i) => d - within[i])];
+  maxUnpoolOnnx(ctx, n, ctx.input(0), ctx.input(1), (u) => [u, ctx.constant(tensor(pads, [pads.length], 'int64'), 'pads')]);
+});
+
 when('gridSample', (ctx, n) => {
   // opset 18 has GridSample-16: 4-D input only, the modes named bilinear and bicubic
   if (n.inputs[0].rank !== 4) ctx.unsupported(`GridSample before opset 20 samples 4-D input only, got rank ${n.inputs[0].rank}`);
