@@ -1,0 +1,188 @@
+import { DType, Node, TensorValue, TypedArray, UnsupportedOpError, arrayTypeOf, getOpDef, sizeOf } from '@graphc/graph';
+import type { Executable, VariableState } from '../../backend';
+import type { Plan } from '../../plan';
+import { Prng, opSeed } from '../../random';
+import { CpuKernel, KernelContext, getCpuKernel, heapAlloc } from './kernel';
+
+/** Variables as host typed arrays, plus the per-node random generators of the session. */
+export class CpuVariableState implements VariableState {
+  readonly values = new Map<string, TensorValue>();
+  readonly rngs = new Map<string, Prng>();
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+  async read(name: string): Promise<TensorValue> {
+    const v = this.values.get(name)!;
+    return { dtype: v.dtype, shape: [...v.shape], data: v.data.slice() };
+  }
+  write(name: string, value: TensorValue): void {
+    this.values.set(name, { dtype: value.dtype, shape: [...value.shape], data: value.data.slice() });
+  }
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+}
+
+interface Step {
+  node: Node;
+  kernel: CpuKernel;
+  inputSlots: number[];
+  outputSlots: number[];
+  /** Slots whose last reader is this step: dropped after it so memory can be reclaimed. */
+  release: number[];
+  ctx: KernelContext;
+  /** Arena views of this step's outputs, by output index (undefined: the kernel allocates). */
+  arenaOut?: (ArenaView | undefined)[];
+  /** Byte offset each output must have if it lies in the arena (a view of an input's region, or its own). */
+  expectOffset?: (number | undefined)[];
+  /** Whether the outputs may lie in the arena (state ops hand out variables, feeds and constants). */
+  checkArena: boolean;
+}
+
+/** A typed-array view of one planned region of the arena, made once per plan and reused every run. */
+interface ArenaView {
+  dtype: DType;
+  data: TypedArray;
+  taken: boolean;
+}
+
+export class CpuExecutable implements Executable {
+  readonly stats: Record<string, number> = { runs: 0, kernels: 0, arenaBytes: 0, arenaFixups: 0 };
+  private readonly steps: Step[];
+  private readonly slotCount: number;
+  private readonly feedSlots: number[];
+  private readonly fetchSlots: number[];
+  /** One buffer for every planned tensor of a run (MemoryPlan offsets), allocated once per plan. */
+  private readonly arena?: ArrayBuffer;
+
+  constructor(plan: Plan, state: CpuVariableState) {
+    const slotOf = new Map<string, number>();
+    let next = 0;
+    const slot = (node: Node, index: number): number => {
+      const key = `${node.id}:${index}`;
+      let s = slotOf.get(key);
+      if (s === undefined) slotOf.set(key, (s = next++));
+      return s;
+    };
+    const fed = new Set(plan.feeds.map((f) => f.node));
+    this.feedSlots = plan.feeds.map((f) => slot(f.node, f.index));
+    const missing = plan.schedule.filter((n) => !getCpuKernel(n.op)).map((n) => n.op);
+    if (missing.length) {
+      throw new UnsupportedOpError(`the cpu backend has no kernel for: ${[...new Set(missing)].join(', ')}`, [...new Set(missing)]);
+    }
+    const memory = plan.memory;
+    if (memory && memory.plannedBytes > 0) {
+      this.arena = new ArrayBuffer(memory.plannedBytes);
+      this.stats.arenaBytes = memory.plannedBytes;
+    }
+    this.steps = plan.schedule
+      .filter((node) => !fed.has(node))
+      .map((node) => {
+        const rng = (): Prng => {
+          let g = state.rngs.get(node.name);
+          if (!g) state.rngs.set(node.name, (g = new Prng(opSeed(node.attrs.seed, node.name))));
+          return g;
+        };
+        const step: Step = {
+          node,
+          kernel: getCpuKernel(node.op)!,
+          inputSlots: node.inputs.map((i) => slot(i.node, i.index)),
+          outputSlots: node.outputs.map((_, i) => slot(node, i)),
+          release: [],
+          ctx: { node, outputs: plan.outputInfo.get(node) ?? node.outputs, alloc: heapAlloc, rng, variables: state.values },
+          checkArena: getOpDef(node.op).family !== 'state',
+        };
+        const planned = memory?.slots.get(node);
+        if (this.arena && planned?.some((p) => p !== undefined)) {
+          const arena = this.arena;
+          step.expectOffset = planned.map((p) => p?.offset);
+          step.arenaOut = planned.map((p) =>
+            p && p.kind !== 'alias' ? { dtype: p.dtype, data: new (arrayTypeOf(p.dtype))(arena, p.offset, p.length), taken: false } : undefined,
+          );
+          // a kernel that overwrites an input's region (inplaceInput) reads it first: never poison those
+          step.ctx.alloc = arenaAlloc(step.arenaOut, POISON_ARENA() && getOpDef(node.op).inplaceInput === undefined);
+        }
+        return step;
+      });
+    this.fetchSlots = plan.fetches.map((f) => slot(f.node, f.index));
+    this.slotCount = next;
+    // liveness: release each slot after its last reader, unless it is fetched
+    const lastUse = new Map<number, Step>();
+    for (const step of this.steps) for (const s of step.inputSlots) lastUse.set(s, step);
+    const fetched = new Set(this.fetchSlots);
+    for (const [s, step] of lastUse) if (!fetched.has(s)) step.release.push(s);
+  }
+
+  async run(feeds: TensorValue[]): Promise<TensorValue[]> {
+    return this.runSync(feeds);
+  }
+
+  /** `run` without the promise: the cpu computes on the calling thread (a loop body runs inside a kernel so). */
+  runSync(feeds: TensorValue[]): TensorValue[] {
+    const slots: (TensorValue | undefined)[] = new Array(this.slotCount);
+    this.feedSlots.forEach((s, i) => (slots[s] = feeds[i]));
+    for (const step of this.steps) {
+      const inputs = step.inputSlots.map((s) => slots[s]!);
+      if (step.arenaOut) for (const v of step.arenaOut) if (v) v.taken = false;
+      const outputs = step.kernel(inputs, step.node.attrs, step.ctx);
+      if (this.arena && step.checkArena) this.checkArenaOutputs(step, outputs);
+      for (let i = 0; i < step.outputSlots.length; i++) slots[step.outputSlots[i]] = outputs[i];
+      for (const s of step.release) slots[s] = undefined;
+    }
+    this.stats.runs++;
+    this.stats.kernels += this.steps.length;
+    // fetched values are copies: callers must not alias variables or arena memory
+    return this.fetchSlots.map((s) => {
+      const v = slots[s]!;
+      return { dtype: v.dtype, shape: [...v.shape], data: v.data.slice() };
+    });
+  }
+
+  /**
+   * The plan assumed each output lies at its planned offset (or outside the arena). A kernel that
+   * hands back another arena region (an input, returned as its output without the op declaring it
+   * a view) would let that region be reused while the output is still read: such an output is
+   * moved to its own planned region, or to the heap.
+   */
+  private checkArenaOutputs(step: Step, outputs: TensorValue[]): void {
+    for (let i = 0; i < outputs.length; i++) {
+      const v = outputs[i];
+      if (!v || v.data.buffer !== this.arena || step.expectOffset?.[i] === v.data.byteOffset) continue;
+      const own = step.arenaOut?.[i];
+      let data: TypedArray;
+      if (own && own.dtype === v.dtype && own.data.length === v.data.length && own.data.byteOffset !== v.data.byteOffset) {
+        own.data.set(v.data as never);
+        data = own.data;
+      } else data = v.data.slice();
+      outputs[i] = { dtype: v.dtype, shape: [...v.shape], data };
+      this.stats.arenaFixups++;
+    }
+  }
+}
+
+/**
+ * GRAPHC_POISON_ARENA=1: every arena view a kernel allocates is first filled with garbage (NaN, or
+ * 0x5a bytes for integers), as malloc-perturb does, so a kernel that relies on zeroed memory fails
+ * visibly (tests/runtime/poison-arena.test.ts runs every op's cases so).
+ */
+const POISON_ARENA = (): boolean => process.env.GRAPHC_POISON_ARENA === '1';
+
+function poison(data: TypedArray): void {
+  if (data instanceof Float32Array || data instanceof Float64Array) data.fill(NaN);
+  else new Uint8Array(data.buffer, data.byteOffset, data.byteLength).fill(0x5a);
+}
+
+/** `ctx.alloc` of a planned step: hands out its arena views in output order, by dtype and size; anything else goes to the heap. */
+function arenaAlloc(views: (ArenaView | undefined)[], poisoned = false): KernelContext['alloc'] {
+  return (dtype, shape) => {
+    const length = sizeOf(shape);
+    for (const v of views) {
+      if (v && !v.taken && v.dtype === dtype && v.data.length === length) {
+        v.taken = true;
+        if (poisoned) poison(v.data);
+        return { dtype, shape: [...shape], data: v.data };
+      }
+    }
+    return heapAlloc(dtype, shape);
+  };
+}
