@@ -22,6 +22,8 @@ export interface ElementwiseProgram {
 type LoopFn = (out: TypedArray, ins: TypedArray[], outShape: number[], strides: number[][], H: typeof scalarHelpers) => void;
 
 const cache = new Map<string, LoopFn>();
+/** The same loops by program object and broadcast pattern. */
+const byProgram = new WeakMap<ElementwiseProgram, Map<string, LoopFn>>();
 
 const argName = (r: ElementwiseRef): string => ('input' in r ? `x${r.input}` : `t${r.step}`);
 
@@ -43,9 +45,17 @@ function bodyOf(program: ElementwiseProgram): string {
  * have the output's shape, `S` are scalars, `B` broadcast along some dimensions.
  */
 function compile(program: ElementwiseProgram, pattern: string): LoopFn {
+  // a kernel that keeps its program object (one per node) finds its loop without building the key
+  let mine = byProgram.get(program);
+  const known = mine?.get(pattern);
+  if (known) return known;
+  if (!mine) byProgram.set(program, (mine = new Map()));
   const key = `${pattern}|${program.statements.map((s) => `${s.js}(${s.args.map(argName)}):${s.dtype}`).join(';')}`;
   let fn = cache.get(key);
-  if (fn) return fn;
+  if (fn) {
+    mine.set(pattern, fn);
+    return fn;
+  }
   const n = program.inputDTypes.length;
   const body = bodyOf(program);
   const result = `t${program.statements.length - 1}`;
@@ -81,6 +91,7 @@ ${body}
   }
   fn = new Function('out', 'ins', 'outShape', 'strides', 'H', src) as LoopFn;
   cache.set(key, fn);
+  mine.set(pattern, fn);
   return fn;
 }
 

@@ -31,13 +31,19 @@ export function getCpuKernel(op: string): CpuKernel | undefined {
   const def = getOpDef(op);
   if (!def.elementwise) return undefined;
   const expr = def.elementwise;
+  // a node's attrs and dtypes are fixed: its program is built once (and so its loop found at once)
+  const programs = new WeakMap<Node, ElementwiseProgram>();
   const kernel: CpuKernel = (inputs, attrs, ctx) => {
     const out = ctx.outputs[0];
     const shape = broadcastResultShape(inputs.map((i) => i.shape));
-    const program: ElementwiseProgram = {
-      inputDTypes: inputs.map((i) => i.dtype),
-      statements: [{ js: expr.js(attrs, inputs[inputs.length - 1].dtype), args: inputs.map((_, k) => ({ input: k })), dtype: out.dtype }],
-    };
+    let program = programs.get(ctx.node);
+    if (!program || program.inputDTypes.some((d, k) => d !== inputs[k].dtype)) {
+      program = {
+        inputDTypes: inputs.map((i) => i.dtype),
+        statements: [{ js: expr.js(attrs, inputs[inputs.length - 1].dtype), args: inputs.map((_, k) => ({ input: k })), dtype: out.dtype }],
+      };
+      programs.set(ctx.node, program);
+    }
     const result = ctx.alloc(out.dtype, shape);
     runElementwise(program, inputs, shape, result.data);
     return [result];
