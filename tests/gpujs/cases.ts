@@ -383,6 +383,27 @@ export const EXPLICIT: Record<string, Build[]> = {
     // indices over [1, 1, 3, 3], padded to [1, 1, 4, 5]; index 4 is written twice, the later value wins
     single((g, _f, feed) => applyOp('maxUnpool', [feed('x', randomTensor([1, 1, 2, 2], 2)), feed('i', tensor([4, 0, 8, 4], [1, 1, 2, 2], 'int32'))], { outputShape: [1, 1, 4, 5], indexShape: [1, 1, 3, 3] }, 'mu', g).output(0)),
   ],
+  // rois inside, partly more than a pixel outside, across the last row and column, reversed; adaptive and fixed sampling
+  ...(() => {
+    const rois = tensor([0.4, 0.3, 4.6, 3.7, -2.6, 1.2, 2.3, 6.1, 3.3, 2.2, 6.8, 5.9, 1.1, 1.3, 1.5, 1.6, 3.9, 3.1, 1.2, 0.7, -9, -9, 11, 12], [6, 4]);
+    const batch = tensor([1, 0, 1, 0, 1, 0], [6], 'int64');
+    const configs = [
+      { mode: 'avg', outputHeight: 2, outputWidth: 3, samplingRatio: 2, spatialScale: 1, coordinateTransformationMode: 'half_pixel' },
+      { mode: 'avg', outputHeight: 3, outputWidth: 2, samplingRatio: 0, spatialScale: 0.8, coordinateTransformationMode: 'output_half_pixel' },
+      { mode: 'max', outputHeight: 2, outputWidth: 2, samplingRatio: 0, spatialScale: 1, coordinateTransformationMode: 'half_pixel' },
+      { mode: 'max', outputHeight: 2, outputWidth: 3, samplingRatio: 3, spatialScale: 1.2, coordinateTransformationMode: 'output_half_pixel' },
+    ];
+    return {
+      roiAlign: configs.map((attrs) =>
+        single((g, _f, feed) => applyOp('roiAlign', [feed('x', randomTensor([2, 3, 5, 6], 1)), feed('rois', rois), feed('b', batch)], attrs, 'ra', g).output(0)),
+      ),
+      roiAlignGrad: configs.map((attrs) =>
+        single((g, _f, feed) =>
+          applyOp('roiAlignGrad', [feed('dy', randomTensor([6, 3, attrs.outputHeight, attrs.outputWidth], 2)), feed('x', randomTensor([2, 3, 5, 6], 1)), feed('rois', rois), feed('b', batch)], attrs, 'rag', g).output(0),
+        ),
+      ),
+    };
+  })(),
   rnn: [
     single((g, _f, feed) => applyOp('rnn', [feed('x', randomTensor([4, 2, 3], 1)), feed('w', randomTensor([1, 5, 3], 2, -0.5, 0.5)), feed('r', randomTensor([1, 5, 5], 3, -0.5, 0.5)), feed('b', randomTensor([1, 10], 4, -0.3, 0.3))],
       { inputs: ['x', 'w', 'r', 'b'], hiddenSize: 5 }, 'rnn', g).outputTensors),

@@ -227,3 +227,65 @@ describe('maxUnpool', () => {
     expect(() => ops.maxUnpool(x, g.constant(tensor([0, 1], [1, 1, 1, 2], 'int32')), [1, 1, 2, 2], [1, 1, 3, 2], 'mu3')).toThrow(/indexShape/);
   });
 });
+
+describe('roiAlign', () => {
+  // x[h, w] = 3h + w: bilinear samples inside the image read 3y + x exactly
+  const ramp = tensor([0, 1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 3, 3]);
+
+  async function align(x: TensorValue, rois: number[], options: Parameters<typeof ops.roiAlign>[3]): Promise<number[]> {
+    const g = new Graph();
+    const r = rois.length / 4;
+    const y = ops.roiAlign(g.constant(x), g.constant(tensor(rois, [r, 4])), g.constant(tensor(new Array(r).fill(0), [r], 'int64')), options);
+    return values(await run(y));
+  }
+
+  test('avg: the mean of a bin grid of bilinear samples; half_pixel shifts the roi by half a pixel', async () => {
+    // samples at 0.5 and 1.5 on each axis: 2, 3, 5, 6
+    expect(await align(ramp, [0, 0, 2, 2], { samplingRatio: 2, coordinateTransformationMode: 'output_half_pixel' })).toEqual([4]);
+    expect(await align(ramp, [0.5, 0.5, 2.5, 2.5], { samplingRatio: 2 })).toEqual([4]);
+    // samplingRatio 0: ceil(roi size / bins) samples per axis; two bins of one row: samples at y 1, x 0.5 and 1.5
+    expect(await align(ramp, [0, 0.5, 2, 1.5], { outputWidth: 2, coordinateTransformationMode: 'output_half_pixel' })).toEqual([3.5, 4.5]);
+  });
+
+  test("max: per sample the largest of its four weighted terms (ONNX's reference), then the largest sample", async () => {
+    // samples (0.5, 0.5) .. (1.5, 1.5): the quarter-weighted corners peak at 0.25 * 8
+    expect(await align(ramp, [0, 0, 2, 2], { mode: 'max', samplingRatio: 2, coordinateTransformationMode: 'output_half_pixel' })).toEqual([2]);
+  });
+
+  test('samples past a pixel outside the image read 0; past the last row or column they read its edge', async () => {
+    const negative = tensor([-1, -2, -3, -4, -5, -6, -7, -8, -9], [1, 1, 3, 3]);
+    // x samples at -2.75 (outside: weights 0, so 0 times pixel 0, -0) and -0.25 (clamped to column 0)
+    expect(await align(negative, [-4, 0, 1, 1], { mode: 'max', samplingRatio: 2, coordinateTransformationMode: 'output_half_pixel' })).toEqual([-0]);
+    // one sample at y 2.5, x 1: collapsed onto the last row, 3 * 2 + 1
+    expect(await align(ramp, [0.5, 2, 1.5, 3], { samplingRatio: 1, coordinateTransformationMode: 'output_half_pixel' })).toEqual([7]);
+    // reversed corners under half_pixel: an empty sample grid, 0
+    expect(await align(ramp, [2, 2, 1, 1], {})).toEqual([0]);
+  });
+
+  test('rois pick their image by batchIndices; output [R, C, outputHeight, outputWidth]', async () => {
+    const g = new Graph();
+    const x = g.constant(tensor(Array.from({ length: 36 }, (_, i) => i), [2, 2, 3, 3]));
+    const y = ops.roiAlign(x, g.constant(tensor([0, 0, 2, 2, 0, 0, 2, 2], [2, 4])), g.constant(tensor([1, 0], [2], 'int32')), { samplingRatio: 2, coordinateTransformationMode: 'output_half_pixel' });
+    expect(y.shape).toEqual([2, 2, 1, 1]);
+    expect(values(await run(y))).toEqual([22, 31, 4, 13]);
+  });
+
+  test('build-time errors name the node; a batch index out of range is a run-time error', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3, 8, 8], 'x');
+    const rois = g.placeholder('float32', [5, 4], 'rois');
+    const batch = g.placeholder('int64', [5], 'batch');
+    expect(ops.roiAlign(x, rois, batch, { outputHeight: 7, outputWidth: 6 }).shape).toEqual([5, 3, 7, 6]);
+    expect(() => ops.roiAlign(x, g.placeholder('float32', [5, 5], 'r5'), batch, {}, 'ra')).toThrow(ShapeError);
+    expect(() => ops.roiAlign(x, g.placeholder('float32', [5, 5], 'r6'), batch, {}, 'ra2')).toThrow(/ra2.*rois \[5, 5\]/);
+    expect(() => ops.roiAlign(x, rois, g.placeholder('int64', [4], 'b4'), {}, 'ra3')).toThrow(/ra3.*batchIndices/);
+    expect(() => ops.roiAlign(x, rois, g.placeholder('float32', [5], 'bf'), {}, 'ra4')).toThrow(/ra4/);
+    expect(() => ops.roiAlign(x, rois, batch, { mode: 'sum' as never }, 'ra5')).toThrow(/ra5.*mode 'sum'/);
+    expect(() => ops.roiAlign(x, rois, batch, { outputHeight: 0 }, 'ra6')).toThrow(/ra6.*outputHeight/);
+    expect(() => ops.roiAlign(x, rois, batch, { samplingRatio: -1 }, 'ra7')).toThrow(/ra7.*samplingRatio/);
+    expect(() => ops.roiAlign(g.placeholder('float32', [2, 3, 8], 'x3'), rois, batch, {}, 'ra8')).toThrow(/ra8/);
+    const g2 = new Graph();
+    const y = ops.roiAlign(g2.constant(ramp), g2.constant(tensor([0, 0, 1, 1], [1, 4])), g2.constant(tensor([1], [1], 'int64')), {}, 'far');
+    await expect(run(y)).rejects.toThrow(/far.*batch index 1/);
+  });
+});

@@ -81,3 +81,30 @@ describe('maxUnpool', () => {
     await checkGradients((x) => ops.mul(ops.maxUnpool(x, padded, [1, 1, 4, 5], [1, 1, 3, 3]), values([1, 1, 4, 5], 10)), [values([1, 1, 2, 2], 11)]);
   });
 });
+
+describe('roiAlign', () => {
+  // inside, partly more than a pixel outside, across the last row and column, smaller than a pixel, reversed
+  const rois = tensor([0.4, 0.3, 4.6, 3.7, -2.6, 1.2, 2.3, 6.1, 3.3, 2.2, 6.8, 5.9, 1.1, 1.3, 1.5, 1.6, 3.9, 3.1, 1.2, 0.7], [5, 4], 'float64');
+  const batch = tensor([1, 0, 1, 0, 1], [5], 'int64');
+  const CASES: [string, Parameters<typeof ops.roiAlign>[3]][] = [
+    ['avg, half_pixel, samplingRatio 2', { outputHeight: 2, outputWidth: 3, samplingRatio: 2 }],
+    ['avg, output_half_pixel, adaptive sampling, spatialScale', { outputHeight: 3, outputWidth: 2, coordinateTransformationMode: 'output_half_pixel', spatialScale: 0.8 }],
+    ['max, half_pixel, adaptive sampling', { mode: 'max', outputHeight: 2, outputWidth: 2 }],
+    ['max, output_half_pixel, samplingRatio 3', { mode: 'max', outputHeight: 2, outputWidth: 3, samplingRatio: 3, coordinateTransformationMode: 'output_half_pixel' }],
+  ];
+
+  test.each(CASES)('gradient w.r.t. x: %s', async (_, options) => {
+    const weights = values([5, 3, options!.outputHeight!, options!.outputWidth!], 41);
+    const r = await checkGradients((x) => ops.mul(ops.roiAlign(x, rois, batch, options), weights), [values([2, 3, 5, 6], 42)]);
+    expect(Array.from(r.symbolic[0].data).filter((v) => v !== 0).length).toBeGreaterThan(10);
+  });
+
+  test('second derivative through avg (roiAlignGrad transposes back to roiAlign); max mode says it has none', async () => {
+    const options = CASES[0][1];
+    await checkGradients((x) => gradients(ops.reduceSum(ops.mul(ops.square(ops.roiAlign(x, rois, batch, options)), 0.5)), [x])[0], [values([2, 3, 5, 6], 43)]);
+    const g = new Graph();
+    const x = g.placeholder('float64', [2, 3, 5, 6], 'x');
+    const [dx] = gradients(ops.reduceSum(ops.square(ops.roiAlign(x, rois, batch, { mode: 'max' }))), [x]);
+    expect(() => gradients(ops.reduceSum(ops.square(dx)), [x])).toThrow(/roiAlign in max mode/);
+  });
+});

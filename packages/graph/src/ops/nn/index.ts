@@ -23,3 +23,4 @@ export * from './rnn-common';
 export * from './non-max-suppression';
 export * from './grid-sample';
 export * from './max-unpool';
+export * from './roi-align';

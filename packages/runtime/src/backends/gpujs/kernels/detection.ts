@@ -114,3 +114,125 @@ registerGpujsKernel('maxUnpool', (ctx) => {
     }),
   ];
 });
+
+/**
+ * roiAlign and roiAlignGrad share the geometry of ops.roiAlignBins / roiAlignTaps, written out in
+ * float32. gpu.js loops need literal bounds: with samplingRatio 0 a bin's sample count depends on
+ * the roi, so each axis loops over a window of 2 * length + 6 samples that starts just before the
+ * first sample within a pixel of the image. Samples outside that window read 0 (avg adds nothing;
+ * max counts them as the value 0 when the grid's first or last sample lies out there). The spacing
+ * of adaptive samples is over half a pixel, so the window holds every sample that reads a pixel.
+ */
+
+/** Locals startH, startW, binH, binW, gh, gw, count of the roi whose row index is `r`. */
+function roiBinsCode(rois: string, r: string, attrs: Record<string, unknown>): string {
+  const scale = floatLit(Number(attrs.spatialScale ?? 1));
+  const halfPixel = (attrs.coordinateTransformationMode ?? 'half_pixel') === 'half_pixel';
+  const off = halfPixel ? '0.5' : '0.0';
+  const ratio = Number(attrs.samplingRatio ?? 0);
+  const outH = floatLit(Number(attrs.outputHeight ?? 1));
+  const outW = floatLit(Number(attrs.outputWidth ?? 1));
+  let code = `const startW = ${rois}[${r} * 4] * ${scale} - ${off};\nconst startH = ${rois}[${r} * 4 + 1] * ${scale} - ${off};\n`;
+  code += `let roiW = ${rois}[${r} * 4 + 2] * ${scale} - ${off} - startW;\nlet roiH = ${rois}[${r} * 4 + 3] * ${scale} - ${off} - startH;\n`;
+  if (!halfPixel) code += 'roiW = Math.max(roiW, 1.0);\nroiH = Math.max(roiH, 1.0);\n';
+  code += `const binH = roiH / ${outH};\nconst binW = roiW / ${outW};\n`;
+  code += ratio > 0 ? `const gh = ${floatLit(ratio)};\nconst gw = ${floatLit(ratio)};\n` : 'const gh = Math.max(Math.ceil(binH), 0.0);\nconst gw = Math.max(Math.ceil(binW), 0.0);\n';
+  return `${code}const count = Math.max(gh * gw, 1.0);\n`;
+}
+
+/**
+ * Loops over the samples of bin (ph, pw) (locals), running `body` with the sample's taps in
+ * locals p1..p4 (flat pixel indices) and w1..w4; sets the local `anyOut` where the grid has a
+ * sample more than a pixel outside the image (max mode's 0).
+ */
+function roiSamplesCode(H: number, W: number, ratio: number, body: string): string {
+  const axis = (name: string, start: string, bin: string, grid: string, p: string, len: number): { open: string; close: string } => {
+    const at = (i: string) => `${start} + ${p} * ${bin} + (${i} + 0.5) * ${bin} / ${grid}`;
+    if (ratio > 0) return { open: `for (let k${name} = 0; k${name} < ${ratio}; k${name}++) {\nconst i${name} = k${name} + 0.0;\nconst ${name} = ${at(`i${name}`)};\n`, close: '}\n' };
+    const lo = `lo${name}`;
+    let open = `let ${lo} = Math.floor((-1.0 - ${start} - ${p} * ${bin}) / (${bin} / ${grid}) - 0.5) - 1.0;\nif (${lo} < 0.0) {\n${lo} = 0.0;\n}\n`;
+    open += `for (let k${name} = 0; k${name} < ${2 * len + 6}; k${name}++) {\nconst i${name} = ${lo} + k${name};\nif (i${name} < ${grid}) {\nconst ${name} = ${at(`i${name}`)};\n`;
+    return { open, close: '}\n}\n' };
+  };
+  const ys = axis('yy', 'startH', 'binH', 'gh', 'ph', H);
+  const xs = axis('xx', 'startW', 'binW', 'gw', 'pw', W);
+  const edge = (start: string, bin: string, grid: string, p: string, i: string) => `${start} + ${p} * ${bin} + (${i} + 0.5) * ${bin} / ${grid}`;
+  let code = 'let anyOut = 0.0;\n';
+  if (ratio === 0) {
+    code += 'if (gh > 0.0 && gw > 0.0) {\n';
+    code += `if (${edge('startH', 'binH', 'gh', 'ph', '0.0')} < -1.0 || ${edge('startH', 'binH', 'gh', 'ph', 'gh - 1.0')} > ${floatLit(H)} || `;
+    code += `${edge('startW', 'binW', 'gw', 'pw', '0.0')} < -1.0 || ${edge('startW', 'binW', 'gw', 'pw', 'gw - 1.0')} > ${floatLit(W)}) {\nanyOut = 1.0;\n}\n}\n`;
+  }
+  code += `${ys.open}${xs.open}`;
+  code += 'let p1 = 0.0;\nlet p2 = 0.0;\nlet p3 = 0.0;\nlet p4 = 0.0;\nlet w1 = 0.0;\nlet w2 = 0.0;\nlet w3 = 0.0;\nlet w4 = 0.0;\n';
+  code += `if (yy >= -1.0 && yy <= ${floatLit(H)} && xx >= -1.0 && xx <= ${floatLit(W)}) {\n`;
+  code += 'let sy = Math.max(yy, 0.0);\nlet sx = Math.max(xx, 0.0);\nlet yl = Math.floor(sy);\nlet xl = Math.floor(sx);\nlet yh = yl + 1.0;\nlet xh = xl + 1.0;\n';
+  code += `if (yl >= ${floatLit(H - 1)}) {\nyl = ${floatLit(H - 1)};\nyh = yl;\nsy = yl;\n}\nif (xl >= ${floatLit(W - 1)}) {\nxl = ${floatLit(W - 1)};\nxh = xl;\nsx = xl;\n}\n`;
+  code += 'const ly = sy - yl;\nconst lx = sx - xl;\nconst hy = 1.0 - ly;\nconst hx = 1.0 - lx;\n';
+  code += `w1 = hy * hx;\nw2 = hy * lx;\nw3 = ly * hx;\nw4 = ly * lx;\np1 = yl * ${floatLit(W)} + xl;\np2 = yl * ${floatLit(W)} + xh;\np3 = yh * ${floatLit(W)} + xl;\np4 = yh * ${floatLit(W)} + xh;\n}\n`;
+  return `${code}${body}${xs.close}${ys.close}`;
+}
+
+/** Max mode's running winner over the samples: the first largest weight times pixel (locals best, bestP, bestW, seen). */
+function roiMaxCode(x: string): string {
+  let code = '';
+  for (const k of [1, 2, 3, 4]) {
+    code += `const v${k} = w${k} * ${x}[base + p${k}];\nif (seen < 0.5 || v${k} > best) {\nbest = v${k};\nbestP = p${k};\nbestW = w${k};\nseen = 1.0;\n}\n`;
+  }
+  return code;
+}
+
+/** roiAlign: one thread per output element (roi, channel, bin). */
+registerGpujsKernel('roiAlign', (ctx) => {
+  const [x, rois, batch] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const [, C, H, W] = x.shape;
+  const outH = Number(ctx.attrs.outputHeight ?? 1);
+  const outW = Number(ctx.attrs.outputWidth ?? 1);
+  const ratio = Number(ctx.attrs.samplingRatio ?? 0);
+  const max = ctx.attrs.mode === 'max';
+  return [
+    ctx.kernel(out.shape, out.dtype, [x, rois, batch], ([x0, r0, b0]) => {
+      let code = `const pw = i % ${outW};\nconst ph = Math.floor(i / ${outW}) % ${outH};\nconst c = Math.floor(i / ${outW * outH}) % ${C};\nconst r = Math.floor(i / ${outW * outH * C});\n`;
+      code += `const base = (${b0}[r] * ${C} + c) * ${H * W};\n${roiBinsCode(r0, 'r', ctx.attrs)}`;
+      code += 'let acc = 0.0;\nlet best = 0.0;\nlet bestP = 0.0;\nlet bestW = 0.0;\nlet seen = 0.0;\n';
+      const body = max ? roiMaxCode(x0) : `acc += w1 * ${x0}[base + p1] + w2 * ${x0}[base + p2] + w3 * ${x0}[base + p3] + w4 * ${x0}[base + p4];\n`;
+      code += roiSamplesCode(H, W, ratio, body);
+      if (!max) return `${code}return acc / count;`;
+      return `${code}if (anyOut > 0.5 && (seen < 0.5 || best < 0.0)) {\nbest = 0.0;\n}\nreturn best;`;
+    }),
+  ];
+});
+
+/**
+ * roiAlignGrad: one thread per pixel of dx, gathering from every bin of every roi on its image the
+ * dy its samples' terms on this pixel carry (avg: weight / count; max: the winner's weight). Exact
+ * ties between a sample outside the image and a zero term inside it may pick another winner than
+ * the cpu's sample order (both carry no gradient unless that pixel is exactly 0).
+ */
+registerGpujsKernel('roiAlignGrad', (ctx) => {
+  const [dy, x, rois, batch] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const [, C, H, W] = x.shape;
+  const R = batch.shape[0];
+  const outH = Number(ctx.attrs.outputHeight ?? 1);
+  const outW = Number(ctx.attrs.outputWidth ?? 1);
+  const ratio = Number(ctx.attrs.samplingRatio ?? 0);
+  const max = ctx.attrs.mode === 'max';
+  return [
+    ctx.kernel(out.shape, out.dtype, [dy, x, rois, batch], ([d0, x0, r0, b0]) => {
+      let code = `const pix = i % ${H * W};\nconst c = Math.floor(i / ${H * W}) % ${C};\nconst n = Math.floor(i / ${H * W * C});\nconst base = (n * ${C} + c) * ${H * W};\nlet acc = 0.0;\n`;
+      code += `for (let r = 0; r < ${R}; r++) {\nif (${b0}[r] === n) {\n${roiBinsCode(r0, 'r', ctx.attrs)}`;
+      code += `for (let ph = 0; ph < ${outH}; ph++) {\nfor (let pw = 0; pw < ${outW}; pw++) {\nconst g = ${d0}[((r * ${C} + c) * ${outH} + ph) * ${outW} + pw];\n`;
+      if (max) {
+        code += 'let best = 0.0;\nlet bestP = 0.0;\nlet bestW = 0.0;\nlet seen = 0.0;\n';
+        code += roiSamplesCode(H, W, ratio, roiMaxCode(x0));
+        code += 'if (seen > 0.5 && !(anyOut > 0.5 && best < 0.0) && bestP === pix) {\nacc += g * bestW;\n}\n';
+      } else {
+        const term = (k: number) => `if (p${k} === pix) {\nacc += g * w${k} / count;\n}\n`;
+        code += roiSamplesCode(H, W, ratio, [1, 2, 3, 4].map(term).join(''));
+      }
+      return `${code}}\n}\n}\n}\nreturn acc;`;
+    }),
+  ];
+});

@@ -20,3 +20,4 @@ import './rnn';
 import './non-max-suppression';
 import './grid-sample';
 import './max-unpool';
+import './roi-align';
