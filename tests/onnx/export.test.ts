@@ -375,6 +375,25 @@ const CASES: Record<string, Case> = {
       return { outputs: [ops.maxUnpool(x, indices, [1, 2, 4, 4]), ops.maxUnpool(x, indices, [1, 2, 5, 6], [1, 2, 4, 4])], feeds };
     },
   },
+  roiAlign: {
+    ops: ['roiAlign'],
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      const x = placeholder(g, feeds, 'x', values([2, 3, 6, 7], 63));
+      // inside, partly outside (samples past a pixel outside read 0), reversed corners, smaller than a pixel
+      const rois = placeholder(g, feeds, 'rois', tensor([0.3, 0.7, 5.2, 4.9, -2.3, 3.1, 3.4, 8.6, 4.1, 5.3, 1.2, 0.6, 2.2, 2.4, 2.6, 2.7], [4, 4]));
+      const batch = placeholder(g, feeds, 'batch', tensor([1, 0, 1, 0], [4], 'int32'));
+      return {
+        outputs: [
+          ops.roiAlign(x, rois, batch, { outputHeight: 3, outputWidth: 2, samplingRatio: 2 }),
+          ops.roiAlign(x, rois, batch, { outputHeight: 2, outputWidth: 3, coordinateTransformationMode: 'output_half_pixel', spatialScale: 0.7 }),
+          ops.roiAlign(x, rois, batch, { mode: 'max', outputHeight: 2, outputWidth: 2, samplingRatio: 3 }),
+          ops.roiAlign(x, rois, batch, { mode: 'max', outputHeight: 3, outputWidth: 3, coordinateTransformationMode: 'output_half_pixel', spatialScale: 1.3 }),
+        ],
+        feeds,
+      };
+    },
+  },
   unique: {
     ops: ['unique'],
     build: (g) => {

@@ -661,6 +661,17 @@ when('gridSample', (ctx, n) => {
     align_corners: int(n.attrs.alignCorners === true ? 1 : 0),
   });
 });
+when('roiAlign', (ctx, n) => {
+  // RoiAlign-16: batch_indices must be int64
+  ctx.emitOut('RoiAlign', [ctx.input(0), ctx.input(1), inputAs(ctx, n, 2, 'int64')], {
+    mode: str(String(n.attrs.mode ?? 'avg')),
+    output_height: int(Number(n.attrs.outputHeight ?? 1)),
+    output_width: int(Number(n.attrs.outputWidth ?? 1)),
+    sampling_ratio: int(Number(n.attrs.samplingRatio ?? 0)),
+    spatial_scale: float(Number(n.attrs.spatialScale ?? 1)),
+    coordinate_transformation_mode: str(String(n.attrs.coordinateTransformationMode ?? 'half_pixel')),
+  });
+});
 when('unique', (ctx, n) => {
   const dt = n.inputs[0].dtype;
   const attrs = { sorted: int(n.attrs.sorted === false ? 0 : 1), axis: typeof n.attrs.axis === 'number' ? int(n.attrs.axis) : undefined };

@@ -37,6 +37,24 @@ defineOnnxOp('Unique', (n) => {
   return n.node('unique', [n.input(0)], attrs).outputTensors;
 });
 
+defineOnnxOp('RoiAlign', (n) => {
+  // opset 16 added coordinate_transformation_mode, defaulting to half_pixel; opset 10 behaved as output_half_pixel
+  const coordinateTransformationMode = n.opset >= 16 ? n.attr.string('coordinate_transformation_mode', 'half_pixel') : 'output_half_pixel';
+  if (!['half_pixel', 'output_half_pixel'].includes(coordinateTransformationMode)) n.fail(`coordinate_transformation_mode '${coordinateTransformationMode}' is not half_pixel or output_half_pixel`);
+  const mode = n.attr.string('mode', 'avg');
+  if (mode !== 'avg' && mode !== 'max') n.fail(`mode '${mode}' is not avg or max`);
+  const x = n.input(0);
+  const attrs = {
+    mode,
+    outputHeight: n.attr.int('output_height', 1),
+    outputWidth: n.attr.int('output_width', 1),
+    samplingRatio: n.attr.int('sampling_ratio', 0),
+    spatialScale: n.attr.float('spatial_scale', 1),
+    coordinateTransformationMode,
+  };
+  return [n.op('roiAlign', [x, castTo(n, n.input(1), x.dtype), n.input(2)], attrs)];
+});
+
 registerDynamicAttrsRule('onnx.MaxUnpool', {
   target: 'maxUnpool',
   attrs: ([shape], _inputs, fixed) => ({ ...fixed, outputShape: Array.from(shape.data as ArrayLike<number>, Number) }),
