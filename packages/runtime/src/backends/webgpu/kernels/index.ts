@@ -13,3 +13,4 @@ import './onnx-nn';
 import './onnx-math';
 import './onnx-sampling';
 import './recurrent';
+import './roi-align';
