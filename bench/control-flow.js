@@ -13,8 +13,8 @@
  * Every way's result is checked against the whileLoop's before timing.
  */
 'use strict';
-const path = require('path');
-const graphc = require(path.join(__dirname, '..', 'packages/cli/dist'));
+const { loadGraphc, maxAbsDiff, median, seededArray } = require('./common');
+const graphc = loadGraphc();
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 
@@ -26,20 +26,9 @@ const STEPS = String(flag('--steps', '10,100')).split(',').map(Number);
 const BATCH = 16;
 const UNITS = 128;
 
-/** Deterministic values in [-scale, scale) (an LCG). */
-function seeded(n, seed, scale) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
-const W = seeded(UNITS * UNITS, 1, 0.15);
-const B = seeded(UNITS, 2, 0.1);
-const H0 = seeded(BATCH * UNITS, 3, 1);
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const W = seededArray(UNITS * UNITS, 1, 0.15);
+const B = seededArray(UNITS, 2, 0.1);
+const H0 = seededArray(BATCH * UNITS, 3, 1);
 
 async function time(run) {
   for (let i = 0; i < 3; i++) await run();
@@ -99,12 +88,6 @@ function tfjsWay(T) {
     out.dispose();
     return data;
   };
-}
-
-function maxAbsDiff(a, b) {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 (async () => {

@@ -13,17 +13,10 @@
  */
 'use strict';
 
-const path = require('path');
 const os = require('os');
 
-const root = path.resolve(__dirname, '..');
-let graphc;
-try {
-  graphc = require(path.join(root, 'packages/cli/dist'));
-} catch (e) {
-  console.error(`bench: cannot load packages/cli/dist (${e.message}); run \`npx tsc -b packages/cli\` first`);
-  process.exit(2);
-}
+const { loadGraphc, median, seededArray: randomArray } = require('./common');
+const graphc = loadGraphc();
 const { Graph, Session, ops, tensor, train, GpujsBackend, gpujsUnavailableReason } = graphc;
 
 function parseArgs(argv) {
@@ -43,16 +36,6 @@ function parseArgs(argv) {
     }
   }
   return args;
-}
-
-function randomArray(n, seed, scale = 1) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
 }
 
 /** Benchmarks: each builds a graph and returns what one timed run fetches and feeds. */
@@ -131,11 +114,6 @@ async function backends(args) {
     else list.push({ label: `gpujs (${mode})`, make: () => new GpujsBackend({ mode, onFallback: () => undefined }) });
   }
   return list;
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function maxRelDiff(got, want) {

@@ -10,13 +10,12 @@
  * --webgpu adds the topk row on the webgpu backend.
  */
 'use strict';
-const path = require('path');
-const graphc = require(path.join(__dirname, '..', 'packages/cli/dist'));
+const { loadGraphc, median } = require('./common');
+const graphc = loadGraphc();
 const { Graph, Session, ops, tensor } = graphc;
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1]) || 30;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function time(name, backend, build) {
   const g = new Graph();

@@ -14,17 +14,10 @@
  */
 'use strict';
 
-const path = require('path');
 const os = require('os');
 
-const root = path.resolve(__dirname, '..');
-let graphc;
-try {
-  graphc = require(path.join(root, 'packages/cli/dist'));
-} catch (e) {
-  console.error(`bench: cannot load packages/cli/dist (${e.message}); run \`npx tsc -b packages/cli\` first`);
-  process.exit(2);
-}
+const { loadGraphc, median, maxAbsDiff, seededArray: randomArray } = require('./common');
+const graphc = loadGraphc();
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 
@@ -51,34 +44,13 @@ function parseArgs(argv) {
   return args;
 }
 
-/** Deterministic values in [-1, 1) (an LCG), so every run of the benchmark sees the same data. */
-function randomArray(n, seed) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 function summarize(times) {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { medianMs: round(median), minMs: round(sorted[0]), maxMs: round(sorted[sorted.length - 1]) };
+  return { medianMs: round(median(times)), minMs: round(Math.min(...times)), maxMs: round(Math.max(...times)) };
 }
 
 const round = (x) => Math.round(x * 1000) / 1000;
-
-function maxAbsDiff(a, b) {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** Times `graphcRun` and `tfjsRun` (both async, returning the output data) interleaved. */
 async function compare(name, macs, graphcRun, tfjsRun, args) {

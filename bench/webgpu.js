@@ -27,13 +27,8 @@ const path = require('path');
 const os = require('os');
 
 const root = path.resolve(__dirname, '..');
-let graphc;
-try {
-  graphc = require(path.join(root, 'packages/cli/dist'));
-} catch (e) {
-  console.error(`bench: cannot load packages/cli/dist (${e.message}); run \`npx tsc -b packages/cli\` first`);
-  process.exit(2);
-}
+const { loadGraphc, median, seededArray: randomArray } = require('./common');
+const graphc = loadGraphc();
 const { Graph, Session, ops, tensor, train, loadModel, initializeFromModel, webgpuAvailability, releaseGpu } = graphc;
 
 function parseArgs(argv) {
@@ -58,22 +53,6 @@ function parseArgs(argv) {
   }
   return args;
 }
-
-/** Deterministic values in [-scale, scale) (an LCG). */
-function randomArray(n, seed, scale = 1) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Largest |a - b| relative to the largest |b|. */
 function relativeDiff(a, b) {

@@ -1,0 +1,40 @@
+'use strict';
+/** What the benchmark scripts share: the built package, seeded inputs, the statistics they report. */
+const path = require('path');
+
+/** The built `graphc` package (packages/cli/dist); without a build, a one-line reason and exit 2. */
+function loadGraphc() {
+  try {
+    return require(path.join(__dirname, '..', 'packages/cli/dist'));
+  } catch (e) {
+    console.error(`bench: cannot load packages/cli/dist (${e.message}); run \`npx tsc -b packages/cli\` first`);
+    process.exit(2);
+  }
+}
+
+/** Deterministic float32 values in [-scale, scale) (an LCG), so every run sees the same inputs. */
+function seededArray(n, seed, scale = 1) {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+/** The median (the mean of the middle two for an even count). */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Largest |a[i] - b[i]|; Infinity when the lengths differ. */
+function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+module.exports = { loadGraphc, seededArray, median, maxAbsDiff };
