@@ -8,22 +8,13 @@
 import * as path from 'path';
 import * as fs from 'fs';
 import { Graph, Session, SymbolicTensor, ops, saveModel, tensor, tensorToJson } from 'graphc';
+import { seeded } from '../seeded';
 
 const VOCAB = 12;
 const EMBED = 8;
 const HIDDEN = 16;
 const END = 0;
 
-/** Deterministic weights so the saved model (and its outputs) never change between rebuilds. */
-function seeded(n: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 export async function buildGreedyDecoder(outDir: string): Promise<void> {
   const g = new Graph();

@@ -11,17 +11,8 @@
  */
 import * as path from 'path';
 import { Graph, SymbolicTensor, ops, saveModel, tensor } from 'graphc';
+import { seeded } from '../seeded';
 
-/** Seeded uniform values in [-scale, scale) (LCG): the same model on every rebuild. */
-function seeded(n: number, seed: number, scale: number, offset = 0): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = offset + ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 let seed = 1;
 
