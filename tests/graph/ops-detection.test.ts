@@ -288,4 +288,12 @@ describe('roiAlign', () => {
     const y = ops.roiAlign(g2.constant(ramp), g2.constant(tensor([0, 0, 1, 1], [1, 4])), g2.constant(tensor([1], [1], 'int64')), {}, 'far');
     await expect(run(y)).rejects.toThrow(/far.*batch index 1/);
   });
+
+  test('a roi of absurd size (or an infinite corner) is a ShapeError, not an endless loop', async () => {
+    for (const corner of [1e9, Infinity]) {
+      const g = new Graph();
+      const y = ops.roiAlign(g.constant(ramp), g.constant(tensor([0, 0, corner, 1], [1, 4])), g.constant(tensor([0], [1], 'int64')), {}, 'huge');
+      await expect(run(y)).rejects.toThrow(/samples per bin; at most 1024 per axis/);
+    }
+  });
 });

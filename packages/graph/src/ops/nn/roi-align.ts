@@ -112,6 +112,9 @@ export interface RoiAlignBins {
   count: number;
 }
 
+/** Samples per bin and axis at most (with samplingRatio 0): the webgpu kernel clamps there, the others raise a ShapeError. */
+export const MAX_ROI_SAMPLES = 1024;
+
 /** The bins of roi (x1, y1, x2, y2), as ONNX's reference: no rounding of the corners. */
 export function roiAlignBins(roi: ArrayLike<number>, attrs: Attrs): RoiAlignBins {
   const scale = Number(attrs.spatialScale ?? 1);
@@ -132,6 +135,12 @@ export function roiAlignBins(roi: ArrayLike<number>, attrs: Attrs): RoiAlignBins
   // a negative size (reversed corners under half_pixel) gives the reference an empty loop
   const gridH = Math.max(ratio > 0 ? ratio : Math.ceil(roiH / outH), 0);
   const gridW = Math.max(ratio > 0 ? ratio : Math.ceil(roiW / outW), 0);
+  if (!(gridH <= MAX_ROI_SAMPLES && gridW <= MAX_ROI_SAMPLES)) {
+    // a roi of absurd size (or an infinite coordinate) would loop for ever rather than fail
+    throw new ShapeError(
+      `roiAlign: roi [${Array.from(roi).join(', ')}] takes ${gridH} x ${gridW} samples per bin; at most ${MAX_ROI_SAMPLES} per axis are taken (set samplingRatio)`,
+    );
+  }
   return { startH, startW, binH: roiH / outH, binW: roiW / outW, gridH, gridW, count: Math.max(gridH * gridW, 1) };
 }
 

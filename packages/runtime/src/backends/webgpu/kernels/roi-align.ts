@@ -1,4 +1,4 @@
-import { Attrs, sizeOf } from '@graphc/graph';
+import { Attrs, ops, sizeOf } from '@graphc/graph';
 import { NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel } from '../kernel';
 import { f32Lit, grid1d, u32Lit } from '../wgsl';
 
@@ -19,8 +19,9 @@ function geometryFns(attrs: Attrs, H: number, W: number): string {
   const off = F(halfPixel ? 0.5 : 0);
   const scale = F(Number(attrs.spatialScale ?? 1));
   const ratio = Number(attrs.samplingRatio ?? 0);
-  // a negative size (reversed corners under half_pixel) leaves the grid empty, as the reference's loop
-  const grid = (bin: string) => (ratio > 0 ? `${ratio}i` : `i32(max(ceil(${bin}), 0.0))`);
+  // a negative size (reversed corners under half_pixel) leaves the grid empty, as the reference's loop;
+  // an absurd one is clamped, as the cpu refuses it, so a kernel never loops for ever
+  const grid = (bin: string) => (ratio > 0 ? `${ratio}i` : `i32(clamp(ceil(${bin}), 0.0, ${ops.MAX_ROI_SAMPLES}.0))`);
   return `
 struct Bins { startH: f32, startW: f32, binH: f32, binW: f32, gh: i32, gw: i32, count: f32 }
 fn ra_bins(r: u32) -> Bins {
