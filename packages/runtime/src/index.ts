@@ -1,7 +1,7 @@
 export * from './backend';
 export * from './plan';
 export * from './session';
-export { StagedExecutable, dataDependentFrontier } from './staged';
+export { StagedExecutable, compilePlan, dataDependentFrontier } from './staged';
 export * from './random';
 export * from './backends/registry';
 export * from './backends/webgpu';

@@ -16,7 +16,7 @@ import type { Backend, Executable, VariableState } from './backend';
 import { createBackend } from './backends/registry';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
-import { StagedExecutable, dataDependentFrontier } from './staged';
+import { compilePlan } from './staged';
 
 export type BackendName = 'cpu' | 'webgpu' | 'gpujs';
 
@@ -137,8 +137,7 @@ export class Session {
       throw new FeedError(`placeholder ${names.join(', ')} must be fed: the fetches depend on it`);
     }
     this.compileCount++;
-    const staged = this.backend.staticShapesOnly && dataDependentFrontier(plan, this.backend.hostOps).length > 0;
-    return { plan, executable: staged ? new StagedExecutable(plan, this.backend, this.state, this.level) : this.backend.compile(plan, this.state) };
+    return { plan, executable: compilePlan(plan, this.backend, this.state, this.level) };
   }
 
   private flattenFetches(fetches: Fetches | FetchItem, out: (SymbolicTensor | Node)[]): (values: Map<SymbolicTensor, TensorValue>) => unknown {

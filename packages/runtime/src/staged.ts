@@ -18,6 +18,15 @@ export function dataDependentFrontier(plan: Plan, hostOps: ReadonlySet<string> =
 }
 
 /**
+ * The executable of a plan on `backend`: the backend's own, or, where the backend compiles static
+ * shapes only and the plan has a data-dependent frontier, a StagedExecutable cut there.
+ */
+export function compilePlan(plan: Plan, backend: Backend, state: VariableState, level: OptLevel): Executable {
+  const frontier = backend.staticShapesOnly ? dataDependentFrontier(plan, backend.hostOps) : [];
+  return frontier.length ? new StagedExecutable(plan, backend, state, level, frontier) : backend.compile(plan, state);
+}
+
+/**
  * Runs a plan with data-dependent shapes on a backend that compiles static shapes only (webgpu,
  * gpujs): stage A computes the inputs of the frontier nodes on the backend, the CPU evaluates the
  * frontier nodes (now their output shapes are known), and stage B runs the rest on the backend with
@@ -27,7 +36,6 @@ export function dataDependentFrontier(plan: Plan, hostOps: ReadonlySet<string> =
  */
 export class StagedExecutable implements Executable {
   readonly stats: Record<string, number> = { stagedRuns: 0, stageCompiles: 0 };
-  private readonly frontier: Node[];
   private readonly frontierInputs: SymbolicTensor[];
   private readonly stageA: Executable;
   /** The plan's graph with each frontier output replaced by a placeholder (fed after stage A). */
@@ -43,8 +51,9 @@ export class StagedExecutable implements Executable {
     private readonly backend: Backend,
     private readonly state: VariableState,
     private readonly level: OptLevel,
+    /** Where the plan stops for the host (compilePlan has found it). */
+    private readonly frontier: Node[] = dataDependentFrontier(plan, backend.hostOps),
   ) {
-    this.frontier = dataDependentFrontier(plan, backend.hostOps);
     this.frontierInputs = [...new Set(this.frontier.flatMap((n) => n.inputs))];
     const feedNames = plan.feeds.map((f) => f.name);
     const planA = buildPlan({
@@ -108,7 +117,7 @@ export class StagedExecutable implements Executable {
         level: this.level,
         evaluate: evaluateNode,
       });
-      rest = dataDependentFrontier(planB, this.backend.hostOps).length ? new StagedExecutable(planB, this.backend, this.state, this.level) : this.backend.compile(planB, this.state);
+      rest = compilePlan(planB, this.backend, this.state, this.level);
       this.stageB.set(key, rest);
       this.stats.stageCompiles++;
     }
