@@ -36,6 +36,10 @@ class Rng {
   }
 }
 
+// a mutant may turn a Loop's trip count infinite: such a loop must end in the runtime's typed error,
+// and sooner than its default cap of 2^24 iterations would
+process.env.GRAPHC_MAX_LOOP_ITERATIONS ??= '100000';
+
 /** Valid models to start from: hand-built ones, exported TS graphs, and (when installed) ONNX's test models. */
 function buildCorpus(): { name: string; bytes: Uint8Array }[] {
   const corpus: { name: string; bytes: Uint8Array }[] = [];
@@ -88,12 +92,20 @@ function buildCorpus(): { name: string; bytes: Uint8Array }[] {
   const lstm = r.addNode('lstm', [seq, c([1, 16, 3]), c([1, 16, 4])], { inputs: ['x', 'w', 'r'], hiddenSize: 4 });
   ops.identity(ops.resize(ops.expandDims(lstm.output(0), 0), [1, 4, 1, 4, 8], { mode: 'linear' }), 'out');
   corpus.push({ name: 'lstm-resize', bytes: exportOnnx(r, { outputs: ['out'] }) });
+  // run-time control flow: a Loop with a body If, both reading outer values, as exportOnnx writes them
+  const l = new Graph();
+  const v0 = l.placeholder('float32', [3], 'v0');
+  const n = l.placeholder('int32', [], 'n');
+  const [, v] = ops.whileLoop((i) => ops.less(i, n), (i, a) => [ops.add(i, 1), ops.cond(ops.greater(ops.reduceSum(a), 1), () => ops.mul(a, 0.5), () => ops.add(a, v0))], [ops.cast(0, 'int32'), v0]);
+  ops.identity(v, 'looped');
+  corpus.push({ name: 'loop-if', bytes: exportOnnx(l, { outputs: ['looped'] }) });
   if (fs.existsSync(DATA)) {
     const pick = ['node/test_conv_with_strides_padding', 'node/test_gather_0', 'node/test_slice', 'node/test_layer_normalization_4d_axis1_expanded',
       'node/test_resize_upsample_scales_cubic', 'node/test_gru_seq_length', 'node/test_nllloss_NCd1d2d3_sum_weight_high_ii_expanded',
       'node/test_maxpool_2d_precomputed_pads', 'node/test_einsum_batch_matmul', 'node/test_scatternd', 'node/test_range_float_type_positive_delta',
       'node/test_onehot_with_axis', 'node/test_split_variable_parts_2d', 'node/test_tile', 'node/test_convtranspose_pads', 'node/test_cumsum_2d_axis_0',
-      'pytorch-converted/test_Conv3d_dilated_strided', 'pytorch-converted/test_Embedding', 'pytorch-operator/test_operator_pad', 'simple/test_expand_shape_model3'];
+      'pytorch-converted/test_Conv3d_dilated_strided', 'pytorch-converted/test_Embedding', 'pytorch-operator/test_operator_pad', 'simple/test_expand_shape_model3',
+      'node/test_loop11', 'node/test_if', 'node/test_range_int32_type_negative_delta_expanded', 'node/test_roialign_aligned_true'];
     for (const p of pick) {
       const file = path.join(DATA, p, 'model.onnx');
       if (fs.existsSync(file)) corpus.push({ name: p, bytes: fs.readFileSync(file) });

@@ -98,6 +98,22 @@ describe('whileLoop', () => {
     expect(values((await s.run([p]))[0])).toEqual([27]);
   });
 
+  test('a loop that never ends (an infinite trip count, a condition that holds) stops with a typed error at the iteration cap', async () => {
+    const g = new Graph();
+    const limit = g.placeholder('float32', [], 'limit');
+    const [k] = ops.whileLoop(() => true, (k) => [ops.add(k, 1)], [ops.cast(0, 'int32')], { maxIterations: ops.cast(limit, 'int64') });
+    const before = process.env.GRAPHC_MAX_LOOP_ITERATIONS;
+    process.env.GRAPHC_MAX_LOOP_ITERATIONS = '5000';
+    try {
+      const s = new Session(g);
+      expect(values((await s.run([k], { limit: tensor([4999], []) }))[0])).toEqual([4999]);
+      await expect(s.run([k], { limit: tensor([Infinity], []) })).rejects.toThrow(/whileLoop 'while' is still running after 5000 iterations \(its condition holds and its trip count is Infinity\).*GRAPHC_MAX_LOOP_ITERATIONS/);
+    } finally {
+      if (before === undefined) delete process.env.GRAPHC_MAX_LOOP_ITERATIONS;
+      else process.env.GRAPHC_MAX_LOOP_ITERATIONS = before;
+    }
+  });
+
   test('every optimization level gives the same values (constant inputs fold the whole loop)', async () => {
     const g = new Graph();
     const [k, x] = ops.whileLoop((k) => ops.less(k, 4), (k, x) => [ops.add(k, 1), ops.add(ops.mul(x, 3), 1)], [g.constant(0, 'k0', 'int32'), g.constant([1, 2], 'x0')]);
