@@ -172,6 +172,15 @@ describe('whileLoop', () => {
     expect(first).toBeCloseTo((1.2 ** 3 - 8) ** 2, 3);
     expect(values((await s.run([loss]))[0])[0]).toBeLessThan(1e-6);
     expect(values(await s.variables.read('w'))[0]).toBeCloseTo(2, 4);
+    // the step's plan runs the loop once: the gradient's extended loop stands for the forward one (CSE)
+    const stepPlan = s.plans().find((p) => p.targets.some((t) => t.name === step.name))!;
+    expect(stepPlan.schedule.filter((n) => n.op === 'whileLoop').length).toBe(2); // forward (merged) + backward
+    expect(stepPlan.passes.find((p) => p.name === 'cse')!.loopsMerged).toBe(1);
+    const o0 = new Session(g, { optimize: 0 });
+    await o0.run(g.globalVariablesInitializer());
+    await o0.run(step);
+    const o0Step = o0.plans().find((p) => p.targets.some((t) => t.name === step.name))!;
+    expect(o0Step.schedule.filter((n) => n.op === 'whileLoop').length).toBe(3); // forward, forward again, backward
   });
 
   test('a loop variable that changes shape has no gradient: a GradientError naming the loop', () => {

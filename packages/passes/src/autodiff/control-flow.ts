@@ -88,7 +88,8 @@ function whileLoopGradient(ctx: GradientContext): (SymbolicTensor | null)[] {
   const forward = graph.addNode(
     'whileLoop',
     [inputs[0], inputs[1], ...carried, ...augmented.captures],
-    { body: augmented.fn as unknown as AttrValue, carried: carriedCount, scans: scanCount + carriedCount + 1 },
+    // forwardBody: CSE lets this loop stand for the original where both run (opt/cse.ts)
+    { body: augmented.fn as unknown as AttrValue, carried: carriedCount, scans: scanCount + carriedCount + 1, forwardBody: body, forwardScans: scanCount },
     { name: `${node.name}_forward` },
   );
   const stacks = forward.outputTensors.slice(carriedCount + scanCount, 2 * carriedCount + scanCount);

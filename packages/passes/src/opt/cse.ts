@@ -1,4 +1,4 @@
-import { Node, SymbolicTensor } from '@graphc/graph';
+import { Graph, Node, SymbolicTensor } from '@graphc/graph';
 import { GraphInfo, def } from '../analysis';
 import { Rebuild } from '../rebuild';
 import { attrsKey, tensorsEqual } from './attrs-key';
@@ -15,7 +15,8 @@ const COMMUTATIVE = new Set(['add', 'mul', 'maximum', 'minimum', 'equal', 'notEq
  */
 export const csePass: GraphPass = {
   name: 'cse',
-  run(graph, ctx) {
+  run(source, ctx) {
+    const { graph, loopsMerged } = mergeExtendedLoops(source, ctx.keep);
     const info = new GraphInfo(graph);
     // first find the merges on the source graph (inputs named by their representative), and
     // rebuild only if there are any
@@ -40,13 +41,43 @@ export const csePass: GraphPass = {
         seen.set(key, candidates);
       }
     }
-    if (rep.size === 0) return { graph, stats: { merged: 0 } };
+    if (rep.size === 0) return { graph, stats: { merged: 0, loopsMerged } };
     const rb = new Rebuild(graph);
     for (const n of graph.nodes) {
       const r = rep.get(n);
       if (r) rb.replace(n, r.outputTensors.map((t) => rb.tensor(t)));
       else rb.copy(n);
     }
-    return { graph: rb.finish(), stats: { merged: rep.size } };
+    return { graph: rb.finish(), stats: { merged: rep.size, loopsMerged } };
   },
 };
+
+/**
+ * A whileLoop's gradient runs the loop again with its body extended to stack each iteration's
+ * starting values (`forwardBody`: the body it extends; its first outputs are the loop's). Where both
+ * loops run in one plan (a training step), the extended one takes the loop's place and the loop's
+ * consumers read its first outputs, so the forward runs once.
+ */
+function mergeExtendedLoops(graph: Graph, keep: Set<string>): { graph: Graph; loopsMerged: number } {
+  const key = (inputs: SymbolicTensor[], body: unknown, carried: unknown, scans: unknown): string =>
+    `${inputs.map((t) => `${t.node.id}:${t.index}`).join(',')}|${carried}|${scans}|${attrsKey({ body: body as never })}`;
+  const loops = graph.nodes.filter((n) => n.op === 'whileLoop' && n.controlInputs.length === 0);
+  const plain = new Map(loops.filter((n) => !n.attrs.forwardBody && !keep.has(n.name)).map((n) => [key(n.inputs, n.attrs.body, n.attrs.carried, n.attrs.scans), n]));
+  const extendedBy = new Map<Node, Node>();
+  for (const n of loops) {
+    if (!n.attrs.forwardBody) continue;
+    const original = plain.get(key(n.inputs, n.attrs.forwardBody, n.attrs.carried, n.attrs.forwardScans));
+    if (original && !extendedBy.has(original)) extendedBy.set(original, n);
+  }
+  if (extendedBy.size === 0) return { graph, loopsMerged: 0 };
+  const rb = new Rebuild(graph);
+  for (const n of graph.nodes) {
+    const extended = extendedBy.get(n);
+    if (extended) {
+      // its inputs are the original's: it may run where the original did
+      const copy = rb.copy(extended);
+      rb.replace(n, copy.outputTensors.slice(0, n.outputs.length));
+    } else if (!rb.has(n)) rb.copy(n);
+  }
+  return { graph: rb.finish(), loopsMerged: extendedBy.size };
+}
