@@ -57,6 +57,22 @@ describe('graphc viz', () => {
     expect(dot).toMatch(new RegExp(`n${w.node.id} -> n${y.node.id} \\[style=dashed`));
   });
 
+  test('a loop body and cond branches are clusters beside their node, their results joined to it', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const [, v] = ops.whileLoop((i) => ops.less(i, 3), (i, a) => [ops.add(i, 1), ops.tanh(ops.mul(a, x))], [ops.cast(0, 'int32'), x], { name: 'loop' });
+    const c = ops.cond(ops.greater(ops.reduceSum(v), 0), () => ops.exp(v), () => ops.neg(v), 'pick');
+    const dot = toDot(g);
+    const loop = `n${v.node.id}`;
+    expect(dot).toContain(`subgraph cluster_${loop}_body_ {`);
+    expect(dot).toContain('label="loop: body"');
+    expect(dot).toMatch(new RegExp(`${loop}_body_n\\d+ \\[label="[^"]*\\\\ntanh`));
+    expect(dot).toMatch(new RegExp(`${loop}_body_n\\d+ -> ${loop} \\[style=dotted`));
+    for (const branch of ['thenBranch', 'elseBranch']) expect(dot).toContain(`label="pick: ${branch}"`);
+    expect(c.shape).toEqual([2]);
+    if (hasGraphviz) expect(spawnSync('dot', ['-Tsvg'], { input: dot }).status).toBe(0);
+  });
+
   test('writes .dot without Graphviz and rejects other extensions', () => {
     const out = path.join(dir, 'mlp.dot');
     const r = graphc('viz', MLP, '-o', out);

@@ -110,6 +110,13 @@ describe('graphc inspect', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/inputs:\n {2}x: float32 \[\?, 2\]/);
   });
+
+  test('a loop body is listed with its own op counts', () => {
+    const decoder = path.resolve(__dirname, '../../models/greedy-decoder/model.json');
+    const info = JSON.parse(graphc('inspect', decoder, '--json').stdout);
+    expect(info.functions).toEqual([{ node: 'decode', op: 'whileLoop', attr: 'body', nodes: expect.any(Number), ops: expect.objectContaining({ matmul: 3, argMax: 1, concat: 1 }) }]);
+    expect(graphc('inspect', decoder).stdout).toMatch(/functions:\n {2}decode \(whileLoop\) body: \d+ nodes \(.*matmul 3/);
+  });
 });
 
 test('graphc --version prints the package version and exits 0', () => {

@@ -1,5 +1,5 @@
 import { GraphError } from './errors';
-import { AttrValue, Graph, SymbolicTensor, TensorLike, toSymbolic } from './graph';
+import { AttrValue, Graph, Node, SymbolicTensor, TensorLike, toSymbolic } from './graph';
 import type { Attrs, OutputInfo } from './opdef';
 import { getOpDef } from './registry';
 import { Shape } from './shape';
@@ -139,6 +139,18 @@ export function instantiateFunction(attr: AttrValue | undefined, what: string): 
   } catch (e) {
     throw new GraphError(`${what}: ${(e as Error).message}`);
   }
+}
+
+/** Whether an attr holds a graph function (inputs, outputs and nodes lists). */
+export function isGraphFunction(v: AttrValue | undefined): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && ['inputs', 'outputs', 'nodes'].every((k) => Array.isArray((v as Record<string, unknown>)[k]));
+}
+
+/** The graph functions a node calls, by attr name (a whileLoop's body, a cond's two branches). */
+export function functionAttrs(node: Node): { attr: string; fn: FunctionInstance }[] {
+  return Object.entries(node.attrs)
+    .filter(([, v]) => isGraphFunction(v))
+    .map(([attr, v]) => ({ attr, fn: instantiateFunction(v, `node '${node.name}' attr '${attr}'`) }));
 }
 
 /** The most specific shape both agree on: a dim that differs (or a rank that differs) becomes unknown. */
