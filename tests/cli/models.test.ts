@@ -2,7 +2,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadModel } from 'graphc';
+import { exportOnnx, loadModel, tensor } from 'graphc';
+import { runInOrtBatch } from '../../scripts/conformance-harness';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'packages/cli/bin/graphc.js');
@@ -70,4 +71,15 @@ test('models/greedy-decoder: `graphc run` decodes as a hand-written loop over th
   const feeds = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-decoder-')), 'feeds.json');
   fs.writeFileSync(feeds, JSON.stringify({ start: { dtype: 'int32', shape: [], data: [2] }, maxLength: { dtype: 'int32', shape: [], data: [3] } }));
   expect(run(['--feeds', feeds]).tokens.data).toEqual(decode(2, 3));
+});
+
+test('models/greedy-decoder exported to ONNX (a Loop) decodes the same tokens in onnxruntime', async () => {
+  const model = await loadModel(path.join(ROOT, 'models/greedy-decoder/model.json'));
+  // the saved variable values become the exported model's initializers (as `graphc convert` writes it)
+  const bytes = exportOnnx(model.graph, { outputs: ['tokens', 'length'], variables: model.variables });
+  const graphcRun = JSON.parse(spawnSync(process.execPath, [BIN, 'run', 'models/greedy-decoder/model.json', '--feeds', 'models/greedy-decoder/feeds.json'], { cwd: ROOT, encoding: 'utf8' }).stdout);
+  const [reply] = runInOrtBatch([{ bytes, feeds: { start: tensor([2], [], 'int32'), maxLength: tensor([20], [], 'int32') }, outputs: ['tokens', 'length'] }]);
+  if (reply instanceof Error) throw reply;
+  expect(Array.from(reply[0].data)).toEqual(graphcRun.tokens.data);
+  expect(Array.from(reply[1].data)).toEqual([graphcRun.tokens.data.length]);
 });
