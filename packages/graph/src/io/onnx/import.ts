@@ -12,7 +12,8 @@ import type { LoadedModel } from '../model-json';
 import { readFileOrThrow } from '../safe-fs';
 import { OnnxAttrs, OnnxNode, OnnxOutput, failAt, makeAttrs, unsupportedAt, valueOf } from './context';
 import { MAX_TENSOR_ELEMENTS } from '../../ops/array/dynamic-attrs';
-import { GraphProto, NodeProto, ValueInfoProto, decodeModel, toNumber } from './proto';
+import { AttributeProto, GraphProto, NodeProto, ValueInfoProto, decodeModel, toNumber } from './proto';
+import { SEQUENCE_OPS, SequenceHost, TRANSLATION_OPSET, importSequenceNode } from './sequences';
 import { DTYPE_TO_ONNX, TensorSource, dtypeOfOnnx, tensorFromProto } from './tensor';
 
 /** Translates one ONNX node; returns one entry per ONNX output. */
@@ -26,7 +27,7 @@ export function defineOnnxOp(types: string | string[], handler: OnnxHandler): vo
 }
 
 export function supportedOnnxOps(): string[] {
-  return [...handlers.keys(), ...CONTROL_FLOW].sort();
+  return [...handlers.keys(), ...CONTROL_FLOW, ...SEQUENCE_OPS].sort();
 }
 
 /**
@@ -117,11 +118,16 @@ export function sanitizeName(name: string): string {
   return s === '' ? 'unnamed' : s;
 }
 
-interface Known {
+export interface Known {
   /** The tensor in the model's graph, once materialized. */
   tensor?: SymbolicTensor;
   /** The value, when known at import. */
   value?: TensorValue;
+  /**
+   * A sequence's elements (sequences.ts): held here, never a graph tensor; `info` and `elemType`
+   * then give the elements' type.
+   */
+  sequence?: Known[];
   /** Static type. */
   info: OutputInfo;
   elemType: number;
@@ -276,7 +282,7 @@ class Importer {
         const domain = n.domain ?? '';
         const type = n.opType ?? '';
         if (!DEFAULT_DOMAINS.has(domain)) missing.add(`${domain}:${type}`);
-        else if (!handlers.has(type) && !CONTROL_FLOW.has(type)) missing.add(type);
+        else if (!handlers.has(type) && !CONTROL_FLOW.has(type) && !SEQUENCE_OPS.has(type)) missing.add(type);
         for (const g of subgraphsOf(n)) visit(g.node ?? [], depth + 1);
       }
     };
@@ -364,7 +370,10 @@ class Importer {
    * outer value known at import becomes a const of the body (the outer graph keeps its own entry);
    * an outer tensor is returned as it is, and captured when a body node uses it.
    */
-  private materialize(name: string, k: Known): SymbolicTensor {
+  private materialize(name: string, k: Known, where = this.where): SymbolicTensor {
+    if (k.sequence) {
+      throw new UnsupportedOpError(`${where}: '${name}' is a sequence; graphc holds sequences at import only, so one cannot be a graph output or pass into or out of a Loop, If or Scan`, []);
+    }
     if (k.tensor) return k.tensor;
     const t = this.graph.addNode('const', [], { value: k.value! }, { name: sanitizeName(name) }).output();
     if (this.known.owns(name)) k.tensor = t;
@@ -372,16 +381,24 @@ class Importer {
     return t;
   }
 
-  private importNode(n: NodeProto): void {
+  /**
+   * Translates one node into the graph. `on behalf` of a sequence op (which rewrites to ordinary
+   * ops on its elements), errors name that node and the translation reads TRANSLATION_OPSET.
+   */
+  private importNode(n: NodeProto, onBehalf?: { where: string }): void {
     const type = n.opType ?? '';
     const label = n.name || n.output?.find((o) => o) || type;
-    const where = `${this.where}: node '${label}' (${type})`;
+    const where = onBehalf?.where ?? `${this.where}: node '${label}' (${type})`;
     if (type === 'If') return this.importIf(n, where);
     if (type === 'Loop') return this.importLoop(n, where);
     if (type === 'Scan') return this.importScan(n, where);
+    if (SEQUENCE_OPS.has(type)) return importSequenceNode(this.sequenceHost(n, where), n);
     const inputNames = n.input ?? [];
     const outputNames = n.output ?? [];
     const ins: (Known | undefined)[] = inputNames.map((i) => (i === '' ? undefined : this.known.get(i)!));
+    ins.forEach((k, i) => {
+      if (k?.sequence) unsupportedAt(where, type, `input ${i} ('${inputNames[i]}') is a sequence; only the sequence ops take one`);
+    });
     const scratch = new Graph({ makeDefault: false });
     const scratchInputs = new Map<Node, number>();
     const inputTensors: (SymbolicTensor | undefined)[] = ins.map((k, i) => {
@@ -397,7 +414,7 @@ class Importer {
     const ctx: OnnxNode = {
       type,
       name: label,
-      opset: this.opset,
+      opset: onBehalf ? TRANSLATION_OPSET : this.opset,
       inputCount: inputNames.length,
       outputCount: outputNames.length,
       graph: scratch,
@@ -611,7 +628,41 @@ class Importer {
   /** The tensor of an ONNX value in the model's graph (a known value becomes a const node). */
   private tensorOf(name: string, where: string): SymbolicTensor {
     const k = this.known.get(name) ?? failAt(where, `input '${name}' is not defined`);
-    return this.materialize(name, k);
+    return this.materialize(name, k, where);
+  }
+
+  /**
+   * What a sequence op reads and builds through: values in scope, ordinary ONNX ops translated as a
+   * model's nodes are (on values put in scope under fresh names), and graph tensors.
+   */
+  private sequenceHost(n: NodeProto, where: string): SequenceHost {
+    const label = n.output?.find((o) => o) || n.name || (n.opType ?? 'sequence');
+    const fresh = (base: string): string => {
+      let name = base;
+      for (let i = 1; this.known.has(name); i++) name = `${base}_${i}`;
+      return name;
+    };
+    const bind = (k: Known, tag: string): string => {
+      const name = fresh(`${label}/${tag}`);
+      this.known.set(name, { ...k });
+      return name;
+    };
+    return {
+      where,
+      label,
+      lookup: (name) => this.known.get(name),
+      define: (name, k) => this.known.set(name, k),
+      translate: (op: string, inputs: Known[], attrs: AttributeProto[], outputs: number, tag: string): Known[] => {
+        const input = inputs.map((k, i) => bind(k, `${tag}/in${i}`));
+        const output = Array.from({ length: outputs }, (_, i) => fresh(outputs === 1 ? `${label}/${tag}` : `${label}/${tag}${i}`));
+        this.importNode({ opType: op, input, output, attribute: attrs }, { where });
+        return output.map((o) => this.known.get(o)!);
+      },
+      tensorOf: (k, tag) => {
+        const name = bind(k, tag);
+        return this.materialize(name, this.known.get(name)!, where);
+      },
+    };
   }
 
   private addNode(op: string, inputs: SymbolicTensor[], attrs: Record<string, AttrValue>, name: string, where: string): SymbolicTensor {
