@@ -134,7 +134,7 @@ class SequenceNode {
     return k;
   }
 
-  /** A new sequence of these tensors, which must share one element type (that of input `like` when given). */
+  /** A new sequence of these tensors, which must all have `elemType` (by default the first one's; float for none). */
   sequenceOf(elements: Known[], elemType = elements[0]?.elemType ?? FLOAT): Known {
     elements.forEach((e, i) => {
       if (e.elemType !== elemType) failAt(this.host.where, `element ${i} has ONNX element type ${e.elemType}, the sequence holds ${elemType}`);
