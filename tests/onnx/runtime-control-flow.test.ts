@@ -9,6 +9,7 @@ import * as path from 'path';
 import { FormatError, Graph, Session, TensorValue, UnsupportedOpError, exportOnnx, importOnnx, onnx, ops, tensor } from 'graphc';
 import { DEFAULT_DATA, compare, runCase, runInOrtBatch, runRoundTrip } from '../../scripts/conformance-harness';
 import { ModelSpec, NodeSpec, buildModel, subgraph } from './onnx-builder';
+import { OrtRun, checkAgainstOrt } from './ort-check';
 
 const FLOAT = 1;
 const INT64 = 7;
@@ -187,41 +188,6 @@ const shapeChangingIf: ModelSpec = {
   ],
 };
 
-interface Run {
-  feeds: Record<string, TensorValue>;
-  /** Hand-computed values per output, where the test states them. */
-  expected?: number[][];
-}
-
-/**
- * Imports `spec`, runs every feed set in graphc, then the original model and graphc's export of it
- * in onnxruntime: all three agree, and graphc gives the expected values.
- */
-async function checkBothWays(spec: ModelSpec, runs: Run[], file: string): Promise<void> {
-  const bytes = buildModel(spec);
-  const { graph, signature } = importOnnx(bytes, { file });
-  const exported = exportOnnx(graph, { outputs: signature.outputs });
-  const names = spec.outputs.map((o) => o.name);
-  expect(signature.outputs).toEqual(names);
-  const session = new Session(graph);
-  const ours: TensorValue[][] = [];
-  for (const r of runs) ours.push(await session.run(names, r.feeds));
-  session.close();
-  const replies = runInOrtBatch(runs.flatMap((r) => [bytes, exported].map((b) => ({ bytes: b, feeds: r.feeds, outputs: names }))));
-  const problems: string[] = [];
-  runs.forEach((r, k) => {
-    if (r.expected) expect(ours[k].map(values)).toEqual(r.expected);
-    ['original', 'exported'].forEach((which, j) => {
-      const reply = replies[2 * k + j];
-      if (reply instanceof Error) return problems.push(`run ${k}, ${which} model in onnxruntime: ${reply.message}`);
-      names.forEach((o, i) => {
-        const problem = compare(reply[i], ours[k][i]);
-        if (problem) problems.push(`run ${k}, output '${o}': graphc gives ${problem} (onnxruntime on the ${which} model)`);
-      });
-    });
-  });
-  expect(problems).toEqual([]);
-}
 
 const int64 = (v: number) => tensor([v], [], 'int64');
 const bool = (v: boolean) => tensor([v ? 1 : 0], [], 'bool');
@@ -232,7 +198,7 @@ describe('Loop imports as whileLoop', () => {
     const { graph } = importOnnx(buildModel(accumulateLoop), { file: 'accumulate.onnx' });
     expect(graph.nodes.filter((n) => n.op === 'whileLoop').length).toBe(1);
     expect(graph.tensor('trace').shape).toEqual([null, 3]);
-    await checkBothWays(
+    await checkAgainstOrt(
       accumulateLoop,
       [
         // sums 0, 6, 18, 36: the condition stops it after the fourth step
@@ -256,7 +222,7 @@ describe('Loop imports as whileLoop', () => {
     const { graph } = importOnnx(buildModel(growingLoop), { file: 'grow.onnx' });
     expect(graph.tensor('v').shape).toEqual([null]);
     const feeds = (n: number) => ({ n: int64(n), v0: tensor([1], [1]) });
-    await checkBothWays(
+    await checkAgainstOrt(
       growingLoop,
       [
         { feeds: feeds(3), expected: [[1, 2, 2, 4, 2, 4, 4, 8], [1, 2, 4]] },
@@ -269,7 +235,7 @@ describe('Loop imports as whileLoop', () => {
   test('an If inside the body reads a value of the body and an input and an initializer of the model', async () => {
     const feeds = (n: number) => ({ n: int64(n), acc0: tensor([1, 1], [2]), w: tensor([1, 2], [2]) });
     // even steps add w, odd ones triple: [2, 3], [6, 9], [7, 11], [21, 33]
-    await checkBothWays(nestedLoop, [{ feeds: feeds(4), expected: [[21, 33]] }, { feeds: feeds(1), expected: [[2, 3]] }], 'nested.onnx');
+    await checkAgainstOrt(nestedLoop, [{ feeds: feeds(4), expected: [[21, 33]] }, { feeds: feeds(1), expected: [[2, 3]] }], 'nested.onnx');
   });
 });
 
@@ -279,7 +245,7 @@ describe('If on a run-time condition imports as cond', () => {
     expect(graph.nodes.some((n) => n.op === 'cond')).toBe(true);
     expect(graph.tensor('y').shape).toEqual([null]);
     expect(graph.tensor('z').shape).toEqual([4]);
-    await checkBothWays(
+    await checkAgainstOrt(
       shapeChangingIf,
       [
         { feeds: { x: tensor([1, -2, 3, 4], [4]) }, expected: [[1, -2], [-1, 2, -3, -4]] },

@@ -4,9 +4,9 @@
  * onnxruntime on the same feeds (and graphc's export of it too), at positions known at import and
  * computed at run time, with elements of one shape and of several.
  */
-import { FormatError, GraphcError, Session, ShapeError, TensorValue, UnsupportedOpError, encodeModel, exportOnnx, importOnnx, supportedOnnxOps, tensor } from 'graphc';
-import { compare, runInOrtBatch } from '../../scripts/conformance-harness';
+import { FormatError, GraphcError, Session, ShapeError, TensorValue, UnsupportedOpError, encodeModel, importOnnx, supportedOnnxOps, tensor } from 'graphc';
 import { ModelSpec, buildModel, modelProto, subgraph } from './onnx-builder';
+import { OrtRun, checkAgainstOrt } from './ort-check';
 
 const INT64 = 7;
 
@@ -14,40 +14,6 @@ const values = (t: TensorValue): number[] => Array.from(t.data as ArrayLike<numb
 const int64 = (v: number) => tensor([v], [], 'int64');
 const iota = (shape: number[], start = 0) => tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => start + i), shape);
 
-interface Run {
-  feeds: Record<string, TensorValue>;
-  /** Hand-computed values per output, where the test states them. */
-  expected?: number[][];
-}
-
-/**
- * Imports `spec`, runs every feed set in graphc, then the original model and graphc's export of it
- * in onnxruntime: all three agree, and graphc gives the expected values.
- */
-async function checkWithOrt(spec: ModelSpec, runs: Run[], file: string): Promise<void> {
-  const bytes = buildModel(spec);
-  const { graph, signature } = importOnnx(bytes, { file });
-  const exported = exportOnnx(graph, { outputs: signature.outputs });
-  const names = spec.outputs.map((o) => o.name);
-  const session = new Session(graph);
-  const ours: TensorValue[][] = [];
-  for (const r of runs) ours.push(await session.run(names, r.feeds));
-  session.close();
-  const replies = runInOrtBatch(runs.flatMap((r) => [bytes, exported].map((b) => ({ bytes: b, feeds: r.feeds, outputs: names }))));
-  const problems: string[] = [];
-  runs.forEach((r, k) => {
-    if (r.expected) expect(ours[k].map(values)).toEqual(r.expected);
-    ['original', 'exported'].forEach((which, j) => {
-      const reply = replies[2 * k + j];
-      if (reply instanceof Error) return problems.push(`run ${k}, ${which} model in onnxruntime: ${reply.message}`);
-      names.forEach((o, i) => {
-        const problem = compare(reply[i], ours[k][i]);
-        if (problem) problems.push(`run ${k}, output '${o}': graphc gives ${problem} (onnxruntime on the ${which} model)`);
-      });
-    });
-  });
-  expect(problems).toEqual([]);
-}
 
 /** The error a function throws (the test fails when it throws none). */
 function errorOf(fn: () => unknown): Error {
@@ -83,7 +49,7 @@ describe('sequence ops at positions known at import', () => {
     };
     const { graph } = importOnnx(buildModel(spec), { file: 'at.onnx' });
     expect(graph.nodes.filter((n) => n.op === 'gather' || n.op === 'cond')).toEqual([]);
-    await checkWithOrt(spec, [{ feeds: xyzFeeds([[2], [3], [1]]), expected: [[0, 1], [200], [3]] }], 'at.onnx');
+    await checkAgainstOrt(spec, [{ feeds: xyzFeeds([[2], [3], [1]]), expected: [[0, 1], [200], [3]] }], 'at.onnx');
   });
 
   test('SequenceEmpty and SequenceInsert (at the end, at 0, at -1) of differently shaped tensors, then ConcatFromSequence', async () => {
@@ -103,7 +69,7 @@ describe('sequence ops at positions known at import', () => {
     };
     const { graph } = importOnnx(buildModel(spec), { file: 'insert.onnx' });
     expect(graph.tensor('out').shape).toEqual([6, 2]);
-    await checkWithOrt(spec, [{ feeds: xyzFeeds([[1, 2], [2, 2], [3, 2]]), expected: [[100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 0, 1], [3]] }], 'insert.onnx');
+    await checkAgainstOrt(spec, [{ feeds: xyzFeeds([[1, 2], [2, 2], [3, 2]]), expected: [[100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 0, 1], [3]] }], 'insert.onnx');
   });
 
   test('SequenceErase (the last by default, and at -2) and ConcatFromSequence with new_axis stacking on a negative axis', async () => {
@@ -120,7 +86,7 @@ describe('sequence ops at positions known at import', () => {
     };
     const { graph } = importOnnx(buildModel(spec), { file: 'erase.onnx' });
     expect(graph.tensor('out').shape).toEqual([2, 2]);
-    await checkWithOrt(spec, [{ feeds: xyzFeeds([[2], [2], [2]]), expected: [[0, 200, 1, 201]] }], 'erase.onnx');
+    await checkAgainstOrt(spec, [{ feeds: xyzFeeds([[2], [2], [2]]), expected: [[0, 200, 1, 201]] }], 'erase.onnx');
   });
 
   test('SplitToSequence: pieces of length 1 (squeezed or kept), a chunk size, sizes known and sizes fed at run time', async () => {
@@ -147,7 +113,7 @@ describe('sequence ops at positions known at import', () => {
       ],
     };
     const x = iota([5, 2]);
-    await checkWithOrt(
+    await checkAgainstOrt(
       spec,
       [
         {
@@ -177,7 +143,7 @@ describe('sequence ops at positions computed at run time', () => {
     const { graph } = importOnnx(buildModel(at(shapes)), { file: 'at.onnx' });
     expect(graph.nodes.some((n) => n.op === 'cond')).toBe(false);
     expect(graph.tensor('out').shape).toEqual([2]);
-    await checkWithOrt(at(shapes), positions(3).map((p) => ({ feeds: { ...xyzFeeds(shapes), pos: int64(p) } })), 'at.onnx');
+    await checkAgainstOrt(at(shapes), positions(3).map((p) => ({ feeds: { ...xyzFeeds(shapes), pos: int64(p) } })), 'at.onnx');
   });
 
   test('SequenceAt of differently shaped elements picks one with conds; its dimensions become unknown', async () => {
@@ -186,7 +152,7 @@ describe('sequence ops at positions computed at run time', () => {
     expect(graph.nodes.filter((n) => n.op === 'cond').length).toBe(2);
     expect(graph.tensor('out').shape).toEqual([null, 2]);
     const feeds = (p: number) => ({ ...xyzFeeds(shapes), pos: int64(p) });
-    await checkWithOrt(at(shapes), [{ feeds: feeds(1), expected: [[100, 101, 102, 103]] }, ...positions(3).map((p) => ({ feeds: feeds(p) }))], 'at.onnx');
+    await checkAgainstOrt(at(shapes), [{ feeds: feeds(1), expected: [[100, 101, 102, 103]] }, ...positions(3).map((p) => ({ feeds: feeds(p) }))], 'at.onnx');
   });
 
   const insertThenConcat = (shapes: number[][]): ModelSpec => ({
@@ -207,7 +173,7 @@ describe('sequence ops at positions computed at run time', () => {
     expect(graph.nodes.some((n) => n.op === 'cond')).toBe(false);
     expect(graph.tensor('out').shape).toEqual([6]);
     const feeds = (p: number) => ({ ...xyzFeeds(shapes), pos: int64(p) });
-    await checkWithOrt(
+    await checkAgainstOrt(
       insertThenConcat(shapes),
       [{ feeds: feeds(-1), expected: [[0, 1, 200, 201, 100, 101], [3]] }, ...insertPositions.map((p) => ({ feeds: feeds(p) }))],
       'insert.onnx',
@@ -218,7 +184,7 @@ describe('sequence ops at positions computed at run time', () => {
     const shapes = [[1, 2], [2, 2], [3, 2]];
     const { graph } = importOnnx(buildModel(insertThenConcat(shapes)), { file: 'insert.onnx' });
     expect(graph.tensor('out').shape).toEqual([null, 2]);
-    await checkWithOrt(insertThenConcat(shapes), insertPositions.map((p) => ({ feeds: { ...xyzFeeds(shapes), pos: int64(p) } })), 'insert.onnx');
+    await checkAgainstOrt(insertThenConcat(shapes), insertPositions.map((p) => ({ feeds: { ...xyzFeeds(shapes), pos: int64(p) } })), 'insert.onnx');
   });
 
   const eraseThenAt = (shapes: number[][]): ModelSpec => ({
@@ -236,7 +202,7 @@ describe('sequence ops at positions computed at run time', () => {
     ['of several shapes', [[1], [2], [3]]],
   ])('SequenceErase of elements %s, then SequenceAt at a run-time position', async (_, shapes) => {
     const runs = positions(3).flatMap((p) => [-2, -1, 0, 1].map((pick) => ({ feeds: { ...xyzFeeds(shapes), pos: int64(p), pick: int64(pick) } })));
-    await checkWithOrt(eraseThenAt(shapes), runs, 'erase.onnx');
+    await checkAgainstOrt(eraseThenAt(shapes), runs, 'erase.onnx');
   });
 
   test('a position out of range at run time is a ShapeError naming the position check', async () => {
