@@ -1,7 +1,7 @@
 import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
 import { gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
 import { KernelContext, registerCpuKernel } from '../../kernel';
-import { WindowGeometry, windowGeometry } from './window';
+import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
 /**
  * The adjoints of conv2d as GEMMs over the same im2col layout as the forward kernel (a row per output
@@ -176,43 +176,27 @@ let acc = new Float64Array(0);
 
 registerCpuKernel('depthwiseConv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
   const g = geometry(xRef, filter.shape, dy, attrs, ctx, true);
-  const [kh, kw, cin, mult] = filter.shape;
+  const [, , cin, mult] = filter.shape;
   const cout = cin * mult;
   const out = ctx.alloc(dy.dtype, xRef.shape);
   out.data.fill(0);
   const dx = out.data;
   const fd = filter.data;
   const dd = dy.data;
-  let src = 0;
-  for (let b = 0; b < g.n; b++) {
-    const imageBase = b * g.h * g.w * cin;
-    for (let oy = 0; oy < g.outH; oy++) {
-      const y0 = oy * g.sh - g.padTop;
-      for (let ox = 0; ox < g.outW; ox++, src += cout) {
-        const x0 = ox * g.sw - g.padLeft;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = y0 + ky * g.dh;
-          if (iy < 0 || iy >= g.h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = x0 + kx * g.dw;
-            if (ix < 0 || ix >= g.w) continue;
-            const dst = imageBase + (iy * g.w + ix) * cin;
-            const tap = (ky * kw + kx) * cout;
-            if (mult === 1) {
-              for (let c = 0; c < cin; c++) dx[dst + c] += dd[src + c] * fd[tap + c];
-            } else {
-              for (let c = 0; c < cin; c++) {
-                let s = 0;
-                const base = c * mult;
-                for (let m = 0; m < mult; m++) s += dd[src + base + m] * fd[tap + base + m];
-                dx[dst + c] += s;
-              }
-            }
-          }
-        }
-      }
+  forEachWindowTap(g, (pixel, dst, k) => {
+    const src = pixel * cout;
+    const tap = k * cout;
+    if (mult === 1) {
+      for (let c = 0; c < cin; c++) dx[dst + c] += dd[src + c] * fd[tap + c];
+      return;
     }
-  }
+    for (let c = 0; c < cin; c++) {
+      let s = 0;
+      const base = c * mult;
+      for (let m = 0; m < mult; m++) s += dd[src + base + m] * fd[tap + base + m];
+      dx[dst + c] += s;
+    }
+  });
   return [out];
 });
 
@@ -226,35 +210,19 @@ registerCpuKernel('depthwiseConv2dBackpropFilter', ([x, dy, filterRef], attrs, c
   acc.fill(0, 0, size);
   const xd = x.data;
   const dd = dy.data;
-  let src = 0;
-  for (let b = 0; b < g.n; b++) {
-    const imageBase = b * g.h * g.w * cin;
-    for (let oy = 0; oy < g.outH; oy++) {
-      const y0 = oy * g.sh - g.padTop;
-      for (let ox = 0; ox < g.outW; ox++, src += cout) {
-        const x0 = ox * g.sw - g.padLeft;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = y0 + ky * g.dh;
-          if (iy < 0 || iy >= g.h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = x0 + kx * g.dw;
-            if (ix < 0 || ix >= g.w) continue;
-            const xi = imageBase + (iy * g.w + ix) * cin;
-            const tap = (ky * kw + kx) * cout;
-            if (mult === 1) {
-              for (let c = 0; c < cin; c++) acc[tap + c] += xd[xi + c] * dd[src + c];
-            } else {
-              for (let c = 0; c < cin; c++) {
-                const v = xd[xi + c];
-                const base = c * mult;
-                for (let m = 0; m < mult; m++) acc[tap + base + m] += v * dd[src + base + m];
-              }
-            }
-          }
-        }
-      }
+  forEachWindowTap(g, (pixel, xi, k) => {
+    const src = pixel * cout;
+    const tap = k * cout;
+    if (mult === 1) {
+      for (let c = 0; c < cin; c++) acc[tap + c] += xd[xi + c] * dd[src + c];
+      return;
     }
-  }
+    for (let c = 0; c < cin; c++) {
+      const v = xd[xi + c];
+      const base = c * mult;
+      for (let m = 0; m < mult; m++) acc[tap + base + m] += v * dd[src + base + m];
+    }
+  });
   const out = ctx.alloc(dy.dtype, fshape);
   for (let i = 0; i < size; i++) out.data[i] = acc[i];
   return [out];

@@ -28,3 +28,30 @@ export function windowGeometry(x: TensorValue, kh: number, kw: number, attrs: At
   const geo = window2d(h, w, { window: [kh, kw], strides: [sh, sw], dilations: [dh, dw], padding: attrs.padding }, where);
   return { ...geo, outH: geo.outH!, outW: geo.outW!, n, h, w, c, kh, kw, sh, sw, dh, dw };
 }
+
+/**
+ * Visits every (output pixel, tap inside the image) pair of a window over NHWC `g`, output pixels in
+ * row-major order: `out` is the output pixel's index (times its channel count, its offset), `input`
+ * the offset of the tap's input pixel (g.c channels) and `tap` the tap's index in the kh x kw window.
+ */
+export function forEachWindowTap(g: WindowGeometry, visit: (out: number, input: number, tap: number) => void): void {
+  let out = 0;
+  for (let b = 0; b < g.n; b++) {
+    const imageBase = b * g.h * g.w * g.c;
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y0 = oy * g.sh - g.padTop;
+      for (let ox = 0; ox < g.outW; ox++, out++) {
+        const x0 = ox * g.sw - g.padLeft;
+        for (let ky = 0; ky < g.kh; ky++) {
+          const iy = y0 + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < g.kw; kx++) {
+            const ix = x0 + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            visit(out, imageBase + (iy * g.w + ix) * g.c, ky * g.kw + kx);
+          }
+        }
+      }
+    }
+  }
+}
