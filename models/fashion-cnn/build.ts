@@ -9,7 +9,8 @@
  */
 import * as path from 'path';
 import { Graph, SymbolicTensor, ops, saveModel, tensor } from 'graphc';
-import { seededNormal } from '../fashion-mlp/build';
+import { classifierHead, dense } from '../fashion-layers';
+import { seededNormal } from '../seeded';
 
 function conv(g: Graph, x: SymbolicTensor, channels: number, name: string, seed: number): SymbolicTensor {
   const cin = x.shape[3] as number;
@@ -18,13 +19,6 @@ function conv(g: Graph, x: SymbolicTensor, channels: number, name: string, seed:
   const b = g.variable(tensor(new Float32Array(channels), [channels]), `${name}/bias`);
   const y = ops.relu(ops.add(ops.conv2d(x, w, 1, 'SAME'), b), `${name}/relu`);
   return ops.maxPool(y, 2, 2, 'VALID', `${name}/pool`);
-}
-
-function dense(g: Graph, x: SymbolicTensor, units: number, name: string, seed: number): SymbolicTensor {
-  const inputs = x.shape[1] as number;
-  const w = g.variable(tensor(seededNormal(inputs * units, seed, Math.sqrt(2 / inputs)), [inputs, units]), `${name}/kernel`);
-  const b = g.variable(tensor(new Float32Array(units), [units]), `${name}/bias`);
-  return ops.add(ops.matmul(x, w), b, `${name}/out`);
 }
 
 export async function buildFashionCnn(outDir: string): Promise<void> {
@@ -36,18 +30,7 @@ export async function buildFashionCnn(outDir: string): Promise<void> {
   const c2 = conv(g, c1, 32, 'conv2', 12); // [?, 7, 7, 32]
   const flat = ops.reshape(c2, [-1, 7 * 7 * 32], 'flatten');
   const hidden = ops.relu(dense(g, flat, 128, 'dense1', 13), 'dense1/relu');
-  const logits = ops.identity(dense(g, hidden, 10, 'dense2', 14), 'logits');
-  ops.softmax(logits, -1, 'probs');
-  ops.reduceMean(ops.sparseSoftmaxCrossEntropyWithLogits(y, logits), undefined, false, 'loss');
-  g.metadata.signature = { inputs: ['x'], outputs: ['probs'] };
-  g.metadata.training = {
-    loss: 'loss',
-    optimizer: { type: 'adam', learningRate: 0.001 },
-    inputs: { x: 'images', y: 'labels' },
-    batchSize: 64,
-    epochs: 3,
-    accuracy: { logits: 'logits', labels: 'y' },
-  };
+  classifierHead(g, dense(g, hidden, 10, 'dense2', 14), y, 3);
   await saveModel(g, path.join(outDir, 'model.json'));
 }
 

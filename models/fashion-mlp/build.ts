@@ -7,26 +7,8 @@
  * Train:    graphc train models/fashion-mlp/model.json --data /usr/share/datasets/fashion-mnist --epochs 5
  */
 import * as path from 'path';
-import { Graph, SymbolicTensor, ops, saveModel, tensor } from 'graphc';
-
-/** Seeded N(0, stddev^2) values (LCG + Box-Muller): the same model on every rebuild. */
-export function seededNormal(n: number, seed: number, stddev: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 1) / 4294967297;
-  };
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next()) * stddev;
-  return out;
-}
-
-function dense(g: Graph, x: SymbolicTensor, units: number, name: string, seed: number): SymbolicTensor {
-  const inputs = x.shape[1] as number;
-  const w = g.variable(tensor(seededNormal(inputs * units, seed, Math.sqrt(2 / inputs)), [inputs, units]), `${name}/kernel`);
-  const b = g.variable(tensor(new Float32Array(units), [units]), `${name}/bias`);
-  return ops.add(ops.matmul(x, w), b, `${name}/out`);
-}
+import { Graph, ops, saveModel } from 'graphc';
+import { classifierHead, dense } from '../fashion-layers';
 
 export async function buildFashionMlp(outDir: string): Promise<void> {
   const g = new Graph();
@@ -34,18 +16,7 @@ export async function buildFashionMlp(outDir: string): Promise<void> {
   const y = g.placeholder('int32', [null], 'y');
   const scaled = ops.mul(x, 1 / 255, 'scale');
   const hidden = ops.relu(dense(g, scaled, 256, 'dense1', 1), 'dense1/relu');
-  const logits = ops.identity(dense(g, hidden, 10, 'dense2', 2), 'logits');
-  ops.softmax(logits, -1, 'probs');
-  ops.reduceMean(ops.sparseSoftmaxCrossEntropyWithLogits(y, logits), undefined, false, 'loss');
-  g.metadata.signature = { inputs: ['x'], outputs: ['probs'] };
-  g.metadata.training = {
-    loss: 'loss',
-    optimizer: { type: 'adam', learningRate: 0.001 },
-    inputs: { x: 'images', y: 'labels' },
-    batchSize: 64,
-    epochs: 5,
-    accuracy: { logits: 'logits', labels: 'y' },
-  };
+  classifierHead(g, dense(g, hidden, 10, 'dense2', 2), y, 5);
   await saveModel(g, path.join(outDir, 'model.json'));
 }
 
