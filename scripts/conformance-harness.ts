@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { BackendName, GraphcError, LoadedModel, Session, TensorValue, UnsupportedOpError, dtypeOfOnnx, loadModel, onnx, readTensorProtoFile } from 'graphc';
+import { BackendName, GraphcError, LoadedModel, Session, TensorValue, UnsupportedOpError, dtypeOfOnnx, importOnnx, onnx, readTensorProtoFile } from 'graphc';
 
 export const DEFAULT_DATA = '/usr/share/libonnx-testdata/data';
 export const SUITES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'];
@@ -25,28 +25,43 @@ export interface CaseResult {
 const RTOL = 1e-3;
 const ATOL = 1e-7;
 
-/** The op types of a model file (for the per-op table), default domain unprefixed. */
-export function modelOps(file: string): string[] {
+/** A case's model file, read once and decoded once (null where it does not decode: the import then says why). */
+interface ModelFile {
+  file: string;
+  bytes: Uint8Array;
+  proto: onnx.ModelProto | null;
+}
+
+function readModelFile(file: string): ModelFile {
+  const bytes = fs.readFileSync(file);
+  let proto: onnx.ModelProto | null = null;
   try {
-    const m = onnx.ModelProto.decode(fs.readFileSync(file));
-    return [...new Set((m.graph?.node ?? []).map((n) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}:${n.opType}` : (n.opType ?? ''))))].sort();
+    proto = onnx.ModelProto.decode(bytes);
   } catch {
-    return [];
+    // an unreadable model fails in the import with its own error
   }
+  return { file, bytes, proto };
+}
+
+/** The model, imported from the bytes already read. */
+function importCase(m: ModelFile): LoadedModel {
+  return importOnnx(m.bytes, { file: m.file, folder: path.dirname(m.file) });
+}
+
+/** The op types of a model (for the per-op table), default domain unprefixed. */
+export function modelOps(model: string | onnx.IModelProto | null): string[] {
+  const proto = typeof model === 'string' ? readModelFile(model).proto : model;
+  return [...new Set((proto?.graph?.node ?? []).map((n) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}:${n.opType}` : (n.opType ?? ''))))].sort();
 }
 
 const UINT16 = 4;
 const BFLOAT16 = 16;
 
 /** The declared element types of a model's graph inputs and outputs, by ONNX name. */
-function declaredTypes(file: string): Map<string, number> {
+function declaredTypes(proto: onnx.IModelProto | null): Map<string, number> {
   const types = new Map<string, number>();
-  try {
-    const g = onnx.ModelProto.decode(fs.readFileSync(file)).graph;
-    for (const v of [...(g?.input ?? []), ...(g?.output ?? [])]) if (v.name) types.set(v.name, v.type?.tensorType?.elemType ?? 0);
-  } catch {
-    // an unreadable model fails in loadModel with its own error
-  }
+  const g = proto?.graph;
+  for (const v of [...(g?.input ?? []), ...(g?.output ?? [])]) if (v.name) types.set(v.name, v.type?.tensorType?.elemType ?? 0);
   return types;
 }
 
@@ -72,8 +87,8 @@ export interface TestSet {
  * inputs matched to the model's inputs by ONNX name (else by position), values read under the
  * model's declared types (see asDeclared, read from the model file once for all sets).
  */
-export function readTestSets(dir: string, model: LoadedModel, modelFile: string): TestSet[] {
-  const declared = declaredTypes(modelFile);
+export function readTestSets(dir: string, model: LoadedModel, modelFile: string | onnx.IModelProto | null): TestSet[] {
+  const declared = declaredTypes(typeof modelFile === 'string' ? readModelFile(modelFile).proto : modelFile);
   const sets = fs.readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
   return sets.map((set) => readTestSet(path.join(dir, set), model, declared));
 }
@@ -125,13 +140,13 @@ export function compare(expected: TensorValue, actual: TensorValue): string | un
 export async function runCase(dir: string, suite = path.basename(path.dirname(dir)), backend: BackendName = 'cpu'): Promise<CaseResult> {
   const start = Date.now();
   const name = path.basename(dir);
-  const file = path.join(dir, 'model.onnx');
-  const ops = modelOps(file);
+  const m = readModelFile(path.join(dir, 'model.onnx'));
+  const ops = modelOps(m.proto);
   const done = (outcome: Outcome, reason?: string): CaseResult => ({ suite, name, ops, outcome, reason, ms: Date.now() - start });
   let session: Session | undefined;
   try {
-    const model = await loadModel(file);
-    const sets = readTestSets(dir, model, file);
+    const model = importCase(m);
+    const sets = readTestSets(dir, model, m.proto);
     if (!sets.length) return done('error', 'no test data sets');
     session = new Session(model.graph, { backend });
     for (const { feeds, expected } of sets) {
@@ -214,15 +229,15 @@ export async function runInOrt(bytes: Uint8Array, feeds: Record<string, TensorVa
 export async function runRoundTrip(dir: string, suite = path.basename(path.dirname(dir))): Promise<CaseResult> {
   const start = Date.now();
   const name = path.basename(dir);
-  const file = path.join(dir, 'model.onnx');
-  const ops = modelOps(file);
+  const m = readModelFile(path.join(dir, 'model.onnx'));
+  const ops = modelOps(m.proto);
   const done = (outcome: Outcome, reason?: string): CaseResult => ({ suite, name, ops, outcome, reason, ms: Date.now() - start });
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { exportOnnx } = require('graphc') as typeof import('graphc');
-    const model = await loadModel(file);
+    const model = importCase(m);
     const bytes = exportOnnx(model.graph, { outputs: model.signature.outputs });
-    for (const { feeds, expected } of readTestSets(dir, model, file)) {
+    for (const { feeds, expected } of readTestSets(dir, model, m.proto)) {
       let values: TensorValue[];
       try {
         values = await runInOrt(bytes, feeds, model.signature.outputs);
