@@ -30,6 +30,7 @@ const ORT_DEVIATIONS: Record<string, RegExp> = {
 // every 8th case, plus every pytorch case (the common-model ops), plus the known deviations
 const sample = passing.filter((c, i) => i % 8 === 0 || c.startsWith('pytorch') || c in ORT_DEVIATIONS);
 
+/** One test data set of a case, exported and ready for onnxruntime (or the error that stopped it). */
 interface Prepared {
   name: string;
   request?: OrtRequest;
@@ -37,27 +38,28 @@ interface Prepared {
   error?: string;
 }
 
-async function prepare(entry: string): Promise<Prepared> {
+/** A request per test data set of the case (the export is made once). */
+async function prepare(entry: string): Promise<Prepared[]> {
   const dir = path.join(data, entry);
   try {
     const model = await loadModel(path.join(dir, 'model.onnx'));
-    const [{ feeds, expected }] = readTestSets(dir, model, path.join(dir, 'model.onnx'));
     const bytes = exportOnnx(model.graph, { outputs: model.signature.outputs });
-    return { name: entry, request: { bytes, feeds, outputs: model.signature.outputs }, expected };
+    const sets = readTestSets(dir, model, path.join(dir, 'model.onnx'));
+    return sets.map(({ feeds, expected }, k) => ({ name: sets.length > 1 ? `${entry} (set ${k})` : entry, request: { bytes, feeds, outputs: model.signature.outputs }, expected }));
   } catch (e) {
-    return { name: entry, expected: [], error: (e as Error).message };
+    return [{ name: entry, expected: [], error: (e as Error).message }];
   }
 }
 
 (fs.existsSync(data) ? test : test.skip)(`ONNX -> graphc -> ONNX keeps the expected outputs (${sample.length} cases in onnxruntime)`, async () => {
-  const prepared = await Promise.all(sample.map(prepare));
+  const prepared = (await Promise.all(sample.map(prepare))).flat();
   const ready = prepared.filter((p) => p.request);
   const replies = runInOrtBatch(ready.map((p) => p.request!));
   const failures = prepared.filter((p) => p.error).map((p) => `${p.name}: ${p.error}`);
   ready.forEach((p, i) => {
     const reply = replies[i];
     const problems = reply instanceof Error ? [reply.message] : p.expected.map((e, k) => compare(e, reply[k]) && `output ${k}: ${compare(e, reply[k])}`).filter(Boolean);
-    const deviation = ORT_DEVIATIONS[p.name];
+    const deviation = ORT_DEVIATIONS[p.name.replace(/ \(set \d+\)$/, '')];
     if (deviation) {
       if (!problems.some((m) => deviation.test(String(m)))) failures.push(`${p.name}: listed as an onnxruntime deviation, but it now agrees: drop it from ORT_DEVIATIONS`);
       return;
