@@ -189,6 +189,41 @@ describe('whileLoop', () => {
   });
 });
 
+describe('mapFn and scan', () => {
+  test('mapFn applies fn to each slice along axis 0 and stacks the results; the slice count may be known only at run time', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [3, 2], 'x');
+    const y = g.placeholder('float32', [null, 2], 'y');
+    const scale = g.placeholder('float32', [], 'scale');
+    const norms = ops.mapFn((row) => ops.mul(ops.sqrt(ops.reduceSum(ops.square(row))), scale), x);
+    const doubled = ops.mapFn((row) => ops.mul(row, 2), y);
+    expect([norms.shape, doubled.shape]).toEqual([[3], [null, 2]]);
+    const s = new Session(g);
+    const feeds = (rows: number[], n: number) => ({ x: tensor([3, 4, 6, 8, 0, 1], [3, 2]), y: tensor(rows, [n, 2]), scale: tensor([0.5], []) });
+    const [a, b] = await s.run([norms, doubled], feeds([1, 2, 3, 4, 5, 6], 3));
+    expect([values(a), values(b)]).toEqual([[2.5, 5, 0.5], [2, 4, 6, 8, 10, 12]]);
+    const [, empty] = await s.run([norms, doubled], feeds([], 0));
+    expect(empty.shape).toEqual([0, 2]);
+  });
+
+  test('scan stacks every accumulated value (a cumulative sum); the last row is the fold', async () => {
+    const g = new Graph();
+    const xs = g.placeholder('float32', [null, 2], 'xs');
+    const cumulative = ops.scan((acc, x) => ops.add(acc, x), xs, g.constant([0, 0], 'zero'));
+    const [v] = await new Session(g).run([cumulative], { xs: tensor([1, 2, 3, 4, 5, 6], [3, 2]) });
+    expect(v.shape).toEqual([3, 2]);
+    expect(values(v)).toEqual([1, 2, 4, 6, 9, 12]);
+  });
+
+  test('gradients flow through mapFn and scan to the sliced tensor, the initializer and captured tensors (central differences, float64)', async () => {
+    await checkGradients((a) => ops.mapFn((r) => ops.mul(ops.sin(r), r), a), [tensor([0.1, 0.5, -0.3, 0.7], [2, 2], 'float64')]);
+    await checkGradients(
+      (a, b, init) => ops.scan((acc, r) => ops.tanh(ops.add(ops.mul(acc, b), r)), a, init),
+      [tensor([0.1, 0.5, -0.3, 0.7, 0.2, 0.1], [3, 2], 'float64'), tensor([0.9, -0.4], [2], 'float64'), tensor([0.3, -0.2], [2], 'float64')],
+    );
+  });
+});
+
 describe('cond', () => {
   test('runs the branch the predicate picks; branches may return different shapes', async () => {
     const g = new Graph();
@@ -277,7 +312,7 @@ const gpuBackends: [string, () => Session['backend'] | 'webgpu'][] = [
 ];
 
 describe.each(gpuBackends)('on %s', (_label, make) => {
-  test('loops and conds equal the cpu backend, fixed and data-dependent shapes alike', async () => {
+  test('loops, conds and mapFn equal the cpu backend, fixed and data-dependent shapes alike', async () => {
     const { g: g1, i, acc } = counterGraph();
     const s1 = new Session(g1, { backend: make() as 'webgpu' });
     const [it, sum] = await s1.run([i, acc], { n: tensor([3], [], 'int32'), step: tensor([0.5, -1], [2]) });
@@ -293,6 +328,13 @@ describe.each(gpuBackends)('on %s', (_label, make) => {
       expect(values(o)).toEqual([2 * grownValues(1, n).reduce((a, b) => a + b)]);
     }
     s2.close();
+
+    const g3 = new Graph();
+    const rows = g3.placeholder('float32', [null, 3], 'rows');
+    const sums = ops.mapFn((r) => ops.reduceSum(ops.square(r)), rows);
+    const s3 = new Session(g3, { backend: make() as 'webgpu' });
+    expect(values((await s3.run([sums], { rows: tensor([1, 2, 3, 0, 1, 0], [2, 3]) }))[0])).toEqual([14, 1]);
+    s3.close();
   });
 });
 

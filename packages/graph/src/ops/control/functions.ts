@@ -4,7 +4,11 @@ import { AttrValue, Graph, SymbolicTensor, TensorLike, graphOf, toSymbolic } fro
 import type { InferContext, OutputInfo } from '../../opdef';
 import { registerOp } from '../../registry';
 import { Shape, shapeToString } from '../../shape';
-import { tensor as makeTensor } from '../../tensor';
+import { TensorValue, tensor as makeTensor } from '../../tensor';
+import { cast } from '../array/cast';
+import { gather } from '../array/gather';
+import { reshape } from '../array/reshape';
+import { shapeOf } from '../array/shape-of';
 
 // Run-time control flow: ops that call graph functions (function.ts). Their kernels run a function
 // as a plan of its own (on the cpu; GPU backends run these ops as host steps). Their gradients need
@@ -103,6 +107,56 @@ export interface WhileLoopOptions {
   name?: string;
 }
 
+/** What one iteration of a loop built here computes from its number and the loop variables. */
+interface Iteration {
+  next: TensorLike[];
+  /** Whether another iteration runs (after the next values). */
+  cond: TensorLike;
+  /** Values stacked over the iterations into extra outputs (tf.map_fn's and tf.scan's results). */
+  scans?: TensorLike[];
+}
+
+/**
+ * The whileLoop node of `step` over `vars`: traced, and while the body changes a carried shape,
+ * traced again with that dimension unknown (tf's shape invariants, found rather than declared).
+ * Returns the final values, then the stacked scan values.
+ */
+function buildLoop(
+  graph: Graph,
+  name: string,
+  vars: SymbolicTensor[],
+  first: SymbolicTensor,
+  limit: SymbolicTensor,
+  step: (iteration: SymbolicTensor, vars: SymbolicTensor[]) => Iteration,
+): SymbolicTensor[] {
+  let shapes: Shape[] = vars.map((v) => [...v.shape]);
+  for (;;) {
+    let scanCount = 0;
+    const traced = traceFunction(
+      graph,
+      [{ dtype: 'int64', shape: [] }, { dtype: 'bool', shape: [] }, ...vars.map((v, i) => ({ dtype: v.dtype, shape: shapes[i] }))],
+      (iteration, _condition, ...args) => {
+        const { next, cond: again, scans = [] } = step(iteration, args);
+        if (next.length !== args.length) throw new GraphError(`whileLoop '${name}': the body returns ${next.length} values for ${args.length} loop variables`);
+        scanCount = scans.length;
+        return [again, ...next.map((v, k) => toSymbolic(iteration.graph, v, args[k].dtype)), ...scans];
+      },
+      `whileLoop '${name}'`,
+      ['iteration', 'condition', ...vars.map((_, i) => `var${i}`)],
+    );
+    const relaxed = shapes.map((s, i) => mergeShapes(s, traced.outputs[1 + i].shape));
+    const bad = relaxed.findIndex((s) => s === null);
+    if (bad >= 0) throw new ShapeError(`whileLoop '${name}': the body changes the rank of loop variable ${bad}`);
+    if (relaxed.every((s, i) => s!.every((d, k) => d === shapes[i][k]))) {
+      const attrs = { body: asAttr(traced.fn), carried: vars.length, scans: scanCount };
+      return graph.addNode('whileLoop', [limit, first, ...vars, ...traced.captures], attrs, { name }).outputTensors;
+    }
+    shapes = relaxed as Shape[];
+  }
+}
+
+const NO_LIMIT = (): TensorValue => makeTensor([Number.MAX_SAFE_INTEGER], [], 'int64');
+
 /**
  * tf.while_loop: repeats `body` while `cond` holds, starting from `loopVars`; returns the final
  * values. `body` returns new values of the same dtypes and ranks; a dimension it changes (a growing
@@ -119,31 +173,62 @@ export function whileLoop(
   const name = options.name ?? 'while';
   const vars = loopVars.map((v) => toSymbolic(graph, v));
   const first = toSymbolic(graph, graph.nameScope(name, () => cond(...vars)));
-  const limit = toSymbolic(graph, options.maxIterations ?? makeTensor([Number.MAX_SAFE_INTEGER], [], 'int64'), 'int64');
-  // trace, and while the body changes a carried shape, retrace with that dimension unknown
-  let shapes: Shape[] = vars.map((v) => [...v.shape]);
-  for (;;) {
-    const traced = traceFunction(
-      graph,
-      [{ dtype: 'int64', shape: [] }, { dtype: 'bool', shape: [] }, ...vars.map((v, i) => ({ dtype: v.dtype, shape: shapes[i] }))],
-      (iteration, _condition, ...args) => {
-        const next = asList(body(...args));
-        if (next.length !== args.length) throw new GraphError(`whileLoop '${name}': the body returns ${next.length} values for ${args.length} loop variables`);
-        const nextSym = next.map((v, k) => toSymbolic(iteration.graph, v, args[k].dtype));
-        return [cond(...nextSym), ...nextSym];
-      },
-      `whileLoop '${name}'`,
-      ['iteration', 'condition', ...vars.map((_, i) => `var${i}`)],
-    );
-    const relaxed = shapes.map((s, i) => mergeShapes(s, traced.outputs[1 + i].shape));
-    const bad = relaxed.findIndex((s) => s === null);
-    if (bad >= 0) throw new ShapeError(`whileLoop '${name}': the body changes the rank of loop variable ${bad}`);
-    if (relaxed.every((s, i) => s!.every((d, k) => d === shapes[i][k]))) {
-      const node = graph.addNode('whileLoop', [limit, first, ...vars, ...traced.captures], { body: asAttr(traced.fn), carried: vars.length, scans: 0 }, { name });
-      return node.outputTensors;
-    }
-    shapes = relaxed as Shape[];
-  }
+  const limit = toSymbolic(graph, options.maxIterations ?? NO_LIMIT(), 'int64');
+  return buildLoop(graph, name, vars, first, limit, (_iteration, args) => {
+    const next = asList(body(...args)).map((v, k) => toSymbolic(_iteration.graph, v, args[k]?.dtype));
+    return { next, cond: cond(...next) };
+  });
+}
+
+/** The number of slices of `elems` along axis 0, as an int64 scalar (known at run time if not before). */
+function sliceCount(elems: SymbolicTensor): SymbolicTensor {
+  if (elems.rank === 0) throw new ShapeError(`a loop over slices needs a tensor of rank 1 or more, got a scalar '${elems.name}'`);
+  const n = elems.shape[0];
+  return n !== null ? toSymbolic(elems.graph, makeTensor([n], [], 'int64')) : cast(gather(shapeOf(elems), 0), 'int64');
+}
+
+/** Stacked loop results whose slice count was known before the run: their shape says so (a reshape that moves nothing). */
+function withLength(stacked: SymbolicTensor, elems: SymbolicTensor): SymbolicTensor {
+  const n = elems.shape[0];
+  const rest = stacked.shape.slice(1);
+  return n !== null && rest.every((d) => d !== null) ? reshape(stacked, [n, ...(rest as number[])]) : stacked;
+}
+
+/**
+ * tf.map_fn: `fn` applied to each slice of `elems` along axis 0, the results stacked along a new
+ * axis 0, in one run-time loop (the slice count may be known only at run time). `fn` must be pure;
+ * tensors of the enclosing graph it uses are captured. Differentiable, as whileLoop.
+ *
+ * ```ts
+ * const norms = ops.mapFn((row) => ops.sqrt(ops.reduceSum(ops.square(row))), x);   // [n]
+ * ```
+ */
+export function mapFn(fn: (slice: SymbolicTensor) => TensorLike, elems: TensorLike, name = 'map'): SymbolicTensor {
+  const graph = graphOf([elems]);
+  const xs = toSymbolic(graph, elems);
+  const n = sliceCount(xs);
+  const outs = buildLoop(graph, name, [], toSymbolic(graph, true), n, (iteration) => ({ next: [], cond: true, scans: [fn(gather(xs, iteration))] }));
+  return withLength(outs[0], xs);
+}
+
+/**
+ * tf.scan: folds `fn(accumulated, slice)` over the slices of `elems` along axis 0 from `initializer`,
+ * returning every intermediate value stacked along a new axis 0 (the last one is tf.foldl's result).
+ *
+ * ```ts
+ * const cumulative = ops.scan((acc, x) => ops.add(acc, x), xs, ops.zerosLike(ops.gather(xs, 0)));
+ * ```
+ */
+export function scan(fn: (accumulated: SymbolicTensor, slice: SymbolicTensor) => TensorLike, elems: TensorLike, initializer: TensorLike, name = 'scan'): SymbolicTensor {
+  const graph = graphOf([elems, initializer]);
+  const xs = toSymbolic(graph, elems);
+  const init = toSymbolic(graph, initializer);
+  const n = sliceCount(xs);
+  const outs = buildLoop(graph, name, [init], toSymbolic(graph, true), n, (iteration, [acc]) => {
+    const next = toSymbolic(iteration.graph, fn(acc, gather(xs, iteration)), acc.dtype);
+    return { next: [next], cond: true, scans: [next] };
+  });
+  return withLength(outs[1], xs);
 }
 
 /** tf.cond: runs `trueFn` when `pred` holds, else `falseFn`; both return the same number of values of the same dtypes. */
