@@ -4,6 +4,7 @@
  * Shapes are baked into each kernel's source as constants: a plan is compiled for one set of feed
  * shapes, so every index computation folds to multiplies and shifts by known numbers.
  */
+import type { WgslBinding, WgslDispatch } from './kernel';
 
 /** W. J. Cody's rational erf (the CPU reference's scalar helper), in f32. */
 const ERF = `
@@ -178,6 +179,29 @@ export function grid1d(n: number, maxPerDim: number, wg = WG): { workgroups: [nu
   const x = maxPerDim;
   const y = Math.ceil(groups / x);
   return { workgroups: [x, y, 1], index: `(gid.x + gid.y * ${u32Lit(x * wg)})` };
+}
+
+/**
+ * The dispatch of a 1-D kernel: one invocation per index below `n` on `grid1d`'s grid of `WG`-wide
+ * workgroups, each naming its index `index` and returning before `body` when it lies past the end
+ * (the last workgroup, and a y-folded grid, overhang). `decls` (constants, structs, helper fns) goes
+ * before the entry point. The many element-per-thread kernels build their entry point here, so the
+ * grid folding and the bounds check are written once.
+ */
+export function flatDispatch(spec: { n: number; maxPerDim: number; bindings: WgslBinding[]; body: string; decls?: string; index?: string }): WgslDispatch {
+  const grid = grid1d(spec.n, spec.maxPerDim);
+  const i = spec.index ?? 'i';
+  return {
+    bindings: spec.bindings,
+    body: `${spec.decls ?? ''}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let ${i} = ${grid.index};
+  if (${i} >= ${u32Lit(spec.n)}) { return; }
+  ${spec.body}
+}`,
+    workgroups: grid.workgroups,
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DType, TensorValue, sizeOf, stridesOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { f32Lit, grid1d, i32Lit, u32Lit } from '../wgsl';
+import { f32Lit, flatDispatch, i32Lit, u32Lit } from '../wgsl';
 import { elementwiseDispatch, valueType } from './elementwise';
 
 /**
@@ -8,7 +8,6 @@ import { elementwiseDispatch, valueType } from './elementwise';
  * coordinates (shapes baked in). Values move as raw 32-bit words (f32, i32 and bool alike), so one
  * kernel serves every dtype but float64, whose 8-byte values go through the CPU fallback.
  */
-const WG = 256;
 
 export function movable(ctx: WebGpuKernelContext): void {
   for (const t of [...ctx.inputs, ...ctx.outputs]) if (t.dtype === 'float64') throw new NoGpuKernel('float64 (no 64-bit floats in WGSL)');
@@ -34,19 +33,24 @@ export function wordOf(value: number, dtype: DType): string {
 
 /** One dispatch over the `n` elements of output `out`: `body` assigns `v` (a u32 word) for index `i`. */
 export function mapDispatch(n: number, maxPerDim: number, bindings: WgslDispatch['bindings'], body: string, storeAt = 'i'): WgslDispatch {
-  const grid = grid1d(n, maxPerDim);
-  return {
-    bindings,
-    body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${u32Lit(n)}) { return; }
-  ${body}
-  dst[${storeAt}] = v;
-}`,
-    workgroups: grid.workgroups,
-  };
+  return flatDispatch({ n, maxPerDim, bindings, body: `${body}\n  dst[${storeAt}] = v;` });
+}
+
+/**
+ * The dispatch of a gradient that gathers (WGSL has no float atomics to scatter with): a thread per
+ * element `i` of the output, where `acc` (a zero of `type`) sums what `gather` adds from `dy`, the
+ * elements the forward op copied element i to, after `setup`; `extra` bindings come between dy and dst.
+ */
+function gatherGradDispatch(ctx: WebGpuKernelContext, type: string, setup: string, gather: string, extra: WgslDispatch['bindings'] = []): WgslDispatch {
+  return flatDispatch({
+    n: sizeOf(ctx.outputs[0].shape),
+    maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+    bindings: [{ ref: { input: 0 }, name: 'dy', type: `array<${type}>` }, ...extra, { ref: { output: 0 }, name: 'dst', type: `array<${type}>` }],
+    body: `${setup}
+  var acc = ${type}(0);
+  ${gather}
+  dst[i] = acc;`,
+  });
 }
 
 export const src = (k = 0, name = 'src') => ({ ref: { input: k }, name, type: 'array<u32>' });
@@ -200,34 +204,21 @@ registerWebGpuKernel('gatherGrad', (ctx) => {
   const dim = params.shape[axis];
   const inner = sizeOf(params.shape.slice(axis + 1));
   const n = sizeOf(indices.shape);
-  const out = ctx.outputs[0];
-  const grid = grid1d(sizeOf(out.shape), ctx.limits.maxComputeWorkgroupsPerDimension);
   return {
     dispatches: [
-      {
-        bindings: [
-          { ref: { input: 0 }, name: 'dy', type: `array<${type}>` },
-          { ref: { input: 1 }, name: 'ids', type: 'array<i32>' },
-          { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
-        ],
-        body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${u32Lit(sizeOf(out.shape))}) { return; }
-  let o = i / ${u32Lit(dim * inner)};
+      gatherGradDispatch(
+        ctx,
+        type,
+        `let o = i / ${u32Lit(dim * inner)};
   let row = i32((i / ${u32Lit(inner)}) % ${u32Lit(dim)});
-  let j = i % ${u32Lit(inner)};
-  var acc = ${type}(0);
-  for (var k = 0u; k < ${u32Lit(n)}; k++) {
+  let j = i % ${u32Lit(inner)};`,
+        `for (var k = 0u; k < ${u32Lit(n)}; k++) {
     var idx = ids[k];
     if (idx < 0i) { idx += ${dim}i; }
     if (idx == row) { acc += dy[(o * ${u32Lit(n)} + k) * ${u32Lit(inner)} + j]; }
-  }
-  dst[i] = acc;
-}`,
-        workgroups: grid.workgroups,
-      },
+  }`,
+        [{ ref: { input: 1 }, name: 'ids', type: 'array<i32>' }],
+      ),
     ],
     hostChecks: [{ input: 1, check: indexCheck(ctx, dim, axis, params.shape) }],
   };
@@ -334,28 +325,7 @@ registerWebGpuKernel('tileGrad', (ctx) => {
     close.push('}');
   });
   const idx = offsetOf(out.shape.map((d, k) => [`(c${k} + m${k} * ${u32Lit(d)})`, dyStrides[k]]));
-  const grid = grid1d(sizeOf(out.shape), ctx.limits.maxComputeWorkgroupsPerDimension);
-  return {
-    dispatches: [
-      {
-        bindings: [
-          { ref: { input: 0 }, name: 'dy', type: `array<${type}>` },
-          { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
-        ],
-        body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${u32Lit(sizeOf(out.shape))}) { return; }
-  ${coords('i', out.shape)}
-  var acc = ${type}(0);
-  ${loops.join(' ')} acc += dy[${idx}]; ${close.join(' ')}
-  dst[i] = acc;
-}`,
-        workgroups: grid.workgroups,
-      },
-    ],
-  };
+  return { dispatches: [gatherGradDispatch(ctx, type, coords('i', out.shape), `${loops.join(' ')} acc += dy[${idx}]; ${close.join(' ')}`)] };
 });
 
 registerWebGpuKernel('padGrad', (ctx) => {
@@ -382,28 +352,5 @@ registerWebGpuKernel('padGrad', (ctx) => {
     close.push('} }');
   });
   const idx = offsetOf(out.shape.map((_, k) => [`u32(j${k})`, dyStrides[k]]));
-  const grid = grid1d(sizeOf(out.shape), ctx.limits.maxComputeWorkgroupsPerDimension);
-  return {
-    dispatches: [
-      {
-        bindings: [
-          { ref: { input: 0 }, name: 'dy', type: `array<${type}>` },
-          { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
-        ],
-        body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${u32Lit(sizeOf(out.shape))}) { return; }
-  ${coords('i', out.shape)}
-  var acc = ${type}(0);
-  ${loops.join('\n  ')}
-  acc += dy[${idx}];
-  ${close.join(' ')}
-  dst[i] = acc;
-}`,
-        workgroups: grid.workgroups,
-      },
-    ],
-  };
+  return { dispatches: [gatherGradDispatch(ctx, type, coords('i', out.shape), `${loops.join('\n  ')}\n  acc += dy[${idx}];\n  ${close.join(' ')}`)] };
 });

@@ -1,6 +1,6 @@
 import { Attrs, sizeOf, window2d } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { grid1d, u32Lit } from '../wgsl';
+import { flatDispatch, u32Lit } from '../wgsl';
 import { epilogueOf } from './fused';
 import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, matrixOperand } from './gemm';
 
@@ -211,24 +211,19 @@ function depthwiseForward(ctx: WebGpuKernelContext, epilogue?: GemmEpilogue): Ke
   const [x, filter] = ctx.inputs;
   const g = convGeometry(x.shape, filter.shape, ctx.attrs, true, `op '${ctx.node.op}' (node '${ctx.node.name}'): `);
   const mult = filter.shape[3];
-  const total = g.n * g.outH * g.outW * g.oc;
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
   const fin = epilogue ? epilogue.apply('acc', 'i', 'e_') : { lines: [], result: 'acc' };
   return {
     dispatches: [
-      {
+      flatDispatch({
+        n: g.n * g.outH * g.outW * g.oc,
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
         bindings: [
           { ref: { input: 0 }, name: 'X', type: 'array<f32>' },
           { ref: { input: 1 }, name: 'F', type: 'array<f32>' },
           ...(epilogue?.bindings ?? []),
           { ref: { output: 0 }, name: 'Y', type: 'array<f32>' },
         ],
-        body: `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  let co = i % ${U(g.oc)};
+        body: `let co = i % ${U(g.oc)};
   let p = i / ${U(g.oc)};
   let ox = p % ${U(g.outW)}; let oy = (p / ${U(g.outW)}) % ${U(g.outH)}; let b = p / ${U(g.outW * g.outH)};
   let ci = co / ${U(mult)};
@@ -243,10 +238,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   ${fin.lines.join('\n  ')}
-  Y[i] = ${fin.result};
-}`,
-        workgroups: grid.workgroups,
-      },
+  Y[i] = ${fin.result};`,
+      }),
     ],
   };
 }
@@ -267,22 +260,17 @@ registerWebGpuKernel('depthwiseConv2dBackpropInput', (ctx) => {
   const [, filter, x] = ctx.inputs;
   const g = convGeometry(x.shape, filter.shape, ctx.attrs, true, `op '${ctx.node.op}' (node '${ctx.node.name}'): `);
   const mult = filter.shape[3];
-  const total = sizeOf(x.shape);
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
   return {
     dispatches: [
-      {
+      flatDispatch({
+        n: sizeOf(x.shape),
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
         bindings: [
           { ref: { input: 0 }, name: 'DY', type: 'array<f32>' },
           { ref: { input: 1 }, name: 'F', type: 'array<f32>' },
           { ref: { output: 0 }, name: 'DX', type: 'array<f32>' },
         ],
-        body: `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  let ci = i % ${U(g.c)};
+        body: `let ci = i % ${U(g.c)};
   let p = i / ${U(g.c)};
   let ix = p % ${U(g.w)}; let iy = (p / ${U(g.w)}) % ${U(g.h)}; let b = p / ${U(g.w * g.h)};
   var acc = 0.0;
@@ -299,10 +287,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       for (var q = 0u; q < ${U(mult)}; q++) { acc += DY[dyBase + q] * F[fBase + q]; }
     }
   }
-  DX[i] = acc;
-}`,
-        workgroups: grid.workgroups,
-      },
+  DX[i] = acc;`,
+      }),
     ],
   };
 });

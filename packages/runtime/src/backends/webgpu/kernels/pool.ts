@@ -1,6 +1,6 @@
 import { Attrs, sizeOf, window2d } from '@graphc/graph';
-import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { grid1d, u32Lit } from '../wgsl';
+import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
+import { flatDispatch, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
 
 /**
@@ -45,6 +45,11 @@ function windowOf(g: PoolGeometry, o: string): string {
   let imageBase = b * ${U(g.h * g.w * g.c)} + ch;`;
 }
 
+/** WGSL flat index of input cell (iy, ix) in the image and channel of `imageBase` (from windowOf). */
+function cellAt(g: PoolGeometry): string {
+  return `imageBase + (iy * ${U(g.w)} + ix) * ${U(g.c)}`;
+}
+
 /** WGSL fn `argmaxAt(o) -> i32`: flat x index of the first maximum of output o's window (-1 if empty). */
 function argmaxFn(g: PoolGeometry): string {
   return `
@@ -55,7 +60,7 @@ fn argmaxAt(o: u32) -> i32 {
   var best = X[at];
   for (var iy = yStart; iy < yEnd; iy++) {
     for (var ix = xStart; ix < xEnd; ix++) {
-      let idx = imageBase + (iy * ${U(g.w)} + ix) * ${U(g.c)};
+      let idx = ${cellAt(g)};
       let v = X[idx];
       if (v > best) { best = v; at = idx; }
     }
@@ -70,8 +75,6 @@ for (const kind of ['max', 'avg'] as const) {
     if (x.dtype !== 'float32' && !(kind === 'max' && x.dtype === 'int32')) throw new NoGpuKernel(`${kind} pool of ${x.dtype}`);
     const type = valueType(x.dtype);
     const g = poolGeometry(x.shape, ctx.attrs, `op '${ctx.node.op}' (node '${ctx.node.name}'): `);
-    const total = sizeOf(ctx.outputs[0].shape);
-    const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
     const lowest = type === 'f32' ? '-gc_inf()' : 'i32(-2147483648)';
     const fold =
       kind === 'max'
@@ -82,28 +85,24 @@ for (const kind of ['max', 'avg'] as const) {
     const result = kind === 'max' ? 'acc' : 'select(0.0, acc / f32((yEnd - yStart) * (xEnd - xStart)), yEnd > yStart && xEnd > xStart)';
     return {
       dispatches: [
-        {
+        flatDispatch({
+          n: sizeOf(ctx.outputs[0].shape),
+          maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+          index: 'o',
           bindings: [
             { ref: { input: 0 }, name: 'X', type: `array<${type}>` },
             { ref: { output: 0 }, name: 'Y', type: `array<${type}>` },
           ],
-          body: `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let o = ${grid.index};
-  if (o >= ${U(total)}) { return; }
-  ${windowOf(g, 'o')}
+          body: `${windowOf(g, 'o')}
   var acc = ${kind === 'max' ? lowest : '0.0'};
   for (var iy = yStart; iy < yEnd; iy++) {
     for (var ix = xStart; ix < xEnd; ix++) {
-      let v = X[imageBase + (iy * ${U(g.w)} + ix) * ${U(g.c)}];
+      let v = X[${cellAt(g)}];
       ${fold}
     }
   }
-  Y[o] = ${result};
-}`,
-          workgroups: grid.workgroups,
-        },
+  Y[o] = ${result};`,
+        }),
       ],
     };
   });
@@ -123,55 +122,63 @@ function decodeInput(g: PoolGeometry): string {
   let ix = p % ${U(g.w)}; let iy = (p / ${U(g.w)}) % ${U(g.h)}; let b = p / ${U(g.w * g.h)};`;
 }
 
+/** WGSL flat index of pooled output (b, oy, ox, ch), `oy` and `ox` being i32 window coordinates. */
+function pooledAt(g: PoolGeometry): string {
+  return `((b * ${U(g.outH)} + u32(oy)) * ${U(g.outW)} + u32(ox)) * ${U(g.c)} + ch`;
+}
+
+/**
+ * A pool gradient's dispatch over input x, a thread per cell `i` summing into `acc`, over every
+ * output window that holds the cell, what `term` adds (with `oy`, `ox`, `b`, `ch` in scope), then
+ * storing it in DX: the forward's scatter turned into a gather, as WGSL has no float atomics.
+ */
+function windowGradDispatch(ctx: WebGpuKernelContext, g: PoolGeometry, bindings: WgslBinding[], term: string): WgslDispatch {
+  return flatDispatch({
+    n: g.n * g.h * g.w * g.c,
+    maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+    bindings,
+    body: `${decodeInput(g)}
+  ${windowsHolding(g)}
+  var acc = 0.0;
+  for (var oy = oyLo; oy <= oyHi; oy++) {
+    for (var ox = oxLo; ox <= oxHi; ox++) {
+      ${term}
+    }
+  }
+  DX[i] = acc;`,
+  });
+}
+
 registerWebGpuKernel('maxPoolGrad', (ctx) => {
   requireDTypes(ctx, ['float32']);
   const [dy, x] = ctx.inputs;
   const g = poolGeometry(x.shape, ctx.attrs, `op '${ctx.node.op}' (node '${ctx.node.name}'): `);
   const pooled = sizeOf(dy.shape);
-  const total = sizeOf(x.shape);
-  const gridA = grid1d(pooled, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const gridB = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
   return {
     scratch: [pooled * 4],
     dispatches: [
-      {
+      flatDispatch({
+        n: pooled,
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        index: 'o',
+        decls: argmaxFn(g),
         bindings: [
           { ref: { input: 1 }, name: 'X', type: 'array<f32>' },
           { ref: { scratch: 0 }, name: 'ARG', type: 'array<i32>' },
         ],
-        body: `${argmaxFn(g)}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let o = ${gridA.index};
-  if (o >= ${U(pooled)}) { return; }
-  ARG[o] = argmaxAt(o);
-}`,
-        workgroups: gridA.workgroups,
-      },
-      {
-        bindings: [
+        body: 'ARG[o] = argmaxAt(o);',
+      }),
+      windowGradDispatch(
+        ctx,
+        g,
+        [
           { ref: { input: 0 }, name: 'DY', type: 'array<f32>' },
           { ref: { scratch: 0 }, name: 'ARG', type: 'array<i32>' },
           { ref: { output: 0 }, name: 'DX', type: 'array<f32>' },
         ],
-        body: `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${gridB.index};
-  if (i >= ${U(total)}) { return; }
-  ${decodeInput(g)}
-  ${windowsHolding(g)}
-  var acc = 0.0;
-  for (var oy = oyLo; oy <= oyHi; oy++) {
-    for (var ox = oxLo; ox <= oxHi; ox++) {
-      let o = ((b * ${U(g.outH)} + u32(oy)) * ${U(g.outW)} + u32(ox)) * ${U(g.c)} + ch;
-      if (ARG[o] == i32(i)) { acc += DY[o]; }
-    }
-  }
-  DX[i] = acc;
-}`,
-        workgroups: gridB.workgroups,
-      },
+        `let o = ${pooledAt(g)};
+      if (ARG[o] == i32(i)) { acc += DY[o]; }`,
+      ),
     ],
   };
 });
@@ -180,26 +187,21 @@ registerWebGpuKernel('maxPoolGradGrad', (ctx) => {
   requireDTypes(ctx, ['float32']);
   const [, x] = ctx.inputs;
   const g = poolGeometry(x.shape, ctx.attrs, `op '${ctx.node.op}' (node '${ctx.node.name}'): `);
-  const total = sizeOf(ctx.outputs[0].shape);
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
   return {
     dispatches: [
-      {
+      flatDispatch({
+        n: sizeOf(ctx.outputs[0].shape),
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        index: 'o',
+        decls: argmaxFn(g),
         bindings: [
           { ref: { input: 0 }, name: 'DDX', type: 'array<f32>' },
           { ref: { input: 1 }, name: 'X', type: 'array<f32>' },
           { ref: { output: 0 }, name: 'Y', type: 'array<f32>' },
         ],
-        body: `${argmaxFn(g)}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let o = ${grid.index};
-  if (o >= ${U(total)}) { return; }
-  let at = argmaxAt(o);
-  Y[o] = select(0.0, DDX[u32(max(at, 0i))], at >= 0i);
-}`,
-        workgroups: grid.workgroups,
-      },
+        body: `let at = argmaxAt(o);
+  Y[o] = select(0.0, DDX[u32(max(at, 0i))], at >= 0i);`,
+      }),
     ],
   };
 });
@@ -208,34 +210,19 @@ registerWebGpuKernel('avgPoolGrad', (ctx) => {
   requireDTypes(ctx, ['float32']);
   const [, x] = ctx.inputs;
   const g = poolGeometry(x.shape, ctx.attrs, `op '${ctx.node.op}' (node '${ctx.node.name}'): `);
-  const total = sizeOf(x.shape);
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
   return {
     dispatches: [
-      {
-        bindings: [
+      windowGradDispatch(
+        ctx,
+        g,
+        [
           { ref: { input: 0 }, name: 'DY', type: 'array<f32>' },
           { ref: { output: 0 }, name: 'DX', type: 'array<f32>' },
         ],
-        body: `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  ${decodeInput(g)}
-  ${windowsHolding(g)}
-  var acc = 0.0;
-  for (var oy = oyLo; oy <= oyHi; oy++) {
-    for (var ox = oxLo; ox <= oxHi; ox++) {
-      let y0 = oy * ${g.sh}i - ${g.padTop}i; let x0 = ox * ${g.sw}i - ${g.padLeft}i;
+        `let y0 = oy * ${g.sh}i - ${g.padTop}i; let x0 = ox * ${g.sw}i - ${g.padLeft}i;
       let count = (min(y0 + ${g.kh}i, ${g.h}i) - max(y0, 0i)) * (min(x0 + ${g.kw}i, ${g.w}i) - max(x0, 0i));
-      acc += DY[((b * ${U(g.outH)} + u32(oy)) * ${U(g.outW)} + u32(ox)) * ${U(g.c)} + ch] / f32(count);
-    }
-  }
-  DX[i] = acc;
-}`,
-        workgroups: grid.workgroups,
-      },
+      acc += DY[${pooledAt(g)}] / f32(count);`,
+      ),
     ],
   };
 });
