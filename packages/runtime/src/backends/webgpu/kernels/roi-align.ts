@@ -1,6 +1,6 @@
 import { Attrs, ops, sizeOf } from '@graphc/graph';
 import { NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel } from '../kernel';
-import { f32Lit, grid1d, u32Lit } from '../wgsl';
+import { f32Lit, flatDispatch, u32Lit } from '../wgsl';
 
 /**
  * roiAlign and roiAlignGrad: the geometry of ops.roiAlignBins and ops.roiAlignTaps in f32, looping
@@ -9,9 +9,22 @@ import { f32Lit, grid1d, u32Lit } from '../wgsl';
  * per pixel of dx that gathers what every bin of every roi on its image sends it (no float atomics
  * in WGSL for a scatter).
  */
-const WG = 256;
 const U = u32Lit;
 const F = f32Lit;
+
+/**
+ * WGSL loops over the samples of bin (ph, pw) of bins `b`, rows then columns as the cpu kernel, with
+ * each sample's bilinear taps as `t` when `step` runs; `indent` is the loops' own indentation.
+ */
+function forEachSample(step: string, indent: string): string {
+  return `for (var iy = 0i; iy < b.gh; iy++) {
+${indent}  let yy = ra_pos(b.startH, b.binH, b.gh, ph, iy);
+${indent}  for (var ix = 0i; ix < b.gw; ix++) {
+${indent}    let t = ra_taps(yy, ra_pos(b.startW, b.binW, b.gw, pw, ix));
+${indent}    ${step}
+${indent}  }
+${indent}}`;
+}
 
 /** ra_bins(r): where roi r's bins lie and how many samples each takes; ra_taps(y, x): a sample's four bilinear terms. */
 function geometryFns(attrs: Attrs, H: number, W: number): string {
@@ -69,18 +82,20 @@ struct Winner { value: f32, p: i32, w: f32, seen: bool }
 fn ra_max(b: Bins, ph: u32, pw: u32, base: u32) -> Winner {
   var best: Winner;
   best.value = 0.0; best.p = 0i; best.w = 0.0; best.seen = false;
-  for (var iy = 0i; iy < b.gh; iy++) {
-    let yy = ra_pos(b.startH, b.binH, b.gh, ph, iy);
-    for (var ix = 0i; ix < b.gw; ix++) {
-      let t = ra_taps(yy, ra_pos(b.startW, b.binW, b.gw, pw, ix));
-      for (var k = 0u; k < 4u; k++) {
+  ${forEachSample(
+    `for (var k = 0u; k < 4u; k++) {
         let v = t.w[k] * x[base + u32(t.p[k])];
         if (!best.seen || v > best.value) { best.value = v; best.p = t.p[k]; best.w = t.w[k]; best.seen = true; }
-      }
-    }
-  }
+      }`,
+    '  ',
+  )}
   return best;
 }`;
+}
+
+/** A thread per element `i` of the `n` outputs running `body`, with the geometry fns of the node's attributes and image. */
+function roiDispatch(ctx: WebGpuKernelContext, s: RoiShapes, n: number, bindings: WgslDispatch['bindings'], body: string): WgslDispatch {
+  return flatDispatch({ n, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, decls: `${geometryFns(ctx.attrs, s.H, s.W)}\n`, body });
 }
 
 interface RoiShapes {
@@ -103,26 +118,13 @@ registerWebGpuKernel('roiAlign', (ctx) => {
   const s = roiShapes(ctx, 0);
   const n = sizeOf(ctx.outputs[0].shape);
   if (n === 0) return { dispatches: [] };
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
   const bins = s.outH * s.outW;
   const pool =
     ctx.attrs.mode === 'max'
       ? 'v = ra_max(b, ph, pw, base).value;'
-      : `for (var iy = 0i; iy < b.gh; iy++) {
-    let yy = ra_pos(b.startH, b.binH, b.gh, ph, iy);
-    for (var ix = 0i; ix < b.gw; ix++) {
-      let t = ra_taps(yy, ra_pos(b.startW, b.binW, b.gw, pw, ix));
-      v += t.w.x * x[base + u32(t.p.x)] + t.w.y * x[base + u32(t.p.y)] + t.w.z * x[base + u32(t.p.z)] + t.w.w * x[base + u32(t.p.w)];
-    }
-  }
+      : `${forEachSample('v += t.w.x * x[base + u32(t.p.x)] + t.w.y * x[base + u32(t.p.y)] + t.w.z * x[base + u32(t.p.z)] + t.w.w * x[base + u32(t.p.w)];', '  ')}
   v = v / b.count;`;
-  const body = `${geometryFns(ctx.attrs, s.H, s.W)}
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(n)}) { return; }
-  let pw = i % ${U(s.outW)};
+  const body = `let pw = i % ${U(s.outW)};
   let ph = (i / ${U(s.outW)}) % ${U(s.outH)};
   let c = (i / ${U(bins)}) % ${U(s.C)};
   let r = i / ${U(bins * s.C)};
@@ -130,15 +132,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = ra_bins(r);
   var v = 0.0;
   ${pool}
-  out[i] = v;
-}`;
+  out[i] = v;`;
   const bindings: WgslDispatch['bindings'] = [
     { ref: { input: 0 }, name: 'x', type: 'array<f32>' },
     { ref: { input: 1 }, name: 'rois', type: 'array<f32>' },
     { ref: { input: 2 }, name: 'batch', type: 'array<i32>' },
     { ref: { output: 0 }, name: 'out', type: 'array<f32>' },
   ];
-  return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
+  return { dispatches: [roiDispatch(ctx, s, n, bindings, body)] };
 });
 
 registerWebGpuKernel('roiAlignGrad', (ctx) => {
@@ -146,25 +147,12 @@ registerWebGpuKernel('roiAlignGrad', (ctx) => {
   const n = sizeOf(ctx.outputs[0].shape);
   if (n === 0) return { dispatches: [] };
   const R = ctx.inputs[3].shape[0];
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
   const send =
     ctx.attrs.mode === 'max'
       ? `let win = ra_max(b, ph, pw, base);
         if (win.seen && win.p == pix) { acc += g * win.w; }`
-      : `for (var iy = 0i; iy < b.gh; iy++) {
-          let yy = ra_pos(b.startH, b.binH, b.gh, ph, iy);
-          for (var ix = 0i; ix < b.gw; ix++) {
-            let t = ra_taps(yy, ra_pos(b.startW, b.binW, b.gw, pw, ix));
-            for (var k = 0u; k < 4u; k++) { if (t.p[k] == pix) { acc += g * t.w[k] / b.count; } }
-          }
-        }`;
-  const body = `${geometryFns(ctx.attrs, s.H, s.W)}
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(n)}) { return; }
-  let pix = i32(i % ${U(s.H * s.W)});
+      : forEachSample('for (var k = 0u; k < 4u; k++) { if (t.p[k] == pix) { acc += g * t.w[k] / b.count; } }', '        ');
+  const body = `let pix = i32(i % ${U(s.H * s.W)});
   let nc = i / ${U(s.H * s.W)};
   let img = i32(nc / ${U(s.C)});
   let c = nc % ${U(s.C)};
@@ -180,8 +168,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
   }
-  out[i] = acc;
-}`;
+  out[i] = acc;`;
   const bindings: WgslDispatch['bindings'] = [
     { ref: { input: 0 }, name: 'dy', type: 'array<f32>' },
     { ref: { input: 1 }, name: 'x', type: 'array<f32>' },
@@ -189,5 +176,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     { ref: { input: 3 }, name: 'batch', type: 'array<i32>' },
     { ref: { output: 0 }, name: 'out', type: 'array<f32>' },
   ];
-  return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
+  return { dispatches: [roiDispatch(ctx, s, n, bindings, body)] };
 });

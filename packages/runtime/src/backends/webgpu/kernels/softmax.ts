@@ -1,6 +1,6 @@
 import { sizeOf } from '@graphc/graph';
-import { WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { grid1d, u32Lit } from '../wgsl';
+import { WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
+import { flatDispatch, u32Lit } from '../wgsl';
 
 /**
  * softmax, logSoftmax and the softmax cross entropies, each one kernel: a lane is one row along the
@@ -28,23 +28,18 @@ function rowDispatch(spec: RowSpec): WgslDispatch {
   const baseOf = (row: string): string =>
     inner === 1 ? `${row} * ${U(len)}` : `(${row} / ${U(inner)}) * ${U(len * inner)} + ${row} % ${U(inner)}`;
   if (len < TREE_MIN) {
-    const grid = grid1d(rows, spec.maxPerDim);
-    return {
+    return flatDispatch({
+      n: rows,
+      maxPerDim: spec.maxPerDim,
+      index: 'row',
       bindings: spec.bindings,
-      body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = ${grid.index};
-  if (row >= ${U(rows)}) { return; }
-  let base = ${baseOf('row')};
+      body: `let base = ${baseOf('row')};
   var mx = -gc_inf();
   for (var k = 0u; k < ${U(len)}; k++) { mx = max(mx, x[${at('k')}]); }
   var se = 0.0;
   for (var k = 0u; k < ${U(len)}; k++) { se += exp(x[${at('k')}] - mx); }
-  ${spec.finish(false)}
-}`,
-      workgroups: grid.workgroups,
-    };
+  ${spec.finish(false)}`,
+    });
   }
   const ry = Math.min(rows, spec.maxPerDim);
   const rz = Math.ceil(rows / ry);
@@ -118,6 +113,22 @@ for (const log of [false, true]) {
 }
 
 /**
+ * A softmax cross entropy's dispatch: rows of `classes` logits (input 1, bound as `x`) and the
+ * row's labels (input 0, bound as `labels` says); `perRow` writes the row's loss from `mx`, `se`
+ * and `base`, once per row (by thread 0 where a workgroup shares the row).
+ */
+function crossEntropyDispatch(ctx: WebGpuKernelContext, rows: number, classes: number, labels: WgslBinding, perRow: string): WgslDispatch {
+  return rowDispatch({
+    rows,
+    len: classes,
+    inner: 1,
+    maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+    bindings: [{ ref: { input: 1 }, name: 'x', type: 'array<f32>' }, labels, { ref: { output: 0 }, name: 'loss', type: 'array<f32>' }],
+    finish: (tree) => (tree ? `if (tid == 0u) { ${perRow} }` : perRow),
+  });
+}
+
+/**
  * sparseSoftmaxCrossEntropyWithLogits: lse - logits[label] per row. A label outside [0, classes) is
  * an error: checked on the host before the run when the labels are a feed or a constant (the usual
  * case); labels computed on the device give a NaN loss for such a row.
@@ -129,22 +140,14 @@ registerWebGpuKernel('sparseSoftmaxCrossEntropyWithLogits', (ctx) => {
   const rows = sizeOf(labels.shape);
   return {
     dispatches: [
-      rowDispatch({
+      crossEntropyDispatch(
+        ctx,
         rows,
-        len: classes,
-        inner: 1,
-        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
-        bindings: [
-          { ref: { input: 1 }, name: 'x', type: 'array<f32>' },
-          { ref: { input: 0 }, name: 'labels', type: 'array<i32>' },
-          { ref: { output: 0 }, name: 'loss', type: 'array<f32>' },
-        ],
-        finish: (tree) => {
-          const body = `let label = labels[row];
-    if (label < 0i || label >= ${classes}i) { loss[row] = gc_nan(); } else { loss[row] = mx + log(se) - x[base + u32(label)]; }`;
-          return tree ? `if (tid == 0u) { ${body} }` : body;
-        },
-      }),
+        classes,
+        { ref: { input: 0 }, name: 'labels', type: 'array<i32>' },
+        `let label = labels[row];
+    if (label < 0i || label >= ${classes}i) { loss[row] = gc_nan(); } else { loss[row] = mx + log(se) - x[base + u32(label)]; }`,
+      ),
     ],
     hostChecks: [
       {
@@ -171,24 +174,16 @@ registerWebGpuKernel('softmaxCrossEntropyWithLogits', (ctx) => {
   const rows = sizeOf(ctx.outputs[0].shape);
   return {
     dispatches: [
-      rowDispatch({
+      crossEntropyDispatch(
+        ctx,
         rows,
-        len: classes,
-        inner: 1,
-        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
-        bindings: [
-          { ref: { input: 1 }, name: 'x', type: 'array<f32>' },
-          { ref: { input: 0 }, name: 'z', type: 'array<f32>' },
-          { ref: { output: 0 }, name: 'loss', type: 'array<f32>' },
-        ],
-        finish: (tree) => {
-          const sum = `let lse = mx + log(se);
+        classes,
+        { ref: { input: 0 }, name: 'z', type: 'array<f32>' },
+        `let lse = mx + log(se);
     var acc = 0.0;
     for (var k = 0u; k < ${u32Lit(classes)}; k++) { acc += z[base + k] * (lse - x[base + k]); }
-    loss[row] = acc;`;
-          return tree ? `if (tid == 0u) { ${sum} }` : sum;
-        },
-      }),
+    loss[row] = acc;`,
+      ),
     ],
   };
 });
