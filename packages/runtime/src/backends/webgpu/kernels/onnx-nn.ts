@@ -1,6 +1,6 @@
 import { TensorValue, ops, resizeTaps, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { broadcastIndex, collapseBroadcast, f32Lit, grid1d, i32Lit, u32Lit } from '../wgsl';
+import { broadcastIndex, collapseBroadcast, f32Lit, flatDispatch, grid1d, i32Lit, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
 import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, matrixOperand } from './gemm';
 
@@ -263,13 +263,7 @@ function poolPlan(ctx: WebGpuKernelContext, kind: 'max' | 'avg' | 'lp'): KernelP
     step = `sum += gc_pow(abs(X[base + u32(${offset})]), ${f32Lit(p)});`;
     finish = `Y[i] = gc_pow(sum, ${f32Lit(1 / p)});`;
   }
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  let p = i % ${U(P)};
+  const body = `let p = i % ${U(P)};
   let nc = i / ${U(P)};
   let base = nc * ${U(inSize)};
   var padded = 0u;
@@ -280,14 +274,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       ${step}
     } else if (${withinCond}) { padded++; }
   }
-  ${finish}
-}`;
+  ${finish}`;
   const bindings: WgslBinding[] = [
     { ref: { input: 0 }, name: 'X', type: `array<${type}>` },
     { ref: { output: 0 }, name: 'Y', type: `array<${type}>` },
   ];
   if (withIndices) bindings.push({ ref: { output: 1 }, name: 'IDX', type: 'array<i32>' });
-  return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
+  return { dispatches: [flatDispatch({ n: total, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, body })] };
 }
 
 registerWebGpuKernel('maxPoolNchw', (ctx) => poolPlan(ctx, 'max'));
@@ -308,13 +301,7 @@ registerWebGpuKernel('lrnNchw', (ctx) => {
   const hi = Math.ceil((size - 1) / 2);
   const total = N * C * inner;
   if (total === 0) return { dispatches: [] };
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  let r = i % ${U(inner)};
+  const body = `let r = i % ${U(inner)};
   let c = i32((i / ${U(inner)}) % ${U(C)});
   let base = (i / ${U(inner * C)}) * ${U(C * inner)} + r;
   var sq = 0.0;
@@ -322,18 +309,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let v = X[base + u32(k) * ${U(inner)}];
     sq += v * v;
   }
-  Y[i] = X[i] / gc_pow(${f32Lit(bias)} + ${f32Lit(alpha / size)} * sq, ${f32Lit(beta)});
-}`;
+  Y[i] = X[i] / gc_pow(${f32Lit(bias)} + ${f32Lit(alpha / size)} * sq, ${f32Lit(beta)});`;
   return {
     dispatches: [
-      {
+      flatDispatch({
+        n: total,
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
         bindings: [
           { ref: { input: 0 }, name: 'X', type: 'array<f32>' },
           { ref: { output: 0 }, name: 'Y', type: 'array<f32>' },
         ],
         body,
-        workgroups: grid.workgroups,
-      },
+      }),
     ],
   };
 });

@@ -1,13 +1,12 @@
 import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
 import { NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { grid1d, i32Lit, u32Lit } from '../wgsl';
-import { coords, movable, offsetOf } from './array';
+import { flatDispatch, i32Lit, u32Lit } from '../wgsl';
+import { coords, dst, mapDispatch, movable, offsetOf, src } from './array';
 
 /**
  * The sampling ops ONNX models bring: gridSample (a thread per output element) and maxUnpool (a
  * scatter resolved with atomics so duplicates end as the CPU's sequential writes do).
  */
-const WG = 256;
 const U = u32Lit;
 const I = i32Lit;
 
@@ -204,16 +203,11 @@ registerWebGpuKernel('gridSample', (ctx) => {
   const ind = '  '.repeat(r + 1);
   const weight = spatial.map((_, d) => `t${d}.w[k${d}]`).reverse().join(' * ');
   const offset = spatial.map((_, d) => (strides[d] === 1 ? `t${d}.i[k${d}]` : `t${d}.i[k${d}] * ${I(strides[d])}`)).join(' + ');
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const body = `${EXACT_SIGN}${CUBIC}${REFLECT}
+  const decls = `${EXACT_SIGN}${CUBIC}${REFLECT}
 struct Taps { i: vec4<i32>, w: vec4<f32>, nan: bool }
 ${fns.join('\n')}
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(n)}) { return; }
-  let p = i % ${U(P)};
+`;
+  const body = `let p = i % ${U(P)};
   let nc = i / ${U(P)};
   let at = ((nc / ${U(C)}) * ${U(P)} + p) * ${U(r)};
   ${spatial.map((_, d) => `let t${d} = taps${d}(grid[at + ${U(r - 1 - d)}]);`).join('\n  ')}
@@ -224,14 +218,13 @@ ${loops.join('\n')}
 ${ind}let w = ${weight};
 ${ind}if (w != 0.0) { v += w * x[u32(base + ${offset})]; }
 ${spatial.map((_, d) => `${'  '.repeat(r - d)}}`).join('\n')}
-  out[i] = v;
-}`;
+  out[i] = v;`;
   const bindings: WgslDispatch['bindings'] = [
     { ref: { input: 0 }, name: 'x', type: 'array<f32>' },
     { ref: { input: 1 }, name: 'grid', type: 'array<f32>' },
     { ref: { output: 0 }, name: 'out', type: 'array<f32>' },
   ];
-  return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
+  return { dispatches: [flatDispatch({ n, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, decls, body })] };
 });
 
 /**
@@ -254,62 +247,33 @@ registerWebGpuKernel('maxUnpool', (ctx) => {
   if (total === 0) return { dispatches: [] };
   const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   const winners = Math.max(size, 1);
-  const init = grid1d(winners, maxPerDim);
-  const scatter = grid1d(count, maxPerDim);
-  const gather = grid1d(total, maxPerDim);
   const ws = stridesOf(within);
   const inside = within.map((d, k) => (d === shape[k] ? '' : `c${k} < ${U(d)}`)).filter(Boolean);
   const dispatches: WgslDispatch[] = [
-    {
-      bindings: [{ ref: { scratch: 0 }, name: 'win', type: 'array<i32>' }],
-      body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${init.index};
-  if (i >= ${U(winners)}) { return; }
-  win[i] = -1i;
-}`,
-      workgroups: init.workgroups,
-    },
+    flatDispatch({ n: winners, maxPerDim, bindings: [{ ref: { scratch: 0 }, name: 'win', type: 'array<i32>' }], body: 'win[i] = -1i;' }),
   ];
   if (count > 0) {
-    dispatches.push({
-      bindings: [
-        { ref: { input: 1 }, name: 'ids', type: 'array<i32>' },
-        { ref: { scratch: 0 }, name: 'win', type: 'array<atomic<i32>>' },
-      ],
-      body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${scatter.index};
-  if (i >= ${U(count)}) { return; }
-  let at = ids[i];
-  if (at >= 0i && at < ${I(size)}) { atomicMax(&win[u32(at)], i32(i)); }
-}`,
-      workgroups: scatter.workgroups,
-    });
+    dispatches.push(
+      flatDispatch({
+        n: count,
+        maxPerDim,
+        bindings: [
+          { ref: { input: 1 }, name: 'ids', type: 'array<i32>' },
+          { ref: { scratch: 0 }, name: 'win', type: 'array<atomic<i32>>' },
+        ],
+        body: `let at = ids[i];
+  if (at >= 0i && at < ${I(size)}) { atomicMax(&win[u32(at)], i32(i)); }`,
+      }),
+    );
   }
-  dispatches.push({
-    bindings: [
-      { ref: { input: 0 }, name: 'src', type: 'array<u32>' },
-      { ref: { scratch: 0 }, name: 'win', type: 'array<i32>', access: 'read' },
-      { ref: { output: 0 }, name: 'dst', type: 'array<u32>' },
-    ],
-    body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${gather.index};
-  if (i >= ${U(total)}) { return; }
-  ${coords('i', shape)}
+  // the gather is a word copy (src and dst as u32 words), each output reading its winner or 0
+  const gather = `${coords('i', shape)}
   var v = 0u;
   if (${inside.join(' && ') || 'true'}) {
     let w = win[${offsetOf(shape.map((_, k) => [`c${k}`, ws[k]]))}];
     if (w >= 0i) { v = src[u32(w)]; }
-  }
-  dst[i] = v;
-}`,
-    workgroups: gather.workgroups,
-  });
+  }`;
+  dispatches.push(mapDispatch(total, maxPerDim, [src(), { ref: { scratch: 0 }, name: 'win', type: 'array<i32>', access: 'read' }, dst()], gather));
   return {
     dispatches,
     scratch: [winners * 4],
