@@ -1,6 +1,6 @@
 import { DType, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel } from '../kernel';
-import { f32Lit, grid1d, u32Lit } from '../wgsl';
+import { f32Lit, flatDispatch, grid1d, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
 
 /**
@@ -122,24 +122,19 @@ export function reduceDispatches(kind: ReduceKind, input: GpuTensorInfo, axes: S
     scratch && !final ? { ref: { scratch: 0 }, name: 'dst', type: `array<${type}>` } : { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
   ];
   if (r < TREE_MIN || outSize > 65535 * 4) {
-    const grid = grid1d(outSize, maxPerDim);
     return {
       dispatches: [
-        {
+        flatDispatch({
+          n: outSize,
+          maxPerDim,
+          index: 'o',
           bindings: bindings(true, false),
-          body: `
-${helpers}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let o = ${grid.index};
-  if (o >= ${u32Lit(outSize)}) { return; }
-  let base = ${keptOffset('o')};
+          decls: `\n${helpers}`,
+          body: `let base = ${keptOffset('o')};
   var acc = ${identity(kind, type)};
   for (var i = 0u; i < ${u32Lit(r)}; i++) { acc = combine(acc, src[base + ${redOffset('i')}]); }
-  dst[o] = ${finalize('acc')};
-}`,
-          workgroups: grid.workgroups,
-        },
+  dst[o] = ${finalize('acc')};`,
+        }),
       ],
     };
   }
@@ -174,24 +169,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroups: [chunks, oy, oz],
   };
   if (chunks === 1) return { dispatches: [tree] };
-  const grid = grid1d(outSize, maxPerDim);
-  const fold: WgslDispatch = {
+  const fold = flatDispatch({
+    n: outSize,
+    maxPerDim,
+    index: 'o',
     bindings: [
       { ref: { scratch: 0 }, name: 'src', type: `array<${type}>` },
       { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
     ],
-    body: `
-${helpers}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let o = ${grid.index};
-  if (o >= ${u32Lit(outSize)}) { return; }
-  var acc = src[o * ${u32Lit(chunks)}];
+    decls: `\n${helpers}`,
+    body: `var acc = src[o * ${u32Lit(chunks)}];
   for (var c = 1u; c < ${u32Lit(chunks)}; c++) { acc = combine(acc, src[o * ${u32Lit(chunks)} + c]); }
-  dst[o] = ${finalize('acc')};
-}`,
-    workgroups: grid.workgroups,
-  };
+  dst[o] = ${finalize('acc')};`,
+  });
   return { dispatches: [tree, fold], scratch: [outSize * chunks * 4] };
 }
 
