@@ -99,6 +99,16 @@ describe.each(backends)('staged runs on %s', (_label, make) => {
     cpu.close();
   });
 
+  test('a fed placeholder no fetch needs does not trip the stages (the whole feed dict of a training loop, fetching less)', async () => {
+    const { g, out } = maskedGraph();
+    const unused = g.placeholder('int32', [4], 'labels');
+    ops.identity(unused, 'only_for_training');
+    const s = sessionOn(g, make);
+    const want = await new Session(g).run(out, { x: X1 });
+    expectSame(await s.run(out, { x: X1, labels: tensor([0, 1, 2, 3], [4], 'int32') }), want, 'out');
+    s.close();
+  });
+
   test('variables updated behind a data-dependent shape change once per run', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [5], 'x');

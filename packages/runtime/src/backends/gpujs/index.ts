@@ -124,7 +124,7 @@ export class GpujsBackend implements Backend {
       executable = new StepExecutor(program, vars, this.kernels, reason);
       if (program.steps.length) report(`plan runs without createPipeline: ${reason}`);
     } else {
-      const threads = this.options.threads ?? require('os').cpus().length > 2;
+      const threads = this.options.threads ?? coreCount() > 2;
       const pipeline = new PipelineExecutor(program, vars, this.kernels, threads);
       let told = false;
       const run = pipeline.run.bind(pipeline);
@@ -152,4 +152,11 @@ export class GpujsBackend implements Backend {
     this.readying = null;
     this.resolved = null;
   }
+}
+
+/** The machine's cores: navigator.hardwareConcurrency in a browser, os.cpus() in Node. */
+function coreCount(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  return (require('os') as typeof import('os')).cpus().length;
 }
