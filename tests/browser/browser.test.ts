@@ -25,33 +25,44 @@ interface BackendResult {
 }
 type PageResult = { userAgent: string; navigatorGpu: boolean } & Record<'cpu' | 'webgpu' | 'gpujs', BackendResult>;
 
-/** Serves the page and the bundle; resolves with what the page posts to /result. */
-function serve(bundle: string): { port: Promise<number>; result: Promise<PageResult>; close: () => void } {
+/** The README's page example, its console.log posting the value to /readme instead. */
+function readmePage(): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const html = /```html\n([\s\S]*?)```/.exec(readme)![1];
+  return `<!doctype html><html><body>${html.replace(/console\.log\((.*?)\)\);/, "fetch('/readme', { method: 'POST', body: JSON.stringify(Array.from($1)) }));")}</body></html>`;
+}
+
+/** Serves the pages and the bundle; resolves with what the pages post to /result and /readme. */
+function serve(bundle: string): { port: Promise<number>; result: Promise<PageResult>; readme: Promise<number[]>; close: () => void } {
   let deliver!: (r: PageResult) => void;
+  let deliverReadme!: (r: number[]) => void;
   const result = new Promise<PageResult>((resolve) => (deliver = resolve));
+  const readme = new Promise<number[]>((resolve) => (deliverReadme = resolve));
   const server = http.createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/result') {
+    if (req.method === 'POST') {
       let body = '';
       req.on('data', (d) => (body += d));
       req.on('end', () => {
         res.end('ok');
-        deliver(JSON.parse(body));
+        (req.url === '/readme' ? deliverReadme : deliver)(JSON.parse(body));
       });
       return;
     }
-    const file = req.url === '/graphc.js' ? bundle : req.url === '/convnet.js' ? path.join(__dirname, 'convnet.js') : path.join(__dirname, 'page.html');
-    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html' });
-    res.end(fs.readFileSync(file));
+    const files: Record<string, string> = { '/graphc.js': bundle, '/convnet.js': path.join(__dirname, 'convnet.js'), '/': path.join(__dirname, 'page.html') };
+    const body = req.url === '/readme.html' ? readmePage() : fs.readFileSync(files[req.url ?? '/'] ?? files['/']);
+    res.writeHead(200, { 'content-type': req.url?.endsWith('.js') ? 'text/javascript' : 'text/html' });
+    res.end(body);
   });
   const port = new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-  return { port, result, close: () => server.close() };
+  return { port, result, readme, close: () => server.close() };
 }
 
 const closeTo = (got: number[], want: number[]) => got.length === want.length && got.every((g, i) => Math.abs(g - want[i]) <= 1e-4 * (1 + Math.abs(want[i])));
 
 (available ? describe : required ? describe : describe.skip)(`graphc in headless Chromium (${available ? CHROMIUM : `${CHROMIUM} not installed: apt-get install chromium`})`, () => {
   let page: PageResult;
-  let chromium: ChildProcess | undefined;
+  let readmeValues: number[];
+  const chromium: ChildProcess[] = [];
   let server: ReturnType<typeof serve> | undefined;
 
   beforeAll(async () => {
@@ -61,12 +72,16 @@ const closeTo = (got: number[], want: number[]) => got.length === want.length &&
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-browser.js'), '--out', bundle], { stdio: 'pipe' });
     server = serve(bundle);
     const port = await server.port;
-    chromium = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', `--user-data-dir=${dir}/profile`, `http://127.0.0.1:${port}/`], { stdio: 'ignore' });
-    page = await server.result;
+    // a browser per page (headless Chromium opens only its first URL)
+    for (const [k, url] of ['/', '/readme.html'].entries()) {
+      const flags = ['--headless=new', '--no-sandbox', '--disable-gpu-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan'];
+      chromium.push(spawn(CHROMIUM, [...flags, `--user-data-dir=${dir}/profile${k}`, `http://127.0.0.1:${port}${url}`], { stdio: 'ignore' }));
+    }
+    [page, readmeValues] = await Promise.all([server.result, server.readme]);
   }, 120000);
 
   afterAll(() => {
-    chromium?.kill('SIGKILL');
+    for (const c of chromium) c.kill('SIGKILL');
     server?.close();
   });
 
@@ -95,6 +110,10 @@ const closeTo = (got: number[], want: number[]) => got.length === want.length &&
     const node = await runConvnet(require(path.join(ROOT, 'packages/cli/dist')), 'cpu');
     expect(closeTo(node.losses, page.cpu.losses)).toBe(true);
     expect(closeTo(node.logits, page.cpu.logits)).toBe(true);
+  });
+
+  test("the README's page example runs: softmax of [1, -1] W is [0.5, 0.5]", () => {
+    expect(readmeValues).toEqual([0.5, 0.5]);
   });
 
   test('gpujs picks a browser mode', () => {
