@@ -4,6 +4,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { Session, exportOnnx, initializeFromModel, loadModel, tensor } from 'graphc';
 
 /**
  * graphc in a web page: the browser bundle (scripts/build-browser.js) in headless Chromium, where
@@ -23,7 +24,7 @@ interface BackendResult {
   device?: unknown;
   error?: string;
 }
-type PageResult = { userAgent: string; navigatorGpu: boolean } & Record<'cpu' | 'webgpu' | 'gpujs', BackendResult>;
+type PageResult = { userAgent: string; navigatorGpu: boolean; files: { json: number[]; onnx: number[]; error?: string } } & Record<'cpu' | 'webgpu' | 'gpujs', BackendResult>;
 
 /** The README's page example, its console.log posting the value to /readme instead. */
 function readmePage(): string {
@@ -32,8 +33,8 @@ function readmePage(): string {
   return `<!doctype html><html><body>${html.replace(/console\.log\((.*?)\)\);/, "fetch('/readme', { method: 'POST', body: JSON.stringify(Array.from($1)) }));")}</body></html>`;
 }
 
-/** Serves the pages and the bundle; resolves with what the pages post to /result and /readme. */
-function serve(bundle: string): { port: Promise<number>; result: Promise<PageResult>; readme: Promise<number[]>; close: () => void } {
+/** Serves the pages, the bundle and model files; resolves with what the pages post to /result and /readme. */
+function serve(bundle: string, mlpOnnx: Uint8Array): { port: Promise<number>; result: Promise<PageResult>; readme: Promise<number[]>; close: () => void } {
   let deliver!: (r: PageResult) => void;
   let deliverReadme!: (r: number[]) => void;
   const result = new Promise<PageResult>((resolve) => (deliver = resolve));
@@ -48,8 +49,15 @@ function serve(bundle: string): { port: Promise<number>; result: Promise<PageRes
       });
       return;
     }
-    const files: Record<string, string> = { '/graphc.js': bundle, '/convnet.js': path.join(__dirname, 'convnet.js'), '/': path.join(__dirname, 'page.html') };
-    const body = req.url === '/readme.html' ? readmePage() : fs.readFileSync(files[req.url ?? '/'] ?? files['/']);
+    const url = req.url ?? '/';
+    const files: Record<string, string> = { '/graphc.js': bundle, '/': path.join(__dirname, 'page.html') };
+    const local = /^\/(convnet|model-files)\.js$/.test(url) ? path.join(__dirname, url) : /^\/models\/mlp\/[\w.]+$/.test(url) ? path.join(ROOT, url) : files[url];
+    const body = url === '/readme.html' ? readmePage() : url === '/mlp.onnx' ? mlpOnnx : local && fs.existsSync(local) ? fs.readFileSync(local) : null;
+    if (body === null) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': req.url?.endsWith('.js') ? 'text/javascript' : 'text/html' });
     res.end(body);
   });
@@ -70,7 +78,8 @@ const closeTo = (got: number[], want: number[]) => got.length === want.length &&
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-browser-'));
     const bundle = path.join(dir, 'graphc.js');
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-browser.js'), '--out', bundle], { stdio: 'pipe' });
-    server = serve(bundle);
+    const mlp = await loadModel(path.join(ROOT, 'models/mlp/model.json'));
+    server = serve(bundle, exportOnnx(mlp.graph, { outputs: mlp.signature.outputs, variables: mlp.variables }));
     const port = await server.port;
     // a browser per page (headless Chromium opens only its first URL)
     for (const [k, url] of ['/', '/readme.html'].entries()) {
@@ -114,6 +123,18 @@ const closeTo = (got: number[], want: number[]) => got.length === want.length &&
 
   test("the README's page example runs: softmax of [1, -1] W is [0.5, 0.5]", () => {
     expect(readmeValues).toEqual([0.5, 0.5]);
+  });
+
+  test('a page loads model files: models/mlp from model.json + weights (modelFromBytes) and as ONNX (importOnnx), as Node runs them', async () => {
+    expect(page.files.error).toBeUndefined();
+    const model = await loadModel(path.join(ROOT, 'models/mlp/model.json'));
+    const s = new Session(model.graph);
+    await initializeFromModel(s, model);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { X } = require('./model-files.js') as { X: number[] };
+    const want = Array.from((await s.run(model.signature.outputs[0], { x: tensor(X, [2, 4]) })).data);
+    expect(closeTo(page.files.json, want)).toBe(true);
+    expect(closeTo(page.files.onnx, want)).toBe(true);
   });
 
   test('gpujs picks a browser mode', () => {

@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FormatError, Graph, Session, UnsupportedOpError, initializeFromModel, loadModel, ops, saveModel, tensor } from 'graphc';
+import { createHash } from 'crypto';
+import { FormatError, Graph, Session, UnsupportedOpError, initializeFromModel, loadModel, modelFromBytes, ops, saveModel, tensor } from 'graphc';
+import { sha256Js } from '../../packages/graph/src/io/sha256';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-model-'));
@@ -121,6 +123,28 @@ describe('model.json', () => {
     placeholder.nodes.find((n: { name: string }) => n.name === 'x').attrs.shape = [-5, 3];
     fs.writeFileSync(file, JSON.stringify(placeholder));
     await expect(loadModel(file)).rejects.toThrow(FormatError);
+  });
+
+  test('modelFromBytes (a page fetches both files) gives what loadModel gives, and checks the weights the same way', async () => {
+    const dir = tmpDir();
+    const { file, expected } = await buildAndSave(dir);
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const weights = fs.readFileSync(path.join(dir, doc.weights.file));
+    const model = modelFromBytes(doc, weights, 'fetched/model.json');
+    const s = new Session(model.graph);
+    await initializeFromModel(s, model);
+    expect((await s.run('y', { x: tensor([1, 2, 3, -1, 0, 1], [2, 3]) })).data).toEqual(expected);
+    const corrupt = Uint8Array.from(weights);
+    corrupt[3] ^= 0xff;
+    expect(() => modelFromBytes(doc, corrupt, 'fetched/model.json')).toThrow(/fetched\/model.json.*fails its checksum/);
+    expect(() => modelFromBytes(doc, weights.subarray(1), 'fetched/model.json')).toThrow(FormatError);
+  });
+
+  test("the JavaScript SHA-256 (a page has no Node crypto) agrees with Node's at every padding boundary", () => {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 100003]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255);
+      expect(sha256Js(bytes)).toBe(createHash('sha256').update(bytes).digest('hex'));
+    }
   });
 
   test('a node referring to a later node (cycle or bad order) is a FormatError', async () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BYTES_PER_ELEMENT, DType, isDType } from '../dtype';
@@ -10,6 +9,7 @@ import { sizeOf } from '../shape';
 import { TensorValue, isTensorValue } from '../tensor';
 import { decodeTensorData, encodeTensorData } from './tensor-bytes';
 import { readFileOrThrow, resolveInside, writeFileAtomic } from './safe-fs';
+import { sha256Hex } from './sha256';
 
 export const MODEL_FORMAT = 'graphc-model';
 export const MODEL_VERSION = 1;
@@ -79,7 +79,7 @@ class WeightsWriter {
       shape: [...value.shape],
       offset: this.size,
       byteLength: bytes.byteLength,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
+      sha256: sha256Hex(bytes),
     });
     this.chunks.push(bytes);
     this.size += bytes.byteLength;
@@ -191,13 +191,20 @@ function fail(file: string, message: string): never {
   throw new FormatError(`model '${file}': ${message}`);
 }
 
-function readWeights(json: ModelJson, folder: string, file: string): Map<string, TensorValue> {
+/** The weights file a model.json names, read from (and confined to) its folder; none when it has no entries. */
+function readWeightsFile(json: ModelJson, folder: string, file: string): Uint8Array {
+  const w = json.weights;
+  if (!w || typeof w !== 'object' || !Array.isArray(w.entries)) fail(file, "missing 'weights' section");
+  if (w.entries.length === 0) return new Uint8Array(0);
+  return readFileOrThrow(resolveInside(folder, w.file, `model '${file}' weights`), 'weights file');
+}
+
+/** The tensors of a weights file's bytes, each entry checked against the manifest (size, bounds, checksum). */
+function decodeWeights(json: ModelJson, bytes: Uint8Array, file: string): Map<string, TensorValue> {
   const w = json.weights;
   if (!w || typeof w !== 'object' || !Array.isArray(w.entries)) fail(file, "missing 'weights' section");
   const out = new Map<string, TensorValue>();
   if (w.entries.length === 0) return out;
-  const weightsPath = resolveInside(folder, w.file, `model '${file}' weights`);
-  const bytes = readFileOrThrow(weightsPath, 'weights file');
   if (bytes.byteLength !== w.byteLength) {
     fail(file, `weights file '${w.file}' has ${bytes.byteLength} bytes, the manifest says ${w.byteLength} (truncated or wrong file)`);
   }
@@ -212,7 +219,7 @@ function readWeights(json: ModelJson, folder: string, file: string): Map<string,
       fail(file, `weights entry '${e.name}' (offset ${e.offset}, ${e.byteLength} bytes) does not fit ${e.dtype} [${e.shape}] in '${w.file}'`);
     }
     const slice = bytes.subarray(e.offset, e.offset + e.byteLength);
-    const digest = createHash('sha256').update(slice).digest('hex');
+    const digest = sha256Hex(slice);
     if (digest !== e.sha256) fail(file, `weights entry '${e.name}' fails its checksum: '${w.file}' is corrupt`);
     out.set(e.name, { dtype: e.dtype, shape: [...e.shape], data: decodeTensorData(e.dtype, slice, count) });
   }
@@ -244,15 +251,28 @@ function decodeValue(value: unknown, fail: (message: string) => never, tensors: 
   return value as AttrValue;
 }
 
+/**
+ * A model from a model.json document and its weights file's bytes, read by the caller: a web page
+ * fetches both (`modelFromBytes(await res.json(), new Uint8Array(await w.arrayBuffer()))`).
+ * The same checks as loadModel; `file` names the model in errors.
+ */
+export function modelFromBytes(doc: unknown, weights: Uint8Array, file = 'model.json'): LoadedModel {
+  return parseModelJsonWith(doc, (json) => decodeWeights(json, weights, file), file);
+}
+
 /** Builds a graph from a parsed model.json document; every problem is a FormatError naming the node. */
 export function parseModelJson(doc: unknown, folder: string, file = 'model.json'): LoadedModel {
+  return parseModelJsonWith(doc, (json) => decodeWeights(json, readWeightsFile(json, folder, file), file), file);
+}
+
+function parseModelJsonWith(doc: unknown, weightsOf: (json: ModelJson) => Map<string, TensorValue>, file: string): LoadedModel {
   const json = doc as ModelJson;
   if (!json || typeof json !== 'object' || json.format !== MODEL_FORMAT) fail(file, `not a graphc model (format must be '${MODEL_FORMAT}')`);
   if (json.version !== MODEL_VERSION) fail(file, `version ${json.version} is not supported (this graphc reads version ${MODEL_VERSION})`);
   if (!Array.isArray(json.nodes)) fail(file, "missing 'nodes' list");
   const unknown = [...new Set(json.nodes.map((n) => n?.op).filter((op) => typeof op !== 'string' || !hasOp(op)))];
   if (unknown.length) throw new UnsupportedOpError(`model '${file}' uses unsupported ops: ${unknown.join(', ')}`, unknown.map(String));
-  const tensors = readWeights(json, folder, file);
+  const tensors = weightsOf(json);
   const graph = new Graph();
   for (const n of json.nodes) {
     if (typeof n.name !== 'string' || !Array.isArray(n.inputs ?? []) || !Array.isArray(n.control ?? [])) fail(file, 'a node lacks a name or inputs list');
