@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, checkGradients, gradients, loadModel, ops, saveModel, tensor, train } from 'graphc';
+import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, checkGradients, exportOnnx, gradients, importOnnx, loadModel, ops, saveModel, tensor, train } from 'graphc';
 import { GpujsBackend } from '@graphc/runtime';
 import { gpu } from '../webgpu/helpers';
 import { firstTsBlock, runExample, typeErrors } from '../cli/ts-example';
@@ -186,6 +186,36 @@ describe('whileLoop', () => {
   test('a loop variable that changes shape has no gradient: a GradientError naming the loop', () => {
     const { g, grown } = growingGraph();
     expect(() => gradients(ops.reduceSum(grown), [g.tensor('x')])).toThrow(/whileLoop 'grow': loop variable 1 changes shape between iterations \(\[1\] becomes \[\?\]\)/);
+  });
+});
+
+describe('nested control flow', () => {
+  test('a cond inside a loop body and a loop inside a cond branch are differentiable (central differences, float64)', async () => {
+    await checkGradients(
+      (x, w) =>
+        ops.whileLoop(
+          (i) => ops.less(i, 3),
+          (i, v) => [ops.add(i, 1), ops.cond(ops.greater(ops.reduceSum(v), 0), () => ops.mul(ops.sin(v), w), () => ops.add(v, w))],
+          [ops.cast(0, 'int32'), x],
+        )[1],
+      [tensor([0.3, 0.9], [2], 'float64'), tensor([1.2, 0.4], [2], 'float64')],
+    );
+    await checkGradients(
+      (x) => ops.cond(ops.greater(ops.reduceSum(x), 0), () => ops.whileLoop((i) => ops.less(i, 2), (i, v) => [ops.add(i, 1), ops.tanh(ops.mul(v, x))], [ops.cast(0, 'int32'), x])[1], () => ops.neg(x)),
+      [tensor([0.3, 0.9], [2], 'float64')],
+    );
+  });
+
+  test('a loop with a cond in its body survives ONNX export and import (Loop holding an If)', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const [, y] = ops.whileLoop((i) => ops.less(i, 3), (i, v) => [ops.add(i, 1), ops.cond(ops.greater(ops.reduceSum(v), 0), () => ops.mul(v, 0.5), () => ops.add(v, x))], [ops.cast(0, 'int32'), x]);
+    ops.identity(y, 'y');
+    const back = importOnnx(exportOnnx(g, { outputs: ['y'] }));
+    const feeds = { x: tensor([1, -3], [2]) };
+    const want = await new Session(g).run('y', feeds);
+    expect(values(want)).toEqual([4, -12]); // [1,-3] -> [2,-6] -> [3,-9] -> [4,-12]: the sum stays negative
+    expect(values(await new Session(back.graph).run(back.signature.outputs[0], feeds))).toEqual(values(want));
   });
 });
 
