@@ -1,5 +1,6 @@
 import { ShapeError, TensorValue, sizeOf, stridesOf } from '@graphc/graph';
 import { registerCpuKernel } from '../../kernel';
+import { padMap, tileMap } from './remap';
 
 /** A view with another shape; no copy. */
 registerCpuKernel('reshapeToShapeOf', ([x, like], _attrs, ctx) => {
@@ -111,21 +112,6 @@ function scatterAddInto(dy: TensorValue, outShape: number[], maps: Int32Array[],
   }
 }
 
-/** Source index along one dimension for each padded position (-1 for constant padding), as the pad kernel. */
-function padMap(dim: number, before: number, after: number, mode: string): Int32Array {
-  const map = new Int32Array(dim + before + after);
-  for (let j = 0; j < map.length; j++) {
-    let i = j - before;
-    if (i < 0 || i >= dim) {
-      if (mode === 'constant') i = -1;
-      else if (mode === 'reflect') i = i < 0 ? -i : 2 * (dim - 1) - i;
-      else i = i < 0 ? -i - 1 : 2 * dim - 1 - i;
-    }
-    map[j] = i;
-  }
-  return map;
-}
-
 registerCpuKernel('padGrad', ([dy, x], attrs, ctx) => {
   const paddings = attrs.paddings as number[];
   const mode = String(attrs.mode ?? 'constant');
@@ -142,11 +128,7 @@ registerCpuKernel('padGrad', ([dy, x], attrs, ctx) => {
 
 registerCpuKernel('tileGrad', ([dy, x], attrs, ctx) => {
   const multiples = attrs.multiples as number[];
-  const maps = x.shape.map((d, i) => {
-    const map = new Int32Array(d * multiples[i]);
-    for (let j = 0; j < map.length; j++) map[j] = j % d;
-    return map;
-  });
+  const maps = x.shape.map((d, i) => tileMap(d, multiples[i]));
   maps.forEach((m, i) => {
     if (m.length !== dy.shape[i]) {
       throw new ShapeError(`op 'tileGrad' (node '${ctx.node.name}'): dy [${dy.shape.join(', ')}] is not x [${x.shape.join(', ')}] tiled by [${multiples.join(', ')}]`);

@@ -1,21 +1,6 @@
 import { ShapeError } from '@graphc/graph';
 import { registerCpuKernel } from '../../kernel';
-import { remapInto } from './remap';
-
-/** Source index along one dimension for each output position: -1 for constant padding. */
-function padMap(dim: number, before: number, after: number, mode: string): Int32Array {
-  const map = new Int32Array(dim + before + after);
-  for (let j = 0; j < map.length; j++) {
-    let i = j - before;
-    if (i < 0 || i >= dim) {
-      if (mode === 'constant') i = -1;
-      else if (mode === 'reflect') i = i < 0 ? -i : 2 * (dim - 1) - i;
-      else i = i < 0 ? -i - 1 : 2 * dim - 1 - i;
-    }
-    map[j] = i;
-  }
-  return map;
-}
+import { padMap, remapInto, tileMap } from './remap';
 
 registerCpuKernel('pad', ([x], attrs, ctx) => {
   const paddings = attrs.paddings as number[];
@@ -36,11 +21,7 @@ registerCpuKernel('pad', ([x], attrs, ctx) => {
 
 registerCpuKernel('tile', ([x], attrs, ctx) => {
   const multiples = attrs.multiples as number[];
-  const maps = x.shape.map((d, i) => {
-    const map = new Int32Array(d * multiples[i]);
-    for (let j = 0; j < map.length; j++) map[j] = j % d;
-    return map;
-  });
+  const maps = x.shape.map((d, i) => tileMap(d, multiples[i]));
   const shape = maps.map((m) => m.length);
   const out = ctx.alloc(x.dtype, shape);
   remapInto(x, shape, maps, 0, out.data);

@@ -74,6 +74,33 @@ export function remapInto(x: TensorValue, outShape: readonly number[], maps: Int
   }
 }
 
+/**
+ * Source index along one dimension of length `dim` for each position of that dimension padded by
+ * `before` and `after`: -1 for constant padding, the mirrored index for 'reflect' (edge not repeated)
+ * and 'symmetric' (edge repeated). pad reads through these maps and padGrad scatters back through
+ * the same ones, so the two always agree on where each padded cell comes from.
+ */
+export function padMap(dim: number, before: number, after: number, mode: string): Int32Array {
+  const map = new Int32Array(dim + before + after);
+  for (let j = 0; j < map.length; j++) {
+    let i = j - before;
+    if (i < 0 || i >= dim) {
+      if (mode === 'constant') i = -1;
+      else if (mode === 'reflect') i = i < 0 ? -i : 2 * (dim - 1) - i;
+      else i = i < 0 ? -i - 1 : 2 * dim - 1 - i;
+    }
+    map[j] = i;
+  }
+  return map;
+}
+
+/** Source index along one dimension of length `dim` repeated `multiple` times (j mod dim): tile and tileGrad's map. */
+export function tileMap(dim: number, multiple: number): Int32Array {
+  const map = new Int32Array(dim * multiple);
+  for (let j = 0; j < map.length; j++) map[j] = j % dim;
+  return map;
+}
+
 /** [length, source start (or -1), ...] for maximal runs of consecutive indices (or of -1s) in `map`. */
 function runsOf(map: Int32Array): number[] {
   const runs: number[] = [];
