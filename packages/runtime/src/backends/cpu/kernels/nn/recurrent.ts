@@ -83,7 +83,7 @@ export function setup(inputs: TensorValue[], attrs: Record<string, unknown>, ctx
 }
 
 /** Allocates Y and the final-state outputs in the node's layout, with writers by (t, dir, b, h). */
-export function outputs(s: RecurrentSetup, dtype: TensorValue['dtype'], ctx: KernelContext, states: number) {
+function outputs(s: RecurrentSetup, dtype: TensorValue['dtype'], ctx: KernelContext, states: number) {
   const { seq, batch, hidden, dirs, layout } = s;
   const y = ctx.alloc(dtype, layout === 1 ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden]);
   y.data.fill(0);
@@ -94,13 +94,47 @@ export function outputs(s: RecurrentSetup, dtype: TensorValue['dtype'], ctx: Ker
 }
 
 /** Initial state `name` ([dirs, batch, hidden], or [batch, dirs, hidden] in layout 1) for one direction and entry, else zeros. */
-export function initialState(s: RecurrentSetup, name: string, d: number, b: number): Float64Array {
+function initialState(s: RecurrentSetup, name: string, d: number, b: number): Float64Array {
   const v = s.get(name);
   const h = new Float64Array(s.hidden);
   if (!v) return h;
   const base = s.layout === 1 ? (b * s.dirs + d) * s.hidden : (d * s.batch + b) * s.hidden;
   for (let k = 0; k < s.hidden; k++) h[k] = v.data[base + k];
   return h;
+}
+
+/**
+ * The scan lstm, gru and rnn share. For each direction and batch entry the states start at
+ * `initialStates` (initialH, and initialC for lstm), then for each of the entry's time steps, in the
+ * direction's order (backward for 'reverse' and for the second direction of 'bidirectional'),
+ * `cell(d, xt, states)` gets X_t of that entry in `xt` and returns the new states, H first. Y at t is
+ * the new H; the final-state outputs hold each entry's states after its last step. Returns
+ * [Y, final states...], allocated in the node's layout.
+ */
+export function scanSequences(
+  s: RecurrentSetup,
+  attrs: Record<string, unknown>,
+  dtype: TensorValue['dtype'],
+  ctx: KernelContext,
+  initialStates: readonly string[],
+  cell: (d: number, xt: Float64Array, states: Float64Array[]) => Float64Array[],
+): TensorValue[] {
+  const { y, finals, yAt, finalAt } = outputs(s, dtype, ctx, initialStates.length);
+  const xt = new Float64Array(s.input);
+  for (let d = 0; d < s.dirs; d++) {
+    for (let bi = 0; bi < s.batch; bi++) {
+      let states = initialStates.map((name) => initialState(s, name, d, bi));
+      const len = s.lengths[bi];
+      for (let step = 0; step < len; step++) {
+        const t = d === 0 && attrs.direction !== 'reverse' ? step : len - 1 - step;
+        for (let i = 0; i < s.input; i++) xt[i] = s.x(t, bi, i);
+        states = cell(d, xt, states);
+        y.data.set(states[0], yAt(t, d, bi));
+      }
+      states.forEach((state, i) => finals[i].data.set(state, finalAt(d, bi)));
+    }
+  }
+  return [y, ...finals];
 }
 
 /** dot(row r of matrix m (at offset), vector v) over n entries. */
