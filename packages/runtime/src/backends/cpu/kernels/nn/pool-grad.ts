@@ -1,6 +1,6 @@
 import { Attrs, ShapeError, TensorValue } from '@graphc/graph';
 import { KernelContext, registerCpuKernel } from '../../kernel';
-import { WindowGeometry, windowGeometry } from './window';
+import { WindowGeometry, forEachPoolWindow, windowGeometry } from './window';
 
 /**
  * Pool adjoints, direct like the forward pools: per output pixel the window clipped to the input
@@ -33,43 +33,32 @@ function argmaxOf(x: TensorValue, g: WindowGeometry, argmax: Int32Array): void {
     bestAt = new Int32Array(c);
   }
   const xd = x.data;
-  let o = 0;
-  for (let b = 0; b < g.n; b++) {
-    const imageBase = b * g.h * g.w * c;
-    for (let oy = 0; oy < g.outH; oy++) {
-      const y0 = oy * g.sh - g.padTop;
-      const yStart = Math.max(y0, 0);
-      const yEnd = Math.min(y0 + g.kh, g.h);
-      for (let ox = 0; ox < g.outW; ox++, o += c) {
-        const x0 = ox * g.sw - g.padLeft;
-        const xStart = Math.max(x0, 0);
-        const xEnd = Math.min(x0 + g.kw, g.w);
-        if (yStart >= yEnd || xStart >= xEnd) {
-          for (let ch = 0; ch < c; ch++) bestAt[ch] = -1;
-        } else {
-          // the window's first cell starts each channel's running max (no fills per window)
-          const first = imageBase + (yStart * g.w + xStart) * c;
+  forEachPoolWindow(g, (pixel, imageBase, yStart, yEnd, xStart, xEnd) => {
+    const o = pixel * c;
+    if (yStart >= yEnd || xStart >= xEnd) {
+      for (let ch = 0; ch < c; ch++) bestAt[ch] = -1;
+    } else {
+      // the window's first cell starts each channel's running max (no fills per window)
+      const first = imageBase + (yStart * g.w + xStart) * c;
+      for (let ch = 0; ch < c; ch++) {
+        best[ch] = xd[first + ch];
+        bestAt[ch] = first + ch;
+      }
+      for (let iy = yStart; iy < yEnd; iy++) {
+        for (let ix = iy === yStart ? xStart + 1 : xStart; ix < xEnd; ix++) {
+          const src = imageBase + (iy * g.w + ix) * c;
           for (let ch = 0; ch < c; ch++) {
-            best[ch] = xd[first + ch];
-            bestAt[ch] = first + ch;
-          }
-          for (let iy = yStart; iy < yEnd; iy++) {
-            for (let ix = iy === yStart ? xStart + 1 : xStart; ix < xEnd; ix++) {
-              const src = imageBase + (iy * g.w + ix) * c;
-              for (let ch = 0; ch < c; ch++) {
-                const v = xd[src + ch];
-                if (v > best[ch]) {
-                  best[ch] = v;
-                  bestAt[ch] = src + ch;
-                }
-              }
+            const v = xd[src + ch];
+            if (v > best[ch]) {
+              best[ch] = v;
+              bestAt[ch] = src + ch;
             }
           }
         }
-        for (let ch = 0; ch < c; ch++) argmax[o + ch] = bestAt[ch];
       }
     }
-  }
+    for (let ch = 0; ch < c; ch++) argmax[o + ch] = bestAt[ch];
+  });
 }
 
 let argmaxBuf = new Int32Array(0);
@@ -115,28 +104,17 @@ registerCpuKernel('avgPoolGrad', ([dy, x], attrs, ctx) => {
   const dx = out.data;
   const dd = dy.data;
   dx.fill(0);
-  let o = 0;
-  for (let b = 0; b < g.n; b++) {
-    const imageBase = b * g.h * g.w * c;
-    for (let oy = 0; oy < g.outH; oy++) {
-      const y0 = oy * g.sh - g.padTop;
-      const yStart = Math.max(y0, 0);
-      const yEnd = Math.min(y0 + g.kh, g.h);
-      for (let ox = 0; ox < g.outW; ox++, o += c) {
-        const x0 = ox * g.sw - g.padLeft;
-        const xStart = Math.max(x0, 0);
-        const xEnd = Math.min(x0 + g.kw, g.w);
-        const count = (yEnd - yStart) * (xEnd - xStart);
-        if (count <= 0) continue;
-        const share = 1 / count;
-        for (let iy = yStart; iy < yEnd; iy++) {
-          for (let ix = xStart; ix < xEnd; ix++) {
-            const dst = imageBase + (iy * g.w + ix) * c;
-            for (let ch = 0; ch < c; ch++) dx[dst + ch] += dd[o + ch] * share;
-          }
-        }
+  forEachPoolWindow(g, (pixel, imageBase, yStart, yEnd, xStart, xEnd) => {
+    const count = (yEnd - yStart) * (xEnd - xStart);
+    if (count <= 0) return;
+    const o = pixel * c;
+    const share = 1 / count;
+    for (let iy = yStart; iy < yEnd; iy++) {
+      for (let ix = xStart; ix < xEnd; ix++) {
+        const dst = imageBase + (iy * g.w + ix) * c;
+        for (let ch = 0; ch < c; ch++) dx[dst + ch] += dd[o + ch] * share;
       }
     }
-  }
+  });
   return [out];
 });

@@ -55,3 +55,28 @@ export function forEachWindowTap(g: WindowGeometry, visit: (out: number, input: 
     }
   }
 }
+
+/**
+ * Visits every output pixel of a pool window over NHWC `g` (stride, no dilation), in row-major
+ * order, with its window clipped to the image: rows [yStart, yEnd) and columns [xStart, xEnd), an
+ * empty range where the window lies wholly in the padding (padded cells never take part). `out` is
+ * the output pixel's index and `imageBase` the offset of its image in the input.
+ */
+export function forEachPoolWindow(
+  g: WindowGeometry,
+  visit: (out: number, imageBase: number, yStart: number, yEnd: number, xStart: number, xEnd: number) => void,
+): void {
+  let out = 0;
+  for (let b = 0; b < g.n; b++) {
+    const imageBase = b * g.h * g.w * g.c;
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y0 = oy * g.sh - g.padTop;
+      const yStart = Math.max(y0, 0);
+      const yEnd = Math.min(y0 + g.kh, g.h);
+      for (let ox = 0; ox < g.outW; ox++, out++) {
+        const x0 = ox * g.sw - g.padLeft;
+        visit(out, imageBase, yStart, yEnd, Math.max(x0, 0), Math.min(x0 + g.kw, g.w));
+      }
+    }
+  }
+}
