@@ -1,7 +1,7 @@
 import { Attrs, DType, getOpDef, sizeOf } from '@graphc/graph';
 import { wgslType } from '../dtypes';
 import { GpuTensorInfo, NoGpuKernel, WebGpuKernel, WgslBinding, WgslDispatch } from '../kernel';
-import { broadcastIndex, collapseBroadcast, grid1d } from '../wgsl';
+import { broadcastIndex, collapseBroadcast, flatDispatch } from '../wgsl';
 
 /**
  * Elementwise kernels generated from the OpDefs' scalar templates: one op is a one-statement program,
@@ -176,22 +176,13 @@ export function elementwiseDispatch(program: GpuElementwiseProgram, maxPerDim: n
   const selfInputs = new Set(program.inputIsOutput ?? []);
   const bound = program.inputs.map((_, k) => k).filter((k) => !selfInputs.has(k));
   const index = broadcastLoads(out.shape, program.inputs, 'i');
-  const grid = grid1d(n, maxPerDim);
   const loads = program.inputs.map((_, k) => (selfInputs.has(k) ? `let x${k} = out0[i];` : `let x${k} = in${k}[${index[k]}];`));
   const { lines, result } = programLines(program, program.inputs.map((_, k) => `x${k}`));
   const bindings: WgslBinding[] = [
     ...bound.map((k) => ({ ref: { input: k }, name: `in${k}`, type: `array<${valueType(program.inputs[k].dtype)}>` })),
     { ref: { output: 0 }, name: 'out0', type: `array<${valueType(out.dtype)}>` },
   ];
-  const body = `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${n}u) { return; }
-  ${[...loads, ...lines].join('\n  ')}
-  out0[i] = ${result};
-}`;
-  return { bindings, body, workgroups: grid.workgroups };
+  return flatDispatch({ n, maxPerDim, bindings, body: `${[...loads, ...lines].join('\n  ')}\n  out0[i] = ${result};` });
 }
 
 /** The kernel of a single registered elementwise op. */

@@ -1,7 +1,7 @@
 import { sizeOf } from '@graphc/graph';
 import { opSeed } from '../../../random';
 import { registerWebGpuKernel, requireDTypes } from '../kernel';
-import { f32Lit, grid1d, u32Lit } from '../wgsl';
+import { f32Lit, flatDispatch, u32Lit } from '../wgsl';
 import { broadcastLoads } from './elementwise';
 
 /**
@@ -13,25 +13,19 @@ registerWebGpuKernel('batchNorm', (ctx) => {
   const out = ctx.outputs[0];
   const n = sizeOf(out.shape);
   const idx = broadcastLoads(out.shape, ctx.inputs, 'i');
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
   const names = ['x', 'mean', 'variance', 'offset', 'scale'];
   return {
     dispatches: [
-      {
+      flatDispatch({
+        n,
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
         bindings: [
           ...names.map((name, k) => ({ ref: { input: k }, name: `${name}_`, type: 'array<f32>' })),
           { ref: { output: 0 }, name: 'y', type: 'array<f32>' },
         ],
-        body: `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${u32Lit(n)}) { return; }
-  let m = scale_[${idx[4]}] / sqrt(variance_[${idx[2]}] + ${f32Lit(ctx.attrs.varianceEpsilon as number)});
-  y[i] = (x_[${idx[0]}] - mean_[${idx[1]}]) * m + offset_[${idx[3]}];
-}`,
-        workgroups: grid.workgroups,
-      },
+        body: `let m = scale_[${idx[4]}] / sqrt(variance_[${idx[2]}] + ${f32Lit(ctx.attrs.varianceEpsilon as number)});
+  y[i] = (x_[${idx[0]}] - mean_[${idx[1]}]) * m + offset_[${idx[3]}];`,
+      }),
     ],
   };
 });
@@ -55,7 +49,7 @@ registerWebGpuKernel('dropout', (ctx) => {
   requireDTypes(ctx, ['float32']);
   const rate = ctx.attrs.rate as number;
   const n = sizeOf(ctx.outputs[0].shape);
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
+  const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   // output 1: each element's factor (0 or the scale), the mask the gradient multiplies by
   const x = { ref: { input: 0 }, name: 'x', type: 'array<f32>' };
   const outs = [
@@ -64,18 +58,7 @@ registerWebGpuKernel('dropout', (ctx) => {
   ];
   if (rate === 0) {
     return {
-      dispatches: [
-        {
-          bindings: [x, ...outs],
-          body: `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i < ${u32Lit(n)}) { y[i] = x[i]; factor[i] = 1.0; }
-}`,
-          workgroups: grid.workgroups,
-        },
-      ],
+      dispatches: [flatDispatch({ n, maxPerDim, bindings: [x, ...outs], body: 'y[i] = x[i];\n  factor[i] = 1.0;' })],
     };
   }
   const threshold = Math.ceil(rate * 4294967296);
@@ -85,20 +68,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   return {
     state: [{ key: `dropout:${ctx.node.name}`, init: () => new Uint32Array([seed]) }],
     dispatches: [
-      {
+      flatDispatch({
+        n,
+        maxPerDim,
         bindings: [x, { ref: { state: 0 }, name: 'rng', type: 'array<u32>', access: 'read' as const }, ...outs],
-        body: `${MULBERRY}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${u32Lit(n)}) { return; }
-  let t = mulberry(rng[0] + (i + 1u) * ${u32Lit(step)});
+        decls: MULBERRY,
+        body: `let t = mulberry(rng[0] + (i + 1u) * ${u32Lit(step)});
   let f = select(${f32Lit(1 / (1 - rate))}, 0.0, ${drop});
   factor[i] = f;
-  y[i] = select(x[i] * ${f32Lit(1 / (1 - rate))}, 0.0, ${drop});
-}`,
-        workgroups: grid.workgroups,
-      },
+  y[i] = select(x[i] * ${f32Lit(1 / (1 - rate))}, 0.0, ${drop});`,
+      }),
       {
         bindings: [{ ref: { state: 0 }, name: 'rng', type: 'array<u32>' }],
         body: `
