@@ -1,6 +1,6 @@
 import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { grid1d, i32Lit, u32Lit } from '../wgsl';
+import { flatDispatch, i32Lit, u32Lit } from '../wgsl';
 import { broadcastCopy, coords, dst, mapDispatch, movable, offsetOf, src } from './array';
 import { valueType } from './elementwise';
 
@@ -12,7 +12,6 @@ import { valueType } from './elementwise';
  * the end); a fed or constant index out of range is the CPU's error, raised on the host before the
  * run; one computed on the device reads 0 (gathers) or is skipped (scatters).
  */
-const WG = 256;
 const U = u32Lit;
 const I = i32Lit;
 
@@ -181,14 +180,7 @@ registerWebGpuKernel('scatterElements', (ctx) => {
   const out = ctx.outputs[0];
   const inside = indices.shape.map((d, k) => (k === axis ? '' : `c${k} < ${U(d)}`)).filter(Boolean);
   const base = offsetOf(indices.shape.map((_, k) => [k === axis ? '0u' : `c${k}`, is[k]]));
-  const n = sizeOf(out.shape);
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(n)}) { return; }
-  ${coords('i', out.shape)}
+  const body = `${coords('i', out.shape)}
   var acc = data[i];
   if (${inside.join(' && ') || 'true'}) {
     let base = ${base};
@@ -199,9 +191,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (k == i32(c${axis})) { let u = upd[at]; acc = ${combine}; }
     }
   }
-  dst[i] = acc;
-}`;
-  return scatterPlan(type, body, grid.workgroups, [rangeCheck(ctx, 1, () => dim)]);
+  dst[i] = acc;`;
+  return scatterPlan(ctx, type, body, [rangeCheck(ctx, 1, () => dim)]);
 });
 
 /**
@@ -216,8 +207,6 @@ registerWebGpuKernel('scatterNd', (ctx) => {
   const q = indices.shape[indices.shape.length - 1];
   const slice = sizeOf(data.shape.slice(q));
   const tuples = sizeOf(indices.shape.slice(0, -1));
-  const n = sizeOf(data.shape);
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
   const ds = stridesOf(data.shape);
   const match: string[] = [];
   for (let j = 0; j < q; j++) {
@@ -225,32 +214,30 @@ registerWebGpuKernel('scatterNd', (ctx) => {
     match.push(`var k${j} = ids[t * ${U(q)} + ${U(j)}]; if (k${j} < 0i) { k${j} += ${I(dim)}; }`);
     match.push(`hit = hit && k${j} == i32((i / ${U(ds[j])}) % ${U(dim)});`);
   }
-  const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(n)}) { return; }
-  var acc = data[i];
+  const body = `var acc = data[i];
   let r = i % ${U(Math.max(slice, 1))};
   for (var t = 0u; t < ${U(tuples)}; t++) {
     var hit = true;
     ${match.join('\n    ')}
     if (hit) { let u = upd[t * ${U(slice)} + r]; acc = ${combine}; }
   }
-  dst[i] = acc;
-}`;
-  return scatterPlan(type, body, grid.workgroups, q > 0 ? [rangeCheck(ctx, 1, (j) => data.shape[j % q])] : []);
+  dst[i] = acc;`;
+  return scatterPlan(ctx, type, body, q > 0 ? [rangeCheck(ctx, 1, (j) => data.shape[j % q])] : []);
 });
 
-/** A scatter's one dispatch: data, indices (as i32) and updates in, the scattered copy out. */
-function scatterPlan(type: string, body: string, workgroups: [number, number, number], hostChecks: KernelPlan['hostChecks']): KernelPlan {
+/**
+ * A scatter's one dispatch, a thread per element `i` of the output running `body`: data, indices (as
+ * i32) and updates in, the scattered copy out.
+ */
+function scatterPlan(ctx: WebGpuKernelContext, type: string, body: string, hostChecks: KernelPlan['hostChecks']): KernelPlan {
   const bindings = [
     { ref: { input: 0 }, name: 'data', type: `array<${type}>` },
     { ref: { input: 1 }, name: 'ids', type: 'array<i32>' },
     { ref: { input: 2 }, name: 'upd', type: `array<${type}>` },
     { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
   ];
-  return { dispatches: [{ bindings, body, workgroups }], hostChecks };
+  const n = sizeOf(ctx.outputs[0].shape);
+  return { dispatches: [flatDispatch({ n, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, body })], hostChecks };
 }
 
 /** trilu: element (r, c) of each matrix kept where c - r >= k (upper) or <= k (lower), else 0. */
@@ -317,29 +304,24 @@ registerWebGpuKernel('cumSum', (ctx): KernelPlan => {
   const exclusive = ctx.attrs.exclusive === true;
   const reverse = ctx.attrs.reverse === true;
   if (lines > 0 && dim >= CUMSUM_SCAN_MIN_DIM) return { dispatches: [cumSumScan(type, dim, inner, lines, exclusive, reverse, ctx.limits.maxComputeWorkgroupsPerDimension)] };
-  const grid = grid1d(lines, ctx.limits.maxComputeWorkgroupsPerDimension);
   const j = reverse ? `${U(dim - 1)} - s` : 's';
-  const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let line = ${grid.index};
-  if (line >= ${U(lines)}) { return; }
-  let base = (line / ${U(inner)}) * ${U(dim * inner)} + line % ${U(inner)};
-  var sum = ${type}(0);
-  for (var s = 0u; s < ${U(dim)}; s++) {
-    let at = base + (${j}) * ${U(inner)};
-    ${exclusive ? 'let v = x[at]; y[at] = sum; sum += v;' : 'sum += x[at]; y[at] = sum;'}
-  }
-}`;
-  const dispatch: WgslDispatch = {
+  if (lines === 0) return { dispatches: [] };
+  const dispatch = flatDispatch({
+    n: lines,
+    maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+    index: 'line',
     bindings: [
       { ref: { input: 0 }, name: 'x', type: `array<${type}>` },
       { ref: { output: 0 }, name: 'y', type: `array<${type}>` },
     ],
-    body,
-    workgroups: grid.workgroups,
-  };
-  return { dispatches: lines > 0 ? [dispatch] : [] };
+    body: `let base = (line / ${U(inner)}) * ${U(dim * inner)} + line % ${U(inner)};
+  var sum = ${type}(0);
+  for (var s = 0u; s < ${U(dim)}; s++) {
+    let at = base + (${j}) * ${U(inner)};
+    ${exclusive ? 'let v = x[at]; y[at] = sum; sum += v;' : 'sum += x[at]; y[at] = sum;'}
+  }`,
+  });
+  return { dispatches: [dispatch] };
 });
 
 const CUMSUM_SCAN_MIN_DIM = 1024;
@@ -415,16 +397,10 @@ registerWebGpuKernel('topK', (ctx) => {
   const dim = x.shape[axis];
   const inner = sizeOf(x.shape.slice(axis + 1));
   const n = sizeOf(x.shape);
-  const grid = grid1d(n, ctx.limits.maxComputeWorkgroupsPerDimension);
   const key = x.dtype === 'float32' ? (v: string) => `select(${v}, gc_inf(), gc_isnan(${v}))` : (v: string) => v;
   // q goes before j: a strictly better key, or an equal one at a lower index
   const better = largest ? 'kq > kj' : 'kq < kj';
-  const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(n)}) { return; }
-  let o = i / ${U(dim * inner)};
+  const body = `let o = i / ${U(dim * inner)};
   let j = (i / ${U(inner)}) % ${U(dim)};
   let r = i % ${U(inner)};
   let base = o * ${U(dim * inner)} + r;
@@ -440,8 +416,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let at = o * ${U(k * inner)} + rank * ${U(inner)} + r;
     values[at] = xj;
     indices[at] = i32(j);
-  }
-}`;
+  }`;
   const bindings = [
     { ref: { input: 0 }, name: 'x', type: `array<${type}>` },
     { ref: { output: 0 }, name: 'values', type: `array<${type}>` },
@@ -453,8 +428,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (dim >= TOPK_SELECT_MIN_DIM && k <= TOPK_SELECT_MAX_K) {
     return { dispatches: [topKSelection(x.dtype, type, dim, inner, n / (dim * inner), k, largest, key, ctx.limits.maxComputeWorkgroupsPerDimension, bindings)] };
   }
-  const dispatch: WgslDispatch = { bindings, body, workgroups: grid.workgroups };
-  return { dispatches: [dispatch] };
+  return { dispatches: [flatDispatch({ n, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, body })] };
 });
 
 const TOPK_SELECT_MIN_DIM = 512;
