@@ -1,6 +1,6 @@
 import { ops, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { grid1d, u32Lit } from '../wgsl';
+import { flatDispatch, grid1d, u32Lit } from '../wgsl';
 import { GemmOperand, gemmDispatch, gemmOutputType } from './gemm';
 import { valueType } from './elementwise';
 
@@ -12,7 +12,6 @@ import { valueType } from './elementwise';
  * ...) runs on the tiled GEMM, each operand loaded through its label strides; any other equation
  * runs a thread per output element looping over the summed labels.
  */
-const WG = 256;
 const U = u32Lit;
 
 type EinsumLabels = ops.EinsumLoops;
@@ -102,26 +101,19 @@ registerWebGpuKernel('einsum', (ctx): KernelPlan => {
   }
   const type = valueType(out.dtype);
   const sumCount = e.sumLabels.reduce((p, l) => p * e.dims[e.labels.indexOf(l)], 1);
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
   const bindings: WgslBinding[] = [
     ...ctx.inputs.map((_, k) => ({ ref: { input: k }, name: `in${k}`, type: `array<${type}>` })),
     { ref: { output: 0 }, name: 'out0', type: `array<${type}>` },
   ];
   const outBase = ctx.inputs.map((_, k) => `let o${k} = ${groupOffset(e, k, e.outLabels, 'i')};`);
   const prod = ctx.inputs.map((_, k) => `in${k}[o${k} + ${groupOffset(e, k, e.sumLabels, 's')}]`).join(' * ');
-  const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  ${outBase.join('\n  ')}
+  const body = `${outBase.join('\n  ')}
   var acc = ${type}(0);
   for (var s = 0u; s < ${U(sumCount)}; s++) {
     acc += ${prod};
   }
-  out0[i] = acc;
-}`;
-  return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
+  out0[i] = acc;`;
+  return { dispatches: [flatDispatch({ n: total, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, body })] };
 });
 
 /**

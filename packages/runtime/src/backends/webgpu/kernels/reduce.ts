@@ -1,6 +1,6 @@
 import { DType, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel } from '../kernel';
-import { f32Lit, flatDispatch, grid1d, u32Lit } from '../wgsl';
+import { f32Lit, flatDispatch, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
 
 /**
@@ -228,31 +228,26 @@ for (const [op, cmp] of [
     const dim = x.shape[axis];
     const inner = sizeOf(x.shape.slice(axis + 1));
     const outSize = sizeOf(ctx.outputs[0].shape);
-    const grid = grid1d(outSize, ctx.limits.maxComputeWorkgroupsPerDimension);
     const better = type === 'f32' ? `!gc_isnan(best) && (v ${cmp} best || gc_isnan(v))` : `v ${cmp} best`;
     return {
       dispatches: [
-        {
+        flatDispatch({
+          n: outSize,
+          maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+          index: 'o',
           bindings: [
             { ref: { input: 0 }, name: 'src', type: `array<${type}>` },
             { ref: { output: 0 }, name: 'dst', type: 'array<i32>' },
           ],
-          body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let o = ${grid.index};
-  if (o >= ${u32Lit(outSize)}) { return; }
-  let base = (o / ${u32Lit(inner)}) * ${u32Lit(dim * inner)} + o % ${u32Lit(inner)};
+          body: `let base = (o / ${u32Lit(inner)}) * ${u32Lit(dim * inner)} + o % ${u32Lit(inner)};
   var best = src[base];
   var at = 0i;
   for (var k = 1u; k < ${u32Lit(dim)}; k++) {
     let v = src[base + k * ${u32Lit(inner)}];
     if (${better}) { best = v; at = i32(k); }
   }
-  dst[o] = at;
-}`,
-          workgroups: grid.workgroups,
-        },
+  dst[o] = at;`,
+        }),
       ],
     };
   });
