@@ -1,6 +1,6 @@
 import { TensorValue, ops, resizeTaps, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { broadcastIndex, collapseBroadcast, f32Lit, flatDispatch, grid1d, i32Lit, u32Lit } from '../wgsl';
+import { broadcastIndex, collapseBroadcast, f32Lit, flatDispatch, i32Lit, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
 import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, matrixOperand } from './gemm';
 
@@ -108,19 +108,13 @@ function convPlan(ctx: WebGpuKernelContext, transposed: boolean): KernelPlan {
   const wIndex = (m: string, c: string, t: string, g: string): string =>
     transposed ? `((${g} * ${U(Cg)} + ${c}) * ${U(Mg)} + ${m}) * ${U(K)} + ${t}` : `((${g} * ${U(Mg)} + ${m}) * ${U(Cg)} + ${c}) * ${U(K)} + ${t}`;
   const direct = (): KernelPlan => {
-    const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
     const bindings: WgslBinding[] = [
       { ref: { input: 0 }, name: 'X', type: 'array<f32>' },
       { ref: { input: 1 }, name: 'W', type: 'array<f32>' },
       ...(hasBias ? [{ ref: { input: 2 }, name: 'bias', type: 'array<f32>' }] : []),
       { ref: { output: 0 }, name: 'Y', type: 'array<f32>' },
     ];
-    const body = `${win}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  let p = i % ${U(P)};
+    const body = `let p = i % ${U(P)};
   let mo = (i / ${U(P)}) % ${U(M)};
   let n = i / ${U(P * M)};
   let g = mo / ${U(Mg)};
@@ -133,9 +127,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       acc += X[(n * ${U(C)} + g * ${U(Cg)} + c) * ${U(inSize)} + u32(off)] * W[${wIndex('m', 'c', 't', 'g')}];
     }
   }
-  Y[i] = acc${hasBias ? ' + bias[mo]' : ''};
-}`;
-    return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
+  Y[i] = acc${hasBias ? ' + bias[mo]' : ''};`;
+    return { dispatches: [flatDispatch({ n: total, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, decls: win, body })] };
   };
   if (Mg <= DIRECT_MAX_MG || Cg * K < 4) return direct();
   const rows = Cg * K;
@@ -357,13 +350,7 @@ registerWebGpuKernel('layerNorm', (ctx) => {
   ];
   const finishStats = `let inv = 1.0 / sqrt(sq / ${f32Lit(len)} + ${f32Lit(eps)});`;
   if (len < TREE_MIN) {
-    const grid = grid1d(rows, ctx.limits.maxComputeWorkgroupsPerDimension);
-    const body = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = ${grid.index};
-  if (row >= ${U(rows)}) { return; }
-  let base = row * ${U(len)};
+    const body = `let base = row * ${U(len)};
   var sum = 0.0;
   for (var k = 0u; k < ${U(len)}; k++) { sum += x[base + k]; }
   let mean = sum / ${f32Lit(len)};
@@ -372,9 +359,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${finishStats}
   meanOut[row] = mean;
   invOut[row] = inv;
-  for (var k = 0u; k < ${U(len)}; k++) { y[base + k] = ${yOf}; }
-}`;
-    return { dispatches: [{ bindings, body, workgroups: grid.workgroups }] };
+  for (var k = 0u; k < ${U(len)}; k++) { y[base + k] = ${yOf}; }`;
+    return { dispatches: [flatDispatch({ n: rows, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, index: 'row', bindings, body })] };
   }
   const ry = Math.min(rows, ctx.limits.maxComputeWorkgroupsPerDimension);
   const rz = Math.ceil(rows / ry);
@@ -454,18 +440,7 @@ fn lossAt(e: u32) -> vec2<f32> {
   let dispatch: WgslDispatch;
   if (reduction === 'none') {
     if (count === 0) return { dispatches: [], hostChecks };
-    const grid = grid1d(count, ctx.limits.maxComputeWorkgroupsPerDimension);
-    dispatch = {
-      bindings,
-      body: `${element}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(count)}) { return; }
-  Y[i] = lossAt(i).x;
-}`,
-      workgroups: grid.workgroups,
-    };
+    dispatch = flatDispatch({ n: count, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, decls: element, body: 'Y[i] = lossAt(i).x;' });
   } else {
     dispatch = {
       bindings,
@@ -562,31 +537,16 @@ registerWebGpuKernel('resize', (ctx) => {
   const read = `X[${terms.join(' + ') || '0u'}]`;
   // a zero weight skips its tap, as the CPU kernel does (so an infinite neighbour does not make NaN)
   const accumulate = weights.length ? `let w = ${weights.join(' * ')};\n  if (w != 0.0) { acc += w * ${read}; }` : `acc = ${read};`;
-  const grid = grid1d(total, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const body = `
-${tables.join('\n')}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = ${grid.index};
-  if (i >= ${U(total)}) { return; }
-  var acc = ${type}(0);
+  const body = `var acc = ${type}(0);
   ${loops.filter((l) => l.startsWith('let o')).join('\n  ')}
   ${checks.length ? `if (${checks.join(' || ')}) { Y[i] = ${extrap}; return; }` : ''}
   ${loops.filter((l) => !l.startsWith('let o')).join('\n  ')}
   ${accumulate}
   ${close.join(' ')}
-  Y[i] = acc;
-}`;
-  return {
-    dispatches: [
-      {
-        bindings: [
-          { ref: { input: 0 }, name: 'X', type: `array<${type}>` },
-          { ref: { output: 0 }, name: 'Y', type: `array<${type}>` },
-        ],
-        body,
-        workgroups: grid.workgroups,
-      },
-    ],
-  };
+  Y[i] = acc;`;
+  const bindings: WgslBinding[] = [
+    { ref: { input: 0 }, name: 'X', type: `array<${type}>` },
+    { ref: { output: 0 }, name: 'Y', type: `array<${type}>` },
+  ];
+  return { dispatches: [flatDispatch({ n: total, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, decls: `\n${tables.join('\n')}`, body })] };
 });
