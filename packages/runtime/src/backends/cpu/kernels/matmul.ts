@@ -1,19 +1,11 @@
-import { TensorValue, sizeOf, stridesOf } from '@graphc/graph';
+import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
 import { gemm } from '../gemm';
 import { broadcastResultShape, registerCpuKernel } from '../kernel';
 
 /** Batched matmul: broadcast batch dims, then one GEMM per batch entry on strided views. */
 registerCpuKernel('matmul', (inputs, attrs, ctx) => {
   const [a, b] = inputs;
-  const ta = attrs.transposeA === true;
-  const tb = attrs.transposeB === true;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = a.shape[ra - (ta ? 1 : 2)];
-  const k = a.shape[ra - (ta ? 2 : 1)];
-  const n = b.shape[rb - (tb ? 2 : 1)];
-  const batchA = a.shape.slice(0, -2);
-  const batchB = b.shape.slice(0, -2);
+  const { transposeA: ta, transposeB: tb, m, k, n, batchA, batchB } = ops.matmulGeometry(a.shape, b.shape, attrs);
   const batch = broadcastResultShape([batchA, batchB]);
   const out: TensorValue = ctx.alloc(a.dtype, [...batch, m, n]);
   const count = sizeOf(batch);

@@ -1,4 +1,4 @@
-import { sizeOf } from '@graphc/graph';
+import { ops, sizeOf } from '@graphc/graph';
 import { broadcastRead } from '../program';
 import { registerAnchorKernel } from './elementwise';
 
@@ -8,16 +8,8 @@ import { registerAnchorKernel } from './elementwise';
  * workgroup memory, so there is no tiling: every operand element is read from device memory.
  */
 registerAnchorKernel('matmul', (_ctx, [a, b], attrs, out) => {
-  const ta = attrs.transposeA === true;
-  const tb = attrs.transposeB === true;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = a.shape[ra - (ta ? 1 : 2)];
-  const k = a.shape[ra - (ta ? 2 : 1)];
-  const n = b.shape[rb - (tb ? 2 : 1)];
+  const { transposeA: ta, transposeB: tb, m, k, n, batchA, batchB } = ops.matmulGeometry(a.shape, b.shape, attrs);
   const batch = out.shape.slice(0, -2);
-  const batchA = a.shape.slice(0, -2);
-  const batchB = b.shape.slice(0, -2);
   // element (r, c) of the matrix: r * rowStride + c * colStride
   const [aRow, aCol] = ta ? [1, m] : [k, 1];
   const [bRow, bCol] = tb ? [1, k] : [n, 1];

@@ -1,4 +1,4 @@
-import { Attrs, sizeOf } from '@graphc/graph';
+import { Attrs, ops, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { broadcastIndex, collapseBroadcast, u32Lit } from '../wgsl';
 import { GemmEpilogue, gemmDispatch, gemmOutputType, matrixOperand } from './gemm';
@@ -16,16 +16,10 @@ export function matmulDispatch(
   maxPerDim: number,
   epilogue?: GemmEpilogue,
 ): WgslDispatch {
-  const ta = attrs.transposeA === true;
-  const tb = attrs.transposeB === true;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = a.shape[ra - (ta ? 1 : 2)];
-  const k = a.shape[ra - (ta ? 2 : 1)];
-  const n = b.shape[rb - (tb ? 2 : 1)];
+  const { transposeA: ta, transposeB: tb, m, k, n, batchA, batchB } = ops.matmulGeometry(a.shape, b.shape, attrs);
   const batchShape = out.shape.slice(0, -2);
   const batch = sizeOf(batchShape);
-  const { shape, strides } = collapseBroadcast(batchShape, [a.shape.slice(0, -2), b.shape.slice(0, -2)]);
+  const { shape, strides } = collapseBroadcast(batchShape, [batchA, batchB]);
   const offset = (which: number, size: number) => (bz: string): string => {
     if (batch <= 1) return '0u';
     const idx = broadcastIndex(bz, shape, strides[which]);
