@@ -141,15 +141,22 @@ registerGpujsKernel('concat', (ctx) => {
   return [concatKernel(ctx, parts, axis, out.shape)];
 });
 
+/**
+ * The index geometry gather and gatherGrad share: gather's output (gatherGrad's dy) is
+ * [outer..., indices..., inner...] over params [outer..., dim, inner...], with the axis from attr
+ * `axis` (negative from the end). `dim` is the gathered axis' length, `inner` the size of the
+ * dimensions after it, `count` the number of indices.
+ */
+export function gatherGeometry(ctx: LowerContext, paramsShape: number[], indicesShape: number[]): { dim: number; inner: number; count: number } {
+  const a = Number(ctx.attrs.axis ?? 0);
+  const axis = a < 0 ? a + paramsShape.length : a;
+  return { dim: paramsShape[axis], inner: sizeOf(paramsShape.slice(axis + 1)), count: sizeOf(indicesShape) };
+}
+
 registerGpujsKernel('gather', (ctx) => {
   const [params, indices] = ctx.inputs;
   const out = ctx.outputs[0];
-  const rank = params.shape.length;
-  const a = Number(ctx.attrs.axis ?? 0);
-  const axis = a < 0 ? a + rank : a;
-  const dim = params.shape[axis];
-  const inner = sizeOf(params.shape.slice(axis + 1));
-  const count = sizeOf(indices.shape);
+  const { dim, inner, count } = gatherGeometry(ctx, params.shape, indices.shape);
   return [
     ctx.kernel(out.shape, out.dtype, [params, indices], ([p, idx]) => {
       // output = [outer..., indices..., inner...]: flat = (o * count + n) * inner + j

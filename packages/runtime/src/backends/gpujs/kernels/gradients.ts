@@ -1,5 +1,6 @@
 import { Attrs, sizeOf, stridesOf, window2d } from '@graphc/graph';
 import { LowerContext, TensorRef, coordinates, registerGpujsKernel } from '../program';
+import { gatherGeometry } from './array';
 
 /**
  * Gradient ops, written as gathers: each output element sums the upstream elements that came from
@@ -26,12 +27,7 @@ registerGpujsKernel('sliceGrad', (ctx) => {
 registerGpujsKernel('gatherGrad', (ctx) => {
   const [dy, indices] = ctx.inputs;
   const out = ctx.outputs[0];
-  const rank = out.shape.length;
-  const a = Number(ctx.attrs.axis ?? 0);
-  const axis = a < 0 ? a + rank : a;
-  const dim = out.shape[axis];
-  const inner = sizeOf(out.shape.slice(axis + 1));
-  const count = sizeOf(indices.shape);
+  const { dim, inner, count } = gatherGeometry(ctx, out.shape, indices.shape);
   return [
     ctx.kernel(out.shape, out.dtype, [dy, indices], ([d, idx]) => {
       let code = `const j = i % ${inner};\nconst v = Math.floor(i / ${inner}) % ${dim};\nconst o = Math.floor(i / ${inner * dim});\nlet acc = 0.0;\n`;
