@@ -24,6 +24,17 @@ export function requireDType(ctx: InferContext, index: number, allowed: readonly
   return dt;
 }
 
+/**
+ * The checks a scatter's inference starts with (scatterElements, scatterNd): int32 or int64 indices
+ * (input 1) and updates (input 2) of data's dtype (input 0). Returns the three inputs.
+ */
+export function scatterInputs(ctx: InferContext): [data: OutputInfo, indices: OutputInfo, updates: OutputInfo] {
+  const [data, indices, updates] = ctx.inputs;
+  requireDType(ctx, 1, ['int32', 'int64']);
+  if (data.dtype !== updates.dtype) throw new ShapeError(`${ctx.where}updates dtype ${updates.dtype} differs from data dtype ${data.dtype}`);
+  return [data, indices, updates];
+}
+
 export function requireFloat(ctx: InferContext, index = 0): DType {
   const dt = ctx.inputs[index].dtype;
   if (!isFloat(dt)) throw new DTypeError(`${ctx.where}input ${index} must be float32 or float64, got ${dt}`);

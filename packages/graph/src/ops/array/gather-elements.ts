@@ -3,7 +3,7 @@ import { SymbolicTensor, TensorLike } from '../../graph';
 import { registerOp } from '../../registry';
 import { normalizeAxis, shapeToString } from '../../shape';
 import { apply1 } from '../builder';
-import { requireDType } from '../infer-helpers';
+import { requireDType, scatterInputs } from '../infer-helpers';
 
 /**
  * gatherElements(data, indices): out[i][j][k] = data[i][indices[i][j][k]][k] for axis 1 (any axis):
@@ -36,9 +36,7 @@ registerOp({
   numInputs: 3,
   nonDifferentiableInputs: [1],
   infer: (ctx) => {
-    const [data, indices, updates] = ctx.inputs;
-    requireDType(ctx, 1, ['int32', 'int64']);
-    if (data.dtype !== updates.dtype) throw new ShapeError(`${ctx.where}updates dtype ${updates.dtype} differs from data dtype ${data.dtype}`);
+    const [data, indices, updates] = scatterInputs(ctx);
     if (indices.shape.length !== data.shape.length || updates.shape.length !== data.shape.length) {
       throw new ShapeError(`${ctx.where}data, indices and updates must have the same rank`);
     }

@@ -3,7 +3,7 @@ import { SymbolicTensor, TensorLike } from '../../graph';
 import { registerOp } from '../../registry';
 import { shapeToString } from '../../shape';
 import { apply1 } from '../builder';
-import { requireDType } from '../infer-helpers';
+import { requireDType, scatterInputs } from '../infer-helpers';
 
 /**
  * gatherNd(data, indices): the last dimension of indices (length q) indexes the first q dimensions
@@ -63,10 +63,8 @@ registerOp({
   numInputs: 3,
   nonDifferentiableInputs: [1],
   infer: (ctx) => {
-    const [data, indices, updates] = ctx.inputs;
-    requireDType(ctx, 1, ['int32', 'int64']);
+    const [data, indices, updates] = scatterInputs(ctx);
     const q = indices.shape[indices.shape.length - 1];
-    if (data.dtype !== updates.dtype) throw new ShapeError(`${ctx.where}updates dtype ${updates.dtype} differs from data dtype ${data.dtype}`);
     if (indices.shape.length < 1 || q === null || q > data.shape.length) {
       throw new ShapeError(`${ctx.where}indices ${shapeToString(indices.shape)} do not fit data ${shapeToString(data.shape)}`);
     }
