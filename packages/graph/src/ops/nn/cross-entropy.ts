@@ -1,6 +1,6 @@
 import { ShapeError } from '../../errors';
 import { SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../../graph';
-import type { InferContext } from '../../opdef';
+import type { InferContext, OutputInfo } from '../../opdef';
 import { registerOp } from '../../registry';
 import { Shape, shapeToString } from '../../shape';
 import { apply1 } from '../builder';
@@ -12,6 +12,20 @@ function unifyShapes(ctx: InferContext, a: Shape, b: Shape, what: string): Shape
     throw new ShapeError(`${ctx.where}${what}: labels ${shapeToString(a)} and logits ${shapeToString(b)} do not match`);
   }
   return a.map((d, i) => d ?? b[i]);
+}
+
+/**
+ * Shared inference of the cross entropies whose labels have the logits' shape and float dtype
+ * (softmax's distributions, sigmoid's 0/1 or soft labels): one loss per row over the last (class)
+ * axis when `perRow`, else one per element.
+ */
+function inferDenseCrossEntropy(ctx: InferContext, perRow: boolean): OutputInfo[] {
+  const dtype = sameDType(ctx);
+  requireFloat(ctx, 1);
+  const [labels, logits] = ctx.inputs.map((i) => i.shape);
+  if (perRow && logits.length < 1) throw new ShapeError(`${ctx.where}logits must have rank >= 1, got ${shapeToString(logits)}`);
+  const shape = unifyShapes(ctx, labels, logits, 'labels and logits must have the same shape');
+  return [{ dtype, shape: perRow ? shape.slice(0, -1) : shape }];
 }
 
 /**
@@ -42,14 +56,7 @@ registerOp({
   name: 'softmaxCrossEntropyWithLogits',
   family: 'nn',
   numInputs: 2,
-  infer: (ctx) => {
-    const dtype = sameDType(ctx);
-    requireFloat(ctx, 1);
-    const [labels, logits] = ctx.inputs.map((i) => i.shape);
-    if (logits.length < 1) throw new ShapeError(`${ctx.where}logits must have rank >= 1, got ${shapeToString(logits)}`);
-    const shape = unifyShapes(ctx, labels, logits, 'labels and logits must have the same shape');
-    return [{ dtype, shape: shape.slice(0, -1) }];
-  },
+  infer: (ctx) => inferDenseCrossEntropy(ctx, true),
 });
 
 /**
@@ -60,12 +67,7 @@ registerOp({
   name: 'sigmoidCrossEntropyWithLogits',
   family: 'nn',
   numInputs: 2,
-  infer: (ctx) => {
-    const dtype = sameDType(ctx);
-    requireFloat(ctx, 1);
-    const [labels, logits] = ctx.inputs.map((i) => i.shape);
-    return [{ dtype, shape: unifyShapes(ctx, labels, logits, 'labels and logits must have the same shape') }];
-  },
+  infer: (ctx) => inferDenseCrossEntropy(ctx, false),
   elementwise: {
     js: () => '((b > 0 ? b : 0) - b * a + Math.log1p(Math.exp(-Math.abs(b))))',
     wgsl: () => '(max(b, 0.0) - b * a + log(1.0 + exp(-abs(b))))',
