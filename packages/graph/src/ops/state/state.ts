@@ -1,6 +1,7 @@
 import { isDType } from '../../dtype';
 import { DTypeError, ShapeError } from '../../errors';
 import { SymbolicTensor, TensorLike } from '../../graph';
+import type { InferContext, OutputInfo } from '../../opdef';
 import { registerOp } from '../../registry';
 import { Shape, shapeMatches, shapeToString } from '../../shape';
 import { isTensorValue } from '../../tensor';
@@ -14,16 +15,19 @@ function checkedShape(where: string, shape: unknown, unknownAllowed: boolean): S
   return [...(shape as Shape)];
 }
 
+/** The output a placeholder or variable declares by its `dtype` and `shape` attrs, both checked. */
+function declaredOutput(ctx: InferContext, unknownAllowed: boolean): OutputInfo[] {
+  const { dtype, shape } = ctx.attrs;
+  if (!isDType(dtype)) throw new DTypeError(`${ctx.where}attr 'dtype' must be a dtype`);
+  return [{ dtype, shape: checkedShape(ctx.where, shape, unknownAllowed) }];
+}
+
 registerOp({
   name: 'placeholder',
   family: 'state',
   numInputs: 0,
   stateful: true,
-  infer: (ctx) => {
-    const { dtype, shape } = ctx.attrs;
-    if (!isDType(dtype)) throw new DTypeError(`${ctx.where}attr 'dtype' must be a dtype`);
-    return [{ dtype, shape: checkedShape(ctx.where, shape, true) }];
-  },
+  infer: (ctx) => declaredOutput(ctx, true),
 });
 
 registerOp({
@@ -44,11 +48,7 @@ registerOp({
   family: 'state',
   numInputs: 0,
   stateful: true,
-  infer: (ctx) => {
-    const { dtype, shape } = ctx.attrs;
-    if (!isDType(dtype)) throw new DTypeError(`${ctx.where}attr 'dtype' must be a dtype`);
-    return [{ dtype, shape: checkedShape(ctx.where, shape, false) }];
-  },
+  infer: (ctx) => declaredOutput(ctx, false),
 });
 
 /** assign/assignAdd/assignSub(ref, value): update the variable in place; output is the new value. */
