@@ -1,7 +1,7 @@
-import { ShapeError, TypedArray } from '@graphc/graph';
+import { TypedArray } from '@graphc/graph';
 import { GEMM_TILE_ROWS, ImplicitA, PackedB, gemmPacked, packMatrixB } from '../../gemm';
 import { registerCpuKernel } from '../../kernel';
-import { WindowGeometry, windowGeometry } from './window';
+import { WindowGeometry, convWindowGeometry } from './window';
 
 /**
  * conv2d as GEMM: the NHWC filter [KH, KW, Cin, Cout] already is a row-major (KH*KW*Cin) x Cout
@@ -20,10 +20,7 @@ let packedFilter: PackedB | undefined;
 registerCpuKernel('conv2d', (inputs, attrs, ctx) => {
   const [x, filter] = inputs;
   const [kh, kw, cin, cout] = filter.shape;
-  const g = windowGeometry(x, kh, kw, attrs, ctx);
-  if (g.c !== cin) {
-    throw new ShapeError(`op 'conv2d' (node '${ctx.node.name}'): input has ${g.c} channels but the filter expects ${cin}`);
-  }
+  const g = convWindowGeometry(x, filter.shape, attrs, ctx, 'conv2d');
   const out = ctx.alloc(x.dtype, [g.n, g.outH, g.outW, cout]);
   const k = kh * kw * cin;
   if (out.data.length === 0) return [out];

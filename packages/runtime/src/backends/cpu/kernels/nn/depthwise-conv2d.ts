@@ -1,6 +1,5 @@
-import { ShapeError } from '@graphc/graph';
 import { registerCpuKernel } from '../../kernel';
-import { windowGeometry } from './window';
+import { convWindowGeometry } from './window';
 
 /**
  * Depthwise conv2d, direct: each output pixel accumulates its window tap by tap, the C*M channel
@@ -12,10 +11,7 @@ let acc = new Float64Array(0);
 registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => {
   const [x, filter] = inputs;
   const [kh, kw, cin, mult] = filter.shape;
-  const g = windowGeometry(x, kh, kw, attrs, ctx);
-  if (g.c !== cin) {
-    throw new ShapeError(`op 'depthwiseConv2d' (node '${ctx.node.name}'): input has ${g.c} channels but the filter expects ${cin}`);
-  }
+  const g = convWindowGeometry(x, filter.shape, attrs, ctx, 'depthwiseConv2d');
   const cout = cin * mult;
   const out = ctx.alloc(x.dtype, [g.n, g.outH, g.outW, cout]);
   if (out.data.length === 0) return [out];

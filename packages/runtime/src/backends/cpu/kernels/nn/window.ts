@@ -1,4 +1,4 @@
-import { Attrs, TensorValue, Window2D, window2d } from '@graphc/graph';
+import { Attrs, ShapeError, TensorValue, Window2D, window2d } from '@graphc/graph';
 import type { KernelContext } from '../../kernel';
 
 /** Geometry of a windowed kernel (conv, depthwise conv, pool) over an NHWC input at run time. */
@@ -27,6 +27,19 @@ export function windowGeometry(x: TensorValue, kh: number, kw: number, attrs: At
   const where = `op '${ctx.node.op}' (node '${ctx.node.name}'): `;
   const geo = window2d(h, w, { window: [kh, kw], strides: [sh, sw], dilations: [dh, dw], padding: attrs.padding }, where);
   return { ...geo, outH: geo.outH!, outW: geo.outW!, n, h, w, c, kh, kw, sh, sw, dh, dw };
+}
+
+/**
+ * windowGeometry of a forward convolution (conv2d, depthwiseConv2d) of `x` by a [kh, kw, cin, m]
+ * filter, after checking that x has the cin channels the filter expects.
+ */
+export function convWindowGeometry(x: TensorValue, filterShape: number[], attrs: Attrs, ctx: KernelContext, op: string): WindowGeometry {
+  const [kh, kw, cin] = filterShape;
+  const g = windowGeometry(x, kh, kw, attrs, ctx);
+  if (g.c !== cin) {
+    throw new ShapeError(`op '${op}' (node '${ctx.node.name}'): input has ${g.c} channels but the filter expects ${cin}`);
+  }
+  return g;
 }
 
 /**
