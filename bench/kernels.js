@@ -7,7 +7,8 @@
  *
  * - topk: topK k=5 over [8, 50000] float32 (long rows, small k)
  * - maxpool: maxPool 2x2 stride 2 VALID over [64, 28, 28, 16] float32 (the fashion-cnn's first pool)
- * --webgpu adds the topk row on the webgpu backend.
+ * - lstm: ONNX LSTM, 32 steps, batch 16, input 64, hidden 128, forward
+ * --webgpu adds the topk and lstm rows on the webgpu backend.
  */
 'use strict';
 const { loadGraphc, median } = require('./common');
@@ -43,11 +44,23 @@ const maxpool = (g) => {
   return { fetch: ops.maxPool(x, 2, 2, 'VALID'), feeds: { x: tensor(data, [64, 28, 28, 16]) } };
 };
 
+const lstm = (g) => {
+  const [T, B, I, H] = [32, 16, 64, 128];
+  const values = (n, seed) => Float32Array.from({ length: n }, (_, j) => Math.sin(j * 1.3 + seed) * 0.1);
+  const x = g.placeholder('float32', [T, B, I], 'x');
+  const w = g.constant(tensor(values(4 * H * I, 1), [1, 4 * H, I]));
+  const r = g.constant(tensor(values(4 * H * H, 2), [1, 4 * H, H]));
+  const y = g.addNode('lstm', [x, w, r], { inputs: ['x', 'w', 'r'], hiddenSize: H }).output(0);
+  return { fetch: y, feeds: { x: tensor(values(T * B * I, 3), [T, B, I]) } };
+};
+
 (async () => {
   await time('topK k=5 of [8, 50000]', 'cpu', topk);
   await time('maxPool 2x2/2 of [64, 28, 28, 16]', 'cpu', maxpool);
+  await time('lstm 32 steps, batch 16, 64 -> 128', 'cpu', lstm);
   if (args.includes('--webgpu')) {
     await time('topK k=5 of [8, 50000]', 'webgpu', topk);
+    await time('lstm 32 steps, batch 16, 64 -> 128', 'webgpu', lstm);
     graphc.releaseGpu();
   }
 })().catch((e) => {

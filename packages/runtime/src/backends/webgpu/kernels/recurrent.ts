@@ -4,9 +4,9 @@ import { f32Lit, grid1d, u32Lit } from '../wgsl';
 
 /**
  * ONNX rnn, gru and lstm as a dispatch per time step in the run's one encoder (a GRU step is two: the
- * update and reset gates first, as the candidate needs every reset gate of its entry). A thread per
- * (direction, batch entry, hidden unit) computes its gate rows' dot products over x_t and the previous
- * state. The state (h, and c for lstm) ping-pongs between two scratch buffers; an entry past its
+ * update and reset gates first, as the candidate needs every reset gate of its entry). The input
+ * projections x_t W^T of all steps come first, in one dispatch (withProjection); then a thread per
+ * (direction, batch entry, hidden unit) adds its gate rows' dot products over the previous state. The state (h, and c for lstm) ping-pongs between two scratch buffers; an entry past its
  * sequence length copies its state forward, so its final state is the one at its last step and its
  * later Y rows stay 0, as the CPU kernel does. Activations, alphas/betas and clip follow ONNX as the
  * CPU kernel resolves them.
@@ -75,6 +75,8 @@ interface Recurrent {
   cells: number;
   /** Where a state buffer holds its step number (after the states): every step runs the same source. */
   counter: number;
+  /** The input projections X W^T of every time step, computed before the steps (see withProjection); null: per step. */
+  projection: { scratch: number; rows: number } | null;
 }
 
 function recurrentShape(ctx: WebGpuKernelContext): Recurrent {
@@ -89,7 +91,21 @@ function recurrentShape(ctx: WebGpuKernelContext): Recurrent {
   const floats = ctx.inputs.filter((_, i) => i !== lens);
   requireDTypes({ ...ctx, inputs: floats }, ['float32']);
   const states = ctx.node.op === 'lstm' ? 2 : 1;
-  return { seq, batch, input: x.shape[2], hidden, dirs, layout, index, cells: dirs * batch * hidden, counter: states * dirs * batch * hidden };
+  return { seq, batch, input: x.shape[2], hidden, dirs, layout, index, cells: dirs * batch * hidden, counter: states * dirs * batch * hidden, projection: null };
+}
+
+/**
+ * The input projections hoisted out of the steps: x_t W^T does not depend on the state, so one
+ * dispatch computes it for every time step and batch entry (seq * batch * rows threads, where a
+ * step has only dirs * batch * hidden) into scratch buffer `scratch`, and the steps read it. Each
+ * value is the same dot product, in the same order, as a step would compute. Skipped (null) when
+ * the projections would not fit one storage binding.
+ */
+function withProjection(ctx: WebGpuKernelContext, s: Recurrent, gates: number, scratch: number): Recurrent {
+  const rows = s.dirs * gates * s.hidden;
+  const bytes = s.seq * s.batch * rows * 4;
+  if (bytes === 0 || bytes > ctx.limits.maxStorageBufferBindingSize) return s;
+  return { ...s, projection: { scratch, rows } };
 }
 
 /** WGSL shared by the step kernels: coordinates of thread `e`, its length, time step and Y offset. */
@@ -147,6 +163,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     workgroups: initGrid.workgroups,
   };
   const dispatches: WgslDispatch[] = [init];
+  if (s.projection) dispatches.push(projectionDispatch(s, maxPerDim));
   for (let step = 0; step < seq; step++) dispatches.push(...stepDispatches(step % 2, (step + 1) % 2));
   const last = seq % 2;
   const finalGrid = grid1d(cells, maxPerDim, WG);
@@ -169,7 +186,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     workgroups: finalGrid.workgroups,
   });
   const stateBytes = (s.counter + 1) * 4;
-  return { dispatches, scratch: [stateBytes, stateBytes, ...extraScratch], hostChecks: lensCheck(ctx, s) };
+  const projectionBytes = s.projection ? [s.seq * s.batch * s.projection.rows * 4] : [];
+  return { dispatches, scratch: [stateBytes, stateBytes, ...extraScratch, ...projectionBytes], hostChecks: lensCheck(ctx, s) };
+}
+
+/** XW[tb * rows + row] = dot(W row, x of time-batch entry tb): every step's input projections at once. */
+function projectionDispatch(s: Recurrent, maxPerDim: number): WgslDispatch {
+  const { rows } = s.projection!;
+  const count = s.seq * s.batch * rows;
+  const grid = grid1d(count, maxPerDim, WG);
+  return {
+    bindings: [
+      { ref: { input: s.index.get('x')! }, name: 'X', type: 'array<f32>' },
+      { ref: { input: s.index.get('w')! }, name: 'W', type: 'array<f32>' },
+      { ref: { scratch: s.projection!.scratch }, name: 'XW', type: 'array<f32>' },
+    ],
+    body: `${dotWSource(s.input)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = ${grid.index};
+  if (e >= ${U(count)}) { return; }
+  XW[e] = dotW(e % ${U(rows)}, (e / ${U(rows)}) * ${U(s.input)});
+}`,
+    workgroups: grid.workgroups,
+  };
 }
 
 function lensCheck(ctx: WebGpuKernelContext, s: Recurrent): KernelPlan['hostChecks'] {
@@ -193,9 +233,12 @@ function stepBindings(s: Recurrent, names: string[], cur: number, next: number |
   const map: Record<string, string> = { x: 'X', w: 'W', r: 'R', b: 'B', sequenceLens: 'lens', p: 'P' };
   const bindings: WgslBinding[] = [];
   for (const n of names) {
+    // hoisted projections replace the step's reads of x and W
+    if (s.projection && (n === 'x' || n === 'w')) continue;
     const i = s.index.get(n);
     if (i !== undefined) bindings.push({ ref: { input: i }, name: map[n], type: n === 'sequenceLens' ? 'array<i32>' : 'array<f32>' });
   }
+  if (s.projection) bindings.push({ ref: { scratch: s.projection.scratch }, name: 'XW', type: 'array<f32>' });
   bindings.push({ ref: { scratch: cur }, name: 'Sin', type: 'array<f32>' });
   if (next !== null) bindings.push({ ref: { scratch: next }, name: 'Sout', type: 'array<f32>' });
   bindings.push(...extra);
@@ -208,15 +251,23 @@ function clipFn(ctx: WebGpuKernelContext): string {
   return `fn clipv(v: f32) -> f32 { return select(select(v, ${F(-clip)}, v < ${F(-clip)}), ${F(clip)}, v > ${F(clip)}); }`;
 }
 
-/** dot(W row, x_t) and dot(R row, h) helpers over the bound X, W, R. */
-function dots(s: Recurrent): string {
-  const { input: I, hidden: H } = s;
-  return `
-fn dotW(row: u32, xBase: u32) -> f32 {
+/** The WGSL of dot(W row, x at xBase), as a step and the projection dispatch compute it. */
+function dotWSource(I: number): string {
+  return `fn dotW(row: u32, xBase: u32) -> f32 {
   var acc = 0.0;
   for (var i = 0u; i < ${U(I)}; i++) { acc += W[row * ${U(I)} + i] * X[xBase + i]; }
   return acc;
+}`;
 }
+
+/** dot(W row, x_t) (read from the projections where hoisted) and dot(R row, h) helpers over the bound X, W, R, XW. */
+function dots(s: Recurrent): string {
+  const { input: I, hidden: H } = s;
+  const dotW = s.projection
+    ? `fn dotW(row: u32, xBase: u32) -> f32 { return XW[(xBase / ${U(I)}) * ${U(s.projection.rows)} + row]; }`
+    : dotWSource(I);
+  return `
+${dotW}
 fn dotR(row: u32, hBase: u32) -> f32 {
   var acc = 0.0;
   for (var j = 0u; j < ${U(H)}; j++) { acc += R[row * ${U(H)} + j] * Sin[hBase + j]; }
@@ -253,7 +304,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** ONNX RNN: H_t = f(clip(X_t W^T + H_{t-1} R^T + Wb + Rb)). */
 registerWebGpuKernel('rnn', (ctx) => {
-  const s = recurrentShape(ctx);
+  const s = withProjection(ctx, recurrentShape(ctx), 1, 2);
   const H = s.hidden;
   const hasB = s.index.has('b');
   const helpers = `${activationFns(ctx.attrs, ['Tanh'], s.dirs)}\n${dots(s)}`;
@@ -276,7 +327,7 @@ registerWebGpuKernel('rnn', (ctx) => {
 
 /** ONNX LSTM: gates i, o, f, c; peepholes i, o, f; `inputForget` couples f = 1 - i. */
 registerWebGpuKernel('lstm', (ctx) => {
-  const s = recurrentShape(ctx);
+  const s = withProjection(ctx, recurrentShape(ctx), 4, 2);
   const H = s.hidden;
   const C = s.cells;
   const hasB = s.index.has('b');
@@ -313,7 +364,8 @@ registerWebGpuKernel('lstm', (ctx) => {
  * `linearBeforeReset`) and the new state.
  */
 registerWebGpuKernel('gru', (ctx) => {
-  const s = recurrentShape(ctx);
+  // scratch 2 holds the gates of a step, so the projections go to 3
+  const s = withProjection(ctx, recurrentShape(ctx), 3, 3);
   const H = s.hidden;
   const hasB = s.index.has('b');
   const lbr = ctx.attrs.linearBeforeReset === true;
