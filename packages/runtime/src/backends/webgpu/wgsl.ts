@@ -188,13 +188,23 @@ export function grid1d(n: number, maxPerDim: number, wg = WG): { workgroups: [nu
  * before the entry point. The many element-per-thread kernels build their entry point here, so the
  * grid folding and the bounds check are written once.
  */
-export function flatDispatch(spec: { n: number; maxPerDim: number; bindings: WgslBinding[]; body: string; decls?: string; index?: string }): WgslDispatch {
-  const grid = grid1d(spec.n, spec.maxPerDim);
+export function flatDispatch(spec: {
+  n: number;
+  maxPerDim: number;
+  bindings: WgslBinding[];
+  body: string;
+  decls?: string;
+  index?: string;
+  /** Threads per workgroup (default WG); the recurrent kernels use narrower ones. */
+  workgroupSize?: number;
+}): WgslDispatch {
+  const size = spec.workgroupSize ?? WG;
+  const grid = grid1d(spec.n, spec.maxPerDim, size);
   const i = spec.index ?? 'i';
   return {
     bindings: spec.bindings,
     body: `${spec.decls ?? ''}
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${size})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ${i} = ${grid.index};
   if (${i} >= ${u32Lit(spec.n)}) { return; }

@@ -1,6 +1,6 @@
 import { TensorValue, ops, sizeOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { f32Lit, grid1d, u32Lit } from '../wgsl';
+import { f32Lit, flatDispatch, grid1d, u32Lit } from '../wgsl';
 
 /**
  * ONNX rnn, gru and lstm as a dispatch per time step in the run's one encoder (a GRU step is two: the
@@ -166,25 +166,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (s.projection) dispatches.push(projectionDispatch(s, maxPerDim));
   for (let step = 0; step < seq; step++) dispatches.push(...stepDispatches(step % 2, (step + 1) % 2));
   const last = seq % 2;
-  const finalGrid = grid1d(cells, maxPerDim, WG);
   const finalBindings: WgslBinding[] = [
     { ref: { scratch: last }, name: 'S', type: 'array<f32>' },
     { ref: { output: 1 }, name: 'YH', type: 'array<f32>' },
   ];
   if (states === 2) finalBindings.push({ ref: { output: 2 }, name: 'YC', type: 'array<f32>' });
-  dispatches.push({
-    bindings: finalBindings,
-    body: `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = ${finalGrid.index};
-  if (e >= ${U(cells)}) { return; }
-  ${decode}
+  dispatches.push(
+    flatDispatch({
+      n: cells,
+      maxPerDim,
+      bindings: finalBindings,
+      index: 'e',
+      workgroupSize: WG,
+      body: `${decode}
   YH[${finalAt}] = S[e];
-  ${states === 2 ? `YC[${finalAt}] = S[${U(cells)} + e];` : ''}
-}`,
-    workgroups: finalGrid.workgroups,
-  });
+  ${states === 2 ? `YC[${finalAt}] = S[${U(cells)} + e];` : ''}`,
+    }),
+  );
   const stateBytes = (s.counter + 1) * 4;
   const projectionBytes = s.projection ? [s.seq * s.batch * s.projection.rows * 4] : [];
   return { dispatches, scratch: [stateBytes, stateBytes, ...extraScratch, ...projectionBytes], hostChecks: lensCheck(ctx, s) };
@@ -193,23 +191,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /** XW[tb * rows + row] = dot(W row, x of time-batch entry tb): every step's input projections at once. */
 function projectionDispatch(s: Recurrent, maxPerDim: number): WgslDispatch {
   const { rows } = s.projection!;
-  const count = s.seq * s.batch * rows;
-  const grid = grid1d(count, maxPerDim, WG);
-  return {
+  return flatDispatch({
+    n: s.seq * s.batch * rows,
+    maxPerDim,
     bindings: [
       { ref: { input: s.index.get('x')! }, name: 'X', type: 'array<f32>' },
       { ref: { input: s.index.get('w')! }, name: 'W', type: 'array<f32>' },
       { ref: { scratch: s.projection!.scratch }, name: 'XW', type: 'array<f32>' },
     ],
-    body: `${dotWSource(s.input)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = ${grid.index};
-  if (e >= ${U(count)}) { return; }
-  XW[e] = dotW(e % ${U(rows)}, (e / ${U(rows)}) * ${U(s.input)});
-}`,
-    workgroups: grid.workgroups,
-  };
+    decls: dotWSource(s.input),
+    index: 'e',
+    workgroupSize: WG,
+    body: `XW[e] = dotW(e % ${U(rows)}, (e / ${U(rows)}) * ${U(s.input)});`,
+  });
 }
 
 function lensCheck(ctx: WebGpuKernelContext, s: Recurrent): KernelPlan['hostChecks'] {
