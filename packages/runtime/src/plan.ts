@@ -69,7 +69,8 @@ export function buildPlan(req: PlanRequest): Plan {
   const fetches = req.fetchNames.map((n) => graph.tensor(n));
   const targets = req.targetNames.map((n) => graph.node(n));
   const feeds = req.feedNames.map((n) => graph.tensor(n));
-  const schedule = reachableNodes(graph, [...fetches.map((f) => f.node), ...targets], feedNodeNames);
+  // fed nodes are scheduled even when no fetch needs them: every backend finds each feed in the schedule
+  const schedule = reachableNodes(graph, [...fetches.map((f) => f.node), ...targets, ...feeds.map((f) => f.node)], feedNodeNames);
   const outputInfo = specializeShapes(schedule, feeds, req.feedShapes);
   let memory: MemoryPlan | undefined;
   if (req.planMemory ?? req.level > 0) {

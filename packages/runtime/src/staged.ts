@@ -79,10 +79,7 @@ export class StagedExecutable implements Executable {
     this.stats.stageCompiles++;
 
     const placeholders = new Map<Node, SymbolicTensor[]>();
-    // a fed placeholder no fetch needs is not scheduled, but it is fed: stage B must know it too
-    const fed = new Set(plan.feeds.map((f) => f.node));
-    const scheduled = new Set(plan.schedule);
-    this.restGraph = copyNodes(plan.graph, plan.graph.nodes.filter((n) => scheduled.has(n) || fed.has(n)), {
+    this.restGraph = copyNodes(plan.graph, plan.schedule, {
       rewrite: (node, _inputs, target) => {
         if (!this.frontier.includes(node)) return undefined;
         const outs = node.outputs.map((o, k) =>
