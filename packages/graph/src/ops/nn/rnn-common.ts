@@ -13,6 +13,25 @@ export function rnnInputIndex(attrs: Record<string, unknown>): Map<RnnInputName,
   return new Map(names.map((n, i) => [n, i]));
 }
 
+/** A recurrent op's sizes, read the same way by inference and every backend. */
+export interface RnnGeometry<D extends number | null = number> {
+  seq: D;
+  batch: D;
+  input: D;
+  hidden: number;
+  dirs: number;
+  /** 0: x is [seq, batch, input]; 1: [batch, seq, input]. */
+  layout: number;
+}
+
+/** The sizes of a recurrent op with attrs `attrs` on input x of shape `x` (rank 3). */
+export function rnnGeometry<D extends number | null>(attrs: Record<string, unknown>, x: readonly D[]): RnnGeometry<D> {
+  const layout = Number(attrs.layout ?? 0);
+  const seq: D = layout === 1 ? x[1] : x[0];
+  const batch: D = layout === 1 ? x[0] : x[1];
+  return { seq, batch, input: x[2], hidden: Number(attrs.hiddenSize), dirs: attrs.direction === 'bidirectional' ? 2 : 1, layout };
+}
+
 export const RNN_ACTIVATIONS = ['Relu', 'Tanh', 'Sigmoid', 'Affine', 'LeakyRelu', 'ThresholdedRelu', 'ScaledTanh', 'HardSigmoid', 'Elu', 'Softsign', 'Softplus'];
 
 /** One activation slot of a recurrent op: the lower-cased ONNX name and its alpha and beta. */
@@ -70,12 +89,10 @@ export function inferRecurrent(ctx: InferContext, gates: number, outputs: number
   for (const [n, i] of idx) {
     if (n !== 'sequenceLens' && ctx.inputs[i].dtype !== dtype) throw new ShapeError(`${ctx.where}input '${n}' must be ${dtype}`);
   }
-  const hidden = Number(ctx.attrs.hiddenSize);
   const direction = String(ctx.attrs.direction ?? 'forward');
   if (!['forward', 'reverse', 'bidirectional'].includes(direction)) throw new ShapeError(`${ctx.where}direction '${direction}' is not forward, reverse or bidirectional`);
-  const dirs = direction === 'bidirectional' ? 2 : 1;
-  const layout = Number(ctx.attrs.layout ?? 0);
   const x = ctx.inputs[idx.get('x')!].shape;
+  const { seq, batch, hidden, dirs, layout } = rnnGeometry(ctx.attrs, x);
   const w = ctx.inputs[idx.get('w')!].shape;
   const r = ctx.inputs[idx.get('r')!].shape;
   if (!Number.isInteger(hidden) || hidden < 1) throw new ShapeError(`${ctx.where}hiddenSize must be a positive integer`);
@@ -84,7 +101,6 @@ export function inferRecurrent(ctx: InferContext, gates: number, outputs: number
   if (!fits(w, [dirs, gates * hidden, x[2]]) || !fits(r, [dirs, gates * hidden, hidden])) {
     throw new ShapeError(`${ctx.where}w ${shapeToString(w)} / r ${shapeToString(r)} do not fit ${dirs} direction(s), ${gates} gates of ${hidden} and ${x[2]} inputs`);
   }
-  const [seq, batch] = layout === 1 ? [x[1], x[0]] : [x[0], x[1]];
   const y = layout === 1 ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden];
   const h = layout === 1 ? [batch, dirs, hidden] : [dirs, batch, hidden];
   const out: OutputInfo[] = [

@@ -66,23 +66,19 @@ interface Setup {
 }
 
 function setup(ctx: LowerContext): Setup {
-  const indexOf = (ops as unknown as Record<string, unknown>).rnnInputIndex as ((attrs: Attrs) => Map<string, number>) | undefined;
-  if (!indexOf) throw new GraphcError('gpujs: the graph package has no rnnInputIndex');
-  const index = indexOf(ctx.attrs);
+  const index = ops.rnnInputIndex(ctx.attrs) as Map<string, number>;
   const get = (name: string): TensorRef | undefined => {
     const i = index.get(name);
     return i === undefined ? undefined : ctx.inputs[i];
   };
-  const x = get('x')!;
-  const layout = Number(ctx.attrs.layout ?? 0);
-  const [S, B] = layout === 1 ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
+  const g = ops.rnnGeometry(ctx.attrs, get('x')!.shape);
   return {
-    S,
-    B,
-    I: x.shape[2],
-    H: Number(ctx.attrs.hiddenSize),
-    dirs: ctx.attrs.direction === 'bidirectional' ? 2 : 1,
-    layout,
+    S: g.seq,
+    B: g.batch,
+    I: g.input,
+    H: g.hidden,
+    dirs: g.dirs,
+    layout: g.layout,
     reverse: ctx.attrs.direction === 'reverse',
     clip: typeof ctx.attrs.clip === 'number' ? ctx.attrs.clip : null,
     get,

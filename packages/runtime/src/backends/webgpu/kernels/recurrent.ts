@@ -81,17 +81,13 @@ interface Recurrent {
 
 function recurrentShape(ctx: WebGpuKernelContext): Recurrent {
   const index = ops.rnnInputIndex(ctx.attrs) as Map<string, number>;
-  const x = ctx.inputs[index.get('x')!];
-  const layout = Number(ctx.attrs.layout ?? 0);
-  const [seq, batch] = layout === 1 ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
-  const hidden = Number(ctx.attrs.hiddenSize);
-  const dirs = ctx.attrs.direction === 'bidirectional' ? 2 : 1;
+  const { seq, batch, input, hidden, dirs, layout } = ops.rnnGeometry(ctx.attrs, ctx.inputs[index.get('x')!].shape);
   const lens = index.get('sequenceLens');
   if (lens !== undefined && sizeOf(ctx.inputs[lens].shape) !== batch) throw new NoGpuKernel('sequence lengths do not match the batch (the cpu kernel reports it)');
   const floats = ctx.inputs.filter((_, i) => i !== lens);
   requireDTypes({ ...ctx, inputs: floats }, ['float32']);
   const states = ctx.node.op === 'lstm' ? 2 : 1;
-  return { seq, batch, input: x.shape[2], hidden, dirs, layout, index, cells: dirs * batch * hidden, counter: states * dirs * batch * hidden, projection: null };
+  return { seq, batch, input, hidden, dirs, layout, index, cells: dirs * batch * hidden, counter: states * dirs * batch * hidden, projection: null };
 }
 
 /**

@@ -63,11 +63,7 @@ export function setup(inputs: TensorValue[], attrs: Record<string, unknown>, ctx
     return i === undefined ? undefined : inputs[i];
   };
   const x = get('x')!;
-  const layout = Number(attrs.layout ?? 0);
-  const [seq, batch] = layout === 1 ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
-  const input = x.shape[2];
-  const hidden = Number(attrs.hiddenSize);
-  const dirs = attrs.direction === 'bidirectional' ? 2 : 1;
+  const { seq, batch, input, hidden, dirs, layout } = ops.rnnGeometry(attrs, x.shape);
   const lens = get('sequenceLens');
   const lengths = new Int32Array(batch).fill(seq);
   if (lens) {
