@@ -8,7 +8,7 @@ import { gatherGrad } from '../ops/array/gradient-ops';
 import { expandDims } from '../ops/array/reshape';
 import { mul } from '../ops/math/binary';
 import { broadcastToShapeOf } from '../ops/math/broadcast-gradient';
-import { resizeTaps } from '../ops/nn/resize-taps';
+import { resizeDimensions } from '../ops/nn/resize-taps';
 import { scalarOf } from './helpers';
 
 /**
@@ -32,24 +32,19 @@ setGradient('resize', ({ node, inputs, grads }) => {
   const xShape = x.shape as number[];
   if (xShape.some((d) => d === 0)) return [broadcastToShapeOf(scalarOf(x, 0), x)];
   const attrs = node.attrs;
-  const sizes = attrs.sizes as number[];
-  const scales = (attrs.scales as number[] | undefined) ?? sizes.map((s, d) => s / xShape[d]);
-  const roi = attrs.roi as number[] | undefined;
-  const coordinate = String(attrs.coordinateTransformationMode ?? 'half_pixel');
-  const resized = xShape.map((inLen, d) => !(inLen === sizes[d] && scales[d] === 1 && coordinate !== 'tf_crop_and_resize'));
+  const dims = resizeDimensions(attrs, xShape);
   let g = dy;
   for (let d = rank - 1; d >= 0; d--) {
-    if (!resized[d]) continue;
+    const { outLen, taps: t } = dims[d];
+    if (!t) continue;
     const inLen = xShape[d];
-    const outLen = sizes[d];
-    const t = resizeTaps(attrs, inLen, outLen, scales[d], roi ? roi[d] : 0, roi ? roi[d + rank] : 1);
     const trailing = new Array<number>(rank - d - 1).fill(1);
     const single = t.width === 1;
     const indices = graph.constant(tensor(Array.from(t.index), single ? [outLen] : [outLen, t.width], 'int32'));
     const weights = graph.constant(tensor(Array.from(t.weight), single ? [outLen, ...trailing] : [outLen, t.width, ...trailing], x.dtype));
     const weighted = single && t.weight.every((w) => w === 1) ? g : mul(single ? g : expandDims(g, d + 1), weights);
     // the step's input: x's sizes from d on, the output's before d
-    const stepShape = xShape.map((s, i) => (i < d ? sizes[i] : s));
+    const stepShape = xShape.map((s, i) => (i < d ? dims[i].outLen : s));
     const like = stepShape.every((s, i) => s === xShape[i]) ? x : fill(stepShape, 0, x.dtype, { graph });
     g = gatherGrad(weighted, indices, like, d);
   }

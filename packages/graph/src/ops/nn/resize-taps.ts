@@ -102,3 +102,25 @@ export function resizeTaps(attrs: Record<string, unknown>, inLen: number, outLen
   }
   return { index, weight, width, outside };
 }
+
+/** One dimension of a resize: its output length, and its taps (null where it passes through unchanged). */
+export interface ResizeDimension {
+  outLen: number;
+  taps: ResizeTaps | null;
+}
+
+/**
+ * Every dimension of a resize of `shape` with resize's attrs (sizes; scales and roi where given): the
+ * plan each backend's kernel and the gradient walk, dimension by dimension (the resize is separable).
+ */
+export function resizeDimensions(attrs: Record<string, unknown>, shape: readonly number[]): ResizeDimension[] {
+  const rank = shape.length;
+  const sizes = attrs.sizes as number[];
+  const scales = (attrs.scales as number[] | undefined) ?? sizes.map((s, d) => s / shape[d]);
+  const roi = attrs.roi as number[] | undefined;
+  const crop = String(attrs.coordinateTransformationMode ?? 'half_pixel') === 'tf_crop_and_resize';
+  return shape.map((inLen, d) => ({
+    outLen: sizes[d],
+    taps: inLen === sizes[d] && scales[d] === 1 && !crop ? null : resizeTaps(attrs, inLen, sizes[d], scales[d], roi ? roi[d] : 0, roi ? roi[d + rank] : 1),
+  }));
+}

@@ -1,4 +1,4 @@
-import { ops, resizeTaps, sizeOf } from '@graphc/graph';
+import { ops, resizeDimensions, sizeOf } from '@graphc/graph';
 import { floatLit } from '../helpers';
 import { TensorRef, broadcastRead, registerGpujsKernel, registerGpujsUnsupported } from '../program';
 import { reduce } from './reduce';
@@ -160,18 +160,11 @@ registerGpujsUnsupported(
 registerGpujsKernel('resize', (ctx) => {
   const [x] = ctx.inputs;
   const out = ctx.outputs[0];
-  const rank = x.shape.length;
-  const sizes = ctx.attrs.sizes as number[];
-  const scales = (ctx.attrs.scales as number[] | undefined) ?? sizes.map((s, d) => s / x.shape[d]);
-  const roi = ctx.attrs.roi as number[] | undefined;
-  const coordinate = String(ctx.attrs.coordinateTransformationMode ?? 'half_pixel');
   const extrapolation = floatLit(Number(ctx.attrs.extrapolationValue ?? 0));
   let cur = x;
-  for (let d = 0; d < rank; d++) {
+  for (const [d, { outLen, taps: t }] of resizeDimensions(ctx.attrs, x.shape).entries()) {
+    if (!t) continue;
     const inLen = cur.shape[d];
-    const outLen = sizes[d];
-    if (inLen === outLen && scales[d] === 1 && coordinate !== 'tf_crop_and_resize') continue;
-    const t = resizeTaps(ctx.attrs, inLen, outLen, scales[d], roi ? roi[d] : 0, roi ? roi[d + rank] : 1);
     const shape = cur.shape.map((s, i) => (i === d ? outLen : s));
     const inner = sizeOf(cur.shape.slice(d + 1));
     if (inLen === 0) {

@@ -1,4 +1,4 @@
-import { TensorValue, ops, resizeTaps, sizeOf, stridesOf } from '@graphc/graph';
+import { TensorValue, ops, resizeDimensions, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { broadcastIndex, collapseBroadcast, f32Lit, flatDispatch, i32Lit, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
@@ -476,10 +476,6 @@ const RESIZE_MAX_TABLE = 1 << 16;
 registerWebGpuKernel('resize', (ctx) => {
   const x = ctx.inputs[0];
   const out = ctx.outputs[0];
-  const rank = x.shape.length;
-  const sizes = ctx.attrs.sizes as number[];
-  const scales = (ctx.attrs.scales as number[] | undefined) ?? sizes.map((s, d) => s / x.shape[d]);
-  const roi = ctx.attrs.roi as number[] | undefined;
   const coordinate = String(ctx.attrs.coordinateTransformationMode ?? 'half_pixel');
   const extrapolation = Number(ctx.attrs.extrapolationValue ?? 0);
   const float = x.dtype === 'float32';
@@ -502,15 +498,12 @@ registerWebGpuKernel('resize', (ctx) => {
   const terms: string[] = [];
   const weights: string[] = [];
   let entries = 0;
-  for (let d = 0; d < rank; d++) {
-    const inLen = x.shape[d];
-    const outLen = sizes[d];
+  for (const [d, { outLen, taps: shared }] of resizeDimensions(ctx.attrs, x.shape).entries()) {
     const coord = `((i / ${U(os[d])}) % ${U(outLen)})`;
-    if (inLen === outLen && scales[d] === 1 && coordinate !== 'tf_crop_and_resize') {
+    if (!shared) {
       terms.push(`${coord} * ${U(xs[d])}`);
       continue;
     }
-    const shared = resizeTaps(ctx.attrs, inLen, outLen, scales[d], roi ? roi[d] : 0, roi ? roi[d + rank] : 1);
     // plain arrays: the tables are spelled out as WGSL constant arrays
     const t = { index: Array.from(shared.index), weight: Array.from(shared.weight), width: shared.width, outside: Array.from(shared.outside, Boolean) };
     entries += t.index.length;

@@ -1,4 +1,4 @@
-import { TensorValue, allocArray, resizeTaps } from '@graphc/graph';
+import { TensorValue, allocArray, resizeDimensions } from '@graphc/graph';
 import { registerCpuKernel } from '../../kernel';
 
 /**
@@ -9,20 +9,11 @@ import { registerCpuKernel } from '../../kernel';
 
 
 registerCpuKernel('resize', ([x], attrs, ctx) => {
-  const rank = x.shape.length;
-  const sizes = attrs.sizes as number[];
-  const scales = (attrs.scales as number[] | undefined) ?? sizes.map((s, d) => s / x.shape[d]);
-  const roi = attrs.roi as number[] | undefined;
-  const coordinate = String(attrs.coordinateTransformationMode ?? 'half_pixel');
   const extrapolation = Number(attrs.extrapolationValue ?? 0);
   let cur: TensorValue = { dtype: 'float64', shape: [...x.shape], data: Float64Array.from(x.data as ArrayLike<number>) };
-  for (let d = 0; d < rank; d++) {
+  for (const [d, { outLen, taps: t }] of resizeDimensions(attrs, x.shape).entries()) {
+    if (!t) continue;
     const inLen = cur.shape[d];
-    const outLen = sizes[d];
-    const roiStart = roi ? roi[d] : 0;
-    const roiEnd = roi ? roi[d + rank] : 1;
-    if (inLen === outLen && scales[d] === 1 && coordinate !== 'tf_crop_and_resize') continue;
-    const t = resizeTaps(attrs, inLen, outLen, scales[d], roiStart, roiEnd);
     const shape = cur.shape.map((s, i) => (i === d ? outLen : s));
     const outer = cur.shape.slice(0, d).reduce((p, s) => p * s, 1);
     const inner = cur.shape.slice(d + 1).reduce((p, s) => p * s, 1);
@@ -50,7 +41,7 @@ registerCpuKernel('resize', ([x], attrs, ctx) => {
     }
     cur = { dtype: 'float64', shape, data: next };
   }
-  const out = ctx.alloc(x.dtype, sizes);
+  const out = ctx.alloc(x.dtype, attrs.sizes as number[]);
   out.data.set(cur.data);
   return [out];
 });
