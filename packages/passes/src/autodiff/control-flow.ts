@@ -19,6 +19,12 @@ function inlineFunction(attr: AttrValue, args: TensorLike[], what: string): { pa
   return { params, outputs: fn.outputs.map((t) => map.get(t)!) };
 }
 
+/** `compact` (the values at `mask`'s true places, in order) spread back over `mask`, `missing` elsewhere. */
+function expand<T, M>(mask: boolean[], compact: T[], missing: M): (T | M)[] {
+  let k = 0;
+  return mask.map((m) => (m ? compact[k++] : missing));
+}
+
 /**
  * d cond: another cond on the same predicate, whose branches differentiate the forward branches.
  * Branch b returns, for every float input of the node, the gradient through b for b's own inputs
@@ -37,12 +43,12 @@ function condGradient(ctx: GradientContext): (SymbolicTensor | null)[] {
     const seeds = dys.filter((_, i) => differentiable[i]).map((g) => ops.identity(g!));
     const xs = params.filter((p) => isFloat(p.dtype));
     const grads = ys.length && xs.length ? gradients(ys, xs, seeds, { name: `${what}_grad` }) : xs.map((x) => ops.zerosLike(x));
-    const byInput = new Map(params.map((p, k) => [lo + k, p]).filter(([, p]) => isFloat((p as SymbolicTensor).dtype)).map(([i], k) => [i as number, grads[k]]));
-    return inputs.flatMap((t, i) => (floats[i] ? [byInput.get(i) ?? ops.zerosLike(t)] : []));
+    // this branch's float inputs get their gradients (xs are exactly those, in order), the other branch's zeros
+    const own = expand(floats.map((f, i) => f && i >= lo && i < hi), grads, null);
+    return inputs.flatMap((t, i) => (floats[i] ? [own[i] ?? ops.zerosLike(t)] : []));
   };
   const result = ops.cond(inputs[0], branch(ctx.attrs.thenBranch!, 1, split, 'then'), branch(ctx.attrs.elseBranch!, split, inputs.length, 'else'), `${node.name}_grad`);
-  let k = 0;
-  return inputs.map((_, i) => (floats[i] ? result[k++] : null));
+  return expand(floats, result, null);
 }
 
 setGradient('cond', condGradient);
@@ -106,7 +112,7 @@ function whileLoopGradient(ctx: GradientContext): (SymbolicTensor | null)[] {
       const starts = stacks.map((s) => ops.gather(s, t));
       const { params: p, outputs } = inlineFunction(body, [t, true, ...starts, ...captured], what);
       const results = outputs.slice(1);
-      const seeds = [...carried.map((_, i) => (floatCarried[i] ? gCarried[floatCarried.slice(0, i).filter(Boolean).length] : null)), ...dScans.map((d) => (d ? ops.gather(d, t) : null))];
+      const seeds = [...expand(floatCarried, gCarried, null), ...dScans.map((d) => (d ? ops.gather(d, t) : null))];
       const flowing = results.map((_, i) => seeds[i] !== null && isFloat(results[i].dtype));
       const xs = [...p.slice(2, 2 + carriedCount).filter((_, i) => floatCarried[i]), ...p.slice(2 + carriedCount).filter((_, i) => floatCaptured[i])];
       const dxs = flowing.some(Boolean)
@@ -117,9 +123,7 @@ function whileLoopGradient(ctx: GradientContext): (SymbolicTensor | null)[] {
     [ops.sub(iterations, 1), ...dCarried, ...captured.filter((_, i) => floatCaptured[i]).map((c) => ops.zerosLike(c))],
     { name: `${node.name}_backward` },
   );
-  let c = 0;
-  let k = dCarried.length;
-  return [null, null, ...carried.map((_, i) => (floatCarried[i] ? totals[c++] : null)), ...captured.map((_, i) => (floatCaptured[i] ? totals[k++] : null))];
+  return [null, null, ...expand(floatCarried, totals.slice(0, dCarried.length), null), ...expand(floatCaptured, totals.slice(dCarried.length), null)];
 }
 
 setGradient('whileLoop', whileLoopGradient);
