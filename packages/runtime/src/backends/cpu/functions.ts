@@ -29,10 +29,21 @@ function compile(attr: AttrValue, args: TensorValue[], what: string): CpuExecuta
  * iteration (the results are copies, so the next iteration may overwrite the arena).
  */
 export function callFunction(attr: AttrValue, args: TensorValue[], what: string): TensorValue[] {
+  // a loop calls its body with the same shapes iteration after iteration: check the last call's first
+  const last = lastCall.get(attr as object);
+  if (last && sameTypes(last.args, args)) return last.exe.runSync(args);
   const signature = args.map((a) => `${a.dtype}[${a.shape}]`).join(' ');
   let bySignature = compiled.get(attr as object);
   if (!bySignature) compiled.set(attr as object, (bySignature = new Map()));
   let exe = bySignature.get(signature);
   if (!exe) bySignature.set(signature, (exe = compile(attr, args, what)));
+  lastCall.set(attr as object, { args: args.map((a) => ({ dtype: a.dtype, shape: [...a.shape] })), exe });
   return exe.runSync(args);
+}
+
+/** Per function attr, the argument types of its last call and the executable that served it. */
+const lastCall = new WeakMap<object, { args: { dtype: string; shape: number[] }[]; exe: CpuExecutable }>();
+
+function sameTypes(a: { dtype: string; shape: number[] }[], b: TensorValue[]): boolean {
+  return a.length === b.length && a.every((t, i) => t.dtype === b[i].dtype && t.shape.length === b[i].shape.length && t.shape.every((d, k) => d === b[i].shape[k]));
 }

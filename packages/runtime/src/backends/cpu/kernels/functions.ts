@@ -67,6 +67,9 @@ registerCpuKernel('whileLoop', (inputs, attrs, ctx) => {
   let vars = inputs.slice(2, 2 + carried);
   const captured = inputs.slice(2 + carried);
   const stacks = ctx.outputs.slice(carried).map((o, k) => new ScanStack(o.dtype, `${what}: scan output ${k}`));
+  // the body's first two arguments, written in place each iteration (its results are copies)
+  const iteration: TensorValue = { dtype: 'int64', shape: [], data: new Float64Array(1) };
+  const condition: TensorValue = { dtype: 'bool', shape: [], data: new Uint8Array([1]) };
   for (let i = 0; i < limit && go; i++) {
     if (i === cap) {
       throw new GraphcError(
@@ -74,8 +77,7 @@ registerCpuKernel('whileLoop', (inputs, attrs, ctx) => {
           'bound it with maxIterations, or raise GRAPHC_MAX_LOOP_ITERATIONS',
       );
     }
-    const iteration: TensorValue = { dtype: 'int64', shape: [], data: new Float64Array([i]) };
-    const condition: TensorValue = { dtype: 'bool', shape: [], data: new Uint8Array([1]) };
+    iteration.data[0] = i;
     const out = callFunction(attrs.body!, [iteration, condition, ...vars, ...captured], what);
     go = out[0].data[0] !== 0;
     vars = out.slice(1, 1 + carried);
