@@ -74,6 +74,42 @@ describe('lstm, gru and rnn: the unrolled forward is the op', () => {
     // the cases exercise the state: no output is all zeros
     for (const t of a) expect(Array.from(t.data).some((v) => Math.abs(v) > 1e-3)).toBe(true);
   });
+
+  // float32 runs the cpu kernels' GEMMs on the SIMD kernel: sizes past its 4x8 tiles and blocks, odd
+  // hidden sizes, and entries of different lengths, against the unrolled graph in float64
+  test.each([
+    ['lstm', { direction: 'bidirectional' }],
+    ['gru', { direction: 'reverse' }],
+    ['gru', { linearBeforeReset: true, layout: 1 }],
+    ['rnn', {}],
+  ] as const)('float32 %s %j, hidden 37, batch 5', async (op, extra) => {
+    const [seq, batch, input, hidden] = [6, 5, 19, 37];
+    const gates = { lstm: 4, gru: 3, rnn: 1 }[op];
+    const dirs = 'direction' in extra && extra.direction === 'bidirectional' ? 2 : 1;
+    const layout = 'layout' in extra ? extra.layout : 0;
+    const attrs = { hiddenSize: hidden, inputs: ['x', 'w', 'r', 'b', 'sequenceLens'], ...extra };
+    const inputs64 = [
+      values(layout === 1 ? [batch, seq, input] : [seq, batch, input], 41, -1, 1),
+      values([dirs, gates * hidden, input], 42, -0.3, 0.3),
+      values([dirs, gates * hidden, hidden], 43, -0.3, 0.3),
+      values([dirs, 2 * gates * hidden], 44, -0.3, 0.3),
+    ];
+    const lens = tensor([6, 1, 4, 0, 6], [batch], 'int32');
+    const g = new Graph({ makeDefault: false });
+    const [x, w, r, b] = inputs64.map((v, i) => ops.cast(g.placeholder('float64', [...v.shape], `in${i}`), 'float32'));
+    const l = g.placeholder('int32', [batch], 'lens');
+    const kernel = g.addNode(op, [x, w, r, b, l], attrs).outputTensors;
+    const unrolled = unrollRecurrent(op, [x, w, r, b, l].map((t) => (t === l ? t : ops.cast(t, 'float64'))), attrs);
+    const session = new Session(g);
+    const feeds = { in0: inputs64[0], in1: inputs64[1], in2: inputs64[2], in3: inputs64[3], lens };
+    const [got, want] = [await session.run(kernel, feeds), await session.run(unrolled, feeds)];
+    session.close();
+    got.forEach((t, k) => {
+      expect(t.dtype).toBe('float32');
+      const diff = Math.max(...Array.from(t.data, (v, j) => Math.abs(v - want[k].data[j])));
+      expect(diff).toBeLessThan(1e-5);
+    });
+  });
 });
 
 describe('lstm, gru and rnn gradients (float64, central differences)', () => {

@@ -1,36 +1,57 @@
 import { registerCpuKernel } from '../../kernel';
-import { activations, clipValue, dotRow, scanSequences, setup } from './recurrent';
+import { PackedB } from '../../gemm';
+import { activations, clipValue, multiplyPacked, packRecurrent, scanSequences, setup } from './recurrent';
 
-/** ONNX GRU: gates z, r, h in W, R and B; `linearBeforeReset` applies R_h before the reset gate. */
+/**
+ * ONNX GRU: gates z, r, h in W, R and B. With `linearBeforeReset` the candidate takes r ⊙ (R_h·h),
+ * so R_h joins the step's GEMM; without it, it takes R_h·(r ⊙ h), a second product once r is known.
+ */
 registerCpuKernel('gru', (inputs, attrs, ctx) => {
   const s = setup(inputs, attrs, ctx);
-  const { hidden: H, input: I, dirs } = s;
-  const w = s.get('w')!.data;
-  const r = s.get('r')!.data;
+  const { hidden: H, batch, clip } = s;
   const b = s.get('b')?.data;
-  const acts = activations(attrs, ['Sigmoid', 'Tanh'], dirs);
+  const acts = activations(attrs, ['Sigmoid', 'Tanh'], s.dirs);
   const linearBeforeReset = attrs.linearBeforeReset === true;
-  const hr = new Float64Array(H);
-  return scanSequences(s, attrs, inputs[0].dtype, ctx, ['initialH'], (d, xt, [hPrev]) => {
-    const [f, g] = acts[d];
-    const wBase = d * 3 * H * I;
-    const rBase = d * 3 * H * H;
-    const wb = (k: number) => (b ? b[d * 6 * H + k] : 0);
-    const rb = (k: number) => (b ? b[d * 6 * H + 3 * H + k] : 0);
-    const z = new Float64Array(H);
-    const rg = new Float64Array(H);
-    for (let k = 0; k < H; k++) {
-      z[k] = f(clipValue(dotRow(w, wBase + k * I, xt, I) + dotRow(r, rBase + k * H, hPrev, H) + wb(k) + rb(k), s.clip));
-      rg[k] = f(clipValue(dotRow(w, wBase + (H + k) * I, xt, I) + dotRow(r, rBase + (H + k) * H, hPrev, H) + wb(H + k) + rb(H + k), s.clip));
-    }
-    for (let k = 0; k < H; k++) hr[k] = rg[k] * hPrev[k];
-    const hNew = new Float64Array(H);
-    for (let k = 0; k < H; k++) {
-      const row = rBase + (2 * H + k) * H;
-      const recurrent = linearBeforeReset ? rg[k] * (dotRow(r, row, hPrev, H) + rb(2 * H + k)) : dotRow(r, row, hr, H) + rb(2 * H + k);
-      const cand = g(clipValue(dotRow(w, wBase + (2 * H + k) * I, xt, I) + wb(2 * H + k) + recurrent, s.clip));
-      hNew[k] = (1 - z[k]) * cand + z[k] * hPrev[k];
-    }
-    return [hNew];
+  const stepGates = linearBeforeReset ? 3 : 2;
+  // R_h's bias: inside the reset product with linearBeforeReset, so never folded into the projections
+  const rbh = (d: number, k: number) => (b ? b[d * 6 * H + 5 * H + k] : 0);
+  const update = new Float64Array(batch * H);
+  const resetH = new Float64Array(batch * H);
+  const candidate = new (inputs[0].dtype === 'float32' ? Float32Array : Float64Array)(batch * H);
+  const packedRh: PackedB[] = [];
+  return scanSequences(s, attrs, inputs[0].dtype, ctx, {
+    gates: 3,
+    initialStates: ['initialH'],
+    foldedBiasGates: 2,
+    stepGates,
+    step({ d, xw, rh, states: [h], each }) {
+      const [f, g] = acts[d];
+      const gate = (xo: number, ro: number, j: number, k: number) => xw[xo + j * H + k] + rh[ro + j * H + k];
+      if (linearBeforeReset) {
+        each((xo, ro, so) => {
+          for (let k = 0; k < H; k++) {
+            const z = f(clipValue(gate(xo, ro, 0, k), clip));
+            const r = f(clipValue(gate(xo, ro, 1, k), clip));
+            const cand = g(clipValue(xw[xo + 2 * H + k] + r * (rh[ro + 2 * H + k] + rbh(d, k)), clip));
+            h[so + k] = (1 - z) * cand + z * h[so + k];
+          }
+        });
+        return;
+      }
+      each((xo, ro, so) => {
+        for (let k = 0; k < H; k++) {
+          update[so + k] = f(clipValue(gate(xo, ro, 0, k), clip));
+          resetH[so + k] = f(clipValue(gate(xo, ro, 1, k), clip)) * h[so + k];
+        }
+      });
+      packedRh[d] ??= packRecurrent(s.get('r')!, d, 3, H, 2, 1);
+      multiplyPacked(batch, resetH, packedRh[d], candidate);
+      each((xo, _ro, so) => {
+        for (let k = 0; k < H; k++) {
+          const cand = g(clipValue(xw[xo + 2 * H + k] + candidate[so + k] + rbh(d, k), clip));
+          h[so + k] = (1 - update[so + k]) * cand + update[so + k] * h[so + k];
+        }
+      });
+    },
   });
 });

@@ -1,38 +1,42 @@
 import { registerCpuKernel } from '../../kernel';
-import { activations, clipValue, dotRow, scanSequences, setup } from './recurrent';
+import { activations, clipValue, scanSequences, setup } from './recurrent';
 
 /** ONNX LSTM: gates i, o, f, c in W, R and B; peepholes i, o, f in P. */
 registerCpuKernel('lstm', (inputs, attrs, ctx) => {
   const s = setup(inputs, attrs, ctx);
-  const { hidden: H, input: I, dirs } = s;
-  const w = s.get('w')!.data;
-  const r = s.get('r')!.data;
-  const b = s.get('b')?.data;
+  const { hidden: H, clip } = s;
   const p = s.get('p')?.data;
-  const acts = activations(attrs, ['Sigmoid', 'Tanh', 'Tanh'], dirs);
+  const acts = activations(attrs, ['Sigmoid', 'Tanh', 'Tanh'], s.dirs);
   const coupled = attrs.inputForget === true;
-  const gates = new Float64Array(4 * H);
-  return scanSequences(s, attrs, inputs[0].dtype, ctx, ['initialH', 'initialC'], (d, xt, [hPrev, cPrev]) => {
-    const [f, g, h] = acts[d];
-    const wBase = d * 4 * H * I;
-    const rBase = d * 4 * H * H;
-    for (let k = 0; k < 4 * H; k++) {
-      let v = dotRow(w, wBase + k * I, xt, I) + dotRow(r, rBase + k * H, hPrev, H);
-      if (b) v += b[d * 8 * H + k] + b[d * 8 * H + 4 * H + k];
-      gates[k] = v;
-    }
-    const hNew = new Float64Array(H);
-    const cNew = new Float64Array(H);
-    for (let k = 0; k < H; k++) {
-      const peep = (j: number, c: number) => (p ? p[d * 3 * H + j * H + k] * c : 0);
-      const iGate = f(clipValue(gates[k] + peep(0, cPrev[k]), s.clip));
-      const fGate = coupled ? 1 - iGate : f(clipValue(gates[2 * H + k] + peep(2, cPrev[k]), s.clip));
-      const cand = g(clipValue(gates[3 * H + k], s.clip));
-      const c = fGate * cPrev[k] + iGate * cand;
-      const oGate = f(clipValue(gates[H + k] + peep(1, c), s.clip));
-      cNew[k] = c;
-      hNew[k] = oGate * h(c);
-    }
-    return [hNew, cNew];
+  return scanSequences(s, attrs, inputs[0].dtype, ctx, {
+    gates: 4,
+    initialStates: ['initialH', 'initialC'],
+    foldedBiasGates: 4,
+    stepGates: 4,
+    step({ d, xw, rh, states: [h, c], each }) {
+      const [f, g, out] = acts[d];
+      const peepholes = p ? d * 3 * H : -1;
+      each((xo, ro, so) => {
+        for (let k = 0; k < H; k++) {
+          // gates i, o, f, c at columns k, H + k, 2H + k, 3H + k
+          const x = xo + k;
+          const r = ro + k;
+          const cPrev = c[so + k];
+          let i = xw[x] + rh[r];
+          let o = xw[x + H] + rh[r + H];
+          let fg = xw[x + 2 * H] + rh[r + 2 * H];
+          if (peepholes >= 0) {
+            i += p![peepholes + k] * cPrev;
+            fg += p![peepholes + 2 * H + k] * cPrev;
+          }
+          const iGate = f(clipValue(i, clip));
+          const fGate = coupled ? 1 - iGate : f(clipValue(fg, clip));
+          const cNew = fGate * cPrev + iGate * g(clipValue(xw[x + 3 * H] + rh[r + 3 * H], clip));
+          if (peepholes >= 0) o += p![peepholes + H + k] * cNew;
+          c[so + k] = cNew;
+          h[so + k] = f(clipValue(o, clip)) * out(cNew);
+        }
+      });
+    },
   });
 });

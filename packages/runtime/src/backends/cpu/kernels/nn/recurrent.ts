@@ -1,10 +1,10 @@
 import { GraphcError, ShapeError, TensorValue, ops } from '@graphc/graph';
+import { PackedB, gemm, gemmPacked, packMatrixB } from '../../gemm';
 import type { KernelContext } from '../../kernel';
 
 /**
  * What lstm, gru and rnn share: reading the optional inputs, ONNX's activation functions, and the
- * loop over directions, batch entries and time steps (each entry stops at its sequence length: later
- * steps of Y are 0 and its final state is the one at its last step).
+ * scan over directions and time steps (scanSequences), which leaves each op only its cell.
  */
 
 export type Activation = (x: number) => number;
@@ -50,7 +50,7 @@ export interface RecurrentSetup {
   hidden: number;
   dirs: number;
   layout: number;
-  x: (t: number, b: number, i: number) => number;
+  x: TensorValue;
   get: (name: string) => TensorValue | undefined;
   lengths: Int32Array;
   clip: number;
@@ -73,12 +73,16 @@ export function setup(inputs: TensorValue[], attrs: Record<string, unknown>, ctx
       lengths[b] = v;
     });
   }
-  const xd = x.data;
-  const at = layout === 1 ? (t: number, b: number, i: number) => xd[(b * seq + t) * input + i] : (t: number, b: number, i: number) => xd[(t * batch + b) * input + i];
-  return { seq, batch, input, hidden, dirs, layout, x: at, get, lengths, clip: typeof attrs.clip === 'number' ? attrs.clip : Infinity };
+  return { seq, batch, input, hidden, dirs, layout, x, get, lengths, clip: typeof attrs.clip === 'number' ? attrs.clip : Infinity };
 }
 
-/** Allocates Y and the final-state outputs in the node's layout, with writers by (t, dir, b, h). */
+/**
+ * Gate values. float32 ops keep them in float32, so their products take gemm's SIMD float32 kernel
+ * (accumulating in float32, as ONNX Runtime and tfjs do); float64 ops keep float64.
+ */
+export type GateRows = Float32Array | Float64Array;
+
+/** Allocates Y and the final-state outputs in the node's layout, with offsets by (t, dir, b). */
 function outputs(s: RecurrentSetup, dtype: TensorValue['dtype'], ctx: KernelContext, states: number) {
   const { seq, batch, hidden, dirs, layout } = s;
   const y = ctx.alloc(dtype, layout === 1 ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden]);
@@ -89,55 +93,109 @@ function outputs(s: RecurrentSetup, dtype: TensorValue['dtype'], ctx: KernelCont
   return { y, finals, yAt, finalAt };
 }
 
-/** Initial state `name` ([dirs, batch, hidden], or [batch, dirs, hidden] in layout 1) for one direction and entry, else zeros. */
-function initialState(s: RecurrentSetup, name: string, d: number, b: number): Float64Array {
+/** Initial state `name` ([dirs, batch, hidden], or [batch, dirs, hidden] in layout 1) of direction d as [batch, hidden], else zeros. */
+function initialState(s: RecurrentSetup, name: string, d: number): Float64Array {
   const v = s.get(name);
-  const h = new Float64Array(s.hidden);
+  const h = new Float64Array(s.batch * s.hidden);
   if (!v) return h;
-  const base = s.layout === 1 ? (b * s.dirs + d) * s.hidden : (d * s.batch + b) * s.hidden;
-  for (let k = 0; k < s.hidden; k++) h[k] = v.data[base + k];
+  for (let b = 0; b < s.batch; b++) {
+    const base = s.layout === 1 ? (b * s.dirs + d) * s.hidden : (d * s.batch + b) * s.hidden;
+    for (let k = 0; k < s.hidden; k++) h[b * s.hidden + k] = v.data[base + k];
+  }
   return h;
 }
 
+/** gates (of `total`) of direction d of R ([dirs, total * H, H]), from gate `from`, packed as R^T (H x gates * H) for gemmPacked. */
+export function packRecurrent(r: TensorValue, d: number, total: number, hidden: number, from: number, gates: number): PackedB {
+  const offset = (d * total + from) * hidden * hidden;
+  return packMatrixB(hidden, gates * hidden, { data: r.data, offset, rowStride: 1, colStride: hidden });
+}
+
+/** rows x cols of `a` (row-major, float64) times packed B into `out`. */
+export function multiplyPacked(rows: number, a: Float64Array, b: PackedB, out: GateRows): void {
+  gemmPacked(rows, b.n, b.k, { data: a, offset: 0, rowStride: b.k, colStride: 1 }, b, out);
+}
+
+/** What a cell sees at one time step of one direction. */
+export interface RecurrentStep {
+  d: number;
+  /** X_t·W^T + Wb (+ Rb for the folded gates), for every (t, b): G * H values from `xwOffset`. */
+  xw: GateRows;
+  /** h_prev·R^T for the first `stepGates` gates, row b from b * stepGates * H. */
+  rh: GateRows;
+  /** The states as [batch, hidden], H first; the cell updates the rows of the entries it steps. */
+  states: Float64Array[];
+  /** Calls `visit` for every entry inside its sequence at this step, with its offsets in xw, rh and the states. */
+  each(visit: (xwOffset: number, rhOffset: number, stateOffset: number) => void): void;
+}
+
+export interface RecurrentCell {
+  /** Gate blocks in W, R and B. */
+  gates: number;
+  /** The initial-state inputs, H first. */
+  initialStates: readonly string[];
+  /** Leading gates whose recurrent bias adds like Wb, so it is folded into the projections. */
+  foldedBiasGates: number;
+  /** Leading gates of R multiplied by h_prev in the step's GEMM (gru without linearBeforeReset multiplies its last gate itself). */
+  stepGates: number;
+  step(s: RecurrentStep): void;
+}
+
 /**
- * The scan lstm, gru and rnn share. For each direction and batch entry the states start at
- * `initialStates` (initialH, and initialC for lstm), then for each of the entry's time steps, in the
- * direction's order (backward for 'reverse' and for the second direction of 'bidirectional'),
- * `cell(d, xt, states)` gets X_t of that entry in `xt` and returns the new states, H first. Y at t is
- * the new H; the final-state outputs hold each entry's states after its last step. Returns
- * [Y, final states...], allocated in the node's layout.
+ * The scan lstm, gru and rnn share, as GEMMs: per direction, one product X·W^T gives every step's
+ * input projections, then each step multiplies the batch's states by R^T (packed once) and the
+ * cell updates the states elementwise. Entries run in the direction's order (backward for
+ * 'reverse' and the second direction of 'bidirectional') and stop at their sequence length: later
+ * steps of Y are 0 and the final-state outputs hold each entry's states after its last step.
+ * Returns [Y, final states...], allocated in the node's layout.
  */
-export function scanSequences(
-  s: RecurrentSetup,
-  attrs: Record<string, unknown>,
-  dtype: TensorValue['dtype'],
-  ctx: KernelContext,
-  initialStates: readonly string[],
-  cell: (d: number, xt: Float64Array, states: Float64Array[]) => Float64Array[],
-): TensorValue[] {
-  const { y, finals, yAt, finalAt } = outputs(s, dtype, ctx, initialStates.length);
-  const xt = new Float64Array(s.input);
-  for (let d = 0; d < s.dirs; d++) {
-    for (let bi = 0; bi < s.batch; bi++) {
-      let states = initialStates.map((name) => initialState(s, name, d, bi));
-      const len = s.lengths[bi];
-      for (let step = 0; step < len; step++) {
-        const t = d === 0 && attrs.direction !== 'reverse' ? step : len - 1 - step;
-        for (let i = 0; i < s.input; i++) xt[i] = s.x(t, bi, i);
-        states = cell(d, xt, states);
-        y.data.set(states[0], yAt(t, d, bi));
+export function scanSequences(s: RecurrentSetup, attrs: Record<string, unknown>, dtype: TensorValue['dtype'], ctx: KernelContext, cell: RecurrentCell): TensorValue[] {
+  const { seq, batch, input, hidden: H, dirs, layout, lengths } = s;
+  const gh = cell.gates * H;
+  const stepWidth = cell.stepGates * H;
+  const Rows = dtype === 'float32' ? Float32Array : Float64Array;
+  const xw = new Rows(seq * batch * gh);
+  const rh = new Rows(batch * stepWidth);
+  const w = s.get('w')!.data;
+  const r = s.get('r')!;
+  const bias = s.get('b')?.data;
+  const { y, finals, yAt, finalAt } = outputs(s, dtype, ctx, cell.initialStates.length);
+  // X is [seq * batch, input] in memory order either way; the row of (t, b) depends on the layout
+  const xwRow = layout === 1 ? (t: number, b: number) => b * seq + t : (t: number, b: number) => t * batch + b;
+  const time = new Int32Array(batch);
+  for (let d = 0; d < dirs; d++) {
+    if (bias) fillBias(xw, bias, d, gh, cell.foldedBiasGates * H);
+    const x = { data: s.x.data, offset: 0, rowStride: input, colStride: 1 };
+    gemm(seq * batch, gh, input, x, { data: w, offset: d * gh * input, rowStride: 1, colStride: input }, xw, 0, bias !== undefined);
+    const packed = packRecurrent(r, d, cell.gates, H, 0, cell.stepGates);
+    const states = cell.initialStates.map((name) => initialState(s, name, d));
+    const reverse = d === 1 || attrs.direction === 'reverse';
+    const each = (visit: (xwOffset: number, rhOffset: number, stateOffset: number) => void) => {
+      for (let b = 0; b < batch; b++) if (time[b] >= 0) visit(xwRow(time[b], b) * gh, b * stepWidth, b * H);
+    };
+    for (let step = 0; step < seq; step++) {
+      let active = false;
+      for (let b = 0; b < batch; b++) {
+        const len = lengths[b];
+        time[b] = step >= len ? -1 : reverse ? len - 1 - step : step;
+        active ||= step < len;
       }
-      states.forEach((state, i) => finals[i].data.set(state, finalAt(d, bi)));
+      if (!active) break;
+      multiplyPacked(batch, states[0], packed, rh);
+      cell.step({ d, xw, rh, states, each });
+      for (let b = 0; b < batch; b++) if (time[b] >= 0) y.data.set(states[0].subarray(b * H, (b + 1) * H), yAt(time[b], d, b));
     }
+    states.forEach((state, i) => {
+      for (let b = 0; b < batch; b++) finals[i].data.set(state.subarray(b * H, (b + 1) * H), finalAt(d, b));
+    });
   }
   return [y, ...finals];
 }
 
-/** dot(row r of matrix m (at offset), vector v) over n entries. */
-export function dotRow(m: TensorValue['data'], offset: number, v: ArrayLike<number>, n: number): number {
-  let s = 0;
-  for (let k = 0; k < n; k++) s += m[offset + k] * v[k];
-  return s;
+/** Fills every row of xw with direction d's Wb, plus its Rb over the first `folded` columns (the projections then add onto it). */
+function fillBias(xw: GateRows, bias: TensorValue['data'], d: number, gh: number, folded: number): void {
+  for (let j = 0; j < gh; j++) xw[j] = bias[d * 2 * gh + j] + (j < folded ? bias[d * 2 * gh + gh + j] : 0);
+  for (let filled = gh; filled < xw.length; filled *= 2) xw.copyWithin(filled, 0, Math.min(filled, xw.length - filled));
 }
 
 export function clipValue(x: number, clip: number): number {
