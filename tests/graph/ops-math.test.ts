@@ -69,6 +69,24 @@ describe('unary elementwise ops (hand-computed values)', () => {
     expectClose(await run([f64([0.25, -2, 0])], ops.reciprocal), [4, -0.5, Infinity]);
   });
 
+  test('relu keeps NaN, maps -Infinity and -0 to +0, and is exact at the float32 and float64 extremes', async () => {
+    const f32Tiny = 1.401298464324817e-45; // the smallest float32 subnormal
+    const f32Max = 3.4028234663852886e38;
+    const xs32 = [NaN, -Infinity, Infinity, -0, 0, f32Tiny, -f32Tiny, f32Max, -f32Max, 0.1, -0.1];
+    const want32 = [NaN, 0, Infinity, 0, 0, f32Tiny, 0, f32Max, 0, Math.fround(0.1), 0];
+    for (const [optimize, wrap] of [[0, (t: Sym) => ops.relu(t)], [2, (t: Sym) => ops.relu(ops.add(t, 0))]] as const) {
+      const g = new Graph();
+      const out = await new Session(g, { optimize }).run(wrap(g.placeholder('float32', [null], 'x')), { x: f32(xs32) });
+      want32.forEach((w, i) => expect(Object.is(out.data[i], w)).toBe(true));
+    }
+    // float64 subnormals and values near the largest double: halving would round or overflow there
+    const xs64 = [5e-324, 3 * 5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308, NaN, -Infinity, -0];
+    const out64 = await run([f64(xs64)], ops.relu);
+    [5e-324, 3 * 5e-324, 0, 1.7976931348623157e308, 0, NaN, 0, 0].forEach((w, i) => expect(Object.is(out64.data[i], w)).toBe(true));
+    const ints = await run([i32([-7, 0, 7, 2147483647, -2147483648])], ops.relu);
+    expect(Array.from(ints.data)).toEqual([0, 0, 7, 2147483647, 0]);
+  });
+
   test('round is half to even', async () => {
     expectClose(await run([f32([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6])], ops.round), [0, 2, 2, -0, -2, 2, -3]);
   });

@@ -34,6 +34,28 @@ export function roundEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/**
+ * max(x, 0) without a branch on the sign: on a tensor of random signs such a branch mispredicts half
+ * the time, which made relu three to four times slower than a copy. x/2 + |x|/2 is exact for
+ * float32 values (and integers) and +0 for -0; it is NaN only for NaN (which relu keeps, as
+ * TensorFlow, PyTorch and ONNX Runtime do) and -Infinity (0), the one rarely taken branch. Not for
+ * float64: halving a float64 subnormal rounds.
+ */
+export function relu(x: number): number {
+  const r = x * 0.5 + Math.abs(x) * 0.5;
+  return r === r ? r : x === x ? 0 : x;
+}
+
+/**
+ * relu's gradient: dy where x > 0, else 0 (TensorFlow's ReluGrad, which keeps 0 even for an
+ * infinite or NaN dy), with the sign test as a 0/1 factor rather than a branch (see relu). The
+ * product is NaN only for such a dy, the one rarely taken branch; `+ 0` turns -0 into +0.
+ */
+export function reluGrad(dy: number, x: number): number {
+  const r = +(x > 0) * dy;
+  return r === r ? r + 0 : x > 0 ? dy : 0;
+}
+
 export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
@@ -93,5 +115,5 @@ export function roundBfloat16(x: number): number {
   return bf16[0];
 }
 
-export const scalarHelpers = { erf, roundEven, sigmoid, softplus, sign, floorMod, truncDiv, floorDivInt, imul: Math.imul, roundFloat16, roundBfloat16 };
+export const scalarHelpers = { erf, roundEven, relu, reluGrad, sigmoid, softplus, sign, floorMod, truncDiv, floorDivInt, imul: Math.imul, roundFloat16, roundBfloat16 };
 export type ScalarHelpers = typeof scalarHelpers;

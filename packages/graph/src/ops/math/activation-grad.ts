@@ -24,7 +24,7 @@ interface GradSpec {
 const SIGNED: DType[] = ['float32', 'float64', 'int32', 'int64'];
 
 const SPECS: GradSpec[] = [
-  { name: 'reluGrad', js: () => '(b > 0 ? a : 0)', wgsl: () => 'select(0.0, a, b > 0.0)' },
+  { name: 'reluGrad', js: () => 'H.reluGrad(a, b)', wgsl: () => 'select(0.0, a, b > 0.0)' },
   { name: 'relu6Grad', js: () => '(b > 0 && b < 6 ? a : 0)', wgsl: () => 'select(0.0, a, b > 0.0 && b < 6.0)' },
   {
     name: 'leakyReluGrad',

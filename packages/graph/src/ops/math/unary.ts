@@ -37,7 +37,8 @@ const UNARY: UnarySpec[] = [
   { name: 'cos', dtypes: FLOAT, js: () => 'Math.cos(a)', wgsl: () => 'cos(a)' },
   { name: 'tanh', dtypes: FLOAT, js: () => 'Math.tanh(a)', wgsl: () => 'tanh(clamp(a, -15.0, 15.0))' },
   { name: 'sigmoid', dtypes: FLOAT, js: () => 'H.sigmoid(a)', wgsl: () => '(1.0 / (1.0 + exp(-a)))' },
-  { name: 'relu', dtypes: SIGNED, js: () => '(a > 0 ? a : 0)', wgsl: () => 'max(a, 0.0)' },
+  // NaN stays NaN and -0 becomes +0 on every dtype; float64 keeps the branch (see H.relu)
+  { name: 'relu', dtypes: SIGNED, js: (_, dt) => (dt === 'float64' ? '(a < 0 ? 0 : a + 0)' : 'H.relu(a)'), wgsl: () => 'max(a, 0.0)' },
   { name: 'relu6', dtypes: SIGNED, js: () => '(a > 0 ? (a < 6 ? a : 6) : 0)', wgsl: () => 'clamp(a, 0.0, 6.0)' },
   {
     name: 'leakyRelu',

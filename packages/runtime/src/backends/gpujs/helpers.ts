@@ -35,6 +35,20 @@ const HELPERS: Record<string, { args: string[]; body: string }> = {
   }
   return r;`,
   },
+  // the CPU's H.relu is branch-free arithmetic; on a GPU a max is one instruction
+  gc_relu: {
+    args: ['x'],
+    body: `
+  return Math.max(x, 0.0);`,
+  },
+  gc_reluGrad: {
+    args: ['dy', 'x'],
+    body: `
+  if (x > 0.0) {
+    return dy;
+  }
+  return 0.0;`,
+  },
   gc_sigmoid: {
     args: ['x'],
     body: `
@@ -193,6 +207,8 @@ export function helperFunctions(source: string): { source: string; settings: Rec
 /** helper of scalar-helpers (as the CPU expressions call it) -> its gpu.js form */
 const HELPER_NAMES: Record<string, string> = {
   erf: 'gc_erf',
+  relu: 'gc_relu',
+  reluGrad: 'gc_reluGrad',
   sigmoid: 'gc_sigmoid',
   softplus: 'gc_softplus',
   sign: 'gc_sign',
