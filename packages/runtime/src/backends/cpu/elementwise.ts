@@ -65,10 +65,12 @@ function compile(program: ElementwiseProgram, pattern: string): LoopFn {
     const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'S' ? `in${k}[0]` : `in${k}[i]`};`).join('\n');
     src = `${decl}\nconst size = out.length;\nfor (let i = 0; i < size; i++) {\n${reads}\n${body}\nout[i] = ${result};\n}`;
   } else {
-    const offs = Array.from({ length: n }, (_, k) => `let o${k} = 0; const st${k} = strides[${k}]; const is${k} = st${k}[rank - 1];`).join('\n');
-    const reads = Array.from({ length: n }, (_, k) => `const x${k} = in${k}[o${k} + j * is${k}];`).join('\n');
-    const step = Array.from({ length: n }, (_, k) => `o${k} += st${k}[d];`).join(' ');
-    const back = Array.from({ length: n }, (_, k) => `o${k} -= st${k}[d] * outShape[d];`).join(' ');
+    // full-size inputs index like the output; the others walk their broadcast strides
+    const walked = Array.from({ length: n }, (_, k) => k).filter((k) => pattern[k] !== 'F');
+    const offs = walked.map((k) => `let o${k} = 0; const st${k} = strides[${k}]; const is${k} = st${k}[rank - 1];`).join('\n');
+    const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'F' ? `in${k}[base + j]` : `in${k}[o${k} + j * is${k}]`};`).join('\n');
+    const step = walked.map((k) => `o${k} += st${k}[d];`).join(' ');
+    const back = walked.map((k) => `o${k} -= st${k}[d] * outShape[d];`).join(' ');
     src = `${decl}
 const rank = outShape.length;
 const inner = outShape[rank - 1];
@@ -114,7 +116,31 @@ export function runElementwise(
   const pattern = inputs.map((t) => (t.data.length === size && t.shape.length === outShape.length ? 'F' : t.data.length === 1 ? 'S' : 'B')).join('');
   const fn = compile(program, pattern);
   const shape = outShape.length === 0 ? [1] : outShape;
-  const strides = pattern.includes('B') ? inputs.map((t) => broadcastStrides(t.shape.length === 0 ? [1] : t.shape, shape)) : [];
-  fn(out, inputs.map((t) => t.data), shape, strides, scalarHelpers);
+  if (!pattern.includes('B')) {
+    fn(out, inputs.map((t) => t.data), shape, [], scalarHelpers);
+    return out;
+  }
+  const merged = mergeDimensions(shape, inputs.map((t) => broadcastStrides(t.shape.length === 0 ? [1] : t.shape, shape)));
+  fn(out, inputs.map((t) => t.data), merged.shape, merged.strides, scalarHelpers);
   return out;
+}
+
+/**
+ * The same iteration over fewer dimensions: a dimension merges into the next where every input
+ * steps through both as through one (a bias [C] over [N, H, W, C] walks [N * H * W, C]), so the
+ * loops' odometer turns less often.
+ */
+export function mergeDimensions(shape: readonly number[], strides: readonly number[][]): { shape: number[]; strides: number[][] } {
+  const outShape = [shape[shape.length - 1]];
+  const outStrides = strides.map((st) => [st[st.length - 1]]);
+  for (let d = shape.length - 2; d >= 0; d--) {
+    const inner = outShape[0];
+    if (strides.every((st, k) => st[d] === outStrides[k][0] * inner)) {
+      outShape[0] *= shape[d];
+    } else {
+      outShape.unshift(shape[d]);
+      strides.forEach((st, k) => outStrides[k].unshift(st[d]));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
 }
