@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * Whole-model inference on the graphc cpu backend against onnxruntime-node's CPU provider running
+ * graphc's ONNX export of the same model, in one process on the same inputs, median of --runs after
+ * 5 warm-up runs:
+ *
+ *   npx tsc -b packages/cli && node bench/models.js [--runs 20]
+ *
+ * Models: models/fashion-mlp (batch 256), models/fashion-cnn (batch 64), models/resnet20 (batch 16),
+ * each loaded from its model.json. onnxruntime runs with one intra-op thread (graphc's kernels run on
+ * one) and with its default pool. Its output is checked against graphc's first.
+ */
+'use strict';
+const path = require('path');
+const { loadGraphc, maxAbsDiff, median, seededArray } = require('./common');
+const graphc = loadGraphc();
+const ort = require('onnxruntime-node');
+
+const { Session, exportOnnx, initializeFromModel, loadModel, tensor } = graphc;
+const args = process.argv.slice(2);
+const RUNS = Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 20);
+const MODELS = [
+  ['fashion-mlp', 256],
+  ['fashion-cnn', 64],
+  ['resnet20', 16],
+];
+
+async function time(run) {
+  for (let i = 0; i < 5; i++) await run();
+  const times = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+(async () => {
+  console.log(`median of ${RUNS} runs after 5 warm-up runs`);
+  console.log('| model | graphc cpu | onnxruntime, 1 thread | onnxruntime, default threads | graphc / onnxruntime (1 thread) |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [dir, batch] of MODELS) {
+    const model = await loadModel(path.join(__dirname, '..', 'models', dir, 'model.json'));
+    const g = model.graph;
+    const session = new Session(g);
+    await initializeFromModel(session, model);
+    const { inputs, outputs } = g.metadata.signature;
+    const input = g.tensor(inputs[0]);
+    const shape = input.shape.map((d) => (d === null ? batch : d));
+    const data = seededArray(shape.reduce((p, d) => p * d, 1), 4, 1);
+    const feeds = { [input.name]: tensor(data, shape) };
+    const [ours] = await session.run([outputs[0]], feeds);
+    const bytes = exportOnnx(g, { outputs: [outputs[0]], variables: model.variables });
+    const ortTimes = [];
+    for (const threads of [1, 0]) {
+      const ortSession = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+      const ortFeeds = { [ortSession.inputNames[0]]: new ort.Tensor('float32', data, shape) };
+      const reply = await ortSession.run(ortFeeds);
+      const diff = maxAbsDiff(reply[ortSession.outputNames[0]].data, ours.data);
+      if (!(diff < 1e-3)) throw new Error(`${dir}: onnxruntime's output differs from graphc's by ${diff}`);
+      ortTimes.push(await time(() => ortSession.run(ortFeeds)));
+      await ortSession.release();
+    }
+    const ms = await time(() => session.run([outputs[0]], feeds));
+    session.close();
+    console.log(`| ${dir} (batch ${batch}) | ${ms.toFixed(2)} ms | ${ortTimes[0].toFixed(2)} ms | ${ortTimes[1].toFixed(2)} ms | ${(ms / ortTimes[0]).toFixed(2)}x |`);
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
