@@ -170,6 +170,10 @@ describe('conv2d', () => {
     // row blocks; Cout 9 leaves edge tiles in the GEMM
     { name: 'K beyond one k-block, many row blocks', x: [1, 22, 22, 30], f: [3, 3, 30, 9], s: [1, 1], d: [1, 1], pad: 'SAME' },
     { name: 'batch 3, 3x3 stride 2, K = 576', x: [3, 9, 9, 64], f: [3, 3, 64, 8], s: [2, 2], d: [1, 1], pad: 'SAME' },
+    // few channels: a window row's taps inside the image are copied as one run, cut at the image's
+    // edges and, here (K = 9*11*3 = 297), at the k-block boundary 256 in the middle of a run
+    { name: 'one channel, 3x3 SAME, batch 2', x: [2, 9, 9, 1], f: [3, 3, 1, 4], s: [1, 1], d: [1, 1], pad: 'SAME' },
+    { name: '9x11 window over 3 channels, K across a k-block', x: [1, 12, 13, 3], f: [9, 11, 3, 4], s: [1, 2], d: [1, 1], pad: 'SAME' },
   ];
 
   for (const c of cases) {

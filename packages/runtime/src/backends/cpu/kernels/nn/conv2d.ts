@@ -39,8 +39,9 @@ registerCpuKernel('conv2d', (inputs, attrs, ctx) => {
 /**
  * The im2col matrix of `x` as an ImplicitA: row r is output pixel (b, oy, ox) = r in [N, OH, OW]
  * order; column kk is tap (ky, kx) and input channel ci, in the filter's [KH, KW, Cin] order. Each
- * row is written as runs of contiguous input channels, one memmove per tap where the source sits
- * in the same memory (the float32 path), zeros where the tap falls in the padding.
+ * row is written as runs of contiguous input values (a tap's channels, and without dilation the
+ * taps beside it in the image), one memmove per run where the source sits in the same memory (the
+ * float32 path), zeros where the tap falls in the padding.
  */
 export function im2colMatrix(x: TypedArray, g: WindowGeometry): ImplicitA {
   const { h, w, c: cin, kh, kw, sh, sw, dh, dw, padTop, padLeft, outH, outW } = g;
@@ -63,20 +64,28 @@ export function im2colMatrix(x: TypedArray, g: WindowGeometry): ImplicitA {
         let ky = Math.floor(tap / kw);
         let kx = tap - ky * kw;
         for (let left = kc; left > 0; ) {
-          const run = Math.min(cin - ci, left);
           const iy = y0 + ky * dh;
           const ix = x0 + kx * dw;
+          let run: number;
           if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+            // undilated, this tap's row-mates up to the image's edge are the next input pixels, and
+            // the next columns of A: one run through them (a 3x3 window over 1 channel copies 3 values at once, not 1)
+            const taps = dw === 1 ? Math.min(kw - kx, w - ix) : 1;
+            run = Math.min(taps * cin - ci, left);
             const s = imageBase + (iy * w + ix) * cin + ci;
             if (inPlace && run > 8) out.copyWithin(dst, s, s + run);
             else for (let t = 0; t < run; t++) out[dst + t] = src[s + t];
           } else {
+            run = Math.min(cin - ci, left);
             out.fill(0, dst, dst + run);
           }
           dst += run;
           left -= run;
-          ci = 0;
-          if (++kx === kw) {
+          // on to the tap and channel `run` values further (never past the end of the window's row)
+          const advanced = ci + run;
+          kx += Math.floor(advanced / cin);
+          ci = advanced % cin;
+          if (kx === kw) {
             kx = 0;
             ky++;
           }
