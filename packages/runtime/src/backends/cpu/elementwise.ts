@@ -42,7 +42,8 @@ function bodyOf(program: ElementwiseProgram): string {
 
 /**
  * Compiles (once per program and broadcast pattern) a loop with the expression inlined: `F` inputs
- * have the output's shape, `S` are scalars, `B` broadcast along some dimensions.
+ * have the output's shape, `S` are scalars, `R` one row of the output's last (merged) dimension
+ * repeated, `B` broadcast along other dimensions.
  */
 function compile(program: ElementwiseProgram, pattern: string): LoopFn {
   // a kernel that keeps its program object (one per node) finds its loop without building the key
@@ -62,8 +63,11 @@ function compile(program: ElementwiseProgram, pattern: string): LoopFn {
   const decl = Array.from({ length: n }, (_, k) => `const in${k} = ins[${k}];`).join('\n');
   let src: string;
   if (!pattern.includes('B')) {
-    const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'S' ? `in${k}[0]` : `in${k}[i]`};`).join('\n');
-    src = `${decl}\nconst size = out.length;\nfor (let i = 0; i < size; i++) {\n${reads}\n${body}\nout[i] = ${result};\n}`;
+    const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'S' ? `in${k}[0]` : pattern[k] === 'R' ? `in${k}[j]` : `in${k}[i]`};`).join('\n');
+    const loop = `{\n${reads}\n${body}\nout[i] = ${result};\n}`;
+    src = pattern.includes('R')
+      ? `${decl}\nconst size = out.length;\nconst inner = outShape[outShape.length - 1];\nfor (let base = 0; base < size; base += inner) {\nfor (let j = 0, i = base; j < inner; j++, i++) ${loop}\n}`
+      : `${decl}\nconst size = out.length;\nfor (let i = 0; i < size; i++) ${loop}`;
   } else {
     // full-size inputs index like the output; the others walk their broadcast strides
     const walked = Array.from({ length: n }, (_, k) => k).filter((k) => pattern[k] !== 'F');
@@ -114,14 +118,16 @@ export function runElementwise(
   if (out.length === 0) return out;
   const size = out.length;
   const pattern = inputs.map((t) => (t.data.length === size && t.shape.length === outShape.length ? 'F' : t.data.length === 1 ? 'S' : 'B')).join('');
-  const fn = compile(program, pattern);
   const shape = outShape.length === 0 ? [1] : outShape;
   if (!pattern.includes('B')) {
-    fn(out, inputs.map((t) => t.data), shape, [], scalarHelpers);
+    compile(program, pattern)(out, inputs.map((t) => t.data), shape, [], scalarHelpers);
     return out;
   }
   const merged = mergeDimensions(shape, inputs.map((t) => broadcastStrides(t.shape.length === 0 ? [1] : t.shape, shape)));
-  fn(out, inputs.map((t) => t.data), merged.shape, merged.strides, scalarHelpers);
+  // a broadcast input that is one row repeated (a per-channel scale over NHWC) needs no odometer
+  const rank = merged.shape.length;
+  const rows = [...pattern].map((p, k) => (p === 'B' && merged.strides[k].every((st, d) => st === (d === rank - 1 ? 1 : 0)) ? 'R' : p)).join('');
+  compile(program, rows)(out, inputs.map((t) => t.data), merged.shape, merged.strides, scalarHelpers);
   return out;
 }
 
