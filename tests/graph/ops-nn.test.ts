@@ -281,6 +281,20 @@ describe('maxPool and avgPool', () => {
     expect(Array.from(y.data)).toEqual([NaN, NaN, -Infinity, 0]);
   });
 
+  test('float32 maxPool is exact at the extremes: a tiny maximum beside a huge negative value, infinities, subnormals', async () => {
+    const tiny = 2 ** -100;
+    const sub = 1.401298464324817e-45;
+    const huge = 3.4028234663852886e38;
+    // 2x2 windows over [1, 2, 12, 1]: columns 2j and 2j + 1 of both rows are window j
+    const top = [-(2 ** 100), -Infinity, Infinity, -Infinity, -huge, sub, huge, -huge, 1, 0.1, 7, -3];
+    const bottom = [tiny, -Infinity, -Infinity, -Infinity, -Infinity, -sub, 2 ** 60, 2 ** -60, 1 - 2 ** -24, -0.1, 7, -2.5];
+    const y = await run([f32([...top, ...bottom], [1, 2, 12, 1])], (t) => ops.maxPool(t, 2, 2, 'VALID'));
+    expect(Array.from(y.data)).toEqual([tiny, Infinity, sub, huge, 1, 7].map(Math.fround));
+    // the same windows in float64 (the comparing path) agree
+    const y64 = await run([f64([...top, ...bottom], [1, 2, 12, 1])], (t) => ops.maxPool(t, 2, 2, 'VALID'));
+    expect(Array.from(y64.data)).toEqual([tiny, Infinity, sub, huge, 1, 7]);
+  });
+
   test('SAME maxPool never picks a padded cell', async () => {
     const y = await run([f32(x9.map((v) => -v), [1, 3, 3, 1])], (x) => ops.maxPool(x, 3, 1, 'SAME'));
     expectClose(y, [-1, -1, -2, -1, -1, -2, -4, -4, -5]);
