@@ -39,5 +39,22 @@ export interface Executable {
   run(feeds: TensorValue[]): Promise<TensorValue[]>;
   /** Figures for tests and reports (bytes moved, kernels dispatched, ...). */
   readonly stats: Record<string, number>;
+  /**
+   * Starts timing each node's kernels on every run from now on (a session with `profile: true` calls
+   * it). A backend that cannot time its kernels leaves it out, and such a session is refused.
+   */
+  startProfiling?(): void;
+  /** Kernel times per node since profiling started (or was last cleared). */
+  timings?(): NodeTiming[];
+  clearTimings?(): void;
   dispose?(): void;
+}
+
+/** The time one node's kernels took, summed over the runs profiled. */
+export interface NodeTiming {
+  node: string;
+  op: string;
+  /** Runs the node's kernel took part in. */
+  calls: number;
+  ms: number;
 }

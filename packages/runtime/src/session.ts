@@ -12,7 +12,7 @@ import {
   tensor,
 } from '@graphc/graph';
 import type { OptLevel } from '@graphc/passes';
-import type { Backend, Executable, VariableState } from './backend';
+import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { createBackend } from './backends/registry';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
@@ -25,6 +25,11 @@ export interface SessionOptions {
   backend?: BackendName | Backend;
   /** Optimization level for compiled plans (default 2; 0 runs the graph as built). */
   optimize?: OptLevel;
+  /**
+   * Times every kernel of every run (read them with `profile()`): what TensorFlow's FULL_TRACE
+   * run option and onnxruntime's profiling give. Costs a clock read per kernel. cpu backend only.
+   */
+  profile?: boolean;
 }
 
 /** Anything `run` can fetch: one tensor or op, a name, or arrays and objects of them nested up to three deep. */
@@ -64,6 +69,7 @@ export class Session {
   compileCount = 0;
   private readonly cache = new Map<string, CompiledEntry>();
   private readonly state: VariableState;
+  private readonly profiling: boolean;
   private closed = false;
 
   constructor(
@@ -72,7 +78,32 @@ export class Session {
   ) {
     this.backend = typeof options.backend === 'object' ? options.backend : createBackend(options.backend ?? 'cpu');
     this.level = options.optimize ?? 2;
+    this.profiling = options.profile === true;
     this.state = this.backend.createState();
+  }
+
+  /**
+   * Kernel time per node (of the optimized plans: fused nodes stand for the ops they absorbed)
+   * since the session started or `clearProfile()`, slowest first. Needs `profile: true`.
+   */
+  profile(): NodeTiming[] {
+    if (!this.profiling) throw new GraphcError('profile(): create the session with { profile: true }');
+    const byNode = new Map<string, NodeTiming>();
+    for (const { executable } of this.cache.values()) {
+      for (const t of executable.timings!()) {
+        const seen = byNode.get(t.node);
+        if (seen) {
+          seen.calls += t.calls;
+          seen.ms += t.ms;
+        } else byNode.set(t.node, { ...t });
+      }
+    }
+    return [...byNode.values()].filter((t) => t.calls > 0).sort((a, b) => b.ms - a.ms);
+  }
+
+  /** Starts the profile afresh (after warm-up runs, say). */
+  clearProfile(): void {
+    for (const { executable } of this.cache.values()) executable.clearTimings?.();
   }
 
   /** Variable storage (for checkpoints and saveModel). */
@@ -137,7 +168,15 @@ export class Session {
       throw new FeedError(`placeholder ${names.join(', ')} must be fed: the fetches depend on it`);
     }
     this.compileCount++;
-    return { plan, executable: compilePlan(plan, this.backend, this.state, this.level) };
+    const executable = compilePlan(plan, this.backend, this.state, this.level);
+    if (this.profiling) {
+      if (!executable.startProfiling || !executable.timings) {
+        executable.dispose?.();
+        throw new GraphcError(`profile: the ${this.backend.name} backend cannot time its kernels (the cpu backend can)`);
+      }
+      executable.startProfiling();
+    }
+    return { plan, executable };
   }
 
   private flattenFetches(fetches: Fetches | FetchItem, out: (SymbolicTensor | Node)[]): (values: Map<SymbolicTensor, TensorValue>) => unknown {

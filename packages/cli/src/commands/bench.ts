@@ -4,6 +4,7 @@ import { Session, initializeFromModel } from '@graphc/runtime';
 import { UsageError } from '../cli-error';
 import { readFeedsFile } from '../io-files';
 import { parseShapes } from '../shape-spec';
+import { formatProfile, summarizeProfile } from './profile-table';
 import { defaultFetches } from './run';
 
 /** Deterministic inputs for a placeholder: floats uniform in [-1, 1), integers and bools zero. */
@@ -38,13 +39,18 @@ export function registerBench(program: Command): void {
     .option('--fetch <names...>', 'tensors to fetch (default: the model outputs)')
     .option('--level <n>', 'optimization level 0-3', '2')
     .option('--json', 'print { backend, runs, medianMs, minMs, maxMs } as JSON')
-    .action(async (modelFile: string, opts: { backend: string; runs: string; warmup: string; feeds?: string; shape?: string[]; fetch?: string[]; level: string; json?: boolean }) => {
+    .option('--profile', 'also time every kernel of the timed runs and print the time by op and the slowest nodes (cpu backend)')
+    .option('--top <n>', 'nodes listed by --profile', '10')
+    .action(async (modelFile: string, opts: { backend: string; runs: string; warmup: string; feeds?: string; shape?: string[]; fetch?: string[]; level: string; json?: boolean; profile?: boolean; top: string }) => {
       const runs = Number(opts.runs);
       const warmup = Number(opts.warmup);
       const level = Number(opts.level);
       if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a positive integer, got '${opts.runs}'`);
       if (!Number.isInteger(warmup) || warmup < 0) throw new UsageError(`--warmup must be a non-negative integer, got '${opts.warmup}'`);
       if (![0, 1, 2, 3].includes(level)) throw new UsageError(`--level must be 0, 1, 2 or 3, got '${opts.level}'`);
+      const top = Number(opts.top);
+      if (!Number.isInteger(top) || top < 0) throw new UsageError(`--top must be a non-negative integer, got '${opts.top}'`);
+      if (opts.profile && opts.backend !== 'cpu') throw new UsageError(`--profile times kernels on the cpu backend only, not '${opts.backend}'`);
       const model = await loadModel(modelFile);
       const fetches = opts.fetch ?? defaultFetches(model.graph, model.signature.outputs);
       if (!fetches.length) throw new UsageError(`model '${modelFile}' declares no outputs: name them with --fetch`);
@@ -57,10 +63,11 @@ export function registerBench(program: Command): void {
         const shape = shapes[p.name] ?? declared.map((d) => d ?? 1);
         feeds.set(p.name, syntheticInput(p.outputs[0].dtype, shape, i + 1));
       });
-      const session = new Session(model.graph, { backend: opts.backend as 'cpu', optimize: level as 2 });
+      const session = new Session(model.graph, { backend: opts.backend as 'cpu', optimize: level as 2, profile: opts.profile === true });
       try {
         await initializeFromModel(session, model);
         for (let i = 0; i < warmup; i++) await session.run(fetches, feeds);
+        if (opts.profile) session.clearProfile();
         const times: number[] = [];
         for (let i = 0; i < runs; i++) {
           const t0 = process.hrtime.bigint();
@@ -68,11 +75,13 @@ export function registerBench(program: Command): void {
           times.push(Number(process.hrtime.bigint() - t0) / 1e6);
         }
         const result = { backend: session.backend.name, runs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) };
-        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        const profile = opts.profile ? summarizeProfile(session.profile(), runs, top) : undefined;
+        if (opts.json) process.stdout.write(`${JSON.stringify(profile ? { ...result, profile } : result)}\n`);
         else {
           process.stdout.write(
             `${modelFile} on ${result.backend}: median ${result.medianMs.toFixed(3)} ms, min ${result.minMs.toFixed(3)} ms, max ${result.maxMs.toFixed(3)} ms over ${runs} runs (${warmup} warm-up)\n`,
           );
+          if (profile) process.stdout.write(formatProfile(profile, runs));
         }
       } finally {
         session.close();

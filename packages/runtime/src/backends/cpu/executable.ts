@@ -1,5 +1,5 @@
 import { DType, Node, TensorValue, TypedArray, UnsupportedOpError, arrayTypeOf, getOpDef, sizeOf } from '@graphc/graph';
-import type { Executable, VariableState } from '../../backend';
+import type { Executable, NodeTiming, VariableState } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
 import { CpuKernel, KernelContext, getCpuKernel, heapAlloc } from './kernel';
@@ -54,6 +54,9 @@ export class CpuExecutable implements Executable {
   private readonly fetchSlots: number[];
   /** One buffer for every planned tensor of a run (MemoryPlan offsets), allocated once per plan. */
   private readonly arena?: ArrayBuffer;
+  /** Milliseconds in each step's kernel since profiling started (undefined: not profiling). */
+  private stepMs?: Float64Array;
+  private profiledRuns = 0;
 
   constructor(plan: Plan, state: CpuVariableState) {
     const slotOf = new Map<string, number>();
@@ -117,20 +120,40 @@ export class CpuExecutable implements Executable {
     return this.runSync(feeds);
   }
 
+  startProfiling(): void {
+    this.stepMs ??= new Float64Array(this.steps.length);
+  }
+
+  timings(): NodeTiming[] {
+    const ms = this.stepMs;
+    if (!ms) return [];
+    return this.steps.map((step, i) => ({ node: step.node.name, op: step.node.op, calls: this.profiledRuns, ms: ms[i] }));
+  }
+
+  clearTimings(): void {
+    this.stepMs?.fill(0);
+    this.profiledRuns = 0;
+  }
+
   /** `run` without the promise: the cpu computes on the calling thread (a loop body runs inside a kernel so). */
   runSync(feeds: TensorValue[]): TensorValue[] {
     const slots: (TensorValue | undefined)[] = new Array(this.slotCount);
     this.feedSlots.forEach((s, i) => (slots[s] = feeds[i]));
-    for (const step of this.steps) {
+    const stepMs = this.stepMs;
+    for (let i = 0; i < this.steps.length; i++) {
+      const step = this.steps[i];
       const inputs = step.inputSlots.map((s) => slots[s]!);
       if (step.arenaOut) for (const v of step.arenaOut) if (v) v.taken = false;
+      const start = stepMs ? performance.now() : 0;
       const outputs = step.kernel(inputs, step.node.attrs, step.ctx);
+      if (stepMs) stepMs[i] += performance.now() - start;
       if (this.arena && step.checkArena) this.checkArenaOutputs(step, outputs);
       for (let i = 0; i < step.outputSlots.length; i++) slots[step.outputSlots[i]] = outputs[i];
       for (const s of step.release) slots[s] = undefined;
     }
     this.stats.runs++;
     this.stats.kernels += this.steps.length;
+    if (stepMs) this.profiledRuns++;
     // fetched values are copies: callers must not alias variables or arena memory
     return this.fetchSlots.map((s) => {
       const v = slots[s]!;
