@@ -30,8 +30,21 @@ describe('graphc bench', () => {
     expect(report.medianMs).toBeLessThanOrEqual(report.maxMs);
   });
 
+  test('--profile adds the kernel time by op and the slowest nodes, in text and in JSON', () => {
+    const text = graphc('bench', MLP, '--runs', '3', '--warmup', '1', '--profile', '--top', '2');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/kernel time per run: [\d.]+ ms \(profiled over 3 runs\)/);
+    expect(text.stdout).toMatch(/by op:\n\s+op\s+nodes\s+ms\/run\s+share\n\s+fusedMatmul\s+2\s/);
+    const json = JSON.parse(graphc('bench', MLP, '--runs', '3', '--warmup', '1', '--profile', '--top', '2', '--json').stdout);
+    expect(json.profile.byNode).toHaveLength(2);
+    // the shares add up to the whole kernel time
+    const share = json.profile.byOp.reduce((s: number, r: { percent: number }) => s + r.percent, 0);
+    expect(share).toBeCloseTo(100, 6);
+    expect(json.profile.byOp.map((r: { op: string }) => r.op)).toContain('fusedMatmul');
+  });
+
   test('bad options exit 2 with a one-line reason', () => {
-    for (const args of [['--runs', '0'], ['--level', '7'], ['--shape', 'x=a,b']]) {
+    for (const args of [['--runs', '0'], ['--level', '7'], ['--shape', 'x=a,b'], ['--top', '-1'], ['--profile', '--backend', 'webgpu']]) {
       const r = graphc('bench', MLP, ...args);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { FeedError, Graph, GraphcError, Session, ops, tensor } from 'graphc';
+import { FeedError, GpujsBackend, Graph, GraphcError, Session, ops, tensor } from 'graphc';
 
 const values = (t: { data: ArrayLike<number> }): number[] => Array.from(t.data);
 
@@ -129,5 +129,47 @@ describe('Session', () => {
     expect(() => ops.matmul(a, b, {}, 'mm')).toThrow(/op 'matmul' \(node 'mm'\): inner dimensions differ: \[2, 3\] x \[4, 5\]/);
     expect(() => ops.add(a, b, 'sum')).toThrow(/node 'sum'.*cannot be broadcast/);
     expect(() => ops.add(a, g.placeholder('int32', [2, 3]))).toThrow(GraphcError);
+  });
+
+  describe('profile', () => {
+    function graph() {
+      const g = new Graph();
+      const x = g.placeholder('float32', [null, 3], 'x');
+      const w = g.variable(tensor([1, 2, 3, 4, 5, 6], [3, 2]), 'w');
+      const h = ops.relu(ops.matmul(x, w, {}, 'mm'), 'act');
+      const y = ops.reduceSum(ops.exp(h, 'e'), undefined, false, 'total');
+      return { g, y, feeds: { x: tensor([1, -1, 2, 0, 3, -2], [2, 3]) } };
+    }
+
+    test('times each node of the optimized plans over the runs, slowest first, and starts afresh on clearProfile()', async () => {
+      const { g, y, feeds } = graph();
+      const sess = new Session(g, { profile: true });
+      await sess.run(g.globalVariablesInitializer());
+      for (let i = 0; i < 3; i++) await sess.run(y, feeds);
+      const profile = sess.profile();
+      // fusion runs matmul, relu and exp as one kernel named after the last; the initializer's
+      // assign ran once; the variable read ran in both plans
+      const byNode = new Map(profile.map((t) => [t.node, t]));
+      expect(byNode.get('e')).toMatchObject({ op: 'fusedMatmul', calls: 3 });
+      expect(byNode.get('total')).toMatchObject({ op: 'reduceSum', calls: 3 });
+      expect(byNode.get('w/Assign')).toMatchObject({ op: 'assign', calls: 1 });
+      expect(byNode.get('w')).toMatchObject({ op: 'variable', calls: 4 });
+      for (const t of profile) expect(t.ms).toBeGreaterThanOrEqual(0);
+      expect(profile.map((t) => t.ms)).toEqual([...profile.map((t) => t.ms)].sort((a, b) => b - a));
+      sess.clearProfile();
+      expect(sess.profile()).toEqual([]);
+      await sess.run(y, feeds);
+      expect(new Map(sess.profile().map((t) => [t.node, t.calls])).get('e')).toBe(1);
+      sess.close();
+    });
+
+    test('needs the option, and a backend that can time its kernels', async () => {
+      const { g, y, feeds } = graph();
+      const plain = new Session(g);
+      expect(() => plain.profile()).toThrow(/create the session with \{ profile: true \}/);
+      const gpu = new Session(g, { backend: new GpujsBackend({ mode: 'cpu', onFallback: () => undefined }), profile: true });
+      await expect(gpu.run(y, feeds)).rejects.toThrow(/the gpujs backend cannot time its kernels/);
+      gpu.close();
+    });
   });
 });
