@@ -375,6 +375,11 @@ function simdGemm(
         }
       }
     }
+    if (!accumulate && n === n8 && ldc === n) {
+      // rows of C are contiguous on both sides: one copy for the block (not a subarray per row)
+      c.set(f.subarray(cBase, cBase + mc * n), cOffset + ic * n);
+      continue;
+    }
     for (let i = 0; i < mc; i++) {
       const src = cBase + i * n8;
       const dst = cOffset + (ic + i) * ldc;
