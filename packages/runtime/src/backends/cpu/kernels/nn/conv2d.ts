@@ -46,10 +46,13 @@ registerCpuKernel('conv2d', (inputs, attrs, ctx) => {
 export function im2colMatrix(x: TypedArray, g: WindowGeometry): ImplicitA {
   const { h, w, c: cin, kh, kw, sh, sw, dh, dw, padTop, padLeft, outH, outW } = g;
   const pixels = outH * outW;
+  const rowRun = kw * cin;
   return {
     source: x,
     pack(i0, rows, k0, kc, out, base, ld, src, srcBase) {
       const inPlace = src === out;
+      // the whole window in one block and undilated rows: an interior pixel's row of A is kh runs of kw * cin values
+      const wholeRows = k0 === 0 && kc === kh * rowRun && dw === 1;
       for (let r = 0; r < rows; r++) {
         const row = i0 + r;
         const b = Math.floor(row / pixels);
@@ -59,6 +62,13 @@ export function im2colMatrix(x: TypedArray, g: WindowGeometry): ImplicitA {
         const x0 = (pix - oy * outW) * sw - padLeft;
         const imageBase = srcBase + b * h * w * cin;
         let dst = base + r * ld;
+        if (wholeRows && y0 >= 0 && y0 + (kh - 1) * dh < h && x0 >= 0 && x0 + kw <= w) {
+          for (let ky = 0, s = imageBase + (y0 * w + x0) * cin; ky < kh; ky++, s += dh * w * cin, dst += rowRun) {
+            if (inPlace && rowRun > 8) out.copyWithin(dst, s, s + rowRun);
+            else for (let t = 0; t < rowRun; t++) out[dst + t] = src[s + t];
+          }
+          continue;
+        }
         let ci = k0 % cin;
         const tap = (k0 - ci) / cin;
         let ky = Math.floor(tap / kw);
