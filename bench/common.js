@@ -29,6 +29,18 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** The median time in ms of `runs` awaited calls of `run`, after `warmup` untimed ones. */
+async function medianMs(run, runs, warmup) {
+  for (let i = 0; i < warmup; i++) await run();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
 /** Largest |a[i] - b[i]|; Infinity when the lengths differ. */
 function maxAbsDiff(a, b) {
   if (a.length !== b.length) return Infinity;
@@ -37,4 +49,4 @@ function maxAbsDiff(a, b) {
   return m;
 }
 
-module.exports = { loadGraphc, seededArray, median, maxAbsDiff };
+module.exports = { loadGraphc, seededArray, median, medianMs, maxAbsDiff };

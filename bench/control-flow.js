@@ -13,7 +13,7 @@
  * Every way's result is checked against the whileLoop's before timing.
  */
 'use strict';
-const { loadGraphc, maxAbsDiff, median, seededArray } = require('./common');
+const { loadGraphc, maxAbsDiff, medianMs, seededArray } = require('./common');
 const graphc = loadGraphc();
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
@@ -30,16 +30,7 @@ const W = seededArray(UNITS * UNITS, 1, 0.15);
 const B = seededArray(UNITS, 2, 0.1);
 const H0 = seededArray(BATCH * UNITS, 3, 1);
 
-async function time(run) {
-  for (let i = 0; i < 3; i++) await run();
-  const times = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
+const time = (run) => medianMs(run, RUNS, 3);
 
 /** graphc sessions for T steps: the loop, one step (for the host loop) and the unrolled graph. */
 function graphcWays(T) {

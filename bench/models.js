@@ -12,7 +12,7 @@
  */
 'use strict';
 const path = require('path');
-const { loadGraphc, maxAbsDiff, median, seededArray } = require('./common');
+const { loadGraphc, maxAbsDiff, medianMs, seededArray } = require('./common');
 const graphc = loadGraphc();
 const ort = require('onnxruntime-node');
 
@@ -25,16 +25,7 @@ const MODELS = [
   ['resnet20', 16],
 ];
 
-async function time(run) {
-  for (let i = 0; i < 5; i++) await run();
-  const times = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
+const time = (run) => medianMs(run, RUNS, 5);
 
 (async () => {
   console.log(`median of ${RUNS} runs after 5 warm-up runs`);

@@ -10,7 +10,7 @@
  * run on one) and with its default thread pool. Every output is checked against graphc's first.
  */
 'use strict';
-const { loadGraphc, maxAbsDiff, median, seededArray } = require('./common');
+const { loadGraphc, maxAbsDiff, medianMs, seededArray } = require('./common');
 const graphc = loadGraphc();
 const ort = require('onnxruntime-node');
 
@@ -19,16 +19,7 @@ const args = process.argv.slice(2);
 const RUNS = Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 30);
 const [T, B, I, H] = [32, 16, 64, 128];
 
-async function time(run) {
-  for (let i = 0; i < 5; i++) await run();
-  const times = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
+const time = (run) => medianMs(run, RUNS, 5);
 
 /** op over x [T, B, I] with seeded W, R and B as constants; fetches Y. */
 function build(op, gates, attrs) {
