@@ -39,6 +39,16 @@ function parseArgs(argv) {
   return opts;
 }
 
+/**
+ * Cases whose expected outputs disagree with their own model, checked by hand against the ONNX
+ * source that generated them: the report says why beside the failure.
+ */
+const TEST_DATA_ERRORS = {
+  'node/test_adam_multiple':
+    "the model sets no epsilon (the spec's default is 1e-6) but its expected outputs were computed with epsilon = 1e-2 " +
+    '(onnx/backend/test/case/node/adam.py passes epsilon to its reference, not to make_node); with 1e-2, X1_new is 0.759136 as expected',
+};
+
 function escape(s) {
   return String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
@@ -85,7 +95,10 @@ function report(results, opts) {
   lines.push('');
   lines.push('| suite | case | outcome | reason |');
   lines.push('|---|---|---|---|');
-  for (const r of results.filter((x) => x.outcome !== 'pass')) lines.push(`| ${r.suite} | ${r.name} | ${r.outcome} | ${escape(r.reason || '')} |`);
+  for (const r of results.filter((x) => x.outcome !== 'pass')) {
+    const known = TEST_DATA_ERRORS[`${r.suite}/${r.name}`];
+    lines.push(`| ${r.suite} | ${r.name} | ${r.outcome} | ${escape(r.reason || '')}${known ? ` (test data error: ${escape(known)})` : ''} |`);
+  }
   lines.push('');
   return lines.join('\n');
 }

@@ -37,7 +37,17 @@ for (const family of families) {
   lines.push('');
 }
 const imported = [...graphc.supportedOnnxOps()].sort();
-lines.push('## ONNX import', '', `${imported.length} ONNX operators of the default domain import (opsets 7 to 18); per-op conformance is in docs/onnx-conformance.md.`, '', imported.map((o) => `\`${o}\``).join(', '), '');
+const [ownDomain, otherDomains] = [imported.filter((o) => !o.includes(':')), imported.filter((o) => o.includes(':'))];
+lines.push(
+  '## ONNX import',
+  '',
+  `${ownDomain.length} ONNX operators of the default domain import (opsets 7 to 18); per-op conformance is in docs/onnx-conformance.md.`,
+  '',
+  ownDomain.map((o) => `\`${o}\``).join(', '),
+  '',
+  `From other domains: ${otherDomains.map((o) => `\`${o}\``).join(', ')} (the training domain: Gradient by graphc's autodiff, the optimizer steps as elementwise ops).`,
+  '',
+);
 const target = path.join(__dirname, '..', 'docs', 'ops.md');
 const text = lines.join('\n');
 if (process.argv.includes('--check')) {

@@ -21,13 +21,33 @@ export type OnnxHandler = (node: OnnxNode) => OnnxOutput[];
 
 const handlers = new Map<string, OnnxHandler>();
 
-/** Registers the translation of one or more ONNX op types (default domain). */
-export function defineOnnxOp(types: string | string[], handler: OnnxHandler): void {
-  for (const t of Array.isArray(types) ? types : [types]) handlers.set(t, handler);
+/** The domain of ONNX's training operators (Gradient, and the optimizers Adam, Adagrad, Momentum). */
+export const TRAINING_DOMAIN = 'ai.onnx.preview.training';
+const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
+
+/** Handlers are keyed by op type in the default domain, by `domain:type` in another. */
+const handlerKey = (domain: string, type: string): string => (DEFAULT_DOMAINS.has(domain) ? type : `${domain}:${type}`);
+
+/** Registers the translation of one or more ONNX op types (of the default domain, unless `domain` says). */
+export function defineOnnxOp(types: string | string[], handler: OnnxHandler, domain = ''): void {
+  for (const t of Array.isArray(types) ? types : [types]) handlers.set(handlerKey(domain, t), handler);
 }
 
 export function supportedOnnxOps(): string[] {
-  return [...handlers.keys(), ...CONTROL_FLOW, ...SEQUENCE_OPS].sort();
+  return [...handlers.keys(), ...CONTROL_FLOW, ...SEQUENCE_OPS, `${TRAINING_DOMAIN}:Gradient`].sort();
+}
+
+/**
+ * Symbolic differentiation for the training domain's Gradient op: the gradients of (the sum of) `y`
+ * with respect to each x, zeros where y does not depend on it. Autodiff lives in the passes
+ * package, which registers it here when it loads.
+ */
+export type OnnxGradientBuilder = (y: SymbolicTensor, xs: SymbolicTensor[]) => SymbolicTensor[];
+
+let gradientBuilder: OnnxGradientBuilder | undefined;
+
+export function setOnnxGradientBuilder(build: OnnxGradientBuilder | undefined): void {
+  gradientBuilder = build;
 }
 
 /**
@@ -110,7 +130,6 @@ export interface OnnxSignatureNames {
 const FOLD_LIMIT = 1 << 20;
 const OPSET_MIN = 1;
 const OPSET_MAX = 18;
-const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
 
 /** Node names may hold letters, digits, '_', '.', '-' and '/': anything else becomes '_'. */
 export function sanitizeName(name: string): string {
@@ -193,9 +212,12 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     if (DEFAULT_DOMAINS.has(o.domain ?? '')) opset = toNumber(o.version as never, `${where} opset version`);
   }
   if (opset === -1) {
+    const domains = (model.opsetImport ?? []).map((o) => o.domain ?? '');
     // IR version 2 and earlier models may omit opset_import: ONNX reads that as opset 1
-    if ((model.opsetImport ?? []).length === 0) opset = 1;
-    else throw new UnsupportedOpError(`${where} imports no opset of the default ONNX domain (only ${(model.opsetImport ?? []).map((o) => o.domain).join(', ')})`, []);
+    if (domains.length === 0) opset = 1;
+    // a model of training operators alone (an optimizer step) has no default-domain node to read one for
+    else if (domains.every((d) => d === TRAINING_DOMAIN) && !usesDomain(model.graph?.node ?? [], DEFAULT_DOMAINS)) opset = OPSET_MAX;
+    else throw new UnsupportedOpError(`${where} imports no opset of the default ONNX domain (only ${domains.join(', ')})`, []);
   }
   if (opset < OPSET_MIN || opset > OPSET_MAX) {
     throw new UnsupportedOpError(`${where} uses ONNX opset ${opset}; graphc reads opsets ${OPSET_MIN} to ${OPSET_MAX}`, []);
@@ -206,6 +228,20 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     evaluate: options.evaluate ?? defaultEvaluator,
   });
   return importer.run();
+}
+
+/** The value a Gradient node differentiates (named by attribute, not an input): it must be computed first. */
+function gradientTarget(n: NodeProto): string[] {
+  if (n.domain !== TRAINING_DOMAIN || n.opType !== 'Gradient') return [];
+  const y = (n.attribute ?? []).find((a) => a.name === 'y');
+  const name = y?.s ? new TextDecoder().decode(y.s as Uint8Array) : '';
+  return name ? [name] : [];
+}
+
+/** Whether any node (in subgraphs too) belongs to one of `domains`. */
+function usesDomain(nodes: NodeProto[], domains: ReadonlySet<string>, depth = 0): boolean {
+  if (depth > MAX_SUBGRAPH_DEPTH) return true;
+  return nodes.some((n) => domains.has(n.domain ?? '') || subgraphsOf(n).some((g) => usesDomain(g.node ?? [], domains, depth + 1)));
 }
 
 class Importer {
@@ -281,8 +317,10 @@ class Importer {
       for (const n of list) {
         const domain = n.domain ?? '';
         const type = n.opType ?? '';
-        if (!DEFAULT_DOMAINS.has(domain)) missing.add(`${domain}:${type}`);
-        else if (!handlers.has(type) && !CONTROL_FLOW.has(type) && !SEQUENCE_OPS.has(type)) missing.add(type);
+        const key = handlerKey(domain, type);
+        if (!DEFAULT_DOMAINS.has(domain)) {
+          if (!handlers.has(key) && key !== `${TRAINING_DOMAIN}:Gradient`) missing.add(key);
+        } else if (!handlers.has(type) && !CONTROL_FLOW.has(type) && !SEQUENCE_OPS.has(type)) missing.add(type);
         for (const g of subgraphsOf(n)) visit(g.node ?? [], depth + 1);
       }
     };
@@ -304,7 +342,7 @@ class Importer {
       }
     });
     const deps = nodes.map((n) =>
-      [...(n.input ?? []), ...subgraphsOf(n).flatMap((g) => [...freeNames(g)])]
+      [...(n.input ?? []), ...gradientTarget(n), ...subgraphsOf(n).flatMap((g) => [...freeNames(g)])]
         .filter((i) => i !== '')
         .map((i) => {
           const p = producer.get(i);
@@ -389,6 +427,7 @@ class Importer {
     const type = n.opType ?? '';
     const label = n.name || n.output?.find((o) => o) || type;
     const where = onBehalf?.where ?? `${this.where}: node '${label}' (${type})`;
+    if (n.domain === TRAINING_DOMAIN && type === 'Gradient') return this.importGradient(n, where);
     if (type === 'If') return this.importIf(n, where);
     if (type === 'Loop') return this.importLoop(n, where);
     if (type === 'Scan') return this.importScan(n, where);
@@ -439,7 +478,7 @@ class Importer {
     };
     let outs: OnnxOutput[];
     try {
-      outs = handlers.get(type)!(ctx);
+      outs = handlers.get(handlerKey(n.domain ?? '', type))!(ctx);
     } catch (e) {
       if (e instanceof FormatError && e.message.startsWith(where)) throw e;
       if (e instanceof UnsupportedOpError) throw e.message.startsWith(where) ? e : new UnsupportedOpError(`${where}: ${e.message}`, e.ops);
@@ -458,6 +497,38 @@ class Importer {
       const elemType = elemTypes[k] ?? this.defaultElemType(out, ins[0]);
       if (isTensorValue(out)) this.known.set(name, { value: out, info: { dtype: out.dtype, shape: out.shape }, elemType });
       else this.known.set(name, { tensor: out, info: { dtype: out.dtype, shape: out.shape }, elemType });
+    });
+  }
+
+  /**
+   * The training domain's Gradient: the gradients of `y` (a tensor named by attribute, computed
+   * elsewhere in the graph) with respect to the tensors named in `xs`, by graphc's autodiff. `zs`
+   * are inputs the computation of y reads but that are not differentiated; they need nothing here.
+   */
+  private importGradient(n: NodeProto, where: string): void {
+    const attrs = makeAttrs(n.attribute ?? [], where, this.source);
+    const xNames = attrs.strings('xs');
+    const yName = attrs.string('y');
+    const outs = n.output ?? [];
+    if (outs.length !== xNames.length) failAt(where, `${outs.length} outputs for ${xNames.length} names in xs: one gradient per x`);
+    if (!gradientBuilder) unsupportedAt(where, 'Gradient', 'no autodiff is registered (load the graphc package, not @graphc/graph alone)');
+    const lookup = (name: string, what: string): Known => {
+      const k = this.known.get(name) ?? failAt(where, `${what} '${name}' is not defined by any node, input or initializer`);
+      // a value known at import has been folded: the ops from the xs to it are no longer in the graph
+      if (k.value) unsupportedAt(where, 'Gradient', `${what} '${name}' is known at import (an initializer, or computed from them), so no path of ops leads to it`);
+      return k;
+    };
+    const xs = xNames.map((name) => this.materialize(name, lookup(name, 'x'), where));
+    const y = this.materialize(yName, lookup(yName, 'y'), where);
+    let grads: SymbolicTensor[];
+    try {
+      grads = gradientBuilder(y, xs);
+    } catch (e) {
+      if (e instanceof GraphcError) unsupportedAt(where, 'Gradient', e.message);
+      throw e;
+    }
+    outs.forEach((name, i) => {
+      if (name) this.known.set(name, { tensor: grads[i], info: { dtype: grads[i].dtype, shape: grads[i].shape }, elemType: this.known.get(xNames[i])!.elemType });
     });
   }
 

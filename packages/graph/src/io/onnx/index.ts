@@ -11,9 +11,10 @@ import './ops-nn';
 import './ops-signal-quant';
 import './ops-detection';
 import './ops-spectral';
+import './ops-training';
 
-export { importOnnx, loadOnnx, setOnnxConstantEvaluator, supportedOnnxOps, sanitizeName, defineOnnxOp } from './import';
-export type { OnnxImportOptions, ImportEvaluator, OnnxSignatureNames, OnnxHandler } from './import';
+export { importOnnx, loadOnnx, setOnnxConstantEvaluator, setOnnxGradientBuilder, supportedOnnxOps, sanitizeName, defineOnnxOp, TRAINING_DOMAIN } from './import';
+export type { OnnxImportOptions, ImportEvaluator, OnnxGradientBuilder, OnnxSignatureNames, OnnxHandler } from './import';
 export { readTensorProtoFile, tensorFromProto, tensorToProto, dtypeOfOnnx, onnxTypeName, DTYPE_TO_ONNX } from './tensor';
 export { decodeModel, decodeTensor, encodeModel, encodeTensor, onnx } from './proto';
 export type { OnnxNode, OnnxOutput } from './context';
