@@ -12,6 +12,7 @@ import './ops-signal-quant';
 import './ops-detection';
 import './ops-spectral';
 import './ops-training';
+import './ops-random';
 
 export { importOnnx, loadOnnx, setOnnxConstantEvaluator, setOnnxGradientBuilder, supportedOnnxOps, sanitizeName, defineOnnxOp, TRAINING_DOMAIN } from './import';
 export type { OnnxImportOptions, ImportEvaluator, OnnxGradientBuilder, OnnxSignatureNames, OnnxHandler } from './import';

@@ -194,32 +194,6 @@ defineOnnxOp('CastLike', (n) => {
 
 defineOnnxOp('Identity', (n) => [n.input(0)]);
 
-defineOnnxOp('Dropout', (n: OnnxNode) => {
-  const x = n.input(0);
-  let training = false;
-  let ratio = n.opset >= 12 ? 0.5 : n.attr.float('ratio', 0.5);
-  if (n.opset >= 12) {
-    if (n.has(2)) {
-      const t = n.numbers(2);
-      if (!t) n.unsupported('training_mode computed at run time is not supported');
-      training = t[0] !== 0;
-    }
-    if (n.has(1) && training) {
-      const r = n.numbers(1);
-      if (!r) n.unsupported('a ratio computed at run time is not supported in training mode');
-      ratio = r[0];
-    }
-  }
-  // before opset 12 Dropout had no training input: graphc reads those models for inference
-  if (training && ratio !== 0) n.unsupported('training-mode dropout (random masks) is not supported; export the model for inference');
-  const outs: (SymbolicTensor | undefined)[] = [x];
-  if (n.outputCount > 1) {
-    const mask = n.op('cast', [n.op('onesLike', [x])], { dtype: 'bool' });
-    outs.push(mask);
-  }
-  return outs;
-});
-
 /** A constant `value` of `dtype` (ONNX Constant's many attribute forms). */
 defineOnnxOp('Constant', (n) => {
   const a = n.attr;
