@@ -46,7 +46,14 @@ const RANDOM = /^node\/test_(bernoulli|training_dropout(_default)?(_mask)?$)/;
  * Cases whose expected outputs disagree with their own model, checked by hand against the ONNX
  * source that generated them: the report says why beside the failure.
  */
+const LIKE_AS_ONE = "input_1.pb ('like') holds 1 element (stored as UINT16 or FLOAT) where the model declares a [3, 4] input";
 const TEST_DATA_ERRORS = {
+  'node/test_cast_FLOAT_to_BFLOAT16':
+    'the expected outputs truncate to bfloat16 (an older ONNX); Cast rounds to nearest even, as graphc does: 0.48033667 is 0.48046875, not the truncated 0.478515625',
+  'node/test_castlike_BFLOAT16_to_FLOAT': LIKE_AS_ONE,
+  'node/test_castlike_BFLOAT16_to_FLOAT_expanded': LIKE_AS_ONE,
+  'node/test_castlike_FLOAT_to_BFLOAT16': LIKE_AS_ONE,
+  'node/test_castlike_FLOAT_to_BFLOAT16_expanded': LIKE_AS_ONE,
   'node/test_adam_multiple':
     "the model sets no epsilon (the spec's default is 1e-6) but its expected outputs were computed with epsilon = 1e-2 " +
     '(onnx/backend/test/case/node/adam.py passes epsilon to its reference, not to make_node); with 1e-2, X1_new is 0.759136 as expected',
