@@ -44,7 +44,7 @@ describe('graphc bench', () => {
   });
 
   test('bad options exit 2 with a one-line reason', () => {
-    for (const args of [['--runs', '0'], ['--level', '7'], ['--shape', 'x=a,b'], ['--top', '-1'], ['--profile', '--backend', 'webgpu']]) {
+    for (const args of [['--runs', '0'], ['--level', '7'], ['--shape', 'x=a,b'], ['--top', '-1'], ['--profile', '--backend', 'gpujs']]) {
       const r = graphc('bench', MLP, ...args);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -27,7 +27,8 @@ export interface SessionOptions {
   optimize?: OptLevel;
   /**
    * Times every kernel of every run (read them with `profile()`): what TensorFlow's FULL_TRACE
-   * run option and onnxruntime's profiling give. Costs a clock read per kernel. cpu backend only.
+   * run option and onnxruntime's profiling give. The cpu backend reads the host clock around each
+   * kernel; webgpu stamps each kernel's compute pass on the GPU (the adapter's 'timestamp-query').
    */
   profile?: boolean;
 }
@@ -170,11 +171,13 @@ export class Session {
     this.compileCount++;
     const executable = compilePlan(plan, this.backend, this.state, this.level);
     if (this.profiling) {
-      if (!executable.startProfiling || !executable.timings) {
+      try {
+        if (!executable.startProfiling || !executable.timings) throw new GraphcError(`profile: the ${this.backend.name} backend cannot time its kernels (cpu and webgpu can)`);
+        executable.startProfiling();
+      } catch (e) {
         executable.dispose?.();
-        throw new GraphcError(`profile: the ${this.backend.name} backend cannot time its kernels (the cpu backend can)`);
+        throw e;
       }
-      executable.startProfiling();
     }
     return { plan, executable };
   }

@@ -1,6 +1,6 @@
-import { Graph, Node, SymbolicTensor, TensorValue, UnsupportedOpError, copyNodes, getOpDef, isFullyKnown, reachableNodes } from '@graphc/graph';
+import { Graph, GraphcError, Node, SymbolicTensor, TensorValue, UnsupportedOpError, copyNodes, getOpDef, isFullyKnown, reachableNodes } from '@graphc/graph';
 import type { OptLevel } from '@graphc/passes';
-import type { Backend, Executable, VariableState } from './backend';
+import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
 
@@ -45,6 +45,9 @@ export class StagedExecutable implements Executable {
   private readonly restFeedIndex: number[];
   private readonly restFetchNames: string[];
   private readonly stageB = new Map<string, Executable>();
+  /** Host time of each frontier node's evaluation while profiling (undefined: not profiling). */
+  private frontierMs?: Float64Array;
+  private frontierRuns = 0;
 
   constructor(
     private readonly plan: Plan,
@@ -102,7 +105,13 @@ export class StagedExecutable implements Executable {
   async run(feeds: TensorValue[]): Promise<TensorValue[]> {
     const inputs = await this.stageA.run(feeds);
     const byTensor = new Map(this.frontierInputs.map((t, i) => [t, inputs[i]]));
-    const outputs = this.frontier.flatMap((n) => evaluateNode(n, n.inputs.map((i) => byTensor.get(i)!)));
+    const outputs = this.frontier.flatMap((n, k) => {
+      const start = this.frontierMs ? performance.now() : 0;
+      const values = evaluateNode(n, n.inputs.map((i) => byTensor.get(i)!));
+      if (this.frontierMs) this.frontierMs[k] += performance.now() - start;
+      return values;
+    });
+    if (this.frontierMs) this.frontierRuns++;
     const all = [...feeds, ...outputs];
     const restFeeds = this.restFeedIndex.map((i) => all[i]);
     const key = JSON.stringify(outputs.map((o) => o.shape));
@@ -118,11 +127,34 @@ export class StagedExecutable implements Executable {
         evaluate: evaluateNode,
       });
       rest = compilePlan(planB, this.backend, this.state, this.level);
+      if (this.frontierMs) rest.startProfiling!();
       this.stageB.set(key, rest);
       this.stats.stageCompiles++;
     }
     this.stats.stagedRuns++;
     return rest.run(restFeeds);
+  }
+
+  /** Profiling times both stages on the backend and the frontier's nodes on the host. */
+  startProfiling(): void {
+    if (this.frontierMs) return;
+    if (!this.stageA.startProfiling) throw new GraphcError(`profile: the ${this.backend.name} backend cannot time its kernels (cpu and webgpu can)`);
+    this.stageA.startProfiling();
+    for (const e of this.stageB.values()) e.startProfiling!();
+    this.frontierMs = new Float64Array(this.frontier.length);
+  }
+
+  timings(): NodeTiming[] {
+    if (!this.frontierMs) return [];
+    const frontier = this.frontier.map((n, k) => ({ node: n.name, op: n.op, calls: this.frontierRuns, ms: this.frontierMs![k] }));
+    return [...this.stageA.timings!(), ...frontier, ...[...this.stageB.values()].flatMap((e) => e.timings!())];
+  }
+
+  clearTimings(): void {
+    this.stageA.clearTimings?.();
+    for (const e of this.stageB.values()) e.clearTimings?.();
+    this.frontierMs?.fill(0);
+    this.frontierRuns = 0;
   }
 
   dispose(): void {

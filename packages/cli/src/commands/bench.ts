@@ -39,7 +39,7 @@ export function registerBench(program: Command): void {
     .option('--fetch <names...>', 'tensors to fetch (default: the model outputs)')
     .option('--level <n>', 'optimization level 0-3', '2')
     .option('--json', 'print { backend, runs, medianMs, minMs, maxMs } as JSON')
-    .option('--profile', 'also time every kernel of the timed runs and print the time by op and the slowest nodes (cpu backend)')
+    .option('--profile', 'also time every kernel of the timed runs and print the time by op and the slowest nodes (cpu, webgpu)')
     .option('--top <n>', 'nodes listed by --profile', '10')
     .action(async (modelFile: string, opts: { backend: string; runs: string; warmup: string; feeds?: string; shape?: string[]; fetch?: string[]; level: string; json?: boolean; profile?: boolean; top: string }) => {
       const runs = Number(opts.runs);
@@ -50,7 +50,7 @@ export function registerBench(program: Command): void {
       if (![0, 1, 2, 3].includes(level)) throw new UsageError(`--level must be 0, 1, 2 or 3, got '${opts.level}'`);
       const top = Number(opts.top);
       if (!Number.isInteger(top) || top < 0) throw new UsageError(`--top must be a non-negative integer, got '${opts.top}'`);
-      if (opts.profile && opts.backend !== 'cpu') throw new UsageError(`--profile times kernels on the cpu backend only, not '${opts.backend}'`);
+      if (opts.profile && opts.backend === 'gpujs') throw new UsageError("--profile times kernels on the cpu and webgpu backends, not 'gpujs'");
       const model = await loadModel(modelFile);
       const fetches = opts.fetch ?? defaultFetches(model.graph, model.signature.outputs);
       if (!fetches.length) throw new UsageError(`model '${modelFile}' declares no outputs: name them with --fetch`);

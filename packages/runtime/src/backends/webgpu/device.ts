@@ -19,6 +19,8 @@ export interface GpuContext {
   /** True for a CPU-emulated adapter (Mesa lavapipe/llvmpipe, SwiftShader, WARP). */
   software: boolean;
   limits: GPUSupportedLimits;
+  /** Whether the device took the 'timestamp-query' feature, so kernels can be timed on the GPU (profiling). */
+  timestamps: boolean;
   /** Compiled pipelines by WGSL source: a kernel compiled once serves every plan that needs it. */
   pipelines: Map<string, Promise<GPUComputePipeline>>;
   layouts: Map<string, GPUBindGroupLayout>;
@@ -91,7 +93,9 @@ async function acquire(): Promise<GpuContext> {
   const requiredLimits: Record<string, number> = {};
   const supported = adapter.limits as unknown as Record<string, number>;
   for (const k of WANTED_LIMITS) if (typeof supported[k] === 'number') requiredLimits[k] = supported[k];
-  const device = await adapter.requestDevice({ requiredLimits });
+  // timestamps cost nothing until a profiling session writes them
+  const timestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: timestamps ? ['timestamp-query'] : [] });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const adapterName = [info.description, info.device, info.vendor, info.architecture].find((s) => s && s.length > 0) ?? 'unknown adapter';
   const text = `${info.description ?? ''} ${info.device ?? ''} ${info.architecture ?? ''}`.toLowerCase();
@@ -99,7 +103,7 @@ async function acquire(): Promise<GpuContext> {
     (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     /llvmpipe|lavapipe|swiftshader|warp|software/.test(text);
-  const ctx: GpuContext = { gpu, adapter, device, adapterName, software, limits: device.limits, pipelines: new Map(), layouts: new Map(), lost: null };
+  const ctx: GpuContext = { gpu, adapter, device, adapterName, software, timestamps, limits: device.limits, pipelines: new Map(), layouts: new Map(), lost: null };
   void device.lost.then((reason) => {
     ctx.lost = reason.message || String(reason.reason);
     if (pending && current === ctx) pending = null;

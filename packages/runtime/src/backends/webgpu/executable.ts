@@ -12,7 +12,7 @@ import {
   shapeToString,
   sizeOf,
 } from '@graphc/graph';
-import type { Executable } from '../../backend';
+import type { Executable, NodeTiming } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
 import { CpuKernel, getCpuKernel, heapAlloc } from '../cpu/kernel';
@@ -23,6 +23,7 @@ import { elementwiseKernel } from './kernels/elementwise';
 import { copyDispatch } from './kernels/copy';
 import { planBuffers } from './memory';
 import { STORAGE_USAGE, WebGpuVariableState, hostResident } from './state';
+import { GpuTimer } from './timer';
 import { preludeFor } from './wgsl';
 
 /** Where a tensor's bytes live on the device. */
@@ -126,6 +127,9 @@ export class WebGpuExecutable implements Executable {
   private readonly assigned: string[] = [];
   private readonly prepared: Promise<void>;
   private disposed = false;
+  /** Per-step times while profiling: GPU timestamps for dispatches, the host clock for CPU steps. */
+  private timer?: GpuTimer;
+  private profiledRuns = 0;
 
   constructor(
     readonly plan: Plan,
@@ -499,14 +503,25 @@ export class WebGpuExecutable implements Executable {
     device.pushErrorScope('out-of-memory');
     let encoder = device.createCommandEncoder();
     let pass = encoder.beginComputePass();
+    const timer = this.timer;
     try {
-      for (const step of this.steps) {
+      for (let index = 0; index < this.steps.length; index++) {
+        const step = this.steps[index];
         if (step.kind === 'gpu') {
+          // profiling: the step's dispatches in a pass of their own, stamped at its start and end
+          if (timer) {
+            pass.end();
+            pass = encoder.beginComputePass(timer.pass(index));
+          }
           for (const e of step.encoded) {
             pass.setPipeline(e.resolved!);
             pass.setBindGroup(0, e.bindGroup);
             pass.dispatchWorkgroups(...e.workgroups);
             dispatches++;
+          }
+          if (timer) {
+            pass.end();
+            pass = encoder.beginComputePass();
           }
           continue;
         }
@@ -535,7 +550,9 @@ export class WebGpuExecutable implements Executable {
           encoder = device.createCommandEncoder();
           pass = encoder.beginComputePass();
         }
+        const hostStart = timer ? performance.now() : 0;
         const outputs = this.runHost(step, values as TensorValue[]);
+        if (timer) timer.ms[index] += performance.now() - hostStart;
         outputs.forEach((v, k) => {
           const ref = step.outputs[k];
           if (ref.storage.hostVar) {
@@ -552,12 +569,17 @@ export class WebGpuExecutable implements Executable {
       // fetches the host already holds (feeds, constants, host-resident variables) are not read back
       const onHost = this.fetchRefs.map((r) => host.get(r.storage) ?? r.host);
       const fromDevice = this.fetchRefs.filter((_, i) => !onHost[i]);
+      const stamps = timer ? timer.resolve(encoder) : [];
       const fetched = await readBack(
         device,
         encoder,
-        fromDevice.map((r) => ({ buffer: r.storage.buffer!, bytes: deviceBytes(r.dtype, r.shape) })),
+        [...fromDevice.map((r) => ({ buffer: r.storage.buffer!, bytes: deviceBytes(r.dtype, r.shape) })), ...stamps],
         this.staging,
       );
+      if (timer) {
+        timer.record(fetched.splice(fromDevice.length));
+        this.profiledRuns++;
+      }
       submits++;
       for (const b of fetched) downloaded += b.byteLength;
       for (const name of this.assigned) this.state.markInitialized(name);
@@ -614,9 +636,27 @@ export class WebGpuExecutable implements Executable {
     return lines.join('\n');
   }
 
+  startProfiling(): void {
+    if (this.timer) return;
+    if (!this.ctx.timestamps) throw new GraphcError(`profile: the webgpu adapter (${this.ctx.adapterName}) has no 'timestamp-query' feature, so its kernels cannot be timed`);
+    this.timer = new GpuTimer(this.ctx.device, this.steps.length);
+  }
+
+  timings(): NodeTiming[] {
+    const timer = this.timer;
+    if (!timer) return [];
+    return this.steps.map((step, i) => ({ node: step.node.name, op: step.node.op, calls: this.profiledRuns, ms: timer.ms[i] }));
+  }
+
+  clearTimings(): void {
+    this.timer?.ms.fill(0);
+    this.profiledRuns = 0;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const b of this.ownedBuffers) b.destroy();
+    this.timer?.dispose();
   }
 }
