@@ -125,6 +125,35 @@ export function window2d(
   return { outH: h.out, outW: w.out, padTop: h.padBefore, padBottom: h.padAfter, padLeft: w.padBefore, padRight: w.padAfter };
 }
 
+/**
+ * A window over a concrete NHWC input: the sizes every backend's windowed kernels (conv2d,
+ * depthwiseConv2d, the pools and their gradients) read.
+ */
+export interface NhwcWindow extends Window2D {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  outH: number;
+  outW: number;
+}
+
+/** The window of `[kh, kw]` over an input of shape `x` ([N, H, W, C]), with the op's strides, dilations and padding attrs. */
+export function nhwcWindow(x: readonly number[], kh: number, kw: number, attrs: Record<string, unknown>, where: string): NhwcWindow {
+  const [n, h, w, c] = x;
+  const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0] as number, v[1] as number] : [1, 1]);
+  const [sh, sw] = pair(attrs.strides);
+  const [dh, dw] = pair(attrs.dilations);
+  const geo = window2d(h, w, { window: [kh, kw], strides: [sh, sw], dilations: [dh, dw], padding: attrs.padding as Padding }, where);
+  return { ...geo, outH: geo.outH!, outW: geo.outW!, n, h, w, c, kh, kw, sh, sw, dh, dw };
+}
+
 /** Reads a `[h, w]` attr (strides, dilations, ksize) back, validating it for inference. */
 export function pairAttr(attrs: Record<string, AttrValue>, name: string, where: string, fallback?: [number, number]): [number, number] {
   const v = attrs[name] ?? fallback;

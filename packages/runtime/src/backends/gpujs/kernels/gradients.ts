@@ -1,4 +1,4 @@
-import { Attrs, sizeOf, stridesOf, window2d } from '@graphc/graph';
+import { NhwcWindow, nhwcWindow, sizeOf, stridesOf } from '@graphc/graph';
 import { LowerContext, TensorRef, coordinates, registerGpujsKernel } from '../program';
 import { gatherGeometry } from './array';
 
@@ -98,35 +98,9 @@ registerGpujsKernel('padGrad', (ctx) => {
   ];
 });
 
-interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  outH: number;
-  outW: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  padTop: number;
-  padLeft: number;
-}
-
-function pair(v: unknown): [number, number] {
-  return Array.isArray(v) ? [Number(v[0]), Number(v[1])] : [1, 1];
-}
-
-function convGeometry(x: number[], kh: number, kw: number, attrs: Attrs, where: string): ConvGeometry {
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
-  const g = window2d(x[1], x[2], { window: [kh, kw], strides: [sh, sw], dilations: [dh, dw], padding: attrs.padding }, where);
-  return { n: x[0], h: x[1], w: x[2], outH: g.outH!, outW: g.outW!, kh, kw, sh, sw, dh, dw, padTop: g.padTop, padLeft: g.padLeft };
-}
 
 /** Loops over the output pixels (oy, ox) whose tap (ky, kx) lands on input pixel (iy, ix). */
-function tapsOnto(g: ConvGeometry, body: string): string {
+function tapsOnto(g: NhwcWindow, body: string): string {
   return (
     `for (let ky = 0; ky < ${g.kh}; ky++) {\nconst ty = iy + ${g.padTop} - ky * ${g.dh};\n` +
     `if (ty >= 0 && ty % ${g.sh} === 0 && ty < ${g.outH * g.sh}) {\nconst oy = Math.floor(ty / ${g.sh});\n` +
@@ -135,14 +109,14 @@ function tapsOnto(g: ConvGeometry, body: string): string {
   );
 }
 
-const inputPixel = (g: ConvGeometry, c: number): string =>
+const inputPixel = (g: NhwcWindow, c: number): string =>
   `const c = i % ${c};\nconst ix = Math.floor(i / ${c}) % ${g.w};\nconst iy = Math.floor(i / ${c * g.w}) % ${g.h};\nconst b = Math.floor(i / ${c * g.w * g.h});\n`;
 
 function backpropInput(ctx: LowerContext, depthwise: boolean): TensorRef[] {
   const [dy, filter, x] = ctx.inputs;
   const out = ctx.outputs[0];
   const [kh, kw, cin, m] = filter.shape;
-  const g = convGeometry(x.shape, kh, kw, ctx.attrs, ctx.where);
+  const g = nhwcWindow(x.shape, kh, kw, ctx.attrs, ctx.where);
   const cout = depthwise ? cin * m : m;
   return [
     ctx.kernel(out.shape, out.dtype, [dy, filter], ([d, f]) => {
@@ -159,7 +133,7 @@ function backpropFilter(ctx: LowerContext, depthwise: boolean): TensorRef[] {
   const [x, dy, filter] = ctx.inputs;
   const out = ctx.outputs[0];
   const [kh, kw, cin, m] = filter.shape;
-  const g = convGeometry(x.shape, kh, kw, ctx.attrs, ctx.where);
+  const g = nhwcWindow(x.shape, kh, kw, ctx.attrs, ctx.where);
   const cout = depthwise ? cin * m : m;
   return [
     ctx.kernel(out.shape, out.dtype, [x, dy], ([x0, d]) => {
@@ -183,7 +157,7 @@ registerGpujsKernel('depthwiseConv2dBackpropFilter', (ctx) => backpropFilter(ctx
  * Statements leaving in `at` the flat input index of the first maximum of pool window (oy, ox) for
  * channel c (rows then columns, strict >, as the cpu kernels), or -1 for an empty window.
  */
-function argmaxOf(g: ConvGeometry, c: number, x: string): string {
+function argmaxOf(g: NhwcWindow, c: number, x: string): string {
   return (
     `const wy = oy * ${g.sh} - ${g.padTop};\nconst wx = ox * ${g.sw} - ${g.padLeft};\nlet best = 0.0;\nlet at = -1;\n` +
     `for (let ky = 0; ky < ${g.kh}; ky++) {\nconst yy = wy + ky;\nif (yy >= 0 && yy < ${g.h}) {\n` +
@@ -192,13 +166,13 @@ function argmaxOf(g: ConvGeometry, c: number, x: string): string {
   );
 }
 
-function poolGeometry(ctx: LowerContext, x: number[]): ConvGeometry {
+function poolGeometry(ctx: LowerContext, x: number[]): NhwcWindow {
   const [kh, kw] = ctx.attrs.ksize as number[];
-  return convGeometry(x, kh, kw, { ...ctx.attrs, dilations: [1, 1] }, ctx.where);
+  return nhwcWindow(x, kh, kw, { ...ctx.attrs, dilations: [1, 1] }, ctx.where);
 }
 
 /** Loops over the pool windows (oy, ox) that contain input pixel (iy, ix). */
-function windowsOver(g: ConvGeometry, body: string): string {
+function windowsOver(g: NhwcWindow, body: string): string {
   const ny = Math.ceil(g.kh / g.sh);
   const nx = Math.ceil(g.kw / g.sw);
   return (

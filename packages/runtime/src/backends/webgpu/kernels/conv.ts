@@ -1,4 +1,4 @@
-import { Attrs, sizeOf, window2d } from '@graphc/graph';
+import { Attrs, NhwcWindow, nhwcWindow, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { flatDispatch, u32Lit } from '../wgsl';
 import { epilogueOf } from './fused';
@@ -12,33 +12,15 @@ import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, matrixOperand 
  * channel counts are multiples of 4, loads along them are vec4 (4 consecutive k share one tap).
  * Depthwise convolutions have no channel reduction to feed a GEMM and run direct.
  */
-export interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  kh: number;
-  kw: number;
+export interface ConvGeometry extends NhwcWindow {
+  /** Output channels (C * M for a depthwise filter of multiplier M). */
   oc: number;
-  outH: number;
-  outW: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  padTop: number;
-  padLeft: number;
 }
 
-const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0] as number, v[1] as number] : [1, 1]);
-
 export function convGeometry(x: number[], filter: number[], attrs: Attrs, depthwise: boolean, where: string): ConvGeometry {
-  const [n, h, w, c] = x;
   const [kh, kw, , m] = filter;
-  const [sh, sw] = pair(attrs.strides);
-  const [dh, dw] = pair(attrs.dilations);
-  const geo = window2d(h, w, { window: [kh, kw], strides: [sh, sw], dilations: [dh, dw], padding: attrs.padding }, where);
-  return { n, h, w, c, kh, kw, oc: depthwise ? c * m : m, outH: geo.outH!, outW: geo.outW!, sh, sw, dh, dw, padTop: geo.padTop, padLeft: geo.padLeft };
+  const g = nhwcWindow(x, kh, kw, attrs, where);
+  return { ...g, oc: depthwise ? g.c * m : m };
 }
 
 const U = u32Lit;

@@ -1,4 +1,4 @@
-import { Attrs, sizeOf, window2d } from '@graphc/graph';
+import { Attrs, NhwcWindow, nhwcWindow, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { flatDispatch, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
@@ -9,27 +9,11 @@ import { valueType } from './elementwise';
  * each window's first maximum (row-major scan, as the CPU reference) once per output in a first
  * dispatch, then every input cell sums dy over the windows whose maximum it is.
  */
-interface PoolGeometry {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  outH: number;
-  outW: number;
-  padTop: number;
-  padLeft: number;
-}
+type PoolGeometry = NhwcWindow;
 
 function poolGeometry(x: number[], attrs: Attrs, where: string): PoolGeometry {
-  const [n, h, w, c] = x;
   const [kh, kw] = attrs.ksize as number[];
-  const [sh, sw] = Array.isArray(attrs.strides) ? (attrs.strides as number[]) : [1, 1];
-  const geo = window2d(h, w, { window: [kh, kw], strides: [sh, sw], dilations: [1, 1], padding: attrs.padding }, where);
-  return { n, h, w, c, kh, kw, sh, sw, outH: geo.outH!, outW: geo.outW!, padTop: geo.padTop, padLeft: geo.padLeft };
+  return nhwcWindow(x, kh, kw, { ...attrs, dilations: [1, 1] }, where);
 }
 
 const U = u32Lit;
