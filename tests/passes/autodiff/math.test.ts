@@ -1,18 +1,6 @@
 import { Graph, Session, SymbolicTensor, TensorValue, checkGradients, gradients, ops, tensor } from 'graphc';
+import { values } from './helpers';
 
-/** Deterministic float64 values in [lo, hi) of `shape`, kept away from 0 by `gap` where asked. */
-function values(shape: number[], seed: number, lo = -2, hi = 2, gap = 0): TensorValue {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    let v = lo + (s / 4294967296) * (hi - lo);
-    if (gap && Math.abs(v) < gap) v = v < 0 ? -gap - Math.abs(v) : gap + v;
-    out[i] = v;
-  }
-  return tensor(out, shape, 'float64');
-}
 
 type Unary = (x: SymbolicTensor) => SymbolicTensor;
 

@@ -63,13 +63,7 @@ function activationFns(attrs: Record<string, unknown>, defaults: string[], dirs:
     .join('\n');
 }
 
-interface Recurrent {
-  seq: number;
-  batch: number;
-  input: number;
-  hidden: number;
-  dirs: number;
-  layout: number;
+interface Recurrent extends ops.RnnGeometry {
   index: Map<string, number>;
   /** Floats per state buffer half (h, then c). */
   cells: number;

@@ -43,13 +43,7 @@ export function activations(attrs: Record<string, unknown>, defaults: string[], 
   return ops.rnnActivations(attrs, defaults, dirs).map((slots) => slots.map((a) => activation(a.name, a.alpha, a.beta)));
 }
 
-export interface RecurrentSetup {
-  seq: number;
-  batch: number;
-  input: number;
-  hidden: number;
-  dirs: number;
-  layout: number;
+export interface RecurrentSetup extends ops.RnnGeometry {
   x: TensorValue;
   get: (name: string) => TensorValue | undefined;
   lengths: Int32Array;
