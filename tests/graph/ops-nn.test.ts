@@ -236,11 +236,18 @@ describe('depthwiseConv2d', () => {
     expectClose(y, [1, 2, 30, 40, 2, 4, 60, 80]);
   });
 
+  // float32 with multiplier 1 and channels a multiple of 4 runs on WebAssembly SIMD, a row run per
+  // output row and tap: strides, dilations and padding that cut the runs at both edges
+  type Pair = [number, number];
   for (const c of [
-    { x: [2, 7, 6, 3], f: [3, 3, 3, 2], s: [2, 2] as [number, number], d: [1, 1] as [number, number], pad: 'SAME' as const },
-    { x: [1, 8, 9, 4], f: [2, 3, 4, 1], s: [1, 1] as [number, number], d: [2, 2] as [number, number], pad: 'VALID' as const },
+    { x: [2, 7, 6, 3], f: [3, 3, 3, 2], s: [2, 2] as Pair, d: [1, 1] as Pair, pad: 'SAME' as const },
+    { x: [1, 8, 9, 4], f: [2, 3, 4, 1], s: [1, 1] as Pair, d: [2, 2] as Pair, pad: 'VALID' as const },
+    { x: [2, 9, 11, 8], f: [3, 3, 8, 1], s: [1, 1] as Pair, d: [1, 1] as Pair, pad: 'SAME' as const },
+    { x: [1, 10, 13, 12], f: [5, 3, 12, 1], s: [2, 3] as Pair, d: [1, 2] as Pair, pad: 'SAME' as const },
+    { x: [3, 6, 7, 4], f: [3, 2, 4, 1], s: [1, 2] as Pair, d: [2, 1] as Pair, pad: 'VALID' as const },
+    { x: [1, 5, 5, 6], f: [3, 3, 6, 1], s: [1, 1] as Pair, d: [1, 1] as Pair, pad: 'SAME' as const },
   ]) {
-    test(`matches a naive loop: x ${c.x}, filter ${c.f}, ${c.pad}`, async () => {
+    test(`matches a naive loop: x ${c.x}, filter ${c.f}, strides ${c.s}, dilations ${c.d}, ${c.pad}`, async () => {
       const xv = values(c.x.reduce((a, b) => a * b), 5);
       const fv = values(c.f.reduce((a, b) => a * b), 6);
       const pads = c.pad === 'SAME' ? samePads(c.x[1], c.x[2], c.f[0], c.f[1], c.s, c.d) : { top: 0, bottom: 0, left: 0, right: 0 };
@@ -248,6 +255,9 @@ describe('depthwiseConv2d', () => {
       const y = await run([f64(xv, c.x), f64(fv, c.f)], (x, f) => ops.depthwiseConv2d(x, f, c.s, c.pad, { dilations: c.d }));
       expect(y.shape).toEqual(ref.shape);
       expectClose(y, ref.data, 1e-12);
+      const y32 = await run([f32(xv, c.x), f32(fv, c.f)], (x, f) => ops.depthwiseConv2d(x, f, c.s, c.pad, { dilations: c.d }));
+      expect(y32.dtype).toBe('float32');
+      expectClose(y32, ref.data, 1e-5);
     });
   }
 

@@ -1,5 +1,5 @@
 import type { TypedArray } from '@graphc/graph';
-import { SimdKernel, TILE_M, TILE_N, simdKernel, simdMemory } from './wasm-gemm';
+import { SimdKernel, TILE_M, TILE_N, simdKernel, simdMemory } from './wasm-simd';
 
 /**
  * C[m x n] (+)= op(A)[m x k] · op(B)[k x n] for row-major C, the workhorse of matmul and conv2d.
@@ -10,7 +10,7 @@ import { SimdKernel, TILE_M, TILE_N, simdKernel, simdMemory } from './wasm-gemm'
  * micro-kernel accumulates one tile of C over a k-block while its B panel stays in L1.
  *
  * Two micro-kernels:
- * - float32 outputs run a 4x8 WebAssembly SIMD kernel (wasm-gemm.ts) in its own memory,
+ * - float32 outputs run a 4x8 WebAssembly SIMD kernel (wasm-simd.ts) in its own memory,
  *   accumulating in float32 as TensorFlow and tfjs do. It reads A's rows in place, so a row-major
  *   A is copied into that memory once and never packed;
  * - everything else (float64, int32) runs a 4x4 JavaScript kernel over operands widened to
@@ -78,6 +78,19 @@ export function setSimdGemm(enabled: boolean): boolean {
 
 function simdFor(c: TypedArray): SimdKernel | null {
   return simdEnabled && c instanceof Float32Array ? simdKernel() : null;
+}
+
+/**
+ * The SIMD kernels' memory as a Float32Array of at least `floats` elements, for a kernel other than
+ * the GEMM (depthwise convolution) to use from 0: the GEMM's cached B there is forgotten. Null where
+ * WebAssembly SIMD is off or unavailable, or the memory cannot grow that far.
+ */
+export function simdScratch(floats: number): { kernel: SimdKernel; memory: Float32Array } | null {
+  const kernel = simdEnabled ? simdKernel() : null;
+  const memory = kernel && simdMemory(kernel, floats);
+  if (!kernel || !memory) return null;
+  simdBId = -1;
+  return { kernel, memory };
 }
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
