@@ -4,7 +4,7 @@
  *
  *   npm run bench                       # builds, then runs every benchmark
  *   node bench/run.js --runs 30 --json  # after `npx tsc -b packages/cli`
- *   node bench/run.js --only matmul
+ *   node bench/run.js --only depthwise  # one of matmul, conv2d, depthwise
  *   node bench/run.js --no-simd         # graphc's float32 GEMM on its JavaScript kernel instead of wasm SIMD
  *
  * Each benchmark times one full graphc `Session.run` (feeds in, fetched output copied out) against
@@ -117,36 +117,45 @@ const benchmarks = {
   },
 
   /** conv2d 1x56x56x64 * 3x3x64x64, stride 1, SAME (a ResNet stage-1 layer): input fed, filter a variable. */
-  async conv2d(args) {
-    const [n, h, w, c, k, co] = [1, 56, 56, 64, 3, 64];
-    const x = randomArray(n * h * w * c, 3);
-    const f = randomArray(k * k * c * co, 4);
-    const g = new Graph();
-    const px = g.placeholder('float32', [null, h, w, c], 'x');
-    const filter = g.variable(tensor(f, [k, k, c, co]), 'filter');
-    const y = ops.conv2d(px, filter, 1, 'SAME');
-    const sess = new Session(g);
-    await sess.run(g.globalVariablesInitializer());
-    const feeds = { x: tensor(x, [n, h, w, c]) };
-    const tx = tf.tensor4d(x, [n, h, w, c]);
-    const tw = tf.tensor4d(f, [k, k, c, co]);
-    const result = await compare(
-      `conv2d ${n}x${h}x${w}x${c} * ${k}x${k}x${c}x${co} SAME float32`,
-      n * h * w * co * k * k * c,
-      async () => (await sess.run(y, feeds)).data,
-      async () => {
-        const r = tf.conv2d(tx, tw, 1, 'same');
-        const d = r.dataSync();
-        r.dispose();
-        return d;
-      },
-      args,
-    );
-    tx.dispose();
-    tw.dispose();
-    return result;
-  },
+  conv2d: (args) => convolution(args, 'conv2d', [1, 56, 56, 64], [3, 3, 64, 64], (x, f) => ops.conv2d(x, f, 1, 'SAME'), (x, f) => tf.conv2d(x, f, 1, 'same')),
+
+  /** depthwiseConv2d 8x56x56x64 * 3x3x64x1, stride 1, SAME (a MobileNet block's depthwise layer). */
+  depthwise: (args) =>
+    convolution(args, 'depthwiseConv2d', [8, 56, 56, 64], [3, 3, 64, 1], (x, f) => ops.depthwiseConv2d(x, f, 1, 'SAME'), (x, f) => tf.depthwiseConv2d(x, f, 1, 'same')),
 };
+
+/** A convolution of a fed NHWC input by a filter variable, graphc against tfjs; stride 1, SAME padding. */
+async function convolution(args, op, [n, h, w, c], filterShape, graphcOp, tfjsOp) {
+  const x = randomArray(n * h * w * c, 3);
+  const f = randomArray(filterShape.reduce((a, b) => a * b, 1), 4);
+  const g = new Graph();
+  const px = g.placeholder('float32', [null, h, w, c], 'x');
+  const filter = g.variable(tensor(f, filterShape), 'filter');
+  const y = graphcOp(px, filter);
+  const sess = new Session(g);
+  await sess.run(g.globalVariablesInitializer());
+  const feeds = { x: tensor(x, [n, h, w, c]) };
+  const tx = tf.tensor4d(x, [n, h, w, c]);
+  const tw = tf.tensor4d(f, filterShape);
+  const [kh, kw] = filterShape;
+  // multiply-adds per output element: the window times the input channels it sums (one for depthwise)
+  const perOutput = op === 'conv2d' ? kh * kw * c : kh * kw;
+  const result = await compare(
+    `${op} ${n}x${h}x${w}x${c} * ${filterShape.join('x')} SAME float32`,
+    y.shape.slice(1).reduce((a, b) => a * b, n) * perOutput,
+    async () => (await sess.run(y, feeds)).data,
+    async () => {
+      const r = tfjsOp(tx, tw);
+      const d = r.dataSync();
+      r.dispose();
+      return d;
+    },
+    args,
+  );
+  tx.dispose();
+  tw.dispose();
+  return result;
+}
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -176,10 +185,10 @@ async function main() {
   console.log(`machine: ${machine.nproc} cpus, ${machine.cpu}, node ${machine.node}, tfjs ${machine.tfjs}; graphc float32 gemm: ${machine.graphcFloat32Gemm}`);
   console.log(`median of ${args.runs} runs after ${args.warmup} warm-up runs\n`);
   const pad = (s, n) => String(s).padEnd(n);
-  console.log(`${pad('benchmark', 46)}${pad('graphc ms', 12)}${pad('tfjs-cpu ms', 13)}${pad('speedup', 9)}graphc GFLOP/s`);
+  console.log(`${pad('benchmark', 52)}${pad('graphc ms', 12)}${pad('tfjs-cpu ms', 13)}${pad('speedup', 9)}graphc GFLOP/s`);
   for (const r of results) {
     console.log(
-      `${pad(r.name, 46)}${pad(r.graphc.medianMs.toFixed(1), 12)}${pad(r.tfjs.medianMs.toFixed(1), 13)}${pad(r.speedup.toFixed(2) + 'x', 9)}${r.graphc.gflops.toFixed(2)}`,
+      `${pad(r.name, 52)}${pad(r.graphc.medianMs.toFixed(1), 12)}${pad(r.tfjs.medianMs.toFixed(1), 13)}${pad(r.speedup.toFixed(2) + 'x', 9)}${r.graphc.gflops.toFixed(2)}`,
     );
   }
 }
