@@ -212,6 +212,20 @@ describe('fusion', () => {
     close(got.data, (await runAt(g, out.name, feeds, 0)).data, 1e-5);
   });
 
+  test('a batchNorm with NCHW statistics ([C, 1, 1]) becomes one multiply and one add, fused with its relu', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3, 4, 5], 'x');
+    const stat = (v: number[]) => g.constant(tensor(v, [3, 1, 1]));
+    const y = ops.relu(ops.batchNorm(ops.tanh(x), stat([0.1, -0.2, 0.3]), stat([1.5, 0.5, 2]), stat([0, 1, -1]), stat([2, 0.5, 1]), 1e-3), 'out');
+    const { graph, passes } = optimize(g, ['x', 'out'], 2);
+    expect(passes.find((p) => p.name === 'foldBatchNorm')).toMatchObject({ folded: 0, affine: 1 });
+    expect(opsOf(graph).filter((op) => op !== 'const')).toEqual(['placeholder', 'fusedElementwise']);
+    const program = (graph.node('out').attrs.program as { op: string }[]).map((s) => s.op);
+    expect(program).toEqual(['tanh', 'mul', 'add', 'relu']);
+    const feeds = { x: tensor(Array.from({ length: 120 }, (_, i) => Math.sin(i)), [2, 3, 4, 5]) };
+    close((await runAt(g, y.name, feeds, 2)).data, (await runAt(g, y.name, feeds, 0)).data, 1e-6);
+  });
+
   test('with variable statistics the fold still gives the unfolded numbers', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [2, 3], 'x');

@@ -45,6 +45,10 @@ function perChannel(t: SymbolicTensor, channels: number, rank: number): boolean 
  * kernel). Otherwise (variables) it becomes `conv(x, W) * k + (offset - mean * k)`: two small
  * per-channel kernels, and the scale and shift run in the conv's epilogue instead of a pass over
  * the activation. For conv2d, depthwiseConv2d and matmul that feed only the batchNorm.
+ *
+ * Every other batchNorm with statistics smaller than its input (an NCHW model's [C, 1, 1], a
+ * batchNorm after an op it cannot fold into) becomes `x * k + (offset - mean * k)`: the fusion pass
+ * then runs it with its neighbours as one multiply and one add per element.
  */
 export const foldBatchNormPass: GraphPass = {
   name: 'foldBatchNorm',
@@ -69,11 +73,24 @@ export const foldBatchNormPass: GraphPass = {
       const constant = [anchor.inputs[1], ...bn.inputs.slice(1)].every((t) => t.node.op === 'const');
       folds.set(bn, { anchor, target, kShape, channels, constant });
     }
-    if (folds.size === 0) return { graph, stats: { folded: 0 } };
+    // any other batchNorm whose statistics are smaller than x: x * k + shift, with k and the shift
+    // computed on the statistics (folded when they are constants), instead of a square root and a
+    // division per element. An NCHW model's statistics ([C, 1, 1]) land here.
+    const affine = graph.nodes.filter((bn) => bn.op === 'batchNorm' && !folds.has(bn) && bn.controlInputs.length === 0 && smallerStatistics(bn));
+    if (folds.size === 0 && affine.length === 0) return { graph, stats: { folded: 0, affine: 0 } };
     const absorbed = new Set([...folds.values()].map((f) => f.anchor));
+    const rewritten = new Set(affine);
     const rb = new Rebuild(graph);
     for (const n of graph.nodes) {
       if (absorbed.has(n)) continue;
+      if (rewritten.has(n)) {
+        const [x, mean, variance, offset, scale] = n.inputs.map((t) => rb.tensor(t));
+        const { k, shift } = scaleAndShift(rb, n, mean, variance, offset, scale);
+        const y = rb.add('add', [rb.add('mul', [x, k], {}, `${n.name}/bn_scaled`).output(0), shift], {}, n.name).output(0);
+        if (y.dtype !== n.outputs[0].dtype || !shapesEqual(y.shape, n.outputs[0].shape)) throw new GraphError(`foldBatchNorm: rewriting '${n.name}' changed its type`);
+        rb.replace(n, [y]);
+        continue;
+      }
       const fold = folds.get(n);
       if (!fold) {
         rb.copy(n);
@@ -84,10 +101,7 @@ export const foldBatchNormPass: GraphPass = {
       // otherwise a per-channel scale and shift that the fusion pass puts into the op's epilogue
       const [mean, variance, offset, scale] = n.inputs.slice(1).map((t) => rb.tensor(t));
       const base = anchor.name;
-      const eps = rb.add('const', [], { value: { dtype: n.outputs[0].dtype, shape: [], data: scalarData(n.outputs[0].dtype, (n.attrs.varianceEpsilon as number | undefined) ?? 1e-3) } }, `${base}/bn_eps`);
-      const inv = rb.add('rsqrt', [rb.add('add', [variance, eps.output(0)], {}, `${base}/bn_var_eps`).output(0)], {}, `${base}/bn_rsqrt`);
-      let k = rb.add('mul', [scale, inv.output(0)], {}, `${base}/bn_k`).output(0);
-      let shift = rb.add('sub', [offset, rb.add('mul', [mean, k], {}, `${base}/bn_mean_k`).output(0)], {}, `${base}/bn_shift`).output(0);
+      let { k, shift } = scaleAndShift(rb, n, mean, variance, offset, scale, base);
       const flat = (t: SymbolicTensor, shape: number[], name: string): SymbolicTensor =>
         sizeOf(t.shape as number[]) === 1 || shapesEqual(t.shape, shape) ? t : rb.add('reshape', [t], { shape }, name).output(0);
       k = flat(k, [channels], `${base}/bn_k_flat`);
@@ -108,9 +122,35 @@ export const foldBatchNormPass: GraphPass = {
       }
       rb.replace(n, [y]);
     }
-    return { graph: rb.finish(), stats: { folded: folds.size } };
+    return { graph: rb.finish(), stats: { folded: folds.size, affine: affine.length } };
   },
 };
+
+/** Whether every statistic of batchNorm `bn` has a known shape with fewer elements than x. */
+function smallerStatistics(bn: Node): boolean {
+  const x = bn.inputs[0].shape;
+  if (x.some((d) => d === null)) return false;
+  const size = sizeOf(x as number[]);
+  return bn.inputs.slice(1).every((t) => t.shape.every((d) => d !== null) && sizeOf(t.shape as number[]) < size);
+}
+
+/** k = scale / sqrt(variance + eps) and shift = offset - mean * k, as nodes named under `base`. */
+function scaleAndShift(
+  rb: Rebuild,
+  bn: Node,
+  mean: SymbolicTensor,
+  variance: SymbolicTensor,
+  offset: SymbolicTensor,
+  scale: SymbolicTensor,
+  base = bn.name,
+): { k: SymbolicTensor; shift: SymbolicTensor } {
+  const dtype = bn.outputs[0].dtype;
+  const eps = rb.add('const', [], { value: { dtype, shape: [], data: scalarData(dtype, (bn.attrs.varianceEpsilon as number | undefined) ?? 1e-3) } }, `${base}/bn_eps`);
+  const inv = rb.add('rsqrt', [rb.add('add', [variance, eps.output(0)], {}, `${base}/bn_var_eps`).output(0)], {}, `${base}/bn_rsqrt`);
+  const k = rb.add('mul', [scale, inv.output(0)], {}, `${base}/bn_k`).output(0);
+  const shift = rb.add('sub', [offset, rb.add('mul', [mean, k], {}, `${base}/bn_mean_k`).output(0)], {}, `${base}/bn_shift`).output(0);
+  return { k, shift };
+}
 
 function scalarData(dtype: string, value: number): Float32Array | Float64Array {
   return dtype === 'float64' ? new Float64Array([value]) : new Float32Array([value]);
