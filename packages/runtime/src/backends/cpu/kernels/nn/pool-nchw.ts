@@ -65,6 +65,27 @@ function pool(x: TensorValue, attrs: Record<string, unknown>, ctx: KernelContext
       pos[d] = 0;
     }
   }
+  if (!withIndex && reduce === maxOf) {
+    // the max without indices, the common case: the taps of each position as one flat list, no per-output arrays
+    const starts = new Int32Array(P + 1);
+    offsets.forEach((offs, p) => (starts[p + 1] = starts[p] + offs.length));
+    const flat = Int32Array.from(offsets.flat());
+    const xd = x.data;
+    const od = out.data;
+    for (let nc = 0; nc < N * C; nc++) {
+      const base = nc * inSize;
+      for (let p = 0; p < P; p++) {
+        let best = -Infinity;
+        for (let i = starts[p]; i < starts[p + 1]; i++) {
+          const v = xd[base + flat[i]];
+          // NaN wins, as in TensorFlow's max (nothing is > NaN afterwards)
+          if (v > best || v !== v) best = v;
+        }
+        od[nc * P + p] = best;
+      }
+    }
+    return [out];
+  }
   const values: number[] = [];
   for (let nc = 0; nc < N * C; nc++) {
     const base = nc * inSize;
@@ -80,27 +101,21 @@ function pool(x: TensorValue, attrs: Record<string, unknown>, ctx: KernelContext
   return indices ? [out, indices] : [out];
 }
 
-registerCpuKernel('maxPoolNchw', ([x], attrs, ctx) =>
-  pool(
-    x,
-    attrs,
-    ctx,
-    'maxPoolNchw',
-    (values, reported) => {
-      let best = -Infinity;
-      let at = reported.length ? reported[0] : 0;
-      for (let i = 0; i < values.length; i++) {
-        if (values[i] > best || Number.isNaN(values[i])) {
-          best = values[i];
-          at = reported[i];
-          if (Number.isNaN(best)) break;
-        }
-      }
-      return [best, at];
-    },
-    attrs.withIndices === true,
-  ),
-);
+/** The largest value (the first NaN if any) and the reported index of where it lies. */
+const maxOf: Reducer = (values, reported) => {
+  let best = -Infinity;
+  let at = reported.length ? reported[0] : 0;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] > best || Number.isNaN(values[i])) {
+      best = values[i];
+      at = reported[i];
+      if (Number.isNaN(best)) break;
+    }
+  }
+  return [best, at];
+};
+
+registerCpuKernel('maxPoolNchw', ([x], attrs, ctx) => pool(x, attrs, ctx, 'maxPoolNchw', maxOf, attrs.withIndices === true));
 
 registerCpuKernel('avgPoolNchw', ([x], attrs, ctx) => {
   const includePad = attrs.countIncludePad === true;
