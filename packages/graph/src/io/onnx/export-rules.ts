@@ -339,14 +339,15 @@ when('avgPool', (ctx, n) =>
 );
 
 when('batchNorm', (ctx, n) => {
-  // (x - mean) * scale / sqrt(variance + eps) + offset, with the statistics broadcasting as graphc's
+  // x * k + (offset - mean * k) with k = scale / sqrt(variance + eps): the square root, division and
+  // shift are computed on the statistics (a runtime folds them when they are initializers), so each
+  // element costs a multiply and an add; the statistics broadcast as graphc's
   const dt = n.outputs[0].dtype;
   const [x, mean, variance, offset, scale] = [0, 1, 2, 3, 4].map((i) => ctx.input(i));
   const eps = ctx.scalar(num(n, 'varianceEpsilon', 1e-3), dt, 'epsilon');
-  const std = ctx.emit('Sqrt', ctx.emit('Add', [variance, eps]));
-  const centered = ctx.emit('Sub', [x, mean]);
-  const scaled = ctx.emit('Div', [...ctx.emit('Mul', [centered[0], scale]), std[0]]);
-  ctx.emitOut('Add', [scaled[0], offset]);
+  const k = ctx.emit('Div', [scale, ...ctx.emit('Sqrt', ctx.emit('Add', [variance, eps]))]);
+  const shift = ctx.emit('Sub', [offset, ...ctx.emit('Mul', [mean, k[0]])]);
+  ctx.emitOut('Add', [...ctx.emit('Mul', [x, k[0]]), shift[0]]);
 });
 when('dropout', (ctx, n) => {
   // exported for inference: the identity, whose factor (output 1, read by gradients) is 1 everywhere
