@@ -8,7 +8,8 @@
  *
  * Models: models/fashion-mlp (batch 256), models/fashion-cnn (batch 64), models/resnet20 (batch 16),
  * each loaded from its model.json. onnxruntime runs with one intra-op thread (graphc's kernels run on
- * one) and with its default pool. Its output is checked against graphc's first.
+ * one) and with its default pool. Its output is checked against graphc's first. graphc also runs
+ * the ONNX file itself, imported back (NCHW, as an ONNX model from elsewhere would come).
  */
 'use strict';
 const path = require('path');
@@ -16,7 +17,7 @@ const { loadGraphc, maxAbsDiff, medianMs, seededArray } = require('./common');
 const graphc = loadGraphc();
 const ort = require('onnxruntime-node');
 
-const { Session, exportOnnx, initializeFromModel, loadModel, tensor } = graphc;
+const { Session, exportOnnx, importOnnx, initializeFromModel, loadModel, tensor } = graphc;
 const args = process.argv.slice(2);
 const RUNS = Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 20);
 const MODELS = [
@@ -29,8 +30,8 @@ const time = (run) => medianMs(run, RUNS, 5);
 
 (async () => {
   console.log(`median of ${RUNS} runs after 5 warm-up runs`);
-  console.log('| model | graphc cpu | onnxruntime, 1 thread | onnxruntime, default threads | graphc / onnxruntime (1 thread) |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| model | graphc cpu | graphc cpu, the ONNX file | onnxruntime, 1 thread | onnxruntime, default threads | graphc / onnxruntime (1 thread) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const [dir, batch] of MODELS) {
     const model = await loadModel(path.join(__dirname, '..', 'models', dir, 'model.json'));
     const g = model.graph;
@@ -55,7 +56,16 @@ const time = (run) => medianMs(run, RUNS, 5);
     }
     const ms = await time(() => session.run([outputs[0]], feeds));
     session.close();
-    console.log(`| ${dir} (batch ${batch}) | ${ms.toFixed(2)} ms | ${ortTimes[0].toFixed(2)} ms | ${ortTimes[1].toFixed(2)} ms | ${(ms / ortTimes[0]).toFixed(2)}x |`);
+    const imported = importOnnx(bytes, { file: `${dir}.onnx` });
+    const onnxSession = new Session(imported.graph);
+    const onnxFeeds = { [imported.signature.inputs[0]]: tensor(data, shape) };
+    const [viaOnnx] = await onnxSession.run([imported.signature.outputs[0]], onnxFeeds);
+    const diff = maxAbsDiff(viaOnnx.data, ours.data);
+    if (!(diff < 1e-3)) throw new Error(`${dir}: graphc on the ONNX file differs from graphc on model.json by ${diff}`);
+    const onnxMs = await time(() => onnxSession.run([imported.signature.outputs[0]], onnxFeeds));
+    onnxSession.close();
+    const cells = [ms, onnxMs, ...ortTimes].map((t) => `${t.toFixed(2)} ms`);
+    console.log(`| ${dir} (batch ${batch}) | ${cells.join(' | ')} | ${(ms / ortTimes[0]).toFixed(2)}x |`);
   }
 })().catch((e) => {
   console.error(e);
