@@ -85,6 +85,13 @@ async function compare(name, macs, graphcRun, tfjsRun, args) {
   };
 }
 
+/** A tfjs result's values (read back, as a user would), the tensor freed. */
+function readTensor(t) {
+  const data = t.dataSync();
+  t.dispose();
+  return data;
+}
+
 const benchmarks = {
   /** 512x512 @ 512x512 float32: both operands fed each run. */
   async matmul(args) {
@@ -103,12 +110,7 @@ const benchmarks = {
       `matmul ${n}x${n} @ ${n}x${n} float32`,
       n * n * n,
       async () => (await sess.run(y, feeds)).data,
-      async () => {
-        const r = tf.matMul(ta, tb);
-        const d = r.dataSync();
-        r.dispose();
-        return d;
-      },
+      async () => readTensor(tf.matMul(ta, tb)),
       args,
     );
     ta.dispose();
@@ -144,12 +146,7 @@ async function convolution(args, op, [n, h, w, c], filterShape, graphcOp, tfjsOp
     `${op} ${n}x${h}x${w}x${c} * ${filterShape.join('x')} SAME float32`,
     y.shape.slice(1).reduce((a, b) => a * b, n) * perOutput,
     async () => (await sess.run(y, feeds)).data,
-    async () => {
-      const r = tfjsOp(tx, tw);
-      const d = r.dataSync();
-      r.dispose();
-      return d;
-    },
+    async () => readTensor(tfjsOp(tx, tw)),
     args,
   );
   tx.dispose();
