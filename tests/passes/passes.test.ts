@@ -1,4 +1,4 @@
-import { Graph, Node, OptLevel, Session, TensorValue, evaluateNode, ops, optimizeGraph, tensor, verifyGraph } from 'graphc';
+import { Graph, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor, verifyGraph } from 'graphc';
 
 // every session's plan runs the verifier after each pass
 process.env.GRAPHC_VERIFY_PASSES = '1';
@@ -224,6 +224,40 @@ describe('fusion', () => {
     expect(program).toEqual(['tanh', 'mul', 'add', 'relu']);
     const feeds = { x: tensor(Array.from({ length: 120 }, (_, i) => Math.sin(i)), [2, 3, 4, 5]) };
     close((await runAt(g, y.name, feeds, 2)).data, (await runAt(g, y.name, feeds, 0)).data, 1e-6);
+  });
+
+  test.each<[string, number, number, Parameters<typeof ops.convNchw>[3], boolean]>([
+    ['conv, bias, strides, dilations, explicit pads', 1, 4, { strides: [2, 1], dilations: [1, 2], pads: [1, 0, 2, 1] }, true],
+    ['conv, SAME_UPPER', 1, 5, { autoPad: 'SAME_UPPER' }, false],
+    ['depthwise (group = C), multiplier 2', 3, 6, { pads: [1, 1, 1, 1] }, true],
+  ])('an NCHW %s between layout transposes runs as the NHWC op, with the same numbers', async (_label, group, M, attrs, withBias) => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 7, 8, 3], 'x');
+    const w = g.constant(tensor(Array.from({ length: M * (3 / group) * 9 }, (_, i) => Math.sin(i * 0.7)), [M, 3 / group, 3, 3]), 'w');
+    const bias = withBias ? g.constant(tensor(Array.from({ length: M }, (_, i) => i / 4), [M]), 'b') : null;
+    const nchw = ops.convNchw(ops.transpose(x, [0, 3, 1, 2]), w, bias, { group, ...attrs });
+    const y = ops.relu(ops.transpose(nchw, [0, 2, 3, 1]), 'out');
+    const { graph, passes } = optimize(g, ['x', 'out'], 2);
+    expect(passes.find((p) => p.name === 'simplify')!['nchw-conv-to-nhwc']).toBe(1);
+    expect(opsOf(graph)).not.toContain('transpose');
+    expect(opsOf(graph)).toContain(group === 1 ? 'fusedConv2d' : 'fusedDepthwiseConv2d');
+    const feeds = { x: tensor(Array.from({ length: 2 * 7 * 8 * 3 }, (_, i) => Math.cos(i)), [2, 7, 8, 3]) };
+    close((await runAt(g, y.name, feeds, 2)).data, (await runAt(g, y.name, feeds, 0)).data, 1e-5);
+  });
+
+  test('NCHW max and average pools between layout transposes run as NHWC pools; ceil mode and counted padding stay', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, 6, 7, 2], 'x');
+    const wrap = (f: (t: SymbolicTensor) => SymbolicTensor, name: string) => ops.transpose(f(ops.transpose(x, [0, 3, 1, 2])), [0, 2, 3, 1], name);
+    wrap((t) => ops.maxPoolNchw(t, [3, 2], { strides: [2, 2], pads: [1, 0, 1, 1] }), 'max');
+    wrap((t) => ops.avgPoolNchw(t, [2, 2], { strides: [1, 2] }), 'avg');
+    wrap((t) => ops.maxPoolNchw(t, [2, 2], { strides: [2, 2], ceilMode: true }), 'ceil');
+    wrap((t) => ops.avgPoolNchw(t, [3, 3], { pads: [1, 1, 1, 1], countIncludePad: true }), 'counted');
+    const { graph, passes } = optimize(g, ['x', 'max', 'avg', 'ceil', 'counted'], 2);
+    expect(passes.find((p) => p.name === 'simplify')!['nchw-pool-to-nhwc']).toBe(2);
+    expect(opsOf(graph).filter((o) => o === 'maxPool' || o === 'avgPool')).toHaveLength(2);
+    const feeds = { x: tensor(Array.from({ length: 84 }, (_, i) => Math.sin(i * 1.3)), [1, 6, 7, 2]) };
+    for (const out of ['max', 'avg', 'ceil', 'counted']) close((await runAt(g, out, feeds, 2)).data, (await runAt(g, out, feeds, 0)).data, 1e-6);
   });
 
   test('with variable statistics the fold still gives the unfolded numbers', async () => {

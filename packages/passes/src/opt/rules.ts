@@ -1,5 +1,6 @@
 import { Attrs, SymbolicTensor, getOpDef, hasOp, shapesEqual } from '@graphc/graph';
 import { isConstFilled } from '../analysis';
+import { NCHW_RULES } from './nchw-rules';
 import type { Match, NodeView, OpPattern } from './pattern';
 
 /** Adds nodes to the graph being built; the first one takes the rewritten node's name. */
@@ -97,4 +98,7 @@ export const SIMPLIFY_RULES: Rule[] = [
     pattern: { op: 'matmul', bind: 'mm', args: [x, { op: 'transpose', when: swapsLastTwo, args: [y] }] },
     rewrite: (m, b) => b.op('matmul', [m.t.x, m.t.y], { ...m.n.mm.attrs, transposeB: m.n.mm.attrs.transposeB !== true }),
   },
+
+  // NCHW windows wrapped in layout transposes (an ONNX file from an NHWC model) back to NHWC ops
+  ...NCHW_RULES,
 ];
