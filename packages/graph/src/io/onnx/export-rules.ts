@@ -439,15 +439,20 @@ when('resize', (ctx, n) => {
   const roi = Array.isArray(a.roi) ? ctx.constant(tensor(a.roi as number[], [(a.roi as number[]).length], 'float32'), 'roi') : '';
   const scales = Array.isArray(a.scales) ? ctx.constant(tensor(a.scales as number[], [(a.scales as number[]).length], 'float32'), 'scales') : '';
   const sizes = scales ? '' : ctx.int64s(a.sizes as number[], 'sizes');
-  ctx.emitOut('Resize', trimOptional([ctx.input(0), roi, scales, sizes]), {
+  ctx.emitOut('Resize', trimOptional([ctx.input(0), roi, scales, sizes]), resizeAttrs(a));
+});
+
+/** ONNX Resize's attributes from graphc's resize attrs (graphc's defaults are ONNX's). */
+function resizeAttrs(a: Attrs) {
+  return {
     mode: str(String(a.mode ?? 'nearest')),
     coordinate_transformation_mode: str(String(a.coordinateTransformationMode ?? 'half_pixel')),
     nearest_mode: str(String(a.nearestMode ?? 'round_prefer_floor')),
     cubic_coeff_a: float(Number(a.cubicCoeffA ?? -0.75)),
     exclude_outside: int(a.excludeOutside === true ? 1 : 0),
     extrapolation_value: float(Number(a.extrapolationValue ?? 0)),
-  });
-});
+  };
+}
 
 /** Drops trailing omitted ('') optional inputs. */
 function trimOptional(inputs: string[]): string[] {
@@ -517,15 +522,7 @@ const DYNAMIC: Record<string, (ctx: ExportContext, n: Node, data: string[], para
   'onnx.Resize': (ctx, n, [x], params) => {
     const kinds = n.attrs.params as string[];
     const slot = (k: string) => (kinds.includes(k) ? params[kinds.indexOf(k)] : '');
-    const a = n.attrs;
-    ctx.emitOut('Resize', trimOptional([x, slot('roi'), slot('scales'), slot('sizes')]), {
-      mode: str(String(a.mode ?? 'nearest')),
-      coordinate_transformation_mode: str(String(a.coordinateTransformationMode ?? 'half_pixel')),
-      nearest_mode: str(String(a.nearestMode ?? 'round_prefer_floor')),
-      cubic_coeff_a: float(Number(a.cubicCoeffA ?? -0.75)),
-      exclude_outside: int(a.excludeOutside === true ? 1 : 0),
-      extrapolation_value: float(Number(a.extrapolationValue ?? 0)),
-    });
+    ctx.emitOut('Resize', trimOptional([x, slot('roi'), slot('scales'), slot('sizes')]), resizeAttrs(n.attrs));
   },
 };
 for (const op of ['reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'reduceProd']) {

@@ -224,15 +224,21 @@ registerWebGpuKernel('gatherGrad', (ctx) => {
   };
 });
 
+/**
+ * The blocks concat and split move, over `whole` (concat's output, split's input): a part of
+ * `dim` along the axis is a block of dim * inner elements in every row of `row` elements.
+ */
+function axisBlocks(whole: number[], axisAttr: unknown): { axis: number; inner: number; row: number } {
+  const a = axisAttr as number;
+  const axis = a < 0 ? a + whole.length : a;
+  const inner = sizeOf(whole.slice(axis + 1));
+  return { axis, inner, row: whole[axis] * inner };
+}
+
 /** concat: one dispatch per input, copying it into its block of the output. */
 registerWebGpuKernel('concat', (ctx) => {
   movable(ctx);
-  const out = ctx.outputs[0];
-  const rank = out.shape.length;
-  const a = ctx.attrs.axis as number;
-  const axis = a < 0 ? a + rank : a;
-  const inner = sizeOf(out.shape.slice(axis + 1));
-  const row = out.shape[axis] * inner;
+  const { axis, inner, row } = axisBlocks(ctx.outputs[0].shape, ctx.attrs.axis);
   let offset = 0;
   const dispatches = ctx.inputs.map((x, k) => {
     const block = x.shape[axis] * inner;
@@ -252,12 +258,7 @@ registerWebGpuKernel('concat', (ctx) => {
 /** split: one dispatch per output, each reading its block of the input. */
 registerWebGpuKernel('split', (ctx) => {
   movable(ctx);
-  const x = ctx.inputs[0];
-  const rank = x.shape.length;
-  const a = ctx.attrs.axis as number;
-  const axis = a < 0 ? a + rank : a;
-  const inner = sizeOf(x.shape.slice(axis + 1));
-  const row = x.shape[axis] * inner;
+  const { axis, inner, row } = axisBlocks(ctx.inputs[0].shape, ctx.attrs.axis);
   let offset = 0;
   const dispatches: WgslDispatch[] = [];
   ctx.outputs.forEach((o, k) => {
