@@ -11,3 +11,4 @@ export * from './round-float';
 export * from './cumsum';
 export * from './einsum';
 export * from './det';
+export * from './norms';
