@@ -6,5 +6,6 @@ export { Momentum } from './momentum';
 export { Adam } from './adam';
 export { RMSProp } from './rmsprop';
 export { GLOBAL_STEP, getGlobalStep, getOrCreateGlobalStep } from './global-step';
+export { cosineDecay, exponentialDecay, piecewiseConstant, polynomialDecay } from './schedules';
 export { optimizerFromSpec } from './spec';
 export type { OptimizerSpec } from './spec';
