@@ -7,3 +7,4 @@ export * from './random';
 export * from './state';
 export * from './control';
 export * from './fused';
+export * from './composite';

@@ -1,0 +1,108 @@
+import { ShapeError } from '../errors';
+import { SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../graph';
+import { concat, split } from './array/concat';
+import { expandDims, squeeze } from './array/reshape';
+import { abs, exp, log, sqrt, square } from './math/unary';
+import { add, maximum, minimum, mul, sub } from './math/binary';
+import { Axes, reduceMax, reduceMean, reduceSum } from './reduce/reduce';
+import { stopGradient } from './control/control';
+
+/**
+ * TensorFlow helpers that are compositions of graphc ops (tf.stack, tf.nn.moments,
+ * tf.reduce_logsumexp, tf.norm, tf.losses.*): no kernels of their own, so every backend runs them
+ * and autodiff differentiates them.
+ */
+
+const symbolic = (x: TensorLike): SymbolicTensor => toSymbolic(graphOf([x]), x);
+
+/** Joins same-shaped tensors along a new axis (tf.stack): N tensors [A, B] at axis 1 give [A, N, B]. */
+export function stack(values: TensorLike[], axis = 0, name?: string): SymbolicTensor {
+  if (values.length === 0) throw new ShapeError('stack: no tensors');
+  const g = graphOf(values);
+  const rank = toSymbolic(g, values[0]).rank;
+  const at = axis < 0 ? axis + rank + 1 : axis;
+  if (!(at >= 0 && at <= rank)) throw new ShapeError(`stack: axis ${axis} is out of range for tensors of rank ${rank}`);
+  return concat(values.map((v) => expandDims(toSymbolic(g, v), at)), at, name);
+}
+
+/** Splits along `axis` into its slices, that axis removed (tf.unstack); the axis must be known. */
+export function unstack(x: TensorLike, axis = 0): SymbolicTensor[] {
+  const t = symbolic(x);
+  const at = axis < 0 ? axis + t.rank : axis;
+  const n = t.shape[at];
+  if (n === null || n === undefined) throw new ShapeError(`unstack: dimension ${axis} of ${t.name} must be known`);
+  return split(t, n, at).map((part) => squeeze(part, at));
+}
+
+/** Mean and variance over `axes` (tf.nn.moments); the variance is the population one (divided by N). */
+export function moments(x: TensorLike, axes?: Axes, keepDims = false): [SymbolicTensor, SymbolicTensor] {
+  const t = symbolic(x);
+  const mean = reduceMean(t, axes, true);
+  // the mean is a constant of each deviation for the variance's gradient (as TensorFlow's moments)
+  const variance = reduceMean(square(sub(t, stopGradient(mean))), axes, keepDims);
+  return [keepDims ? mean : reduceMean(t, axes, false), variance];
+}
+
+/** Population variance over `axes` (tf.math.reduce_variance). */
+export function reduceVariance(x: TensorLike, axes?: Axes, keepDims = false, name?: string): SymbolicTensor {
+  const t = symbolic(x);
+  return reduceMean(square(sub(t, reduceMean(t, axes, true))), axes, keepDims, name);
+}
+
+/** Population standard deviation over `axes` (tf.math.reduce_std). */
+export function reduceStd(x: TensorLike, axes?: Axes, keepDims = false, name?: string): SymbolicTensor {
+  return sqrt(reduceVariance(x, axes, keepDims), name);
+}
+
+/** `log(sum(exp(x)))` over `axes`, shifted by the maximum so it neither overflows nor underflows (tf.reduce_logsumexp). */
+export function reduceLogSumExp(x: TensorLike, axes?: Axes, keepDims = false, name?: string): SymbolicTensor {
+  const t = symbolic(x);
+  // the shift cancels exactly in value; held constant it keeps the gradient softmax(x)
+  const shift = stopGradient(reduceMax(t, axes, true));
+  const result = add(log(reduceSum(exp(sub(t, shift)), axes, true)), shift);
+  return keepDims ? result : squeeze(result, normalizedAxes(t, axes), name);
+}
+
+/** The L1 norm (`ord` 1), L2 (2, the default) or max norm (Infinity) over `axes`, all when omitted (tf.norm on vectors). */
+export function norm(x: TensorLike, ord: 1 | 2 | typeof Infinity = 2, axes?: Axes, keepDims = false, name?: string): SymbolicTensor {
+  const t = symbolic(x);
+  if (ord === 1) return reduceSum(abs(t), axes, keepDims, name);
+  if (ord === Infinity) return reduceMax(abs(t), axes, keepDims, name);
+  if (ord === 2) return sqrt(reduceSum(square(t), axes, keepDims), name);
+  throw new ShapeError(`norm: ord must be 1, 2 or Infinity, got ${ord}`);
+}
+
+function normalizedAxes(t: SymbolicTensor, axes?: Axes): number[] {
+  const list = axes === undefined ? t.shape.map((_, i) => i) : typeof axes === 'number' ? [axes] : axes;
+  return list.map((a) => (a < 0 ? a + t.rank : a));
+}
+
+/** Loss functions (tf.losses / tf.keras.losses): the mean over every element of the per-element loss. */
+export const losses = {
+  /** mean((predictions - labels)^2) */
+  meanSquaredError(labels: TensorLike, predictions: TensorLike, name?: string): SymbolicTensor {
+    return reduceMean(square(sub(predictions, labels)), undefined, false, name);
+  },
+  /** mean(|predictions - labels|) */
+  absoluteDifference(labels: TensorLike, predictions: TensorLike, name?: string): SymbolicTensor {
+    return reduceMean(abs(sub(predictions, labels)), undefined, false, name);
+  },
+  /** Quadratic within `delta` of the label, linear beyond: mean(0.5 e^2 for |e| <= delta, delta (|e| - delta / 2) else). */
+  huber(labels: TensorLike, predictions: TensorLike, delta = 1, name?: string): SymbolicTensor {
+    const e = abs(sub(predictions, labels));
+    const quadratic = minimum(e, delta);
+    const linear = sub(e, quadratic);
+    return reduceMean(add(mul(0.5, square(quadratic)), mul(delta, linear)), undefined, false, name);
+  },
+  /** Binary cross-entropy of probabilities: mean(-(y log(p + eps) + (1 - y) log(1 - p + eps))). */
+  logLoss(labels: TensorLike, predictions: TensorLike, epsilon = 1e-7, name?: string): SymbolicTensor {
+    const [y, p] = [symbolic(labels), symbolic(predictions)];
+    const terms = add(mul(y, log(add(p, epsilon))), mul(sub(1, y), log(add(sub(1, p), epsilon))));
+    return reduceMean(mul(-1, terms), undefined, false, name);
+  },
+  /** mean(max(0, 1 - y' p)) with labels in {0, 1} mapped to y' in {-1, 1}. */
+  hinge(labels: TensorLike, predictions: TensorLike, name?: string): SymbolicTensor {
+    const signed = sub(mul(2, symbolic(labels)), 1);
+    return reduceMean(maximum(sub(1, mul(signed, predictions)), 0), undefined, false, name);
+  },
+};

@@ -1,0 +1,82 @@
+import { Graph, Session, TensorValue, checkGradients, ops, tensor } from 'graphc';
+
+/** TensorFlow helpers built from graphc ops: values against hand computations, gradients against central differences. */
+
+const f64 = (data: number[], shape = [data.length]): TensorValue => tensor(data, shape, 'float64');
+const values = (t: TensorValue): number[] => Array.from(t.data as ArrayLike<number>);
+
+async function run(build: (g: Graph) => Parameters<Session['run']>[0]): Promise<TensorValue[]> {
+  const g = new Graph();
+  const out = await new Session(g).run(build(g) as never);
+  return (Array.isArray(out) ? out : [out]) as TensorValue[];
+}
+
+test('stack and unstack along every axis, negative axes included', async () => {
+  const a = f64([1, 2, 3, 4, 5, 6], [2, 3]);
+  const b = f64([7, 8, 9, 10, 11, 12], [2, 3]);
+  const [s0, s1, sLast] = await run((g) => [ops.stack([g.constant(a), g.constant(b)]), ops.stack([g.constant(a), g.constant(b)], 1), ops.stack([g.constant(a), g.constant(b)], -1)]);
+  expect(s0.shape).toEqual([2, 2, 3]);
+  expect(values(s0)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  expect(s1.shape).toEqual([2, 2, 3]);
+  expect(values(s1)).toEqual([1, 2, 3, 7, 8, 9, 4, 5, 6, 10, 11, 12]);
+  expect(sLast.shape).toEqual([2, 3, 2]);
+  expect(values(sLast)).toEqual([1, 7, 2, 8, 3, 9, 4, 10, 5, 11, 6, 12]);
+  const parts = await run((g) => ops.unstack(g.constant(a), 1));
+  expect(parts.map((p) => p.shape)).toEqual([[2], [2], [2]]);
+  expect(parts.map(values)).toEqual([[1, 4], [2, 5], [3, 6]]);
+  expect(() => ops.stack([new Graph().placeholder('float32', [2])], 3)).toThrow(/axis 3 is out of range/);
+  expect(() => ops.unstack(new Graph().placeholder('float32', [null, 2]), 0)).toThrow(/must be known/);
+});
+
+test('moments, reduceVariance, reduceStd, reduceLogSumExp and norm', async () => {
+  const x = f64([1, 2, 3, 4, 10, 1000], [2, 3]);
+  const [mean, variance, v1, std, lse, lseAll, l1, l2, linf] = await run((g) => {
+    const t = g.constant(x);
+    const [m, v] = ops.moments(t, 1);
+    return [m, v, ops.reduceVariance(t, 0), ops.reduceStd(t, 1, true), ops.reduceLogSumExp(t, 1), ops.reduceLogSumExp(t), ops.norm(t, 1), ops.norm(t), ops.norm(t, Infinity, 1)];
+  });
+  expect(values(mean)).toEqual([2, 338]);
+  expect(values(variance)[0]).toBeCloseTo(2 / 3, 12);
+  expect(values(variance)[1]).toBeCloseTo(((4 - 338) ** 2 + (10 - 338) ** 2 + (1000 - 338) ** 2) / 3, 6);
+  expect(values(v1)).toEqual([2.25, 16, 498.5 ** 2]);
+  expect(std.shape).toEqual([2, 1]);
+  expect(values(std)[0]).toBeCloseTo(Math.sqrt(2 / 3), 12);
+  // e^1000 overflows a double: the shifted form does not
+  expect(values(lse)[0]).toBeCloseTo(Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)), 12);
+  expect(values(lse)[1]).toBeCloseTo(1000 + Math.log(1 + Math.exp(-990) + Math.exp(-996)), 9);
+  expect(lseAll.shape).toEqual([]);
+  expect(values(lseAll)[0]).toBeCloseTo(1000, 9);
+  expect(values(l1)).toEqual([1020]);
+  expect(values(l2)[0]).toBeCloseTo(Math.sqrt(1 + 4 + 9 + 16 + 100 + 1e6), 9);
+  expect(values(linf)).toEqual([3, 1000]);
+});
+
+test('losses: mean squared error, absolute difference, Huber, log loss, hinge', async () => {
+  const y = f64([0, 1, 1, 0]);
+  const p = f64([0.1, 0.8, 3, -2]);
+  const [mse, mae, huber, logLoss, hinge] = await run((g) => {
+    const [yt, pt] = [g.constant(y), g.constant(p)];
+    const probs = g.constant(f64([0.1, 0.8, 0.6, 0.3]));
+    return [ops.losses.meanSquaredError(yt, pt), ops.losses.absoluteDifference(yt, pt), ops.losses.huber(yt, pt, 1), ops.losses.logLoss(yt, probs), ops.losses.hinge(yt, pt)];
+  });
+  const e = [0.1, -0.2, 2, -2];
+  expect(values(mse)[0]).toBeCloseTo(e.reduce((s, v) => s + v * v, 0) / 4, 12);
+  expect(values(mae)[0]).toBeCloseTo(e.reduce((s, v) => s + Math.abs(v), 0) / 4, 12);
+  expect(values(huber)[0]).toBeCloseTo((0.5 * 0.01 + 0.5 * 0.04 + 1.5 + 1.5) / 4, 12);
+  const ll = -[Math.log(1 - 0.1 + 1e-7), Math.log(0.8 + 1e-7), Math.log(0.6 + 1e-7), Math.log(1 - 0.3 + 1e-7)].reduce((s, v) => s + v, 0) / 4;
+  expect(values(logLoss)[0]).toBeCloseTo(ll, 9);
+  // y' = [-1, 1, 1, -1]: max(0, 1 - y'p) = [1.1, 0.2, 0, 0]
+  expect(values(hinge)[0]).toBeCloseTo(1.3 / 4, 12);
+});
+
+test('gradients of the helpers against central differences (float64)', async () => {
+  const x = f64([0.3, -1.2, 2.5, 0.7, -0.4, 1.9], [2, 3]);
+  const y = f64([0.5, -0.5, 1.5, 0.1, 0.2, 2.5], [2, 3]);
+  await checkGradients((a, b) => ops.stack([a, b], 1), [x, y]);
+  await checkGradients((a) => ops.mul(ops.unstack(a, 0)[1], 2), [x]);
+  await checkGradients((a) => ops.moments(a, 1)[1], [x]);
+  await checkGradients((a) => ops.reduceStd(a, 0), [x]);
+  await checkGradients((a) => ops.reduceLogSumExp(a, 1), [x]);
+  await checkGradients((a) => ops.norm(a, 2, 1), [x]);
+  await checkGradients((a, b) => ops.losses.huber(b, a, 1), [x, y]);
+});
