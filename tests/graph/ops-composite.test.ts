@@ -69,6 +69,38 @@ test('losses: mean squared error, absolute difference, Huber, log loss, hinge', 
   expect(values(hinge)[0]).toBeCloseTo(1.3 / 4, 12);
 });
 
+test('sort, argsort, reverse, eye, linspace and silu', async () => {
+  const x = f64([3, -1, 2, 0.5, 7, -4], [2, 3]);
+  const [asc, desc, order, down, rev0, rev01, identity, wide, line, one, swish] = await run((g) => {
+    const t = g.constant(x);
+    return [
+      ops.sort(t),
+      ops.sort(t, 0, true),
+      ops.argsort(t),
+      ops.argsort(t, 1, true),
+      ops.reverse(t, 0),
+      ops.reverse(t, [0, -1]),
+      ops.eye(3, 3, 'float32', { graph: g }),
+      ops.eye(2, 3, 'int32', { graph: g }),
+      ops.linspace(-1, 1, 5, { graph: g }),
+      ops.linspace(4, 9, 1, { graph: g }),
+      ops.silu(g.constant(f64([-2, 0, 2]))),
+    ];
+  });
+  expect(values(asc)).toEqual([-1, 2, 3, -4, 0.5, 7]);
+  expect(values(desc)).toEqual([3, 7, 2, 0.5, -1, -4]);
+  expect(values(order)).toEqual([1, 2, 0, 2, 0, 1]);
+  expect(values(down)).toEqual([0, 2, 1, 1, 0, 2]);
+  expect(values(rev0)).toEqual([0.5, 7, -4, 3, -1, 2]);
+  expect(values(rev01)).toEqual([-4, 7, 0.5, 2, -1, 3]);
+  expect(values(identity)).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  expect(wide.dtype).toBe('int32');
+  expect(values(wide)).toEqual([1, 0, 0, 0, 1, 0]);
+  expect(values(line)).toEqual([-1, -0.5, 0, 0.5, 1]);
+  expect(values(one)).toEqual([4]);
+  [-2, 0, 2].forEach((v, i) => expect(values(swish)[i]).toBeCloseTo(v / (1 + Math.exp(-v)), 12));
+});
+
 test('gradients of the helpers against central differences (float64)', async () => {
   const x = f64([0.3, -1.2, 2.5, 0.7, -0.4, 1.9], [2, 3]);
   const y = f64([0.5, -0.5, 1.5, 0.1, 0.2, 2.5], [2, 3]);
@@ -79,4 +111,6 @@ test('gradients of the helpers against central differences (float64)', async () 
   await checkGradients((a) => ops.reduceLogSumExp(a, 1), [x]);
   await checkGradients((a) => ops.norm(a, 2, 1), [x]);
   await checkGradients((a, b) => ops.losses.huber(b, a, 1), [x, y]);
+  await checkGradients((a) => ops.reverse(ops.sort(a, 1), [0, 1]), [x]);
+  await checkGradients((a) => ops.silu(a), [x]);
 });

@@ -1,8 +1,13 @@
 import { ShapeError } from '../errors';
-import { SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../graph';
+import { SymbolicTensor, TensorLike, getDefaultGraph, graphOf, toSymbolic } from '../graph';
+import type { DType } from '../dtype';
+import { tensor } from '../tensor';
 import { concat, split } from './array/concat';
+import { ArraySourceOptions, range } from './array/fill';
+import { stridedSlice } from './array/strided-slice';
+import { topK } from './array/top-k';
 import { expandDims, squeeze } from './array/reshape';
-import { abs, exp, log, sqrt, square } from './math/unary';
+import { abs, exp, log, sigmoid, sqrt, square } from './math/unary';
 import { add, maximum, minimum, mul, sub } from './math/binary';
 import { Axes, reduceMax, reduceMean, reduceSum } from './reduce/reduce';
 import { stopGradient } from './control/control';
@@ -75,6 +80,61 @@ export function norm(x: TensorLike, ord: 1 | 2 | typeof Infinity = 2, axes?: Axe
 function normalizedAxes(t: SymbolicTensor, axes?: Axes): number[] {
   const list = axes === undefined ? t.shape.map((_, i) => i) : typeof axes === 'number' ? [axes] : axes;
   return list.map((a) => (a < 0 ? a + t.rank : a));
+}
+
+/** The length of `axis` of `t`, which must be known (ops whose output size is that length). */
+function knownDim(t: SymbolicTensor, axis: number, what: string): [number, number] {
+  const at = axis < 0 ? axis + t.rank : axis;
+  const n = t.shape[at];
+  if (!(at >= 0 && at < t.rank)) throw new ShapeError(`${what}: axis ${axis} is out of range for ${t.name} of rank ${t.rank}`);
+  if (n === null || n === undefined) throw new ShapeError(`${what}: dimension ${axis} of ${t.name} must be known`);
+  return [at, n];
+}
+
+/** The values along `axis` in ascending order, or descending (tf.sort); NaN sorts as topK places it. */
+export function sort(x: TensorLike, axis = -1, descending = false, name?: string): SymbolicTensor {
+  const t = symbolic(x);
+  const [at, n] = knownDim(t, axis, 'sort');
+  return topK(t, n, at, descending, name)[0];
+}
+
+/** The int32 indices that sort `axis` (tf.argsort), ties in index order. */
+export function argsort(x: TensorLike, axis = -1, descending = false, name?: string): SymbolicTensor {
+  const t = symbolic(x);
+  const [at, n] = knownDim(t, axis, 'argsort');
+  return topK(t, n, at, descending, name)[1];
+}
+
+/** The elements in reverse order along each of `axes` (tf.reverse); those dimensions must be known. */
+export function reverse(x: TensorLike, axes: number | number[], name?: string): SymbolicTensor {
+  const t = symbolic(x);
+  const flipped = new Set((typeof axes === 'number' ? [axes] : axes).map((a) => knownDim(t, a, 'reverse')[0]));
+  const dims = t.shape.map((d, i) => {
+    if (d === null) throw new ShapeError(`reverse: dimension ${i} of ${t.name} must be known (strided slices take static sizes)`);
+    return d;
+  });
+  return stridedSlice(t, dims.map((d, i) => (flipped.has(i) ? d - 1 : 0)), dims.map((_, i) => (flipped.has(i) ? -1 : 1)), dims, name);
+}
+
+/** An identity matrix [rows, columns] (tf.eye), a constant. */
+export function eye(rows: number, columns = rows, dtype: DType = 'float32', options: ArraySourceOptions = {}): SymbolicTensor {
+  if (!(Number.isInteger(rows) && rows >= 0 && Number.isInteger(columns) && columns >= 0)) throw new ShapeError(`eye: sizes must be non-negative integers, got ${rows} x ${columns}`);
+  const data = new Array<number>(rows * columns).fill(0);
+  for (let i = 0; i < Math.min(rows, columns); i++) data[i * columns + i] = 1;
+  return (options.graph ?? getDefaultGraph()).constant(tensor(data, [rows, columns], dtype), options.name);
+}
+
+/** `num` evenly spaced values from `start` to `stop`, both included (tf.linspace), float32. */
+export function linspace(start: number, stop: number, num: number, options: ArraySourceOptions = {}): SymbolicTensor {
+  if (!(Number.isInteger(num) && num >= 1)) throw new ShapeError(`linspace: num must be a positive integer, got ${num}`);
+  const step = num === 1 ? 0 : (stop - start) / (num - 1);
+  return add(mul(range(0, num, 1, 'float32', { graph: options.graph }), step), start, options.name);
+}
+
+/** x * sigmoid(x) (tf.nn.silu, also called swish). */
+export function silu(x: TensorLike, name?: string): SymbolicTensor {
+  const t = symbolic(x);
+  return mul(t, sigmoid(t), name);
 }
 
 /** Loss functions (tf.losses / tf.keras.losses): the mean over every element of the per-element loss. */
