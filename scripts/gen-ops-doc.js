@@ -36,6 +36,19 @@ for (const family of families) {
   }
   lines.push('');
 }
+// builders made of the ops above (no kernels of their own): checked to exist, so the list cannot name a missing one
+const helpers = ['argsort', 'clipByGlobalNorm', 'clipByNorm', 'eye', 'globalNorm', 'l2Normalize', 'linspace', 'moments', 'norm', 'reduceLogSumExp', 'reduceStd', 'reduceVariance', 'reverse', 'silu', 'sort', 'stack', 'unstack'];
+const missing = helpers.filter((h) => typeof graphc.ops[h] !== 'function');
+if (missing.length) throw new Error(`gen-ops-doc: no ops.${missing.join(', ops.')}`);
+const lossNames = Object.keys(graphc.ops.losses).sort();
+lines.push(
+  '## Helpers',
+  '',
+  'Built from the ops above, with no kernels of their own (every backend runs them, autodiff differentiates them), named as TensorFlow names them:',
+  '',
+  `${helpers.map((h) => `\`ops.${h}\``).join(', ')}; losses ${lossNames.map((l) => `\`ops.losses.${l}\``).join(', ')}.`,
+  '',
+);
 const imported = [...graphc.supportedOnnxOps()].sort();
 const [ownDomain, otherDomains] = [imported.filter((o) => !o.includes(':')), imported.filter((o) => o.includes(':'))];
 lines.push(
