@@ -12,3 +12,29 @@ describeGpu('webgpu smoke', () => {
     expect(exe.fallbacks).toEqual([]);
   });
 });
+
+describeGpu('webgpu: the helpers built from ops', () => {
+  test('stack, sort, argsort, reverse, moments, reduceLogSumExp, norm, clipByGlobalNorm and the losses match the cpu, all on the GPU', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 6], 'x');
+    const y = g.placeholder('float32', [4, 6], 'y');
+    const [clipped] = ops.clipByGlobalNorm([x, y], 3);
+    const fetches = [
+      ops.stack([x, y], 1),
+      ops.sort(x, 1, true),
+      ops.argsort(y, 0),
+      ops.reverse(x, [0, 1]),
+      ...ops.moments(x, 0),
+      ops.reduceLogSumExp(y, 1),
+      ops.norm(x, 1, 1),
+      clipped[0],
+      ops.losses.huber(y, x, 0.5),
+      ops.losses.meanSquaredError(y, x),
+      ops.silu(x),
+    ];
+    const feeds = { x: tensor(seeded(24, 7, 3), [4, 6]), y: tensor(seeded(24, 8, 2), [4, 6]) };
+    const { cpu, gpu, exe } = await runBoth(g, fetches, feeds);
+    cpu.forEach((c, i) => expectClose(gpu[i], c, 1e-4, 1e-2, `fetch ${i}`));
+    expect(exe.fallbacks).toEqual([]);
+  });
+});
