@@ -55,3 +55,23 @@ test('an optimizer takes a schedule of the global step, which minimize advances'
   expect((await s.run(w)).data[0]).toBeCloseTo(2.5, 6);
   expect((await s.run(step)).data[0]).toBe(4);
 });
+
+test("a saved model's optimizer spec may give its learning rate as a schedule; bad schedules are refused by name", async () => {
+  const g = new Graph();
+  const w = g.variable(tensor([0], [1]), 'w');
+  const loss = ops.reduceSum(ops.mul(w, -1));
+  const opt = train.optimizerFromSpec({ type: 'sgd', learningRate: { schedule: 'piecewiseConstant', boundaries: [1], values: [1, 0.25] } }, undefined, g);
+  const op = opt.minimize(loss);
+  const s = new Session(g);
+  await s.run(g.globalVariablesInitializer());
+  for (let i = 0; i < 4; i++) await s.run(op);
+  expect((await s.run(w)).data[0]).toBeCloseTo(2.5, 6);
+  // --lr (a number) still overrides a scheduled rate
+  expect(() => train.optimizerFromSpec({ type: 'adam', learningRate: { schedule: 'cosineDecay', initial: 0.1, decaySteps: 10 } }, 0.5)).not.toThrow();
+  const bad = (learningRate: unknown, graph: Graph | null = new Graph()) => () => train.optimizerFromSpec({ type: 'sgd', learningRate }, undefined, graph ?? undefined);
+  expect(bad({ schedule: 'stepDecay' })).toThrow(/schedule 'stepDecay' is not one of exponentialDecay, piecewiseConstant, polynomialDecay, cosineDecay/);
+  expect(bad({ schedule: 'cosineDecay', initial: 0.1, decaySteps: 10, warmup: 5 })).toThrow(/schedule 'cosineDecay' has no parameter 'warmup'/);
+  expect(bad({ schedule: 'exponentialDecay', initial: 0.1, decaySteps: 10 })).toThrow(/'decayRate' must be a number/);
+  expect(bad({ schedule: 'exponentialDecay', initial: 0.1, decaySteps: 10, decayRate: 0.5 }, null)).toThrow(/a schedule needs the graph/);
+  expect(bad(undefined)).toThrow(/'learningRate' must be a number or a schedule/);
+});

@@ -55,7 +55,7 @@ export async function trainModel(model: LoadedModel, modelFile: string, spec: Tr
   for (const { field } of spec.inputs) {
     if (!data.fields.has(field)) throw new UsageError(`the model trains on data field '${field}', which '${data.source}' lacks (it has ${[...data.fields.keys()].join(', ')})`);
   }
-  const optimizer = train.optimizerFromSpec(spec.optimizer, options.learningRate);
+  const optimizer = train.optimizerFromSpec(spec.optimizer, options.learningRate, graph);
   const step = optimizer.minimize(spec.loss);
   const session = new Session(graph, { backend: options.backend });
   try {

@@ -8,4 +8,4 @@ export { RMSProp } from './rmsprop';
 export { GLOBAL_STEP, getGlobalStep, getOrCreateGlobalStep } from './global-step';
 export { cosineDecay, exponentialDecay, piecewiseConstant, polynomialDecay } from './schedules';
 export { optimizerFromSpec } from './spec';
-export type { OptimizerSpec } from './spec';
+export type { OptimizerSpec, RateSpec } from './spec';
