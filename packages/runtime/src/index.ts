@@ -8,7 +8,7 @@ export * from './backends/webgpu';
 export { CpuBackend, CpuVariableState, evaluateNode } from './backends/cpu';
 export { registerCpuKernel, getCpuKernel, hasCpuKernel, broadcastResultShape } from './backends/cpu/kernel';
 export type { CpuKernel, KernelContext } from './backends/cpu/kernel';
-export { gemm, gemmPacked, packMatrixB, setSimdGemm } from './backends/cpu/gemm';
+export { gemm, gemmPacked, packMatrixB, setCpuThreads, setSimdGemm } from './backends/cpu/gemm';
 export type { ImplicitA, MatrixView, PackedB } from './backends/cpu/gemm';
 export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';
 export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from './backends/cpu/elementwise';

@@ -1,4 +1,5 @@
-import type { TypedArray } from '@graphc/graph';
+import { GraphcError, TypedArray } from '@graphc/graph';
+import { gemmThreads, parallelTiles, startThreads } from './threads';
 import { SimdKernel, TILE_M, TILE_N, simdKernel, simdMemory } from './wasm-simd';
 
 /**
@@ -81,6 +82,39 @@ function simdFor(c: TypedArray): SimdKernel | null {
 }
 
 /**
+ * Multiply-adds of a block of C worth waking the other threads for. A wake-up and wait cost tens of
+ * microseconds on a busy machine: a 3x3 conv2d 64 -> 64 over 56x56 (147 blocks of 1M) ran twice as
+ * slow on two threads with a 1M floor, so smaller blocks stay on one thread (a 512x512 matmul's
+ * blocks are 8M).
+ */
+const PARALLEL_MIN = 1 << 22;
+
+/**
+ * Runs the float32 GEMM on `threads` threads from now on (Node worker threads over a shared
+ * WebAssembly memory; threads.ts), as TensorFlow's intra_op_parallelism_threads; 1 stops them.
+ * Returns the number in effect (1 where worker threads or shared memory are unavailable). A block
+ * of C is split by column panels, so the results are bit for bit those of one thread.
+ */
+export function setCpuThreads(threads: number): number {
+  envRead = true;
+  const n = startThreads(threads);
+  simdBId = -1; // the kernel (and so the memory holding a cached B) may have changed
+  return n;
+}
+
+let envRead = false;
+
+/** GRAPHC_CPU_THREADS, read at the first float32 product (so importing graphc starts no thread). */
+function threadsFromEnvironment(): void {
+  envRead = true;
+  const v = typeof process === 'object' ? process.env?.GRAPHC_CPU_THREADS : undefined;
+  if (v === undefined || v === '') return;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new GraphcError(`GRAPHC_CPU_THREADS must be a positive integer, got '${v}'`);
+  setCpuThreads(n);
+}
+
+/**
  * The SIMD kernels' memory as a Float32Array of at least `floats` elements, for a kernel other than
  * the GEMM (depthwise convolution) to use from 0: the GEMM's cached B there is forgotten. Null where
  * WebAssembly SIMD is off or unavailable, or the memory cannot grow that far.
@@ -160,6 +194,7 @@ export function gemm(
     if (!accumulate) c.fill(0, cOffset, cOffset + m * n);
     return;
   }
+  if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c);
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n)) return;
   const size = packedBSize(k, n);
@@ -189,6 +224,7 @@ export function gemmPacked(
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
     return;
   }
+  if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c);
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc)) return;
   jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc);
@@ -380,6 +416,10 @@ function simdGemm(
         else packRows(view!, ic, mc, k0, kc, f, aBase);
         aPtr = aBase * 4;
         lda = kc * 4;
+      }
+      if (gemmThreads() > 1 && mcTiles * n8 * kc >= PARALLEL_MIN) {
+        parallelTiles(kernel, aPtr, lda, k0 * n8 * 4, kc, cBase * 4, ldcBytes, mcTiles / TILE_M, n8 / TILE_N);
+        continue;
       }
       for (let j0 = 0; j0 < n8; j0 += TILE_N) {
         const bPtr = (k0 * n8 + j0 * kc) * 4;

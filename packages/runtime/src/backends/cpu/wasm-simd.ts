@@ -77,7 +77,7 @@ export const TILE_N = 8;
  * the 4x8 tile at `c` (row stride `ldc`), A's four rows at `a + i * lda` (contiguous over k), B
  * k-major with 8 floats per k (a packed panel); kc >= 1.
  */
-function kernelModule(): Uint8Array<ArrayBuffer> {
+function kernelModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   // params 0..5: a, lda, b, kc, c, ldc; locals: 6..8 rows 1-3 of A, 9 C row pointer,
   // 10..17 accumulators, 18..19 B vectors, 20 broadcast A value
   const [A, LDA, B, KC, C, LDC] = [0, 1, 2, 3, 4, 5];
@@ -125,8 +125,10 @@ function kernelModule(): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([params(6)])),
+    // threads: the memory is imported, shared (flags 0x03: a maximum, shared) by every worker's instance
+    ...(sharedMemory ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(SHARED_MAX_PAGES)]])) : []),
     ...section(3, vec([[0], [0]])),
-    ...section(5, vec([[0x00, ...leb(1)]])),
+    ...(sharedMemory ? [] : section(5, vec([[0x00, ...leb(1)]]))),
     ...section(7, vec([[...name('memory'), 0x02, 0], [...name('tile'), 0x00, 0], [...name('depthwiseRow'), 0x00, 1]])),
     ...section(10, vec([[...leb(tileCode.length), ...tileCode], [...leb(rowCode.length), ...rowCode]])),
   ]);
@@ -170,27 +172,53 @@ export interface SimdKernel {
   depthwiseRow(out: number, x: number, w: number, count: number, channelBytes: number, xStep: number): void;
 }
 
+/** Pages (64 KiB) a shared memory may grow to: 2 GiB, the most a Float32Array view of it can index comfortably. */
+const SHARED_MAX_PAGES = 32768;
+
 let instance: SimdKernel | null | undefined;
+let shared: { kernel: SimdKernel; bytes: Uint8Array<ArrayBuffer> } | null | undefined;
+let useShared = false;
+
+function instantiate(bytes: Uint8Array<ArrayBuffer>, memory?: WebAssembly.Memory): SimdKernel | null {
+  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), memory ? { env: { memory } } : {}).exports;
+  return {
+    memory: exports.memory as WebAssembly.Memory,
+    tile: exports.tile as SimdKernel['tile'],
+    depthwiseRow: exports.depthwiseRow as SimdKernel['depthwiseRow'],
+  };
+}
 
 /** The compiled kernel, or null where WebAssembly SIMD is unavailable (then the JS kernel runs). */
 export function simdKernel(): SimdKernel | null {
+  if (useShared && shared) return shared.kernel;
   if (instance === undefined) {
-    instance = null;
     try {
-      const bytes = kernelModule();
-      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) {
-        const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
-        instance = {
-          memory: exports.memory as WebAssembly.Memory,
-          tile: exports.tile as SimdKernel['tile'],
-          depthwiseRow: exports.depthwiseRow as SimdKernel['depthwiseRow'],
-        };
-      }
+      instance = instantiate(kernelModule(false));
     } catch {
       instance = null;
     }
   }
   return instance;
+}
+
+/**
+ * The kernel over a shared memory, with the module's bytes for worker threads to instantiate over
+ * the same memory (threads.ts); null where shared memories or SIMD are unavailable (a browser page
+ * that is not cross-origin isolated). `use` makes it the kernel `simdKernel` returns.
+ */
+export function sharedSimdKernel(use: boolean): { kernel: SimdKernel; bytes: Uint8Array<ArrayBuffer> } | null {
+  if (shared === undefined) {
+    try {
+      const bytes = kernelModule(true);
+      const kernel = instantiate(bytes, new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true }));
+      shared = kernel ? { kernel, bytes } : null;
+    } catch {
+      shared = null;
+    }
+  }
+  useShared = use && shared !== null;
+  return shared;
 }
 
 /**

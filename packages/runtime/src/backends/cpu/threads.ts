@@ -1,0 +1,123 @@
+import { GraphcError } from '@graphc/graph';
+import { SimdKernel, TILE_M, TILE_N, sharedSimdKernel } from './wasm-simd';
+
+/**
+ * Worker threads for the float32 GEMM (TensorFlow's intra-op parallelism, onnxruntime's
+ * intraOpNumThreads), in Node. Every thread instantiates the SIMD module over one shared memory;
+ * for each block of C the main thread writes the block's pointers into a shared control array and
+ * wakes the workers, and each thread (the main one included) computes the tiles of every
+ * `threads`-th column panel, so no two write the same tile and the sums are those of one thread.
+ * The main thread waits for the others with a timeout: a worker that died is an error, not a hang.
+ */
+
+// control array: generation counter (workers wait on it), finished workers, then the job
+const GEN = 0;
+const DONE = 1;
+const JOB = 2; // a, lda, b, kc, c, ldc, rowTiles, panels, threads; a negative `threads` stops the workers
+const JOB_LENGTH = 9;
+const WAIT_MS = 30000;
+
+const WORKER_SOURCE = `
+const { workerData } = require('worker_threads');
+const { bytes, memory, control, index } = workerData;
+const tile = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.tile;
+const ctrl = new Int32Array(control);
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, ${GEN}, seen);
+  seen = Atomics.load(ctrl, ${GEN});
+  const [a, lda, b, kc, c, ldc, rowTiles, panels, threads] = ctrl.subarray(${JOB}, ${JOB + JOB_LENGTH});
+  if (threads < 0) break;
+  for (let p = index; p < panels; p += threads) {
+    const bp = b + p * ${TILE_N} * kc * 4;
+    const cp = c + p * ${TILE_N} * 4;
+    for (let r = 0; r < rowTiles; r++) tile(a + r * ${TILE_M} * lda, lda, bp, kc, cp + r * ${TILE_M} * ldc, ldc);
+  }
+  Atomics.add(ctrl, ${DONE}, 1);
+  Atomics.notify(ctrl, ${DONE});
+}
+`;
+
+interface Pool {
+  threads: number;
+  control: Int32Array;
+  workers: { terminate(): Promise<number> }[];
+}
+
+let pool: Pool | null = null;
+
+/** Node's worker_threads, or null (a browser: the bundle stubs Node's modules). */
+function workerThreads(): { Worker: new (source: string, options: object) => { unref(): void; terminate(): Promise<number>; on(e: string, f: (err: unknown) => void): void } } | null {
+  try {
+    if (typeof process === 'undefined' || !process.versions?.node) return null;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('worker_threads');
+    return mod && typeof mod.Worker === 'function' ? mod : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs float32 GEMM blocks on `threads` threads (the calling one included) from now on; returns the
+ * number in effect: 1 where worker threads, shared memory or WebAssembly SIMD are unavailable.
+ */
+export function startThreads(threads: number): number {
+  stopThreads();
+  if (!Number.isInteger(threads) || threads < 1) throw new GraphcError(`cpu threads must be a positive integer, got ${threads}`);
+  if (threads === 1) return 1;
+  const wt = workerThreads();
+  const shared = wt ? sharedSimdKernel(true) : null;
+  if (!wt || !shared) return 1;
+  const control = new Int32Array(new SharedArrayBuffer((JOB + JOB_LENGTH) * 4));
+  const workers = Array.from({ length: threads - 1 }, (_, k) => {
+    const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { bytes: shared.bytes, memory: shared.kernel.memory, control: control.buffer, index: k + 1 } });
+    w.unref(); // idle workers never keep the process alive
+    w.on('error', () => undefined); // a dead worker shows as a timeout of the block it missed
+    return w;
+  });
+  pool = { threads, control, workers };
+  return threads;
+}
+
+/** Back to one thread: the workers are told to stop. */
+export function stopThreads(): void {
+  if (!pool) return;
+  const { control, workers } = pool;
+  control[JOB + 8] = -1;
+  Atomics.add(control, GEN, 1);
+  Atomics.notify(control, GEN);
+  for (const w of workers) void w.terminate();
+  pool = null;
+  sharedSimdKernel(false);
+}
+
+/** The threads a GEMM block may use now (1: none started). */
+export function gemmThreads(): number {
+  return pool ? pool.threads : 1;
+}
+
+/**
+ * Every tile of one block of C (`panels` column panels of TILE_N, `rowTiles` row tiles of TILE_M,
+ * byte addresses as `kernel.tile` takes them), spread over the threads.
+ */
+export function parallelTiles(kernel: SimdKernel, a: number, lda: number, b: number, kc: number, c: number, ldc: number, rowTiles: number, panels: number): void {
+  const { threads, control } = pool!;
+  control.set([a, lda, b, kc, c, ldc, rowTiles, panels, threads], JOB);
+  Atomics.store(control, DONE, 0);
+  Atomics.add(control, GEN, 1);
+  Atomics.notify(control, GEN);
+  for (let p = 0; p < panels; p += threads) {
+    const bp = b + p * TILE_N * kc * 4;
+    const cp = c + p * TILE_N * 4;
+    for (let r = 0; r < rowTiles; r++) kernel.tile(a + r * TILE_M * lda, lda, bp, kc, cp + r * TILE_M * ldc, ldc);
+  }
+  for (;;) {
+    const done = Atomics.load(control, DONE);
+    if (done >= threads - 1) return;
+    if (Atomics.wait(control, DONE, done, WAIT_MS) === 'timed-out' && Atomics.load(control, DONE) === done) {
+      stopThreads();
+      throw new GraphcError(`cpu threads: ${threads - 1 - done} worker(s) did not finish a GEMM block in ${WAIT_MS / 1000} s; back to one thread`);
+    }
+  }
+}
