@@ -1,4 +1,6 @@
+import * as os from 'os';
 import { Command, CommanderError } from 'commander';
+import { setCpuThreads } from '@graphc/runtime';
 import { exitCodeFor, reasonOf } from './cli-error';
 import { registerCommands } from './commands';
 
@@ -13,6 +15,9 @@ function packageVersion(): string {
  * 2 bad usage or bad input, with a one-line reason on stderr).
  */
 export async function main(argv: string[]): Promise<number> {
+  // the CLI uses the machine's cores for large products, as TensorFlow and onnxruntime do by
+  // default (up to 8); GRAPHC_CPU_THREADS decides instead when set (the library's default is one)
+  if (process.env.GRAPHC_CPU_THREADS === undefined) setCpuThreads(Math.min(8, Math.max(1, os.cpus().length)));
   const program = new Command('graphc')
     .description('graphc: a define-and-run deep-learning graph compiler and runtime')
     .version(packageVersion(), '-V, --version', 'print the graphc version')

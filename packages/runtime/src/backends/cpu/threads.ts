@@ -44,6 +44,8 @@ interface Pool {
   workers: { terminate(): Promise<number> }[];
 }
 
+/** Threads asked for (1: none), and the workers, started at the first block that uses them. */
+let wanted = 1;
 let pool: Pool | null = null;
 
 /** Node's worker_threads, or null (a browser: the bundle stubs Node's modules). */
@@ -65,36 +67,43 @@ function workerThreads(): { Worker: new (source: string, options: object) => { u
 export function startThreads(threads: number): number {
   stopThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new GraphcError(`cpu threads must be a positive integer, got ${threads}`);
-  if (threads === 1) return 1;
-  const wt = workerThreads();
-  const shared = wt ? sharedSimdKernel(true) : null;
-  if (!wt || !shared) return 1;
+  // the kernel switches to the shared memory now (operands are written into it); the workers start
+  // at the first block large enough to use them, so a small model never starts one
+  if (threads === 1 || !workerThreads() || !sharedSimdKernel(true)) return 1;
+  wanted = threads;
+  return threads;
+}
+
+function startPool(): Pool {
+  const wt = workerThreads()!;
+  const shared = sharedSimdKernel(true)!;
   const control = new Int32Array(new SharedArrayBuffer((JOB + JOB_LENGTH) * 4));
-  const workers = Array.from({ length: threads - 1 }, (_, k) => {
+  const workers = Array.from({ length: wanted - 1 }, (_, k) => {
     const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { bytes: shared.bytes, memory: shared.kernel.memory, control: control.buffer, index: k + 1 } });
     w.unref(); // idle workers never keep the process alive
     w.on('error', () => undefined); // a dead worker shows as a timeout of the block it missed
     return w;
   });
-  pool = { threads, control, workers };
-  return threads;
+  return { threads: wanted, control, workers };
 }
 
 /** Back to one thread: the workers are told to stop. */
 export function stopThreads(): void {
-  if (!pool) return;
-  const { control, workers } = pool;
-  control[JOB + 8] = -1;
-  Atomics.add(control, GEN, 1);
-  Atomics.notify(control, GEN);
-  for (const w of workers) void w.terminate();
-  pool = null;
-  sharedSimdKernel(false);
+  if (pool) {
+    const { control, workers } = pool;
+    control[JOB + 8] = -1;
+    Atomics.add(control, GEN, 1);
+    Atomics.notify(control, GEN);
+    for (const w of workers) void w.terminate();
+    pool = null;
+  }
+  if (wanted > 1) sharedSimdKernel(false);
+  wanted = 1;
 }
 
-/** The threads a GEMM block may use now (1: none started). */
+/** The threads a GEMM block may use now (1: one). */
 export function gemmThreads(): number {
-  return pool ? pool.threads : 1;
+  return wanted;
 }
 
 /**
@@ -102,7 +111,8 @@ export function gemmThreads(): number {
  * byte addresses as `kernel.tile` takes them), spread over the threads.
  */
 export function parallelTiles(kernel: SimdKernel, a: number, lda: number, b: number, kc: number, c: number, ldc: number, rowTiles: number, panels: number): void {
-  const { threads, control } = pool!;
+  pool ??= startPool();
+  const { threads, control } = pool;
   control.set([a, lda, b, kc, c, ldc, rowTiles, panels, threads], JOB);
   Atomics.store(control, DONE, 0);
   Atomics.add(control, GEN, 1);
