@@ -50,8 +50,10 @@ unary('erf', (dy, x) => mul(dy, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))
 // step functions: zero slope wherever they are differentiable
 for (const name of ['sign', 'floor', 'ceil', 'round']) unary(name, (_dy, x) => zerosLikeOf(x));
 
-unary('relu', (dy, x) => reluGrad(dy, x));
-unary('relu6', (dy, x) => relu6Grad(dy, x));
+// from the output, as TensorFlow's ReluGrad (y > 0 exactly where x > 0): the pre-activation then
+// has no reader but relu, so fusion can put the relu in the epilogue of the op before it
+unary('relu', (dy, _x, y) => reluGrad(dy, y));
+unary('relu6', (dy, _x, y) => relu6Grad(dy, y)); // 0 < y < 6 exactly where 0 < x < 6
 setGradient('leakyRelu', ({ node, inputs, grads }) => [leakyReluGrad(grads[0]!, inputs[0], node.attrs.alpha as number)]);
 // for x <= 0, elu(x) + alpha = alpha e^x, its slope
 setGradient('elu', ({ node, inputs, outputs, grads }) => {
