@@ -23,6 +23,37 @@ function seededArray(n, seed, scale = 1) {
   return out;
 }
 
+/**
+ * The script's command-line options, `--name value` or, for a boolean default, a bare `--name`,
+ * with `defaults` giving the names, types and values; an unknown option or a number that is not a
+ * positive number is a one-line reason and exit 2.
+ */
+function parseFlags(defaults, argv = process.argv.slice(2)) {
+  const out = { ...defaults };
+  const usage = Object.entries(defaults)
+    .map(([k, v]) => (typeof v === 'boolean' ? `--${k}` : `--${k} ${typeof v === 'number' ? 'N' : 'VALUE'}`))
+    .join(', ');
+  const fail = (why) => {
+    console.error(`bench: ${why} (options: ${usage})`);
+    process.exit(2);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '');
+    if (!argv[i].startsWith('--') || !(name in defaults)) fail(`unknown argument '${argv[i]}'`);
+    if (typeof defaults[name] === 'boolean') {
+      out[name] = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) fail(`--${name} needs a value`);
+    if (typeof defaults[name] === 'number') {
+      out[name] = Number(value);
+      if (!(out[name] > 0)) fail(`--${name} must be a positive number, got '${value}'`);
+    } else out[name] = value;
+  }
+  return out;
+}
+
 /** The median (the mean of the middle two for an even count). */
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,4 +80,4 @@ function maxAbsDiff(a, b) {
   return m;
 }
 
-module.exports = { loadGraphc, seededArray, median, medianMs, maxAbsDiff };
+module.exports = { loadGraphc, seededArray, median, medianMs, maxAbsDiff, parseFlags };

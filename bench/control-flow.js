@@ -13,16 +13,15 @@
  * Every way's result is checked against the whileLoop's before timing.
  */
 'use strict';
-const { loadGraphc, maxAbsDiff, medianMs, seededArray } = require('./common');
+const { loadGraphc, maxAbsDiff, medianMs, parseFlags, seededArray } = require('./common');
 const graphc = loadGraphc();
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 
 const { Graph, Session, ops, tensor } = graphc;
-const args = process.argv.slice(2);
-const flag = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const RUNS = Number(flag('--runs', 20));
-const STEPS = String(flag('--steps', '10,100')).split(',').map(Number);
+const flags = parseFlags({ runs: 20, steps: '10,100' });
+const RUNS = flags.runs;
+const STEPS = flags.steps.split(',').map(Number);
 const BATCH = 16;
 const UNITS = 128;
 

@@ -11,12 +11,11 @@
  * --webgpu adds the topk and lstm rows on the webgpu backend.
  */
 'use strict';
-const { loadGraphc, median } = require('./common');
+const { loadGraphc, median, parseFlags } = require('./common');
 const graphc = loadGraphc();
 const { Graph, Session, ops, tensor } = graphc;
 
-const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1]) || 30;
+const { runs: RUNS, webgpu: WEBGPU } = parseFlags({ runs: 30, webgpu: false });
 
 async function time(name, backend, build) {
   const g = new Graph();
@@ -58,7 +57,7 @@ const lstm = (g) => {
   await time('topK k=5 of [8, 50000]', 'cpu', topk);
   await time('maxPool 2x2/2 of [64, 28, 28, 16]', 'cpu', maxpool);
   await time('lstm 32 steps, batch 16, 64 -> 128', 'cpu', lstm);
-  if (args.includes('--webgpu')) {
+  if (WEBGPU) {
     await time('topK k=5 of [8, 50000]', 'webgpu', topk);
     await time('lstm 32 steps, batch 16, 64 -> 128', 'webgpu', lstm);
     graphc.releaseGpu();

@@ -13,13 +13,12 @@
  */
 'use strict';
 const path = require('path');
-const { loadGraphc, maxAbsDiff, medianMs, seededArray } = require('./common');
+const { loadGraphc, maxAbsDiff, medianMs, parseFlags, seededArray } = require('./common');
 const graphc = loadGraphc();
 const ort = require('onnxruntime-node');
 
 const { Session, exportOnnx, importOnnx, initializeFromModel, loadModel, tensor } = graphc;
-const args = process.argv.slice(2);
-const RUNS = Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 20);
+const { runs: RUNS } = parseFlags({ runs: 20 });
 const MODELS = [
   ['fashion-mlp', 256],
   ['fashion-cnn', 64],

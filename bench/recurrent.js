@@ -10,13 +10,12 @@
  * run on one) and with its default thread pool. Every output is checked against graphc's first.
  */
 'use strict';
-const { loadGraphc, maxAbsDiff, medianMs, seededArray } = require('./common');
+const { loadGraphc, maxAbsDiff, medianMs, parseFlags, seededArray } = require('./common');
 const graphc = loadGraphc();
 const ort = require('onnxruntime-node');
 
 const { Graph, Session, exportOnnx, tensor } = graphc;
-const args = process.argv.slice(2);
-const RUNS = Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 30);
+const { runs: RUNS } = parseFlags({ runs: 30 });
 const [T, B, I, H] = [32, 16, 64, 128];
 
 const time = (run) => medianMs(run, RUNS, 5);
