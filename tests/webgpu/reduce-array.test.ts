@@ -28,6 +28,34 @@ describeGpu('webgpu reductions', () => {
     await check(g, outs, { x: tensor(seeded(70000, 2), [7, 10000]) });
   });
 
+  test('reductions over outer dimensions of contiguous rows (bias gradients) take the column form: one chunk or many, every kind', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [600, 37], 'x');
+    const y = g.placeholder('float32', [3, 150, 20], 'y');
+    const i = g.placeholder('int32', [300, 6], 'i');
+    const n = g.placeholder('float32', [200, 3], 'n');
+    const outs = [
+      ops.reduceSum(x, [0]),
+      ops.reduceMean(x, [0], true),
+      ops.reduceMax(x, [0]),
+      ops.reduceMin(x, [0]),
+      ops.reduceSum(y, [0, 1]),
+      ops.reduceProd(ops.add(ops.mul(y, 0.001), 1), [1]),
+      ops.sumToShapeOf(y, g.placeholder('float32', [20], 'like')),
+      ops.reduceSum(i, [0]),
+      ops.reduceMax(n, [0]),
+    ];
+    const nanCol = Float32Array.from(seeded(600, 9), (v, k) => (k === 301 ? NaN : v));
+    const feeds = {
+      x: tensor(seeded(600 * 37, 7, 2), [600, 37]),
+      y: tensor(seeded(9000, 8), [3, 150, 20]),
+      i: tensor(Array.from({ length: 1800 }, (_, k) => (k * 7919) % 201 - 100), [300, 6], 'int32'),
+      n: tensor(nanCol, [200, 3]),
+      like: tensor(seeded(20, 1), [20]),
+    };
+    await check(g, outs, feeds);
+  });
+
   test('integer sums and max/min, int64 max on the device; NaN propagates through max', async () => {
     const g = new Graph();
     const i = g.placeholder('int32', [3, 4], 'i');

@@ -121,6 +121,7 @@ export function reduceDispatches(kind: ReduceKind, input: GpuTensorInfo, axes: S
     { ref: { input: 0 }, name: 'src', type: `array<${type}>` },
     scratch && !final ? { ref: { scratch: 0 }, name: 'dst', type: `array<${type}>` } : { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
   ];
+  if (r >= TREE_MIN && columnwise(runs)) return columnDispatches(kind, type, runs, r, outSize, maxPerDim, finalize);
   if (r < TREE_MIN || outSize > 65535 * 4) {
     return {
       dispatches: [
@@ -183,6 +184,70 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   dst[o] = ${finalize('acc')};`,
   });
   return { dispatches: [tree, fold], scratch: [outSize * chunks * 4] };
+}
+
+/**
+ * Whether the reduction walks outer dimensions of contiguous kept rows (a bias gradient: [rows, C]
+ * summed over rows): then consecutive outputs read consecutive addresses, and one thread per output
+ * and chunk of rows reads memory coalesced, where a workgroup per output would read it strided.
+ */
+function columnwise(runs: Runs): boolean {
+  if (runs.kept.length === 0 || runs.kept[runs.kept.length - 1].stride !== 1) return false;
+  const keptInner = runs.kept[runs.kept.length - 1].size;
+  return runs.reduced.every((run) => run.stride >= keptInner);
+}
+
+/** Rows one thread folds in the column form before the rows are split into chunks. */
+const COLUMN_ROWS = 64;
+
+/**
+ * The column form: thread (o, c) folds rows [c * per, (c + 1) * per) of output o, consecutive
+ * threads on consecutive outputs; a second dispatch folds the chunks, also by consecutive outputs.
+ */
+function columnDispatches(
+  kind: ReduceKind,
+  type: 'f32' | 'i32',
+  runs: Runs,
+  r: number,
+  outSize: number,
+  maxPerDim: number,
+  finalize: (acc: string) => string,
+): KernelPlan {
+  const chunks = Math.min(256, Math.ceil(r / COLUMN_ROWS));
+  const per = Math.ceil(r / chunks);
+  const helpers = combineFn(kind, type);
+  const partial = flatDispatch({
+    n: outSize * chunks,
+    maxPerDim,
+    index: 't',
+    bindings: [
+      { ref: { input: 0 }, name: 'src', type: `array<${type}>` },
+      chunks > 1 ? { ref: { scratch: 0 }, name: 'dst', type: `array<${type}>` } : { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
+    ],
+    decls: `\n${helpers}`,
+    body: `let o = t % ${u32Lit(outSize)};
+  let c = t / ${u32Lit(outSize)};
+  let base = ${runOffset('o', runs.kept)};
+  var acc = ${identity(kind, type)};
+  let end = min((c + 1u) * ${u32Lit(per)}, ${u32Lit(r)});
+  for (var i = c * ${u32Lit(per)}; i < end; i++) { acc = combine(acc, src[base + ${runOffset('i', runs.reduced)}]); }
+  dst[t] = ${chunks > 1 ? 'acc' : finalize('acc')};`,
+  });
+  if (chunks === 1) return { dispatches: [partial] };
+  const fold = flatDispatch({
+    n: outSize,
+    maxPerDim,
+    index: 'o',
+    bindings: [
+      { ref: { scratch: 0 }, name: 'src', type: `array<${type}>` },
+      { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
+    ],
+    decls: `\n${helpers}`,
+    body: `var acc = src[o];
+  for (var c = 1u; c < ${u32Lit(chunks)}; c++) { acc = combine(acc, src[c * ${u32Lit(outSize)} + o]); }
+  dst[o] = ${finalize('acc')};`,
+  });
+  return { dispatches: [partial, fold], scratch: [outSize * chunks * 4] };
 }
 
 const KINDS: [string, ReduceKind][] = [
