@@ -4,7 +4,7 @@
 # Here, once, after `npm ci` (which builds):
 #   ../shared/gpu/pack.sh .gpu && cp ../shared/gpu/enter.sh .gpu/ && grep -qx '/.gpu/' .git/info/exclude || echo /.gpu/ >> .git/info/exclude
 # Then with the device tool, carrying `.gpu`:
-#   bash bench/gpu-device.sh            # writes $OUT/webgpu-gpu.json (and prints it)
+#   bash bench/gpu-device.sh            # writes $OUT/webgpu-gpu.json and $OUT/webgpu-profile.json (and prints them)
 # Extra arguments go to bench/webgpu.js (e.g. --only gemm --sizes 1024,4096).
 set -euo pipefail
 repo=$(pwd)
@@ -14,3 +14,5 @@ out=${OUT:-/tmp}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 node bench/webgpu.js --torch --gemm-tile both --runs 10 --json "$@" | tee "$out/webgpu-gpu.json"
+# where the webgpu time goes on this GPU, per op (GPU timestamps): the MLP step and resnet20
+node bench/webgpu-profile.js --runs 10 --json | tee "$out/webgpu-profile.json"
