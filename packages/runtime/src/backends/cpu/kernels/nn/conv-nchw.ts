@@ -3,6 +3,7 @@ import { gemm, gemmPacked, packMatrixB } from '../../gemm';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { im2colMatrix } from './conv2d';
 import { WindowGeometry } from './window';
+import { copyStrided } from '../array/strided';
 
 /**
  * Channels-first N-d convolution as GEMM. A 2-D convolution of one group runs as conv2d does, through
@@ -114,9 +115,13 @@ function convThroughNhwc(x: TensorValue, w: TensorValue, geo: ReturnType<typeof 
   const [M, , KH, KW] = w.shape;
   const [OH, OW] = outSpatial;
   const kind = x.dtype === 'float32' ? 'float32' : 'float64';
-  const image = transposeChannels(x.data, N, C, H * W, true, allocArray(kind, x.data.length));
+  const [P, T] = [H * W, KH * KW];
+  // the transposes as strided copies (the transpose kernel's): image [N, C, P] read as [N, P, C],
+  // weights [M, C, T] as [T, C, M]
+  const image = allocArray(kind, x.data.length);
+  copyStrided(x.data, 0, [N, P, C], [C * P, 1, P], image);
   const filter = allocArray(kind, w.data.length);
-  for (let m = 0; m < M; m++) for (let c = 0; c < C; c++) for (let t = 0; t < KH * KW; t++) filter[(t * C + c) * M + m] = w.data[(m * C + c) * KH * KW + t];
+  copyStrided(w.data, 0, [T, C, M], [1, T, C * T], filter);
   const g: WindowGeometry = {
     n: N, h: H, w: W, c: C, kh: KH, kw: KW,
     sh: geo.strides[0], sw: geo.strides[1], dh: geo.dilations[0], dw: geo.dilations[1],
@@ -126,21 +131,8 @@ function convThroughNhwc(x: TensorValue, w: TensorValue, geo: ReturnType<typeof 
   const k = KH * KW * C;
   const nhwc = allocArray(kind, out.length);
   gemmPacked(N * OH * OW, M, k, im2colMatrix(image, g), packMatrixB(k, M, { data: filter, offset: 0, rowStride: M, colStride: 1 }), nhwc);
-  transposeChannels(nhwc, N, M, OH * OW, false, out);
-}
-
-/** NCHW -> NHWC (`toLast`) or back, for `n` images of `c` channels over `p` positions each. */
-function transposeChannels(src: TypedArray, n: number, c: number, p: number, toLast: boolean, dst: TypedArray): TypedArray {
-  for (let b = 0; b < n; b++) {
-    const base = b * c * p;
-    for (let ch = 0; ch < c; ch++) {
-      for (let i = 0; i < p; i++) {
-        if (toLast) dst[base + i * c + ch] = src[base + ch * p + i];
-        else dst[base + ch * p + i] = src[base + i * c + ch];
-      }
-    }
-  }
-  return dst;
+  // [N, OH * OW, M] back to [N, M, OH * OW]
+  copyStrided(nhwc, 0, [N, M, OH * OW], [OH * OW * M, 1, M], out);
 }
 
 /** Per image and group, the weights times the materialized im2col matrix (any rank, any grouping). */
