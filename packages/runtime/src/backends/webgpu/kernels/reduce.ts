@@ -165,12 +165,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (tid < s) { part[tid] = combine(part[tid], part[tid + s]); }
     workgroupBarrier();
   }
-  if (tid == 0u && valid) { ${chunks === 1 ? `dst[o] = ${finalize('part[0]')};` : `dst[o * ${u32Lit(chunks)} + c] = part[0];`} }
+  if (tid == 0u && valid) { ${chunks === 1 ? `dst[o] = ${finalize('part[0]')};` : `dst[c * ${u32Lit(outSize)} + o] = part[0];`} }
 }`,
     workgroups: [chunks, oy, oz],
   };
   if (chunks === 1) return { dispatches: [tree] };
-  const fold = flatDispatch({
+  return { dispatches: [tree, foldChunks(type, helpers, outSize, chunks, maxPerDim, finalize)], scratch: [outSize * chunks * 4] };
+}
+
+/**
+ * The second dispatch of a reduction split into chunks: the partial results lie chunk-major in the
+ * scratch buffer (chunk c of output o at c * outSize + o), and a thread per output folds them.
+ */
+function foldChunks(type: 'f32' | 'i32', helpers: string, outSize: number, chunks: number, maxPerDim: number, finalize: (acc: string) => string): WgslDispatch {
+  return flatDispatch({
     n: outSize,
     maxPerDim,
     index: 'o',
@@ -179,11 +187,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
     ],
     decls: `\n${helpers}`,
-    body: `var acc = src[o * ${u32Lit(chunks)}];
-  for (var c = 1u; c < ${u32Lit(chunks)}; c++) { acc = combine(acc, src[o * ${u32Lit(chunks)} + c]); }
+    body: `var acc = src[o];
+  for (var c = 1u; c < ${u32Lit(chunks)}; c++) { acc = combine(acc, src[c * ${u32Lit(outSize)} + o]); }
   dst[o] = ${finalize('acc')};`,
   });
-  return { dispatches: [tree, fold], scratch: [outSize * chunks * 4] };
 }
 
 /**
@@ -234,20 +241,7 @@ function columnDispatches(
   dst[t] = ${chunks > 1 ? 'acc' : finalize('acc')};`,
   });
   if (chunks === 1) return { dispatches: [partial] };
-  const fold = flatDispatch({
-    n: outSize,
-    maxPerDim,
-    index: 'o',
-    bindings: [
-      { ref: { scratch: 0 }, name: 'src', type: `array<${type}>` },
-      { ref: { output: 0 }, name: 'dst', type: `array<${type}>` },
-    ],
-    decls: `\n${helpers}`,
-    body: `var acc = src[o];
-  for (var c = 1u; c < ${u32Lit(chunks)}; c++) { acc = combine(acc, src[c * ${u32Lit(outSize)} + o]); }
-  dst[o] = ${finalize('acc')};`,
-  });
-  return { dispatches: [partial, fold], scratch: [outSize * chunks * 4] };
+  return { dispatches: [partial, foldChunks(type, helpers, outSize, chunks, maxPerDim, finalize)], scratch: [outSize * chunks * 4] };
 }
 
 const KINDS: [string, ReduceKind][] = [
