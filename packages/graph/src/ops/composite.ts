@@ -33,9 +33,7 @@ export function stack(values: TensorLike[], axis = 0, name?: string): SymbolicTe
 /** Splits along `axis` into its slices, that axis removed (tf.unstack); the axis must be known. */
 export function unstack(x: TensorLike, axis = 0): SymbolicTensor[] {
   const t = symbolic(x);
-  const at = axis < 0 ? axis + t.rank : axis;
-  const n = t.shape[at];
-  if (n === null || n === undefined) throw new ShapeError(`unstack: dimension ${axis} of ${t.name} must be known`);
+  const [at, n] = knownDim(t, axis, 'unstack');
   return split(t, n, at).map((part) => squeeze(part, at));
 }
 
