@@ -17,29 +17,45 @@ const JOB = 2; // a, lda, b, kc, c, ldc, rowTiles, panels, threads; a negative `
 const JOB_LENGTH = 9;
 const WAIT_MS = 30000;
 
+/**
+ * One thread's share of a block: the tiles of column panels index, index + threads, ... (byte
+ * addresses as SimdKernel.tile takes them). The workers run this same function: its source is
+ * written into theirs, so the split cannot differ between the threads.
+ */
+function tileShare(
+  tile: SimdKernel['tile'],
+  job: ArrayLike<number>,
+  index: number,
+  tileM: number,
+  tileN: number,
+): void {
+  const [a, lda, b, kc, c, ldc, rowTiles, panels, threads] = Array.from(job);
+  for (let p = index; p < panels; p += threads) {
+    const bp = b + p * tileN * kc * 4;
+    const cp = c + p * tileN * 4;
+    for (let r = 0; r < rowTiles; r++) tile(a + r * tileM * lda, lda, bp, kc, cp + r * tileM * ldc, ldc);
+  }
+}
+
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const { bytes, memory, control, index } = workerData;
 const tile = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.tile;
 const ctrl = new Int32Array(control);
+const tileShare = ${tileShare.toString()};
 let seen = 0;
 for (;;) {
   Atomics.wait(ctrl, ${GEN}, seen);
   seen = Atomics.load(ctrl, ${GEN});
-  const [a, lda, b, kc, c, ldc, rowTiles, panels, threads] = ctrl.subarray(${JOB}, ${JOB + JOB_LENGTH});
-  if (threads < 0) break;
-  for (let p = index; p < panels; p += threads) {
-    const bp = b + p * ${TILE_N} * kc * 4;
-    const cp = c + p * ${TILE_N} * 4;
-    for (let r = 0; r < rowTiles; r++) tile(a + r * ${TILE_M} * lda, lda, bp, kc, cp + r * ${TILE_M} * ldc, ldc);
-  }
+  const job = ctrl.slice(${JOB}, ${JOB + JOB_LENGTH});
+  if (job[8] < 0) break;
+  tileShare(tile, job, index, ${TILE_M}, ${TILE_N});
   Atomics.add(ctrl, ${DONE}, 1);
   Atomics.notify(ctrl, ${DONE});
 }
 `;
 
 interface Pool {
-  threads: number;
   control: Int32Array;
   workers: { terminate(): Promise<number> }[];
 }
@@ -84,7 +100,7 @@ function startPool(): Pool {
     w.on('error', () => undefined); // a dead worker shows as a timeout of the block it missed
     return w;
   });
-  return { threads: wanted, control, workers };
+  return { control, workers };
 }
 
 /** Back to one thread: the workers are told to stop. */
@@ -112,16 +128,14 @@ export function gemmThreads(): number {
  */
 export function parallelTiles(kernel: SimdKernel, a: number, lda: number, b: number, kc: number, c: number, ldc: number, rowTiles: number, panels: number): void {
   pool ??= startPool();
-  const { threads, control } = pool;
-  control.set([a, lda, b, kc, c, ldc, rowTiles, panels, threads], JOB);
+  const { control } = pool;
+  const threads = wanted;
+  const job = [a, lda, b, kc, c, ldc, rowTiles, panels, threads];
+  control.set(job, JOB);
   Atomics.store(control, DONE, 0);
   Atomics.add(control, GEN, 1);
   Atomics.notify(control, GEN);
-  for (let p = 0; p < panels; p += threads) {
-    const bp = b + p * TILE_N * kc * 4;
-    const cp = c + p * TILE_N * 4;
-    for (let r = 0; r < rowTiles; r++) kernel.tile(a + r * TILE_M * lda, lda, bp, kc, cp + r * TILE_M * ldc, ldc);
-  }
+  tileShare(kernel.tile, job, 0, TILE_M, TILE_N);
   for (;;) {
     const done = Atomics.load(control, DONE);
     if (done >= threads - 1) return;
