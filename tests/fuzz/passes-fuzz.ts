@@ -182,6 +182,22 @@ export function buildCase(seed: number): FuzzCase {
         const other = ops.tanh(x);
         y = ops.concat([x, other], x.rank - 1);
         description.push('concat');
+      } else if (kind < 0.975) {
+        // an update whose value is elementwise in the variable itself (fused into the update at O2),
+        // broadcasting a pool tensor or a constant, read before and after the update
+        const shape = known(x);
+        const v = g.variable(tensor(values(r, sizeOf(shape)), shape));
+        hasVariables = true;
+        const before = ops.mul(v, 2);
+        const other = x.shape.every((d) => d !== null) && r() < 0.5 ? x : constant(broadcastable(r, shape));
+        const update = g.controlDependencies([before], () => {
+          const value = ops.tanh(ops.add(ops.mul(v, 0.5), other));
+          return r() < 0.4 ? ops.assign(v, value) : r() < 0.5 ? ops.assignAdd(v, value) : ops.assignSub(v, value);
+        });
+        const after = g.controlDependencies([update], () => ops.mul(v, 1.5));
+        y = ops.add(ops.add(after, before), update);
+        targets.push(update.node);
+        description.push('fused-update');
       } else if (kind < 0.985) {
         // a variable updated in place, read before and after the update (ordered by control edges)
         const shape = known(x);

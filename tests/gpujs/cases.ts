@@ -448,6 +448,33 @@ export const EXPLICIT: Record<string, Build[]> = {
       return { graph: g, fetches: [after, v], init: [g.globalVariablesInitializer()], runs: 2 };
     },
   ],
+  fusedAssign: [
+    // Adam's first moment, m = b1 m + (1 - b1) g: the old value, a broadcast row and a scalar
+    () => {
+      const g = new Graph();
+      const v = g.variable(randomTensor([3, 4], 1), 'v');
+      const x = g.placeholder('float32', [4], 'x');
+      const after = ops.fusedAssign(v, [x, g.constant(tensor([0.9], []))], [
+        { op: 'mul', attrs: {}, args: [{ input: 0 }, { input: 2 }] },
+        { op: 'sub', attrs: {}, args: [{ input: 2 }, { step: 0 }] },
+        { op: 'mul', attrs: {}, args: [{ step: 1 }, { input: 1 }] },
+        { op: 'add', attrs: {}, args: [{ step: 0 }, { step: 2 }] },
+      ]);
+      return { graph: g, fetches: [after, v], init: [g.globalVariablesInitializer()], feeds: { x: randomTensor([4], 2) }, runs: 3 };
+    },
+    // more inputs than one gpu.js webgpu kernel binds: a kernel per statement, then the write
+    () => {
+      const g = new Graph();
+      const v = g.variable(randomTensor([2, 3], 1), 'v');
+      const feeds: Record<string, TensorValue> = {};
+      const inputs = Array.from({ length: 7 }, (_, k) => {
+        feeds[`in${k}`] = randomTensor(k % 2 ? [3] : [2, 3], 10 + k);
+        return g.placeholder('float32', feeds[`in${k}`].shape, `in${k}`);
+      });
+      const program = inputs.map((_, k) => ({ op: k % 2 ? 'mul' : 'add', attrs: {}, args: [k === 0 ? { input: 0 } : { step: k - 1 }, { input: k + 1 }] }));
+      return { graph: g, fetches: [ops.fusedAssign(v, inputs, program)], init: [g.globalVariablesInitializer()], feeds, runs: 2 };
+    },
+  ],
   assign: [
     () => {
       const g = new Graph();

@@ -1,4 +1,4 @@
-import { Graph, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor, verifyGraph } from 'graphc';
+import { Graph, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor, train, verifyGraph } from 'graphc';
 
 // every session's plan runs the verifier after each pass
 process.env.GRAPHC_VERIFY_PASSES = '1';
@@ -277,6 +277,95 @@ describe('fusion', () => {
     // xW = [[-4, -4], [11.5, 15]]; (v - m) / sqrt(var) = [[-2.25, -7], [5.5, 31]] -> relu
     close(results[0].data, [0, 0, 5.5, 31]);
     close(results[1].data, [0, 0, 5.5, 31]);
+  });
+});
+
+describe('fused updates', () => {
+  /** The final variable values after `steps` runs of `fetch` at `level`. */
+  async function trained(g: Graph, fetch: Node | SymbolicTensor, feeds: Record<string, TensorValue>, level: OptLevel, steps = 3): Promise<Record<string, number[]>> {
+    const sess = new Session(g, { optimize: level });
+    await sess.run(g.globalVariablesInitializer());
+    for (let i = 0; i < steps; i++) await sess.run(fetch, feeds);
+    const out: Record<string, number[]> = {};
+    for (const name of sess.variables.names()) out[name] = values(await sess.variables.read(name));
+    return out;
+  }
+
+  test("Adam's updates each run as one fusedAssign: m, v and the weights, in place, with the O0 numbers", async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 3], 'x');
+    const W = g.variable(tensor([0.5, -1, 0.25, 2, 1, -0.5], [3, 2]), 'W');
+    const b = g.variable(tensor([0.1, -0.2], [2]), 'b');
+    const loss = ops.mean(ops.square(ops.tanh(ops.add(ops.matmul(x, W), b))), undefined, false, 'loss');
+    const step = new train.Adam(0.05).minimize(loss, { name: 'train' });
+    const { graph, passes } = optimize(g, ['x', 'loss', step.name], 2);
+    const updates = graph.nodes.filter((n) => n.op === 'fusedAssign');
+    // m, v and the variable itself for W and b, and the two beta powers
+    expect(updates.map((n) => n.inputs[0].node.name).sort()).toEqual(
+      ['Adam/beta1_power', 'Adam/beta2_power', 'W', 'W/Adam/m', 'W/Adam/v', 'b', 'b/Adam/m', 'b/Adam/v'].sort(),
+    );
+    expect(opsOf(graph).filter((op) => op === 'assign' || op === 'assignSub')).toEqual([]);
+    expect(passes.find((p) => p.name === 'fuse')).toMatchObject({ updates: 8 });
+    // the weight's update reads the new moments and the old weight, and subtracts the step last
+    const wUpdate = graph.node(updates.find((n) => n.inputs[0].node.name === 'W')!.name);
+    const program = wUpdate.attrs.program as { op: string; args: object[] }[];
+    expect(program[program.length - 1]).toEqual({ op: 'sub', attrs: {}, args: [{ input: 0 }, { step: program.length - 2 }] });
+    const feeds = { x: tensor([1, 2, 3, -1, 0.5, 2, 0, 1, -2, 3, 0.25, -1], [4, 3]) };
+    const ref = await trained(g, step, feeds, 0);
+    const got = await trained(g, step, feeds, 2);
+    for (const name of Object.keys(ref)) close(got[name], ref[name], 1e-6);
+  });
+
+  test('SGD and Momentum updates fuse too; so does a user assign of a function of the variable', async () => {
+    for (const opt of [new train.SGD(0.1), new train.Momentum(0.1, 0.9, { useNesterov: true })]) {
+      const g = new Graph();
+      const w = g.variable(tensor([1, -2, 3], [3]), 'w');
+      const loss = ops.reduceSum(ops.square(ops.sub(w, g.constant(tensor([0.5, 0.5, 0.5], [3])))));
+      const step = opt.minimize(loss, { globalStep: null });
+      const { graph } = optimize(g, ['w', step.name], 2);
+      expect(opsOf(graph)).not.toContain('assignSub');
+      expect(opsOf(graph).filter((op) => op === 'fusedAssign').length).toBe(opt instanceof train.Momentum ? 2 : 1);
+      close((await trained(g, step, {}, 2)).w, (await trained(g, step, {}, 0)).w, 1e-6);
+    }
+    const g = new Graph();
+    const v = g.variable(tensor([1, 2, 3, 4], [2, 2]), 'v');
+    const x = g.placeholder('float32', [2], 'x');
+    const halved = ops.assign(v, ops.mul(ops.add(v, x), 0.5), 'halved');
+    expect(opsOf(optimize(g, ['x', 'halved'], 2).graph)).toContain('fusedAssign');
+    const feeds = { x: tensor([1, -1], [2]) };
+    expect((await trained(g, halved, feeds, 2)).v).toEqual((await trained(g, halved, feeds, 0)).v);
+  });
+
+  test('an update stays apart when its value is read elsewhere, does not read the variable, or reads it through another view', () => {
+    const g = new Graph();
+    const v = g.variable(tensor([1, 2, 3, 4], [4]), 'v');
+    const x = g.placeholder('float32', [4], 'x');
+    const shared = ops.mul(x, 2, 'shared');
+    ops.assignAdd(v, shared, 'readElsewhere');
+    ops.neg(shared, 'other');
+    ops.assign(v, ops.exp(x), 'noRead');
+    ops.assign(v, ops.add(ops.reverse(v, [0]), v), 'reversed');
+    const row = g.variable(tensor([1, 2, 3, 4], [1, 4]), 'row');
+    ops.assignSub(row, ops.mul(ops.reshape(row, [4]), 0.5), 'view');
+    const { graph } = optimize(g, ['x', 'other', 'readElsewhere', 'noRead', 'reversed', 'view'], 2);
+    expect(graph.node('readElsewhere').op).toBe('assignAdd');
+    expect(graph.node('noRead').op).toBe('assign');
+    // reverse is not elementwise: its result is an ordinary input, computed before the update starts
+    expect(graph.node('reversed').op).toBe('fusedAssign');
+    expect(graph.node('view').op).toBe('assignSub');
+  });
+
+  test('an update does not move a read of its inputs past another write of them', () => {
+    const g = new Graph();
+    const a = g.variable(tensor([1, 2], [2]), 'a');
+    const b = g.variable(tensor([3, 4], [2]), 'b');
+    // graph order is program order: 'value' reads a before the bump, the update comes after it
+    const value = ops.add(a, b, 'value');
+    ops.assignAdd(a, tensor([1, 1], [2]), 'bump');
+    ops.assign(b, value, 'update');
+    const { graph } = optimize(g, ['bump', 'update'], 2);
+    expect(graph.node('update').op).toBe('assign');
+    expect(graph.node('value').op).toBe('add');
   });
 });
 

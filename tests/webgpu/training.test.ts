@@ -41,6 +41,18 @@ describeGpu('webgpu training', () => {
     expect(exe.fallbacks.map((f) => [f.op, f.downloadBytes, f.uploadBytes, f.early])).toEqual([['assignAdd', 0, 0, true]]);
   });
 
+  test("each of Adam's updates is one kernel writing its variable in place: m, v, the weight, the beta powers", async () => {
+    const { g, loss, step } = mlp();
+    const sess = new Session(g, { backend: 'webgpu' });
+    await sess.run(g.globalVariablesInitializer());
+    await sess.run({ loss, step }, batch(0));
+    const exe = (sess.backend as WebGpuBackend).compiled.at(-1)!;
+    const gpu = exe.placement.filter((p) => p.where === 'gpu');
+    // 4 variables x (m, v, weight) + 2 beta powers, each one dispatch; no copy of a computed value into a variable
+    expect(gpu.filter((p) => p.op === 'fusedAssign').map((p) => p.dispatches)).toEqual(Array(14).fill(1));
+    expect(gpu.filter((p) => p.op === 'assign' || p.op === 'assignSub')).toEqual([]);
+  });
+
   test('a training step uploads only the batch, reads back only the loss, submits once, creates nothing', async () => {
     const { g, loss, step } = mlp();
     const sess = new Session(g, { backend: 'webgpu' });

@@ -73,6 +73,13 @@ export interface OpDef {
   isConstantSource?: boolean;
   /** Output only changes metadata (reshape, identity, expandDims): the runtime may alias the buffer. */
   aliasesInput?: boolean;
+  /**
+   * The op updates the variable at input 0 in place and outputs its new value: input 1 replaces the
+   * old value ('replace', assign), is added to it ('add') or subtracted from it ('sub'), or attr
+   * `program` computes the new value from the old ('program', fusedAssign). Backends bind the
+   * variable's own storage as the output; the fusion pass folds an elementwise value into the update.
+   */
+  assignment?: 'replace' | 'add' | 'sub' | 'program';
   /** How the op is written as ONNX nodes; attached by io/onnx's export rules (`setOnnxExport`). */
   onnx?: OnnxExportRule;
 }

@@ -69,12 +69,16 @@ export function def(n: Node): OpDef {
   return d;
 }
 
-/** The variable node whose storage `t` is (through identity/reshape-like aliases), if any. */
+/**
+ * The variable node whose storage `t` is, if any: through identity/reshape-like aliases, and through
+ * updates (an assign's output is the variable's storage, which a later update overwrites).
+ */
 export function variableBehind(t: SymbolicTensor): Node | undefined {
   let node = t.node;
   for (;;) {
     if (node.op === 'variable') return node;
-    if (!def(node).aliasesInput || node.inputs.length === 0) return undefined;
+    const d = def(node);
+    if (!(d.aliasesInput || d.assignment) || node.inputs.length === 0) return undefined;
     node = node.inputs[0].node;
   }
 }

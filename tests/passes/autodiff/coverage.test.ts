@@ -15,7 +15,7 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
   unique: 'a value-dependent selection: its y is x\'s distinct values, equal entries tie, the rest is integer',
   // sources and state: no data inputs, or updates that are not functions of their inputs
   ...Object.fromEntries(
-    ['placeholder', 'const', 'variable', 'fill', 'range', 'randomUniform', 'randomNormal', 'truncatedNormal', 'noOp', 'assign', 'assignAdd', 'assignSub', 'dynamicAttrs'].map((n) => [
+    ['placeholder', 'const', 'variable', 'fill', 'range', 'randomUniform', 'randomNormal', 'truncatedNormal', 'noOp', 'assign', 'assignAdd', 'assignSub', 'fusedAssign', 'dynamicAttrs'].map((n) => [
       n,
       'source or state op',
     ]),

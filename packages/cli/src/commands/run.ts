@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FeedError, TensorValue, loadModel } from '@graphc/graph';
+import { FeedError, TensorValue, getOpDef, loadModel } from '@graphc/graph';
 import { Session, initializeFromModel } from '@graphc/runtime';
 import { readFeedsFile, writeOutputs } from '../io-files';
 import { UsageError } from '../cli-error';
@@ -10,7 +10,7 @@ export function defaultFetches(graph: import('@graphc/graph').Graph, declared: s
   if (declared.length) return declared;
   const consumers = graph.consumers();
   return graph.nodes
-    .filter((n) => n.outputs.length > 0 && consumers.get(n)!.length === 0 && !['const', 'variable', 'placeholder', 'assign', 'assignAdd', 'assignSub'].includes(n.op))
+    .filter((n) => n.outputs.length > 0 && consumers.get(n)!.length === 0 && !['const', 'variable', 'placeholder'].includes(n.op) && !getOpDef(n.op).assignment)
     .map((n) => n.name);
 }
 

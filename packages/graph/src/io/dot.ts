@@ -1,5 +1,6 @@
 import { functionAttrs } from '../function';
 import type { Graph, Node } from '../graph';
+import { getOpDef } from '../registry';
 import { shapeToString } from '../shape';
 
 /** Graphviz DOT of a graph: data edges solid and labelled with the tensor's type, control edges dashed. */
@@ -14,11 +15,8 @@ export function toDot(graph: Graph, options: { title?: string } = {}): string {
         return 'shape=box, style="filled,rounded", fillcolor="#ffe9b3"';
       case 'const':
         return 'shape=note, style=filled, fillcolor="#eeeeee"';
-      case 'assign':
-      case 'assignAdd':
-      case 'assignSub':
-        return 'shape=box, style=filled, fillcolor="#ffd0c8"';
       default:
+        if (getOpDef(n.op).assignment) return 'shape=box, style=filled, fillcolor="#ffd0c8"';
         return n.op.startsWith('fused') ? 'shape=box, style=filled, fillcolor="#d8f5d0"' : 'shape=box';
     }
   };

@@ -1,5 +1,5 @@
 import { FusedRef, FusedStatement, Node, Shape, SymbolicTensor, epilogueFusionOf, programAttr, shapesEqual } from '@graphc/graph';
-import { GraphInfo, def } from '../analysis';
+import { GraphInfo, def, variableBehind } from '../analysis';
 import { Rebuild } from '../rebuild';
 import type { GraphPass } from './pass';
 
@@ -14,6 +14,8 @@ interface Group {
   /** In graph order; the root is last. */
   members: Node[];
   anchor?: Node;
+  /** The update (assign, assignAdd, assignSub) the group's value feeds, when it runs inside it. */
+  update?: Node;
 }
 
 /**
@@ -24,7 +26,10 @@ interface Group {
  * of two or more ops becomes one `fusedElementwise` node. When the group (even a single op) reads the
  * result of an op with a registered epilogue variant (matmul, conv2d, depthwiseConv2d) that nothing
  * else reads, that op joins as the anchor: `relu(matmul(x, W) + b)` becomes one `fusedMatmul`.
- * The fused node takes the root's name, so fetches and consumers see the same tensor.
+ * The fused node takes the root's name, so fetches and consumers see the same tensor. When the
+ * group's value (even of a single op) only feeds an update of a variable that it reads, such as
+ * Adam's `assign(m, b1 * m + (1 - b1) * g)` or `assignSub(v, lr * g)`, the update absorbs the group:
+ * one `fusedAssign` computes the value and writes the variable in place, under the update's name.
  */
 export const fusePass: GraphPass = {
   name: 'fuse',
@@ -53,21 +58,35 @@ export const fusePass: GraphPass = {
       g.members.push(n);
     }
     const skip = new Set<Node>();
+    const updated = new Map<Node, Group>();
     let anchors = 0;
     let fusedOps = 0;
     for (const g of groups.values()) {
       g.anchor = findAnchor(g, info, ctx.keep, rootOf);
       if (g.anchor) anchors++;
+      else g.update = findUpdate(g, info, ctx.keep);
+      if (g.update) {
+        updated.set(g.update, g);
+        for (const m of g.members) skip.add(m);
+        fusedOps += g.members.length + 1;
+        continue;
+      }
       if (g.members.length < 2 && !g.anchor) continue;
       for (const m of g.members) if (m !== g.root) skip.add(m);
       if (g.anchor) skip.add(g.anchor);
       fusedOps += g.members.length + (g.anchor ? 1 : 0);
     }
-    if (skip.size === 0 && anchors === 0) return { graph, stats: { groups: 0, fusedOps: 0, anchors: 0 } };
+    if (skip.size === 0 && anchors === 0) return { graph, stats: { groups: 0, fusedOps: 0, anchors: 0, updates: 0 } };
     const rb = new Rebuild(graph);
     let fusedGroups = 0;
     for (const n of graph.nodes) {
       if (skip.has(n)) continue;
+      const u = updated.get(n);
+      if (u) {
+        rb.replace(n, [fusedUpdate(u, rb)]);
+        fusedGroups++;
+        continue;
+      }
       const g = groups.get(n);
       if (!g || (g.members.length < 2 && !g.anchor)) {
         rb.copy(n);
@@ -76,8 +95,7 @@ export const fusePass: GraphPass = {
       const { statements, inputs } = buildProgram(g);
       const mapped = inputs.map((t) => rb.tensor(t));
       // the fused node waits for everything any of its ops waited for
-      const absorbed = new Set<Node>([...g.members, ...(g.anchor ? [g.anchor] : [])]);
-      const controls = rb.controls([...absorbed].flatMap((m) => m.controlInputs).filter((c) => !absorbed.has(c)));
+      const controls = absorbedControls(new Set<Node>([...g.members, ...(g.anchor ? [g.anchor] : [])]), rb);
       const fused = g.anchor
         ? rb.add(
             epilogueFusionOf(g.anchor.op)!,
@@ -90,9 +108,51 @@ export const fusePass: GraphPass = {
       rb.replace(n, fused.outputTensors);
       fusedGroups++;
     }
-    return { graph: rb.finish(), stats: { groups: fusedGroups, fusedOps, anchors } };
+    return { graph: rb.finish(), stats: { groups: fusedGroups, fusedOps, anchors, updates: updated.size } };
   },
 };
+
+/** The controls a fused node keeps: every control input of the ops it absorbs, but none of those ops. */
+function absorbedControls(absorbed: Set<Node>, rb: Rebuild): Node[] {
+  return rb.controls([...absorbed].flatMap((m) => m.controlInputs).filter((c) => !absorbed.has(c)));
+}
+
+/**
+ * The update a group may run inside: the one node reading the group's value is an assign, assignAdd
+ * or assignSub of a variable the program reads (so the kernel reads each element before writing it),
+ * no other view of that variable is read (it would change under the kernel's writes), and no write
+ * of a variable the group reads lies between the group and the update.
+ */
+function findUpdate(g: Group, info: GraphInfo, keep: Set<string>): Node | undefined {
+  const root = g.root;
+  const consumers = info.dataConsumers.get(root)!;
+  if (keep.has(root.name) || !info.onlyDataConsumers(root) || consumers.length !== 1) return undefined;
+  const update = consumers[0];
+  const kind = def(update).assignment;
+  if ((kind !== 'replace' && kind !== 'add' && kind !== 'sub') || update.inputs[1].node !== root || update.inputs[0].node === root) return undefined;
+  const variable = update.inputs[0];
+  if (variableBehind(variable) !== variable.node) return undefined;
+  const members = new Set(g.members);
+  const reads = g.members.flatMap((m) => m.inputs.filter((t) => !members.has(t.node)));
+  const isVariable = (t: SymbolicTensor): boolean => t.node === variable.node && t.index === variable.index;
+  if (reads.some((t) => !isVariable(t) && variableBehind(t) === variable.node)) return undefined;
+  if (kind === 'replace' && !reads.some(isVariable)) return undefined;
+  const from = info.position.get(root)!;
+  const to = info.position.get(update)!;
+  return reads.every((t) => info.readMayMove(t, from, to)) ? update : undefined;
+}
+
+/** The fusedAssign of an update and its group: the program computes the value, then combines it with the old one. */
+function fusedUpdate(g: Group, rb: Rebuild): SymbolicTensor {
+  const update = g.update!;
+  const variable = update.inputs[0];
+  const { statements, inputs } = buildProgram(g, variable);
+  const kind = def(update).assignment;
+  if (kind === 'add' || kind === 'sub') statements.push({ op: kind, attrs: {}, args: [{ input: 0 }, { step: statements.length - 1 }] });
+  const controls = absorbedControls(new Set([...g.members, update]), rb);
+  const fused = rb.add('fusedAssign', [rb.tensor(variable), ...inputs.map((t) => rb.tensor(t))], { program: programAttr(statements) }, update.name, controls);
+  return fused.output(0);
+}
 
 /** The anchor of a group: an op with an epilogue variant whose only readers are the group's ops. */
 function findAnchor(g: Group, info: GraphInfo, keep: Set<string>, rootOf: Map<Node, Node>): Node | undefined {
@@ -127,15 +187,16 @@ function cannotEnlarge(extra: Shape, out: Shape): boolean {
 
 /**
  * The group as a program: one statement per member in graph order; arguments from outside the group
- * become program inputs, deduplicated (with an anchor, its result is input 0).
+ * become program inputs, deduplicated. `first` (an anchor's result, an updated variable) is input 0
+ * and not among the returned inputs.
  */
-function buildProgram(g: Group): { statements: FusedStatement[]; inputs: SymbolicTensor[] } {
+function buildProgram(g: Group, first = g.anchor?.output(0)): { statements: FusedStatement[]; inputs: SymbolicTensor[] } {
   const step = new Map<Node, number>();
   const inputs: SymbolicTensor[] = [];
   const inputIndex = new Map<string, number>();
   const key = (t: SymbolicTensor): string => `${t.node.id}:${t.index}`;
-  if (g.anchor) inputIndex.set(key(g.anchor.output(0)), 0);
-  const base = g.anchor ? 1 : 0;
+  if (first) inputIndex.set(key(first), 0);
+  const base = first ? 1 : 0;
   const ref = (t: SymbolicTensor): FusedRef => {
     const s = step.get(t.node);
     if (s !== undefined) return { step: s };

@@ -1,1 +1,2 @@
 export * from './state';
+export * from './fused-assign';

@@ -3,10 +3,10 @@ import { DTypeError, ShapeError } from '../../errors';
 import { SymbolicTensor, TensorLike } from '../../graph';
 import type { InferContext, OutputInfo } from '../../opdef';
 import { registerOp } from '../../registry';
-import { Shape, shapeMatches, shapeToString } from '../../shape';
+import { requireVariable, updatedVariable } from './update';
+import { Shape } from '../../shape';
 import { isTensorValue } from '../../tensor';
 import { apply1 } from '../builder';
-import { broadcastShapes } from '../../shape';
 
 /** A source's `shape` attr: non-negative integers, and `null` (unknown) where `unknownAllowed` (placeholders, not variables). */
 function checkedShape(where: string, shape: unknown, unknownAllowed: boolean): Shape {
@@ -52,31 +52,25 @@ registerOp({
 });
 
 /** assign/assignAdd/assignSub(ref, value): update the variable in place; output is the new value. */
-for (const name of ['assign', 'assignAdd', 'assignSub']) {
+for (const [name, assignment] of [
+  ['assign', 'replace'],
+  ['assignAdd', 'add'],
+  ['assignSub', 'sub'],
+] as const) {
   registerOp({
     name,
     family: 'state',
     numInputs: 2,
     stateful: true,
+    assignment,
     infer: (ctx) => {
       const [ref, value] = ctx.inputs;
-      if (ref.dtype !== value.dtype) throw new DTypeError(`${ctx.where}value dtype ${value.dtype} differs from variable dtype ${ref.dtype}`);
-      const refShape = ref.shape as number[];
-      // the value may broadcast (a scalar learning-rate update), but never change the variable's shape
-      const b = broadcastShapes(refShape, value.shape, ctx.where);
-      if (!shapeMatches(refShape, b)) {
-        throw new ShapeError(`${ctx.where}value shape ${shapeToString(value.shape)} does not fit variable shape ${shapeToString(ref.shape)}`);
-      }
-      return [{ dtype: ref.dtype, shape: [...ref.shape] }];
+      return [updatedVariable(ctx, ref, value)];
     },
   });
 }
 
-function requireVariable(ref: SymbolicTensor, op: string): void {
-  if (!(ref instanceof SymbolicTensor) || ref.node.op !== 'variable') {
-    throw new DTypeError(`${op}: the first argument must be a variable, got ${String(ref)}`);
-  }
-}
+
 
 /** Sets `ref` (a variable) to `value`; running the result performs the update. */
 export function assign(ref: SymbolicTensor, value: TensorLike, name?: string): SymbolicTensor {

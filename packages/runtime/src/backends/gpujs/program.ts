@@ -109,8 +109,8 @@ export function registerGpujsKernel(op: string, lowering: Lowering): void {
   lowerings.set(op, lowering);
 }
 
-/** Ops the program builder handles itself (sources, state, pure aliases). */
-const BUILTIN = new Set(['placeholder', 'const', 'variable', 'assign', 'assignAdd', 'assignSub', 'noOp']);
+/** Ops the program builder handles itself (sources, no-ops; updates, by their OpDef's `assignment`). */
+const BUILTIN = new Set(['placeholder', 'const', 'variable', 'noOp']);
 
 /** The lowering of `op`, or undefined if the gpujs backend has none. */
 export function getGpujsLowering(op: string): Lowering | undefined {
@@ -122,7 +122,7 @@ export function getGpujsLowering(op: string): Lowering | undefined {
 }
 
 export function hasGpujsKernel(op: string): boolean {
-  return BUILTIN.has(op) || getGpujsLowering(op) !== undefined;
+  return BUILTIN.has(op) || getOpDef(op).assignment !== undefined || getGpujsLowering(op) !== undefined;
 }
 
 const unsupported = new Map<string, string>();
@@ -198,7 +198,17 @@ export function buildProgram(plan: Plan, options: BuildOptions): Program {
     });
     const where = `op '${node.op}' (node '${node.name}'): `;
     let results: TensorRef[];
-    switch (node.op) {
+    const assignment = getOpDef(node.op).assignment;
+    if (assignment) {
+      const target = node.inputs[0].node;
+      const info = { dtype: target.outputs[0].dtype, shape: target.outputs[0].shape as number[] };
+      program.variables.set(target.name, info);
+      const ctx = lowerContext(program, node, inputs, outputs, where, constant, () => options.rng(node));
+      // a fused update is its program as a fused elementwise kernel over [old value, inputs...]
+      const updated = assignment === 'program' ? getGpujsLowering('fusedElementwise')!(ctx)[0] : assignLowering(ctx, assignment);
+      if (updated.ref.kind !== 'empty') program.writes.push({ name: target.name, afterStep: program.steps.length - 1, ref: updated.ref });
+      results = [updated];
+    } else switch (node.op) {
       case 'const': {
         const v = node.attrs.value as TensorValue;
         results = [constant(v.data, v.shape, v.dtype)];
@@ -211,18 +221,6 @@ export function buildProgram(plan: Plan, options: BuildOptions): Program {
         program.variables.set(node.name, info);
         program.reads.add(node.name);
         results = [{ ref: sizeOf(info.shape) === 0 ? { kind: 'empty' } : { kind: 'variable', name: node.name }, ...info }];
-        break;
-      }
-      case 'assign':
-      case 'assignAdd':
-      case 'assignSub': {
-        const target = node.inputs[0].node;
-        const info = { dtype: target.outputs[0].dtype, shape: target.outputs[0].shape as number[] };
-        program.variables.set(target.name, info);
-        const ctx = lowerContext(program, node, inputs, outputs, where, constant, () => options.rng(node));
-        const updated = assignLowering(ctx, node.op);
-        if (updated.ref.kind !== 'empty') program.writes.push({ name: target.name, afterStep: program.steps.length - 1, ref: updated.ref });
-        results = [updated];
         break;
       }
       case 'noOp':
@@ -287,16 +285,16 @@ function lowerContext(
 }
 
 /** assign: the value broadcast to the variable; assignAdd/Sub: old value +- the broadcast value. */
-function assignLowering(ctx: LowerContext, op: string): TensorRef {
+function assignLowering(ctx: LowerContext, op: 'replace' | 'add' | 'sub'): TensorRef {
   const [ref, value] = ctx.inputs;
   const shape = ref.shape;
   if (sizeOf(shape) === 0) return { ref: { kind: 'empty' }, dtype: ref.dtype, shape };
   const read = broadcastRead(value.shape, shape);
-  if (op === 'assign') {
+  if (op === 'replace') {
     // a plain copy still needs a kernel: the variable must not alias a feed or another tensor's storage
     return ctx.kernel(shape, ref.dtype, [value], ([v]) => `${read.code}return ${v}[${read.index}];`);
   }
-  const sign = op === 'assignAdd' ? '+' : '-';
+  const sign = op === 'add' ? '+' : '-';
   return ctx.kernel(shape, ref.dtype, [ref, value], ([old, v]) => `${read.code}return ${old}[i] ${sign} ${v}[${read.index}];`);
 }
 

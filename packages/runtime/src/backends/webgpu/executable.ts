@@ -93,8 +93,6 @@ export interface FallbackRecord {
   early: boolean;
 }
 
-const ASSIGN_OPS = new Set(['assign', 'assignAdd', 'assignSub']);
-
 /**
  * One plan compiled for the device: buffers planned and created, constants uploaded, pipelines and
  * bind groups created, all once. A run uploads the feeds, records one command encoder (split only
@@ -202,10 +200,10 @@ export class WebGpuExecutable implements Executable {
         if (!r) throw new GraphcError(`webgpu: node '${node.name}' reads '${i.name}', which the plan does not compute`);
         return r;
       });
-      for (const i of node.inputs) {
-        if (i.node.op === 'variable') noteVariableUse(i.node, ASSIGN_OPS.has(node.op) && i === node.inputs[0] && node.op === 'assign' ? 'assign' : 'read');
-      }
       const def = getOpDef(node.op);
+      for (const i of node.inputs) {
+        if (i.node.op === 'variable') noteVariableUse(i.node, def.assignment === 'replace' && i === node.inputs[0] ? 'assign' : 'read');
+      }
       if (node.op === 'noOp') {
         this.refs.set(node, []);
         return;
@@ -246,7 +244,7 @@ export class WebGpuExecutable implements Executable {
         }
       }
       let outputs: TensorRef[];
-      if (ASSIGN_OPS.has(node.op)) {
+      if (def.assignment) {
         const varNode = node.inputs[0].node;
         if (varNode.op !== 'variable') throw new GraphcError(`webgpu: '${node.name}' assigns to '${varNode.name}', which is not a variable`);
         outputs = [inputs[0]];
@@ -608,11 +606,12 @@ export class WebGpuExecutable implements Executable {
   private runHost(step: HostStep, inputs: TensorValue[]): TensorValue[] {
     const node = step.node;
     const variables = new Map<string, TensorValue>();
-    if (ASSIGN_OPS.has(node.op)) {
+    const assignment = getOpDef(node.op).assignment;
+    if (assignment) {
       const name = node.inputs[0].node.name;
       const ref = step.outputs[0];
       if (ref.storage.hostVar) variables.set(name, this.state.hostValue(name, ref.dtype, ref.shape));
-      else if (this.state.has(name) || node.op !== 'assign') variables.set(name, inputs[0]);
+      else if (this.state.has(name) || assignment !== 'replace') variables.set(name, inputs[0]);
     }
     const rng = (): Prng => {
       let g = this.state.rngs.get(node.name);
@@ -620,7 +619,7 @@ export class WebGpuExecutable implements Executable {
       return g;
     };
     const out = step.kernel(inputs, node.attrs, { node, outputs: step.outputInfo, alloc: heapAlloc, rng, variables });
-    if (ASSIGN_OPS.has(node.op)) {
+    if (assignment) {
       const name = node.inputs[0].node.name;
       return [variables.get(name) ?? out[0]];
     }

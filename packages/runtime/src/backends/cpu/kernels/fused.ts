@@ -27,7 +27,7 @@ const asStored = (js: string, dtype: DType): string => (dtype === 'bool' ? `((${
 const compiled = new WeakMap<object, Map<string, ElementwiseProgram>>();
 
 /** The ElementwiseProgram of `attrs[key]` for these input types, built once per node and dtype signature. */
-function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValue[], where: string): ElementwiseProgram {
+export function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValue[], where: string): ElementwiseProgram {
   let byTypes = compiled.get(attrs);
   if (!byTypes) compiled.set(attrs, (byTypes = new Map()));
   const sig = inputs.map((i) => `${i.dtype}${i.shape.length}`).join(',');
@@ -51,7 +51,7 @@ function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValue[], wh
   return program;
 }
 
-const whereOf = (op: string, name: string): string => `op '${op}' (node '${name}'): `;
+export const whereOf = (op: string, name: string): string => `op '${op}' (node '${name}'): `;
 
 registerCpuKernel('fusedElementwise', (inputs, attrs, ctx) => {
   const program = elementwiseProgram(attrs, 'program', inputs, whereOf('fusedElementwise', ctx.node.name));

@@ -1,6 +1,7 @@
 import { FeedError, GraphcError, TensorValue, allocArray, sizeOf } from '@graphc/graph';
 import { runElementwise } from '../elementwise';
 import { KernelContext, registerCpuKernel } from '../kernel';
+import { elementwiseProgram, whereOf } from './fused';
 
 registerCpuKernel('const', (_inputs, attrs) => [attrs.value as TensorValue]);
 
@@ -56,6 +57,20 @@ function update(opJs: string | null) {
     return [target];
   };
 }
+
+/**
+ * A fused update: the program reads the variable's old value as input 0 and its result is written
+ * over it. runElementwise reads every input of an element before storing that element, and input 0
+ * has the variable's own shape, so writing into the variable's buffer in place is exact.
+ */
+registerCpuKernel('fusedAssign', (inputs, attrs, ctx) => {
+  const name = ctx.node.inputs[0].node.name;
+  const target = ctx.variables.get(name);
+  if (!target) throw new GraphcError(`variable '${name}' is not initialized: run globalVariablesInitializer() first`);
+  const program = elementwiseProgram(attrs, 'program', inputs, whereOf('fusedAssign', ctx.node.name));
+  runElementwise(program, [target, ...inputs.slice(1)], target.shape, target.data);
+  return [target];
+});
 
 registerCpuKernel('assign', update(null));
 registerCpuKernel('assignAdd', update('a + b'));

@@ -1,5 +1,6 @@
 import { registerWebGpuKernel } from '../kernel';
 import { elementwiseDispatch } from './elementwise';
+import { programStatements } from './fused';
 
 /**
  * assign/assignAdd/assignSub write the variable's own buffer in place (the executable binds the
@@ -27,3 +28,13 @@ for (const [op, combine] of [
     };
   });
 }
+
+/** A fused update: the program over [old value, inputs...] in one kernel writing the variable in place. */
+registerWebGpuKernel('fusedAssign', (ctx) => {
+  const statements = programStatements(ctx.attrs, 'program', ctx.inputs, `op 'fusedAssign' (node '${ctx.node.name}'): `);
+  return {
+    dispatches: [
+      elementwiseDispatch({ inputs: ctx.inputs, statements, output: ctx.outputs[0], inputIsOutput: [0] }, ctx.limits.maxComputeWorkgroupsPerDimension),
+    ],
+  };
+});
