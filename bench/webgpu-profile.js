@@ -29,7 +29,9 @@ async function profileOf(session, run) {
     byOp.set(t.op, e);
   }
   const ops = [...byOp.values()].sort((a, b) => b.msPerRun - a.msPerRun);
-  return { wallMsPerRun: wallMs, kernelMsPerRun: ops.reduce((s, o) => s + o.msPerRun, 0), ops };
+  // launches matter on a GPU, where each costs microseconds whatever its size
+  const dispatchesPerRun = session.backend.compiled.at(-1).stats.dispatchesPerRun;
+  return { wallMsPerRun: wallMs, kernelMsPerRun: ops.reduce((s, o) => s + o.msPerRun, 0), dispatchesPerRun, ops };
 }
 
 async function mlpStep() {
@@ -71,7 +73,7 @@ async function resnet20() {
   if (flags.json) console.log(JSON.stringify(results, null, 2));
   else {
     for (const r of results) {
-      console.log(`${r.name}: ${r.wallMsPerRun.toFixed(2)} ms per run (kernels ${r.kernelMsPerRun.toFixed(2)} ms), the mean of ${flags.runs} runs`);
+      console.log(`${r.name}: ${r.wallMsPerRun.toFixed(2)} ms per run (kernels ${r.kernelMsPerRun.toFixed(2)} ms, ${r.dispatchesPerRun} dispatches), the mean of ${flags.runs} runs`);
       for (const o of r.ops.slice(0, 10)) console.log(`  ${o.op.padEnd(24)} ${String(o.nodes).padStart(3)} nodes  ${o.msPerRun.toFixed(3).padStart(9)} ms`);
     }
   }
