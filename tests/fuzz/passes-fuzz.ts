@@ -194,9 +194,17 @@ export function buildCase(seed: number): FuzzCase {
           const value = ops.tanh(ops.add(ops.mul(v, 0.5), other));
           return r() < 0.4 ? ops.assign(v, value) : r() < 0.5 ? ops.assignAdd(v, value) : ops.assignSub(v, value);
         });
-        const after = g.controlDependencies([update], () => ops.mul(v, 1.5));
-        y = ops.add(ops.add(after, before), update);
-        targets.push(update.node);
+        // sometimes a second variable updated from the first's new value alone (chained into one
+        // kernel at O2), at times with a read of the first variable in between (which keeps them apart)
+        let last = update;
+        if (r() < 0.5) {
+          const w = g.variable(tensor(values(r, sizeOf(shape)), shape));
+          const between = r() < 0.3 ? ops.sigmoid(v) : null;
+          last = ops.assignSub(w, ops.mul(update, between ?? 0.25));
+        }
+        const after = g.controlDependencies([last], () => ops.mul(v, 1.5));
+        y = ops.add(ops.add(after, before), last);
+        targets.push(last.node);
         description.push('fused-update');
       } else if (kind < 0.985) {
         // a variable updated in place, read before and after the update (ordered by control edges)

@@ -454,13 +454,32 @@ export const EXPLICIT: Record<string, Build[]> = {
       const g = new Graph();
       const v = g.variable(randomTensor([3, 4], 1), 'v');
       const x = g.placeholder('float32', [4], 'x');
-      const after = ops.fusedAssign(v, [x, g.constant(tensor([0.9], []))], [
+      const [after] = ops.fusedAssign(v, [x, g.constant(tensor([0.9], []))], [
         { op: 'mul', attrs: {}, args: [{ input: 0 }, { input: 2 }] },
         { op: 'sub', attrs: {}, args: [{ input: 2 }, { step: 0 }] },
         { op: 'mul', attrs: {}, args: [{ step: 1 }, { input: 1 }] },
         { op: 'add', attrs: {}, args: [{ step: 0 }, { step: 2 }] },
       ]);
       return { graph: g, fetches: [after, v], init: [g.globalVariablesInitializer()], feeds: { x: randomTensor([4], 2) }, runs: 3 };
+    },
+    // a chained update, as Adam's: m = 0.9 m + x and w -= 0.1 m (the new m) in one kernel
+    () => {
+      const g = new Graph();
+      const w = g.variable(randomTensor([3, 4], 1), 'w');
+      const m = g.variable(randomTensor([3, 4], 3), 'm');
+      const x = g.placeholder('float32', [4], 'x');
+      const [wNew, mNew] = ops.fusedAssign(
+        w,
+        [m, x, g.constant(tensor([0.9], [])), g.constant(tensor([0.1], []))],
+        [
+          { op: 'mul', attrs: {}, args: [{ input: 1 }, { input: 3 }] },
+          { op: 'add', attrs: {}, args: [{ step: 0 }, { input: 2 }] },
+          { op: 'mul', attrs: {}, args: [{ step: 1 }, { input: 4 }] },
+          { op: 'sub', attrs: {}, args: [{ input: 0 }, { step: 2 }] },
+        ],
+        [{ input: 1, step: 1 }],
+      );
+      return { graph: g, fetches: [wNew, mNew, w, m], init: [g.globalVariablesInitializer()], feeds: { x: randomTensor([4], 2) }, runs: 3 };
     },
     // more inputs than one gpu.js webgpu kernel binds: a kernel per statement, then the write
     () => {
@@ -472,7 +491,7 @@ export const EXPLICIT: Record<string, Build[]> = {
         return g.placeholder('float32', feeds[`in${k}`].shape, `in${k}`);
       });
       const program = inputs.map((_, k) => ({ op: k % 2 ? 'mul' : 'add', attrs: {}, args: [k === 0 ? { input: 0 } : { step: k - 1 }, { input: k + 1 }] }));
-      return { graph: g, fetches: [ops.fusedAssign(v, inputs, program)], init: [g.globalVariablesInitializer()], feeds, runs: 2 };
+      return { graph: g, fetches: ops.fusedAssign(v, inputs, program), init: [g.globalVariablesInitializer()], feeds, runs: 2 };
     },
   ],
   assign: [

@@ -18,3 +18,5 @@ export type { ResizeDimension, ResizeTaps } from './ops/nn/resize-taps';
 import './gradients';
 export * from './ops/fused/program';
 export { anchorInputCount, anchorOf } from './ops/fused/anchors';
+export { updatesOf, writtenInputs } from './ops/state/update';
+export type { FusedUpdate } from './ops/state/update';

@@ -1,4 +1,4 @@
-import { Graph, Node, OpDef, SymbolicTensor, TensorValue, getOpDef, isTensorValue } from '@graphc/graph';
+import { Graph, Node, OpDef, SymbolicTensor, TensorValue, getOpDef, isTensorValue, writtenInputs } from '@graphc/graph';
 
 /** Facts about a graph that several passes ask: consumers, constants, and variable writes. */
 export class GraphInfo {
@@ -75,11 +75,15 @@ export function def(n: Node): OpDef {
  */
 export function variableBehind(t: SymbolicTensor): Node | undefined {
   let node = t.node;
+  let index = t.index;
   for (;;) {
     if (node.op === 'variable') return node;
     const d = def(node);
     if (!(d.aliasesInput || d.assignment) || node.inputs.length === 0) return undefined;
-    node = node.inputs[0].node;
+    // output k of an update is the storage of the k-th variable it writes
+    const from = d.assignment ? writtenInputs(node.op, node.attrs)[index] : 0;
+    if (from === undefined) return undefined;
+    ({ node, index } = node.inputs[from]);
   }
 }
 

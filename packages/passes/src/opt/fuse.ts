@@ -1,6 +1,8 @@
-import { FusedRef, FusedStatement, Node, Shape, SymbolicTensor, epilogueFusionOf, programAttr, shapesEqual } from '@graphc/graph';
-import { GraphInfo, def, variableBehind } from '../analysis';
+import { Node, Shape, epilogueFusionOf, programAttr, shapesEqual } from '@graphc/graph';
+import { GraphInfo, def } from '../analysis';
 import { Rebuild } from '../rebuild';
+import { chainUpdates, findUpdate, fusedUpdate } from './fuse-updates';
+import { Group, ProgramBuilder, absorbedControls } from './fused-program';
 import type { GraphPass } from './pass';
 
 /** An op the fusion pass may put into a fused program: pointwise, pure, one output, at most 3 inputs (a, b, c). */
@@ -9,14 +11,6 @@ function fusable(n: Node): boolean {
   return d.elementwise !== undefined && !d.stateful && typeof d.numInputs === 'number' && d.numInputs <= 3 && n.outputs.length === 1;
 }
 
-interface Group {
-  root: Node;
-  /** In graph order; the root is last. */
-  members: Node[];
-  anchor?: Node;
-  /** The update (assign, assignAdd, assignSub) the group's value feeds, when it runs inside it. */
-  update?: Node;
-}
 
 /**
  * Operation folding. Elementwise ops are grouped backwards from each group's last op (its root): an
@@ -29,7 +23,8 @@ interface Group {
  * The fused node takes the root's name, so fetches and consumers see the same tensor. When the
  * group's value (even of a single op) only feeds an update of a variable that it reads, such as
  * Adam's `assign(m, b1 * m + (1 - b1) * g)` or `assignSub(v, lr * g)`, the update absorbs the group:
- * one `fusedAssign` computes the value and writes the variable in place, under the update's name.
+ * one `fusedAssign` computes the value and writes the variable in place, under the update's name;
+ * updates only such a group reads join it (fuse-updates.ts).
  */
 export const fusePass: GraphPass = {
   name: 'fuse',
@@ -76,14 +71,18 @@ export const fusePass: GraphPass = {
       if (g.anchor) skip.add(g.anchor);
       fusedOps += g.members.length + (g.anchor ? 1 : 0);
     }
-    if (skip.size === 0 && anchors === 0) return { graph, stats: { groups: 0, fusedOps: 0, anchors: 0, updates: 0 } };
+    if (skip.size === 0 && anchors === 0) return { graph, stats: { groups: 0, fusedOps: 0, anchors: 0, updates: 0, chained: 0 } };
+    const chains = chainUpdates(updated, info, ctx.keep);
+    const chained = [...chains.values()].flat();
+    for (const u of chained) skip.add(u);
     const rb = new Rebuild(graph);
     let fusedGroups = 0;
     for (const n of graph.nodes) {
       if (skip.has(n)) continue;
-      const u = updated.get(n);
-      if (u) {
-        rb.replace(n, [fusedUpdate(u, rb)]);
+      if (updated.has(n)) {
+        const inners = chains.get(n) ?? [];
+        const values = fusedUpdate(n, updated, inners, rb);
+        [n, ...inners].forEach((u, k) => rb.replace(u, [values[k]]));
         fusedGroups++;
         continue;
       }
@@ -92,7 +91,9 @@ export const fusePass: GraphPass = {
         rb.copy(n);
         continue;
       }
-      const { statements, inputs } = buildProgram(g);
+      const program = new ProgramBuilder(g.anchor?.output(0));
+      program.addGroup(g);
+      const { statements, inputs } = program;
       const mapped = inputs.map((t) => rb.tensor(t));
       // the fused node waits for everything any of its ops waited for
       const controls = absorbedControls(new Set<Node>([...g.members, ...(g.anchor ? [g.anchor] : [])]), rb);
@@ -108,51 +109,9 @@ export const fusePass: GraphPass = {
       rb.replace(n, fused.outputTensors);
       fusedGroups++;
     }
-    return { graph: rb.finish(), stats: { groups: fusedGroups, fusedOps, anchors, updates: updated.size } };
+    return { graph: rb.finish(), stats: { groups: fusedGroups, fusedOps, anchors, updates: updated.size - chained.length, chained: chained.length } };
   },
 };
-
-/** The controls a fused node keeps: every control input of the ops it absorbs, but none of those ops. */
-function absorbedControls(absorbed: Set<Node>, rb: Rebuild): Node[] {
-  return rb.controls([...absorbed].flatMap((m) => m.controlInputs).filter((c) => !absorbed.has(c)));
-}
-
-/**
- * The update a group may run inside: the one node reading the group's value is an assign, assignAdd
- * or assignSub of a variable the program reads (so the kernel reads each element before writing it),
- * no other view of that variable is read (it would change under the kernel's writes), and no write
- * of a variable the group reads lies between the group and the update.
- */
-function findUpdate(g: Group, info: GraphInfo, keep: Set<string>): Node | undefined {
-  const root = g.root;
-  const consumers = info.dataConsumers.get(root)!;
-  if (keep.has(root.name) || !info.onlyDataConsumers(root) || consumers.length !== 1) return undefined;
-  const update = consumers[0];
-  const kind = def(update).assignment;
-  if ((kind !== 'replace' && kind !== 'add' && kind !== 'sub') || update.inputs[1].node !== root || update.inputs[0].node === root) return undefined;
-  const variable = update.inputs[0];
-  if (variableBehind(variable) !== variable.node) return undefined;
-  const members = new Set(g.members);
-  const reads = g.members.flatMap((m) => m.inputs.filter((t) => !members.has(t.node)));
-  const isVariable = (t: SymbolicTensor): boolean => t.node === variable.node && t.index === variable.index;
-  if (reads.some((t) => !isVariable(t) && variableBehind(t) === variable.node)) return undefined;
-  if (kind === 'replace' && !reads.some(isVariable)) return undefined;
-  const from = info.position.get(root)!;
-  const to = info.position.get(update)!;
-  return reads.every((t) => info.readMayMove(t, from, to)) ? update : undefined;
-}
-
-/** The fusedAssign of an update and its group: the program computes the value, then combines it with the old one. */
-function fusedUpdate(g: Group, rb: Rebuild): SymbolicTensor {
-  const update = g.update!;
-  const variable = update.inputs[0];
-  const { statements, inputs } = buildProgram(g, variable);
-  const kind = def(update).assignment;
-  if (kind === 'add' || kind === 'sub') statements.push({ op: kind, attrs: {}, args: [{ input: 0 }, { step: statements.length - 1 }] });
-  const controls = absorbedControls(new Set([...g.members, update]), rb);
-  const fused = rb.add('fusedAssign', [rb.tensor(variable), ...inputs.map((t) => rb.tensor(t))], { program: programAttr(statements) }, update.name, controls);
-  return fused.output(0);
-}
 
 /** The anchor of a group: an op with an epilogue variant whose only readers are the group's ops. */
 function findAnchor(g: Group, info: GraphInfo, keep: Set<string>, rootOf: Map<Node, Node>): Node | undefined {
@@ -183,35 +142,4 @@ function cannotEnlarge(extra: Shape, out: Shape): boolean {
   if (extra.length > out.length) return false;
   const offset = out.length - extra.length;
   return extra.every((d, i) => d === 1 || (d !== null && d === out[offset + i]));
-}
-
-/**
- * The group as a program: one statement per member in graph order; arguments from outside the group
- * become program inputs, deduplicated. `first` (an anchor's result, an updated variable) is input 0
- * and not among the returned inputs.
- */
-function buildProgram(g: Group, first = g.anchor?.output(0)): { statements: FusedStatement[]; inputs: SymbolicTensor[] } {
-  const step = new Map<Node, number>();
-  const inputs: SymbolicTensor[] = [];
-  const inputIndex = new Map<string, number>();
-  const key = (t: SymbolicTensor): string => `${t.node.id}:${t.index}`;
-  if (first) inputIndex.set(key(first), 0);
-  const base = first ? 1 : 0;
-  const ref = (t: SymbolicTensor): FusedRef => {
-    const s = step.get(t.node);
-    if (s !== undefined) return { step: s };
-    let k = inputIndex.get(key(t));
-    if (k === undefined) {
-      k = base + inputs.length;
-      inputIndex.set(key(t), k);
-      inputs.push(t);
-    }
-    return { input: k };
-  };
-  const statements = g.members.map((m, i) => {
-    const s: FusedStatement = { op: m.op, attrs: m.attrs, args: m.inputs.map(ref) };
-    step.set(m, i);
-    return s;
-  });
-  return { statements, inputs };
 }

@@ -61,12 +61,13 @@ export function programOf(attrs: Attrs, key: string, where: string): FusedProgra
 
 /**
  * Infers every statement's dtype and shape by the ops' own inference over `inputs`; the last entry
- * is the program's result. Every input must be read by some statement.
+ * is the program's result. Every input must be read by some statement, and every statement must
+ * feed the result or be one of `results` (the further values a multi-output kernel stores).
  */
-export function inferProgram(program: FusedProgram, inputs: OutputInfo[], where: string): OutputInfo[] {
+export function inferProgram(program: FusedProgram, inputs: OutputInfo[], where: string, results: readonly number[] = []): OutputInfo[] {
   const steps: OutputInfo[] = [];
   const used = new Set<number>();
-  const usedSteps = new Set<number>();
+  const usedSteps = new Set<number>(results);
   program.forEach((s, i) => {
     const def = getOpDef(s.op);
     if (def.numInputs !== s.args.length) {

@@ -1,6 +1,7 @@
-import { DTypeError, ShapeError } from '../../errors';
+import { DTypeError, GraphError, ShapeError } from '../../errors';
 import { SymbolicTensor } from '../../graph';
-import type { InferContext, OutputInfo } from '../../opdef';
+import type { Attrs, InferContext, OutputInfo } from '../../opdef';
+import { getOpDef } from '../../registry';
 import { broadcastShapes, shapeMatches, shapeToString } from '../../shape';
 
 /** What the update ops share (assign, assignAdd, assignSub, fusedAssign); not part of `ops`. */
@@ -23,4 +24,29 @@ export function updatedVariable(ctx: InferContext, ref: OutputInfo, value: Outpu
     throw new ShapeError(`${ctx.where}value shape ${shapeToString(value.shape)} does not fit variable shape ${shapeToString(ref.shape)}`);
   }
   return { dtype: ref.dtype, shape: [...ref.shape] };
+}
+
+/** A further variable a fusedAssign writes: node input `input` (a variable) gets statement `step`'s value. */
+export interface FusedUpdate {
+  input: number;
+  step: number;
+}
+
+/** The `updates` attr of a fusedAssign, checked (it may come from a file). */
+export function updatesOf(attrs: Attrs, where: string): FusedUpdate[] {
+  const raw = attrs.updates as unknown;
+  if (raw === undefined) return [];
+  const ok = (u: unknown): u is FusedUpdate =>
+    typeof u === 'object' && u !== null && Number.isInteger((u as FusedUpdate).input) && (u as FusedUpdate).input > 0 && Number.isInteger((u as FusedUpdate).step) && (u as FusedUpdate).step >= 0;
+  if (!Array.isArray(raw) || !raw.every(ok)) throw new GraphError(`${where}attr 'updates' must be a list of { input, step } (input > 0)`);
+  return raw.map((u) => ({ input: u.input, step: u.step }));
+}
+
+/**
+ * The inputs an update op (OpDef.assignment) writes, in the order of its outputs: input 0, then a
+ * fusedAssign's `updates`. Output k of the op is the new value of input `writtenInputs(...)[k]`.
+ */
+export function writtenInputs(op: string, attrs: Attrs): number[] {
+  if (!getOpDef(op).assignment) return [];
+  return [0, ...updatesOf(attrs, `op '${op}': `).map((u) => u.input)];
 }

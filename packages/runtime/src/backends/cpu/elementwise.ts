@@ -1,4 +1,4 @@
-import { DType, TypedArray, allocArray, scalarHelpers, sizeOf, stridesOf } from '@graphc/graph';
+import { DType, GraphcError, TypedArray, allocArray, scalarHelpers, sizeOf, stridesOf } from '@graphc/graph';
 
 /** Where one argument of an elementwise statement comes from: a kernel input, or an earlier statement. */
 export type ElementwiseRef = { input: number } | { step: number };
@@ -17,6 +17,12 @@ export interface ElementwiseStatement {
 export interface ElementwiseProgram {
   inputDTypes: DType[];
   statements: ElementwiseStatement[];
+  /**
+   * Further results stored in place: statement `step`'s value goes into input `input` (which has the
+   * output's shape) at the element it was read from, after every input of that element is read (a
+   * fusedAssign's chained updates).
+   */
+  stores?: { input: number; step: number }[];
 }
 
 type LoopFn = (out: TypedArray, ins: TypedArray[], outShape: number[], strides: number[][], H: typeof scalarHelpers) => void;
@@ -51,7 +57,8 @@ function compile(program: ElementwiseProgram, pattern: string): LoopFn {
   const known = mine?.get(pattern);
   if (known) return known;
   if (!mine) byProgram.set(program, (mine = new Map()));
-  const key = `${pattern}|${program.statements.map((s) => `${s.js}(${s.args.map(argName)}):${s.dtype}`).join(';')}`;
+  const stores = program.stores ?? [];
+  const key = `${pattern}|${program.statements.map((s) => `${s.js}(${s.args.map(argName)}):${s.dtype}`).join(';')}|${stores.map((s) => `${s.input}=${s.step}`).join(',')}`;
   let fn = cache.get(key);
   if (fn) {
     mine.set(pattern, fn);
@@ -61,10 +68,14 @@ function compile(program: ElementwiseProgram, pattern: string): LoopFn {
   const body = bodyOf(program);
   const result = `t${program.statements.length - 1}`;
   const decl = Array.from({ length: n }, (_, k) => `const in${k} = ins[${k}];`).join('\n');
+  for (const st of stores) {
+    if (pattern[st.input] !== 'F') throw new GraphcError(`elementwise: a stored input must have the output's shape (input ${st.input} is '${pattern[st.input]}')`);
+  }
+  const storeAt = (index: string): string => stores.map((st) => `in${st.input}[${index}] = t${st.step};`).join(' ');
   let src: string;
   if (!pattern.includes('B')) {
     const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'S' ? `in${k}[0]` : pattern[k] === 'R' ? `in${k}[j]` : `in${k}[i]`};`).join('\n');
-    const loop = `{\n${reads}\n${body}\nout[i] = ${result};\n}`;
+    const loop = `{\n${reads}\n${body}\nout[i] = ${result}; ${storeAt('i')}\n}`;
     src = pattern.includes('R')
       ? `${decl}\nconst size = out.length;\nconst inner = outShape[outShape.length - 1];\nfor (let base = 0; base < size; base += inner) {\nfor (let j = 0, i = base; j < inner; j++, i++) ${loop}\n}`
       : `${decl}\nconst size = out.length;\nfor (let i = 0; i < size; i++) ${loop}`;
@@ -86,7 +97,7 @@ for (let r = 0; r < outer; r++, base += inner) {
   for (let j = 0; j < inner; j++) {
 ${reads}
 ${body}
-    out[base + j] = ${result};
+    out[base + j] = ${result}; ${storeAt('base + j')}
   }
   for (let d = rank - 2; d >= 0; d--) {
     ${step}

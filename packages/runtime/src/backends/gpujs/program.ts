@@ -8,6 +8,7 @@ import {
   TensorValue,
   UnsupportedOpError,
   getOpDef,
+  writtenInputs,
   sizeOf,
 } from '@graphc/graph';
 import type { Plan } from '../../plan';
@@ -200,14 +201,14 @@ export function buildProgram(plan: Plan, options: BuildOptions): Program {
     let results: TensorRef[];
     const assignment = getOpDef(node.op).assignment;
     if (assignment) {
-      const target = node.inputs[0].node;
-      const info = { dtype: target.outputs[0].dtype, shape: target.outputs[0].shape as number[] };
-      program.variables.set(target.name, info);
       const ctx = lowerContext(program, node, inputs, outputs, where, constant, () => options.rng(node));
-      // a fused update is its program as a fused elementwise kernel over [old value, inputs...]
-      const updated = assignment === 'program' ? getGpujsLowering('fusedElementwise')!(ctx)[0] : assignLowering(ctx, assignment);
-      if (updated.ref.kind !== 'empty') program.writes.push({ name: target.name, afterStep: program.steps.length - 1, ref: updated.ref });
-      results = [updated];
+      // a fused update lowers as a kernel (its own lowering); the writes follow the node's last kernel
+      results = assignment === 'program' ? getGpujsLowering(node.op)!(ctx) : [assignLowering(ctx, assignment)];
+      writtenInputs(node.op, node.attrs).forEach((k, j) => {
+        const target = node.inputs[k].node;
+        program.variables.set(target.name, { dtype: target.outputs[0].dtype, shape: target.outputs[0].shape as number[] });
+        if (results[j].ref.kind !== 'empty') program.writes.push({ name: target.name, afterStep: program.steps.length - 1, ref: results[j].ref });
+      });
     } else switch (node.op) {
       case 'const': {
         const v = node.attrs.value as TensorValue;

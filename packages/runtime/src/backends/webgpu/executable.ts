@@ -8,6 +8,7 @@ import {
   TensorValue,
   UnsupportedOpError,
   getOpDef,
+  writtenInputs,
   isFullyKnown,
   shapeToString,
   sizeOf,
@@ -245,10 +246,13 @@ export class WebGpuExecutable implements Executable {
       }
       let outputs: TensorRef[];
       if (def.assignment) {
-        const varNode = node.inputs[0].node;
-        if (varNode.op !== 'variable') throw new GraphcError(`webgpu: '${node.name}' assigns to '${varNode.name}', which is not a variable`);
-        outputs = [inputs[0]];
-        this.assigned.push(varNode.name);
+        // an update writes its variables' own buffers: its outputs are their storage
+        outputs = writtenInputs(node.op, node.attrs).map((k) => {
+          const varNode = node.inputs[k].node;
+          if (varNode.op !== 'variable') throw new GraphcError(`webgpu: '${node.name}' assigns to '${varNode.name}', which is not a variable`);
+          this.assigned.push(varNode.name);
+          return inputs[k];
+        });
       } else {
         outputs = outInfo.map((o) => slot(o.dtype, o.shape, index));
       }
@@ -607,12 +611,13 @@ export class WebGpuExecutable implements Executable {
     const node = step.node;
     const variables = new Map<string, TensorValue>();
     const assignment = getOpDef(node.op).assignment;
-    if (assignment) {
-      const name = node.inputs[0].node.name;
-      const ref = step.outputs[0];
+    const written = writtenInputs(node.op, node.attrs);
+    written.forEach((k, j) => {
+      const name = node.inputs[k].node.name;
+      const ref = step.outputs[j];
       if (ref.storage.hostVar) variables.set(name, this.state.hostValue(name, ref.dtype, ref.shape));
-      else if (this.state.has(name) || assignment !== 'replace') variables.set(name, inputs[0]);
-    }
+      else if (this.state.has(name) || assignment !== 'replace') variables.set(name, inputs[k]);
+    });
     const rng = (): Prng => {
       let g = this.state.rngs.get(node.name);
       if (!g) this.state.rngs.set(node.name, (g = new Prng(opSeed(node.attrs.seed, node.name))));
@@ -620,8 +625,7 @@ export class WebGpuExecutable implements Executable {
     };
     const out = step.kernel(inputs, node.attrs, { node, outputs: step.outputInfo, alloc: heapAlloc, rng, variables });
     if (assignment) {
-      const name = node.inputs[0].node.name;
-      return [variables.get(name) ?? out[0]];
+      return written.map((k, j) => variables.get(node.inputs[k].node.name) ?? out[j]);
     }
     return out;
   }

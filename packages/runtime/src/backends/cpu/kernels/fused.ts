@@ -5,6 +5,7 @@ import {
   TensorValue,
   anchorInputCount,
   anchorOf,
+  updatesOf,
   exprDType,
   getOpDef,
   inferProgram,
@@ -34,7 +35,9 @@ export function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValu
   let program = byTypes.get(sig);
   if (program) return program;
   const statements = programOf(attrs, key, where);
-  const steps = inferProgram(statements, inputs, where);
+  // a fusedAssign's chained updates: further results, stored into their variables
+  const stores = updatesOf(attrs, where);
+  const steps = inferProgram(statements, inputs, where, stores.map((s) => s.step));
   const last = statements.length - 1;
   program = {
     inputDTypes: inputs.map((i) => i.dtype),
@@ -46,6 +49,7 @@ export function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValu
         dtype: steps[i].dtype,
       };
     }),
+    ...(stores.length ? { stores } : {}),
   };
   byTypes.set(sig, program);
   return program;

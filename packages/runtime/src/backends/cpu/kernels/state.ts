@@ -1,4 +1,4 @@
-import { FeedError, GraphcError, TensorValue, allocArray, sizeOf } from '@graphc/graph';
+import { FeedError, GraphcError, TensorValue, allocArray, sizeOf, writtenInputs } from '@graphc/graph';
 import { runElementwise } from '../elementwise';
 import { KernelContext, registerCpuKernel } from '../kernel';
 import { elementwiseProgram, whereOf } from './fused';
@@ -60,16 +60,23 @@ function update(opJs: string | null) {
 
 /**
  * A fused update: the program reads the variable's old value as input 0 and its result is written
- * over it. runElementwise reads every input of an element before storing that element, and input 0
- * has the variable's own shape, so writing into the variable's buffer in place is exact.
+ * over it; chained updates (attr `updates`) store their statements into their variables. runElementwise
+ * reads every input of an element before storing that element, and every variable has the output's
+ * shape, so writing the variables' buffers in place is exact.
  */
 registerCpuKernel('fusedAssign', (inputs, attrs, ctx) => {
-  const name = ctx.node.inputs[0].node.name;
-  const target = ctx.variables.get(name);
-  if (!target) throw new GraphcError(`variable '${name}' is not initialized: run globalVariablesInitializer() first`);
-  const program = elementwiseProgram(attrs, 'program', inputs, whereOf('fusedAssign', ctx.node.name));
-  runElementwise(program, [target, ...inputs.slice(1)], target.shape, target.data);
-  return [target];
+  const where = whereOf('fusedAssign', ctx.node.name);
+  const written = writtenInputs('fusedAssign', attrs);
+  const targets = written.map((k) => {
+    const name = ctx.node.inputs[k].node.name;
+    const target = ctx.variables.get(name);
+    if (!target) throw new GraphcError(`variable '${name}' is not initialized: run globalVariablesInitializer() first`);
+    return target;
+  });
+  const values = inputs.slice();
+  written.forEach((k, j) => (values[k] = targets[j]));
+  runElementwise(elementwiseProgram(attrs, 'program', inputs, where), values, targets[0].shape, targets[0].data);
+  return targets;
 });
 
 registerCpuKernel('assign', update(null));

@@ -1,4 +1,4 @@
-import { Attrs, DType, anchorInputCount, anchorOf, exprDType, inferProgram, programOf, registeredOps } from '@graphc/graph';
+import { Attrs, DType, anchorInputCount, anchorOf, exprDType, inferProgram, programOf, registeredOps, updatesOf } from '@graphc/graph';
 import { bindArgs, elementwiseExpr } from '../helpers';
 import { LowerContext, TensorRef, registerGpujsKernel } from '../program';
 import { anchorLowering, readInputs } from './elementwise';
@@ -20,9 +20,10 @@ export function programBody(
   inputLocals: string[],
   where: string,
   prefix = 't',
+  results: readonly number[] = [],
 ): { code: string; result: string } {
   const statements = programOf(attrs, key, where);
-  const steps = inferProgram(statements, inputs, where);
+  const steps = inferProgram(statements, inputs, where, results);
   const lines = statements.map((s, i) => {
     const expr = elementwiseExpr(s.op, s.attrs, exprDType(s, inputs, steps));
     const args = s.args.map((r) => ('input' in r ? inputLocals[r.input] : `${prefix}${r.step}`));
@@ -36,7 +37,7 @@ export const MAX_FUSED_INPUTS = 6;
 
 registerGpujsKernel('fusedElementwise', (ctx) => {
   const out = ctx.outputs[0];
-  if (ctx.inputs.length > MAX_FUSED_INPUTS) return [unfused(ctx.attrs, ctx.inputs, out, ctx)];
+  if (ctx.inputs.length > MAX_FUSED_INPUTS) return [spread(unfusedSteps(ctx.attrs, ctx.inputs, ctx).at(-1)!, out, ctx)];
   return [
     ctx.kernel(out.shape, out.dtype, ctx.inputs, (names) => {
       const locals = ctx.inputs.map((_, k) => `v${k}`);
@@ -47,12 +48,35 @@ registerGpujsKernel('fusedElementwise', (ctx) => {
 });
 
 /**
- * A fused program with more inputs than one kernel may bind, run a kernel per statement (the
- * program unfused again; each statement reads at most three tensors). Same expressions, same order.
+ * A fused update: a kernel per variable it writes (a gpu.js kernel has one output), each evaluating
+ * the program over the old values up to the statement that variable gets. The program builder
+ * applies an update's writes after its last kernel, so every kernel reads the old values.
  */
-function unfused(attrs: Attrs, inputs: TensorRef[], out: { shape: number[]; dtype: DType }, ctx: LowerContext): TensorRef {
+registerGpujsKernel('fusedAssign', (ctx) => {
+  const updates = updatesOf(ctx.attrs, ctx.where);
+  const last = programOf(ctx.attrs, 'program', ctx.where).length - 1;
+  const results = [last, ...updates.map((u) => u.step)];
+  if (ctx.inputs.length > MAX_FUSED_INPUTS) {
+    const all = unfusedSteps(ctx.attrs, ctx.inputs, ctx, results);
+    return results.map((step, j) => spread(all[step], ctx.outputs[j], ctx));
+  }
+  return results.map((step, j) =>
+    ctx.kernel(ctx.outputs[j].shape, ctx.outputs[j].dtype, ctx.inputs, (names) => {
+      const locals = ctx.inputs.map((_, k) => `v${k}`);
+      const body = programBody(ctx.attrs, 'program', ctx.inputs, locals, ctx.where, 't', results);
+      return `${readInputs(ctx.inputs, names, ctx.outputs[j].shape, locals)}${body.code}return t${step};`;
+    }),
+  );
+});
+
+/**
+ * A fused program with more inputs than one kernel may bind, as a kernel per statement (the program
+ * unfused again; each statement reads at most three tensors): every statement's result. Same
+ * expressions, same order. `stored`: statements a fusedAssign stores besides the last.
+ */
+function unfusedSteps(attrs: Attrs, inputs: TensorRef[], ctx: LowerContext, stored: readonly number[] = []): TensorRef[] {
   const statements = programOf(attrs, 'program', ctx.where);
-  const steps = inferProgram(statements, inputs, ctx.where);
+  const steps = inferProgram(statements, inputs, ctx.where, stored);
   const results: TensorRef[] = [];
   statements.forEach((s, i) => {
     const args = s.args.map((r) => ('input' in r ? inputs[r.input] : results[r.step]));
@@ -61,10 +85,13 @@ function unfused(attrs: Attrs, inputs: TensorRef[], out: { shape: number[]; dtyp
     const locals = args.map((_, k) => `v${k}`);
     results.push(ctx.kernel(shape, steps[i].dtype, args, (names) => `${readInputs(args, names, shape, locals)}return ${bindArgs(expr, locals)};`));
   });
-  const last = results[results.length - 1];
-  if (last.shape.length === out.shape.length && last.shape.every((d, k) => d === out.shape[k])) return last;
-  // the program's last statement may broadcast to less than the node's shape: spread it
-  return ctx.kernel(out.shape, out.dtype, [last], (names) => `${readInputs([last], names, out.shape, ['v0'])}return v0;`);
+  return results;
+}
+
+/** `t` as a tensor of `out`'s shape: a statement may broadcast to less than the node's shape. */
+function spread(t: TensorRef, out: { shape: number[]; dtype: DType }, ctx: LowerContext): TensorRef {
+  if (t.shape.length === out.shape.length && t.shape.every((d, k) => d === out.shape[k])) return t;
+  return ctx.kernel(out.shape, out.dtype, [t], (names) => `${readInputs([t], names, out.shape, ['v0'])}return v0;`);
 }
 
 for (const def of registeredOps()) {

@@ -140,8 +140,12 @@ export interface GpuElementwiseProgram {
   inputs: GpuTensorInfo[];
   statements: ProgramStatement[];
   output: GpuTensorInfo;
-  /** Inputs whose value is the output's own current element (assignAdd reads the variable it writes). */
-  inputIsOutput?: number[];
+  /**
+   * Inputs that are the kernel's outputs, read and written in place: input `input` is bound as
+   * output `output` (assignAdd reads the variable it writes). Output 0 receives the result; another
+   * output receives statement `step` (a fusedAssign's chained updates), all of the output's shape.
+   */
+  inputIsOutput?: { input: number; output: number; step?: number }[];
 }
 
 /**
@@ -173,16 +177,19 @@ export function broadcastLoads(outShape: number[], inputs: { shape: number[] }[]
 export function elementwiseDispatch(program: GpuElementwiseProgram, maxPerDim: number): WgslDispatch {
   const out = program.output;
   const n = sizeOf(out.shape);
-  const selfInputs = new Set(program.inputIsOutput ?? []);
+  const selfInputs = new Map((program.inputIsOutput ?? []).map((s) => [s.input, s.output]));
   const bound = program.inputs.map((_, k) => k).filter((k) => !selfInputs.has(k));
   const index = broadcastLoads(out.shape, program.inputs, 'i');
-  const loads = program.inputs.map((_, k) => (selfInputs.has(k) ? `let x${k} = out0[i];` : `let x${k} = in${k}[${index[k]}];`));
+  const loads = program.inputs.map((_, k) => (selfInputs.has(k) ? `let x${k} = out${selfInputs.get(k)}[i];` : `let x${k} = in${k}[${index[k]}];`));
   const { lines, result } = programLines(program, program.inputs.map((_, k) => `x${k}`));
+  const stores = (program.inputIsOutput ?? []).filter((s) => s.step !== undefined);
   const bindings: WgslBinding[] = [
     ...bound.map((k) => ({ ref: { input: k }, name: `in${k}`, type: `array<${valueType(program.inputs[k].dtype)}>` })),
     { ref: { output: 0 }, name: 'out0', type: `array<${valueType(out.dtype)}>` },
+    ...stores.map((s) => ({ ref: { output: s.output }, name: `out${s.output}`, type: `array<${valueType(program.inputs[s.input].dtype)}>` })),
   ];
-  return flatDispatch({ n, maxPerDim, bindings, body: `${[...loads, ...lines].join('\n  ')}\n  out0[i] = ${result};` });
+  const writes = [`out0[i] = ${result};`, ...stores.map((s) => `out${s.output}[i] = t${s.step};`)];
+  return flatDispatch({ n, maxPerDim, bindings, body: `${[...loads, ...lines].join('\n  ')}\n  ${writes.join('\n  ')}` });
 }
 
 /** The kernel of a single registered elementwise op. */

@@ -11,9 +11,15 @@ import { matmulDispatch } from './matmul';
  */
 
 /** The program in `attrs[key]` with each statement's result dtype, over inputs of `inputs`' types. */
-export function programStatements(attrs: Attrs, key: string, inputs: { dtype: DType; shape: (number | null)[] }[], where: string): ProgramStatement[] {
+export function programStatements(
+  attrs: Attrs,
+  key: string,
+  inputs: { dtype: DType; shape: (number | null)[] }[],
+  where: string,
+  results: readonly number[] = [],
+): ProgramStatement[] {
   const statements = programOf(attrs, key, where);
-  const steps = inferProgram(statements, inputs, where);
+  const steps = inferProgram(statements, inputs, where, results);
   return statements.map((s, i) => ({ op: s.op, attrs: s.attrs, args: s.args, dtype: steps[i].dtype }));
 }
 

@@ -1,3 +1,4 @@
+import { updatesOf } from '@graphc/graph';
 import { registerWebGpuKernel } from '../kernel';
 import { elementwiseDispatch } from './elementwise';
 import { programStatements } from './fused';
@@ -21,7 +22,7 @@ for (const [op, combine] of [
     return {
       dispatches: [
         elementwiseDispatch(
-          { inputs: [variable, value], statements, output: ctx.outputs[0], inputIsOutput: [0] },
+          { inputs: [variable, value], statements, output: ctx.outputs[0], inputIsOutput: [{ input: 0, output: 0 }] },
           ctx.limits.maxComputeWorkgroupsPerDimension,
         ),
       ],
@@ -29,12 +30,16 @@ for (const [op, combine] of [
   });
 }
 
-/** A fused update: the program over [old value, inputs...] in one kernel writing the variable in place. */
+/**
+ * A fused update: the program over [old value, inputs...] in one kernel writing the variable in
+ * place, and the variables of its chained updates (attr `updates`, outputs 1..) likewise.
+ */
 registerWebGpuKernel('fusedAssign', (ctx) => {
-  const statements = programStatements(ctx.attrs, 'program', ctx.inputs, `op 'fusedAssign' (node '${ctx.node.name}'): `);
+  const where = `op 'fusedAssign' (node '${ctx.node.name}'): `;
+  const updates = updatesOf(ctx.attrs, where);
+  const statements = programStatements(ctx.attrs, 'program', ctx.inputs, where, updates.map((u) => u.step));
+  const inputIsOutput = [{ input: 0, output: 0 }, ...updates.map((u, j) => ({ input: u.input, output: j + 1, step: u.step }))];
   return {
-    dispatches: [
-      elementwiseDispatch({ inputs: ctx.inputs, statements, output: ctx.outputs[0], inputIsOutput: [0] }, ctx.limits.maxComputeWorkgroupsPerDimension),
-    ],
+    dispatches: [elementwiseDispatch({ inputs: ctx.inputs, statements, output: ctx.outputs[0], inputIsOutput }, ctx.limits.maxComputeWorkgroupsPerDimension)],
   };
 });
