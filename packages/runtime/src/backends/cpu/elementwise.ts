@@ -67,23 +67,31 @@ function compile(program: ElementwiseProgram, pattern: string): LoopFn {
   const n = program.inputDTypes.length;
   const body = bodyOf(program);
   const result = `t${program.statements.length - 1}`;
-  const decl = Array.from({ length: n }, (_, k) => `const in${k} = ins[${k}];`).join('\n');
+  // a scalar input is read once, before the loop: V8 does not hoist a load past the loop's stores,
+  // and a fused update's many scalars (Adam's) would each take a register for their array
+  const decl = Array.from({ length: n }, (_, k) => (pattern[k] === 'S' ? `const x${k} = ins[${k}][0];` : `const in${k} = ins[${k}];`)).join('\n');
   for (const st of stores) {
     if (pattern[st.input] !== 'F') throw new GraphcError(`elementwise: a stored input must have the output's shape (input ${st.input} is '${pattern[st.input]}')`);
   }
   const storeAt = (index: string): string => stores.map((st) => `in${st.input}[${index}] = t${st.step};`).join(' ');
   let src: string;
   if (!pattern.includes('B')) {
-    const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'S' ? `in${k}[0]` : pattern[k] === 'R' ? `in${k}[j]` : `in${k}[i]`};`).join('\n');
+    const reads = Array.from({ length: n }, (_, k) => k)
+      .filter((k) => pattern[k] !== 'S')
+      .map((k) => `const x${k} = ${pattern[k] === 'R' ? `in${k}[j]` : `in${k}[i]`};`)
+      .join('\n');
     const loop = `{\n${reads}\n${body}\nout[i] = ${result}; ${storeAt('i')}\n}`;
     src = pattern.includes('R')
       ? `${decl}\nconst size = out.length;\nconst inner = outShape[outShape.length - 1];\nfor (let base = 0; base < size; base += inner) {\nfor (let j = 0, i = base; j < inner; j++, i++) ${loop}\n}`
       : `${decl}\nconst size = out.length;\nfor (let i = 0; i < size; i++) ${loop}`;
   } else {
     // full-size inputs index like the output; the others walk their broadcast strides
-    const walked = Array.from({ length: n }, (_, k) => k).filter((k) => pattern[k] !== 'F');
+    const walked = Array.from({ length: n }, (_, k) => k).filter((k) => pattern[k] !== 'F' && pattern[k] !== 'S');
     const offs = walked.map((k) => `let o${k} = 0; const st${k} = strides[${k}]; const is${k} = st${k}[rank - 1];`).join('\n');
-    const reads = Array.from({ length: n }, (_, k) => `const x${k} = ${pattern[k] === 'F' ? `in${k}[base + j]` : `in${k}[o${k} + j * is${k}]`};`).join('\n');
+    const reads = Array.from({ length: n }, (_, k) => k)
+      .filter((k) => pattern[k] !== 'S')
+      .map((k) => `const x${k} = ${pattern[k] === 'F' ? `in${k}[base + j]` : `in${k}[o${k} + j * is${k}]`};`)
+      .join('\n');
     const step = walked.map((k) => `o${k} += st${k}[d];`).join(' ');
     const back = walked.map((k) => `o${k} -= st${k}[d] * outShape[d];`).join(' ');
     src = `${decl}
