@@ -592,8 +592,8 @@ export class WebGpuExecutable implements Executable {
         return fromDeviceBytes(r.dtype, r.shape, fetched[next++]);
       });
     } finally {
-      const oom = await device.popErrorScope();
-      const invalid = await device.popErrorScope();
+      // both scopes popped at once (the inner first): one wait for the device, not two in a row
+      const [oom, invalid] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
       this.stats.runs++;
       this.stats.submits += submits;
       this.stats.dispatches += dispatches;
