@@ -1,4 +1,5 @@
 import { DType, GraphcError, TypedArray, allocArray, scalarHelpers, sizeOf, stridesOf } from '@graphc/graph';
+import { runElementwiseSimd } from './wasm-elementwise';
 
 /** Where one argument of an elementwise statement comes from: a kernel input, or an earlier statement. */
 export type ElementwiseRef = { input: number } | { step: number };
@@ -139,7 +140,8 @@ export function runElementwise(
   const pattern = inputs.map((t) => (t.data.length === size && t.shape.length === outShape.length ? 'F' : t.data.length === 1 ? 'S' : 'B')).join('');
   const shape = outShape.length === 0 ? [1] : outShape;
   if (!pattern.includes('B')) {
-    compile(program, pattern)(out, inputs.map((t) => t.data), shape, [], scalarHelpers);
+    const data = inputs.map((t) => t.data);
+    if (!runElementwiseSimd(program, pattern, data, out)) compile(program, pattern)(out, data, shape, [], scalarHelpers);
     return out;
   }
   const merged = mergeDimensions(shape, inputs.map((t) => broadcastStrides(t.shape.length === 0 ? [1] : t.shape, shape)));

@@ -1,0 +1,175 @@
+import type { TypedArray } from '@graphc/graph';
+import type { ElementwiseProgram } from './elementwise';
+
+/**
+ * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
+ * subtractions, products, quotients, square roots and negations (Adam's update, an SGD step, a
+ * scale and shift) becomes one generated module. The JavaScript loop evaluates each statement in
+ * double precision and rounds it to float32 (Math.fround), which for these operations gives the
+ * correctly rounded float32 result (double carries more than 2 x 24 + 2 bits), exactly what the f32x4
+ * instructions compute: the results are the same bits, NaN aside, four lanes at a time, with
+ * float32 division and square root cheaper than double's. Programs with any other op, dtype or a
+ * broadcast input that is not a scalar keep the JavaScript loop.
+ *
+ * Inputs are copied into the module's memory a chunk at a time and results copied out, so a result
+ * may overwrite an input (an update in place): each chunk is read before any of it is written.
+ */
+
+// ---- a minimal assembler, as in wasm-simd.ts --------------------------------------------------
+
+const leb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+};
+const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
+const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
+const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const get = (i: number): number[] => [0x20, ...leb(i)];
+const set = (i: number): number[] => [0x21, ...leb(i)];
+const simd = (code: number): number[] => [0xfd, ...leb(code)];
+const simdMem = (code: number, alignLog2: number): number[] => [0xfd, ...leb(code), ...leb(alignLog2), 0];
+const V128_LOAD = 0x00;
+const V128_LOAD32_SPLAT = 0x09;
+const V128_STORE = 0x0b;
+
+/** The statements' scalar expressions (ops' `elementwise.js` for float dtypes) that have an f32x4 form. */
+const FORMS: Record<string, { code: number; arity: 1 | 2; sameArg?: boolean }> = {
+  'a + b': { code: 0xe4, arity: 2 },
+  'a - b': { code: 0xe5, arity: 2 },
+  'a * b': { code: 0xe6, arity: 2 },
+  'a / b': { code: 0xe7, arity: 2 },
+  'a * a': { code: 0xe6, arity: 1, sameArg: true },
+  'Math.sqrt(a)': { code: 0xe3, arity: 1 },
+  '-a': { code: 0xe1, arity: 1 },
+};
+
+/** Elements per chunk: every region of a chunk stays in L2 together. */
+const CHUNK = 8192;
+/** Below this many elements the JavaScript loop is as fast (the copies and the call cost). */
+const MIN_ELEMENTS = 1024;
+
+interface Compiled {
+  memory: WebAssembly.Memory;
+  /** run(bytes, base of each input, base of the output), byte addresses; bytes a positive multiple of 16. */
+  run: (...args: number[]) => void;
+}
+
+/**
+ * The module of `program` over inputs laid out by `pattern` ('F' full-size, 'S' scalar): params
+ * (bytes, in0, ..., inN-1, out); scalars are splat once, then a loop of 16 bytes per step loads the
+ * full-size inputs, evaluates the statements and stores the result and the program's `stores`.
+ */
+function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<ArrayBuffer> {
+  const n = program.inputDTypes.length;
+  const BYTES = 0;
+  const base = (k: number): number => 1 + k;
+  const OUT = 1 + n;
+  const OFF = 2 + n;
+  const value = (k: number): number => 3 + n + k; // one v128 local per input
+  const step = (j: number): number => 3 + 2 * n + j; // and per statement
+  const arg = (r: { input: number } | { step: number }): number => ('input' in r ? value(r.input) : step(r.step));
+  const body: number[] = [];
+  for (let k = 0; k < n; k++) if (pattern[k] === 'S') body.push(...get(base(k)), ...simdMem(V128_LOAD32_SPLAT, 2), ...set(value(k)));
+  body.push(0x41, 0, ...set(OFF)); // off = 0
+  body.push(0x03, 0x40); // loop
+  const at = (b: number): number[] => [...get(b), ...get(OFF), 0x6a];
+  for (let k = 0; k < n; k++) if (pattern[k] === 'F') body.push(...at(base(k)), ...simdMem(V128_LOAD, 2), ...set(value(k)));
+  program.statements.forEach((s, j) => {
+    const form = FORMS[s.js];
+    const args = form.sameArg ? [s.args[0], s.args[0]] : s.args;
+    for (const a of args) body.push(...get(arg(a)));
+    body.push(...simd(form.code), ...set(step(j)));
+  });
+  const last = step(program.statements.length - 1);
+  body.push(...at(OUT), ...get(last), ...simdMem(V128_STORE, 2));
+  for (const st of program.stores ?? []) body.push(...at(base(st.input)), ...get(step(st.step)), ...simdMem(V128_STORE, 2));
+  // off += 16; loop while off != bytes
+  body.push(...get(OFF), 0x41, 16, 0x6a, 0x22, ...leb(OFF), ...get(BYTES), 0x47, 0x0d, 0, 0x0b, 0x0b);
+  const code = [...vec([[1, I32], [n + program.statements.length, V128]]), ...body];
+  const type = [0x60, ...vec(Array.from({ length: n + 2 }, () => [I32])), ...vec([])];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([type])),
+    ...section(3, vec([[0]])),
+    ...section(5, vec([[0x00, ...leb(1)]])),
+    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('run'), 0x00, 0]])),
+    ...section(10, vec([[...leb(code.length), ...code]])),
+  ]);
+}
+
+const modules = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();
+let enabled = true;
+
+/**
+ * Turns the SIMD elementwise path on or off (tests and benchmarks compare it with the JavaScript
+ * loop); returns whether it is now on (false where WebAssembly SIMD is unavailable).
+ */
+export function setSimdElementwise(on: boolean): boolean {
+  enabled = on;
+  return on && typeof WebAssembly === 'object' && WebAssembly.validate(assemble({ inputDTypes: ['float32'], statements: [{ js: '-a', args: [{ input: 0 }], dtype: 'float32' }] }, 'F'));
+}
+
+/** The compiled module of a program and pattern, null when it has no SIMD form (or SIMD is unavailable). */
+function compiled(program: ElementwiseProgram, pattern: string): Compiled | null {
+  let byPattern = modules.get(program);
+  if (!byPattern) modules.set(program, (byPattern = new Map()));
+  let c = byPattern.get(pattern);
+  if (c !== undefined) return c;
+  c = null;
+  const eligible =
+    /^[FS]+$/.test(pattern) &&
+    pattern.includes('F') &&
+    program.inputDTypes.every((d) => d === 'float32') &&
+    program.statements.every((s) => s.dtype === 'float32' && FORMS[s.js] !== undefined && s.args.length === FORMS[s.js].arity) &&
+    (program.stores ?? []).every((st) => pattern[st.input] === 'F');
+  if (eligible && typeof WebAssembly === 'object') {
+    try {
+      const bytes = assemble(program, pattern);
+      if (WebAssembly.validate(bytes)) {
+        const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+        c = { memory: exports.memory as WebAssembly.Memory, run: exports.run as Compiled['run'] };
+      }
+    } catch {
+      c = null;
+    }
+  }
+  byPattern.set(pattern, c);
+  return c;
+}
+
+/**
+ * Runs `program` (inputs by `pattern`, no broadcast rows) into `out` on WebAssembly SIMD; false when
+ * it has no SIMD form or is too small to gain, and the caller runs the JavaScript loop.
+ */
+export function runElementwiseSimd(program: ElementwiseProgram, pattern: string, ins: TypedArray[], out: TypedArray): boolean {
+  const size = out.length;
+  if (!enabled || size < MIN_ELEMENTS || !(out instanceof Float32Array) || !ins.every((a) => a instanceof Float32Array)) return false;
+  const module = compiled(program, pattern);
+  if (!module) return false;
+  const n = ins.length;
+  const chunk = Math.min(CHUNK, Math.ceil(size / 4) * 4);
+  // regions of `chunk` floats: each input (a scalar in its first lane), then the output
+  const needed = (n + 1) * chunk * 4 - module.memory.buffer.byteLength;
+  if (needed > 0) module.memory.grow(Math.ceil(needed / 65536));
+  const f = new Float32Array(module.memory.buffer);
+  const bases = Array.from({ length: n + 1 }, (_, k) => k * chunk);
+  for (let k = 0; k < n; k++) if (pattern[k] === 'S') f[bases[k]] = ins[k][0];
+  const stores = program.stores ?? [];
+  for (let start = 0; start < size; start += chunk) {
+    const count = Math.min(chunk, size - start);
+    for (let k = 0; k < n; k++) if (pattern[k] === 'F') f.set(ins[k].subarray(start, start + count), bases[k]);
+    module.run(Math.ceil(count / 4) * 16, ...bases.map((b) => b * 4));
+    out.set(f.subarray(bases[n], bases[n] + count), start);
+    for (const st of stores) ins[st.input].set(f.subarray(bases[st.input], bases[st.input] + count), start);
+  }
+  return true;
+}

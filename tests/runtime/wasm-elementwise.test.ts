@@ -1,0 +1,92 @@
+import { ElementwiseProgram, runElementwise, setSimdElementwise } from '@graphc/runtime';
+
+/**
+ * The WebAssembly SIMD elementwise path computes float32 results bit for bit equal to the
+ * JavaScript loop's (each statement in double, rounded with Math.fround): for every expression it
+ * takes, over ordinary values, huge and tiny ones, subnormals, signed zeros, infinities and NaN, with
+ * scalar inputs, a length that is not a multiple of 4 and more than one chunk, an output that
+ * overwrites its input, and stored further results.
+ */
+
+const SPECIAL = [0, -0, 1, -1, 0.5, 3, Infinity, -Infinity, NaN, 1e-45, -1e-45, 1.1754942e-38, 3.4028235e38, -3.4028235e38, 1e-20, 7e37];
+
+function values(n: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n }, (_, i) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    if (i % 7 === 3) return SPECIAL[s % SPECIAL.length];
+    return (s / 2 ** 32 - 0.5) * 10 ** ((s % 13) - 6);
+  });
+}
+
+/** Runs `program` both ways on copies of `inputs`; returns the outputs and the inputs after (stores). */
+function bothWays(program: ElementwiseProgram, inputs: Float32Array[], shapes: number[][], outShape: number[], inPlace = false) {
+  const results = [true, false].map((simd) => {
+    expect(setSimdElementwise(simd)).toBe(simd);
+    const ins = inputs.map((d) => d.slice());
+    const out = inPlace ? ins[0] : new Float32Array(outShape.reduce((a, b) => a * b, 1));
+    runElementwise(program, ins.map((data, k) => ({ data, shape: shapes[k] })), outShape, out);
+    return { out, ins };
+  });
+  setSimdElementwise(true);
+  return results;
+}
+
+const bits = (a: Float32Array): number[] => Array.from(a, (v) => (Number.isNaN(v) ? NaN : v));
+
+describe('WebAssembly SIMD elementwise', () => {
+  const n = 8192 * 2 + 13;
+  test.each(['a + b', 'a - b', 'a * b', 'a / b', 'a * a', 'Math.sqrt(a)', '-a'])('%s equals the JavaScript loop bit for bit', (js) => {
+    const binary = js.includes('b');
+    const program: ElementwiseProgram = {
+      inputDTypes: binary ? ['float32', 'float32'] : ['float32'],
+      statements: [{ js, args: binary ? [{ input: 0 }, { input: 1 }] : [{ input: 0 }], dtype: 'float32' }],
+    };
+    const inputs = binary ? [values(n, 1), values(n, 2)] : [values(n, 3)];
+    const [simd, js0] = bothWays(program, inputs, inputs.map(() => [n]), [n]);
+    expect(bits(simd.out)).toEqual(bits(js0.out));
+    expect(simd.out.map((v, i) => (Object.is(v, -0) ? 1 : 0) - (Object.is(js0.out[i], -0) ? 1 : 0)).every((d) => d === 0)).toBe(true);
+  });
+
+  test("Adam's chained update: scalars, rounded intermediates, stores into two inputs, the output over input 0", () => {
+    // w - lr * (m' / c1) / (sqrt(v' / c2) + eps), m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2
+    const program: ElementwiseProgram = {
+      inputDTypes: Array(11).fill('float32'),
+      statements: [
+        { js: 'a * b', args: [{ input: 1 }, { input: 2 }], dtype: 'float32' },
+        { js: 'a * b', args: [{ input: 3 }, { input: 4 }], dtype: 'float32' },
+        { js: 'a + b', args: [{ step: 0 }, { step: 1 }], dtype: 'float32' },
+        { js: 'a * b', args: [{ input: 5 }, { input: 6 }], dtype: 'float32' },
+        { js: 'a * a', args: [{ input: 3 }], dtype: 'float32' },
+        { js: 'a * b', args: [{ step: 4 }, { input: 7 }], dtype: 'float32' },
+        { js: 'a + b', args: [{ step: 3 }, { step: 5 }], dtype: 'float32' },
+        { js: 'a / b', args: [{ step: 2 }, { input: 8 }], dtype: 'float32' },
+        { js: 'a / b', args: [{ step: 6 }, { input: 9 }], dtype: 'float32' },
+        { js: 'Math.sqrt(a)', args: [{ step: 8 }], dtype: 'float32' },
+        { js: 'a + b', args: [{ step: 9 }, { input: 10 }], dtype: 'float32' },
+        { js: 'a / b', args: [{ step: 7 }, { step: 10 }], dtype: 'float32' },
+        { js: 'a * b', args: [{ step: 11 }, { input: 7 }], dtype: 'float32' },
+        { js: 'a - b', args: [{ input: 0 }, { step: 12 }], dtype: 'float32' },
+      ],
+      stores: [
+        { input: 1, step: 2 },
+        { input: 5, step: 6 },
+      ],
+    };
+    const s = (v: number) => Float32Array.of(v);
+    const v = values(n, 9).map(Math.abs);
+    const inputs = [values(n, 5), values(n, 6), s(0.9), values(n, 7), s(0.1), v, s(0.999), s(0.001), s(0.271), s(0.00299), s(1e-8)];
+    const shapes = inputs.map((d) => (d.length === 1 ? [] : [n]));
+    const [simd, js0] = bothWays(program, inputs, shapes, [n], true);
+    expect(bits(simd.out)).toEqual(bits(js0.out));
+    expect(bits(simd.ins[1])).toEqual(bits(js0.ins[1]));
+    expect(bits(simd.ins[5])).toEqual(bits(js0.ins[5]));
+  });
+
+  test('programs it has no form for, and small ones, keep the JavaScript loop (same results either way)', () => {
+    const program: ElementwiseProgram = { inputDTypes: ['float32'], statements: [{ js: 'Math.exp(a)', args: [{ input: 0 }], dtype: 'float32' }] };
+    const input = values(4096, 4);
+    const [simd, js0] = bothWays(program, [input], [[4096]], [4096]);
+    expect(bits(simd.out)).toEqual(bits(js0.out));
+  });
+});
