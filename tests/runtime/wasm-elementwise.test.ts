@@ -36,13 +36,18 @@ const bits = (a: Float32Array): number[] => Array.from(a, (v) => (Number.isNaN(v
 
 describe('WebAssembly SIMD elementwise', () => {
   const n = 8192 * 2 + 13;
-  test.each(['a + b', 'a - b', 'a * b', 'a / b', 'a * a', 'Math.sqrt(a)', '-a'])('%s equals the JavaScript loop bit for bit', (js) => {
-    const binary = js.includes('b');
+  const binary = ['a + b', 'a - b', 'a * b', 'a / b', 'H.reluGrad(a, b)', '(a > b || a !== a ? a : b)', '(a < b || a !== a ? a : b)'];
+  const unary = ['a * a', 'Math.sqrt(a)', 'Math.abs(a)', '-a', 'H.relu(a)'];
+  test.each([...binary, ...unary])('%s equals the JavaScript loop bit for bit', (js) => {
+    const isBinary = binary.includes(js);
     const program: ElementwiseProgram = {
-      inputDTypes: binary ? ['float32', 'float32'] : ['float32'],
-      statements: [{ js, args: binary ? [{ input: 0 }, { input: 1 }] : [{ input: 0 }], dtype: 'float32' }],
+      inputDTypes: isBinary ? ['float32', 'float32'] : ['float32'],
+      statements: [{ js, args: isBinary ? [{ input: 0 }, { input: 1 }] : [{ input: 0 }], dtype: 'float32' }],
     };
-    const inputs = binary ? [values(n, 1), values(n, 2)] : [values(n, 3)];
+    // the second input repeats the first's values in places, so ties (+0 against -0 too) occur
+    const first = values(n, 1);
+    const second = values(n, 2).map((v, i) => (i % 5 === 0 ? first[i] : i % 11 === 0 ? -first[i] : v));
+    const inputs = isBinary ? [first, second] : [values(n, 3)];
     const [simd, js0] = bothWays(program, inputs, inputs.map(() => [n]), [n]);
     expect(bits(simd.out)).toEqual(bits(js0.out));
     expect(simd.out.map((v, i) => (Object.is(v, -0) ? 1 : 0) - (Object.is(js0.out[i], -0) ? 1 : 0)).every((d) => d === 0)).toBe(true);

@@ -3,8 +3,9 @@ import type { ElementwiseProgram } from './elementwise';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
- * subtractions, products, quotients, square roots and negations (Adam's update, an SGD step, a
- * scale and shift) becomes one generated module. The JavaScript loop evaluates each statement in
+ * subtractions, products, quotients, square roots, negations, absolute values, maxima, minima,
+ * relus and relu gradients (Adam's update, an SGD step, a scale and shift) becomes one generated
+ * module. The JavaScript loop evaluates each statement in
  * double precision and rounds it to float32 (Math.fround), which for these operations gives the
  * correctly rounded float32 result (double carries more than 2 x 24 + 2 bits), exactly what the f32x4
  * instructions compute: the results are the same bits, NaN aside, four lanes at a time, with
@@ -41,15 +42,32 @@ const V128_LOAD = 0x00;
 const V128_LOAD32_SPLAT = 0x09;
 const V128_STORE = 0x0b;
 
-/** The statements' scalar expressions (ops' `elementwise.js` for float dtypes) that have an f32x4 form. */
-const FORMS: Record<string, { code: number; arity: 1 | 2; sameArg?: boolean }> = {
-  'a + b': { code: 0xe4, arity: 2 },
-  'a - b': { code: 0xe5, arity: 2 },
-  'a * b': { code: 0xe6, arity: 2 },
-  'a / b': { code: 0xe7, arity: 2 },
-  'a * a': { code: 0xe6, arity: 1, sameArg: true },
-  'Math.sqrt(a)': { code: 0xe3, arity: 1 },
-  '-a': { code: 0xe1, arity: 1 },
+const V128_CONST = 0x0c;
+const ZERO = [0xfd, V128_CONST, ...Array<number>(16).fill(0)];
+const [F32X4_NE, F32X4_LT, F32X4_GT, V128_AND, V128_OR, V128_BITSELECT] = [0x42, 0x43, 0x44, 0x4e, 0x50, 0x52];
+const [F32X4_ABS, F32X4_NEG, F32X4_SQRT, F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DIV, F32X4_MAX] = [0xe0, 0xe1, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe9];
+
+/**
+ * The statements' scalar expressions (ops' `elementwise.js` for float32) that have an f32x4 form,
+ * each as code given the code pushing its arguments. A form must give the expression's exact
+ * result: one IEEE operation, or instructions that select and keep bits as the JavaScript does
+ * (maximum keeps a NaN a and picks b on ties; relu's gradient turns -0 into +0).
+ */
+const FORMS: Record<string, { arity: 1 | 2; emit: (a: number[], b: number[]) => number[] }> = {
+  'a + b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_ADD)] },
+  'a - b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_SUB)] },
+  'a * b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_MUL)] },
+  'a / b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_DIV)] },
+  'a * a': { arity: 1, emit: (a) => [...a, ...a, ...simd(F32X4_MUL)] },
+  'Math.sqrt(a)': { arity: 1, emit: (a) => [...a, ...simd(F32X4_SQRT)] },
+  'Math.abs(a)': { arity: 1, emit: (a) => [...a, ...simd(F32X4_ABS)] },
+  '-a': { arity: 1, emit: (a) => [...a, ...simd(F32X4_NEG)] },
+  // x/2 + |x|/2, NaN kept, -Infinity to 0: max(x, +0) (-0 below +0, NaN propagated)
+  'H.relu(a)': { arity: 1, emit: (a) => [...a, ...ZERO, ...simd(F32X4_MAX)] },
+  // dy where x > 0 else +0: the comparison's mask keeps dy's bits, + 0 turns -0 into +0
+  'H.reluGrad(a, b)': { arity: 2, emit: (a, b) => [...a, ...b, ...ZERO, ...simd(F32X4_GT), ...simd(V128_AND), ...ZERO, ...simd(F32X4_ADD)] },
+  '(a > b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(F32X4_GT), ...a, ...a, ...simd(F32X4_NE), ...simd(V128_OR), ...simd(V128_BITSELECT)] },
+  '(a < b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(F32X4_LT), ...a, ...a, ...simd(F32X4_NE), ...simd(V128_OR), ...simd(V128_BITSELECT)] },
 };
 
 /** Elements per chunk: every region of a chunk stays in L2 together. */
@@ -84,10 +102,8 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   const at = (b: number): number[] => [...get(b), ...get(OFF), 0x6a];
   for (let k = 0; k < n; k++) if (pattern[k] === 'F') body.push(...at(base(k)), ...simdMem(V128_LOAD, 2), ...set(value(k)));
   program.statements.forEach((s, j) => {
-    const form = FORMS[s.js];
-    const args = form.sameArg ? [s.args[0], s.args[0]] : s.args;
-    for (const a of args) body.push(...get(arg(a)));
-    body.push(...simd(form.code), ...set(step(j)));
+    const [a, b] = s.args.map((r) => get(arg(r)));
+    body.push(...FORMS[s.js].emit(a, b ?? []), ...set(step(j)));
   });
   const last = step(program.statements.length - 1);
   body.push(...at(OUT), ...get(last), ...simdMem(V128_STORE, 2));
