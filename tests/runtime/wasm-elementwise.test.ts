@@ -88,6 +88,21 @@ describe('WebAssembly SIMD elementwise', () => {
     expect(bits(simd.ins[5])).toEqual(bits(js0.ins[5]));
   });
 
+  test.each([16, 12, 6, 8192 + 4])('a bias row of %i over [rows, C] and a relu (an epilogue), with a scalar scale', (c) => {
+    const program: ElementwiseProgram = {
+      inputDTypes: ['float32', 'float32', 'float32'],
+      statements: [
+        { js: 'a * b', args: [{ input: 0 }, { input: 2 }], dtype: 'float32' },
+        { js: 'a + b', args: [{ step: 0 }, { input: 1 }], dtype: 'float32' },
+        { js: 'H.relu(a)', args: [{ step: 1 }], dtype: 'float32' },
+      ],
+    };
+    const rows = Math.ceil(20000 / c);
+    const inputs = [values(rows * c, 11), values(c, 12), Float32Array.of(1.5)];
+    const [simd, js0] = bothWays(program, inputs, [[rows, c], [c], []], [rows, c], true);
+    expect(bits(simd.out)).toEqual(bits(js0.out));
+  });
+
   test('programs it has no form for, and small ones, keep the JavaScript loop (same results either way)', () => {
     const program: ElementwiseProgram = { inputDTypes: ['float32'], statements: [{ js: 'Math.exp(a)', args: [{ input: 0 }], dtype: 'float32' }] };
     const input = values(4096, 4);

@@ -148,7 +148,8 @@ export function runElementwise(
   // a broadcast input that is one row repeated (a per-channel scale over NHWC) needs no odometer
   const rank = merged.shape.length;
   const rows = [...pattern].map((p, k) => (p === 'B' && merged.strides[k].every((st, d) => st === (d === rank - 1 ? 1 : 0)) ? 'R' : p)).join('');
-  compile(program, rows)(out, inputs.map((t) => t.data), merged.shape, merged.strides, scalarHelpers);
+  const data = inputs.map((t) => t.data);
+  if (rows.includes('B') || !runElementwiseSimd(program, rows, data, out, merged.shape[rank - 1])) compile(program, rows)(out, data, merged.shape, merged.strides, scalarHelpers);
   return out;
 }
 

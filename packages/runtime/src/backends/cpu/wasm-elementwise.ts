@@ -77,30 +77,40 @@ const MIN_ELEMENTS = 1024;
 
 interface Compiled {
   memory: WebAssembly.Memory;
-  /** run(bytes, base of each input, base of the output), byte addresses; bytes a positive multiple of 16. */
+  /**
+   * run(bytes, rowBytes, base of each input, base of the output), byte addresses; bytes a positive
+   * multiple of 16, and of rowBytes when an input is a row.
+   */
   run: (...args: number[]) => void;
 }
 
 /**
- * The module of `program` over inputs laid out by `pattern` ('F' full-size, 'S' scalar): params
- * (bytes, in0, ..., inN-1, out); scalars are splat once, then a loop of 16 bytes per step loads the
- * full-size inputs, evaluates the statements and stores the result and the program's `stores`.
+ * The module of `program` over inputs laid out by `pattern` ('F' full-size, 'S' scalar, 'R' one row
+ * of the output's last dimension, repeated): params (bytes, rowBytes, in0, ..., inN-1, out);
+ * scalars are splat once, then a loop of 16 bytes per step loads the full-size inputs and the rows'
+ * vectors at the offset within the row, evaluates the statements and stores the result and the
+ * program's `stores`.
  */
 function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<ArrayBuffer> {
   const n = program.inputDTypes.length;
   const BYTES = 0;
-  const base = (k: number): number => 1 + k;
-  const OUT = 1 + n;
-  const OFF = 2 + n;
-  const value = (k: number): number => 3 + n + k; // one v128 local per input
-  const step = (j: number): number => 3 + 2 * n + j; // and per statement
+  const ROW_BYTES = 1;
+  const base = (k: number): number => 2 + k;
+  const OUT = 2 + n;
+  const OFF = 3 + n;
+  const ROW_OFF = 4 + n;
+  const value = (k: number): number => 5 + n + k; // one v128 local per input
+  const step = (j: number): number => 5 + 2 * n + j; // and per statement
   const arg = (r: { input: number } | { step: number }): number => ('input' in r ? value(r.input) : step(r.step));
   const body: number[] = [];
   for (let k = 0; k < n; k++) if (pattern[k] === 'S') body.push(...get(base(k)), ...simdMem(V128_LOAD32_SPLAT, 2), ...set(value(k)));
-  body.push(0x41, 0, ...set(OFF)); // off = 0
+  body.push(0x41, 0, ...set(OFF), 0x41, 0, ...set(ROW_OFF)); // off = rowOff = 0
   body.push(0x03, 0x40); // loop
   const at = (b: number): number[] => [...get(b), ...get(OFF), 0x6a];
-  for (let k = 0; k < n; k++) if (pattern[k] === 'F') body.push(...at(base(k)), ...simdMem(V128_LOAD, 2), ...set(value(k)));
+  for (let k = 0; k < n; k++) {
+    if (pattern[k] === 'F') body.push(...at(base(k)), ...simdMem(V128_LOAD, 2), ...set(value(k)));
+    if (pattern[k] === 'R') body.push(...get(base(k)), ...get(ROW_OFF), 0x6a, ...simdMem(V128_LOAD, 2), ...set(value(k)));
+  }
   program.statements.forEach((s, j) => {
     const [a, b] = s.args.map((r) => get(arg(r)));
     body.push(...FORMS[s.js].emit(a, b ?? []), ...set(step(j)));
@@ -108,10 +118,14 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   const last = step(program.statements.length - 1);
   body.push(...at(OUT), ...get(last), ...simdMem(V128_STORE, 2));
   for (const st of program.stores ?? []) body.push(...at(base(st.input)), ...get(step(st.step)), ...simdMem(V128_STORE, 2));
+  if (pattern.includes('R')) {
+    // rowOff = (rowOff + 16) * (rowOff + 16 != rowBytes): back to the row's start at its end
+    body.push(...get(ROW_OFF), 0x41, 16, 0x6a, 0x22, ...leb(ROW_OFF), ...get(ROW_OFF), ...get(ROW_BYTES), 0x47, 0x6c, ...set(ROW_OFF));
+  }
   // off += 16; loop while off != bytes
   body.push(...get(OFF), 0x41, 16, 0x6a, 0x22, ...leb(OFF), ...get(BYTES), 0x47, 0x0d, 0, 0x0b, 0x0b);
-  const code = [...vec([[1, I32], [n + program.statements.length, V128]]), ...body];
-  const type = [0x60, ...vec(Array.from({ length: n + 2 }, () => [I32])), ...vec([])];
+  const code = [...vec([[2, I32], [n + program.statements.length, V128]]), ...body];
+  const type = [0x60, ...vec(Array.from({ length: n + 3 }, () => [I32])), ...vec([])];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([type])),
@@ -142,7 +156,7 @@ function compiled(program: ElementwiseProgram, pattern: string): Compiled | null
   if (c !== undefined) return c;
   c = null;
   const eligible =
-    /^[FS]+$/.test(pattern) &&
+    /^[FSR]+$/.test(pattern) &&
     pattern.includes('F') &&
     program.inputDTypes.every((d) => d === 'float32') &&
     program.statements.every((s) => s.dtype === 'float32' && FORMS[s.js] !== undefined && s.args.length === FORMS[s.js].arity) &&
@@ -163,27 +177,35 @@ function compiled(program: ElementwiseProgram, pattern: string): Compiled | null
 }
 
 /**
- * Runs `program` (inputs by `pattern`, no broadcast rows) into `out` on WebAssembly SIMD; false when
- * it has no SIMD form or is too small to gain, and the caller runs the JavaScript loop.
+ * Runs `program` (inputs by `pattern`: full-size, scalars, rows of `rowLength`) into `out` on
+ * WebAssembly SIMD; false when it has no SIMD form or is too small to gain, and the caller runs the
+ * JavaScript loop.
  */
-export function runElementwiseSimd(program: ElementwiseProgram, pattern: string, ins: TypedArray[], out: TypedArray): boolean {
+export function runElementwiseSimd(program: ElementwiseProgram, pattern: string, ins: TypedArray[], out: TypedArray, rowLength = 0): boolean {
   const size = out.length;
   if (!enabled || size < MIN_ELEMENTS || !(out instanceof Float32Array) || !ins.every((a) => a instanceof Float32Array)) return false;
+  const rows = pattern.includes('R');
+  // a row is read four lanes at a time from its start: its length must be whole vectors
+  if (rows && (rowLength % 4 !== 0 || rowLength === 0)) return false;
   const module = compiled(program, pattern);
   if (!module) return false;
   const n = ins.length;
-  const chunk = Math.min(CHUNK, Math.ceil(size / 4) * 4);
+  // chunks of whole rows, so each starts at a row's start
+  const chunk = rows ? Math.max(1, Math.floor(CHUNK / rowLength)) * rowLength : Math.min(CHUNK, Math.ceil(size / 4) * 4);
   // regions of `chunk` floats: each input (a scalar in its first lane), then the output
   const needed = (n + 1) * chunk * 4 - module.memory.buffer.byteLength;
   if (needed > 0) module.memory.grow(Math.ceil(needed / 65536));
   const f = new Float32Array(module.memory.buffer);
   const bases = Array.from({ length: n + 1 }, (_, k) => k * chunk);
-  for (let k = 0; k < n; k++) if (pattern[k] === 'S') f[bases[k]] = ins[k][0];
+  for (let k = 0; k < n; k++) {
+    if (pattern[k] === 'S') f[bases[k]] = ins[k][0];
+    if (pattern[k] === 'R') f.set(ins[k].subarray(0, rowLength), bases[k]);
+  }
   const stores = program.stores ?? [];
   for (let start = 0; start < size; start += chunk) {
     const count = Math.min(chunk, size - start);
     for (let k = 0; k < n; k++) if (pattern[k] === 'F') f.set(ins[k].subarray(start, start + count), bases[k]);
-    module.run(Math.ceil(count / 4) * 16, ...bases.map((b) => b * 4));
+    module.run(Math.ceil(count / 4) * 16, rowLength * 4, ...bases.map((b) => b * 4));
     out.set(f.subarray(bases[n], bases[n] + count), start);
     for (const st of stores) ins[st.input].set(f.subarray(bases[st.input], bases[st.input] + count), start);
   }
