@@ -114,7 +114,8 @@ export class WebGpuExecutable implements Executable {
   /** Nodes that run through the CPU, with why and what it costs in transfers: explicit in every plan. */
   readonly fallbacks: FallbackRecord[] = [];
   /** Per node: 'gpu' with its dispatch count, or 'cpu' (fallback), 'alias', 'variable', 'const', 'feed'. */
-  readonly placement: { node: string; op: string; where: string; dispatches?: number }[] = [];
+  /** Where each node runs; a GPU node's dispatch count and the most storage buffers one of them binds. */
+  readonly placement: { node: string; op: string; where: string; dispatches?: number; bindings?: number }[] = [];
   private readonly steps: Step[] = [];
   private feedRefs: TensorRef[] = [];
   private fetchRefs: TensorRef[] = [];
@@ -257,6 +258,8 @@ export class WebGpuExecutable implements Executable {
         outputs = outInfo.map((o) => slot(o.dtype, o.shape, index));
       }
       const gpuInfos = (refs: TensorRef[]): GpuTensorInfo[] => refs.map((r) => ({ dtype: r.dtype, shape: r.shape }));
+      // a constant input's value goes to the kernel builder, which may bake it into the shader
+      const inputInfos = (refs: TensorRef[]): GpuTensorInfo[] => refs.map((r) => ({ dtype: r.dtype, shape: r.shape, ...(r.host ? { value: r.host } : {}) }));
       let kernelPlan: KernelPlan | null = null;
       let reason = '';
       const kernel = getWebGpuKernel(node.op) ?? (def.elementwise ? elementwiseKernel : undefined);
@@ -265,7 +268,7 @@ export class WebGpuExecutable implements Executable {
       else if (outputs.some((o) => o.dtype === 'float64') || inputs.some((i) => i.dtype === 'float64')) reason = 'float64 (no 64-bit floats in WGSL)';
       else {
         try {
-          kernelPlan = kernel({ node, attrs: node.attrs, inputs: gpuInfos(inputs), outputs: gpuInfos(outputs), limits: ctx.limits });
+          kernelPlan = kernel({ node, attrs: node.attrs, inputs: inputInfos(inputs), outputs: gpuInfos(outputs), limits: ctx.limits });
           const maxBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
           const tooMany = kernelPlan.dispatches.find((d) => d.bindings.length > maxBuffers);
           if (tooMany) throw new NoGpuKernel(`needs ${tooMany.bindings.length} storage buffers, the device allows ${maxBuffers}`);
@@ -287,7 +290,8 @@ export class WebGpuExecutable implements Executable {
           }
         });
         this.steps.push(step);
-        this.placement.push({ node: node.name, op: node.op, where: 'gpu', dispatches: kernelPlan.dispatches.length });
+        const bindings = Math.max(0, ...kernelPlan.dispatches.map((d) => d.bindings.length));
+        this.placement.push({ node: node.name, op: node.op, where: 'gpu', dispatches: kernelPlan.dispatches.length, bindings });
       } else {
         const cpu = getCpuKernel(node.op);
         if (!cpu) throw new UnsupportedOpError(`no kernel for op '${node.op}' (node '${node.name}') on webgpu (${reason}) nor on the cpu`, [node.op]);

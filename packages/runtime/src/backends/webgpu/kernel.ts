@@ -5,6 +5,8 @@ import { Attrs, DType, GraphcError, Node, TensorValue } from '@graphc/graph';
 export interface GpuTensorInfo {
   dtype: DType;
   shape: number[];
+  /** The value, for an input the plan knows at compile time (a constant): kernels may bake it in. */
+  value?: TensorValue;
 }
 
 /**

@@ -173,14 +173,32 @@ export function broadcastLoads(outShape: number[], inputs: { shape: number[] }[]
   return inputs.map((_, k) => broadcastIndex(i, shape, strides[k]));
 }
 
+/**
+ * A constant scalar input as a WGSL literal with its exact bits (a finite float32 through its bit
+ * pattern), or undefined: such inputs need no binding, so a fused update with many hyperparameters
+ * stays within the device's storage buffers per shader stage (8 by default).
+ */
+function literalOf(t: GpuTensorInfo): string | undefined {
+  if (!t.value || t.value.data.length !== 1) return undefined;
+  const v = Number(t.value.data[0]);
+  // a NaN or an infinity in a constant expression is a shader-creation error: those stay bound
+  if (t.dtype === 'float32') return Number.isFinite(v) ? `bitcast<f32>(${new Uint32Array(Float32Array.of(v).buffer)[0]}u)` : undefined;
+  if (t.dtype === 'int32' && Number.isInteger(v)) return v === -2147483648 ? 'i32(-2147483647 - 1)' : `i32(${v})`;
+  if (t.dtype === 'bool') return v ? '1u' : '0u';
+  return undefined;
+}
+
 /** One WGSL dispatch computing `program` over every output element. */
 export function elementwiseDispatch(program: GpuElementwiseProgram, maxPerDim: number): WgslDispatch {
   const out = program.output;
   const n = sizeOf(out.shape);
   const selfInputs = new Map((program.inputIsOutput ?? []).map((s) => [s.input, s.output]));
-  const bound = program.inputs.map((_, k) => k).filter((k) => !selfInputs.has(k));
+  const literals = program.inputs.map((t, k) => (selfInputs.has(k) ? undefined : literalOf(t)));
+  const bound = program.inputs.map((_, k) => k).filter((k) => !selfInputs.has(k) && literals[k] === undefined);
   const index = broadcastLoads(out.shape, program.inputs, 'i');
-  const loads = program.inputs.map((_, k) => (selfInputs.has(k) ? `let x${k} = out${selfInputs.get(k)}[i];` : `let x${k} = in${k}[${index[k]}];`));
+  const loads = program.inputs.map((_, k) =>
+    selfInputs.has(k) ? `let x${k} = out${selfInputs.get(k)}[i];` : literals[k] !== undefined ? `let x${k} = ${literals[k]};` : `let x${k} = in${k}[${index[k]}];`,
+  );
   const { lines, result } = programLines(program, program.inputs.map((_, k) => `x${k}`));
   const stores = (program.inputIsOutput ?? []).filter((s) => s.step !== undefined);
   const bindings: WgslBinding[] = [
