@@ -93,6 +93,8 @@ export interface LowerContext {
   kernel(shape: number[], dtype: DType, args: TensorRef[], body: (names: string[]) => string): TensorRef;
   /** A value fixed at compile time. */
   constant(values: ArrayLike<number>, shape: number[], dtype: DType): TensorRef;
+  /** The value of a one-element constant (as the kernels hold it, in float32), else undefined. */
+  scalarConstant(t: TensorRef): number | undefined;
   /** The same data seen with another shape (reshape, identity). */
   alias(t: TensorRef, shape: number[], dtype?: DType): TensorRef;
   /** A tensor the host fills each run (random draws). */
@@ -259,6 +261,7 @@ function lowerContext(
     outputs,
     where,
     constant,
+    scalarConstant: (t) => (t.ref.kind === 'const' && sizeOf(t.shape) === 1 ? program.consts[t.ref.id][0] : undefined),
     kernel(shape, dtype, args, body) {
       const size = sizeOf(shape);
       if (size === 0) return { ref: { kind: 'empty' }, dtype, shape };

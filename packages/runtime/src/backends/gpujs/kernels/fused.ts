@@ -37,15 +37,38 @@ export const MAX_FUSED_INPUTS = 6;
 
 registerGpujsKernel('fusedElementwise', (ctx) => {
   const out = ctx.outputs[0];
-  if (ctx.inputs.length > MAX_FUSED_INPUTS) return [spread(unfusedSteps(ctx.attrs, ctx.inputs, ctx).at(-1)!, out, ctx)];
+  const inputs = programInputs(ctx);
+  if (inputs.live.length > MAX_FUSED_INPUTS) return [spread(unfusedSteps(ctx.attrs, ctx.inputs, ctx).at(-1)!, out, ctx)];
   return [
-    ctx.kernel(out.shape, out.dtype, ctx.inputs, (names) => {
-      const locals = ctx.inputs.map((_, k) => `v${k}`);
-      const body = programBody(ctx.attrs, 'program', ctx.inputs, locals, ctx.where);
-      return `${readInputs(ctx.inputs, names, out.shape, locals)}${body.code}return ${body.result};`;
+    ctx.kernel(out.shape, out.dtype, inputs.live, (names) => {
+      const body = programBody(ctx.attrs, 'program', ctx.inputs, inputs.locals, ctx.where);
+      return `${inputs.read(names, out.shape)}${body.code}return ${body.result};`;
     }),
   ];
 });
+
+/**
+ * A fused kernel's inputs: the tensors it reads (`live`), and a finite constant scalar (a
+ * hyperparameter) as a number literal instead, so a fused update with many of them fits the
+ * MAX_FUSED_INPUTS a kernel binds. `read` declares local v<k> for every program input k.
+ */
+function programInputs(ctx: LowerContext): { live: TensorRef[]; locals: string[]; read: (names: string[], shape: number[]) => string } {
+  const literals = ctx.inputs.map((t) => {
+    const v = ctx.scalarConstant(t);
+    // -0 prints as 0, and gpu.js writes no infinity or NaN literal: those stay inputs
+    if (v === undefined || !Number.isFinite(v) || Object.is(v, -0)) return undefined;
+    return Number.isInteger(v) ? `${v}.0` : String(v);
+  });
+  const locals = ctx.inputs.map((_, k) => `v${k}`);
+  const liveIndex = ctx.inputs.map((_, k) => k).filter((k) => literals[k] === undefined);
+  return {
+    live: liveIndex.map((k) => ctx.inputs[k]),
+    locals,
+    read: (names, shape) =>
+      readInputs(liveIndex.map((k) => ctx.inputs[k]), names, shape, liveIndex.map((k) => locals[k])) +
+      literals.map((l, k) => (l === undefined ? '' : `const v${k} = ${l};\n`)).join(''),
+  };
+}
 
 /**
  * A fused update: a kernel per variable it writes (a gpu.js kernel has one output), each evaluating
@@ -56,15 +79,15 @@ registerGpujsKernel('fusedAssign', (ctx) => {
   const updates = updatesOf(ctx.attrs, ctx.where);
   const last = programOf(ctx.attrs, 'program', ctx.where).length - 1;
   const results = [last, ...updates.map((u) => u.step)];
-  if (ctx.inputs.length > MAX_FUSED_INPUTS) {
+  const inputs = programInputs(ctx);
+  if (inputs.live.length > MAX_FUSED_INPUTS) {
     const all = unfusedSteps(ctx.attrs, ctx.inputs, ctx, results);
     return results.map((step, j) => spread(all[step], ctx.outputs[j], ctx));
   }
   return results.map((step, j) =>
-    ctx.kernel(ctx.outputs[j].shape, ctx.outputs[j].dtype, ctx.inputs, (names) => {
-      const locals = ctx.inputs.map((_, k) => `v${k}`);
-      const body = programBody(ctx.attrs, 'program', ctx.inputs, locals, ctx.where, 't', results);
-      return `${readInputs(ctx.inputs, names, ctx.outputs[j].shape, locals)}${body.code}return t${step};`;
+    ctx.kernel(ctx.outputs[j].shape, ctx.outputs[j].dtype, inputs.live, (names) => {
+      const body = programBody(ctx.attrs, 'program', ctx.inputs, inputs.locals, ctx.where, 't', results);
+      return `${inputs.read(names, ctx.outputs[j].shape)}${body.code}return t${step};`;
     }),
   );
 });
