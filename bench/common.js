@@ -72,6 +72,18 @@ async function medianMs(run, runs, warmup) {
   return median(times);
 }
 
+/** A profiled session's kernel time per op over `runs` runs: { op, nodes, msPerRun }, slowest first. */
+function timePerOp(profile, runs) {
+  const byOp = new Map();
+  for (const t of profile) {
+    const e = byOp.get(t.op) ?? { op: t.op, nodes: 0, msPerRun: 0 };
+    e.nodes++;
+    e.msPerRun += t.ms / runs;
+    byOp.set(t.op, e);
+  }
+  return [...byOp.values()].sort((a, b) => b.msPerRun - a.msPerRun);
+}
+
 /** Largest |a[i] - b[i]|; Infinity when the lengths differ. */
 function maxAbsDiff(a, b) {
   if (a.length !== b.length) return Infinity;
@@ -80,4 +92,4 @@ function maxAbsDiff(a, b) {
   return m;
 }
 
-module.exports = { loadGraphc, seededArray, median, medianMs, maxAbsDiff, parseFlags };
+module.exports = { loadGraphc, seededArray, median, medianMs, maxAbsDiff, parseFlags, timePerOp };

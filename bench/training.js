@@ -9,7 +9,7 @@
  */
 'use strict';
 const path = require('path');
-const { loadGraphc, medianMs, parseFlags } = require('./common');
+const { loadGraphc, medianMs, parseFlags, timePerOp } = require('./common');
 const graphc = loadGraphc();
 const { Session, loadModel, tensor, train } = graphc;
 
@@ -42,14 +42,7 @@ async function stepOf(name) {
     for (let i = 0; i < 3; i++) await run();
     session.clearProfile();
     for (let i = 0; i < flags.runs; i++) await run();
-    const byOp = new Map();
-    for (const t of session.profile()) {
-      const e = byOp.get(t.op) ?? { op: t.op, nodes: 0, msPerStep: 0 };
-      e.nodes++;
-      e.msPerStep += t.ms / flags.runs;
-      byOp.set(t.op, e);
-    }
-    result.ops = [...byOp.values()].sort((a, b) => b.msPerStep - a.msPerStep);
+    result.ops = timePerOp(session.profile(), flags.runs);
   }
   return result;
 }
@@ -59,7 +52,7 @@ async function stepOf(name) {
   if (flags.json) return console.log(JSON.stringify(results, null, 2));
   for (const r of results) {
     console.log(`${r.name}: median ${r.medianMs.toFixed(2)} ms over ${flags.runs} steps; first losses ${r.losses.map((l) => l.toFixed(6)).join(', ')}`);
-    for (const o of r.ops.slice(0, flags.top)) console.log(`  ${o.op.padEnd(28)} ${String(o.nodes).padStart(3)} nodes  ${o.msPerStep.toFixed(3).padStart(8)} ms`);
+    for (const o of r.ops.slice(0, flags.top)) console.log(`  ${o.op.padEnd(28)} ${String(o.nodes).padStart(3)} nodes  ${o.msPerRun.toFixed(3).padStart(8)} ms`);
   }
 })().catch((e) => {
   console.error(e);

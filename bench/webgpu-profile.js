@@ -8,7 +8,7 @@
  */
 'use strict';
 const path = require('path');
-const { loadGraphc, parseFlags, seededArray } = require('./common');
+const { loadGraphc, parseFlags, seededArray, timePerOp } = require('./common');
 const graphc = loadGraphc();
 const { Graph, Session, initializeFromModel, loadModel, ops, tensor, train } = graphc;
 
@@ -21,14 +21,7 @@ async function profileOf(session, run) {
   const start = performance.now();
   for (let i = 0; i < flags.runs; i++) await run();
   const wallMs = (performance.now() - start) / flags.runs;
-  const byOp = new Map();
-  for (const t of session.profile()) {
-    const e = byOp.get(t.op) ?? { op: t.op, nodes: 0, msPerRun: 0 };
-    e.nodes++;
-    e.msPerRun += t.ms / flags.runs;
-    byOp.set(t.op, e);
-  }
-  const ops = [...byOp.values()].sort((a, b) => b.msPerRun - a.msPerRun);
+  const ops = timePerOp(session.profile(), flags.runs);
   // launches matter on a GPU, where each costs microseconds whatever its size
   const dispatchesPerRun = session.backend.compiled.at(-1).stats.dispatchesPerRun;
   return { wallMsPerRun: wallMs, kernelMsPerRun: ops.reduce((s, o) => s + o.msPerRun, 0), dispatchesPerRun, ops };

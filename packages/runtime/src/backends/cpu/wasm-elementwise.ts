@@ -1,5 +1,6 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
+import { I32, MODULE_HEADER, V128, get, i32, leb, name, op, section, set, simd, simdMem, simdOp, tee, vec } from './wasm-assembler';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -16,36 +17,8 @@ import type { ElementwiseProgram } from './elementwise';
  * may overwrite an input (an update in place): each chunk is read before any of it is written.
  */
 
-// ---- a minimal assembler, as in wasm-simd.ts --------------------------------------------------
-
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-};
-const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
-const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
-const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const get = (i: number): number[] => [0x20, ...leb(i)];
-const set = (i: number): number[] => [0x21, ...leb(i)];
-const simd = (code: number): number[] => [0xfd, ...leb(code)];
-const simdMem = (code: number, alignLog2: number): number[] => [0xfd, ...leb(code), ...leb(alignLog2), 0];
-const V128_LOAD = 0x00;
-const V128_LOAD32_SPLAT = 0x09;
-const V128_STORE = 0x0b;
-
-const V128_CONST = 0x0c;
-const ZERO = [0xfd, V128_CONST, ...Array<number>(16).fill(0)];
-const [F32X4_NE, F32X4_LT, F32X4_GT, V128_AND, V128_OR, V128_BITSELECT] = [0x42, 0x43, 0x44, 0x4e, 0x50, 0x52];
-const [F32X4_ABS, F32X4_NEG, F32X4_SQRT, F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DIV, F32X4_MAX] = [0xe0, 0xe1, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe9];
+const ZERO = [...simd(simdOp.v128Const), ...Array<number>(16).fill(0)];
+const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32x4Neg, f32x4Sqrt, f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Max } = simdOp;
 
 /**
  * The statements' scalar expressions (ops' `elementwise.js` for float32) that have an f32x4 form,
@@ -54,20 +27,20 @@ const [F32X4_ABS, F32X4_NEG, F32X4_SQRT, F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_
  * (maximum keeps a NaN a and picks b on ties; relu's gradient turns -0 into +0).
  */
 const FORMS: Record<string, { arity: 1 | 2; emit: (a: number[], b: number[]) => number[] }> = {
-  'a + b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_ADD)] },
-  'a - b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_SUB)] },
-  'a * b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_MUL)] },
-  'a / b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(F32X4_DIV)] },
-  'a * a': { arity: 1, emit: (a) => [...a, ...a, ...simd(F32X4_MUL)] },
-  'Math.sqrt(a)': { arity: 1, emit: (a) => [...a, ...simd(F32X4_SQRT)] },
-  'Math.abs(a)': { arity: 1, emit: (a) => [...a, ...simd(F32X4_ABS)] },
-  '-a': { arity: 1, emit: (a) => [...a, ...simd(F32X4_NEG)] },
+  'a + b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Add)] },
+  'a - b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Sub)] },
+  'a * b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Mul)] },
+  'a / b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Div)] },
+  'a * a': { arity: 1, emit: (a) => [...a, ...a, ...simd(f32x4Mul)] },
+  'Math.sqrt(a)': { arity: 1, emit: (a) => [...a, ...simd(f32x4Sqrt)] },
+  'Math.abs(a)': { arity: 1, emit: (a) => [...a, ...simd(f32x4Abs)] },
+  '-a': { arity: 1, emit: (a) => [...a, ...simd(f32x4Neg)] },
   // x/2 + |x|/2, NaN kept, -Infinity to 0: max(x, +0) (-0 below +0, NaN propagated)
-  'H.relu(a)': { arity: 1, emit: (a) => [...a, ...ZERO, ...simd(F32X4_MAX)] },
+  'H.relu(a)': { arity: 1, emit: (a) => [...a, ...ZERO, ...simd(f32x4Max)] },
   // dy where x > 0 else +0: the comparison's mask keeps dy's bits, + 0 turns -0 into +0
-  'H.reluGrad(a, b)': { arity: 2, emit: (a, b) => [...a, ...b, ...ZERO, ...simd(F32X4_GT), ...simd(V128_AND), ...ZERO, ...simd(F32X4_ADD)] },
-  '(a > b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(F32X4_GT), ...a, ...a, ...simd(F32X4_NE), ...simd(V128_OR), ...simd(V128_BITSELECT)] },
-  '(a < b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(F32X4_LT), ...a, ...a, ...simd(F32X4_NE), ...simd(V128_OR), ...simd(V128_BITSELECT)] },
+  'H.reluGrad(a, b)': { arity: 2, emit: (a, b) => [...a, ...b, ...ZERO, ...simd(f32x4Gt), ...simd(v128And), ...ZERO, ...simd(f32x4Add)] },
+  '(a > b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Gt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
+  '(a < b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Lt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
 };
 
 /** Elements per chunk: every region of a chunk stays in L2 together. */
@@ -103,31 +76,31 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   const step = (j: number): number => 5 + 2 * n + j; // and per statement
   const arg = (r: { input: number } | { step: number }): number => ('input' in r ? value(r.input) : step(r.step));
   const body: number[] = [];
-  for (let k = 0; k < n; k++) if (pattern[k] === 'S') body.push(...get(base(k)), ...simdMem(V128_LOAD32_SPLAT, 2), ...set(value(k)));
-  body.push(0x41, 0, ...set(OFF), 0x41, 0, ...set(ROW_OFF)); // off = rowOff = 0
-  body.push(0x03, 0x40); // loop
-  const at = (b: number): number[] => [...get(b), ...get(OFF), 0x6a];
+  for (let k = 0; k < n; k++) if (pattern[k] === 'S') body.push(...get(base(k)), ...simdMem(simdOp.v128Load32Splat, 2), ...set(value(k)));
+  body.push(...i32(0), ...set(OFF), ...i32(0), ...set(ROW_OFF));
+  body.push(op.loop, op.emptyBlock);
+  const at = (b: number): number[] => [...get(b), ...get(OFF), op.i32Add];
   for (let k = 0; k < n; k++) {
-    if (pattern[k] === 'F') body.push(...at(base(k)), ...simdMem(V128_LOAD, 2), ...set(value(k)));
-    if (pattern[k] === 'R') body.push(...get(base(k)), ...get(ROW_OFF), 0x6a, ...simdMem(V128_LOAD, 2), ...set(value(k)));
+    if (pattern[k] === 'F') body.push(...at(base(k)), ...simdMem(simdOp.v128Load, 2), ...set(value(k)));
+    if (pattern[k] === 'R') body.push(...get(base(k)), ...get(ROW_OFF), op.i32Add, ...simdMem(simdOp.v128Load, 2), ...set(value(k)));
   }
   program.statements.forEach((s, j) => {
     const [a, b] = s.args.map((r) => get(arg(r)));
     body.push(...FORMS[s.js].emit(a, b ?? []), ...set(step(j)));
   });
   const last = step(program.statements.length - 1);
-  body.push(...at(OUT), ...get(last), ...simdMem(V128_STORE, 2));
-  for (const st of program.stores ?? []) body.push(...at(base(st.input)), ...get(step(st.step)), ...simdMem(V128_STORE, 2));
+  body.push(...at(OUT), ...get(last), ...simdMem(simdOp.v128Store, 2));
+  for (const st of program.stores ?? []) body.push(...at(base(st.input)), ...get(step(st.step)), ...simdMem(simdOp.v128Store, 2));
   if (pattern.includes('R')) {
     // rowOff = (rowOff + 16) * (rowOff + 16 != rowBytes): back to the row's start at its end
-    body.push(...get(ROW_OFF), 0x41, 16, 0x6a, 0x22, ...leb(ROW_OFF), ...get(ROW_OFF), ...get(ROW_BYTES), 0x47, 0x6c, ...set(ROW_OFF));
+    body.push(...get(ROW_OFF), ...i32(16), op.i32Add, ...tee(ROW_OFF), ...get(ROW_OFF), ...get(ROW_BYTES), op.i32Ne, op.i32Mul, ...set(ROW_OFF));
   }
   // off += 16; loop while off != bytes
-  body.push(...get(OFF), 0x41, 16, 0x6a, 0x22, ...leb(OFF), ...get(BYTES), 0x47, 0x0d, 0, 0x0b, 0x0b);
+  body.push(...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(BYTES), op.i32Ne, op.brIf, 0, op.end, op.end);
   const code = [...vec([[2, I32], [n + program.statements.length, V128]]), ...body];
   const type = [0x60, ...vec(Array.from({ length: n + 3 }, () => [I32])), ...vec([])];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...MODULE_HEADER,
     ...section(1, vec([type])),
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, ...leb(1)]])),

@@ -13,60 +13,7 @@
  * its linear memory; the driver packs operands into it and reads results back.
  */
 
-// ---- a minimal assembler: just what the kernel needs ------------------------------------------
-
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-};
-
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-};
-
-const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
-const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
-const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const op = {
-  loop: 0x03,
-  end: 0x0b,
-  brIf: 0x0d,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Const: 0x41,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32Ne: 0x47,
-  emptyBlock: 0x40,
-};
-/** SIMD opcodes (after the 0xfd prefix). */
-const simdOp = { v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b, f32x4Add: 0xe4, f32x4Mul: 0xe6 };
-
-const get = (i: number): number[] => [op.localGet, ...leb(i)];
-const set = (i: number): number[] => [op.localSet, ...leb(i)];
-const i32 = (n: number): number[] => [op.i32Const, ...sleb(n)];
-/** A SIMD instruction with a memory operand: alignment as log2 bytes, then a constant offset. */
-const simdMem = (code: number, alignLog2: number, offset: number): number[] => [0xfd, ...leb(code), ...leb(alignLog2), ...leb(offset)];
-const simd = (code: number): number[] => [0xfd, ...leb(code)];
+import { I32, MODULE_HEADER, V128, get, i32, leb, name, op, section, set, simd, simdMem, simdOp, vec } from './wasm-assembler';
 
 /** Rows and columns of the register tile. */
 export const TILE_M = 4;
@@ -123,7 +70,7 @@ function kernelModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   const rowCode = depthwiseRowFunction();
   const params = (n: number): number[] => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([])];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...MODULE_HEADER,
     ...section(1, vec([params(6)])),
     // threads: the memory is imported, shared (flags 0x03: a maximum, shared) by every worker's instance
     ...(sharedMemory ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(SHARED_MAX_PAGES)]])) : []),

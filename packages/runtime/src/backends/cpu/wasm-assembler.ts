@@ -1,0 +1,85 @@
+/**
+ * A minimal WebAssembly assembler: the encodings and opcodes the cpu backend's generated modules
+ * (wasm-simd.ts, wasm-elementwise.ts) are written with, so each module reads as named instructions
+ * rather than an opaque binary.
+ */
+
+/** Unsigned LEB128. */
+export const leb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+};
+
+/** Signed LEB128. */
+export const sleb = (n: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+};
+
+export const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
+export const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
+export const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
+
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+export const op = {
+  loop: 0x03,
+  end: 0x0b,
+  brIf: 0x0d,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Const: 0x41,
+  i32Eq: 0x46,
+  i32Ne: 0x47,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  emptyBlock: 0x40,
+};
+/** SIMD opcodes (after the 0xfd prefix). */
+export const simdOp = {
+  v128Load: 0x00,
+  v128Load32Splat: 0x09,
+  v128Store: 0x0b,
+  v128Const: 0x0c,
+  f32x4Ne: 0x42,
+  f32x4Lt: 0x43,
+  f32x4Gt: 0x44,
+  v128And: 0x4e,
+  v128Or: 0x50,
+  v128Bitselect: 0x52,
+  f32x4Abs: 0xe0,
+  f32x4Neg: 0xe1,
+  f32x4Sqrt: 0xe3,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Max: 0xe9,
+};
+
+export const get = (i: number): number[] => [op.localGet, ...leb(i)];
+export const set = (i: number): number[] => [op.localSet, ...leb(i)];
+export const tee = (i: number): number[] => [op.localTee, ...leb(i)];
+export const i32 = (n: number): number[] => [op.i32Const, ...sleb(n)];
+/** A SIMD instruction with a memory operand: alignment as log2 bytes, then a constant offset. */
+export const simdMem = (code: number, alignLog2: number, offset = 0): number[] => [0xfd, ...leb(code), ...leb(alignLog2), ...leb(offset)];
+export const simd = (code: number): number[] => [0xfd, ...leb(code)];
+
+/** A module's header: the magic number and version 1. */
+export const MODULE_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
