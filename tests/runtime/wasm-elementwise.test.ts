@@ -1,5 +1,6 @@
 import { ElementwiseProgram, runElementwise, setSimdElementwise } from '@graphc/runtime';
 import { runElementwiseSimd } from '../../packages/runtime/src/backends/cpu/wasm-elementwise';
+import { sumRowsSimd } from '../../packages/runtime/src/backends/cpu/wasm-reduce';
 
 /**
  * The WebAssembly SIMD elementwise path computes float32 results bit for bit equal to the
@@ -119,5 +120,24 @@ describe('WebAssembly SIMD elementwise', () => {
     const input = values(4096, 4);
     const [simd, js0] = bothWays(program, [input], [[4096]], [4096]);
     expect(bits(simd.out)).toEqual(bits(js0.out));
+  });
+});
+
+describe('WebAssembly SIMD row sums (bias gradients)', () => {
+  test.each([4, 16, 36])('rows of %i summed in float64 give the JavaScript loop bits, over chunks and special values', (inner) => {
+    const rows = Math.ceil(70000 / inner);
+    const x = values(rows * inner, 21 + inner);
+    const start = Float64Array.from({ length: inner }, (_, j) => j * 0.25 - 1);
+    const acc = start.slice();
+    expect(sumRowsSimd(x, inner, acc)).toBe(true);
+    // the kernel's JavaScript loop: each column's float64 sum, row after row
+    const want = start.slice();
+    for (let i = 0; i < x.length; i++) want[i % inner] += x[i];
+    expect(Array.from(acc, (v) => (Number.isNaN(v) ? NaN : v))).toEqual(Array.from(want, (v) => (Number.isNaN(v) ? NaN : v)));
+  });
+
+  test('rows it does not take: a length not a multiple of 4, or too few values', () => {
+    expect(sumRowsSimd(values(6000, 1), 6, new Float64Array(6))).toBe(false);
+    expect(sumRowsSimd(values(64, 1), 16, new Float64Array(16))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { GraphcError, TensorValue, sizeOf, stridesOf } from '@graphc/graph';
 import { runElementwise } from '../elementwise';
 import { registerCpuKernel } from '../kernel';
+import { sumRowsSimd } from '../wasm-reduce';
 
 /**
  * sumToShapeOf(x, like): sums x over the dimensions where `like` is 1 (or missing). One pass over x
@@ -28,8 +29,11 @@ registerCpuKernel('sumToShapeOf', (inputs, _attrs, ctx) => {
   const strides = x.shape.map((_, d) => (d < offset || target[d - offset] === 1 ? 0 : own[d - offset]));
   const acc = new Float64Array(out.data.length);
   const xd = x.data;
+  const rowsOnly = rank > 0 && strides[rank - 1] === 1 && strides.slice(0, rank - 1).every((st) => st === 0);
   if (rank === 0 || xd.length === 0) {
     if (xd.length) acc[0] = xd[0];
+  } else if (rowsOnly && xd instanceof Float32Array && sumRowsSimd(xd, x.shape[rank - 1], acc)) {
+    // rows summed to one row (a bias gradient): done on WebAssembly SIMD, the same float64 sums
   } else {
     const inner = x.shape[rank - 1];
     const innerStride = strides[rank - 1];
