@@ -83,3 +83,21 @@ export const simd = (code: number): number[] => [0xfd, ...leb(code)];
 
 /** A module's header: the magic number and version 1. */
 export const MODULE_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+/**
+ * A module of one exported function `fn` taking `params` i32 arguments and returning nothing, with
+ * `locals` (groups of [count, type]) and `body` (its instructions, without the final `end`), and
+ * its own exported memory `memory` of one page to start.
+ */
+export function oneFunctionModule(fn: string, params: number, locals: [number, number][], body: number[]): Uint8Array<ArrayBuffer> {
+  const code = [...vec(locals.map(([count, type]) => [...leb(count), type])), ...body, op.end];
+  const type = [0x60, ...vec(Array.from({ length: params }, () => [I32])), ...vec([])];
+  return new Uint8Array([
+    ...MODULE_HEADER,
+    ...section(1, vec([type])),
+    ...section(3, vec([[0]])),
+    ...section(5, vec([[0x00, ...leb(1)]])),
+    ...section(7, vec([[...name('memory'), 0x02, 0], [...name(fn), 0x00, 0]])),
+    ...section(10, vec([[...leb(code.length), ...code]])),
+  ]);
+}

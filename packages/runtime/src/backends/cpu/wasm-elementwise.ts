@@ -1,6 +1,6 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
-import { I32, MODULE_HEADER, V128, get, i32, leb, name, op, section, set, simd, simdMem, simdOp, tee, vec } from './wasm-assembler';
+import { I32, V128, get, i32, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -96,17 +96,8 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
     body.push(...get(ROW_OFF), ...i32(16), op.i32Add, ...tee(ROW_OFF), ...get(ROW_OFF), ...get(ROW_BYTES), op.i32Ne, op.i32Mul, ...set(ROW_OFF));
   }
   // off += 16; loop while off != bytes
-  body.push(...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(BYTES), op.i32Ne, op.brIf, 0, op.end, op.end);
-  const code = [...vec([[2, I32], [n + program.statements.length, V128]]), ...body];
-  const type = [0x60, ...vec(Array.from({ length: n + 3 }, () => [I32])), ...vec([])];
-  return new Uint8Array([
-    ...MODULE_HEADER,
-    ...section(1, vec([type])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...leb(1)]])),
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('run'), 0x00, 0]])),
-    ...section(10, vec([[...leb(code.length), ...code]])),
-  ]);
+  body.push(...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(BYTES), op.i32Ne, op.brIf, 0, op.end);
+  return oneFunctionModule('run', n + 3, [[2, I32], [n + program.statements.length, V128]], body);
 }
 
 const modules = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();

@@ -1,4 +1,4 @@
-import { I32, MODULE_HEADER, V128, get, i32, leb, name, op, section, set, simd, simdMem, simdOp, tee, vec } from './wasm-assembler';
+import { I32, V128, get, i32, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 
 /**
  * Row sums on WebAssembly SIMD: acc[j] += x[r][j] over the rows of a float32 matrix, in float64, the
@@ -43,16 +43,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     ...get(ROWS), ...i32(1), op.i32Sub, ...tee(ROWS), op.brIf, 0,
     op.end,
   ];
-  const code = [...vec([[1, I32], [1, V128]]), ...body, op.end];
-  const type = [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])];
-  return new Uint8Array([
-    ...MODULE_HEADER,
-    ...section(1, vec([type])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...leb(1)]])),
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('sumRows'), 0x00, 0]])),
-    ...section(10, vec([[...leb(code.length), ...code]])),
-  ]);
+  return oneFunctionModule('sumRows', 4, [[1, I32], [1, V128]], body);
 }
 
 interface Module {
