@@ -1,5 +1,6 @@
 import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
-import { gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
+import { PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
+import { im2colMatrix } from './conv2d';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
@@ -10,7 +11,9 @@ import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
  * - filter gradient: dW [K x Cout] = col^T [K x P] · dy [P x Cout], accumulated over blocks of output
  *   pixels; col^T is read through strides, never materialized.
  * - input gradient: dcol [P x K] = dy [P x Cout] · W^T [Cout x K] (W^T packed once per call), then
- *   col2im adds each row's window back into dx.
+ *   col2im adds each row's window back into dx. A float32 stride-1 convolution instead runs the
+ *   forward convolution's implicit-im2col GEMM on dy and the turned filter (inputGradientAsConv),
+ *   which writes dx directly.
  *
  * 1x1 stride-1 unpadded convolutions are a plain product each way, with no im2col. Blocks of about
  * 128K elements keep the column buffer in L2, as the forward kernel does.
@@ -87,6 +90,10 @@ registerCpuKernel('conv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
   if (out.data.length === 0) return [out];
   if (isPointwise(g)) {
     gemm(g.n * pixels, cin, cout, { data: dy.data, offset: 0, rowStride: cout, colStride: 1 }, { data: filter.data, offset: 0, rowStride: 1, colStride: cout }, out.data);
+    return [out];
+  }
+  if (dy.data.length > 0 && k > 0 && out.data instanceof Float32Array && stridedFree(g)) {
+    inputGradientAsConv(dy, filter, g, out.data);
     return [out];
   }
   out.data.fill(0);
@@ -227,3 +234,54 @@ registerCpuKernel('depthwiseConv2dBackpropFilter', ([x, dy, filterRef], attrs, c
   for (let i = 0; i < size; i++) out.data[i] = acc[i];
   return [out];
 });
+
+/** Stride 1, and padding no wider than the window's reach: the input gradient is then a convolution. */
+function stridedFree(g: WindowGeometry): boolean {
+  const reachH = (g.kh - 1) * g.dh;
+  const reachW = (g.kw - 1) * g.dw;
+  return g.sh === 1 && g.sw === 1 && g.padTop <= reachH && g.padBottom <= reachH && g.padLeft <= reachW && g.padRight <= reachW;
+}
+
+let flipped = new Float32Array(0);
+let packedFlipped: PackedB | undefined;
+
+/**
+ * dx of a stride-1 convolution as the forward kernel computes it: a convolution of dy by the filter
+ * turned half a turn with its channel axes swapped (W'[ky, kx, co, ci] = W[KH-1-ky, KW-1-kx, ci, co]),
+ * padded by the window's reach less the forward padding, so each input pixel gathers every output
+ * pixel its value reached. The GEMM writes dx directly: no column buffer, no scatter back.
+ */
+function inputGradientAsConv(dy: TensorValue, filter: TensorValue, g: WindowGeometry, dx: Float32Array): void {
+  const [kh, kw, cin, cout] = filter.shape;
+  const taps = kh * kw;
+  if (flipped.length < taps * cin * cout) flipped = new Float32Array(taps * cin * cout);
+  const w = filter.data;
+  for (let t = 0; t < taps; t++) {
+    const src = (taps - 1 - t) * cin * cout;
+    const dst = t * cout * cin;
+    for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) flipped[dst + co * cin + ci] = w[src + ci * cout + co];
+  }
+  const k = taps * cout;
+  packedFlipped = packMatrixB(k, cin, { data: flipped, offset: 0, rowStride: cin, colStride: 1 }, packedFlipped?.data);
+  const reachH = (kh - 1) * g.dh;
+  const reachW = (kw - 1) * g.dw;
+  const gt: WindowGeometry = {
+    n: g.n,
+    h: g.outH,
+    w: g.outW,
+    c: cout,
+    kh,
+    kw,
+    sh: 1,
+    sw: 1,
+    dh: g.dh,
+    dw: g.dw,
+    padTop: reachH - g.padTop,
+    padBottom: reachH - g.padBottom,
+    padLeft: reachW - g.padLeft,
+    padRight: reachW - g.padRight,
+    outH: g.h,
+    outW: g.w,
+  };
+  gemmPacked(g.n * g.h * g.w, cin, k, im2colMatrix(dy.data, gt), packedFlipped, dx);
+}
