@@ -1,4 +1,4 @@
-import { ElementwiseProgram, runElementwise, setSimdElementwise } from '@graphc/runtime';
+import { ElementwiseProgram, runElementwise, setSimdKernels } from '@graphc/runtime';
 import { runElementwiseSimd } from '../../packages/runtime/src/backends/cpu/wasm-elementwise';
 import { sumRowsSimd } from '../../packages/runtime/src/backends/cpu/wasm-reduce';
 
@@ -33,13 +33,13 @@ function bothWays(program: ElementwiseProgram, inputs: Float32Array[], shapes: n
     expect(runElementwiseSimd(program, pattern, probe, new Float32Array(outShape.reduce((a, b) => a * b, 1)), row)).toBe(true);
   }
   const results = [true, false].map((simd) => {
-    expect(setSimdElementwise(simd)).toBe(simd);
+    expect(setSimdKernels(simd)).toBe(simd);
     const ins = inputs.map((d) => d.slice());
     const out = inPlace ? ins[0] : new Float32Array(outShape.reduce((a, b) => a * b, 1));
     runElementwise(program, ins.map((data, k) => ({ data, shape: shapes[k] })), outShape, out);
     return { out, ins };
   });
-  setSimdElementwise(true);
+  setSimdKernels(true);
   return results;
 }
 

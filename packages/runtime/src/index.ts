@@ -11,7 +11,7 @@ export type { CpuKernel, KernelContext } from './backends/cpu/kernel';
 export { gemm, gemmPacked, packMatrixB, setCpuThreads, setSimdGemm } from './backends/cpu/gemm';
 export type { ImplicitA, MatrixView, PackedB } from './backends/cpu/gemm';
 export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';
-export { setSimdElementwise } from './backends/cpu/wasm-elementwise';
+export { setSimdKernels } from './backends/cpu/wasm-elementwise';
 export type { ElementwiseProgram, ElementwiseStatement, ElementwiseRef } from './backends/cpu/elementwise';
 export * from './model-session';
 export { GpujsBackend, GpujsVariableState, GPUJS_MODES, bestMode as bestGpujsMode, unavailableReason as gpujsUnavailableReason, registerGpujsKernel, hasGpujsKernel } from './backends/gpujs';

@@ -101,13 +101,18 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
 }
 
 const modules = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();
+
+/** Whether the generated SIMD kernels are on (setSimdKernels). */
+export const simdKernelsEnabled = (): boolean => enabled;
 let enabled = true;
 
 /**
- * Turns the SIMD elementwise path on or off (tests and benchmarks compare it with the JavaScript
- * loop); returns whether it is now on (false where WebAssembly SIMD is unavailable).
+ * Turns the cpu backend's generated WebAssembly SIMD kernels on or off: elementwise programs, row
+ * sums and max pooling (the GEMM has its own switch, setSimdGemm). Tests and benchmarks compare
+ * them with the JavaScript loops. Returns whether they are now on (false where WebAssembly SIMD is
+ * unavailable).
  */
-export function setSimdElementwise(on: boolean): boolean {
+export function setSimdKernels(on: boolean): boolean {
   enabled = on;
   return on && typeof WebAssembly === 'object' && WebAssembly.validate(assemble({ inputDTypes: ['float32'], statements: [{ js: '-a', args: [{ input: 0 }], dtype: 'float32' }] }, 'F'));
 }

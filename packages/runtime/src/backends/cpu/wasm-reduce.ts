@@ -1,4 +1,5 @@
 import { I32, V128, get, i32, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { simdKernelsEnabled } from './wasm-elementwise';
 
 /**
  * Row sums on WebAssembly SIMD: acc[j] += x[r][j] over the rows of a float32 matrix, in float64, the
@@ -79,7 +80,7 @@ const MIN_VALUES = 4096;
  * caller sums in JavaScript.
  */
 export function sumRowsSimd(x: Float32Array, inner: number, acc: Float64Array): boolean {
-  if (inner % 4 !== 0 || inner === 0 || x.length < MIN_VALUES || x.length % inner !== 0) return false;
+  if (!simdKernelsEnabled() || inner % 4 !== 0 || inner === 0 || x.length < MIN_VALUES || x.length % inner !== 0) return false;
   const m = module();
   if (!m) return false;
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / inner));

@@ -1,5 +1,6 @@
 import { Attrs, ShapeError, TensorValue } from '@graphc/graph';
 import { KernelContext, registerCpuKernel } from '../../kernel';
+import { maxPoolArgmaxSimd } from '../../wasm-pool';
 import { WindowGeometry, forEachPoolWindow, windowGeometry } from './window';
 
 /**
@@ -26,7 +27,8 @@ let bestAt = new Int32Array(0);
  * For every (output pixel, channel) of a max pool over x, the flat index in x of its window's max:
  * written into `argmax` (laid out as the pooled output), -1 for an empty window.
  */
-function argmaxOf(x: TensorValue, g: WindowGeometry, argmax: Int32Array): void {
+function argmaxOf(x: TensorValue, g: WindowGeometry, argmax: Int32Array, size: number): void {
+  if (x.data instanceof Float32Array && maxPoolArgmaxSimd(x.data, g, g.kh, g.kw, argmax, size)) return;
   const c = g.c;
   if (best.length < c) {
     best = new Float64Array(c);
@@ -74,7 +76,7 @@ registerCpuKernel('maxPoolGrad', ([dy, x], attrs, ctx) => {
   const dd = dy.data;
   dx.fill(0);
   const argmax = argmaxBuffer(dd.length);
-  argmaxOf(x, g, argmax);
+  argmaxOf(x, g, argmax, dd.length);
   for (let o = 0; o < dd.length; o++) {
     const i = argmax[o];
     if (i >= 0) dx[i] += dd[o];
@@ -89,7 +91,7 @@ registerCpuKernel('maxPoolGradGrad', ([ddx, x], attrs, ctx) => {
   const od = out.data;
   const src = ddx.data;
   const argmax = argmaxBuffer(od.length);
-  argmaxOf(x, g, argmax);
+  argmaxOf(x, g, argmax, od.length);
   for (let o = 0; o < od.length; o++) {
     const i = argmax[o];
     od[o] = i >= 0 ? src[i] : 0;

@@ -1,5 +1,6 @@
 import type { Attrs, TensorValue, TypedArray } from '@graphc/graph';
 import { KernelContext, registerCpuKernel } from '../../kernel';
+import { maxPoolSimd } from '../../wasm-pool';
 import { WindowGeometry, windowGeometry } from './window';
 
 /**
@@ -37,6 +38,7 @@ function input(inputs: TensorValue[], attrs: Attrs, ctx: KernelContext) {
 registerCpuKernel('maxPool', (inputs, attrs, ctx) => {
   const { x, kh, kw, g, out } = input(inputs, attrs, ctx);
   if (out.data.length === 0) return [out];
+  if (x.data instanceof Float32Array && maxPoolSimd(x.data, g, kh, kw, out.data as Float32Array)) return [out];
   const lowest = x.dtype === 'int32' ? -2147483648 : -Infinity;
   // float32 data comes with a float32 output (the same dtype): the branch-free form applies
   const max = (x.data instanceof Float32Array ? maxIntoFloat32 : maxInto) as typeof maxInto;
