@@ -101,3 +101,25 @@ export function oneFunctionModule(fn: string, params: number, locals: [number, n
     ...section(10, vec([[...leb(code.length), ...code]])),
   ]);
 }
+
+/** A one-function module's memory and function. */
+export interface OneFunction<F> {
+  memory: WebAssembly.Memory;
+  fn: F;
+}
+
+/**
+ * Instantiates a oneFunctionModule built by `build`; null where WebAssembly (or its SIMD) is missing
+ * or the module does not validate, and the caller keeps its JavaScript path.
+ */
+export function instantiateOne<F>(build: () => Uint8Array<ArrayBuffer>, fn: string): OneFunction<F> | null {
+  if (typeof WebAssembly !== 'object') return null;
+  try {
+    const bytes = build();
+    if (!WebAssembly.validate(bytes)) return null;
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+    return { memory: exports.memory as WebAssembly.Memory, fn: exports[fn] as F };
+  } catch {
+    return null;
+  }
+}

@@ -1,6 +1,6 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
-import { I32, V128, get, i32, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, V128, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -130,16 +130,9 @@ function compiled(program: ElementwiseProgram, pattern: string): Compiled | null
     program.inputDTypes.every((d) => d === 'float32') &&
     program.statements.every((s) => s.dtype === 'float32' && FORMS[s.js] !== undefined && s.args.length === FORMS[s.js].arity) &&
     (program.stores ?? []).every((st) => pattern[st.input] === 'F');
-  if (eligible && typeof WebAssembly === 'object') {
-    try {
-      const bytes = assemble(program, pattern);
-      if (WebAssembly.validate(bytes)) {
-        const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
-        c = { memory: exports.memory as WebAssembly.Memory, run: exports.run as Compiled['run'] };
-      }
-    } catch {
-      c = null;
-    }
+  if (eligible) {
+    const one = instantiateOne<Compiled['run']>(() => assemble(program, pattern), 'run');
+    c = one && { memory: one.memory, run: one.fn };
   }
   byPattern.set(pattern, c);
   return c;

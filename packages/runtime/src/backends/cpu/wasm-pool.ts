@@ -1,5 +1,5 @@
 import type { WindowGeometry } from './kernels/nn/window';
-import { I32, V128, get, i32, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, V128, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { simdKernelsEnabled } from './wasm-elementwise';
 
 /**
@@ -106,16 +106,8 @@ const kernels = new Map<string, Kernel | null>();
 function kernel(which: 'max' | 'argmax'): Kernel | null {
   let k = kernels.get(which);
   if (k !== undefined) return k;
-  k = null;
-  try {
-    const bytes = which === 'max' ? maxModule() : argmaxModule();
-    if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) {
-      const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
-      k = { memory: exports.memory as WebAssembly.Memory, run: exports.run as Kernel['run'] };
-    }
-  } catch {
-    k = null;
-  }
+  const one = instantiateOne<Kernel['run']>(which === 'max' ? maxModule : argmaxModule, 'run');
+  k = one && { memory: one.memory, run: one.fn };
   kernels.set(which, k);
   return k;
 }

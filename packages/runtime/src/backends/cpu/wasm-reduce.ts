@@ -1,4 +1,4 @@
-import { I32, V128, get, i32, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, V128, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { simdKernelsEnabled } from './wasm-elementwise';
 
 /**
@@ -56,16 +56,8 @@ let instance: Module | null | undefined;
 
 function module(): Module | null {
   if (instance !== undefined) return instance;
-  instance = null;
-  try {
-    const bytes = moduleBytes();
-    if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) {
-      const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
-      instance = { memory: exports.memory as WebAssembly.Memory, sumRows: exports.sumRows as Module['sumRows'] };
-    }
-  } catch {
-    instance = null;
-  }
+  const one = instantiateOne<Module['sumRows']>(moduleBytes, 'sumRows');
+  instance = one && { memory: one.memory, sumRows: one.fn };
   return instance;
 }
 
