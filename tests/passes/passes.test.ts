@@ -357,7 +357,7 @@ describe('fused updates', () => {
     expect(graph.node('view').op).toBe('assignSub');
   });
 
-  test('an update stays out of a chain when its result is read elsewhere, its variable is read in between, or shapes differ', async () => {
+  test('an update stays out of a chain when its result is read elsewhere, its variable is read in between, a view of a written variable is read, or shapes differ', async () => {
     const g = new Graph();
     const m = g.variable(tensor([1, 2, 3, 4], [4]), 'm');
     const w = g.variable(tensor([4, 3, 2, 1], [4]), 'w');
@@ -373,12 +373,17 @@ describe('fused updates', () => {
     // a [1] variable's update read by a [4] variable's: two index spaces
     const sNew = ops.assign(s, ops.mul(s, 2), 'sNew');
     ops.assignAdd(w, ops.mul(sNew, x), 'wNew3');
+    // the chained update reads the reader's variable through a view, which the kernel would write
+    const row = g.variable(tensor([1, 2, 3, 4], [1, 4]), 'row');
+    const rowM = g.variable(tensor([0, 0, 0, 0], [1, 4]), 'rowM');
+    const rowMNew = ops.assign(rowM, ops.add(ops.mul(rowM, 0.5), ops.reshape(row, [4])), 'rowMNew');
+    ops.assignSub(row, ops.mul(rowMNew, 0.1), 'rowNew');
     // the result read elsewhere too
     const m3 = g.variable(tensor([2, 2, 2, 2], [4]), 'm3');
     const m3New = ops.assign(m3, ops.mul(m3, x), 'm3New');
     ops.assignAdd(w, ops.mul(m3New, 2), 'wNew4');
     ops.neg(m3New, 'elsewhere');
-    const keep = ['x', 'wNew', 'wNew2', 'wNew3', 'between', 'wNew4', 'elsewhere'];
+    const keep = ['x', 'wNew', 'wNew2', 'wNew3', 'between', 'wNew4', 'elsewhere', 'rowNew'];
     const { graph } = optimize(g, keep, 2);
     expect(graph.node('wNew').attrs.updates).toEqual([{ input: 1, step: expect.any(Number) }]);
     expect(graph.node('wNew').inputs[1].node.name).toBe('m');
@@ -389,6 +394,8 @@ describe('fused updates', () => {
     expect(graph.node('wNew3').attrs.updates).toBeUndefined();
     expect(graph.node('m3New').op).toBe('fusedAssign');
     expect(graph.node('wNew4').attrs.updates).toBeUndefined();
+    expect(graph.node('rowMNew').op).toBe('fusedAssign');
+    expect(graph.node('rowNew').attrs.updates).toBeUndefined();
     const feeds = { x: tensor([1, -1, 2, 0.5], [4]) };
     const runs = async (level: OptLevel) => {
       const sess = new Session(g, { optimize: level });

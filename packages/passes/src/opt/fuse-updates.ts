@@ -61,6 +61,9 @@ export function chainUpdates(updated: Map<Node, Group>, info: GraphInfo, keep: S
       const ig = updated.get(inner);
       if (!ig || inner === reader || absorbed.has(inner) || chains.has(inner) || inners.includes(inner)) continue;
       if (!mayChain(inner, ig, reader, members, variables, info, keep)) continue;
+      // the kernel writes every chained variable: none may be read through another view
+      const joined = [g, ...inners.map((i) => updated.get(i)!), ig];
+      if (readsAView(joined.flatMap(externalReads), new Set([...variables, inner.inputs[0].node]), [reader, ...inners, inner])) continue;
       inners.push(inner);
       variables.add(inner.inputs[0].node);
     }
@@ -70,6 +73,18 @@ export function chainUpdates(updated: Map<Node, Group>, info: GraphInfo, keep: S
     chains.set(reader, inners);
   }
   return chains;
+}
+
+/**
+ * Whether one of `reads` sees a variable of `written` other than as the variable itself (read
+ * element by element before the kernel writes it) or an update's result (a statement of the kernel):
+ * through a view, which the kernel's writes would change under it.
+ */
+function readsAView(reads: SymbolicTensor[], written: Set<Node>, updates: Node[]): boolean {
+  return reads.some((t) => {
+    const v = variableBehind(t);
+    return v !== undefined && written.has(v) && t.node !== v && !updates.includes(t.node);
+  });
 }
 
 function mayChain(inner: Node, ig: Group, reader: Node, readerMembers: Set<Node>, variables: Set<Node>, info: GraphInfo, keep: Set<string>): boolean {
