@@ -123,3 +123,15 @@ export function instantiateOne<F>(build: () => Uint8Array<ArrayBuffer>, fn: stri
     return null;
   }
 }
+
+/** Grows `memory` to at least `bytes`; false when it cannot grow that far (the caller keeps its JavaScript path). */
+export function ensureMemory(memory: WebAssembly.Memory, bytes: number): boolean {
+  const needed = bytes - memory.buffer.byteLength;
+  if (needed <= 0) return true;
+  try {
+    memory.grow(Math.ceil(needed / 65536));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,6 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
-import { I32, V128, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -155,8 +155,7 @@ export function runElementwiseSimd(program: ElementwiseProgram, pattern: string,
   // chunks of whole rows, so each starts at a row's start
   const chunk = rows ? Math.max(1, Math.floor(CHUNK / rowLength)) * rowLength : Math.min(CHUNK, Math.ceil(size / 4) * 4);
   // regions of `chunk` floats: each input (a scalar in its first lane), then the output
-  const needed = (n + 1) * chunk * 4 - module.memory.buffer.byteLength;
-  if (needed > 0) module.memory.grow(Math.ceil(needed / 65536));
+  if (!ensureMemory(module.memory, (n + 1) * chunk * 4)) return false;
   const f = new Float32Array(module.memory.buffer);
   const bases = Array.from({ length: n + 1 }, (_, k) => k * chunk);
   for (let k = 0; k < n; k++) {

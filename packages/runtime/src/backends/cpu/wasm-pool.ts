@@ -1,5 +1,5 @@
 import type { WindowGeometry } from './kernels/nn/window';
-import { I32, V128, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { simdKernelsEnabled } from './wasm-elementwise';
 
 /**
@@ -156,14 +156,7 @@ function forEachRun(g: WindowGeometry, kh: number, kw: number, call: (dst: numbe
 
 /** The kernel's memory as [x | result], x copied in; null when it cannot grow that far. */
 function stage(k: Kernel, x: Float32Array, resultFloats: number): Float32Array | null {
-  const needed = (x.length + resultFloats) * 4 - k.memory.buffer.byteLength;
-  if (needed > 0) {
-    try {
-      k.memory.grow(Math.ceil(needed / 65536));
-    } catch {
-      return null;
-    }
-  }
+  if (!ensureMemory(k.memory, (x.length + resultFloats) * 4)) return null;
   const f = new Float32Array(k.memory.buffer);
   f.set(x);
   return f;

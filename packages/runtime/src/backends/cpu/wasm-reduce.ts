@@ -1,4 +1,4 @@
-import { I32, V128, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { simdKernelsEnabled } from './wasm-elementwise';
 
 /**
@@ -77,8 +77,7 @@ export function sumRowsSimd(x: Float32Array, inner: number, acc: Float64Array): 
   if (!m) return false;
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / inner));
   const accBytes = inner * 8;
-  const needed = accBytes + rowsPerChunk * inner * 4 - m.memory.buffer.byteLength;
-  if (needed > 0) m.memory.grow(Math.ceil(needed / 65536));
+  if (!ensureMemory(m.memory, accBytes + rowsPerChunk * inner * 4)) return false;
   const f64 = new Float64Array(m.memory.buffer, 0, inner);
   const f32 = new Float32Array(m.memory.buffer);
   f64.set(acc);

@@ -13,7 +13,7 @@
  * its linear memory; the driver packs operands into it and reads results back.
  */
 
-import { I32, MODULE_HEADER, V128, get, i32, leb, name, op, section, set, simd, simdMem, simdOp, vec } from './wasm-assembler';
+import { I32, MODULE_HEADER, V128, ensureMemory, get, i32, leb, name, op, section, set, simd, simdMem, simdOp, vec } from './wasm-assembler';
 
 /** Rows and columns of the register tile. */
 export const TILE_M = 4;
@@ -174,13 +174,5 @@ export function sharedSimdKernel(use: boolean): { kernel: SimdKernel; bytes: Uin
  * largest size for reuse: it holds the biggest operands of any product so far.
  */
 export function simdMemory(kernel: SimdKernel, floats: number): Float32Array | null {
-  const needed = floats * 4 - kernel.memory.buffer.byteLength;
-  if (needed > 0) {
-    try {
-      kernel.memory.grow(Math.ceil(needed / 65536));
-    } catch {
-      return null;
-    }
-  }
-  return new Float32Array(kernel.memory.buffer);
+  return ensureMemory(kernel.memory, floats * 4) ? new Float32Array(kernel.memory.buffer) : null;
 }
