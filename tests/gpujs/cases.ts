@@ -83,6 +83,11 @@ export const EXPLICIT: Record<string, Build[]> = {
   ],
   softmax: [single((_g, _f, feed) => ops.softmax(feed('x', x234()))), single((_g, _f, feed) => ops.softmax(feed('x', randomTensor([2, 5, 3], 2, -20, 20)), 1))],
   logSoftmax: [single((_g, _f, feed) => ops.logSoftmax(feed('x', x234()))), single((_g, _f, feed) => ops.logSoftmax(feed('x', x234(2)), 0))],
+  sparseSoftmaxCrossEntropyWithLogitsGrad: [
+    single((_g, _f, feed) =>
+      ops.sparseSoftmaxCrossEntropyWithLogitsGrad(feed('y', tensor([0, 3, 2, 1, 3, 0], [2, 3], 'int32')), feed('x', x234()), feed('dy', randomTensor([2, 3], 5))),
+    ),
+  ],
   sparseSoftmaxCrossEntropyWithLogits: [
     single((_g, _f, feed) => ops.sparseSoftmaxCrossEntropyWithLogits(feed('y', tensor([0, 3, 2, 1, 3, 0], [2, 3], 'int32')), feed('x', x234()))),
   ],

@@ -111,6 +111,25 @@ describeGpu('webgpu softmax and cross entropy', () => {
     await check(g, outs, { logits: tensor(seeded(60, 8, 5), [6, 10]), y: tensor([0, 9, 3, 3, 5, 1], [6], 'int32'), p: tensor(seeded(60, 9), [6, 10]) });
   });
 
+  test("the sparse cross entropy's logits gradient in one kernel, short rows (a thread each) and long (a workgroup each)", async () => {
+    const g = new Graph();
+    const short = g.placeholder('float32', [6, 10], 'short');
+    const long = g.placeholder('float32', [3, 700], 'long');
+    const ys = g.placeholder('int32', [6], 'ys');
+    const yl = g.placeholder('int32', [3], 'yl');
+    const dys = g.placeholder('float32', [6], 'dys');
+    const dyl = g.placeholder('float32', [3], 'dyl');
+    const outs = [ops.sparseSoftmaxCrossEntropyWithLogitsGrad(ys, short, dys), ops.sparseSoftmaxCrossEntropyWithLogitsGrad(yl, long, dyl)];
+    await check(g, outs, {
+      short: tensor(seeded(60, 8, 5), [6, 10]),
+      long: tensor(seeded(2100, 9, 8), [3, 700]),
+      ys: tensor([0, 9, 3, 3, 5, 1], [6], 'int32'),
+      yl: tensor([0, 699, 350], [3], 'int32'),
+      dys: tensor(seeded(6, 10), [6]),
+      dyl: tensor(seeded(3, 11), [3]),
+    });
+  });
+
   test('a fed label out of range is an error naming the node, as on the cpu', async () => {
     const g = new Graph();
     const logits = g.placeholder('float32', [2, 3], 'logits');

@@ -50,6 +50,11 @@ describe('nn gradients (float64, central differences)', () => {
     await checkGradients((z, x) => ops.sigmoidCrossEntropyWithLogits(z, x), [values([2, 3], 3, 0, 1), values([2, 3], 4)]);
   });
 
+  test("the sparse cross entropy's gradient op is differentiable again (logits and dy)", async () => {
+    const labels = tensor([2, 0, 4], [3], 'int32');
+    await checkGradients((l, x, dy) => ops.sparseSoftmaxCrossEntropyWithLogitsGrad(l, x, dy), [labels, values([3, 5], 11), values([3], 12)]);
+  });
+
   test('sparse softmax cross entropy: the gradient is softmax - onehot', async () => {
     const g = new Graph();
     const logits = g.placeholder('float64', [null, 3], 'logits');

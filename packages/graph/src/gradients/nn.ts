@@ -7,6 +7,7 @@ import { add, mul, sub } from '../ops/math/binary';
 import { exp, neg, rsqrt, sigmoid, square } from '../ops/math/unary';
 import { reduceSum } from '../ops/reduce/reduce';
 import { logSoftmax, softmax } from '../ops/nn/softmax';
+import { sparseSoftmaxCrossEntropyWithLogitsGrad } from '../ops/nn/cross-entropy';
 import { conv2dBackpropFilter, conv2dBackpropInput, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from '../ops/nn/conv2d-backprop';
 import { avgPoolGrad, maxPoolGrad } from '../ops/nn/pool-grad';
 import { unbroadcast } from './helpers';
@@ -50,17 +51,23 @@ setGradient('logSoftmax', ({ node, outputs, grads }) => {
 /** The per-row loss gradient as a column, to scale each row of the class axis. */
 const column = (dy: SymbolicTensor): SymbolicTensor => expandDims(dy, -1);
 
-// d/dlogits (logsumexp(l) - l[label]) = softmax(l) - onehot(label)
+// d/dlogits (logsumexp(l) - l[label]) = softmax(l) - onehot(label), times dy: one kernel
+setGradient('sparseSoftmaxCrossEntropyWithLogits', ({ inputs, grads }) => [null, sparseSoftmaxCrossEntropyWithLogitsGrad(inputs[0], inputs[1], grads[0]!)], [0]);
+
+// out = dy (s - onehot), s = softmax(l): d/dl = dy s (g - sum(g s)); d/ddy = sum(g (s - onehot))
 setGradient(
-  'sparseSoftmaxCrossEntropyWithLogits',
+  'sparseSoftmaxCrossEntropyWithLogitsGrad',
   ({ node, inputs, grads }) => {
-    const [labels, logits] = inputs;
+    const [labels, logits, dy] = inputs;
+    const g = grads[0]!;
     const classes = logits.shape[logits.rank - 1];
     if (classes === null) {
-      throw new GradientError(`gradient of sparseSoftmaxCrossEntropyWithLogits (node '${node.name}'): the number of classes (last axis of the logits) must be known`);
+      throw new GradientError(`gradient of sparseSoftmaxCrossEntropyWithLogitsGrad (node '${node.name}'): the number of classes (last axis of the logits) must be known`);
     }
-    const target = oneHot(labels, classes, 1, 0, -1, logits.dtype);
-    return [null, mul(column(grads[0]!), sub(softmax(logits), target))];
+    const s = softmax(logits);
+    const dLogits = mul(column(dy), mul(s, sub(g, reduceSum(mul(g, s), -1, true))));
+    const dDy = reduceSum(mul(g, sub(s, oneHot(labels, classes, 1, 0, -1, logits.dtype))), -1);
+    return [null, dLogits, dDy];
   },
   [0],
 );

@@ -1,4 +1,4 @@
-import { ShapeError } from '../../errors';
+import { DTypeError, ShapeError } from '../../errors';
 import { SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../../graph';
 import type { InferContext, OutputInfo } from '../../opdef';
 import { registerOp } from '../../registry';
@@ -45,6 +45,28 @@ registerOp({
     if (logits.length < 1) throw new ShapeError(`${ctx.where}logits must have rank >= 1, got ${shapeToString(logits)}`);
     const batch = unifyShapes(ctx, labels, logits.slice(0, -1), 'labels must have the shape of logits without its last (class) axis');
     return [{ dtype, shape: batch }];
+  },
+});
+
+/**
+ * sparseSoftmaxCrossEntropyWithLogitsGrad(labels [...B], logits [...B, C], dy [...B]) -> [...B, C]:
+ * the loss's gradient with respect to the logits, `dy * (softmax(logits) - onehot(labels))` per
+ * row, in one kernel (TensorFlow's op returns it beside the loss as `backprop`). Made by autodiff.
+ */
+registerOp({
+  name: 'sparseSoftmaxCrossEntropyWithLogitsGrad',
+  family: 'nn',
+  numInputs: 3,
+  nonDifferentiableInputs: [0],
+  infer: (ctx) => {
+    requireDType(ctx, 0, ['int32', 'int64']);
+    const dtype = requireFloat(ctx, 1);
+    const [labels, logits, dy] = ctx.inputs.map((i) => i.shape);
+    if (ctx.inputs[2].dtype !== dtype) throw new DTypeError(`${ctx.where}dy is ${ctx.inputs[2].dtype}, the logits ${dtype}`);
+    if (logits.length < 1) throw new ShapeError(`${ctx.where}logits must have rank >= 1, got ${shapeToString(logits)}`);
+    const batch = unifyShapes(ctx, labels, logits.slice(0, -1), 'labels must have the shape of logits without its last (class) axis');
+    unifyShapes(ctx, dy, batch, 'dy must have the shape of the labels');
+    return [{ dtype, shape: [...batch, logits[logits.length - 1]] }];
   },
 });
 
@@ -99,4 +121,9 @@ export function sigmoidCrossEntropyWithLogits(labels: TensorLike, logits: Tensor
   const g = graphOf([labels, logits]);
   const dtype = logits instanceof SymbolicTensor ? logits.dtype : undefined;
   return apply1('sigmoidCrossEntropyWithLogits', [toSymbolic(g, labels, dtype), logits], {}, name, g);
+}
+
+/** The logits' gradient of sparseSoftmaxCrossEntropyWithLogits for the loss gradient `dy` (autodiff's builder). */
+export function sparseSoftmaxCrossEntropyWithLogitsGrad(labels: SymbolicTensor, logits: SymbolicTensor, dy: SymbolicTensor, name?: string): SymbolicTensor {
+  return apply1('sparseSoftmaxCrossEntropyWithLogitsGrad', [labels, logits, dy], {}, name);
 }

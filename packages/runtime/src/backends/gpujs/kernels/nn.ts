@@ -161,6 +161,26 @@ registerGpujsKernel('sparseSoftmaxCrossEntropyWithLogits', (ctx) => {
   ];
 });
 
+/** dy * (softmax(logits) - onehot(label)) per element of the logits (labels out of range clamp). */
+registerGpujsKernel('sparseSoftmaxCrossEntropyWithLogitsGrad', (ctx) => {
+  const [labels, logits, dy] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const classes = logits.shape[logits.shape.length - 1];
+  const { stats } = rowStats(ctx, logits, logits.shape.length - 1);
+  return [
+    ctx.kernel(out.shape, out.dtype, [labels, logits, dy, stats], ([y, x0, d, s]) => {
+      let code = `const r = Math.floor(i / ${classes});
+const k = i - r * ${classes};
+`;
+      code += `const label = Math.min(Math.max(Math.floor(${y}[r] + 0.5), 0), ${classes - 1});
+`;
+      code += `const p = Math.exp(${x0}[i] - ${s}[2 * r] - ${s}[2 * r + 1]);
+`;
+      return `${code}return ${d}[r] * (k === label ? p - 1.0 : p);`;
+    }),
+  ];
+});
+
 /** Per row: sum over classes of labels * (logsumexp(logits) - logits). */
 registerGpujsKernel('softmaxCrossEntropyWithLogits', (ctx) => {
   const [labels, logits] = ctx.inputs;

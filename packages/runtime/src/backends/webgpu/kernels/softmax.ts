@@ -128,6 +128,17 @@ function crossEntropyDispatch(ctx: WebGpuKernelContext, rows: number, classes: n
   });
 }
 
+/** The host check of a sparse cross entropy's labels: each in [0, classes), else a message naming the node. */
+function labelCheck(op: string, node: string, classes: number): (value: { data: ArrayLike<number> }) => string | null {
+  return (value) => {
+    const d = value.data;
+    for (let r = 0; r < d.length; r++) {
+      if (!(d[r] >= 0 && d[r] < classes)) return `op '${op}' (node '${node}'): label ${d[r]} at row ${r} is outside the ${classes} classes [0, ${classes})`;
+    }
+    return null;
+  };
+}
+
 /**
  * sparseSoftmaxCrossEntropyWithLogits: lse - logits[label] per row. A label outside [0, classes) is
  * an error: checked on the host before the run when the labels are a feed or a constant (the usual
@@ -149,20 +160,44 @@ registerWebGpuKernel('sparseSoftmaxCrossEntropyWithLogits', (ctx) => {
     if (label < 0i || label >= ${classes}i) { loss[row] = gc_nan(); } else { loss[row] = mx + log(se) - x[base + u32(label)]; }`,
       ),
     ],
-    hostChecks: [
-      {
-        input: 0,
-        check: (value) => {
-          const d = value.data;
-          for (let r = 0; r < d.length; r++) {
-            if (!(d[r] >= 0 && d[r] < classes)) {
-              return `op 'sparseSoftmaxCrossEntropyWithLogits' (node '${ctx.node.name}'): label ${d[r]} at row ${r} is outside the ${classes} classes [0, ${classes})`;
-            }
-          }
-          return null;
-        },
-      },
+    hostChecks: [{ input: 0, check: labelCheck('sparseSoftmaxCrossEntropyWithLogits', ctx.node.name, classes) }],
+  };
+});
+
+/**
+ * sparseSoftmaxCrossEntropyWithLogitsGrad: dy * (softmax(logits) - onehot(label)) over each row, in
+ * the row's one pass (a thread per short row, a workgroup per long one). Labels are checked on the
+ * host as for the loss; a label outside [0, classes) computed on the device gives NaN for its row.
+ */
+registerWebGpuKernel('sparseSoftmaxCrossEntropyWithLogitsGrad', (ctx) => {
+  const [labels, logits] = ctx.inputs;
+  requireDTypes({ ...ctx, inputs: [logits] }, ['float32']);
+  const classes = logits.shape[logits.shape.length - 1];
+  const rows = sizeOf(labels.shape);
+  const C = u32Lit(classes);
+  return {
+    dispatches: [
+      rowDispatch({
+        rows,
+        len: classes,
+        inner: 1,
+        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        bindings: [
+          { ref: { input: 1 }, name: 'x', type: 'array<f32>' },
+          { ref: { input: 0 }, name: 'labels', type: 'array<i32>' },
+          { ref: { input: 2 }, name: 'dy', type: 'array<f32>' },
+          { ref: { output: 0 }, name: 'dx', type: 'array<f32>' },
+        ],
+        finish: (tree) => `let label = labels[row];
+  let bad = label < 0i || label >= ${classes}i;
+  let scale = dy[row] / se;
+  for (var k = ${tree ? 'tid' : '0u'}; k < ${C}; k += ${tree ? `${WG}u` : '1u'}) {
+    let p = exp(x[base + k] - mx) * scale;
+    dx[base + k] = select(select(p, p - dy[row], i32(k) == label), gc_nan(), bad);
+  }`,
+      }),
     ],
+    hostChecks: [{ input: 0, check: labelCheck('sparseSoftmaxCrossEntropyWithLogitsGrad', ctx.node.name, classes) }],
   };
 });
 

@@ -32,6 +32,33 @@ registerCpuKernel('sparseSoftmaxCrossEntropyWithLogits', (inputs, _attrs, ctx) =
   return [out];
 });
 
+/** dy * (softmax(logits) - onehot(label)) per row, the softmax in double as the loss computes it. */
+registerCpuKernel('sparseSoftmaxCrossEntropyWithLogitsGrad', (inputs, _attrs, ctx) => {
+  const [labels, logits, dy] = inputs;
+  const classes = logits.shape[logits.shape.length - 1];
+  const rows = labels.data.length;
+  if (rows * classes !== logits.data.length || dy.data.length !== rows) mismatch(labels, logits, ctx);
+  const out = ctx.alloc(logits.dtype, logits.shape);
+  const x = logits.data;
+  for (let r = 0; r < rows; r++) {
+    const label = labels.data[r];
+    if (!(label >= 0 && label < classes)) {
+      throw new GraphcError(
+        `op 'sparseSoftmaxCrossEntropyWithLogitsGrad' (node '${ctx.node.name}'): label ${label} at row ${r} is outside the ${classes} classes [0, ${classes})`,
+      );
+    }
+    const base = r * classes;
+    let max = -Infinity;
+    for (let j = 0; j < classes; j++) if (x[base + j] > max) max = x[base + j];
+    let sum = 0;
+    for (let j = 0; j < classes; j++) sum += Math.exp(x[base + j] - max);
+    const scale = dy.data[r] / sum;
+    const d = dy.data[r];
+    for (let j = 0; j < classes; j++) out.data[base + j] = Math.exp(x[base + j] - max) * scale - (j === label ? d : 0);
+  }
+  return [out];
+});
+
 registerCpuKernel('softmaxCrossEntropyWithLogits', (inputs, _attrs, ctx) => {
   const [labels, logits] = inputs;
   const classes = logits.shape[logits.shape.length - 1];
