@@ -38,15 +38,20 @@ registerOp({
   numInputs: 2,
   nonDifferentiableInputs: [0],
   infer: (ctx) => {
-    requireDType(ctx, 0, ['int32', 'int64']);
-    const dtype = requireFloat(ctx, 1);
-    const labels = ctx.inputs[0].shape;
-    const logits = ctx.inputs[1].shape;
-    if (logits.length < 1) throw new ShapeError(`${ctx.where}logits must have rank >= 1, got ${shapeToString(logits)}`);
-    const batch = unifyShapes(ctx, labels, logits.slice(0, -1), 'labels must have the shape of logits without its last (class) axis');
+    const { dtype, batch } = sparseRows(ctx);
     return [{ dtype, shape: batch }];
   },
 });
+
+/** A sparse cross entropy's integer labels [...B] against float logits [...B, C]: the logits' dtype and B. */
+function sparseRows(ctx: InferContext): { dtype: OutputInfo['dtype']; batch: Shape } {
+  requireDType(ctx, 0, ['int32', 'int64']);
+  const dtype = requireFloat(ctx, 1);
+  const labels = ctx.inputs[0].shape;
+  const logits = ctx.inputs[1].shape;
+  if (logits.length < 1) throw new ShapeError(`${ctx.where}logits must have rank >= 1, got ${shapeToString(logits)}`);
+  return { dtype, batch: unifyShapes(ctx, labels, logits.slice(0, -1), 'labels must have the shape of logits without its last (class) axis') };
+}
 
 /**
  * sparseSoftmaxCrossEntropyWithLogitsGrad(labels [...B], logits [...B, C], dy [...B]) -> [...B, C]:
@@ -59,14 +64,10 @@ registerOp({
   numInputs: 3,
   nonDifferentiableInputs: [0],
   infer: (ctx) => {
-    requireDType(ctx, 0, ['int32', 'int64']);
-    const dtype = requireFloat(ctx, 1);
-    const [labels, logits, dy] = ctx.inputs.map((i) => i.shape);
+    const { dtype, batch } = sparseRows(ctx);
     if (ctx.inputs[2].dtype !== dtype) throw new DTypeError(`${ctx.where}dy is ${ctx.inputs[2].dtype}, the logits ${dtype}`);
-    if (logits.length < 1) throw new ShapeError(`${ctx.where}logits must have rank >= 1, got ${shapeToString(logits)}`);
-    const batch = unifyShapes(ctx, labels, logits.slice(0, -1), 'labels must have the shape of logits without its last (class) axis');
-    unifyShapes(ctx, dy, batch, 'dy must have the shape of the labels');
-    return [{ dtype, shape: [...batch, logits[logits.length - 1]] }];
+    unifyShapes(ctx, ctx.inputs[2].shape, batch, 'dy must have the shape of the labels');
+    return [{ dtype, shape: [...batch, ctx.inputs[1].shape[ctx.inputs[1].shape.length - 1]] }];
   },
 });
 
