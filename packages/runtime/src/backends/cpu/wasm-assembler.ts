@@ -71,7 +71,17 @@ export const simdOp = {
   f32x4Mul: 0xe6,
   f32x4Div: 0xe7,
   f32x4Max: 0xe9,
+  i8x16Shuffle: 0x0d,
+  i32x4Splat: 0x11,
+  i32x4ShrU: 0xad,
+  i32x4Add: 0xae,
+  i32x4Sub: 0xb1,
+  f64x2PromoteLowF32x4: 0x5f,
+  f64x2Add: 0xf0,
 };
+
+/** A v128.const of sixteen zero bytes (+0 in every lane). */
+export const V128_ZERO = [0xfd, ...leb(simdOp.v128Const), ...Array<number>(16).fill(0)];
 
 export const get = (i: number): number[] => [op.localGet, ...leb(i)];
 export const set = (i: number): number[] => [op.localSet, ...leb(i)];

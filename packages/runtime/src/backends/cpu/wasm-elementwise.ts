@@ -1,6 +1,6 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
-import { I32, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, OneFunction, V128, V128_ZERO, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -17,7 +17,6 @@ import { I32, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, o
  * may overwrite an input (an update in place): each chunk is read before any of it is written.
  */
 
-const ZERO = [...simd(simdOp.v128Const), ...Array<number>(16).fill(0)];
 const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32x4Neg, f32x4Sqrt, f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Max } = simdOp;
 
 /**
@@ -36,9 +35,9 @@ const FORMS: Record<string, { arity: 1 | 2; emit: (a: number[], b: number[]) => 
   'Math.abs(a)': { arity: 1, emit: (a) => [...a, ...simd(f32x4Abs)] },
   '-a': { arity: 1, emit: (a) => [...a, ...simd(f32x4Neg)] },
   // x/2 + |x|/2, NaN kept, -Infinity to 0: max(x, +0) (-0 below +0, NaN propagated)
-  'H.relu(a)': { arity: 1, emit: (a) => [...a, ...ZERO, ...simd(f32x4Max)] },
+  'H.relu(a)': { arity: 1, emit: (a) => [...a, ...V128_ZERO, ...simd(f32x4Max)] },
   // dy where x > 0 else +0: the comparison's mask keeps dy's bits, + 0 turns -0 into +0
-  'H.reluGrad(a, b)': { arity: 2, emit: (a, b) => [...a, ...b, ...ZERO, ...simd(f32x4Gt), ...simd(v128And), ...ZERO, ...simd(f32x4Add)] },
+  'H.reluGrad(a, b)': { arity: 2, emit: (a, b) => [...a, ...b, ...V128_ZERO, ...simd(f32x4Gt), ...simd(v128And), ...V128_ZERO, ...simd(f32x4Add)] },
   '(a > b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Gt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
   '(a < b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Lt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
 };
@@ -48,14 +47,8 @@ const CHUNK = 8192;
 /** Below this many elements the JavaScript loop is as fast (the copies and the call cost). */
 const MIN_ELEMENTS = 1024;
 
-interface Compiled {
-  memory: WebAssembly.Memory;
-  /**
-   * run(bytes, rowBytes, base of each input, base of the output), byte addresses; bytes a positive
-   * multiple of 16, and of rowBytes when an input is a row.
-   */
-  run: (...args: number[]) => void;
-}
+/** run(bytes, rowBytes, base of each input, base of the output): see assemble. */
+type Compiled = OneFunction<(...args: number[]) => void>;
 
 /**
  * The module of `program` over inputs laid out by `pattern` ('F' full-size, 'S' scalar, 'R' one row
@@ -131,8 +124,7 @@ function compiled(program: ElementwiseProgram, pattern: string): Compiled | null
     program.statements.every((s) => s.dtype === 'float32' && FORMS[s.js] !== undefined && s.args.length === FORMS[s.js].arity) &&
     (program.stores ?? []).every((st) => pattern[st.input] === 'F');
   if (eligible) {
-    const one = instantiateOne<Compiled['run']>(() => assemble(program, pattern), 'run');
-    c = one && { memory: one.memory, run: one.fn };
+    c = instantiateOne<(...args: number[]) => void>(() => assemble(program, pattern), 'run');
   }
   byPattern.set(pattern, c);
   return c;
@@ -166,7 +158,7 @@ export function runElementwiseSimd(program: ElementwiseProgram, pattern: string,
   for (let start = 0; start < size; start += chunk) {
     const count = Math.min(chunk, size - start);
     for (let k = 0; k < n; k++) if (pattern[k] === 'F') f.set(ins[k].subarray(start, start + count), bases[k]);
-    module.run(Math.ceil(count / 4) * 16, rowLength * 4, ...bases.map((b) => b * 4));
+    module.fn(Math.ceil(count / 4) * 16, rowLength * 4, ...bases.map((b) => b * 4));
     out.set(f.subarray(bases[n], bases[n] + count), start);
     for (const st of stores) ins[st.input].set(f.subarray(bases[st.input], bases[st.input] + count), start);
   }

@@ -1,5 +1,5 @@
 import type { WindowGeometry } from './kernels/nn/window';
-import { I32, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, OneFunction, V128, V128_ZERO, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { simdKernelsEnabled } from './wasm-elementwise';
 
 /**
@@ -16,12 +16,6 @@ import { simdKernelsEnabled } from './wasm-elementwise';
  * the JavaScript kernel.
  */
 
-const F32X4_GT = 0x44;
-const I32X4_SPLAT = 0x11;
-const I32X4_ADD = 0xae;
-const I32X4_SUB = 0xb1;
-const I32X4_SHR_U = 0xad;
-const ZERO = [...simd(simdOp.v128Const), ...Array<number>(16).fill(0)];
 /** Byte offsets of the four lanes. */
 const LANES = [...simd(simdOp.v128Const), 0, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0, 12, 0, 0, 0];
 
@@ -71,7 +65,7 @@ const outAt = [...get(OUT), ...get(C_OFF), op.i32Add];
 function maxModule(): Uint8Array<ArrayBuffer> {
   const body = windowLoops(
     [...firstCell, ...simdMem(simdOp.v128Load, 2), ...set(M)],
-    [...get(TAP), ...simdMem(simdOp.v128Load, 2), ...get(M), ...simd(simdOp.f32x4Max), ...ZERO, ...simd(simdOp.f32x4Add), ...set(M)],
+    [...get(TAP), ...simdMem(simdOp.v128Load, 2), ...get(M), ...simd(simdOp.f32x4Max), ...V128_ZERO, ...simd(simdOp.f32x4Add), ...set(M)],
     [...outAt, ...get(M), ...simdMem(simdOp.v128Store, 2)],
   );
   return oneFunctionModule('run', 9, [[5, I32], [2, V128]], body);
@@ -80,34 +74,31 @@ function maxModule(): Uint8Array<ArrayBuffer> {
 function argmaxModule(): Uint8Array<ArrayBuffer> {
   const [V, MASK] = [AT + 1, AT + 2];
   // the four lanes' byte addresses from a cell's address
-  const lanesAt = (address: number[]): number[] => [...address, ...simd(I32X4_SPLAT), ...LANES, ...simd(I32X4_ADD)];
+  const lanesAt = (address: number[]): number[] => [...address, ...simd(simdOp.i32x4Splat), ...LANES, ...simd(simdOp.i32x4Add)];
   const body = windowLoops(
     [...firstCell, ...simdMem(simdOp.v128Load, 2), ...set(M), ...lanesAt(firstCell), ...set(AT)],
     [
       ...get(TAP), ...simdMem(simdOp.v128Load, 2), ...set(V),
       // a cell takes over, lane by lane, only where it is strictly greater
-      ...get(V), ...get(M), ...simd(F32X4_GT), ...set(MASK),
+      ...get(V), ...get(M), ...simd(simdOp.f32x4Gt), ...set(MASK),
       ...get(V), ...get(M), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(M),
       ...lanesAt(get(TAP)), ...get(AT), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(AT),
     ],
     // the winners' element indices from the input's start
-    [...outAt, ...get(AT), ...get(X_BASE), ...simd(I32X4_SPLAT), ...simd(I32X4_SUB), ...i32(2), ...simd(I32X4_SHR_U), ...simdMem(simdOp.v128Store, 2)],
+    [...outAt, ...get(AT), ...get(X_BASE), ...simd(simdOp.i32x4Splat), ...simd(simdOp.i32x4Sub), ...i32(2), ...simd(simdOp.i32x4ShrU), ...simdMem(simdOp.v128Store, 2)],
   );
   return oneFunctionModule('run', 9, [[5, I32], [4, V128]], body);
 }
 
-interface Kernel {
-  memory: WebAssembly.Memory;
-  run(out: number, x: number, count: number, cBytes: number, kh: number, kw: number, rowBytes: number, strideBytes: number, xBase: number): void;
-}
+/** run(out, x, count, cBytes, kh, kw, rowBytes, strideBytes, xBase): see windowLoops. */
+type Kernel = OneFunction<(out: number, x: number, count: number, cBytes: number, kh: number, kw: number, rowBytes: number, strideBytes: number, xBase: number) => void>;
 
 const kernels = new Map<string, Kernel | null>();
 
 function kernel(which: 'max' | 'argmax'): Kernel | null {
   let k = kernels.get(which);
   if (k !== undefined) return k;
-  const one = instantiateOne<Kernel['run']>(which === 'max' ? maxModule : argmaxModule, 'run');
-  k = one && { memory: one.memory, run: one.fn };
+  k = instantiateOne<Kernel['fn']>(which === 'max' ? maxModule : argmaxModule, 'run');
   kernels.set(which, k);
   return k;
 }
@@ -172,7 +163,7 @@ export function maxPoolSimd(x: Float32Array, g: WindowGeometry, kh: number, kw: 
   const f = k && stage(k, x, out.length);
   if (!k || !f) return false;
   const outBase = x.length * 4;
-  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.run(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0));
+  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0));
   if (ok) out.set(f.subarray(x.length, x.length + out.length));
   return ok;
 }
@@ -187,7 +178,7 @@ export function maxPoolArgmaxSimd(x: Float32Array, g: WindowGeometry, kh: number
   const f = k && stage(k, x, size);
   if (!k || !f) return false;
   const outBase = x.length * 4;
-  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.run(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0));
+  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0));
   if (ok) argmax.set(new Int32Array(k.memory.buffer, outBase, size));
   return ok;
 }

@@ -1,4 +1,4 @@
-import { I32, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { I32, OneFunction, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { simdKernelsEnabled } from './wasm-elementwise';
 
 /**
@@ -8,9 +8,6 @@ import { simdKernelsEnabled } from './wasm-elementwise';
  * in the same order as the JavaScript loop, so the sums are the same bits; two columns per f64x2.
  */
 
-const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
-const F64X2_ADD = 0xf0;
-const I8X16_SHUFFLE = 0x0d;
 /** Lanes 2 and 3 of a f32x4 moved to lanes 0 and 1 (bytes 8-15, twice). */
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
@@ -31,12 +28,12 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     // columns j, j + 1
     ...accAt,
     ...accAt, ...simdMem(simdOp.v128Load, 3),
-    ...get(V), ...simd(F64X2_PROMOTE_LOW_F32X4), ...simd(F64X2_ADD),
+    ...get(V), ...simd(simdOp.f64x2PromoteLowF32x4), ...simd(simdOp.f64x2Add),
     ...simdMem(simdOp.v128Store, 3),
     // columns j + 2, j + 3
     ...accAt,
     ...accAt, ...simdMem(simdOp.v128Load, 3, 16),
-    ...get(V), ...get(V), ...simd(I8X16_SHUFFLE), ...HIGH_HALF, ...simd(F64X2_PROMOTE_LOW_F32X4), ...simd(F64X2_ADD),
+    ...get(V), ...get(V), ...simd(simdOp.i8x16Shuffle), ...HIGH_HALF, ...simd(simdOp.f64x2PromoteLowF32x4), ...simd(simdOp.f64x2Add),
     ...simdMem(simdOp.v128Store, 3, 16),
     ...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(ROW_BYTES), op.i32Ne, op.brIf, 0,
     op.end,
@@ -47,17 +44,14 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   return oneFunctionModule('sumRows', 4, [[1, I32], [1, V128]], body);
 }
 
-interface Module {
-  memory: WebAssembly.Memory;
-  sumRows(acc: number, x: number, rows: number, rowBytes: number): void;
-}
+/** sumRows(acc, x, rows, rowBytes): see moduleBytes. */
+type Module = OneFunction<(acc: number, x: number, rows: number, rowBytes: number) => void>;
 
 let instance: Module | null | undefined;
 
 function module(): Module | null {
   if (instance !== undefined) return instance;
-  const one = instantiateOne<Module['sumRows']>(moduleBytes, 'sumRows');
-  instance = one && { memory: one.memory, sumRows: one.fn };
+  instance = instantiateOne<Module['fn']>(moduleBytes, 'sumRows');
   return instance;
 }
 
@@ -85,7 +79,7 @@ export function sumRowsSimd(x: Float32Array, inner: number, acc: Float64Array): 
   for (let r = 0; r < rows; r += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, rows - r);
     f32.set(x.subarray(r * inner, (r + count) * inner), accBytes / 4);
-    m.sumRows(0, accBytes, count, inner * 4);
+    m.fn(0, accBytes, count, inner * 4);
   }
   acc.set(f64);
   return true;

@@ -78,6 +78,8 @@ interface HostStep {
   /** Where its GPU-resident inputs are read back (created with the plan). */
   staging: GPUBuffer | null;
   outputInfo: OutputInfo[];
+  /** The variables an update writes (its inputs, in output order; empty for other ops), found once. */
+  written: number[];
 }
 
 type Step = GpuStep | HostStep;
@@ -257,9 +259,8 @@ export class WebGpuExecutable implements Executable {
       } else {
         outputs = outInfo.map((o) => slot(o.dtype, o.shape, index));
       }
-      const gpuInfos = (refs: TensorRef[]): GpuTensorInfo[] => refs.map((r) => ({ dtype: r.dtype, shape: r.shape }));
-      // a constant input's value goes to the kernel builder, which may bake it into the shader
-      const inputInfos = (refs: TensorRef[]): GpuTensorInfo[] => refs.map((r) => ({ dtype: r.dtype, shape: r.shape, ...(r.host ? { value: r.host } : {}) }));
+      // a constant's value goes to the kernel builder, which may bake it into the shader
+      const gpuInfos = (refs: TensorRef[]): GpuTensorInfo[] => refs.map((r) => ({ dtype: r.dtype, shape: r.shape, ...(r.host ? { value: r.host } : {}) }));
       let kernelPlan: KernelPlan | null = null;
       let reason = '';
       const kernel = getWebGpuKernel(node.op) ?? (def.elementwise ? elementwiseKernel : undefined);
@@ -268,7 +269,7 @@ export class WebGpuExecutable implements Executable {
       else if (outputs.some((o) => o.dtype === 'float64') || inputs.some((i) => i.dtype === 'float64')) reason = 'float64 (no 64-bit floats in WGSL)';
       else {
         try {
-          kernelPlan = kernel({ node, attrs: node.attrs, inputs: inputInfos(inputs), outputs: gpuInfos(outputs), limits: ctx.limits });
+          kernelPlan = kernel({ node, attrs: node.attrs, inputs: gpuInfos(inputs), outputs: gpuInfos(outputs), limits: ctx.limits });
           const maxBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
           const tooMany = kernelPlan.dispatches.find((d) => d.bindings.length > maxBuffers);
           if (tooMany) throw new NoGpuKernel(`needs ${tooMany.bindings.length} storage buffers, the device allows ${maxBuffers}`);
@@ -302,7 +303,7 @@ export class WebGpuExecutable implements Executable {
             hostKnown.add(o.storage);
           }
         });
-        this.steps.push({ kind: 'host', node, inputs, outputs, kernel: cpu, reason, early, outputInfo: outInfo, staging: null });
+        this.steps.push({ kind: 'host', node, inputs, outputs, kernel: cpu, reason, early, outputInfo: outInfo, staging: null, written: writtenInputs(node.op, node.attrs) });
         this.placement.push({ node: node.name, op: node.op, where: 'cpu' });
       }
       this.refs.set(node, outputs);
@@ -615,7 +616,7 @@ export class WebGpuExecutable implements Executable {
     const node = step.node;
     const variables = new Map<string, TensorValue>();
     const assignment = getOpDef(node.op).assignment;
-    const written = writtenInputs(node.op, node.attrs);
+    const written = step.written;
     written.forEach((k, j) => {
       const name = node.inputs[k].node.name;
       const ref = step.outputs[j];

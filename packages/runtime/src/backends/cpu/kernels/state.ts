@@ -1,4 +1,4 @@
-import { FeedError, GraphcError, TensorValue, allocArray, sizeOf, writtenInputs } from '@graphc/graph';
+import { FeedError, GraphcError, TensorValue, allocArray, sizeOf } from '@graphc/graph';
 import { runElementwise } from '../elementwise';
 import { KernelContext, registerCpuKernel } from '../kernel';
 import { elementwiseProgram, whereOf } from './fused';
@@ -65,8 +65,9 @@ function update(opJs: string | null) {
  * shape, so writing the variables' buffers in place is exact.
  */
 registerCpuKernel('fusedAssign', (inputs, attrs, ctx) => {
-  const where = whereOf('fusedAssign', ctx.node.name);
-  const written = writtenInputs('fusedAssign', attrs);
+  const program = elementwiseProgram(attrs, 'program', inputs, whereOf('fusedAssign', ctx.node.name));
+  // input 0, then the chained updates' variables: the program (built once per node) holds their stores
+  const written = [0, ...(program.stores ?? []).map((st) => st.input)];
   const targets = written.map((k) => {
     const name = ctx.node.inputs[k].node.name;
     const target = ctx.variables.get(name);
@@ -75,7 +76,7 @@ registerCpuKernel('fusedAssign', (inputs, attrs, ctx) => {
   });
   const values = inputs.slice();
   written.forEach((k, j) => (values[k] = targets[j]));
-  runElementwise(elementwiseProgram(attrs, 'program', inputs, where), values, targets[0].shape, targets[0].data);
+  runElementwise(program, values, targets[0].shape, targets[0].data);
   return targets;
 });
 
