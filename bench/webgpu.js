@@ -7,6 +7,7 @@
  *   node bench/webgpu.js --only mlp --json
  *   node bench/webgpu.js --torch      # and PyTorch on the same GPU (bench/torch_ref.py; see bench/gpu-device.sh)
  *   node bench/webgpu.js --only gemm --gemm-tile both   # 64x64 and 128x128 GEMM tiles, one run
+ *   node bench/webgpu.js --gemm-tile all    # 64, 128 and 'auto' (the default), for the GEMMs and the MLP step
  *
  * - gemm: C = A @ B, square N x N for N in --sizes (default 256..4096); A and B are variables, so
  *   they are resident on the device and a run is the product plus reading C back.
@@ -31,8 +32,15 @@ const { loadGraphc, median, seededArray: randomArray } = require('./common');
 const graphc = loadGraphc();
 const { Graph, Session, ops, tensor, train, loadModel, initializeFromModel, webgpuAvailability, releaseGpu } = graphc;
 
+/** --gemm-tile: one setting, `both` (64 and 128) or `all` (64, 128 and auto). */
+function parseTiles(value) {
+  if (value === 'both') return [64, 128];
+  if (value === 'all') return [64, 128, 'auto'];
+  return [value === 'auto' ? 'auto' : Number(value)];
+}
+
 function parseArgs(argv) {
-  const args = { runs: 5, warmup: 2, json: false, only: null, sizes: [256, 512, 1024, 2048, 4096], torch: false, gemmTiles: [128] };
+  const args = { runs: 5, warmup: 2, json: false, only: null, sizes: [256, 512, 1024, 2048, 4096], torch: false, gemmTiles: ['auto'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') args.runs = Number(argv[++i]);
@@ -41,14 +49,14 @@ function parseArgs(argv) {
     else if (a === '--only') args.only = argv[++i];
     else if (a === '--sizes') args.sizes = argv[++i].split(',').map(Number);
     else if (a === '--torch') args.torch = true;
-    else if (a === '--gemm-tile') args.gemmTiles = argv[++i] === 'both' ? [64, 128] : [Number(argv[i])];
+    else if (a === '--gemm-tile') args.gemmTiles = parseTiles(argv[++i]);
     else {
-      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,..., --torch, --gemm-tile 64|128|both)`);
+      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,..., --torch, --gemm-tile 64|128|auto|both|all)`);
       process.exit(2);
     }
   }
-  if (!(args.runs >= 1) || !(args.warmup >= 0) || !args.sizes.every((n) => Number.isInteger(n) && n > 0) || !args.gemmTiles.every((t) => t === 64 || t === 128)) {
-    console.error('bench: --runs must be >= 1, --warmup >= 0, --sizes positive integers, --gemm-tile 64, 128 or both');
+  if (!(args.runs >= 1) || !(args.warmup >= 0) || !args.sizes.every((n) => Number.isInteger(n) && n > 0) || !args.gemmTiles.every((t) => t === 64 || t === 128 || t === 'auto')) {
+    console.error('bench: --runs must be >= 1, --warmup >= 0, --sizes positive integers, --gemm-tile 64, 128, auto, both or all');
     process.exit(2);
   }
   return args;
@@ -231,15 +239,13 @@ async function main() {
   };
   const results = [];
   const want = (name) => !args.only || args.only === name;
-  if (want('gemm')) {
-    for (const tile of args.gemmTiles) {
-      // the tile applies to plans compiled from here on (large products only; see kernels/gemm.ts)
-      graphc.setWebGpuGemmTile(tile);
-      for (const n of args.sizes) results.push({ ...(await gemm(n, args)), ...(await gemmThroughput(n, args)), gemmTile: tile });
-    }
-    graphc.setWebGpuGemmTile(128);
+  // a tile setting applies to plans compiled from here on (large products only; see kernels/gemm.ts)
+  for (const tile of args.gemmTiles) {
+    graphc.setWebGpuGemmTile(tile);
+    if (want('gemm')) for (const n of args.sizes) results.push({ ...(await gemm(n, args)), ...(await gemmThroughput(n, args)), gemmTile: tile });
+    if (want('mlp')) results.push({ ...(await mlpStep(args)), gemmTile: tile });
   }
-  if (want('mlp')) results.push(await mlpStep(args));
+  graphc.setWebGpuGemmTile('auto');
   if (want('convnet')) {
     results.push(await convnet('fashion-cnn', 64, args));
     results.push(await convnet('resnet20', 16, args));

@@ -1,9 +1,10 @@
-import { Graph, SymbolicTensor, TensorValue, gradients, ops, setWebGpuGemmTile, tensor } from 'graphc';
+import { Graph, SymbolicTensor, TensorValue, gradients, ops, setWebGpuGemmTile, tensor, webGpuGemmTile } from 'graphc';
+import { takesLargeTiles } from '../../packages/runtime/src/backends/webgpu/kernels/gemm';
 import { describeGpu, expectClose, runBoth, seeded, transposedMatmuls } from './helpers';
 
 /**
- * Both GEMM tilings of large products, 128x128 (the default: each thread 2x2 blocks of 4x4 outputs)
- * and 64x64 (setWebGpuGemmTile(64)): every operand layout, ragged edges, batches, fused epilogues and
+ * Both GEMM tilings of large products, 128x128 (each thread 2x2 blocks of 4x4 outputs, forced by
+ * setWebGpuGemmTile(128)) and 64x64 (setWebGpuGemmTile(64)): every operand layout, ragged edges, batches, fused epilogues and
  * the implicit-GEMM convolutions give the cpu backend's results.
  */
 async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, TensorValue>, optimize: 0 | 2 = 0) {
@@ -15,7 +16,7 @@ async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, Ten
 describe.each([128, 64] as const)('tile %i', (tile) => {
   describeGpu(`webgpu GEMM, ${tile}x${tile} tiles`, () => {
     beforeAll(() => setWebGpuGemmTile(tile));
-    afterAll(() => setWebGpuGemmTile(128));
+    afterAll(() => setWebGpuGemmTile('auto'));
 
     test.each([
       [128, 64, 128],
@@ -49,5 +50,33 @@ describe.each([128, 64] as const)('tile %i', (tile) => {
       const outs = [y, dx, dw];
       await check(g, outs, { x: tensor(seeded(2048, 9), [1, 16, 16, 8]), w: tensor(seeded(9216, 10), [3, 3, 8, 128]), dy: tensor(seeded(32768, 11), [1, 16, 16, 128]) });
     });
+  });
+});
+
+describe('GEMM tile choice (no GPU needed)', () => {
+  const gpuTarget = { maxPerDim: 65535, software: false };
+  const software = { maxPerDim: 65535, software: true };
+  afterEach(() => setWebGpuGemmTile('auto'));
+
+  test("'auto' is the default: 128-tiles on a software adapter, on a GPU only when they still fill it", () => {
+    expect(webGpuGemmTile()).toBe('auto');
+    expect(takesLargeTiles(512, 1024, 1, software)).toBe(true);
+    // the MLP's 512x1024 product: 32 workgroups of 128x128, 128 of 64x64
+    expect(takesLargeTiles(512, 1024, 1, gpuTarget)).toBe(false);
+    expect(takesLargeTiles(1024, 1024, 1, gpuTarget)).toBe(false);
+    expect(takesLargeTiles(2048, 2048, 1, gpuTarget)).toBe(true);
+    expect(takesLargeTiles(4096, 4096, 1, gpuTarget)).toBe(true);
+    // batch entries are workgroups too
+    expect(takesLargeTiles(512, 512, 16, gpuTarget)).toBe(true);
+    // small products never take them
+    expect(takesLargeTiles(100, 4096, 64, software)).toBe(false);
+  });
+
+  test('64 and 128 force the tile; anything else is refused', () => {
+    setWebGpuGemmTile(128);
+    expect(takesLargeTiles(512, 1024, 1, gpuTarget)).toBe(true);
+    setWebGpuGemmTile(64);
+    expect(takesLargeTiles(4096, 4096, 1, software)).toBe(false);
+    expect(() => setWebGpuGemmTile(32 as never)).toThrow(/64, 128 or 'auto'/);
   });
 });

@@ -1,4 +1,5 @@
-import { Graph, ops, tensor } from 'graphc';
+import { Graph, WebGpuUnavailableError, ops, tensor } from 'graphc';
+import { dawnFlags } from '../../packages/runtime/src/backends/webgpu/device';
 import { describeGpu, expectClose, runBoth, seeded } from './helpers';
 
 describeGpu('webgpu smoke', () => {
@@ -36,5 +37,15 @@ describeGpu('webgpu: the helpers built from ops', () => {
     const { cpu, gpu, exe } = await runBoth(g, fetches, feeds);
     cpu.forEach((c, i) => expectClose(gpu[i], c, 1e-4, 1e-2, `fetch ${i}`));
     expect(exe.fallbacks).toEqual([]);
+  });
+});
+
+describe('GRAPHC_WEBGPU_DAWN_TOGGLES (no GPU needed)', () => {
+  test('toggle names become one enable-dawn-features flag; anything else is refused by name', () => {
+    expect(dawnFlags('')).toEqual([]);
+    expect(dawnFlags(' ')).toEqual([]);
+    expect(dawnFlags('disable_robustness,disable_workgroup_init')).toEqual(['enable-dawn-features=disable_robustness,disable_workgroup_init']);
+    expect(() => dawnFlags('disable_robustness, x')).toThrow(WebGpuUnavailableError);
+    expect(() => dawnFlags('a;b')).toThrow(/GRAPHC_WEBGPU_DAWN_TOGGLES must be Dawn toggle names/);
   });
 });

@@ -81,7 +81,23 @@ function loadGpu(): GPU {
   }
   // GPUBufferUsage, GPUMapMode, ... are globals in browsers; Dawn hands them out separately
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  return mod.create([]);
+  return mod.create(dawnFlags());
+}
+
+/**
+ * Dawn device toggles named in GRAPHC_WEBGPU_DAWN_TOGGLES (comma-separated; Node only), passed to
+ * Dawn as `enable-dawn-features`. A tuning and diagnostic knob, read when the device is acquired:
+ * `disable_robustness` drops the bounds clamps Dawn adds to every buffer access (graphc's kernels
+ * bound their own indices; tests/webgpu pass with it on lavapipe), `disable_workgroup_init` the
+ * zeroing of workgroup memory. bench/gpu-device.sh measures the GEMM with and without them.
+ */
+export function dawnFlags(value = process.env.GRAPHC_WEBGPU_DAWN_TOGGLES): string[] {
+  const toggles = (value ?? '').trim();
+  if (toggles === '') return [];
+  if (!/^[a-z0-9_]+(,[a-z0-9_]+)*$/.test(toggles)) {
+    throw new WebGpuUnavailableError(`GRAPHC_WEBGPU_DAWN_TOGGLES must be Dawn toggle names separated by commas (e.g. disable_robustness), got '${toggles}'`);
+  }
+  return [`enable-dawn-features=${toggles}`];
 }
 
 let pending: Promise<GpuContext> | null = null;

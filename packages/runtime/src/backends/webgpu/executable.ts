@@ -269,7 +269,7 @@ export class WebGpuExecutable implements Executable {
       else if (outputs.some((o) => o.dtype === 'float64') || inputs.some((i) => i.dtype === 'float64')) reason = 'float64 (no 64-bit floats in WGSL)';
       else {
         try {
-          kernelPlan = kernel({ node, attrs: node.attrs, inputs: gpuInfos(inputs), outputs: gpuInfos(outputs), limits: ctx.limits });
+          kernelPlan = kernel({ node, attrs: node.attrs, inputs: gpuInfos(inputs), outputs: gpuInfos(outputs), limits: ctx.limits, software: ctx.software });
           const maxBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
           const tooMany = kernelPlan.dispatches.find((d) => d.bindings.length > maxBuffers);
           if (tooMany) throw new NoGpuKernel(`needs ${tooMany.bindings.length} storage buffers, the device allows ${maxBuffers}`);

@@ -7,3 +7,4 @@ export { registerWebGpuKernel, getWebGpuKernel, webGpuKernelOps, NoGpuKernel } f
 export type { WebGpuKernel, WebGpuKernelContext, KernelPlan, WgslDispatch, WgslBinding, GpuTensorInfo } from './kernel';
 export { planBuffers } from './memory';
 export { setWebGpuGemmTile, webGpuGemmTile } from './kernels/gemm';
+export type { GemmTile } from './kernels/gemm';

@@ -56,6 +56,8 @@ export interface WebGpuKernelContext {
   inputs: GpuTensorInfo[];
   outputs: GpuTensorInfo[];
   limits: GPUSupportedLimits;
+  /** The adapter emulates a GPU on the CPU (lavapipe): kernels may shape their work for few cores. */
+  software: boolean;
 }
 
 /**

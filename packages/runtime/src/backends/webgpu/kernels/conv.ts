@@ -2,7 +2,7 @@ import { Attrs, NhwcWindow, nhwcWindow, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { flatDispatch, u32Lit } from '../wgsl';
 import { epilogueOf } from './fused';
-import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, matrixOperand } from './gemm';
+import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, gemmTarget, matrixOperand } from './gemm';
 
 /**
  * Convolutions as implicit GEMM: the im2col matrix is never built; the GEMM's A loader gathers each
@@ -88,7 +88,7 @@ export function conv2dDispatch(ctx: WebGpuKernelContext, x: GpuTensorInfo, filte
     b: matrixOperand('F', 1, k, g.oc, false, () => '0u'),
     epilogue,
     out: { ref: { output: 0 }, name: 'Y', type: gemmOutputType(g.oc) },
-    maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+    target: gemmTarget(ctx),
   });
 }
 
@@ -159,7 +159,7 @@ fn dyCol4(m: u32, k: u32) -> vec4<f32> {${decode}
         a,
         b,
         out: { ref: { output: 0 }, name: 'DX', type: gemmOutputType(g.c) },
-        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        target: gemmTarget(ctx),
       }),
     ],
   };
@@ -181,7 +181,7 @@ registerWebGpuKernel('conv2dBackpropFilter', (ctx) => {
         a: im2colOperand('X', 0, g, true),
         b: matrixOperand('DY', 1, rows, g.oc, false, () => '0u'),
         out: { ref: { output: 0 }, name: 'DF', type: gemmOutputType(g.oc) },
-        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        target: gemmTarget(ctx),
       }),
     ],
   };

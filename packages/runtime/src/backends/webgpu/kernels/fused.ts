@@ -1,7 +1,7 @@
 import { Attrs, DType, anchorInputCount, inferProgram, programOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { broadcastLoads, elementwiseDispatch, programLines, ProgramStatement, valueType } from './elementwise';
-import type { GemmEpilogue } from './gemm';
+import { GemmEpilogue, gemmTarget } from './gemm';
 import { matmulDispatch } from './matmul';
 
 /**
@@ -60,6 +60,6 @@ registerWebGpuKernel('fusedMatmul', (ctx): KernelPlan => {
   if (a.dtype !== 'float32') throw new NoGpuKernel(`matmul of ${a.dtype}`);
   const { epilogue: _, ...anchorAttrs } = ctx.attrs;
   return {
-    dispatches: [matmulDispatch(a, b, ctx.outputs[0], anchorAttrs, ctx.limits.maxComputeWorkgroupsPerDimension, epilogueOf(ctx, count))],
+    dispatches: [matmulDispatch(a, b, ctx.outputs[0], anchorAttrs, gemmTarget(ctx), epilogueOf(ctx, count))],
   };
 });

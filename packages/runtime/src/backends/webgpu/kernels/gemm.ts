@@ -1,4 +1,4 @@
-import { NoGpuKernel, WgslBinding, WgslDispatch } from '../kernel';
+import { NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch } from '../kernel';
 import { u32Lit } from '../wgsl';
 
 /**
@@ -47,7 +47,7 @@ export interface GemmSpec {
   epilogue?: GemmEpilogue;
   /** Output binding: `array<vec4<f32>>` when N % 4 == 0, else `array<f32>` (see gemmOutputType). */
   out: WgslBinding;
-  maxPerDim: number;
+  target: GemmTarget;
 }
 
 const BK = 16;
@@ -58,39 +58,72 @@ export function gemmOutputType(n: number): string {
 }
 
 /**
+ * Where a GEMM runs: the grid limit, and whether the adapter is a CPU emulation (lavapipe), whose
+ * few cores want the fewest, largest workgroups while a GPU wants enough of them to fill its SMs.
+ */
+export interface GemmTarget {
+  maxPerDim: number;
+  software: boolean;
+}
+
+export function gemmTarget(ctx: WebGpuKernelContext): GemmTarget {
+  return { maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, software: ctx.software };
+}
+
+/**
  * Tile size for large products (M and N of 128 or more): 128 (16x16 threads, 8x8 outputs each as
  * 2x2 blocks of 4x4 placed 64 apart: twice the multiply-adds per value staged) or 64 (16x16 threads,
- * 4x4 outputs each). 128 ran 512 and 1024 products 1.6-1.9x faster on lavapipe (BENCHMARKS.md,
- * `node bench/webgpu.js --only gemm --gemm-tile both`); measure both on a GPU the same way. `setWebGpuGemmTile(64)` or
- * GRAPHC_WEBGPU_GEMM_TILE=64 selects 64 (read when a plan compiles).
+ * 4x4 outputs each). 'auto' (the default) takes 128 on a software adapter, where it ran 512 and 1024
+ * products 1.6-1.9x faster (BENCHMARKS.md, `node bench/webgpu.js --only gemm --gemm-tile both`), and
+ * on a GPU only while 128-tiles still make MIN_GPU_WORKGROUPS workgroups: a 512x1024 product is 32
+ * of them, which would leave most of a large GPU's 100+ SMs idle, and 128 of 64x64. (The threshold
+ * is the usual occupancy reasoning, not yet measured on a GPU: bench/gpu-device.sh compares all
+ * three.) `setWebGpuGemmTile(64 | 128 | 'auto')` or GRAPHC_WEBGPU_GEMM_TILE selects one (read when
+ * a plan compiles).
  */
-let largeTile: 64 | 128 = process.env.GRAPHC_WEBGPU_GEMM_TILE === '64' ? 64 : 128;
+export type GemmTile = 64 | 128 | 'auto';
 
-export function setWebGpuGemmTile(tile: 64 | 128): void {
-  if (tile !== 64 && tile !== 128) throw new Error(`GEMM tile must be 64 or 128, got ${String(tile)}`);
+const MIN_GPU_WORKGROUPS = 256;
+
+function tileFromEnv(value: string | undefined): GemmTile {
+  return value === '64' ? 64 : value === '128' ? 128 : 'auto';
+}
+
+let largeTile: GemmTile = tileFromEnv(process.env.GRAPHC_WEBGPU_GEMM_TILE);
+
+export function setWebGpuGemmTile(tile: GemmTile): void {
+  if (tile !== 64 && tile !== 128 && tile !== 'auto') throw new Error(`GEMM tile must be 64, 128 or 'auto', got ${String(tile)}`);
   largeTile = tile;
 }
 
-export function webGpuGemmTile(): 64 | 128 {
+export function webGpuGemmTile(): GemmTile {
   return largeTile;
+}
+
+/** Whether a large product (M, N >= 128) takes 128x128 tiles under the current setting. */
+export function takesLargeTiles(m: number, n: number, batch: number, target: GemmTarget): boolean {
+  if (m < 128 || n < 128 || largeTile === 64) return false;
+  if (largeTile === 128 || target.software) return true;
+  return Math.ceil(m / 128) * Math.ceil(n / 128) * Math.max(1, batch) >= MIN_GPU_WORKGROUPS;
 }
 
 /**
  * Workgroup shape: wx x wy threads, each computing sm x sn blocks of 4x4 outputs (the blocks half a
  * tile apart, so neighbouring threads read neighbouring staged values): 128x128 tiles for large
- * products unless 64 is selected, 64x64 otherwise, taller/wider tiles for skinny problems.
+ * products where takesLargeTiles says so, 64x64 otherwise, taller/wider tiles for skinny problems.
  */
-function tileShape(m: number, n: number): { wx: number; wy: number; sm: number; sn: number } {
+function tileShape(m: number, n: number, batch: number, target: GemmTarget): { wx: number; wy: number; sm: number; sn: number } {
   if (m <= 16 && n > 16) return { wx: 16, wy: 4, sm: 1, sn: 1 };
   if (n <= 16 && m > 16) return { wx: 4, wy: 16, sm: 1, sn: 1 };
   if (m <= 16 && n <= 16) return { wx: 4, wy: 4, sm: 1, sn: 1 };
-  if (largeTile === 128 && m >= 128 && n >= 128) return { wx: 16, wy: 16, sm: 2, sn: 2 };
+  if (takesLargeTiles(m, n, batch, target)) return { wx: 16, wy: 16, sm: 2, sn: 2 };
   return { wx: 16, wy: 16, sm: 1, sn: 1 };
 }
 
 export function gemmDispatch(spec: GemmSpec): WgslDispatch {
   const { m, n, k, batch } = spec;
-  const { wx, wy, sm, sn } = tileShape(m, n);
+  const { wx, wy, sm, sn } = tileShape(m, n, batch, spec.target);
+  const maxPerDim = spec.target.maxPerDim;
   const threads = wx * wy;
   const bm = wy * 4 * sm;
   const bn = wx * 4 * sn;
@@ -99,8 +132,8 @@ export function gemmDispatch(spec: GemmSpec): WgslDispatch {
   const subN = bn / sn;
   const groupsX = Math.ceil(n / bn);
   const groupsY = Math.ceil(m / bm);
-  if (groupsX > spec.maxPerDim || groupsY > spec.maxPerDim || batch > spec.maxPerDim) {
-    throw new NoGpuKernel(`GEMM grid ${groupsX}x${groupsY}x${batch} exceeds the device's ${spec.maxPerDim} workgroups per dimension`);
+  if (groupsX > maxPerDim || groupsY > maxPerDim || batch > maxPerDim) {
+    throw new NoGpuKernel(`GEMM grid ${groupsX}x${groupsY}x${batch} exceeds the device's ${maxPerDim} workgroups per dimension`);
   }
   const U = u32Lit;
   // --- tile loads ---

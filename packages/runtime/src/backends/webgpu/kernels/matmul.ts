@@ -1,7 +1,7 @@
 import { Attrs, ops, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { broadcastIndex, collapseBroadcast, u32Lit } from '../wgsl';
-import { GemmEpilogue, gemmDispatch, gemmOutputType, matrixOperand } from './gemm';
+import { GemmEpilogue, GemmTarget, gemmDispatch, gemmOutputType, gemmTarget, matrixOperand } from './gemm';
 
 /**
  * Batched matmul as one GEMM dispatch: the batch dimensions broadcast, each batch entry is one
@@ -13,7 +13,7 @@ export function matmulDispatch(
   b: GpuTensorInfo,
   out: GpuTensorInfo,
   attrs: Attrs,
-  maxPerDim: number,
+  target: GemmTarget,
   epilogue?: GemmEpilogue,
 ): WgslDispatch {
   const { transposeA: ta, transposeB: tb, m, k, n, batchA, batchB } = ops.matmulGeometry(a.shape, b.shape, attrs);
@@ -34,12 +34,12 @@ export function matmulDispatch(
     b: matrixOperand('B', 1, k, n, tb, offset(1, k * n)),
     epilogue,
     out: { ref: { output: 0 }, name: 'C', type: gemmOutputType(n) },
-    maxPerDim,
+    target,
   });
 }
 
 registerWebGpuKernel('matmul', (ctx: WebGpuKernelContext) => {
   requireDTypes(ctx, ['float32']);
   const [a, b] = ctx.inputs;
-  return { dispatches: [matmulDispatch(a, b, ctx.outputs[0], ctx.attrs, ctx.limits.maxComputeWorkgroupsPerDimension)] };
+  return { dispatches: [matmulDispatch(a, b, ctx.outputs[0], ctx.attrs, gemmTarget(ctx))] };
 });

@@ -1,7 +1,7 @@
 import { ops, sizeOf } from '@graphc/graph';
 import { GpuTensorInfo, KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { flatDispatch, grid1d, u32Lit } from '../wgsl';
-import { GemmOperand, gemmDispatch, gemmOutputType } from './gemm';
+import { GemmOperand, gemmDispatch, gemmOutputType, gemmTarget } from './gemm';
 import { valueType } from './elementwise';
 
 /**
@@ -79,7 +79,7 @@ function einsumGemm(ctx: WebGpuKernelContext, e: EinsumLabels): KernelPlan | nul
         a: operand(aInput, 'A', rowLabels, e.sumLabels, aVec),
         b: operand(bInput, 'B', e.sumLabels, colLabels, bVec),
         out: { ref: { output: 0 }, name: 'C', type: gemmOutputType(N) },
-        maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+        target: gemmTarget(ctx),
       }),
     ],
   };

@@ -2,7 +2,7 @@ import { TensorValue, ops, resizeDimensions, sizeOf, stridesOf } from '@graphc/g
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslBinding, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
 import { broadcastIndex, collapseBroadcast, f32Lit, flatDispatch, i32Lit, u32Lit } from '../wgsl';
 import { valueType } from './elementwise';
-import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, matrixOperand } from './gemm';
+import { GemmEpilogue, GemmOperand, gemmDispatch, gemmOutputType, gemmTarget, matrixOperand } from './gemm';
 
 type NchwWindow = ReturnType<typeof ops.nchwWindow>;
 
@@ -168,7 +168,7 @@ fn colAt(k: u32, p: u32, bz: u32) -> f32 {
           b,
           epilogue,
           out: { ref: { output: 0 }, name: 'Y', type: gemmOutputType(P) },
-          maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension,
+          target: gemmTarget(ctx),
         }),
       ],
     };
