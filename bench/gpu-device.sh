@@ -4,7 +4,7 @@
 # Here, once, after `npm ci` (which builds):
 #   ../shared/gpu/pack.sh .gpu && cp ../shared/gpu/enter.sh .gpu/ && grep -qx '/.gpu/' .git/info/exclude || echo /.gpu/ >> .git/info/exclude
 # Then with the device tool, carrying `.gpu`:
-#   bash bench/gpu-device.sh            # writes $OUT/webgpu-gpu.json, $OUT/webgpu-norobust.json and $OUT/webgpu-profile.json (and prints them)
+#   bash bench/gpu-device.sh            # writes $OUT/webgpu-{gpu,norobust,prefetch,profile}.json (and prints them)
 # Extra arguments go to bench/webgpu.js (e.g. --only gemm --sizes 1024,4096).
 set -euo pipefail
 repo=$(pwd)
@@ -19,5 +19,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 node bench/webgpu.js --torch --gemm-tile all --runs 10 --json "$@" | tee "$out/webgpu-gpu.json"
 # the same without Dawn's bounds clamps (graphc's kernels bound their own indices): what robustness costs
 GRAPHC_WEBGPU_DAWN_TOGGLES=disable_robustness node bench/webgpu.js --sizes 1024,4096 --runs 10 --json | tee "$out/webgpu-norobust.json"
+# and with the next k step's tiles prefetched into registers (setWebGpuGemmPrefetch)
+GRAPHC_WEBGPU_GEMM_PREFETCH=1 node bench/webgpu.js --only gemm,mlp --sizes 1024,4096 --gemm-tile all --runs 10 --json | tee "$out/webgpu-prefetch.json"
 # where the webgpu time goes on this GPU, per op (GPU timestamps): the MLP step and resnet20
 node bench/webgpu-profile.js --runs 10 --json | tee "$out/webgpu-profile.json"

@@ -4,7 +4,7 @@
  *
  *   npx tsc -b packages/cli && node bench/webgpu.js               # every benchmark
  *   node bench/webgpu.js --only gemm --sizes 256,512,1024 --runs 5
- *   node bench/webgpu.js --only mlp --json
+ *   node bench/webgpu.js --only mlp --json          # --only takes a list: --only gemm,mlp
  *   node bench/webgpu.js --torch      # and PyTorch on the same GPU (bench/torch_ref.py; see bench/gpu-device.sh)
  *   node bench/webgpu.js --only gemm --gemm-tile both   # 64x64 and 128x128 GEMM tiles, one run
  *   node bench/webgpu.js --gemm-tile all    # 64, 128 and 'auto' (the default), for the GEMMs and the MLP step
@@ -46,12 +46,12 @@ function parseArgs(argv) {
     if (a === '--runs') args.runs = Number(argv[++i]);
     else if (a === '--warmup') args.warmup = Number(argv[++i]);
     else if (a === '--json') args.json = true;
-    else if (a === '--only') args.only = argv[++i];
+    else if (a === '--only') args.only = argv[++i].split(',');
     else if (a === '--sizes') args.sizes = argv[++i].split(',').map(Number);
     else if (a === '--torch') args.torch = true;
     else if (a === '--gemm-tile') args.gemmTiles = parseTiles(argv[++i]);
     else {
-      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet, --sizes N,N,..., --torch, --gemm-tile 64|128|auto|both|all)`);
+      console.error(`bench: unknown argument '${a}' (use --runs N, --warmup N, --json, --only gemm|mlp|convnet[,...], --sizes N,N,..., --torch, --gemm-tile 64|128|auto|both|all)`);
       process.exit(2);
     }
   }
@@ -209,7 +209,7 @@ async function convnet(dir, batch, args) {
 
 /** PyTorch on the same machine, same sizes (bench/torch_ref.py); exits if it cannot run. */
 function torchFigures(args) {
-  const only = args.only === 'gemm' || args.only === 'mlp' ? ['--only', args.only] : [];
+  const only = args.only?.length === 1 && ['gemm', 'mlp'].includes(args.only[0]) ? ['--only', args.only[0]] : [];
   const r = require('child_process').spawnSync(
     'python3',
     [path.join(__dirname, 'torch_ref.py'), '--json', '--sizes', args.sizes.join(','), '--runs', String(Math.max(args.runs, 10)), ...only],
@@ -238,7 +238,7 @@ async function main() {
     loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
   };
   const results = [];
-  const want = (name) => !args.only || args.only === name;
+  const want = (name) => !args.only || args.only.includes(name);
   // a tile setting applies to plans compiled from here on (large products only; see kernels/gemm.ts)
   for (const tile of args.gemmTiles) {
     graphc.setWebGpuGemmTile(tile);

@@ -1,10 +1,11 @@
-import { Graph, SymbolicTensor, TensorValue, gradients, ops, setWebGpuGemmTile, tensor, webGpuGemmTile } from 'graphc';
+import { Graph, SymbolicTensor, TensorValue, gradients, ops, setWebGpuGemmPrefetch, setWebGpuGemmTile, tensor, webGpuGemmTile } from 'graphc';
 import { takesLargeTiles } from '../../packages/runtime/src/backends/webgpu/kernels/gemm';
 import { describeGpu, expectClose, runBoth, seeded, transposedMatmuls } from './helpers';
 
 /**
  * Both GEMM tilings of large products, 128x128 (each thread 2x2 blocks of 4x4 outputs, forced by
- * setWebGpuGemmTile(128)) and 64x64 (setWebGpuGemmTile(64)): every operand layout, ragged edges, batches, fused epilogues and
+ * setWebGpuGemmTile(128)) and 64x64 (setWebGpuGemmTile(64)), each with and without prefetching the
+ * next k step's tiles into registers (setWebGpuGemmPrefetch): every operand layout, ragged edges, batches, fused epilogues and
  * the implicit-GEMM convolutions give the cpu backend's results.
  */
 async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, TensorValue>, optimize: 0 | 2 = 0) {
@@ -13,10 +14,21 @@ async function check(g: Graph, outs: SymbolicTensor[], feeds: Record<string, Ten
   expect(exe.fallbacks).toEqual([]);
 }
 
-describe.each([128, 64] as const)('tile %i', (tile) => {
-  describeGpu(`webgpu GEMM, ${tile}x${tile} tiles`, () => {
-    beforeAll(() => setWebGpuGemmTile(tile));
-    afterAll(() => setWebGpuGemmTile('auto'));
+describe.each([
+  [128, false],
+  [64, false],
+  [128, true],
+  [64, true],
+] as const)('tile %i, prefetch %s', (tile, prefetch) => {
+  describeGpu(`webgpu GEMM, ${tile}x${tile} tiles${prefetch ? ', next tiles prefetched into registers' : ''}`, () => {
+    beforeAll(() => {
+      setWebGpuGemmTile(tile);
+      setWebGpuGemmPrefetch(prefetch);
+    });
+    afterAll(() => {
+      setWebGpuGemmTile('auto');
+      setWebGpuGemmPrefetch(false);
+    });
 
     test.each([
       [128, 64, 128],

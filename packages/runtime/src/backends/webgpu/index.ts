@@ -6,5 +6,5 @@ export { WebGpuUnavailableError, webgpuAvailability, releaseGpu, creationCounts 
 export { registerWebGpuKernel, getWebGpuKernel, webGpuKernelOps, NoGpuKernel } from './kernel';
 export type { WebGpuKernel, WebGpuKernelContext, KernelPlan, WgslDispatch, WgslBinding, GpuTensorInfo } from './kernel';
 export { planBuffers } from './memory';
-export { setWebGpuGemmTile, webGpuGemmTile } from './kernels/gemm';
+export { setWebGpuGemmPrefetch, setWebGpuGemmTile, webGpuGemmTile } from './kernels/gemm';
 export type { GemmTile } from './kernels/gemm';

@@ -100,6 +100,20 @@ export function webGpuGemmTile(): GemmTile {
   return largeTile;
 }
 
+/**
+ * Prefetching: each thread loads its share of the next k step's tiles into registers before
+ * multiplying the staged ones, and stores them after, so global-memory latency overlaps the
+ * multiply-adds (as GPU GEMMs do) at the price of a few registers. Off by default: on lavapipe it
+ * makes no difference worth having (BENCHMARKS.md), and on a GPU it is not measured yet
+ * (bench/gpu-device.sh compares). `setWebGpuGemmPrefetch(true)` or GRAPHC_WEBGPU_GEMM_PREFETCH=1
+ * turns it on for plans compiled after.
+ */
+let gemmPrefetch = process.env.GRAPHC_WEBGPU_GEMM_PREFETCH === '1';
+
+export function setWebGpuGemmPrefetch(on: boolean): void {
+  gemmPrefetch = on;
+}
+
 /** Whether a large product (M, N >= 128) takes 128x128 tiles under the current setting. */
 export function takesLargeTiles(m: number, n: number, batch: number, target: GemmTarget): boolean {
   if (m < 128 || n < 128 || largeTile === 64) return false;
@@ -137,77 +151,11 @@ export function gemmDispatch(spec: GemmSpec): WgslDispatch {
   }
   const U = u32Lit;
   // --- tile loads ---
-  const loadTile = (
-    op: GemmOperand,
-    tile: 'As' | 'Bs',
-    rows: number,
-    cols: number,
-    row0: string,
-    col0: string,
-    rowLimit: number,
-    colLimit: number,
-    /** row-major index in the k-major staged tile of logical (r, c): As is [BK][bm], Bs is [BK][bn]. */
-    stagedIndex: (r: string, c: string) => string,
-    vecAligned: boolean,
-  ): string => {
-    const lines: string[] = [];
-    const store = (r: string, c: string, v: string): string => {
-      const idx = stagedIndex(r, c);
-      return `${tile}[(${idx}) / 4u][(${idx}) % 4u] = ${v};`;
-    };
-    if (op.load4 && vecAligned) {
-      // vec4 loads along vecDim
-      const alongRow = op.vecDim === 'row';
-      const vecs = (rows * cols) / 4;
-      const perLine = alongRow ? rows / 4 : cols / 4;
-      const loops = Math.ceil(vecs / threads);
-      lines.push(`for (var l = 0u; l < ${U(loops)}; l++) {`);
-      lines.push(`  let e = tid + l * ${U(threads)};`);
-      if (vecs % threads !== 0) lines.push(`  if (e < ${U(vecs)}) {`);
-      if (alongRow) {
-        lines.push(`  let c = e / ${U(perLine)}; let r = (e % ${U(perLine)}) * 4u;`);
-      } else {
-        lines.push(`  let r = e / ${U(perLine)}; let c = (e % ${U(perLine)}) * 4u;`);
-      }
-      lines.push(`  let gr = ${row0} + r; let gc = ${col0} + c;`);
-      lines.push(`  var v = vec4<f32>(0.0);`);
-      lines.push(`  if (gr < ${U(rowLimit)} && gc < ${U(colLimit)}) { v = ${op.load4('gr', 'gc', 'bz')}; }`);
-      // A staged tile is k-major: for As, logical (r=m, c=k) sits at [c][r]; for Bs, (r=k, c=n) at [r][c]
-      const direct = (tile === 'As' && alongRow) || (tile === 'Bs' && !alongRow);
-      if (direct) {
-        lines.push(`  ${tile}[(${stagedIndex('r', 'c')}) / 4u] = v;`);
-      } else {
-        for (let j = 0; j < 4; j++) {
-          const r = alongRow ? `r + ${j}u` : 'r';
-          const c = alongRow ? 'c' : `c + ${j}u`;
-          lines.push(`  ${store(r, c, `v[${j}]`)}`);
-        }
-      }
-      if (vecs % threads !== 0) lines.push('  }');
-      lines.push('}');
-    } else {
-      const total = rows * cols;
-      const loops = Math.ceil(total / threads);
-      const alongRow = op.vecDim === 'row';
-      lines.push(`for (var l = 0u; l < ${U(loops)}; l++) {`);
-      lines.push(`  let e = tid + l * ${U(threads)};`);
-      if (total % threads !== 0) lines.push(`  if (e < ${U(total)}) {`);
-      if (alongRow) lines.push(`  let c = e / ${U(rows)}; let r = e % ${U(rows)};`);
-      else lines.push(`  let r = e / ${U(cols)}; let c = e % ${U(cols)};`);
-      lines.push(`  let gr = ${row0} + r; let gc = ${col0} + c;`);
-      lines.push(`  var v = 0.0;`);
-      lines.push(`  if (gr < ${U(rowLimit)} && gc < ${U(colLimit)}) { v = ${op.load1('gr', 'gc', 'bz')}; }`);
-      lines.push(`  ${store('r', 'c', 'v')}`);
-      if (total % threads !== 0) lines.push('  }');
-      lines.push('}');
-    }
-    return lines.join('\n    ');
-  };
-  // A: logical [M x K]; tile rows bm (m), cols BK (k); staged As[k][m]
-  const aVec = spec.a.vecDim === 'row' ? m % 4 === 0 : k % 4 === 0;
-  const bVec = spec.b.vecDim === 'row' ? k % 4 === 0 : n % 4 === 0;
-  const loadA = loadTile(spec.a, 'As', bm, BK, 'm0', 'k0', m, k, (r, c) => `(${c}) * ${U(bm)} + (${r})`, aVec);
-  const loadB = loadTile(spec.b, 'Bs', BK, bn, 'k0', 'n0', k, n, (r, c) => `(${r}) * ${U(bn)} + (${c})`, bVec);
+  const A_TILE: TileGeometry = { rows: bm, cols: BK, origin: (k0) => ['m0', k0], rowLimit: m, colLimit: k };
+  const B_TILE: TileGeometry = { rows: BK, cols: bn, origin: (k0) => [k0, 'n0'], rowLimit: k, colLimit: n };
+  const aTile = tileLoader(spec.a, 'As', A_TILE, (r, c) => `(${c}) * ${U(bm)} + (${r})`, spec.a.vecDim === 'row' ? m % 4 === 0 : k % 4 === 0, threads);
+  const bTile = tileLoader(spec.b, 'Bs', B_TILE, (r, c) => `(${r}) * ${U(bn)} + (${c})`, spec.b.vecDim === 'row' ? k % 4 === 0 : n % 4 === 0, threads);
+  const prefetch = gemmPrefetch;
 
   // --- epilogue and stores ---
   const ep = spec.epilogue;
@@ -278,10 +226,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let n0 = wid.x * ${U(bn)};
   let outBase = bz * ${U(m * n)};
   ${accDecls.join('\n  ')}
+  ${prefetch ? [...aTile.registers(), ...bTile.registers(), ...aTile.fetch('0u'), ...bTile.fetch('0u')].join('\n  ') : ''}
   for (var k0 = 0u; k0 < ${U(k)}; k0 += ${U(BK)}) {
-    ${loadA}
-    ${loadB}
+    ${(prefetch ? [...aTile.stage(), ...bTile.stage()] : [...aTile.direct('k0'), ...bTile.direct('k0')]).join('\n    ')}
     workgroupBarrier();
+    ${prefetch ? `if (k0 + ${U(BK)} < ${U(k)}) {\n      ${[...aTile.fetch(`k0 + ${U(BK)}`), ...bTile.fetch(`k0 + ${U(BK)}`)].join('\n      ')}\n    }` : ''}
     for (var kk = 0u; kk < ${U(BK)}; kk++) {
       ${innerLines.join('\n      ')}
     }
@@ -293,6 +242,74 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     bindings: [spec.a.binding, spec.b.binding, ...(ep?.bindings ?? []), spec.out],
     body,
     workgroups: [groupsX, groupsY, Math.max(1, batch)],
+  };
+}
+
+/** Where a staged tile comes from: logical rows x cols of the operand from `origin(k0)`, the k step's first row or column. */
+interface TileGeometry {
+  rows: number;
+  cols: number;
+  origin(k0: string): [string, string];
+  rowLimit: number;
+  colLimit: number;
+}
+
+/**
+ * The code staging one operand tile in workgroup memory, each thread taking elements (or vec4s)
+ * tid, tid + threads, ...: `direct(k)` loads and stores at once; with prefetching, `fetch(k)` loads
+ * into the thread's registers (`registers()` declares them) and `stage()` stores them later, so the
+ * next tile's global loads are in flight while the current one is multiplied.
+ */
+function tileLoader(
+  op: GemmOperand,
+  tile: 'As' | 'Bs',
+  geo: TileGeometry,
+  /** row-major index in the k-major staged tile of logical (r, c): As is [BK][bm], Bs is [BK][bn]. */
+  stagedIndex: (r: string, c: string) => string,
+  vecAligned: boolean,
+  threads: number,
+): { direct(k0: string): string[]; registers(): string[]; fetch(k0: string): string[]; stage(): string[] } {
+  const U = u32Lit;
+  const vec = Boolean(op.load4 && vecAligned);
+  const alongRow = op.vecDim === 'row';
+  const count = vec ? (geo.rows * geo.cols) / 4 : geo.rows * geo.cols;
+  const loops = Math.ceil(count / threads);
+  const zero = vec ? 'vec4<f32>(0.0)' : '0.0';
+  // element e's logical (r, c) in the tile: consecutive threads run along the operand's contiguous dimension
+  const position = ((): string => {
+    if (!vec) return alongRow ? `let c = e / ${U(geo.rows)}; let r = e % ${U(geo.rows)};` : `let r = e / ${U(geo.cols)}; let c = e % ${U(geo.cols)};`;
+    const perLine = alongRow ? geo.rows / 4 : geo.cols / 4;
+    return alongRow ? `let c = e / ${U(perLine)}; let r = (e % ${U(perLine)}) * 4u;` : `let r = e / ${U(perLine)}; let c = (e % ${U(perLine)}) * 4u;`;
+  })();
+  const origin = (k0: string): string => {
+    const [row0, col0] = geo.origin(k0);
+    return `let gr = ${row0} + r; let gc = ${col0} + c;`;
+  };
+  const inBounds = `gr < ${U(geo.rowLimit)} && gc < ${U(geo.colLimit)}`;
+  const load = vec ? op.load4!('gr', 'gc', 'bz') : op.load1('gr', 'gc', 'bz');
+  const store = (v: string): string[] => {
+    // a staged tile is k-major: for As, logical (r=m, c=k) sits at [c][r]; for Bs, (r=k, c=n) at [r][c]
+    if (vec && ((tile === 'As' && alongRow) || (tile === 'Bs' && !alongRow))) return [`${tile}[(${stagedIndex('r', 'c')}) / 4u] = ${v};`];
+    const scalar = (r: string, c: string, x: string): string => `${tile}[(${stagedIndex(r, c)}) / 4u][(${stagedIndex(r, c)}) % 4u] = ${x};`;
+    if (!vec) return [scalar('r', 'c', v)];
+    return [0, 1, 2, 3].map((j) => scalar(alongRow ? `r + ${j}u` : 'r', alongRow ? 'c' : `c + ${j}u`, `${v}[${j}]`));
+  };
+  /** One element's block: e, then `inner` under the count guard when the last round is partial. */
+  const element = (e: string, inner: string[]): string[] => {
+    const body = count % threads !== 0 ? [`if (e < ${U(count)}) {`, ...inner.map((l) => `  ${l}`), '}'] : inner;
+    return ['{', `  let e = ${e};`, ...body.map((l) => `  ${l}`), '}'];
+  };
+  const reg = (l: number): string => `${tile}r${l}`;
+  const each = (fn: (l: number) => string[]): string[] => Array.from({ length: loops }, (_, l) => fn(l)).flat();
+  return {
+    direct: (k0) => [
+      `for (var l = 0u; l < ${U(loops)}; l++) {`,
+      ...element(`tid + l * ${U(threads)}`, [position, origin(k0), `var v = ${zero};`, `if (${inBounds}) { v = ${load}; }`, ...store('v')]).map((x) => `  ${x}`),
+      '}',
+    ],
+    registers: () => each((l) => [`var ${reg(l)} = ${zero};`]),
+    fetch: (k0) => each((l) => element(`tid + ${U(l * threads)}`, [position, origin(k0), `${reg(l)} = ${zero};`, `if (${inBounds}) { ${reg(l)} = ${load}; }`])),
+    stage: () => each((l) => element(`tid + ${U(l * threads)}`, [position, ...store(reg(l))])),
   };
 }
 
