@@ -36,6 +36,12 @@ registerCpuKernel('conv2d', (inputs, attrs, ctx) => {
   return [out];
 });
 
+/** out[from, to) = 0; a loop for the few values of a window's edge (a fill call costs more there). */
+function zeros(out: Float32Array | Float64Array, from: number, to: number): void {
+  if (to - from > 16) out.fill(0, from, to);
+  else for (let i = from; i < to; i++) out[i] = 0;
+}
+
 /**
  * The im2col matrix of `x` as an ImplicitA: row r is output pixel (b, oy, ox) = r in [N, OH, OW]
  * order; column kk is tap (ky, kx) and input channel ci, in the filter's [KH, KW, Cin] order. Each
@@ -53,19 +59,40 @@ export function im2colMatrix(x: TypedArray, g: WindowGeometry): ImplicitA {
       const inPlace = src === out;
       // the whole window in one block and undilated rows: an interior pixel's row of A is kh runs of kw * cin values
       const wholeRows = k0 === 0 && kc === kh * rowRun && dw === 1;
-      for (let r = 0; r < rows; r++) {
-        const row = i0 + r;
-        const b = Math.floor(row / pixels);
-        const pix = row - b * pixels;
-        const oy = Math.floor(pix / outW);
+      const copyRuns = inPlace;
+      // output pixel (b, oy, ox) of row i0, then stepped row by row (no divisions per row)
+      let b = Math.floor(i0 / pixels);
+      let oy = Math.floor((i0 - b * pixels) / outW);
+      let ox = i0 - b * pixels - oy * outW;
+      for (let r = 0; r < rows; r++, ox++) {
+        if (ox === outW) {
+          ox = 0;
+          if (++oy === outH) {
+            oy = 0;
+            b++;
+          }
+        }
         const y0 = oy * sh - padTop;
-        const x0 = (pix - oy * outW) * sw - padLeft;
+        const x0 = ox * sw - padLeft;
         const imageBase = srcBase + b * h * w * cin;
         let dst = base + r * ld;
-        if (wholeRows && y0 >= 0 && y0 + (kh - 1) * dh < h && x0 >= 0 && x0 + kw <= w) {
-          for (let ky = 0, s = imageBase + (y0 * w + x0) * cin; ky < kh; ky++, s += dh * w * cin, dst += rowRun) {
-            if (inPlace && rowRun > 8) out.copyWithin(dst, s, s + rowRun);
-            else for (let t = 0; t < rowRun; t++) out[dst + t] = src[s + t];
+        if (wholeRows) {
+          // window row ky is kx0 taps of padding, one run of input, then padding up to kw taps
+          const kx0 = x0 < 0 ? Math.min(kw, -x0) : 0;
+          const kx1 = Math.max(kx0, Math.min(kw, w - x0));
+          const lead = kx0 * cin;
+          const run = (kx1 - kx0) * cin;
+          for (let ky = 0; ky < kh; ky++, dst += rowRun) {
+            const iy = y0 + ky * dh;
+            if (iy < 0 || iy >= h) {
+              zeros(out, dst, dst + rowRun);
+              continue;
+            }
+            const s = imageBase + (iy * w + x0 + kx0) * cin;
+            zeros(out, dst, dst + lead);
+            if (copyRuns && run > 8) out.copyWithin(dst + lead, s, s + run);
+            else for (let t = 0; t < run; t++) out[dst + lead + t] = src[s + t];
+            zeros(out, dst + lead + run, dst + rowRun);
           }
           continue;
         }
