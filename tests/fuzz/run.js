@@ -19,6 +19,7 @@ const SUITES = {
   passes: './passes-fuzz.ts',
   onnx: './onnx-fuzz.ts',
   model: './model-fuzz.ts',
+  webgpu: './backend-fuzz.ts',
 };
 
 function parseArgs(argv) {
@@ -67,6 +68,7 @@ async function main() {
     } else if (result.detail) skipped++;
     if (!opts.quiet && (i + 1) % 500 === 0) console.log(`  ${i + 1}/${opts.count} cases, ${failures.length} mismatches (${((Date.now() - start) / 1000).toFixed(1)} s)`);
   }
+  if (suite.finish) suite.finish();
   const secs = ((Date.now() - start) / 1000).toFixed(1);
   console.log(`fuzz: suite=${opts.suite} seed=${opts.seed} count=${opts.count} mismatches=${failures.length} skipped=${skipped} time=${secs}s`);
   // a suite may count how its cases ended, to show they reach deep enough to mean something
