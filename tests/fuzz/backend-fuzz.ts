@@ -1,20 +1,23 @@
 /**
- * Differential fuzzer of the webgpu backend: the passes fuzzer's seeded random graphs (buildCase:
- * elementwise chains, broadcasting, reductions, matmuls, convolutions, pools, softmax, variables
- * and their updates) run on the cpu backend at O0, the reference, and on webgpu at O2, where the
- * fusion pass makes generated kernels, fused epilogues and fused updates out of them and the arena
- * is planned. Every fetched output must agree within float tolerance. On a machine without a GPU
- * the adapter is lavapipe, so this checks the WGSL, not GPU speed.
+ * Differential fuzzer of the GPU backends: the passes fuzzer's seeded random graphs (buildCase, its
+ * smooth cases: elementwise chains, broadcasting, reductions, matmuls, convolutions, pools, softmax,
+ * variables and their updates) run on the cpu backend at O0, the reference, and on webgpu (or gpujs) at O2,
+ * where the fusion pass makes generated kernels, fused epilogues and fused updates out of them and
+ * the arena is planned. Every fetched output must agree within float tolerance. On a machine
+ * without a GPU the webgpu adapter is lavapipe, so this checks the WGSL, not GPU speed.
  *
  *   node tests/fuzz/run.js --suite webgpu --count 500        # `--seed N --count 1` reproduces one
+ *   GRAPHC_GPUJS_MODE=webasm node tests/fuzz/run.js --suite gpujs --count 500
  */
-import { GraphcError, Session, TensorValue, releaseGpu, webgpuAvailability } from 'graphc';
+import { GraphcError, Session, TensorValue, UnsupportedOpError, releaseGpu, webgpuAvailability } from 'graphc';
 import { FuzzCase, buildCase, compareValues } from './passes-fuzz';
 
-/** How the cases ended: a fuzzer whose graphs never reach the GPU tests nothing. */
-export const outcomes = { compared: 0, skipped: 0, ranOnCpuOnly: 0 };
+type Backend = 'webgpu' | 'gpujs';
 
-async function runOn(c: FuzzCase, backend: 'cpu' | 'webgpu'): Promise<{ values: TensorValue[]; gpuSteps: number }> {
+/** How the cases ended: a fuzzer whose graphs never reach the GPU tests nothing. */
+export const outcomes = { compared: 0, skipped: 0, ranOnCpuOnly: 0, refused: 0 };
+
+async function runOn(c: FuzzCase, backend: 'cpu' | Backend): Promise<{ values: TensorValue[]; gpuSteps: number }> {
   const sess = new Session(c.graph, { backend, optimize: backend === 'cpu' ? 0 : 2 });
   const fetches = [...c.fetches.map((f) => f.name), ...c.targets.map((t) => t.name)];
   try {
@@ -22,8 +25,9 @@ async function runOn(c: FuzzCase, backend: 'cpu' | 'webgpu'): Promise<{ values: 
     // two runs: variables stay on the device between them, and the arena is reused
     await sess.run(fetches, c.feeds);
     const out = await sess.run(fetches, c.feeds);
-    const stats = backend === 'webgpu' ? sess.lastStats() : null;
-    return { values: out.slice(0, c.fetches.length) as TensorValue[], gpuSteps: stats ? stats.dispatchesPerRun : 0 };
+    const stats = backend === 'cpu' ? undefined : sess.lastStats();
+    // webgpu counts its dispatches, gpujs the steps of its program
+    return { values: out.slice(0, c.fetches.length) as TensorValue[], gpuSteps: stats ? (stats.dispatchesPerRun ?? stats.steps ?? 0) : 0 };
   } finally {
     sess.close();
   }
@@ -31,13 +35,20 @@ async function runOn(c: FuzzCase, backend: 'cpu' | 'webgpu'): Promise<{ values: 
 
 let unavailable: string | undefined;
 
-export async function runCase(seed: number): Promise<{ seed: number; ok: boolean; detail?: string }> {
-  if (unavailable === undefined) {
+/** One case on webgpu. */
+export function runCase(seed: number): Promise<{ seed: number; ok: boolean; detail?: string }> {
+  return runCaseOn('webgpu', seed);
+}
+
+/** One case on `backend`. */
+export async function runCaseOn(backend: Backend, seed: number): Promise<{ seed: number; ok: boolean; detail?: string }> {
+  if (backend === 'webgpu' && unavailable === undefined) {
     const gpu = await webgpuAvailability();
     unavailable = gpu.available ? '' : (gpu.reason ?? 'no adapter');
   }
-  if (unavailable) throw new Error(`no WebGPU adapter: ${unavailable}`);
-  const c = buildCase(seed);
+  if (backend === 'webgpu' && unavailable) throw new Error(`no WebGPU adapter: ${unavailable}`);
+  // smooth: a last-bit difference in a sum must not become sign's -1 against 0
+  const c = buildCase(seed, { smooth: true });
   const where = `seed ${seed} [${c.description.join(', ')}]`;
   let reference: TensorValue[];
   try {
@@ -52,15 +63,21 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
   }
   let got: { values: TensorValue[]; gpuSteps: number };
   try {
-    got = await runOn(c, 'webgpu');
+    got = await runOn(c, backend);
   } catch (e) {
-    return { seed, ok: false, detail: `${where}: webgpu failed: ${(e as Error).message}` };
+    // a backend that says, typed, which configuration it does not run (gpujs cannot stage a run
+    // at a cond whose inputs follow a variable update) refuses; any other error is a failure
+    if (e instanceof UnsupportedOpError) {
+      outcomes.refused++;
+      return { seed, ok: true, detail: `refused: ${e.message}` };
+    }
+    return { seed, ok: false, detail: `${where}: ${backend} failed: ${(e as Error).message}` };
   }
   if (got.gpuSteps === 0) outcomes.ranOnCpuOnly++;
   else outcomes.compared++;
   for (let i = 0; i < reference.length; i++) {
     const diff = compareValues(got.values[i], reference[i]);
-    if (diff) return { seed, ok: false, detail: `${where}: webgpu fetch ${c.fetches[i].name}: ${diff}` };
+    if (diff) return { seed, ok: false, detail: `${where}: ${backend} fetch ${c.fetches[i].name}: ${diff}` };
   }
   return { seed, ok: true };
 }
@@ -69,3 +86,6 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
 export function finish(): void {
   releaseGpu();
 }
+
+/** The same on gpujs (its mode: GRAPHC_GPUJS_MODE, else gpu.js's best here). */
+export const gpujs = { runCase: (seed: number) => runCaseOn('gpujs', seed), outcomes };

@@ -2,7 +2,8 @@
 // Differential fuzzers, run against the built packages (`npm run fuzz` builds first):
 //   node tests/fuzz/run.js [--suite passes|onnx|model] [--count N] [--seed S] [--quiet]
 // Case i uses seed S + i, so a failure reproduces with `--seed <its seed> --count 1`. Suites are
-// modules exporting `runCase(seed) -> { seed, ok, detail? }`; add one to SUITES to join.
+// modules (or a module's export, `file#name`) with `runCase(seed) -> { seed, ok, detail? }` and
+// optionally `outcomes` and `finish()`; add one to SUITES to join.
 const fs = require('fs');
 const path = require('path');
 const ts = require('typescript');
@@ -20,6 +21,7 @@ const SUITES = {
   onnx: './onnx-fuzz.ts',
   model: './model-fuzz.ts',
   webgpu: './backend-fuzz.ts',
+  gpujs: './backend-fuzz.ts#gpujs',
 };
 
 function parseArgs(argv) {
@@ -49,7 +51,10 @@ function usage(message) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const suite = require(path.join(__dirname, SUITES[opts.suite]));
+  // `file#name`: the suite is that export of the module
+  const [file, member] = SUITES[opts.suite].split('#');
+  const mod = require(path.join(__dirname, file));
+  const suite = member ? { finish: mod.finish, ...mod[member] } : mod;
   console.log(`fuzz: suite=${opts.suite} seed=${opts.seed} count=${opts.count}`);
   const start = Date.now();
   const failures = [];
