@@ -94,7 +94,10 @@ export function buildCase(seed: number, options: { smooth?: boolean } = {}): Fuz
     const kind = r();
     try {
       let y: SymbolicTensor | undefined;
-      if (kind < 0.25) {
+      if (r() < 0.12) {
+        // data movement and windows: what layout and view rules, and the backends' index math, meet
+        y = arrayOp(r, x, constant, description);
+      } else if (kind < 0.25) {
         const drawn = pick(r, UNARY);
         const op = options.smooth && JUMPS.has(drawn) ? 'tanh' : drawn;
         y = unary(op, x, r);
@@ -263,6 +266,71 @@ export function buildCase(seed: number, options: { smooth?: boolean } = {}): Fuz
     if (!fetches.includes(t)) fetches.push(t);
   }
   return { graph: g, feeds, fetches, targets, hasVariables, description };
+}
+
+/**
+ * One array op on `x`: a random transpose, slice, pad (constant, reflect or symmetric), reverse,
+ * tile, gather of constant indices, split, pooling over an NHWC view, logSoftmax, reduceLogSumExp,
+ * reduceMin over several axes, or l2Normalize. Undefined where x does not suit the draw.
+ */
+function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => SymbolicTensor, description: string[]): SymbolicTensor | undefined {
+  const fixed = x.shape.every((d) => d !== null);
+  const shape = known(x);
+  const op = pick(r, ['transpose', 'slice', 'pad', 'reverse', 'tile', 'gather', 'split', 'pool', 'logSoftmax', 'logSumExp', 'reduceMin', 'l2Normalize']);
+  description.push(op);
+  const axes = (): number[] => [...Array(x.rank).keys()].filter(() => r() < 0.5);
+  if (op === 'transpose' && x.rank >= 2) {
+    const perm = [...Array(x.rank).keys()];
+    for (let i = perm.length - 1; i > 0; i--) {
+      const j = int(r, 0, i);
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    return ops.transpose(x, perm);
+  }
+  if (op === 'slice' && fixed && x.rank >= 1) {
+    const begin = shape.map((d) => int(r, 0, d - 1));
+    const size = shape.map((d, k) => (r() < 0.3 ? -1 : int(r, 1, d - begin[k])));
+    return ops.slice(x, begin, size);
+  }
+  if (op === 'pad' && x.rank >= 1) {
+    const mode = pick(r, ['constant', 'reflect', 'symmetric'] as const);
+    // reflect needs pads below the dimension, symmetric up to it
+    const pads = shape.map((d, k) => (x.shape[k] === null ? [0, 0] : [0, 1].map(() => int(r, 0, Math.min(2, mode === 'reflect' ? d - 1 : d)))));
+    return ops.pad(x, pads, pick(r, [0, 1.5]), mode);
+  }
+  if (op === 'reverse' && x.rank >= 1) return ops.reverse(x, axes());
+  if (op === 'tile' && fixed && x.rank >= 1) return ops.tile(x, shape.map(() => int(r, 1, 2)));
+  if (op === 'gather' && fixed && x.rank >= 1) {
+    const axis = int(r, 0, x.rank - 1);
+    const n = int(r, 1, 4);
+    const indices = Array.from({ length: n }, () => int(r, 0, shape[axis] - 1));
+    return ops.gather(x, tensor(indices, [n], 'int32'), axis);
+  }
+  if (op === 'split' && fixed && x.rank >= 1) {
+    const axis = int(r, 0, x.rank - 1);
+    if (shape[axis] < 2) return undefined;
+    const first = int(r, 1, shape[axis] - 1);
+    const [a, b] = ops.split(x, [first, shape[axis] - first], axis);
+    return ops.add(ops.reduceSum(a, [axis], true), b);
+  }
+  if (op === 'pool' && fixed) {
+    // an NHWC view of x, as the conv block takes it
+    const size = sizeOf(shape);
+    const c = pick(r, [1, 2, 3].filter((d) => size % d === 0));
+    let h = 1;
+    for (let d = 1; d * d <= size / c; d++) if ((size / c) % d === 0) h = d;
+    const img = ops.reshape(x, [1, h, size / c / h, c]);
+    const k = int(r, 1, 3);
+    const s = int(r, 1, 2);
+    const padding = pick(r, ['SAME', 'VALID'] as const);
+    if (padding === 'VALID' && (k > h || k > size / c / h)) return undefined;
+    return r() < 0.5 ? ops.maxPool(img, k, s, padding) : ops.avgPool(img, k, s, padding);
+  }
+  if (op === 'logSoftmax' && x.rank >= 1) return ops.logSoftmax(x, int(r, 0, x.rank - 1));
+  if (op === 'logSumExp' && x.rank >= 1) return ops.reduceLogSumExp(x, axes(), r() < 0.5);
+  if (op === 'reduceMin' && x.rank >= 1) return ops.reduceMin(x, axes(), true);
+  if (op === 'l2Normalize' && x.rank >= 1) return ops.l2Normalize(ops.add(x, constant(broadcastable(r, shape))), [x.rank - 1]);
+  return undefined;
 }
 
 export interface CaseResult {

@@ -1,4 +1,4 @@
-import { Graph, MemoryPlan, Node, Plan, Session, TensorValue, ops, planMemory, registerCpuKernel, registerOp, tensor } from 'graphc';
+import { Graph, GraphcError, MemoryPlan, Node, Plan, Session, TensorValue, ops, planMemory, registerCpuKernel, registerOp, tensor } from 'graphc';
 import { buildCase } from '../fuzz/passes-fuzz';
 
 const values = (t: { data: ArrayLike<number> }): number[] => Array.from(t.data);
@@ -96,11 +96,19 @@ describe('planMemory', () => {
   });
 
   test('regions of tensors live at the same time never overlap (random graphs)', async () => {
+    let planned = 0;
     for (let seed = 500; seed < 540; seed++) {
       const c = buildCase(seed);
       const sess = new Session(c.graph, { optimize: 2 });
-      if (c.hasVariables) await sess.run(c.graph.globalVariablesInitializer());
-      await sess.run([...c.fetches, ...c.targets], c.feeds);
+      try {
+        if (c.hasVariables) await sess.run(c.graph.globalVariablesInitializer());
+        await sess.run([...c.fetches, ...c.targets], c.feeds);
+      } catch (e) {
+        // a graph whose feeds do not fit its unknown dimensions is no plan to check (as in the fuzzer)
+        if (e instanceof GraphcError) continue;
+        throw e;
+      }
+      planned++;
       for (const plan of sess.plans()) {
         if (!plan.memory) continue;
         checkNoOverlap(plan, plan.memory);
@@ -108,6 +116,7 @@ describe('planMemory', () => {
         expect(plan.memory.lowerBoundBytes).toBeLessThanOrEqual(plan.memory.naiveBytes);
       }
     }
+    expect(planned).toBeGreaterThanOrEqual(35);
   });
 });
 
