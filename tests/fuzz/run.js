@@ -22,6 +22,7 @@ const SUITES = {
   model: './model-fuzz.ts',
   webgpu: './backend-fuzz.ts',
   gpujs: './backend-fuzz.ts#gpujs',
+  'onnx-export': './onnx-export-fuzz.ts',
 };
 
 function parseArgs(argv) {
