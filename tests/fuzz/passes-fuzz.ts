@@ -4,7 +4,7 @@
  * output must agree within float tolerance. The same seed always builds the same graph and feeds,
  * so a failure reproduces from its number: `node tests/fuzz/run.js --suite passes --seed N --count 1`.
  */
-import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor } from 'graphc';
+import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor as makeTensor } from 'graphc';
 
 /** mulberry32: small, fast and good enough to pick ops and values. */
 export function rng(seed: number): () => number {
@@ -62,12 +62,15 @@ function unary(op: string, x: SymbolicTensor, r: R): SymbolicTensor {
 
 /** Builds case `seed`: placeholders, constants, a random mix of ops, and a few fetches. */
 /**
- * `smooth`: ops whose output jumps (sign, floor, round, the int32 cast) become tanh or identity, on
- * the same random draws. Two backends round a sum differently in its last bit; through sign that is
+ * `smooth`: ops whose output jumps (sign, floor, round, the int32 cast) become tanh or identity, and
+ * sqrt(|x|) sqrt(|x| + 0.25), on the same random draws. Two backends round a sum differently in its last bit; through sign that is
  * -1 against 0, a difference no tolerance can tell from a bug (the backend fuzzer builds smooth cases).
  */
-export function buildCase(seed: number, options: { smooth?: boolean } = {}): FuzzCase {
+export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'float32' | 'float64' } = {}): FuzzCase {
   const r = rng(seed);
+  // float64 (the gradient fuzzer's central differences want it): feeds, constants and variables
+  const dtype = options.dtype ?? 'float32';
+  const tensor = (v: number[], shape: number[]): TensorValue => makeTensor(v, shape, dtype);
   const g = new Graph();
   const description: string[] = [];
   const base = Array.from({ length: int(r, 1, 4) }, () => int(r, 1, 4));
@@ -77,7 +80,7 @@ export function buildCase(seed: number, options: { smooth?: boolean } = {}): Fuz
   for (let i = 0; i < nInputs; i++) {
     const shape = i === 0 ? base : broadcastable(r, base);
     const declared = shape.map((d, k) => (k === 0 && r() < 0.3 ? null : d));
-    const p = g.placeholder('float32', declared, `x${i}`);
+    const p = g.placeholder(dtype, declared, `x${i}`);
     feeds[p.name] = tensor(values(r, sizeOf(shape)), shape);
     pool.push(p);
   }
@@ -104,7 +107,8 @@ export function buildCase(seed: number, options: { smooth?: boolean } = {}): Fuz
         description.push(op);
       } else if (kind < 0.32) {
         const op = pick(r, Object.keys(SAFE_UNARY));
-        y = SAFE_UNARY[op](x);
+        // sqrt(|x|) has a cusp at 0 (an infinite slope, and 0 * inf = NaN through a where's other branch)
+        y = op === 'sqrt' && options.smooth ? ops.sqrt(ops.add(ops.abs(x), 0.25)) : SAFE_UNARY[op](x);
         description.push(op);
       } else if (kind < 0.55) {
         const op = pick(r, BINARY);
@@ -126,7 +130,7 @@ export function buildCase(seed: number, options: { smooth?: boolean } = {}): Fuz
         else if (bait === 'negneg') y = ops.neg(ops.neg(x));
         else if (bait === 'identity') y = ops.identity(x);
         else if (bait === 'square') y = ops.mul(x, x);
-        else if (bait === 'cast') y = options.smooth ? ops.identity(ops.mul(x, 3)) : ops.cast(ops.cast(ops.mul(x, 3), 'int32'), 'float32');
+        else if (bait === 'cast') y = options.smooth ? ops.identity(ops.mul(x, 3)) : ops.cast(ops.cast(ops.mul(x, 3), 'int32'), dtype);
         else if (bait === 'transpose2' && x.rank >= 2) {
           const perm = [...Array(x.rank).keys()].reverse();
           y = ops.transpose(ops.transpose(x, perm), perm);
@@ -304,7 +308,7 @@ function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => Symboli
     const axis = int(r, 0, x.rank - 1);
     const n = int(r, 1, 4);
     const indices = Array.from({ length: n }, () => int(r, 0, shape[axis] - 1));
-    return ops.gather(x, tensor(indices, [n], 'int32'), axis);
+    return ops.gather(x, makeTensor(indices, [n], 'int32'), axis);
   }
   if (op === 'split' && fixed && x.rank >= 1) {
     const axis = int(r, 0, x.rank - 1);

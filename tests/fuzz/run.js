@@ -23,6 +23,7 @@ const SUITES = {
   webgpu: './backend-fuzz.ts',
   gpujs: './backend-fuzz.ts#gpujs',
   'onnx-export': './onnx-export-fuzz.ts',
+  gradients: './gradient-fuzz.ts',
 };
 
 function parseArgs(argv) {

@@ -187,6 +187,19 @@ describe('whileLoop', () => {
     const { g, grown } = growingGraph();
     expect(() => gradients(ops.reduceSum(grown), [g.tensor('x')])).toThrow(/whileLoop 'grow': loop variable 1 changes shape between iterations \(\[1\] becomes \[\?\]\)/);
   });
+
+  test('a loop variable whose shape is unknown when built and changes at run time: the gradient run says so, naming the loop', async () => {
+    // [?] + [2] broadcasts the first iteration's [1] to [2]: nothing to see until the loop runs
+    const g = new Graph();
+    const x = g.placeholder('float64', [null], 'x');
+    const other = g.placeholder('float64', [2], 'other');
+    const [, y] = ops.whileLoop((i) => ops.less(i, 2), (i, acc) => [ops.add(i, 1), ops.tanh(ops.add(acc, other))], [ops.cast(0, 'int32'), x], { name: 'widen' });
+    const [dx] = gradients(ops.reduceSum(y), [x]);
+    const feeds = { x: tensor([0.5], [1], 'float64'), other: tensor([1, 2], [2], 'float64') };
+    await expect(new Session(g).run(dx, feeds)).rejects.toThrow(
+      /the gradient of whileLoop 'widen' \(it has none where a loop variable changes shape\): loop variable 1 changes shape between iterations \(\[1\] vs \[2\]\)/,
+    );
+  });
 });
 
 describe('nested control flow', () => {

@@ -94,8 +94,9 @@ function whileLoopGradient(ctx: GradientContext): (SymbolicTensor | null)[] {
   const forward = graph.addNode(
     'whileLoop',
     [inputs[0], inputs[1], ...carried, ...augmented.captures],
-    // forwardBody: CSE lets this loop stand for the original where both run (opt/cse.ts)
-    { body: augmented.fn as unknown as AttrValue, carried: carriedCount, scans: scanCount + carriedCount + 1, forwardBody: body, forwardScans: scanCount },
+    // forwardBody: CSE lets this loop stand for the original where both run (opt/cse.ts); forwardOf
+    // names the original in errors (a loop variable that changes shape at run time has no gradient)
+    { body: augmented.fn as unknown as AttrValue, carried: carriedCount, scans: scanCount + carriedCount + 1, forwardBody: body, forwardScans: scanCount, forwardOf: node.name },
     { name: `${node.name}_forward` },
   );
   const stacks = forward.outputTensors.slice(carriedCount + scanCount, 2 * carriedCount + scanCount);

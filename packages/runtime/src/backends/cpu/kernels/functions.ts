@@ -1,4 +1,4 @@
-import { DType, GraphcError, Shape, ShapeError, TensorValue, TypedArray, allocArray, ops } from '@graphc/graph';
+import { Attrs, DType, GraphcError, Shape, ShapeError, TensorValue, TypedArray, allocArray, ops } from '@graphc/graph';
 import { callFunction } from '../functions';
 import { KernelContext, registerCpuKernel } from '../kernel';
 
@@ -58,6 +58,17 @@ class ScanStack {
   }
 }
 
+/**
+ * What scanned output k of a whileLoop holds, for errors. The loop autodiff adds to replay a loop
+ * backwards (attr forwardScans) stacks each iteration's starting values after the loop's own scans:
+ * one of those changing shape means the user's loop variable did, and that such a loop has no gradient.
+ */
+function scanName(node: string, attrs: Attrs, k: number): string {
+  const own = attrs.forwardScans as number | undefined;
+  if (own === undefined || k < own || k >= own + (attrs.carried as number)) return `whileLoop '${node}': scan output ${k}`;
+  return `the gradient of whileLoop '${String(attrs.forwardOf ?? node)}' (it has none where a loop variable changes shape): loop variable ${k - own}`;
+}
+
 registerCpuKernel('whileLoop', (inputs, attrs, ctx) => {
   const carried = attrs.carried as number;
   const what = `whileLoop '${ctx.node.name}'`;
@@ -66,7 +77,7 @@ registerCpuKernel('whileLoop', (inputs, attrs, ctx) => {
   let go = inputs[1].data[0] !== 0;
   let vars = inputs.slice(2, 2 + carried);
   const captured = inputs.slice(2 + carried);
-  const stacks = ctx.outputs.slice(carried).map((o, k) => new ScanStack(o.dtype, `${what}: scan output ${k}`));
+  const stacks = ctx.outputs.slice(carried).map((o, k) => new ScanStack(o.dtype, scanName(ctx.node.name, attrs, k)));
   // the body's first two arguments, written in place each iteration (its results are copies)
   const iteration: TensorValue = { dtype: 'int64', shape: [], data: new Float64Array(1) };
   const condition: TensorValue = { dtype: 'bool', shape: [], data: new Uint8Array([1]) };
