@@ -6,12 +6,13 @@
  * rewrite) must equal central differences, (loss(x + eps) - loss(x - eps)) / 2 eps, element by
  * element. Where the two differ, the one-sided slopes decide: at a kink within eps of x (relu at 0,
  * a max between equal values; the generator's values sit on a 1/64 grid, so exact zeros are common)
- * they differ, and the element is counted, not failed; a wrong gradient has them agree.
+ * they differ, and the element is counted, not failed; a wrong gradient has them agree. The gradient
+ * graph also runs at O2, which must give what O0 gives.
  *
  *   node tests/fuzz/run.js --suite gradients --count 300      # `--seed N --count 1` reproduces one
  */
 import { GradientError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, UnsupportedOpError, gradients, ops, tensor } from 'graphc';
-import { buildCase, rng } from './passes-fuzz';
+import { buildCase, compareValues, rng } from './passes-fuzz';
 
 export const outcomes = { compared: 0, elements: 0, kinks: 0, skipped: 0, stateful: 0, notDifferentiable: 0 };
 
@@ -91,6 +92,18 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
     };
     const slope = async (name: string, index: number, eps: number): Promise<number> => ((await lossAt(name, index, eps)) - (await lossAt(name, index, -eps))) / (2 * eps);
     outcomes.compared++;
+    // the gradient graph through the passes (fusion of the backward ops, CSE with the forward ones)
+    const optimized = new Session(g, { optimize: 2 });
+    try {
+      if (c.hasVariables) await optimized.run(g.globalVariablesInitializer());
+      const atO2 = await optimized.run(grads, feeds);
+      for (let k = 0; k < xs.length; k++) {
+        const diff = compareValues(atO2[k], symbolic[k]);
+        if (diff) return { seed, ok: false, detail: `${where}: d loss / d ${xs[k].name} at O2 against O0: ${diff}` };
+      }
+    } finally {
+      optimized.close();
+    }
     for (let k = 0; k < xs.length; k++) {
       const name = xs[k].name;
       const got = symbolic[k].data as ArrayLike<number>;
