@@ -3,23 +3,28 @@
  * smooth cases: elementwise chains, broadcasting, reductions, matmuls, convolutions, pools, softmax,
  * variables and their updates) run on the cpu backend at O0, the reference, and on webgpu (or gpujs) at O2,
  * where the fusion pass makes generated kernels, fused epilogues and fused updates out of them and
- * the arena is planned. Every fetched output must agree within float tolerance. On a machine
+ * the arena is planned. Every fetched output must agree within float tolerance, and then so must
+ * the gradients of a weighted sum of them (the gradient fuzzer's loss; graphs without variable
+ * updates), which run the backward kernels the same way. On a machine
  * without a GPU the webgpu adapter is lavapipe, so this checks the WGSL, not GPU speed.
  *
  *   node tests/fuzz/run.js --suite webgpu --count 500        # `--seed N --count 1` reproduces one
  *   GRAPHC_GPUJS_MODE=webasm node tests/fuzz/run.js --suite gpujs --count 500
  */
-import { GraphcError, Session, TensorValue, UnsupportedOpError, releaseGpu, webgpuAvailability } from 'graphc';
-import { FuzzCase, buildCase, compareValues } from './passes-fuzz';
+import { GradientError, GraphcError, Session, SymbolicTensor, TensorValue, UnsupportedOpError, releaseGpu, webgpuAvailability } from 'graphc';
+import { weightedLoss } from './gradient-fuzz';
+import { FuzzCase, buildCase, compareValues, rng } from './passes-fuzz';
 
 type Backend = 'webgpu' | 'gpujs';
 
 /** How the cases ended: a fuzzer whose graphs never reach the GPU tests nothing. */
-export const outcomes = { compared: 0, skipped: 0, ranOnCpuOnly: 0, refused: 0 };
+export const outcomes = { compared: 0, skipped: 0, ranOnCpuOnly: 0, refused: 0, gradients: 0 };
 
-async function runOn(c: FuzzCase, backend: 'cpu' | Backend): Promise<{ values: TensorValue[]; gpuSteps: number }> {
+/** The case's fetches (or `wanted`, with no targets) on `backend`: cpu at O0, the GPU backends at O2. */
+async function runOn(c: FuzzCase, backend: 'cpu' | Backend, wanted?: SymbolicTensor[]): Promise<{ values: TensorValue[]; gpuSteps: number }> {
   const sess = new Session(c.graph, { backend, optimize: backend === 'cpu' ? 0 : 2 });
-  const fetches = [...c.fetches.map((f) => f.name), ...c.targets.map((t) => t.name)];
+  const outputs = wanted ?? c.fetches;
+  const fetches = [...outputs.map((f) => f.name), ...(wanted ? [] : c.targets.map((t) => t.name))];
   try {
     if (c.hasVariables || c.targets.length) await sess.run(c.graph.globalVariablesInitializer());
     // two runs: variables stay on the device between them, and the arena is reused
@@ -27,7 +32,7 @@ async function runOn(c: FuzzCase, backend: 'cpu' | Backend): Promise<{ values: T
     const out = await sess.run(fetches, c.feeds);
     const stats = backend === 'cpu' ? undefined : sess.lastStats();
     // webgpu counts its dispatches, gpujs the steps of its program
-    return { values: out.slice(0, c.fetches.length) as TensorValue[], gpuSteps: stats ? (stats.dispatchesPerRun ?? stats.steps ?? 0) : 0 };
+    return { values: out.slice(0, outputs.length) as TensorValue[], gpuSteps: stats ? (stats.dispatchesPerRun ?? stats.steps ?? 0) : 0 };
   } finally {
     sess.close();
   }
@@ -78,6 +83,34 @@ export async function runCaseOn(backend: Backend, seed: number): Promise<{ seed:
   for (let i = 0; i < reference.length; i++) {
     const diff = compareValues(got.values[i], reference[i]);
     if (diff) return { seed, ok: false, detail: `${where}: ${backend} fetch ${c.fetches[i].name}: ${diff}` };
+  }
+  // then the backward graph (a graph without variable updates): the gradient kernels, fused
+  let grads: SymbolicTensor[];
+  try {
+    if (c.graph.nodes.some((n) => /^assign/.test(n.op))) return { seed, ok: true };
+    ({ grads } = weightedLoss(c, reference.map((v) => v.shape), 'float32', rng(seed ^ 0x5bd1e995)));
+  } catch (e) {
+    if (e instanceof GradientError) return { seed, ok: true };
+    throw e;
+  }
+  let wantGrads: TensorValue[];
+  try {
+    wantGrads = (await runOn(c, 'cpu', grads)).values;
+  } catch (e) {
+    if (e instanceof GraphcError) return { seed, ok: true, detail: `gradients skipped: ${(e as Error).message}` };
+    throw e;
+  }
+  let gotGrads: TensorValue[];
+  try {
+    gotGrads = (await runOn(c, backend, grads)).values;
+  } catch (e) {
+    if (e instanceof UnsupportedOpError) return { seed, ok: true, detail: `gradients refused: ${e.message}` };
+    return { seed, ok: false, detail: `${where}: ${backend} failed on the gradients: ${(e as Error).message}` };
+  }
+  outcomes.gradients++;
+  for (let i = 0; i < grads.length; i++) {
+    const diff = compareValues(gotGrads[i], wantGrads[i]);
+    if (diff) return { seed, ok: false, detail: `${where}: ${backend} gradient ${grads[i].name}: ${diff}` };
   }
   return { seed, ok: true };
 }

@@ -12,7 +12,7 @@
  *   node tests/fuzz/run.js --suite gradients --count 300      # `--seed N --count 1` reproduces one
  */
 import { GradientError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, UnsupportedOpError, gradients, ops, tensor } from 'graphc';
-import { buildCase, compareValues, rng } from './passes-fuzz';
+import { FuzzCase, buildCase, compareValues, rng } from './passes-fuzz';
 
 export const outcomes = { compared: 0, elements: 0, kinks: 0, skipped: 0, stateful: 0, notDifferentiable: 0 };
 
@@ -20,6 +20,26 @@ const EPS = 1e-6;
 const ATOL = 1e-6;
 const RTOL = 1e-4;
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= ATOL + RTOL * Math.abs(b);
+
+/**
+ * loss = sum over the case's fetches of sum(dy * fetch), with random dy of the fetches' run-time
+ * `shapes` (uneven weights: with equal ones the gradient of a softmax's sum is zero and would test
+ * nothing), and its gradients with respect to every placeholder. Throws GradientError where an op
+ * on the way has no gradient.
+ */
+export function weightedLoss(c: FuzzCase, shapes: number[][], dtype: 'float32' | 'float64', r: () => number): { loss: SymbolicTensor; grads: SymbolicTensor[] } {
+  const g = c.graph;
+  const loss = g.asDefault(() =>
+    c.fetches
+      .map((f, i) => {
+        const n = shapes[i].reduce((a, b) => a * b, 1);
+        const dy = g.constant(tensor(Array.from({ length: n }, () => r() * 2 - 1), shapes[i], dtype));
+        return ops.reduceSum(ops.mul(f, dy));
+      })
+      .reduce((a, b) => ops.add(a, b)),
+  );
+  return { loss, grads: gradients(loss, g.placeholders()) };
+}
 
 export async function runCase(seed: number): Promise<{ seed: number; ok: boolean; detail?: string }> {
   const c = buildCase(seed, { smooth: true, dtype: 'float64' });
@@ -33,8 +53,7 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
   const r = rng(seed ^ 0x5bd1e995);
   const xs = g.placeholders();
   const feeds = c.feeds;
-  // the fetches' shapes at these feeds, for weights dy of the same shapes (uneven weights: with
-  // equal ones the gradient of a softmax's sum is zero and would test nothing)
+  // the fetches' shapes at these feeds, for weights dy of the same shapes
   let shapes: number[][];
   const probe = new Session(g, { optimize: 0 });
   try {
@@ -52,16 +71,7 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
   let loss: SymbolicTensor;
   let grads: SymbolicTensor[];
   try {
-    loss = g.asDefault(() =>
-      c.fetches
-        .map((f, i) => {
-          const n = shapes[i].reduce((a, b) => a * b, 1);
-          const dy = g.constant(tensor(Array.from({ length: n }, () => r() * 2 - 1), shapes[i], 'float64'));
-          return ops.reduceSum(ops.mul(f, dy));
-        })
-        .reduce((a, b) => ops.add(a, b)),
-    );
-    grads = gradients(loss, xs);
+    ({ loss, grads } = weightedLoss(c, shapes, 'float64', r));
   } catch (e) {
     if (e instanceof GradientError || e instanceof UnsupportedOpError) {
       outcomes.notDifferentiable++;
