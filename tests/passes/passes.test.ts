@@ -135,6 +135,27 @@ describe('simplification rules', () => {
     expect(values(await runAt(g, out.name, feeds, 2))).toEqual([6, 8, 8, 10]);
   });
 
+  test('a rewrite into several new nodes names the one computing the result after the rewritten node; a declined one leaves nothing', async () => {
+    // transpose(convNchw(transpose(x))) becomes conv2d(x, transpose(W)): the conv takes the name
+    // (a kept node is rewritten so), the filter's transpose 'out/transpose'. Named in build order, the
+    // filter transpose once took 'out' and a fetch of 'out' read a constant filter.
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, 4, 4, 2], 'x');
+    const w = g.constant(tensor(Array.from({ length: 3 * 2 * 3 * 3 }, (_, i) => Math.sin(i)), [3, 2, 3, 3]), 'w');
+    const y = ops.transpose(ops.convNchw(ops.transpose(x, [0, 3, 1, 2]), w, null, { pads: [1, 1, 1, 1] }), [0, 2, 3, 1], 'out');
+    const { graph } = optimize(g, ['x', 'out'], 2, ['simplify']);
+    expect(graph.node('out').op).toBe('conv2d');
+    expect(graph.node('out/transpose').op).toBe('transpose');
+    const feeds = { x: tensor(Array.from({ length: 32 }, (_, i) => Math.cos(i)), [1, 4, 4, 2]) };
+    const [want, got] = [values(await runAt(g, y.name, feeds, 0)), values(await runAt(g, y.name, feeds, 2))];
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+    // x + zeros broadcast larger is declined (its shape would change): no node is left behind
+    const h = new Graph();
+    const hx = h.placeholder('float32', [3], 'x');
+    ops.add(ops.neg(ops.neg(hx)), tensor(new Float32Array(6), [2, 3]), 'sum');
+    expect(optimize(h, ['x', 'sum'], 2, ['simplify']).graph.nodes.length).toBeLessThanOrEqual(h.nodes.length);
+  });
+
   test('kept nodes and nodes with control inputs are not rewritten; noOps dissolve', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [2], 'x');

@@ -10,7 +10,7 @@ const MAX_ROUNDS = 8;
 /**
  * Algebraic simplification: applies a rule table (rules.ts) to every node until nothing changes.
  * Only pure single-output nodes without control inputs are rewritten; a kept node only into a new
- * node that takes its name. A rule
+ * node, which takes its name. A rule
  * whose result would read a variable that some op writes is declined: the rewritten node's consumers
  * would read the variable at another point of the schedule. No-op nodes that only group control
  * edges are dissolved: their dependents wait on what they waited on.
@@ -100,26 +100,68 @@ function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Reco
   return { graph: rewrites ? rb.finish() : graph, rewrites };
 }
 
-/** The first rule's result; for a kept node only a new node that takes its name qualifies. */
+/**
+ * The first rule's result. A rule builds into a scratch graph first (the tensors it reads stand in
+ * as placeholders there), so a rewrite that is then declined leaves nothing behind. An accepted one
+ * is replayed into the pass's graph, only the nodes its result needs: the node computing the result
+ * takes the rewritten node's name (fetches and kept names find it), the others `name/op`. (Named as
+ * they were built, a declined rewrite's first node once took the name, and a fetch of the kept
+ * node read a constant filter.) A kept node is only rewritten into such a new node.
+ */
 function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor | undefined {
   const want = view.outputs[0];
   for (const rule of indexOf(rules).for(view.op)) {
     const m: Match = { t: {}, n: {} };
     if (!matchNode(rule.pattern, view, m)) continue;
     if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
-    let first = true;
-    const builder = {
-      op: (op: string, inputs: SymbolicTensor[], attrs = {}): SymbolicTensor => {
-        const node: Node = rb.add(op, inputs, attrs, first ? view.name : `${view.name}/${op}`);
-        first = false;
-        return node.output(0);
-      },
-    };
-    const out = rule.rewrite(m, builder, view);
+    const scratch = new ScratchBuilder();
+    const out = rule.rewrite(m, scratch, view);
     if (!out || out.dtype !== want.dtype || !shapesEqual(out.shape, want.shape)) continue;
-    if (kept && (out.node.name !== view.name || out.index !== 0)) continue;
+    const built = out.graph === scratch.graph;
+    if (kept && !built) continue;
     stats[rule.name] = (stats[rule.name] ?? 0) + 1;
-    return out;
+    return built ? scratch.replay(out, rb, view.name) : out;
   }
   return undefined;
+}
+
+/** A rule's nodes, built apart from the pass's graph until the rewrite is accepted (applyFirst). */
+class ScratchBuilder {
+  readonly graph = new Graph({ makeDefault: false });
+  /** Scratch placeholder -> the pass-graph tensor it stands for. */
+  private readonly outside = new Map<SymbolicTensor, SymbolicTensor>();
+  private readonly standIns = new Map<SymbolicTensor, SymbolicTensor>();
+
+  op(op: string, inputs: SymbolicTensor[], attrs = {}): SymbolicTensor {
+    return this.graph.addNode(op, inputs.map((t) => this.here(t)), attrs).output(0);
+  }
+
+  private here(t: SymbolicTensor): SymbolicTensor {
+    if (t.graph === this.graph) return t;
+    let p = this.standIns.get(t);
+    if (!p) {
+      p = this.graph.placeholder(t.dtype, t.shape);
+      this.standIns.set(t, p);
+      this.outside.set(p, t);
+    }
+    return p;
+  }
+
+  /** Adds the scratch nodes `result` needs to `rb`, in order; returns the tensor standing for it. */
+  replay(result: SymbolicTensor, rb: Rebuild, name: string): SymbolicTensor {
+    const needed = new Set<Node>();
+    const visit = (n: Node): void => {
+      if (needed.has(n) || n.op === 'placeholder') return;
+      needed.add(n);
+      n.inputs.forEach((t) => visit(t.node));
+    };
+    visit(result.node);
+    const mapped = new Map<Node, Node>();
+    const tensor = (t: SymbolicTensor): SymbolicTensor => this.outside.get(t) ?? mapped.get(t.node)!.output(t.index);
+    for (const n of this.graph.nodes) {
+      if (!needed.has(n)) continue;
+      mapped.set(n, rb.add(n.op, n.inputs.map(tensor), n.attrs, n === result.node ? name : `${name}/${n.op}`));
+    }
+    return tensor(result);
+  }
 }
