@@ -265,6 +265,11 @@ const CASES: Record<string, Case> = {
           ops.depthwiseConv2d(x, dw, 2, 'SAME'),
           ops.maxPool(x, 2, 2, 'SAME'),
           ops.avgPool(x, [3, 2], 1, 'SAME'),
+          // SAME where onnxruntime's auto_pad differs: a dilated window (refused there) and a
+          // stride longer than the window (negative pads there): exported as explicit pads
+          ops.conv2d(x, wv, 1, 'SAME', { dilations: 2 }),
+          ops.maxPool(x, 1, 3, 'SAME'),
+          ops.avgPool(x, 1, [3, 2], 'SAME'),
           bn,
         ],
         feeds,
@@ -525,6 +530,24 @@ describe('ONNX export runs in onnxruntime with graphc outputs', () => {
     const expected = (await new Session(g, { optimize: 0 }).run([out], feeds))[0];
     const [got] = await runInOrt(exportOnnx(graph, { outputs: [out.node.name] }), feeds, [out.node.name]);
     expect(compareLoose(expected, got, 1e-4)).toBeUndefined();
+  });
+
+  test('a fetched convolution also read by other ops comes back from ONNX whole at every level', async () => {
+    // imported, it is transpose(Conv(transpose(x))); simplify turns that into an NHWC conv2d, and a
+    // declined rewrite of the fetched node once left its filter transpose holding the node's name
+    const g = new Graph();
+    const feeds: Record<string, TensorValue> = {};
+    const x = placeholder(g, feeds, 'x', values([1, 1, 1, 1], 61));
+    const s = placeholder(g, feeds, 's', values([], 62, 1, 2));
+    const y = ops.conv2d(x, g.constant(values([3, 3, 1, 3], 63)), 1, 'SAME', { dilations: 2 });
+    const z = ops.div(y, s);
+    const names = [y.name, z.name];
+    const want = await new Session(g, { optimize: 0 }).run(names, feeds);
+    const back = importOnnx(exportOnnx(g, { outputs: names }));
+    for (const level of [0, 1, 2, 3] as const) {
+      const got = await new Session(back.graph, { optimize: level }).run(back.signature.outputs, feeds);
+      got.forEach((v, i) => expect({ level, i, diff: compareLoose(want[i], v, 1e-6) }).toEqual({ level, i, diff: undefined }));
+    }
   });
 
   test('a trained model saves with its trained weights (saveOnnx with a session)', async () => {

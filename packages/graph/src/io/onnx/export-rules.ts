@@ -296,13 +296,35 @@ function permuted(v: TensorValue, perm: number[]): TensorValue {
   return out;
 }
 
-/** TensorFlow padding attrs as ONNX Conv/pool attrs (SAME is SAME_UPPER: the odd pixel goes at the end). */
-function paddingAttrs(n: Node): Record<string, OnnxAttr> {
+/**
+ * TensorFlow padding attrs as ONNX Conv/pool attrs, for a window of `kernel` taps `dilations` apart.
+ * SAME becomes explicit pads where the input's height and width are known: TensorFlow's total
+ * max((ceil(in / s) - 1) * s + reach - in, 0), the odd pixel at the end. auto_pad SAME_UPPER says
+ * the same only where the stride stays within the window's reach and there is no dilation:
+ * onnxruntime refuses auto_pad with dilations, and lets its pads go negative (an error) when the
+ * stride is longer than the window, where TensorFlow pads nothing.
+ */
+function paddingAttrs(ctx: ExportContext, n: Node, kernel: number[], dilations: number[] = [1, 1]): Record<string, OnnxAttr> {
   const p = n.attrs.padding;
-  if (p === 'SAME') return { auto_pad: str('SAME_UPPER') };
   if (p === 'VALID') return { auto_pad: str('VALID') };
-  const [t, b, l, r] = p as number[];
-  return { pads: ints([t, l, b, r]) };
+  if (p !== 'SAME') {
+    const [t, b, l, r] = p as number[];
+    return { pads: ints([t, l, b, r]) };
+  }
+  const strides = n.attrs.strides as number[];
+  const reach = kernel.map((k, i) => (k - 1) * dilations[i] + 1);
+  const spatial = [n.inputs[0].shape[1], n.inputs[0].shape[2]];
+  if (spatial.every((d): d is number => d !== null)) {
+    const [[t, b], [l, r]] = spatial.map((size, i) => {
+      const total = Math.max((Math.ceil(size / strides[i]) - 1) * strides[i] + reach[i] - size, 0);
+      return [Math.floor(total / 2), total - Math.floor(total / 2)];
+    });
+    return { pads: ints([t, l, b, r]) };
+  }
+  if (dilations.some((d) => d !== 1) || strides.some((s, i) => s > reach[i])) {
+    ctx.unsupported("SAME padding over an unknown height or width needs dilations of 1 and strides no longer than the window (give the input's spatial shape)");
+  }
+  return { auto_pad: str('SAME_UPPER') };
 }
 
 /** A filter [KH, KW, ...] as ONNX weights, permuted (and reshaped) with a node or, when constant, here. */
@@ -324,18 +346,29 @@ function nhwcWrapped(ctx: ExportContext, onnxOp: string, inputs: (x: string) => 
 }
 
 when('conv2d', (ctx, n) => {
+  const [kh, kw] = n.inputs[1].shape;
+  if (kh === null || kw === null) ctx.unsupported('the filter shape must be known');
   const w = filterWeights(ctx, n, [3, 2, 0, 1]);
-  nhwcWrapped(ctx, 'Conv', (x) => [x, w], { strides: ints(n.attrs.strides as number[]), dilations: ints(n.attrs.dilations as number[]), ...paddingAttrs(n) });
+  const dilations = n.attrs.dilations as number[];
+  nhwcWrapped(ctx, 'Conv', (x) => [x, w], { strides: ints(n.attrs.strides as number[]), dilations: ints(dilations), ...paddingAttrs(ctx, n, [kh!, kw!], dilations) });
 });
 when('depthwiseConv2d', (ctx, n) => {
   const [kh, kw, c, m] = n.inputs[1].shape as number[];
   if ([kh, kw, c, m].some((d) => d === null)) ctx.unsupported('the filter shape must be known');
   const w = filterWeights(ctx, n, [2, 3, 0, 1], [c * m, 1, kh, kw]);
-  nhwcWrapped(ctx, 'Conv', (x) => [x, w], { strides: ints(n.attrs.strides as number[]), dilations: ints(n.attrs.dilations as number[]), group: int(c), ...paddingAttrs(n) });
+  const dilations = n.attrs.dilations as number[];
+  nhwcWrapped(ctx, 'Conv', (x) => [x, w], { strides: ints(n.attrs.strides as number[]), dilations: ints(dilations), group: int(c), ...paddingAttrs(ctx, n, [kh, kw], dilations) });
 });
-when('maxPool', (ctx, n) => nhwcWrapped(ctx, 'MaxPool', (x) => [x], { kernel_shape: ints(n.attrs.ksize as number[]), strides: ints(n.attrs.strides as number[]), ...paddingAttrs(n) }));
+when('maxPool', (ctx, n) =>
+  nhwcWrapped(ctx, 'MaxPool', (x) => [x], { kernel_shape: ints(n.attrs.ksize as number[]), strides: ints(n.attrs.strides as number[]), ...paddingAttrs(ctx, n, n.attrs.ksize as number[]) }),
+);
 when('avgPool', (ctx, n) =>
-  nhwcWrapped(ctx, 'AveragePool', (x) => [x], { kernel_shape: ints(n.attrs.ksize as number[]), strides: ints(n.attrs.strides as number[]), count_include_pad: int(0), ...paddingAttrs(n) }),
+  nhwcWrapped(ctx, 'AveragePool', (x) => [x], {
+    kernel_shape: ints(n.attrs.ksize as number[]),
+    strides: ints(n.attrs.strides as number[]),
+    count_include_pad: int(0),
+    ...paddingAttrs(ctx, n, n.attrs.ksize as number[]),
+  }),
 );
 
 when('batchNorm', (ctx, n) => {
