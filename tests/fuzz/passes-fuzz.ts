@@ -273,14 +273,16 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
 }
 
 /**
- * One array op on `x`: a random transpose, slice, pad (constant, reflect or symmetric), reverse,
- * tile, gather of constant indices, split, pooling over an NHWC view, logSoftmax, reduceLogSumExp,
- * reduceMin over several axes, or l2Normalize. Undefined where x does not suit the draw.
+ * One array or nn op on `x`: a random transpose, slice, pad (constant, reflect or symmetric),
+ * reverse, tile, gather of constant indices, split, pooling over an NHWC view, logSoftmax,
+ * reduceLogSumExp, reduceMin over several axes, l2Normalize, a strided or dilated conv2d (named or
+ * explicit padding), a batched matmul (broadcast batch, maybe transposed), sparse softmax cross
+ * entropy with constant labels, layerNorm or an einsum. Undefined where x does not suit the draw.
  */
 function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => SymbolicTensor, description: string[]): SymbolicTensor | undefined {
   const fixed = x.shape.every((d) => d !== null);
   const shape = known(x);
-  const op = pick(r, ['transpose', 'slice', 'pad', 'reverse', 'tile', 'gather', 'split', 'pool', 'logSoftmax', 'logSumExp', 'reduceMin', 'l2Normalize']);
+  const op = pick(r, ['transpose', 'slice', 'pad', 'reverse', 'tile', 'gather', 'split', 'pool', 'logSoftmax', 'logSumExp', 'reduceMin', 'l2Normalize', 'stridedConv', 'batchMatmul', 'crossEntropy', 'layerNorm', 'einsum']);
   description.push(op);
   const axes = (): number[] => [...Array(x.rank).keys()].filter(() => r() < 0.5);
   if (op === 'transpose' && x.rank >= 2) {
@@ -334,6 +336,39 @@ function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => Symboli
   if (op === 'logSumExp' && x.rank >= 1) return ops.reduceLogSumExp(x, axes(), r() < 0.5);
   if (op === 'reduceMin' && x.rank >= 1) return ops.reduceMin(x, axes(), true);
   if (op === 'l2Normalize' && x.rank >= 1) return ops.l2Normalize(ops.add(x, constant(broadcastable(r, shape))), [x.rank - 1]);
+  if (op === 'stridedConv' && fixed) {
+    // strides and dilations over an NHWC view, explicit or named padding
+    const size = sizeOf(shape);
+    const c = pick(r, [1, 2].filter((d) => size % d === 0));
+    let h = 1;
+    for (let d = 1; d * d <= size / c; d++) if ((size / c) % d === 0) h = d;
+    const img = ops.reshape(x, [1, h, size / c / h, c]);
+    const k = int(r, 1, 3);
+    const s2 = int(r, 1, 2);
+    const d2 = s2 === 1 ? int(r, 1, 2) : 1;
+    const padding = r() < 0.5 ? 'SAME' : [[0, 0], [int(r, 0, 1), int(r, 0, 1)], [int(r, 0, 1), int(r, 0, 1)], [0, 0]];
+    const reach = (k - 1) * d2 + 1;
+    if (padding !== 'SAME' && (reach > h + 2 || reach > size / c / h + 2)) return undefined;
+    return ops.conv2d(img, constant([k, k, c, int(r, 1, 3)]), s2, padding as 'SAME', { dilations: d2 });
+  }
+  if (op === 'batchMatmul' && fixed && x.rank >= 3) {
+    // a batch of products, the other operand's batch dimensions broadcast
+    const k = shape[x.rank - 1];
+    const n = int(r, 1, 4);
+    const other = constant([...broadcastable(r, shape.slice(0, x.rank - 2)), k, n]);
+    return r() < 0.5 ? ops.matmul(x, other) : ops.matmul(ops.transpose(other, [...Array(other.rank - 2).keys(), other.rank - 1, other.rank - 2]), x, { transposeB: true });
+  }
+  if (op === 'crossEntropy' && fixed && x.rank >= 1) {
+    const classes = shape[x.rank - 1];
+    const rows = sizeOf(shape) / classes;
+    const labels = makeTensor(Array.from({ length: rows }, () => int(r, 0, classes - 1)), [rows], 'int32');
+    return ops.sparseSoftmaxCrossEntropyWithLogits(labels, ops.reshape(x, [rows, classes]));
+  }
+  if (op === 'layerNorm' && x.rank >= 1 && x.shape[x.rank - 1] !== null) {
+    const c = x.shape[x.rank - 1] as number;
+    return ops.layerNorm(x, ops.add(ops.abs(constant([c])), 0.5), constant([c]));
+  }
+  if (op === 'einsum' && x.rank === 2 && fixed) return ops.einsum('ij,jk->ik', x, constant([shape[1], int(r, 1, 3)]));
   return undefined;
 }
 
