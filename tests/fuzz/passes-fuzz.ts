@@ -4,7 +4,7 @@
  * output must agree within float tolerance. The same seed always builds the same graph and feeds,
  * so a failure reproduces from its number: `node tests/fuzz/run.js --suite passes --seed N --count 1`.
  */
-import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor as makeTensor } from 'graphc';
+import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, modelFromBytes, ops, optimizeGraph, serializeGraph, tensor as makeTensor } from 'graphc';
 
 /** mulberry32: small, fast and good enough to pick ops and values. */
 export function rng(seed: number): () => number {
@@ -430,6 +430,12 @@ function optimizedModel(c: FuzzCase, level: OptLevel): Graph {
   return optimizeGraph(g, { level, keep, evaluate: evaluateNode, verify: true }).graph;
 }
 
+/** `graph` through the model.json format in memory: serialized, its JSON text parsed, loaded back. */
+function savedAndLoaded(graph: Graph): Graph {
+  const { json, weights } = serializeGraph(graph);
+  return modelFromBytes(JSON.parse(JSON.stringify(json)), weights).graph;
+}
+
 export const LEVELS: OptLevel[] = [1, 2, 3];
 
 /** Builds and checks one case at every level against O0. */
@@ -447,6 +453,8 @@ export async function runCase(seed: number): Promise<CaseResult> {
   const variants: [string, () => Promise<TensorValue[]>][] = [
     ...LEVELS.map((level): [string, () => Promise<TensorValue[]>] => [`O${level}`, () => runAt(c, level)]),
     ['model O2', async () => runAt(c, 0, optimizedModel(c, 2))],
+    // and that optimized graph (fused programs, folded constants) written as model.json and read back
+    ['model O2 saved and loaded', async () => runAt(c, 0, savedAndLoaded(optimizedModel(c, 2)))],
   ];
   for (const [name, run] of variants) {
     let got: TensorValue[];
