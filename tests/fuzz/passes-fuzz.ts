@@ -430,6 +430,24 @@ function optimizedModel(c: FuzzCase, level: OptLevel): Graph {
   return optimizeGraph(g, { level, keep, evaluate: evaluateNode, verify: true }).graph;
 }
 
+/**
+ * The case's fetches run once at O0 on the cpu (variables initialized): the reference the other
+ * fuzzers compare with; `{ skipped }` with the reason when the graph cannot run there (a feed that
+ * does not fit its unknown dimensions).
+ */
+export async function referenceOutputs(c: FuzzCase): Promise<TensorValue[] | { skipped: string }> {
+  const session = new Session(c.graph, { optimize: 0 });
+  try {
+    if (c.hasVariables) await session.run(c.graph.globalVariablesInitializer());
+    return await session.run(c.fetches, c.feeds);
+  } catch (e) {
+    if (e instanceof GraphcError) return { skipped: e.message };
+    throw e;
+  } finally {
+    session.close();
+  }
+}
+
 /** `graph` through the model.json format in memory: serialized, its JSON text parsed, loaded back. */
 function savedAndLoaded(graph: Graph): Graph {
   const { json, weights } = serializeGraph(graph);
