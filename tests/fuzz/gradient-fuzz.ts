@@ -4,10 +4,10 @@
  * slices, pads, gathers, conds and loops), get loss = sum over the fetches of sum(dy * fetch) with
  * fixed random dy, and its symbolic gradient with respect to every placeholder (the `gradients`
  * rewrite) must equal central differences, (loss(x + eps) - loss(x - eps)) / 2 eps, element by
- * element. Where the two differ, the one-sided slopes decide: at a kink within eps of x (relu at 0,
- * a max between equal values; the generator's values sit on a 1/64 grid, so exact zeros are common)
- * they differ, and the element is counted, not failed; a wrong gradient has them agree. The gradient
- * graph also runs at O2, which must give what O0 gives.
+ * element (the feeds moved off the generator's 1/64 grid, so inputs do not tie). Where the two
+ * differ, the one-sided slopes decide: at a kink within eps of x (relu at 0) they differ, and the
+ * element is counted, not failed; a wrong gradient has them agree. The gradient graph also runs at
+ * O2, which must give what O0 gives.
  *
  *   node tests/fuzz/run.js --suite gradients --count 300      # `--seed N --count 1` reproduces one
  */
@@ -52,7 +52,11 @@ export async function runCase(seed: number): Promise<{ seed: number; ok: boolean
   const g = c.graph;
   const r = rng(seed ^ 0x5bd1e995);
   const xs = g.placeholders();
-  const feeds = c.feeds;
+  // off the 1/64 grid of the generator's values: two inputs equal by construction would tie in a
+  // maximum and a minimum, where the composition can be flat while each op's gradient picks a side
+  const feeds = Object.fromEntries(
+    Object.entries(c.feeds).map(([name, v], k) => [name, tensor(Array.from(v.data as ArrayLike<number>, (x, i) => x + 1e-3 * Math.sin(7.3 * i + 1.9 * k + 0.5)), v.shape, 'float64')]),
+  );
   // the fetches' shapes at these feeds, for weights dy of the same shapes
   const probe = await referenceOutputs(c);
   if (!Array.isArray(probe)) {
