@@ -138,3 +138,24 @@ test('fetched values come back in their dtype', async () => {
     s.close();
   }
 });
+
+test('an anchor whose epilogue reads more tensors than one kernel may bind runs as the anchor, then the epilogue', async () => {
+  // fusedMatmul with 6 epilogue tensors: 8 bindings with the operands; gpu.js's webgpu mode allows
+  // 8 storage buffers a shader, output included (the fuzzer's gradient graphs made such kernels)
+  const g = new Graph();
+  const feeds: Record<string, ReturnType<typeof randomTensor>> = {};
+  const feed = (name: string, shape: number[], seed: number) => {
+    feeds[name] = randomTensor(shape, seed);
+    return g.placeholder('float32', shape, name);
+  };
+  let y = ops.matmul(feed('x', [5, 4], 1), feed('w', [4, 3], 2));
+  for (const [k, op] of (['add', 'mul', 'sub', 'maximum', 'mul', 'add'] as const).entries()) y = ops[op](y, feed(`e${k}`, [3], 10 + k));
+  const out = ops.relu(y);
+  for (const mode of modes) {
+    const cpu = await new Session(g, { optimize: 0 }).run(out, feeds);
+    const session = new Session(g, { backend: new GpujsBackend({ mode }), optimize: 2 });
+    closeTo(await session.run(out, feeds), cpu, `${mode} fusedMatmul with 6 epilogue inputs`);
+    expect(session.plans().at(-1)!.schedule.map((n) => n.op)).toContain('fusedMatmul');
+    session.close();
+  }
+});

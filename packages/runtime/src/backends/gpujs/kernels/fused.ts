@@ -35,37 +35,40 @@ export function programBody(
 /** Inputs one fused kernel binds at most: gpu.js's webgpu mode has ~8 storage buffers per shader (as concat). */
 export const MAX_FUSED_INPUTS = 6;
 
-registerGpujsKernel('fusedElementwise', (ctx) => {
-  const out = ctx.outputs[0];
-  const inputs = programInputs(ctx);
-  if (inputs.live.length > MAX_FUSED_INPUTS) return [spread(unfusedSteps(ctx.attrs, ctx.inputs, ctx).at(-1)!, out, ctx)];
-  return [
-    ctx.kernel(out.shape, out.dtype, inputs.live, (names) => {
-      const body = programBody(ctx.attrs, 'program', ctx.inputs, inputs.locals, ctx.where);
-      return `${inputs.read(names, out.shape)}${body.code}return ${body.result};`;
-    }),
-  ];
-});
+registerGpujsKernel('fusedElementwise', (ctx) => [programKernel(ctx, 'program', ctx.inputs, ctx.outputs[0])]);
+
+/**
+ * The program in attr `key` over `inputs` as one kernel writing `out`, or, with more inputs than a
+ * kernel may bind, as a kernel per statement.
+ */
+function programKernel(ctx: LowerContext, key: string, inputs: TensorRef[], out: { shape: number[]; dtype: DType }): TensorRef {
+  const bound = programInputs(ctx, inputs);
+  if (bound.live.length > MAX_FUSED_INPUTS) return spread(unfusedSteps(ctx.attrs, key, inputs, ctx).at(-1)!, out, ctx);
+  return ctx.kernel(out.shape, out.dtype, bound.live, (names) => {
+    const body = programBody(ctx.attrs, key, inputs, bound.locals, ctx.where);
+    return `${bound.read(names, out.shape)}${body.code}return ${body.result};`;
+  });
+}
 
 /**
  * A fused kernel's inputs: the tensors it reads (`live`), and a finite constant scalar (a
  * hyperparameter) as a number literal instead, so a fused update with many of them fits the
  * MAX_FUSED_INPUTS a kernel binds. `read` declares local v<k> for every program input k.
  */
-function programInputs(ctx: LowerContext): { live: TensorRef[]; locals: string[]; read: (names: string[], shape: number[]) => string } {
-  const literals = ctx.inputs.map((t) => {
+function programInputs(ctx: LowerContext, inputs: TensorRef[] = ctx.inputs): { live: TensorRef[]; locals: string[]; read: (names: string[], shape: number[]) => string } {
+  const literals = inputs.map((t) => {
     const v = ctx.scalarConstant(t);
     // -0 prints as 0, and gpu.js writes no infinity or NaN literal: those stay inputs
     if (v === undefined || !Number.isFinite(v) || Object.is(v, -0)) return undefined;
     return Number.isInteger(v) ? `${v}.0` : String(v);
   });
-  const locals = ctx.inputs.map((_, k) => `v${k}`);
-  const liveIndex = ctx.inputs.map((_, k) => k).filter((k) => literals[k] === undefined);
+  const locals = inputs.map((_, k) => `v${k}`);
+  const liveIndex = inputs.map((_, k) => k).filter((k) => literals[k] === undefined);
   return {
-    live: liveIndex.map((k) => ctx.inputs[k]),
+    live: liveIndex.map((k) => inputs[k]),
     locals,
     read: (names, shape) =>
-      readInputs(liveIndex.map((k) => ctx.inputs[k]), names, shape, liveIndex.map((k) => locals[k])) +
+      readInputs(liveIndex.map((k) => inputs[k]), names, shape, liveIndex.map((k) => locals[k])) +
       literals.map((l, k) => (l === undefined ? '' : `const v${k} = ${l};\n`)).join(''),
   };
 }
@@ -81,7 +84,7 @@ registerGpujsKernel('fusedAssign', (ctx) => {
   const results = [last, ...updates.map((u) => u.step)];
   const inputs = programInputs(ctx);
   if (inputs.live.length > MAX_FUSED_INPUTS) {
-    const all = unfusedSteps(ctx.attrs, ctx.inputs, ctx, results);
+    const all = unfusedSteps(ctx.attrs, 'program', ctx.inputs, ctx, results);
     return results.map((step, j) => spread(all[step], ctx.outputs[j], ctx));
   }
   return results.map((step, j) =>
@@ -97,8 +100,8 @@ registerGpujsKernel('fusedAssign', (ctx) => {
  * unfused again; each statement reads at most three tensors): every statement's result. Same
  * expressions, same order. `stored`: statements a fusedAssign stores besides the last.
  */
-function unfusedSteps(attrs: Attrs, inputs: TensorRef[], ctx: LowerContext, stored: readonly number[] = []): TensorRef[] {
-  const statements = programOf(attrs, 'program', ctx.where);
+function unfusedSteps(attrs: Attrs, key: string, inputs: TensorRef[], ctx: LowerContext, stored: readonly number[] = []): TensorRef[] {
+  const statements = programOf(attrs, key, ctx.where);
   const steps = inferProgram(statements, inputs, ctx.where, stored);
   const results: TensorRef[] = [];
   statements.forEach((s, i) => {
@@ -130,6 +133,11 @@ for (const def of registeredOps()) {
       return [ctx.kernel(out.shape, out.dtype, a.args, (names) => `${a.code(names)}return acc;`)];
     }
     const extra = ctx.inputs.slice(count);
+    if (a.args.length + extra.length > MAX_FUSED_INPUTS) {
+      // more buffers than one kernel may bind (gpu.js's webgpu mode has 8): the anchor, then the epilogue
+      const acc = ctx.kernel(out.shape, out.dtype, a.args, (names) => `${a.code(names)}return acc;`);
+      return [programKernel(ctx, 'epilogue', [acc, ...extra], out)];
+    }
     return [
       ctx.kernel(out.shape, out.dtype, [...a.args, ...extra], (names) => {
         const anchorNames = names.slice(0, a.args.length);
