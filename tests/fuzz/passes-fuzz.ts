@@ -418,7 +418,7 @@ async function runAt(c: FuzzCase, level: OptLevel, graph = c.graph): Promise<Ten
  * The whole graph optimized once as `graphc optimize` does (placeholder shapes still partly
  * unknown, variables and initializers kept), then run unoptimized.
  */
-function optimizedModel(c: FuzzCase, level: OptLevel): Graph {
+export function optimizedModel(c: FuzzCase, level: OptLevel): Graph {
   const g = c.graph;
   const keep = new Set([
     ...c.fetches.map((f) => f.node.name),
