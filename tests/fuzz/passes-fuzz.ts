@@ -4,7 +4,7 @@
  * output must agree within float tolerance. The same seed always builds the same graph and feeds,
  * so a failure reproduces from its number: `node tests/fuzz/run.js --suite passes --seed N --count 1`.
  */
-import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, modelFromBytes, ops, optimizeGraph, serializeGraph, tensor as makeTensor } from 'graphc';
+import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, freezeVariables, modelFromBytes, ops, optimizeGraph, serializeGraph, tensor as makeTensor } from 'graphc';
 
 /** mulberry32: small, fast and good enough to pick ops and values. */
 export function rng(seed: number): () => number {
@@ -448,6 +448,12 @@ export async function referenceOutputs(c: FuzzCase): Promise<TensorValue[] | { s
   }
 }
 
+/** Whether an op other than a variable's initializer writes a variable. */
+function writesVariables(graph: Graph): boolean {
+  const initializers = new Set(graph.variableInitializers.values());
+  return graph.nodes.some((n) => /^assign/.test(n.op) && !initializers.has(n));
+}
+
 /** `graph` through the model.json format in memory: serialized, its JSON text parsed, loaded back. */
 function savedAndLoaded(graph: Graph): Graph {
   const { json, weights } = serializeGraph(graph);
@@ -473,6 +479,9 @@ export async function runCase(seed: number): Promise<CaseResult> {
     ['model O2', async () => runAt(c, 0, optimizedModel(c, 2))],
     // and that optimized graph (fused programs, folded constants) written as model.json and read back
     ['model O2 saved and loaded', async () => runAt(c, 0, savedAndLoaded(optimizedModel(c, 2)))],
+    // frozen as `graphc optimize --freeze` does (variables become constants, then folded), where
+    // no op writes a variable
+    ...(writesVariables(c.graph) ? [] : [['model O2 frozen', async () => runAt(c, 2, freezeVariables(c.graph, new Map()).graph)] as [string, () => Promise<TensorValue[]>]]),
   ];
   for (const [name, run] of variants) {
     let got: TensorValue[];
