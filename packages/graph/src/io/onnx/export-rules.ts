@@ -4,6 +4,7 @@ import { instantiateFunction } from '../../function';
 import { AttrValue, Graph, Node, SymbolicTensor } from '../../graph';
 import type { Attrs } from '../../opdef';
 import { anchorInputCount, anchorOf } from '../../ops/fused/anchors';
+import { window2d } from '../../ops/nn/conv-util';
 import { FusedProgram, programOf } from '../../ops/fused/program';
 import { getOpDef } from '../../registry';
 import { hasOp } from '../../registry';
@@ -298,11 +299,11 @@ function permuted(v: TensorValue, perm: number[]): TensorValue {
 
 /**
  * TensorFlow padding attrs as ONNX Conv/pool attrs, for a window of `kernel` taps `dilations` apart.
- * SAME becomes explicit pads where the input's height and width are known: TensorFlow's total
- * max((ceil(in / s) - 1) * s + reach - in, 0), the odd pixel at the end. auto_pad SAME_UPPER says
- * the same only where the stride stays within the window's reach and there is no dilation:
- * onnxruntime refuses auto_pad with dilations, and lets its pads go negative (an error) when the
- * stride is longer than the window, where TensorFlow pads nothing.
+ * SAME becomes explicit pads where the input's height and width are known (window2d: TensorFlow's
+ * pads, the odd pixel at the end). auto_pad SAME_UPPER says the same only where the stride stays
+ * within the window's reach and there is no dilation: onnxruntime refuses auto_pad with dilations,
+ * and lets its pads go negative (an error) when the stride is longer than the window, where
+ * TensorFlow pads nothing.
  */
 function paddingAttrs(ctx: ExportContext, n: Node, kernel: number[], dilations: number[] = [1, 1]): Record<string, OnnxAttr> {
   const p = n.attrs.padding;
@@ -311,17 +312,13 @@ function paddingAttrs(ctx: ExportContext, n: Node, kernel: number[], dilations: 
     const [t, b, l, r] = p as number[];
     return { pads: ints([t, l, b, r]) };
   }
-  const strides = n.attrs.strides as number[];
-  const reach = kernel.map((k, i) => (k - 1) * dilations[i] + 1);
-  const spatial = [n.inputs[0].shape[1], n.inputs[0].shape[2]];
-  if (spatial.every((d): d is number => d !== null)) {
-    const [[t, b], [l, r]] = spatial.map((size, i) => {
-      const total = Math.max((Math.ceil(size / strides[i]) - 1) * strides[i] + reach[i] - size, 0);
-      return [Math.floor(total / 2), total - Math.floor(total / 2)];
-    });
-    return { pads: ints([t, l, b, r]) };
+  const strides = n.attrs.strides as [number, number];
+  const [h, w] = [n.inputs[0].shape[1], n.inputs[0].shape[2]];
+  if (h !== null && w !== null) {
+    const g = window2d(h, w, { window: [kernel[0], kernel[1]], strides, dilations: [dilations[0], dilations[1]], padding: 'SAME' }, '');
+    return { pads: ints([g.padTop, g.padLeft, g.padBottom, g.padRight]) };
   }
-  if (dilations.some((d) => d !== 1) || strides.some((s, i) => s > reach[i])) {
+  if (dilations.some((d) => d !== 1) || strides.some((s, i) => s > kernel[i])) {
     ctx.unsupported("SAME padding over an unknown height or width needs dilations of 1 and strides no longer than the window (give the input's spatial shape)");
   }
   return { auto_pad: str('SAME_UPPER') };

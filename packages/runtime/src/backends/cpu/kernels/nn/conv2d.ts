@@ -57,9 +57,8 @@ export function im2colMatrix(x: TypedArray, g: WindowGeometry): ImplicitA {
     source: x,
     pack(i0, rows, k0, kc, out, base, ld, src, srcBase) {
       const inPlace = src === out;
-      // the whole window in one block and undilated rows: an interior pixel's row of A is kh runs of kw * cin values
+      // the whole window in one block and undilated rows: a row of A is kh window rows of kw * cin values (padding, a run, padding)
       const wholeRows = k0 === 0 && kc === kh * rowRun && dw === 1;
-      const copyRuns = inPlace;
       // output pixel (b, oy, ox) of row i0, then stepped row by row (no divisions per row)
       let b = Math.floor(i0 / pixels);
       let oy = Math.floor((i0 - b * pixels) / outW);
@@ -90,7 +89,7 @@ export function im2colMatrix(x: TypedArray, g: WindowGeometry): ImplicitA {
             }
             const s = imageBase + (iy * w + x0 + kx0) * cin;
             zeros(out, dst, dst + lead);
-            if (copyRuns && run > 8) out.copyWithin(dst + lead, s, s + run);
+            if (inPlace && run > 8) out.copyWithin(dst + lead, s, s + run);
             else for (let t = 0; t < run; t++) out[dst + lead + t] = src[s + t];
             zeros(out, dst + lead + run, dst + rowRun);
           }
