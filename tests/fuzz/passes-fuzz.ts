@@ -154,13 +154,9 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
         y = unary(pick(r, ['relu', 'gelu', 'tanh', 'sigmoid']), h, r);
       } else if (kind < 0.8) {
         // conv block on an NHWC view of x
-        const size = x.shape.every((d) => d !== null) ? sizeOf(known(x)) : 0;
-        const c = pick(r, [1, 2, 3].filter((d) => size % d === 0));
-        if (size > 0 && c) {
-          const pixels = size / c;
-          let h = 1;
-          for (let d = 1; d * d <= pixels; d++) if (pixels % d === 0) h = d;
-          const img = ops.reshape(x, [1, h, pixels / h, c]);
+        const view = nhwcView(r, x, x.shape.every((d) => d !== null) ? sizeOf(known(x)) : 0, [1, 2, 3]);
+        if (view) {
+          const { img, c } = view;
           {
             const kh = int(r, 1, 3);
             const cout = int(r, 1, 4);
@@ -273,6 +269,20 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
 }
 
 /**
+ * `x`, of `size` elements, seen as one NHWC image of c channels, c drawn from those of `channels`
+ * dividing `size`: [1, h, w, c] with h the largest divisor of the pixels up to their square root.
+ * Undefined when the size is unknown (0; the draw is still taken, so the cases stay as they were).
+ */
+function nhwcView(r: R, x: SymbolicTensor, size: number, channels: number[]): { img: SymbolicTensor; h: number; w: number; c: number } | undefined {
+  const c = pick(r, channels.filter((d) => size % d === 0));
+  if (size <= 0) return undefined;
+  const pixels = size / c;
+  let h = 1;
+  for (let d = 1; d * d <= pixels; d++) if (pixels % d === 0) h = d;
+  return { img: ops.reshape(x, [1, h, pixels / h, c]), h, w: pixels / h, c };
+}
+
+/**
  * One array or nn op on `x`: a random transpose, slice, pad (constant, reflect or symmetric),
  * reverse, tile, gather of constant indices, split, pooling over an NHWC view, logSoftmax,
  * reduceLogSumExp, reduceMin over several axes, l2Normalize, a strided or dilated conv2d (named or
@@ -321,15 +331,11 @@ function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => Symboli
   }
   if (op === 'pool' && fixed) {
     // an NHWC view of x, as the conv block takes it
-    const size = sizeOf(shape);
-    const c = pick(r, [1, 2, 3].filter((d) => size % d === 0));
-    let h = 1;
-    for (let d = 1; d * d <= size / c; d++) if ((size / c) % d === 0) h = d;
-    const img = ops.reshape(x, [1, h, size / c / h, c]);
+    const { img, h, w } = nhwcView(r, x, sizeOf(shape), [1, 2, 3])!;
     const k = int(r, 1, 3);
     const s = int(r, 1, 2);
     const padding = pick(r, ['SAME', 'VALID'] as const);
-    if (padding === 'VALID' && (k > h || k > size / c / h)) return undefined;
+    if (padding === 'VALID' && (k > h || k > w)) return undefined;
     return r() < 0.5 ? ops.maxPool(img, k, s, padding) : ops.avgPool(img, k, s, padding);
   }
   if (op === 'logSoftmax' && x.rank >= 1) return ops.logSoftmax(x, int(r, 0, x.rank - 1));
@@ -338,17 +344,13 @@ function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => Symboli
   if (op === 'l2Normalize' && x.rank >= 1) return ops.l2Normalize(ops.add(x, constant(broadcastable(r, shape))), [x.rank - 1]);
   if (op === 'stridedConv' && fixed) {
     // strides and dilations over an NHWC view, explicit or named padding
-    const size = sizeOf(shape);
-    const c = pick(r, [1, 2].filter((d) => size % d === 0));
-    let h = 1;
-    for (let d = 1; d * d <= size / c; d++) if ((size / c) % d === 0) h = d;
-    const img = ops.reshape(x, [1, h, size / c / h, c]);
+    const { img, h, w, c } = nhwcView(r, x, sizeOf(shape), [1, 2])!;
     const k = int(r, 1, 3);
     const s2 = int(r, 1, 2);
     const d2 = s2 === 1 ? int(r, 1, 2) : 1;
     const padding = r() < 0.5 ? 'SAME' : [[0, 0], [int(r, 0, 1), int(r, 0, 1)], [int(r, 0, 1), int(r, 0, 1)], [0, 0]];
     const reach = (k - 1) * d2 + 1;
-    if (padding !== 'SAME' && (reach > h + 2 || reach > size / c / h + 2)) return undefined;
+    if (padding !== 'SAME' && (reach > h + 2 || reach > w + 2)) return undefined;
     return ops.conv2d(img, constant([k, k, c, int(r, 1, 3)]), s2, padding as 'SAME', { dilations: d2 });
   }
   if (op === 'batchMatmul' && fixed && x.rank >= 3) {
@@ -449,7 +451,7 @@ export async function referenceOutputs(c: FuzzCase): Promise<TensorValue[] | { s
 }
 
 /** Whether an op other than a variable's initializer writes a variable. */
-function writesVariables(graph: Graph): boolean {
+export function writesVariables(graph: Graph): boolean {
   const initializers = new Set(graph.variableInitializers.values());
   return graph.nodes.some((n) => /^assign/.test(n.op) && !initializers.has(n));
 }
