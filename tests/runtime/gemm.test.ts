@@ -1,4 +1,17 @@
-import { ImplicitA, MatrixView, gemm, gemmPacked, packMatrixB, setSimdGemm } from '@graphc/runtime';
+import * as fs from 'fs';
+import * as v8 from 'v8';
+import { Graph, ops, tensor } from '@graphc/graph';
+import { ImplicitA, MatrixView, Session, gemm, gemmPacked, packMatrixB, relaxedSimdAvailable, setCpuFusedMultiplyAdd, setSimdGemm } from '@graphc/runtime';
+
+// Node 20 has relaxed SIMD behind a flag (the graphc CLI sets it; Node 22 ships it): set here so
+// the fused kernel is tested on either, and unset after, so other test files in this worker see
+// the engine as it was.
+const relaxedFlagNeeded = !relaxedSimdAvailable();
+if (relaxedFlagNeeded) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+afterAll(() => {
+  setCpuFusedMultiplyAdd(true);
+  if (relaxedFlagNeeded) v8.setFlagsFromString('--no-experimental-wasm-relaxed-simd');
+});
 
 /** Deterministic values in [-1, 1). */
 function values(n: number, seed: number): Float64Array {
@@ -39,11 +52,33 @@ test('the WebAssembly SIMD kernel is available on this Node', () => {
   expect(simdAvailable).toBe(true);
 });
 
+test('the fused kernel rounds a*b + c once where the CPU has FMA; the plain one twice', () => {
+  // -1 + (1 + 2^-12)^2: the product is 1 + 2^-11 + 2^-24, whose last term float32 drops when it
+  // rounds the product alone (a tie, to even)
+  const e = 2 ** -12;
+  const a = { data: new Float32Array([-1, 1 + e]), offset: 0, rowStride: 2, colStride: 1 };
+  const b = { data: new Float32Array([1, 1 + e]), offset: 0, rowStride: 1, colStride: 1 };
+  const product = (fused: boolean): number => {
+    expect(setCpuFusedMultiplyAdd(fused)).toBe(fused);
+    const c = new Float32Array(1);
+    gemm(1, 1, 2, a, b, c);
+    return c[0];
+  };
+  expect(product(false)).toBe(2 ** -11);
+  // V8 lowers relaxed_madd to vfmadd where the CPU has FMA3, to mul+add where not
+  const cpuHasFma = !fs.existsSync('/proc/cpuinfo') || /\bfma\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  expect(product(true)).toBe(cpuHasFma ? 2 ** -11 + 2 ** -24 : 2 ** -11);
+});
+
 describe.each([
-  ['simd', true],
-  ['js', false],
-])('gemm (%s float32 kernel)', (_label, simd) => {
-  beforeAll(() => setSimdGemm(simd as boolean));
+  ['simd, fused multiply-add', true, true],
+  ['simd', true, false],
+  ['js', false, false],
+])('gemm (%s float32 kernel)', (_label, simd, fused) => {
+  beforeAll(() => {
+    setSimdGemm(simd);
+    expect(setCpuFusedMultiplyAdd(fused)).toBe(fused);
+  });
   afterAll(() => setSimdGemm(true));
 
   test('2x2 by hand', () => {
@@ -158,4 +193,40 @@ describe.each([
     gemm(2, 3, 0, empty, empty, c);
     expect(Array.from(c)).toEqual([0, 0, 0, 0, 0, 0]);
   });
+});
+
+test('depthwise convolutions on the fused kernel match a float64 loop', async () => {
+  // float32, multiplier 1, channels a multiple of 4: the SIMD depthwiseRow kernel
+  const [n, h, w, c] = [2, 7, 9, 8];
+  const x = values(n * h * w * c, 21);
+  const f = values(3 * 3 * c, 22);
+  const reference = (stride: number): number[] => {
+    const [outH, outW] = [Math.ceil(h / stride), Math.ceil(w / stride)];
+    const pad = (size: number, out: number): number => Math.floor(Math.max(0, (out - 1) * stride + 3 - size) / 2);
+    const [top, left] = [pad(h, outH), pad(w, outW)];
+    const out: number[] = [];
+    for (let b = 0; b < n; b++)
+      for (let oy = 0; oy < outH; oy++)
+        for (let ox = 0; ox < outW; ox++)
+          for (let ch = 0; ch < c; ch++) {
+            let s = 0;
+            for (let ky = 0; ky < 3; ky++)
+              for (let kx = 0; kx < 3; kx++) {
+                const [iy, ix] = [oy * stride - top + ky, ox * stride - left + kx];
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += Math.fround(x[((b * h + iy) * w + ix) * c + ch]) * Math.fround(f[(ky * 3 + kx) * c + ch]);
+              }
+            out.push(s);
+          }
+    return out;
+  };
+  for (const fused of [true, false]) {
+    expect(setCpuFusedMultiplyAdd(fused)).toBe(fused);
+    for (const stride of [1, 2]) {
+      const g = new Graph();
+      const px = g.placeholder('float32', [n, h, w, c], 'x');
+      const y = ops.depthwiseConv2d(px, g.constant(tensor(Float32Array.from(f), [3, 3, c, 1])), stride, 'SAME');
+      const out = (await new Session(g).run(y, { x: tensor(Float32Array.from(x), [n, h, w, c]) })).data;
+      expectClose(out, reference(stride), 1e-5);
+    }
+  }
 });

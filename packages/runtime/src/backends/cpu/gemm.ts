@@ -1,6 +1,6 @@
 import { GraphcError, TypedArray } from '@graphc/graph';
-import { gemmThreads, parallelTiles, startThreads } from './threads';
-import { SimdKernel, TILE_M, TILE_N, simdKernel, simdMemory } from './wasm-simd';
+import { gemmThreads, parallelTiles, startThreads, stopThreads } from './threads';
+import { SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel, simdMemory } from './wasm-simd';
 
 /**
  * C[m x n] (+)= op(A)[m x k] · op(B)[k x n] for row-major C, the workhorse of matmul and conv2d.
@@ -103,6 +103,21 @@ export function setCpuThreads(threads: number): number {
 }
 
 let envRead = false;
+
+/**
+ * Fused multiply-adds (relaxed SIMD's f32x4.relaxed_madd, an FMA instruction) in the float32 GEMM
+ * and depthwise kernels where the engine has them (wasm-simd.ts), or mul+add; returns whether they
+ * are fused now. The default is fused where available (GRAPHC_CPU_FMA=0: not). Fused products round
+ * once, so they may differ from mul+add in the last bit.
+ */
+export function setCpuFusedMultiplyAdd(on: boolean): boolean {
+  const threads = gemmThreads();
+  stopThreads(); // the workers run the module built the other way
+  const fused = chooseFusedMultiplyAdd(on);
+  if (threads > 1) startThreads(threads);
+  simdBId = -1;
+  return fused;
+}
 
 /** GRAPHC_CPU_THREADS, read at the first float32 product (so importing graphc starts no thread). */
 function threadsFromEnvironment(): void {

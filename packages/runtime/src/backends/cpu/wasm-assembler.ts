@@ -39,6 +39,7 @@ export const V128 = 0x7b;
 export const op = {
   loop: 0x03,
   end: 0x0b,
+  drop: 0x1a,
   brIf: 0x0d,
   localGet: 0x20,
   localSet: 0x21,
@@ -78,6 +79,8 @@ export const simdOp = {
   i32x4Sub: 0xb1,
   f64x2PromoteLowF32x4: 0x5f,
   f64x2Add: 0xf0,
+  /** Relaxed SIMD: a * b + c, one fused instruction where the CPU has FMA (else rounded twice). */
+  f32x4RelaxedMadd: 0x105,
 };
 
 /** A v128.const of sixteen zero bytes (+0 in every lane). */

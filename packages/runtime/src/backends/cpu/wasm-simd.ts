@@ -9,11 +9,20 @@
  * read is bounds-checked, nothing is vectorized) and this kernel near 15 GMAC/s. Tile shapes 6x8,
  * 4x12, 8x4, 3x12 and 2x16 measured slower (register spills in V8's wasm compiler).
  *
+ * Where the engine has relaxed SIMD (V8 11.4 and later: Node 22, Chrome 114; Node 20 with
+ * --experimental-wasm-relaxed-simd, which the graphc CLI sets), both kernels multiply-add with
+ * `f32x4.relaxed_madd`, one FMA instruction on x86-64 with FMA3 and on ARM: a 512x512 matmul ran 9.19 -> 7.48 ms on
+ * a 2-core Intel Xeon (bench/fma.js). `enableRelaxedSimd` sets that flag. Its products then round once instead of twice,
+ * so results can differ from the mul+add form in the last bit; `GRAPHC_CPU_FMA=0` or
+ * `setCpuFusedMultiplyAdd(false)` keeps mul+add.
+ *
  * The module is assembled here from named opcodes rather than shipped as an opaque binary. It owns
  * its linear memory; the driver packs operands into it and reads results back.
  */
 
-import { I32, MODULE_HEADER, V128, ensureMemory, get, i32, leb, name, op, section, set, simd, simdMem, simdOp, vec } from './wasm-assembler';
+import {
+  I32, MODULE_HEADER, V128, V128_ZERO, ensureMemory, get, i32, leb, name, oneFunctionModule, op, section, set, simd, simdMem, simdOp, vec,
+} from './wasm-assembler';
 
 /** Rows and columns of the register tile. */
 export const TILE_M = 4;
@@ -24,7 +33,7 @@ export const TILE_N = 8;
  * the 4x8 tile at `c` (row stride `ldc`), A's four rows at `a + i * lda` (contiguous over k), B
  * k-major with 8 floats per k (a packed panel); kc >= 1.
  */
-function kernelModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
+function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBuffer> {
   // params 0..5: a, lda, b, kc, c, ldc; locals: 6..8 rows 1-3 of A, 9 C row pointer,
   // 10..17 accumulators, 18..19 B vectors, 20 broadcast A value
   const [A, LDA, B, KC, C, LDC] = [0, 1, 2, 3, 4, 5];
@@ -53,7 +62,7 @@ function kernelModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < TILE_M; i++) {
     body.push(...get(aRow(i)), ...simdMem(simdOp.v128Load32Splat, 2, 0), ...set(VA));
     for (let j = 0; j < 2; j++) {
-      body.push(...get(acc(i, j)), ...get(VA), ...get(VB + j), ...simd(simdOp.f32x4Mul), ...simd(simdOp.f32x4Add), ...set(acc(i, j)));
+      body.push(...multiplyAdd(get(VA), get(VB + j), get(acc(i, j)), fused), ...set(acc(i, j)));
     }
     body.push(...get(aRow(i)), ...i32(4), op.i32Add, ...set(aRow(i)));
   }
@@ -67,7 +76,7 @@ function kernelModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   ]);
   body.push(op.end);
   const tileCode = [...vec([[4, I32], [11, V128]]), ...body];
-  const rowCode = depthwiseRowFunction();
+  const rowCode = depthwiseRowFunction(fused);
   const params = (n: number): number[] => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([])];
   return new Uint8Array([
     ...MODULE_HEADER,
@@ -88,7 +97,7 @@ function kernelModule(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
  * tap of a depthwise convolution (channel multiplier 1) over a run of output pixels whose inputs all
  * lie inside the image. count >= 1; channelBytes a positive multiple of 16.
  */
-function depthwiseRowFunction(): number[] {
+function depthwiseRowFunction(fused: boolean): number[] {
   const [OUT, X, W, COUNT, CH, STEP] = [0, 1, 2, 3, 4, 5];
   const OFF = 6; // byte offset within the pixel's channels
   const at = (base: number): number[] => [...get(base), ...get(OFF), op.i32Add];
@@ -97,10 +106,12 @@ function depthwiseRowFunction(): number[] {
     ...i32(0), ...set(OFF),
     op.loop, op.emptyBlock,
     ...at(OUT),
-    ...at(OUT), ...simdMem(simdOp.v128Load, 2, 0),
-    ...at(X), ...simdMem(simdOp.v128Load, 2, 0),
-    ...at(W), ...simdMem(simdOp.v128Load, 2, 0),
-    ...simd(simdOp.f32x4Mul), ...simd(simdOp.f32x4Add),
+    ...multiplyAdd(
+      [...at(X), ...simdMem(simdOp.v128Load, 2, 0)],
+      [...at(W), ...simdMem(simdOp.v128Load, 2, 0)],
+      [...at(OUT), ...simdMem(simdOp.v128Load, 2, 0)],
+      fused,
+    ),
     ...simdMem(simdOp.v128Store, 2, 0),
     ...get(OFF), ...i32(16), op.i32Add, op.localTee, ...leb(OFF), ...get(CH), op.i32Ne, op.brIf, 0,
     op.end,
@@ -111,6 +122,66 @@ function depthwiseRowFunction(): number[] {
     op.end,
   ];
   return [...vec([[1, I32]]), ...body];
+}
+
+/** The instructions leaving a * b + c on the stack (each operand's instructions push one v128). */
+function multiplyAdd(a: number[], b: number[], c: number[], fused: boolean): number[] {
+  if (fused) return [...a, ...b, ...c, ...simd(simdOp.f32x4RelaxedMadd)];
+  return [...c, ...a, ...b, ...simd(simdOp.f32x4Mul), ...simd(simdOp.f32x4Add)];
+}
+
+/** Whether this engine compiles relaxed SIMD (asked again on each call: a V8 flag may have been set since). */
+export function relaxedSimdAvailable(): boolean {
+  if (typeof WebAssembly !== 'object') return false;
+  try {
+    return WebAssembly.validate(oneFunctionModule('probe', 0, [], [...V128_ZERO, ...V128_ZERO, ...V128_ZERO, ...simd(simdOp.f32x4RelaxedMadd), op.drop]));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Turns on V8's relaxed SIMD where this is a Node whose V8 keeps it behind a flag (Node 20), and
+ * returns whether the engine now has it. The `graphc` CLI and the benchmarks call it at startup; a
+ * program using the library calls it (or runs node with --experimental-wasm-relaxed-simd) to get
+ * the fused kernels on Node 20. It sets a process-wide V8 flag, so it is the program's choice, not
+ * the library's: the flag only lets WebAssembly modules use more instructions. Kernels already built
+ * (by a float32 product before the call) stay as they are until `setCpuFusedMultiplyAdd`.
+ */
+export function enableRelaxedSimd(): boolean {
+  if (relaxedSimdAvailable()) return true;
+  try {
+    if (typeof process === 'undefined' || !process.versions?.node) return false;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('v8') as { setFlagsFromString(flags: string): void }).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return relaxedSimdAvailable();
+}
+
+/** Whether the kernels should multiply-add fused: GRAPHC_CPU_FMA=0 says no, until set otherwise. */
+let fusedWanted = typeof process !== 'object' || process.env?.GRAPHC_CPU_FMA !== '0';
+/** Whether the kernels built so far multiply-add fused (decided when the first is built). */
+let fusedBuilt: boolean | undefined;
+
+function fusedMultiplyAdd(): boolean {
+  fusedBuilt ??= fusedWanted && relaxedSimdAvailable();
+  return fusedBuilt;
+}
+
+/**
+ * Asks for fused (relaxed SIMD) multiply-adds or plain ones in the kernels built from now on, and
+ * forgets the kernels built so far; returns whether they will be fused (false where the engine lacks
+ * relaxed SIMD). The caller stops and restarts worker threads around it (gemm.ts).
+ */
+export function chooseFusedMultiplyAdd(on: boolean): boolean {
+  fusedWanted = on;
+  fusedBuilt = undefined;
+  instance = undefined;
+  shared = undefined;
+  useShared = false;
+  return fusedMultiplyAdd();
 }
 
 export interface SimdKernel {
@@ -141,7 +212,7 @@ export function simdKernel(): SimdKernel | null {
   if (useShared && shared) return shared.kernel;
   if (instance === undefined) {
     try {
-      instance = instantiate(kernelModule(false));
+      instance = instantiate(kernelModule(false, fusedMultiplyAdd()));
     } catch {
       instance = null;
     }
@@ -157,7 +228,7 @@ export function simdKernel(): SimdKernel | null {
 export function sharedSimdKernel(use: boolean): { kernel: SimdKernel; bytes: Uint8Array<ArrayBuffer> } | null {
   if (shared === undefined) {
     try {
-      const bytes = kernelModule(true);
+      const bytes = kernelModule(true, fusedMultiplyAdd());
       const kernel = instantiate(bytes, new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true }));
       shared = kernel ? { kernel, bytes } : null;
     } catch {
