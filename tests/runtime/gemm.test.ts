@@ -91,7 +91,10 @@ describe.each([
     expect(Array.from(c)).toEqual([38, 44, 86, 100]);
   });
 
-  // sizes straddle the 4x4 tile, the 64-row A block and the 256-deep k block
+  // sizes straddle the 4x4 tile, the 64-row A block and the 256-deep k block; on the SIMD kernel,
+  // operands it reads in place (row-major A and narrow B; a transposed A with short steps, or
+  // with long ones when C is narrow: 300x70 transposed) and ones it packs (a transposed B; a
+  // transposed A with long steps and a wide C: 300x7 @ 7x129)
   const sizes: [number, number, number][] = [
     [1, 1, 1],
     [3, 5, 7],
@@ -99,6 +102,8 @@ describe.each([
     [65, 9, 300],
     [130, 67, 513],
     [7, 129, 256],
+    [300, 20, 70],
+    [300, 129, 7],
   ];
   for (const [m, n, k] of sizes) {
     test(`${m}x${k} @ ${k}x${n} matches a naive loop, plain and transposed operands`, () => {

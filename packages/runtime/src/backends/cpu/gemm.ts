@@ -1,5 +1,5 @@
 import { GraphcError, TypedArray } from '@graphc/graph';
-import { gemmThreads, parallelTiles, startThreads, stopThreads } from './threads';
+import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
 import { SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel, simdMemory } from './wasm-simd';
 
 /**
@@ -41,6 +41,16 @@ const KC = 256;
 const MC = 64;
 /** Largest A (in floats) the float32 path copies whole into its memory rather than packing by block. */
 const MAX_IN_PLACE = 1 << 24;
+/**
+ * Longest step (in floats) between the kernel's reads of one operand along k for it to read that
+ * operand in place rather than packed: past about 1 KB every few steps land on a new page and the
+ * reads outrun the TLB and the prefetchers. A 256x1024 row-major B and a 784x256 transposed A (a
+ * dense layer's weight gradient) took 15.7 ms in place against 11.0 ms packed; B rows of 16 to 256
+ * floats ran as fast in place or faster (bench/fma.js machine, one thread).
+ */
+const MAX_IN_PLACE_STEP = 256;
+/** Columns of C up to which a transposed A is read in place whatever its step (inPlaceLayout). */
+const NARROW_C = 64;
 const MR = 4;
 const NR = 4;
 /** Both kernels compute tiles of this many rows of C. */
@@ -365,10 +375,13 @@ function storeEdge(c: TypedArray, r: number, w: number, v0: number, v1: number, 
 
 /**
  * Runs C (+)= A·B on the SIMD kernel; false (nothing written) if its memory cannot hold the operands.
- * Layout of the kernel's memory, in floats: B (k-blocks of KC rows, TILE_N-column panels) from 0,
- * then the C block (MC rows, n rounded up to TILE_N) the tiles accumulate into and that is copied
- * out once per block of rows, then A: either all of a row-major A copied as is (the kernel reads
- * its rows in place), or one packed MC x KC block followed by an ImplicitA's source.
+ * Layout of the kernel's memory, in floats: B from 0, either packed (k-blocks of KC rows,
+ * TILE_N-column panels) or, row-major, copied as is; then the C block (MC rows, n rounded up to
+ * TILE_N) the tiles accumulate into and that is copied out once per block of rows; then A: either
+ * all of a row-major or column-major A copied as is, or one packed MC x KC block followed by an
+ * ImplicitA's source. The kernel reads operands copied as is in place, so they cost a memcpy
+ * rather than a packing loop: the filter gradient of a convolution (im2col rows transposed, times
+ * the output gradient) spent most of its time packing both.
  */
 function simdGemm(
   kernel: SimdKernel,
@@ -384,35 +397,37 @@ function simdGemm(
 ): boolean {
   const n8 = roundUp(n, TILE_N);
   const mcMax = Math.min(MC, roundUp(m, TILE_M));
-  const cBase = k * n8;
+  const bView = 'rowStride' in b ? b : null;
+  // a row-major B is read in place (the kernel reads eight columns from each row: past n they are
+  // the next row's or the slack after the copy, and their results are dropped)
+  const bInPlace = bView !== null && bView.colStride === 1 && bView.rowStride >= n && bView.rowStride <= Math.min(4 * n8, MAX_IN_PLACE_STEP) && k * bView.rowStride <= MAX_IN_PLACE;
+  const cBase = bInPlace ? (k - 1) * bView.rowStride + n8 : k * n8;
   const aBase = cBase + mcMax * n8;
   const implicit = 'pack' in a ? a : null;
   const view = 'pack' in a ? null : a;
-  // a view with contiguous, densely spaced rows is read in place (the kernel may read up to 3 rows
-  // past the last: they land in the allocated span, and their results are dropped), unless it is so
-  // large that copying it whole would hold too much memory
-  const inPlace =
-    view !== null && view.colStride === 1 && view.rowStride >= 1 && view.rowStride <= 4 * k && m * view.rowStride <= MAX_IN_PLACE;
+  const aLayout = view && inPlaceLayout(view, m, n, k);
   let aFloats: number;
-  if (inPlace) aFloats = (roundUp(m, TILE_M) - 1) * view.rowStride + k;
+  if (aLayout) aFloats = (roundUp(m, TILE_M) - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1;
   else aFloats = mcMax * Math.min(KC, k) + (implicit ? implicit.source.length : 0);
   const f = simdMemory(kernel, aBase + aFloats);
   if (!f) return false;
 
-  if ('rowStride' in b) {
-    packB(b, k, n, f, TILE_N, 0);
+  if (bInPlace) {
+    copySpan(bView, (k - 1) * bView.rowStride + n, f, 0);
     simdBId = -1;
-  } else if (b.id === undefined || b.id !== simdBId) {
-    relayoutPackedB(b, f, n8);
-    simdBId = b.id ?? -1;
+  } else if (bView) {
+    packB(bView, k, n, f, TILE_N, 0);
+    simdBId = -1;
+  } else {
+    const packed = b as PackedB;
+    if (packed.id === undefined || packed.id !== simdBId) {
+      relayoutPackedB(packed, f, n8);
+      simdBId = packed.id ?? -1;
+    }
   }
   const srcBase = aBase + mcMax * Math.min(KC, k);
-  if (inPlace) {
-    const span = Math.min((m - 1) * view.rowStride + k, view.data.length - view.offset);
-    f.set(view.data.subarray(view.offset, view.offset + span), aBase);
-  } else if (implicit) {
-    f.set(implicit.source, srcBase);
-  }
+  if (aLayout) copySpan(view!, (m - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1, f, aBase);
+  else if (implicit) f.set(implicit.source, srcBase);
 
   const ldcBytes = n8 * 4;
   for (let ic = 0; ic < m; ic += MC) {
@@ -423,25 +438,21 @@ function simdGemm(
       const kc = Math.min(KC, k - k0);
       let aPtr: number;
       let lda: number;
-      if (inPlace) {
-        aPtr = (aBase + ic * view.rowStride + k0) * 4;
-        lda = view.rowStride * 4;
+      let aStep = 4;
+      if (aLayout) {
+        aPtr = (aBase + ic * aLayout.rowStride + k0 * aLayout.step) * 4;
+        lda = aLayout.rowStride * 4;
+        aStep = aLayout.step * 4;
       } else {
         if (implicit) implicit.pack(ic, mc, k0, kc, f, aBase, kc, f, srcBase);
         else packRows(view!, ic, mc, k0, kc, f, aBase);
         aPtr = aBase * 4;
         lda = kc * 4;
       }
-      if (gemmThreads() > 1 && mcTiles * n8 * kc >= PARALLEL_MIN) {
-        parallelTiles(kernel, aPtr, lda, k0 * n8 * 4, kc, cBase * 4, ldcBytes, mcTiles / TILE_M, n8 / TILE_N);
-        continue;
-      }
-      for (let j0 = 0; j0 < n8; j0 += TILE_N) {
-        const bPtr = (k0 * n8 + j0 * kc) * 4;
-        for (let i0 = 0; i0 < mcTiles; i0 += TILE_M) {
-          kernel.tile(aPtr + i0 * lda, lda, bPtr, kc, (cBase + i0 * n8 + j0) * 4, ldcBytes);
-        }
-      }
+      const block: TileBlock = bInPlace
+        ? { a: aPtr, lda, aStep, b: k0 * bView.rowStride * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N }
+        : { a: aPtr, lda, aStep, b: k0 * n8 * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
+      runTiles(kernel, block, gemmThreads() > 1 && mcTiles * n8 * kc >= PARALLEL_MIN);
     }
     if (!accumulate && n === n8 && ldc === n) {
       // rows of C are contiguous on both sides: one copy for the block (not a subarray per row)
@@ -456,6 +467,30 @@ function simdGemm(
     }
   }
   return true;
+}
+
+/**
+ * How the kernel reads a view of A in place, in floats (element (i, k) at i * rowStride + k * step):
+ * rows contiguous over k (row-major) or columns contiguous over i (column-major, a transposed A),
+ * densely spaced; null where it is packed instead (a C of n columns reuses a packed A n / 8 times). The kernel may read up to TILE_M - 1 rows past
+ * the last (in the span copied, or the slack after it), whose results are dropped.
+ */
+function inPlaceLayout(view: MatrixView, m: number, n: number, k: number): { rowStride: number; step: number } | null {
+  const { rowStride, colStride } = view;
+  if (colStride === 1 && rowStride >= 1 && rowStride <= 4 * k && m * rowStride <= MAX_IN_PLACE) return { rowStride, step: 1 };
+  // a transposed A is read in place when its steps are short, or when C is narrow: packing it costs
+  // as much as a product with few columns (a convolution's filter gradient, col^T · dy, has Cout
+  // columns: 16 to 64 ran 1.3-1.7x faster in place at steps of 288 and 576; a dense layer's, with
+  // 1024, 10% slower at 784)
+  const shortSteps = colStride <= MAX_IN_PLACE_STEP || n <= NARROW_C;
+  if (rowStride === 1 && colStride >= 1 && colStride <= 4 * roundUp(m, TILE_M) && shortSteps && k * colStride <= MAX_IN_PLACE) return { rowStride: 1, step: colStride };
+  return null;
+}
+
+/** Copies `floats` of a view's data from its offset (fewer where the data ends first) into `f` at `at`. */
+function copySpan(view: MatrixView, floats: number, f: Float32Array, at: number): void {
+  const span = Math.min(floats, view.data.length - view.offset);
+  f.set(view.data.subarray(view.offset, view.offset + span), at);
 }
 
 /** Re-lays a `packMatrixB` result (float64, NR-column panels) as the SIMD kernel's B at 0. */

@@ -13,14 +13,16 @@ import { SimdKernel, TILE_M, TILE_N, sharedSimdKernel } from './wasm-simd';
 // control array: generation counter (workers wait on it), finished workers, then the job
 const GEN = 0;
 const DONE = 1;
-const JOB = 2; // a, lda, b, kc, c, ldc, rowTiles, panels, threads; a negative `threads` stops the workers
-const JOB_LENGTH = 9;
+const JOB = 2; // a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels, threads
+const JOB_LENGTH = 12;
+const THREADS = JOB_LENGTH - 1; // a job's thread count; negative: the workers stop
 const WAIT_MS = 30000;
 
 /**
  * One thread's share of a block: the tiles of column panels index, index + threads, ... (byte
- * addresses as SimdKernel.tile takes them). The workers run this same function: its source is
- * written into theirs, so the split cannot differ between the threads.
+ * addresses as SimdKernel.tile takes them; column panel p of B starts at b + p * bPanel). The
+ * workers run this same function: its source is written into theirs, so the split cannot differ
+ * between the threads.
  */
 function tileShare(
   tile: SimdKernel['tile'],
@@ -29,11 +31,11 @@ function tileShare(
   tileM: number,
   tileN: number,
 ): void {
-  const [a, lda, b, kc, c, ldc, rowTiles, panels, threads] = Array.from(job);
+  const [a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels, threads] = Array.from(job);
   for (let p = index; p < panels; p += threads) {
-    const bp = b + p * tileN * kc * 4;
+    const bp = b + p * bPanel;
     const cp = c + p * tileN * 4;
-    for (let r = 0; r < rowTiles; r++) tile(a + r * tileM * lda, lda, bp, kc, cp + r * tileM * ldc, ldc);
+    for (let r = 0; r < rowTiles; r++) tile(a + r * tileM * lda, lda, aStep, bp, bStep, kc, cp + r * tileM * ldc, ldc);
   }
 }
 
@@ -48,7 +50,7 @@ for (;;) {
   Atomics.wait(ctrl, ${GEN}, seen);
   seen = Atomics.load(ctrl, ${GEN});
   const job = ctrl.slice(${JOB}, ${JOB + JOB_LENGTH});
-  if (job[8] < 0) break;
+  if (job[${THREADS}] < 0) break;
   tileShare(tile, job, index, ${TILE_M}, ${TILE_N});
   Atomics.add(ctrl, ${DONE}, 1);
   Atomics.notify(ctrl, ${DONE});
@@ -107,7 +109,7 @@ function startPool(): Pool {
 export function stopThreads(): void {
   if (pool) {
     const { control, workers } = pool;
-    control[JOB + 8] = -1;
+    control[JOB + THREADS] = -1;
     Atomics.add(control, GEN, 1);
     Atomics.notify(control, GEN);
     for (const w of workers) void w.terminate();
@@ -123,14 +125,35 @@ export function gemmThreads(): number {
 }
 
 /**
- * Every tile of one block of C (`panels` column panels of TILE_N, `rowTiles` row tiles of TILE_M,
- * byte addresses as `kernel.tile` takes them), spread over the threads.
+ * One block of C for the SIMD kernel: `panels` column panels of TILE_N by `rowTiles` row tiles of
+ * TILE_M, byte addresses and strides as `SimdKernel.tile` takes them, column panel p of B at
+ * `b + p * bPanel`.
  */
-export function parallelTiles(kernel: SimdKernel, a: number, lda: number, b: number, kc: number, c: number, ldc: number, rowTiles: number, panels: number): void {
+export interface TileBlock {
+  a: number;
+  lda: number;
+  aStep: number;
+  b: number;
+  bPanel: number;
+  bStep: number;
+  kc: number;
+  c: number;
+  ldc: number;
+  rowTiles: number;
+  panels: number;
+}
+
+/** Every tile of `block`, on this thread or (`parallel`) spread over the threads. */
+export function runTiles(kernel: SimdKernel, block: TileBlock, parallel: boolean): void {
+  const { a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels } = block;
+  const threads = parallel ? wanted : 1;
+  const job = [a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels, threads];
+  if (threads === 1) {
+    tileShare(kernel.tile, job, 0, TILE_M, TILE_N);
+    return;
+  }
   pool ??= startPool();
   const { control } = pool;
-  const threads = wanted;
-  const job = [a, lda, b, kc, c, ldc, rowTiles, panels, threads];
   control.set(job, JOB);
   Atomics.store(control, DONE, 0);
   Atomics.add(control, GEN, 1);

@@ -29,19 +29,21 @@ export const TILE_M = 4;
 export const TILE_N = 8;
 
 /**
- * `tile(a, lda, b, kc, c, ldc)` (byte addresses and strides): C[i][j] += sum_k A[i][k] * B[k][j] for
- * the 4x8 tile at `c` (row stride `ldc`), A's four rows at `a + i * lda` (contiguous over k), B
- * k-major with 8 floats per k (a packed panel); kc >= 1.
+ * `tile(a, lda, aStep, b, bStep, kc, c, ldc)` (byte addresses and strides): C[i][j] += sum_k
+ * A[i][k] * B[k][j] for the 4x8 tile at `c` (row stride `ldc`), A's element (i, k) at
+ * `a + i * lda + k * aStep` (a row-major A: aStep 4; a column-major one: lda 4), B's eight floats
+ * of step k at `b + k * bStep` (a packed panel: bStep 32; a row-major B read in place: its row
+ * stride); kc >= 1.
  */
 function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBuffer> {
-  // params 0..5: a, lda, b, kc, c, ldc; locals: 6..8 rows 1-3 of A, 9 C row pointer,
-  // 10..17 accumulators, 18..19 B vectors, 20 broadcast A value
-  const [A, LDA, B, KC, C, LDC] = [0, 1, 2, 3, 4, 5];
-  const aRow = (i: number): number => (i === 0 ? A : 5 + i);
-  const ROW = 9;
-  const acc = (i: number, j: number): number => 10 + i * 2 + j;
-  const VB = 18;
-  const VA = 20;
+  // params 0..7: a, lda, aStep, b, bStep, kc, c, ldc; locals: 8..10 rows 1-3 of A, 11 C row
+  // pointer, 12..19 accumulators, 20..21 B vectors, 22 broadcast A value
+  const [A, LDA, A_STEP, B, B_STEP, KC, C, LDC] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const aRow = (i: number): number => (i === 0 ? A : 7 + i);
+  const ROW = 11;
+  const acc = (i: number, j: number): number => 12 + i * 2 + j;
+  const VB = 20;
+  const VA = 22;
   const body: number[] = [];
   for (let i = 1; i < TILE_M; i++) body.push(...get(aRow(i - 1)), ...get(LDA), op.i32Add, ...set(aRow(i)));
   const rowPass = (perRow: (i: number) => number[]): void => {
@@ -64,9 +66,9 @@ function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBu
     for (let j = 0; j < 2; j++) {
       body.push(...multiplyAdd(get(VA), get(VB + j), get(acc(i, j)), fused), ...set(acc(i, j)));
     }
-    body.push(...get(aRow(i)), ...i32(4), op.i32Add, ...set(aRow(i)));
+    body.push(...get(aRow(i)), ...get(A_STEP), op.i32Add, ...set(aRow(i)));
   }
-  body.push(...get(B), ...i32(4 * TILE_N), op.i32Add, ...set(B));
+  body.push(...get(B), ...get(B_STEP), op.i32Add, ...set(B));
   body.push(...get(KC), ...i32(1), op.i32Sub, op.localTee, ...leb(KC), op.brIf, 0);
   body.push(op.end);
   // store the accumulators back
@@ -80,10 +82,10 @@ function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBu
   const params = (n: number): number[] => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([])];
   return new Uint8Array([
     ...MODULE_HEADER,
-    ...section(1, vec([params(6)])),
+    ...section(1, vec([params(8), params(6)])),
     // threads: the memory is imported, shared (flags 0x03: a maximum, shared) by every worker's instance
     ...(sharedMemory ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(SHARED_MAX_PAGES)]])) : []),
-    ...section(3, vec([[0], [0]])),
+    ...section(3, vec([[0], [1]])),
     ...(sharedMemory ? [] : section(5, vec([[0x00, ...leb(1)]]))),
     ...section(7, vec([[...name('memory'), 0x02, 0], [...name('tile'), 0x00, 0], [...name('depthwiseRow'), 0x00, 1]])),
     ...section(10, vec([[...leb(tileCode.length), ...tileCode], [...leb(rowCode.length), ...rowCode]])),
@@ -186,7 +188,7 @@ export function chooseFusedMultiplyAdd(on: boolean): boolean {
 
 export interface SimdKernel {
   memory: WebAssembly.Memory;
-  tile(a: number, lda: number, b: number, kc: number, c: number, ldc: number): void;
+  tile(a: number, lda: number, aStep: number, b: number, bStep: number, kc: number, c: number, ldc: number): void;
   depthwiseRow(out: number, x: number, w: number, count: number, channelBytes: number, xStep: number): void;
 }
 

@@ -1,5 +1,5 @@
 import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
-import { PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
+import { GEMM_TILE_ROWS, PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
 import { im2colMatrix } from './conv2d';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
@@ -9,7 +9,8 @@ import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
  * pixel holding its KH x KW x Cin window):
  *
  * - filter gradient: dW [K x Cout] = col^T [K x P] · dy [P x Cout], accumulated over blocks of output
- *   pixels; col^T is read through strides, never materialized.
+ *   pixels across the batch: the forward kernel's im2col writes a block's rows, and the GEMM reads
+ *   them transposed through strides (in place on the float32 path, where K is 256 or less).
  * - input gradient: dcol [P x K] = dy [P x Cout] · W^T [Cout x K] (W^T packed once per call), then
  *   col2im adds each row's window back into dx. A float32 stride-1 convolution instead runs the
  *   forward convolution's implicit-im2col GEMM on dy and the turned filter (inputGradientAsConv),
@@ -60,23 +61,18 @@ registerCpuKernel('conv2dBackpropFilter', ([x, dy, filterRef], attrs, ctx) => {
     gemm(cin, cout, g.n * pixels, { data: x.data, offset: 0, rowStride: 1, colStride: cin }, { data: dy.data, offset: 0, rowStride: cout, colStride: 1 }, out.data);
     return [out];
   }
-  const rows = rowsPerBlock(pixels, k);
-  const col = scratch(x.dtype as 'float32' | 'float64', rows * k);
-  for (let b = 0; b < g.n; b++) {
-    for (let r0 = 0; r0 < pixels; r0 += rows) {
-      const count = Math.min(rows, pixels - r0);
-      im2col(x.data, b, g, r0, count, col);
-      gemm(
-        k,
-        cout,
-        count,
-        { data: col, offset: 0, rowStride: 1, colStride: k },
-        { data: dy.data, offset: (b * pixels + r0) * cout, rowStride: cout, colStride: 1 },
-        out.data,
-        0,
-        true,
-      );
-    }
+  // blocks of output pixels across the batch, the forward kernel's im2col writing each block's rows
+  // behind a copy of x in one buffer, so that it moves runs of channels with copyWithin (a memmove)
+  const all = g.n * pixels;
+  const rows = rowsPerBlock(all, k);
+  const colAt = x.data.length;
+  const buf = scratch(x.dtype as 'float32' | 'float64', colAt + Math.ceil(rows / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * k) as Float32Array | Float64Array;
+  buf.set(x.data);
+  const windows = im2colMatrix(buf, g);
+  for (let r0 = 0; r0 < all; r0 += rows) {
+    const count = Math.min(rows, all - r0);
+    windows.pack(r0, count, 0, k, buf, colAt, k, buf, 0);
+    gemm(k, cout, count, { data: buf, offset: colAt, rowStride: 1, colStride: k }, { data: dy.data, offset: r0 * cout, rowStride: cout, colStride: 1 }, out.data, 0, true);
   }
   return [out];
 });
@@ -113,37 +109,6 @@ registerCpuKernel('conv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
   }
   return [out];
 });
-
-/** im2col rows [r0, r0 + rows) of image `b` (zeros where the window hangs over the padding). */
-function im2col(x: TypedArray, b: number, g: WindowGeometry, r0: number, rows: number, col: TypedArray): void {
-  const { h, w, c: cin, kh, kw, sh, sw, dh, dw, padTop, padLeft, outW } = g;
-  const imageBase = b * h * w * cin;
-  let dst = 0;
-  for (let r = r0; r < r0 + rows; r++) {
-    const oy = Math.floor(r / outW);
-    const ox = r - oy * outW;
-    const y0 = oy * sh - padTop;
-    const x0 = ox * sw - padLeft;
-    for (let ky = 0; ky < kh; ky++) {
-      const iy = y0 + ky * dh;
-      if (iy < 0 || iy >= h) {
-        col.fill(0, dst, dst + kw * cin);
-        dst += kw * cin;
-        continue;
-      }
-      const rowBase = imageBase + iy * w * cin;
-      for (let kx = 0; kx < kw; kx++) {
-        const ix = x0 + kx * dw;
-        if (ix < 0 || ix >= w) col.fill(0, dst, dst + cin);
-        else {
-          const src = rowBase + ix * cin;
-          for (let ch = 0; ch < cin; ch++) col[dst + ch] = x[src + ch];
-        }
-        dst += cin;
-      }
-    }
-  }
-}
 
 /** Adds im2col rows [r0, r0 + rows) of image `b` back into the NHWC image (the transpose of im2col). */
 function col2im(dcol: TypedArray, b: number, g: WindowGeometry, r0: number, rows: number, dx: TypedArray): void {
