@@ -8,6 +8,8 @@
  * - topk: topK k=5 over [8, 50000] float32 (long rows, small k)
  * - maxpool: maxPool 2x2 stride 2 VALID over [64, 28, 28, 16] float32 (the fashion-cnn's first pool)
  * - lstm: ONNX LSTM, 32 steps, batch 16, input 64, hidden 128, forward
+ * - filter gradients: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
+ *   (x and dy fed)
  * --webgpu adds the topk and lstm rows on the webgpu backend.
  */
 'use strict';
@@ -53,10 +55,22 @@ const lstm = (g) => {
   return { fetch: y, feeds: { x: tensor(values(T * B * I, 3), [T, B, I]) } };
 };
 
+/** conv2dBackpropFilter of a 3x3 stride-1 SAME convolution of [N, H, W, Cin] to Cout channels. */
+const filterGradient = ([n, h, w, cin], cout) => (g) => {
+  const values = (count, seed) => Float32Array.from({ length: count }, (_, j) => Math.sin(j * 1.3 + seed));
+  const x = g.placeholder('float32', [n, h, w, cin], 'x');
+  const dy = g.placeholder('float32', [n, h, w, cout], 'dy');
+  const filter = g.constant(tensor(new Float32Array(9 * cin * cout), [3, 3, cin, cout]));
+  const df = g.addNode('conv2dBackpropFilter', [x, dy, filter], { strides: [1, 1], padding: 'SAME', dilations: [1, 1] }).output(0);
+  return { fetch: df, feeds: { x: tensor(values(n * h * w * cin, 1), [n, h, w, cin]), dy: tensor(values(n * h * w * cout, 2), [n, h, w, cout]) } };
+};
+
 (async () => {
   await time('topK k=5 of [8, 50000]', 'cpu', topk);
   await time('maxPool 2x2/2 of [64, 28, 28, 16]', 'cpu', maxpool);
   await time('lstm 32 steps, batch 16, 64 -> 128', 'cpu', lstm);
+  await time('conv2dBackpropFilter 3x3 SAME, [64, 28, 28, 1] -> 16', 'cpu', filterGradient([64, 28, 28, 1], 16));
+  await time('conv2dBackpropFilter 3x3 SAME, [64, 14, 14, 16] -> 32', 'cpu', filterGradient([64, 14, 14, 16], 32));
   if (WEBGPU) {
     await time('topK k=5 of [8, 50000]', 'webgpu', topk);
     await time('lstm 32 steps, batch 16, 64 -> 128', 'webgpu', lstm);
