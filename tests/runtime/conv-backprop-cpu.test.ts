@@ -37,3 +37,69 @@ test.each<[string, number[], number[], number, Padding, number]>([
   const scale = Math.max(...Array.from(want, Math.abs));
   for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(2e-6 * scale);
 });
+
+/**
+ * A single-channel image at stride 1 along rows (no dilation along them) builds its columns tap by
+ * tap (tapMajorColumns) for conv2d and its filter gradient; checked here against direct float64
+ * loops, with blocks that cross images (the forward kernel's 256 pixels, the filter gradient's
+ * 14,563) and the geometries around it (a strided row, the pixel-major path, alongside).
+ */
+describe('single-channel convolutions (tap-major columns) against direct loops', () => {
+  type Geometry = { n: number; h: number; w: number; kh: number; kw: number; cout: number; strides: [number, number]; dilations: [number, number]; pads: [[number, number], [number, number]] };
+
+  /** conv2d and d(sum(conv2d * dy))/dfilter by direct float64 loops over explicit pads. */
+  function direct(geo: Geometry, x: number[], f: number[], dy: number[]): { y: number[]; df: number[] } {
+    const { n, h, w, kh, kw, cout, strides: [sh, sw], dilations: [dh, dw], pads: [[top, bottom], [left, right]] } = geo;
+    const outH = Math.floor((h + top + bottom - (kh - 1) * dh - 1) / sh) + 1;
+    const outW = Math.floor((w + left + right - (kw - 1) * dw - 1) / sw) + 1;
+    const y = new Array<number>(n * outH * outW * cout).fill(0);
+    const df = new Array<number>(kh * kw * cout).fill(0);
+    for (let b = 0; b < n; b++)
+      for (let oy = 0; oy < outH; oy++)
+        for (let ox = 0; ox < outW; ox++)
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) {
+              const [iy, ix] = [oy * sh - top + ky * dh, ox * sw - left + kx * dw];
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              const v = x[(b * h + iy) * w + ix];
+              for (let o = 0; o < cout; o++) {
+                const at = ((b * outH + oy) * outW + ox) * cout + o;
+                y[at] += v * f[(ky * kw + kx) * cout + o];
+                df[(ky * kw + kx) * cout + o] += v * dy[at];
+              }
+            }
+    return { y, df };
+  }
+
+  const geometries: [string, Geometry][] = [
+    ['3x3 SAME, 3 images of 13x11 (blocks cross images)', { n: 3, h: 13, w: 11, kh: 3, kw: 3, cout: 5, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
+    ['5x5 VALID', { n: 2, h: 12, w: 14, kh: 5, kw: 5, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[0, 0], [0, 0]] }],
+    ['2x4, lopsided pads wider than the window', { n: 2, h: 7, w: 9, kh: 2, kw: 4, cout: 3, strides: [1, 1], dilations: [1, 1], pads: [[2, 0], [5, 1]] }],
+    ['stride 2 down the columns, dilation 2 down them', { n: 2, h: 15, w: 10, kh: 3, kw: 3, cout: 4, strides: [2, 1], dilations: [2, 1], pads: [[1, 2], [1, 1]] }],
+    ['15,000 output pixels (several filter-gradient blocks)', { n: 5, h: 60, w: 50, kh: 3, kw: 3, cout: 16, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
+    ['stride 2 along rows (the pixel-major path)', { n: 2, h: 9, w: 11, kh: 3, kw: 3, cout: 4, strides: [2, 2], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
+  ];
+
+  test.each(geometries)('%s', async (_label, geo) => {
+    const { n, h, w, kh, kw, cout } = geo;
+    const x = values(n * h * w, 1);
+    const f = values(kh * kw * cout, 2);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const g = new Graph();
+      const px = g.placeholder(dtype, [n, h, w, 1], 'x');
+      const y = ops.conv2d(px, g.constant(tensor(f, [kh, kw, 1, cout], dtype)), geo.strides, geo.pads, { dilations: geo.dilations });
+      const dy = values(y.shape.reduce((a, b) => a! * b!, 1)!, 3);
+      const [df] = gradients(ops.reduceSum(ops.mul(y, g.constant(tensor(dy, y.shape as number[], dtype)))), [y.node.inputs[1]]);
+      const [gotY, gotDf] = await new Session(g).run([y, df], { x: tensor(x, [n, h, w, 1], dtype) });
+      const want = direct(geo, x, f, dy);
+      const close = (got: ArrayLike<number>, expected: number[], tolerance: number): void => {
+        expect(got.length).toBe(expected.length);
+        const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+        for (let i = 0; i < expected.length; i++) if (!(Math.abs(got[i] - expected[i]) <= tolerance * scale)) throw new Error(`${dtype} element ${i}: got ${got[i]}, expected ${expected[i]}`);
+      };
+      const tolerance = dtype === 'float32' ? 1e-5 : 1e-12;
+      close(gotY.data as ArrayLike<number>, want.y, tolerance);
+      close(gotDf.data as ArrayLike<number>, want.df, tolerance * 10);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
 import { GEMM_TILE_ROWS, PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
-import { im2colMatrix } from './conv2d';
+import { im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch } from './conv2d';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
@@ -10,7 +10,8 @@ import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
  *
  * - filter gradient: dW [K x Cout] = col^T [K x P] · dy [P x Cout], accumulated over blocks of output
  *   pixels across the batch: the forward kernel's im2col writes a block's rows, and the GEMM reads
- *   them transposed through strides (in place on the float32 path, where K is 256 or less).
+ *   them transposed through strides (in place on the float32 path). A single-channel image (a
+ *   grayscale first layer) at stride 1 gives col^T directly, tap by tap (tapMajorColumns).
  * - input gradient: dcol [P x K] = dy [P x Cout] · W^T [Cout x K] (W^T packed once per call), then
  *   col2im adds each row's window back into dx. A float32 stride-1 convolution instead runs the
  *   forward convolution's implicit-im2col GEMM on dy and the turned filter (inputGradientAsConv),
@@ -61,10 +62,20 @@ registerCpuKernel('conv2dBackpropFilter', ([x, dy, filterRef], attrs, ctx) => {
     gemm(cin, cout, g.n * pixels, { data: x.data, offset: 0, rowStride: 1, colStride: cin }, { data: dy.data, offset: 0, rowStride: cout, colStride: 1 }, out.data);
     return [out];
   }
-  // blocks of output pixels across the batch, the forward kernel's im2col writing each block's rows
-  // behind a copy of x in one buffer, so that it moves runs of channels with copyWithin (a memmove)
   const all = g.n * pixels;
   const rows = rowsPerBlock(all, k);
+  if (tapMajorApplies(x.data, g)) {
+    // one input channel: dW = colT · dy with the tap-major columns as a row-major A
+    const columns = tapMajorScratch(x.data, k * rows);
+    for (let r0 = 0; r0 < all; r0 += rows) {
+      const count = Math.min(rows, all - r0);
+      tapMajorColumns(x.data, g, r0, count, columns);
+      gemm(k, cout, count, { data: columns, offset: 0, rowStride: count, colStride: 1 }, { data: dy.data, offset: r0 * cout, rowStride: cout, colStride: 1 }, out.data, 0, true);
+    }
+    return [out];
+  }
+  // blocks of output pixels across the batch, the forward kernel's im2col writing each block's rows
+  // behind a copy of x in one buffer, so that it moves runs of channels with copyWithin (a memmove)
   const colAt = x.data.length;
   const buf = scratch(x.dtype as 'float32' | 'float64', colAt + Math.ceil(rows / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * k) as Float32Array | Float64Array;
   buf.set(x.data);

@@ -31,10 +31,80 @@ registerCpuKernel('conv2d', (inputs, attrs, ctx) => {
   packedFilter = packMatrixB(k, cout, { data: filter.data, offset: 0, rowStride: cout, colStride: 1 }, packedFilter?.data);
   const rows = g.n * g.outH * g.outW;
   const pointwise = kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop + g.padBottom + g.padLeft + g.padRight === 0;
+  if (!pointwise && tapMajorApplies(x.data, g)) {
+    // A block by block as the transpose of the tap-major columns (the GEMM reads it in place)
+    const block = Math.min(rows, TAP_MAJOR_BLOCK);
+    const columns = tapMajorScratch(x.data, k * block);
+    for (let r0 = 0; r0 < rows; r0 += block) {
+      const count = Math.min(block, rows - r0);
+      tapMajorColumns(x.data, g, r0, count, columns);
+      gemmPacked(count, cout, k, { data: columns, offset: 0, rowStride: 1, colStride: count }, packedFilter, out.data, r0 * cout);
+    }
+    return [out];
+  }
   const a = pointwise ? { data: x.data, offset: 0, rowStride: cin, colStride: 1 } : im2colMatrix(x.data, g);
   gemmPacked(rows, cout, k, a, packedFilter, out.data);
   return [out];
 });
+
+/** Output pixels per block of tap-major columns in the forward convolution (the GEMM's step along k). */
+const TAP_MAJOR_BLOCK = 256;
+
+/** Whether `tapMajorColumns` serves this convolution: one input channel, rows undilated at stride 1. */
+export function tapMajorApplies(x: TypedArray, g: WindowGeometry): x is Float32Array | Float64Array {
+  return g.c === 1 && g.sw === 1 && g.dw === 1 && (x instanceof Float32Array || x instanceof Float64Array);
+}
+
+let tapMajorBuffers: { f32: Float32Array; f64: Float64Array } = { f32: new Float32Array(0), f64: new Float64Array(0) };
+
+/** A scratch array of `x`'s type holding at least `size` values. */
+export function tapMajorScratch(x: Float32Array | Float64Array, size: number): Float32Array | Float64Array {
+  if (x instanceof Float32Array) {
+    if (tapMajorBuffers.f32.length < size) tapMajorBuffers = { ...tapMajorBuffers, f32: new Float32Array(size) };
+    return tapMajorBuffers.f32;
+  }
+  if (tapMajorBuffers.f64.length < size) tapMajorBuffers = { ...tapMajorBuffers, f64: new Float64Array(size) };
+  return tapMajorBuffers.f64;
+}
+
+/**
+ * The im2col matrix of a single-channel image, transposed, for output pixels [r0, r0 + count) in
+ * [N, OH, OW] order: row t = (ky, kx) of `out` (row stride `count`) holds tap t's input for each of
+ * those pixels, zeros where it falls in the padding. At stride 1 without dilation along rows, a
+ * tap's inputs along an output row are one run of an image row, copied in one loop, where the
+ * pixel-major im2col copies 3-value runs pixel by pixel (most of a grayscale first layer's time).
+ */
+export function tapMajorColumns(x: Float32Array | Float64Array, g: WindowGeometry, r0: number, count: number, out: Float32Array | Float64Array): void {
+  const { h, w, kh, kw, sh, dh, padTop, padLeft, outH, outW } = g;
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      const tapRow = (ky * kw + kx) * count;
+      // the output columns whose input column ox - padLeft + kx lies inside the image
+      const inFrom = Math.min(outW, Math.max(0, padLeft - kx));
+      const inTo = Math.max(inFrom, Math.min(outW, w + padLeft - kx));
+      for (let p = r0; p < r0 + count; ) {
+        const outRow = Math.floor(p / outW);
+        const ox = p - outRow * outW;
+        const end = Math.min(r0 + count, (outRow + 1) * outW);
+        const oxEnd = ox + end - p;
+        const b = Math.floor(outRow / outH);
+        const iy = (outRow - b * outH) * sh - padTop + ky * dh;
+        let d = tapRow + p - r0;
+        if (iy < 0 || iy >= h) {
+          out.fill(0, d, d + end - p);
+        } else {
+          const from = Math.max(ox, inFrom);
+          const to = Math.max(from, Math.min(oxEnd, inTo));
+          for (let o = ox; o < from; o++) out[d++] = 0;
+          let s = (b * h + iy) * w + from - padLeft + kx;
+          for (let o = from; o < to; o++) out[d++] = x[s++];
+          for (let o = to; o < oxEnd; o++) out[d++] = 0;
+        }
+        p = end;
+      }
+    }
+  }
+}
 
 /** out[from, to) = 0; a loop for the few values of a window's edge (a fill call costs more there). */
 function zeros(out: Float32Array | Float64Array, from: number, to: number): void {
