@@ -2,7 +2,8 @@ import { Graph, Padding, Session, gradients, ops, tensor } from 'graphc';
 
 /**
  * The cpu input gradient of a stride-1 float32 convolution runs as a forward convolution of dy by
- * the turned filter (no col2im); float64 keeps the column-buffer path. The two agree to float32
+ * the turned filter (no col2im; read as windows where the input channels are a multiple of 8);
+ * float64 keeps the column-buffer path. The two agree to float32
  * rounding on every stride-1 geometry: SAME and VALID, explicit and lopsided pads, dilations, even
  * and odd windows; a strided one (the column path in both dtypes) is checked alongside.
  */
@@ -11,7 +12,7 @@ function values(n: number, seed: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
 }
 
-async function inputGradient(dtype: 'float32' | 'float64', xShape: number[], fShape: number[], strides: number, padding: Padding, dilations: number): Promise<Float64Array> {
+async function inputGradient(dtype: 'float32' | 'float64', xShape: number[], fShape: number[], strides: number, padding: Padding, dilations: number | [number, number]): Promise<Float64Array> {
   const g = new Graph();
   const x = g.placeholder(dtype, xShape, 'x');
   const w = g.constant(tensor(values(fShape.reduce((a, b) => a * b, 1), 2), fShape, dtype), 'w');
@@ -22,7 +23,7 @@ async function inputGradient(dtype: 'float32' | 'float64', xShape: number[], fSh
   return Float64Array.from(out.data as ArrayLike<number>);
 }
 
-test.each<[string, number[], number[], number, Padding, number]>([
+test.each<[string, number[], number[], number, Padding, number | [number, number]]>([
   ['3x3 SAME', [2, 9, 8, 5], [3, 3, 5, 7], 1, 'SAME', 1],
   ['3x3 VALID', [2, 9, 8, 5], [3, 3, 5, 7], 1, 'VALID', 1],
   ['2x4 SAME (even window, lopsided pads)', [1, 7, 9, 3], [2, 4, 3, 4], 1, 'SAME', 1],
@@ -30,6 +31,9 @@ test.each<[string, number[], number[], number, Padding, number]>([
   ['3x3 dilated by 2, SAME', [1, 11, 10, 4], [3, 3, 4, 5], 1, 'SAME', 2],
   ['5x5, one input channel', [3, 12, 12, 1], [5, 5, 1, 8], 1, 'SAME', 1],
   ['strided (the column path)', [1, 9, 9, 4], [3, 3, 4, 6], 2, 'SAME', 1],
+  ['8 input channels: the turned convolution read as windows', [2, 9, 7, 8], [3, 3, 8, 6], 1, 'SAME', 1],
+  ['16 input channels, 2x3 lopsided pads, dilated 2 down the columns', [1, 10, 9, 16], [2, 3, 16, 5], 1, [[1, 0], [0, 2]], [2, 1]],
+  ['8 input channels, pads past the reach (turned pads negative: the column path)', [1, 6, 6, 8], [3, 3, 8, 4], 1, [[3, 0], [0, 3]], 1],
 ])('%s: float32 input gradient equals float64 to float32 rounding', async (_label, xShape, fShape, strides, padding, dilations) => {
   const got = await inputGradient('float32', xShape, fShape, strides, padding, dilations);
   const want = await inputGradient('float64', xShape, fShape, strides, padding, dilations);
@@ -39,21 +43,23 @@ test.each<[string, number[], number[], number, Padding, number]>([
 });
 
 /**
- * A single-channel image at stride 1 along rows (no dilation along them) builds its columns tap by
- * tap (tapMajorColumns) for conv2d and its filter gradient; checked here against direct float64
- * loops, with blocks that cross images (the forward kernel's 256 pixels, the filter gradient's
- * 14,563) and the geometries around it (a strided row, the pixel-major path, alongside).
+ * Stride-1 convolutions read their windows straight from the padded image (convByWindows: float32,
+ * output channels a multiple of 8), and a single-channel image's filter gradient (and its forward
+ * convolution where the windows do not apply) builds its columns tap by tap (tapMajorColumns).
+ * Checked here against direct float64 loops, with blocks that cross images (the tap-major
+ * forward's 256 pixels, the filter gradient's 14,563), rows whose last tile runs past the output
+ * row, and the geometries around them (a strided row: the pixel-major im2col).
  */
-describe('single-channel convolutions (tap-major columns) against direct loops', () => {
-  type Geometry = { n: number; h: number; w: number; kh: number; kw: number; cout: number; strides: [number, number]; dilations: [number, number]; pads: [[number, number], [number, number]] };
+describe('window-read and tap-major convolutions against direct loops', () => {
+  type Geometry = { n: number; h: number; w: number; cin: number; kh: number; kw: number; cout: number; strides: [number, number]; dilations: [number, number]; pads: [[number, number], [number, number]] };
 
   /** conv2d and d(sum(conv2d * dy))/dfilter by direct float64 loops over explicit pads. */
   function direct(geo: Geometry, x: number[], f: number[], dy: number[]): { y: number[]; df: number[] } {
-    const { n, h, w, kh, kw, cout, strides: [sh, sw], dilations: [dh, dw], pads: [[top, bottom], [left, right]] } = geo;
+    const { n, h, w, cin, kh, kw, cout, strides: [sh, sw], dilations: [dh, dw], pads: [[top, bottom], [left, right]] } = geo;
     const outH = Math.floor((h + top + bottom - (kh - 1) * dh - 1) / sh) + 1;
     const outW = Math.floor((w + left + right - (kw - 1) * dw - 1) / sw) + 1;
     const y = new Array<number>(n * outH * outW * cout).fill(0);
-    const df = new Array<number>(kh * kw * cout).fill(0);
+    const df = new Array<number>(kh * kw * cin * cout).fill(0);
     for (let b = 0; b < n; b++)
       for (let oy = 0; oy < outH; oy++)
         for (let ox = 0; ox < outW; ox++)
@@ -61,36 +67,43 @@ describe('single-channel convolutions (tap-major columns) against direct loops',
             for (let kx = 0; kx < kw; kx++) {
               const [iy, ix] = [oy * sh - top + ky * dh, ox * sw - left + kx * dw];
               if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-              const v = x[(b * h + iy) * w + ix];
-              for (let o = 0; o < cout; o++) {
-                const at = ((b * outH + oy) * outW + ox) * cout + o;
-                y[at] += v * f[(ky * kw + kx) * cout + o];
-                df[(ky * kw + kx) * cout + o] += v * dy[at];
+              for (let ci = 0; ci < cin; ci++) {
+                const v = x[((b * h + iy) * w + ix) * cin + ci];
+                const tap = ((ky * kw + kx) * cin + ci) * cout;
+                for (let o = 0; o < cout; o++) {
+                  const at = ((b * outH + oy) * outW + ox) * cout + o;
+                  y[at] += v * f[tap + o];
+                  df[tap + o] += v * dy[at];
+                }
               }
             }
     return { y, df };
   }
 
+  const one = (geo: Omit<Geometry, 'cin'>): Geometry => ({ ...geo, cin: 1 });
   const geometries: [string, Geometry][] = [
-    ['3x3 SAME, 3 images of 13x11 (blocks cross images)', { n: 3, h: 13, w: 11, kh: 3, kw: 3, cout: 5, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
-    ['5x5 VALID', { n: 2, h: 12, w: 14, kh: 5, kw: 5, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[0, 0], [0, 0]] }],
-    ['2x4, lopsided pads wider than the window', { n: 2, h: 7, w: 9, kh: 2, kw: 4, cout: 3, strides: [1, 1], dilations: [1, 1], pads: [[2, 0], [5, 1]] }],
-    ['stride 2 down the columns, dilation 2 down them', { n: 2, h: 15, w: 10, kh: 3, kw: 3, cout: 4, strides: [2, 1], dilations: [2, 1], pads: [[1, 2], [1, 1]] }],
-    ['15,000 output pixels (several filter-gradient blocks)', { n: 5, h: 60, w: 50, kh: 3, kw: 3, cout: 16, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
-    ['stride 2 along rows (the pixel-major path)', { n: 2, h: 9, w: 11, kh: 3, kw: 3, cout: 4, strides: [2, 2], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
+    ['1 channel, 3x3 SAME, 3 images of 13x11 (blocks cross images)', one({ n: 3, h: 13, w: 11, kh: 3, kw: 3, cout: 5, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] })],
+    ['1 channel, 5x5 VALID, 8 outputs (read as windows)', one({ n: 2, h: 12, w: 14, kh: 5, kw: 5, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[0, 0], [0, 0]] })],
+    ['1 channel, 2x4, lopsided pads wider than the window', one({ n: 2, h: 7, w: 9, kh: 2, kw: 4, cout: 3, strides: [1, 1], dilations: [1, 1], pads: [[2, 0], [5, 1]] })],
+    ['1 channel, stride 2 and dilation 2 down the columns', one({ n: 2, h: 15, w: 10, kh: 3, kw: 3, cout: 4, strides: [2, 1], dilations: [2, 1], pads: [[1, 2], [1, 1]] })],
+    ['1 channel, 15,000 output pixels, 16 outputs', one({ n: 5, h: 60, w: 50, kh: 3, kw: 3, cout: 16, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] })],
+    ['1 channel, stride 2 along rows (the pixel-major path)', one({ n: 2, h: 9, w: 11, kh: 3, kw: 3, cout: 4, strides: [2, 2], dilations: [1, 1], pads: [[1, 1], [1, 1]] })],
+    ['3 channels to 16, 3x3 SAME, rows of 7 (a last tile past the row)', { n: 2, h: 6, w: 7, cin: 3, kh: 3, kw: 3, cout: 16, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
+    ['16 channels to 24, 3x3 lopsided explicit pads, dilated 2 down the columns', { n: 2, h: 9, w: 10, cin: 16, kh: 3, kw: 3, cout: 24, strides: [1, 1], dilations: [2, 1], pads: [[3, 0], [0, 2]] }],
+    ['5 channels to 8, 1x5 VALID', { n: 3, h: 4, w: 13, cin: 5, kh: 1, kw: 5, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[0, 0], [0, 0]] }],
   ];
 
   test.each(geometries)('%s', async (_label, geo) => {
-    const { n, h, w, kh, kw, cout } = geo;
-    const x = values(n * h * w, 1);
-    const f = values(kh * kw * cout, 2);
+    const { n, h, w, cin, kh, kw, cout } = geo;
+    const x = values(n * h * w * cin, 1);
+    const f = values(kh * kw * cin * cout, 2);
     for (const dtype of ['float32', 'float64'] as const) {
       const g = new Graph();
-      const px = g.placeholder(dtype, [n, h, w, 1], 'x');
-      const y = ops.conv2d(px, g.constant(tensor(f, [kh, kw, 1, cout], dtype)), geo.strides, geo.pads, { dilations: geo.dilations });
+      const px = g.placeholder(dtype, [n, h, w, cin], 'x');
+      const y = ops.conv2d(px, g.constant(tensor(f, [kh, kw, cin, cout], dtype)), geo.strides, geo.pads, { dilations: geo.dilations });
       const dy = values(y.shape.reduce((a, b) => a! * b!, 1)!, 3);
       const [df] = gradients(ops.reduceSum(ops.mul(y, g.constant(tensor(dy, y.shape as number[], dtype)))), [y.node.inputs[1]]);
-      const [gotY, gotDf] = await new Session(g).run([y, df], { x: tensor(x, [n, h, w, 1], dtype) });
+      const [gotY, gotDf] = await new Session(g).run([y, df], { x: tensor(x, [n, h, w, cin], dtype) });
       const want = direct(geo, x, f, dy);
       const close = (got: ArrayLike<number>, expected: number[], tolerance: number): void => {
         expect(got.length).toBe(expected.length);

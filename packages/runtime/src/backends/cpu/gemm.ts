@@ -100,6 +100,14 @@ function simdFor(c: TypedArray): SimdKernel | null {
 const PARALLEL_MIN = 1 << 22;
 
 /**
+ * Whether a float32 product with n columns and depth k would split its blocks over the worker
+ * threads now (a kernel with a one-thread path of its own keeps the GEMM's instead).
+ */
+export function gemmWouldSplit(n: number, k: number): boolean {
+  return gemmThreads() > 1 && MC * roundUp(n, TILE_N) * Math.min(KC, k) >= PARALLEL_MIN;
+}
+
+/**
  * Runs the float32 GEMM on `threads` threads from now on (Node worker threads over a shared
  * WebAssembly memory; threads.ts), as TensorFlow's intra_op_parallelism_threads; 1 stops them.
  * Returns the number in effect (1 where worker threads or shared memory are unavailable). A block

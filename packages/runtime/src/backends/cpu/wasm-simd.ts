@@ -34,18 +34,29 @@ export const TILE_N = 8;
  * `a + i * lda + k * aStep` (a row-major A: aStep 4; a column-major one: lda 4), B's eight floats
  * of step k at `b + k * bStep` (a packed panel: bStep 32; a row-major B read in place: its row
  * stride); kc >= 1.
+ *
+ * `windowTile(a, lda, b, bStep, kc, segments, segStride, c, ldc)`: the same over `segments`
+ * stretches of kc steps, stretch s of A's rows starting at `a + s * segStride` and contiguous (a
+ * stride-1 convolution read straight from a padded image: A's row i is output pixel i's window,
+ * stretch s its window row s), B's steps running on through the stretches.
  */
-function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBuffer> {
-  // params 0..7: a, lda, aStep, b, bStep, kc, c, ldc; locals: 8..10 rows 1-3 of A, 11 C row
-  // pointer, 12..19 accumulators, 20..21 B vectors, 22 broadcast A value
-  const [A, LDA, A_STEP, B, B_STEP, KC, C, LDC] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const aRow = (i: number): number => (i === 0 ? A : 7 + i);
-  const ROW = 11;
-  const acc = (i: number, j: number): number => 12 + i * 2 + j;
-  const VB = 20;
-  const VA = 22;
+function tileFunction(fused: boolean, windowed: boolean): number[] {
+  // params: a, lda, aStep, b, bStep, kc, c, ldc (tile) or a, lda, b, bStep, kc, segments,
+  // segStride, c, ldc (windowTile); then locals: rows 1-3 of A (windowTile: rows 0-3), the C row
+  // pointer, the k count left (windowTile), the accumulators, the two B vectors and the broadcast
+  // A value
+  const [A, LDA, A_STEP, B, B_STEP, KC, C, LDC] = windowed ? [0, 1, -1, 2, 3, 4, 7, 8] : [0, 1, 2, 3, 4, 5, 6, 7];
+  const [SEGMENTS, SEG_STRIDE] = [5, 6];
+  const firstLocal = windowed ? 9 : 8;
+  // tile walks A's first row with the parameter itself; windowTile keeps that at the stretch's start
+  const aRow = (i: number): number => (windowed ? firstLocal + i : i === 0 ? A : firstLocal - 1 + i);
+  const ROW = windowed ? firstLocal + 4 : firstLocal + 3;
+  const LEFT = windowed ? ROW + 1 : KC; // tile counts kc down in place
+  const firstVector = windowed ? ROW + 2 : ROW + 1;
+  const acc = (i: number, j: number): number => firstVector + i * 2 + j;
+  const VB = firstVector + 8;
+  const VA = VB + 2;
   const body: number[] = [];
-  for (let i = 1; i < TILE_M; i++) body.push(...get(aRow(i - 1)), ...get(LDA), op.i32Add, ...set(aRow(i)));
   const rowPass = (perRow: (i: number) => number[]): void => {
     body.push(...get(C), ...set(ROW));
     for (let i = 0; i < TILE_M; i++) {
@@ -58,6 +69,8 @@ function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBu
     ...get(ROW), ...simdMem(simdOp.v128Load, 4, 0), ...set(acc(i, 0)),
     ...get(ROW), ...simdMem(simdOp.v128Load, 4, 16), ...set(acc(i, 1)),
   ]);
+  if (windowed) body.push(op.loop, op.emptyBlock, ...get(KC), ...set(LEFT), ...get(A), ...set(aRow(0)));
+  for (let i = 1; i < TILE_M; i++) body.push(...get(aRow(i - 1)), ...get(LDA), op.i32Add, ...set(aRow(i)));
   body.push(op.loop, op.emptyBlock);
   body.push(...get(B), ...simdMem(simdOp.v128Load, 4, 0), ...set(VB));
   body.push(...get(B), ...simdMem(simdOp.v128Load, 4, 16), ...set(VB + 1));
@@ -66,29 +79,40 @@ function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBu
     for (let j = 0; j < 2; j++) {
       body.push(...multiplyAdd(get(VA), get(VB + j), get(acc(i, j)), fused), ...set(acc(i, j)));
     }
-    body.push(...get(aRow(i)), ...get(A_STEP), op.i32Add, ...set(aRow(i)));
+    body.push(...get(aRow(i)), ...(windowed ? i32(4) : get(A_STEP)), op.i32Add, ...set(aRow(i)));
   }
   body.push(...get(B), ...get(B_STEP), op.i32Add, ...set(B));
-  body.push(...get(KC), ...i32(1), op.i32Sub, op.localTee, ...leb(KC), op.brIf, 0);
+  body.push(...get(LEFT), ...i32(1), op.i32Sub, op.localTee, ...leb(LEFT), op.brIf, 0);
   body.push(op.end);
+  if (windowed) {
+    // on to the next stretch: A's first row from its start, B where the last stretch left it
+    body.push(...get(A), ...get(SEG_STRIDE), op.i32Add, ...set(A));
+    body.push(...get(SEGMENTS), ...i32(1), op.i32Sub, op.localTee, ...leb(SEGMENTS), op.brIf, 0);
+    body.push(op.end);
+  }
   // store the accumulators back
   rowPass((i) => [
     ...get(ROW), ...get(acc(i, 0)), ...simdMem(simdOp.v128Store, 4, 0),
     ...get(ROW), ...get(acc(i, 1)), ...simdMem(simdOp.v128Store, 4, 16),
   ]);
   body.push(op.end);
-  const tileCode = [...vec([[4, I32], [11, V128]]), ...body];
+  return [...vec([[windowed ? 6 : 4, I32], [11, V128]]), ...body];
+}
+
+function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBuffer> {
+  const tileCode = tileFunction(fused, false);
+  const windowCode = tileFunction(fused, true);
   const rowCode = depthwiseRowFunction(fused);
   const params = (n: number): number[] => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([])];
   return new Uint8Array([
     ...MODULE_HEADER,
-    ...section(1, vec([params(8), params(6)])),
+    ...section(1, vec([params(8), params(6), params(9)])),
     // threads: the memory is imported, shared (flags 0x03: a maximum, shared) by every worker's instance
     ...(sharedMemory ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(SHARED_MAX_PAGES)]])) : []),
-    ...section(3, vec([[0], [1]])),
+    ...section(3, vec([[0], [1], [2]])),
     ...(sharedMemory ? [] : section(5, vec([[0x00, ...leb(1)]]))),
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('tile'), 0x00, 0], [...name('depthwiseRow'), 0x00, 1]])),
-    ...section(10, vec([[...leb(tileCode.length), ...tileCode], [...leb(rowCode.length), ...rowCode]])),
+    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('tile'), 0x00, 0], [...name('depthwiseRow'), 0x00, 1], [...name('windowTile'), 0x00, 2]])),
+    ...section(10, vec([[...leb(tileCode.length), ...tileCode], [...leb(rowCode.length), ...rowCode], [...leb(windowCode.length), ...windowCode]])),
   ]);
 }
 
@@ -190,6 +214,7 @@ export interface SimdKernel {
   memory: WebAssembly.Memory;
   tile(a: number, lda: number, aStep: number, b: number, bStep: number, kc: number, c: number, ldc: number): void;
   depthwiseRow(out: number, x: number, w: number, count: number, channelBytes: number, xStep: number): void;
+  windowTile(a: number, lda: number, b: number, bStep: number, kc: number, segments: number, segStride: number, c: number, ldc: number): void;
 }
 
 /** Pages (64 KiB) a shared memory may grow to: 2 GiB, the most a Float32Array view of it can index comfortably. */
@@ -206,6 +231,7 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, memory?: WebAssembly.Memory
     memory: exports.memory as WebAssembly.Memory,
     tile: exports.tile as SimdKernel['tile'],
     depthwiseRow: exports.depthwiseRow as SimdKernel['depthwiseRow'],
+    windowTile: exports.windowTile as SimdKernel['windowTile'],
   };
 }
 

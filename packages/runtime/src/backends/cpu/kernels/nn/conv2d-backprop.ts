@@ -1,6 +1,6 @@
 import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
 import { GEMM_TILE_ROWS, PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
-import { im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch } from './conv2d';
+import { convByWindows, im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch, windowsApply } from './conv2d';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
@@ -238,7 +238,6 @@ function inputGradientAsConv(dy: TensorValue, filter: TensorValue, g: WindowGeom
     for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) flipped[dst + co * cin + ci] = w[src + ci * cout + co];
   }
   const k = taps * cout;
-  packedFlipped = packMatrixB(k, cin, { data: flipped, offset: 0, rowStride: cin, colStride: 1 }, packedFlipped?.data);
   const reachH = (kh - 1) * g.dh;
   const reachW = (kw - 1) * g.dw;
   const gt: WindowGeometry = {
@@ -259,5 +258,7 @@ function inputGradientAsConv(dy: TensorValue, filter: TensorValue, g: WindowGeom
     outH: g.h,
     outW: g.w,
   };
+  if (windowsApply(gt, cin) && dy.data instanceof Float32Array && convByWindows(dy.data, flipped.subarray(0, k * cin), gt, cin, dx)) return;
+  packedFlipped = packMatrixB(k, cin, { data: flipped, offset: 0, rowStride: cin, colStride: 1 }, packedFlipped?.data);
   gemmPacked(g.n * g.h * g.w, cin, k, im2colMatrix(dy.data, gt), packedFlipped, dx);
 }
