@@ -1,5 +1,6 @@
 import { TypedArray } from '@graphc/graph';
 import { GEMM_TILE_ROWS, ImplicitA, PackedB, gemmPacked, gemmWouldSplit, packMatrixB, simdScratch } from '../../gemm';
+import { WindowBlock, gemmThreads, runWindows } from '../../threads';
 import { registerCpuKernel } from '../../kernel';
 import { WindowGeometry, convWindowGeometry } from './window';
 
@@ -70,8 +71,10 @@ export const windowsApply = (g: WindowGeometry, cout: number): boolean =>
  * float32 conv2d at stride 1 with no im2col at all: the batch is copied zero-padded into the SIMD
  * kernels' memory, and `windowTile` reads each output pixel's window straight from it, one window
  * row (kw * cin values side by side) at a time, four neighbouring pixels per tile (their windows
- * cin values apart). The filter is B, read in place. One output row at a time accumulates into a C
- * block that is copied out whole. False where the SIMD kernel is off or its memory cannot grow.
+ * cin values apart). The filter is B, read in place. The tiles accumulate into a C region laid out
+ * as the output (each row padded to whole tiles), split by output rows over the worker threads
+ * where the product is large enough, and copied out. False where the SIMD kernel is off or its
+ * memory cannot grow.
  */
 export function convByWindows(x: Float32Array, filter: TypedArray, g: WindowGeometry, cout: number, out: Float32Array): boolean {
   const { n, h, w, c: cin, kh, kw, dh, padTop, padLeft, outH, outW } = g;
@@ -79,14 +82,16 @@ export function convByWindows(x: Float32Array, filter: TypedArray, g: WindowGeom
   const ph = h + padTop + g.padBottom;
   const image = ph * pw * cin;
   const tileRows = Math.ceil(outW / GEMM_TILE_ROWS);
+  const rowFloats = tileRows * GEMM_TILE_ROWS * cout;
   const cBase = filter.length;
-  const aBase = cBase + tileRows * GEMM_TILE_ROWS * cout;
+  const aBase = cBase + n * outH * rowFloats;
   // the last tile of a row may read up to three pixels past the padded batch
-  const simd = simdScratch(aBase + n * image + GEMM_TILE_ROWS * cin);
+  const aFloats = n * image + GEMM_TILE_ROWS * cin;
+  const simd = simdScratch(aBase + aFloats);
   if (!simd) return false;
   const { kernel, memory } = simd;
   memory.set(filter, 0);
-  memory.fill(0, aBase, aBase + n * image + GEMM_TILE_ROWS * cin);
+  memory.fill(0, cBase, aBase + aFloats);
   const rowLength = w * cin;
   for (let b = 0; b < n; b++) {
     for (let iy = 0; iy < h; iy++) {
@@ -94,24 +99,35 @@ export function convByWindows(x: Float32Array, filter: TypedArray, g: WindowGeom
       memory.set(x.subarray(src, src + rowLength), aBase + b * image + ((iy + padTop) * pw + padLeft) * cin);
     }
   }
-  const [bytes, ldc, kc, segStride] = [4, cout * 4, kw * cin, dh * pw * cin * 4];
+  const bytes = 4;
+  // output pixel (oy, ox)'s window starts at padded pixel (oy, ox)
+  const block: WindowBlock = {
+    a: aBase * bytes,
+    lda: cin * bytes,
+    b: 0,
+    bStep: cout * bytes,
+    kc: kw * cin,
+    segments: kh,
+    segStride: dh * pw * cin * bytes,
+    c: cBase * bytes,
+    ldc: cout * bytes,
+    rowTiles: tileRows,
+    panels: cout / 8,
+    rows: n * outH,
+    rowsPerImage: outH,
+    imageStride: image * bytes,
+    aRowStride: pw * cin * bytes,
+    cRowStride: rowFloats * bytes,
+  };
+  runWindows(kernel, block, gemmThreads() > 1 && n * outH * outW * cout * kh * kw * cin >= WINDOWS_PARALLEL_MIN);
   const outRow = outW * cout;
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      // output pixel (oy, ox)'s window starts at padded pixel (oy, ox)
-      const rowA = aBase + (b * ph + oy) * pw * cin;
-      memory.fill(0, cBase, cBase + tileRows * GEMM_TILE_ROWS * cout);
-      for (let p = 0; p < cout; p += 8) {
-        for (let r = 0; r < tileRows; r++) {
-          const pixel = r * GEMM_TILE_ROWS;
-          kernel.windowTile((rowA + pixel * cin) * bytes, cin * bytes, p * bytes, ldc, kc, kh, segStride, (cBase + pixel * cout + p) * bytes, ldc);
-        }
-      }
-      out.set(memory.subarray(cBase, cBase + outRow), (b * outH + oy) * outRow);
-    }
-  }
+  if (outRow === rowFloats) out.set(memory.subarray(cBase, cBase + n * outH * outRow));
+  else for (let r = 0; r < n * outH; r++) out.set(memory.subarray(cBase + r * rowFloats, cBase + r * rowFloats + outRow), r * outRow);
   return true;
 }
+
+/** Multiply-adds of a window-read convolution worth waking the worker threads for (once per convolution). */
+const WINDOWS_PARALLEL_MIN = 1 << 22;
 
 /** Output pixels per block of tap-major columns in the forward convolution (the GEMM's step along k). */
 const TAP_MAJOR_BLOCK = 256;
