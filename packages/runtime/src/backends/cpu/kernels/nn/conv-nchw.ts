@@ -1,7 +1,7 @@
 import { ShapeError, TensorValue, TypedArray, allocArray, ops } from '@graphc/graph';
 import { gemm, gemmPacked, packMatrixB } from '../../gemm';
 import { KernelContext, registerCpuKernel } from '../../kernel';
-import { im2colMatrix } from './conv2d';
+import { im2colMatrix } from './conv2d-columns';
 import { WindowGeometry } from './window';
 import { copyStrided } from '../array/strided';
 

@@ -1,6 +1,7 @@
 import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
 import { GEMM_TILE_ROWS, PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
-import { convByWindows, im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch, windowsApply } from './conv2d';
+import { im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch } from './conv2d-columns';
+import { convByWindows, windowsApply } from './conv2d-windows';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
