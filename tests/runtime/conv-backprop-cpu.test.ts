@@ -93,6 +93,38 @@ describe('window-read and tap-major convolutions against direct loops', () => {
     ['5 channels to 8, 1x5 VALID', { n: 3, h: 4, w: 13, cin: 5, kh: 1, kw: 5, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[0, 0], [0, 0]] }],
   ];
 
+  // the NCHW convolution (ONNX's Conv) runs through the same NHWC kernels
+  test.each(geometries.filter(([, geo]) => geo.cout % 8 === 0))('%s, as an NCHW convolution', async (_label, geo) => {
+    const { n, h, w, cin, kh, kw, cout } = geo;
+    const x = values(n * h * w * cin, 1);
+    const f = values(kh * kw * cin * cout, 2);
+    const want = direct(geo, x, f, []).y;
+    const g = new Graph();
+    const nchw = Array.from({ length: x.length }, (_, i) => {
+      const [b, c, p] = [Math.floor(i / (cin * h * w)), Math.floor(i / (h * w)) % cin, i % (h * w)];
+      return x[(b * h * w + p) * cin + c];
+    });
+    const weights = Array.from({ length: f.length }, (_, i) => {
+      const [m, c, t] = [Math.floor(i / (cin * kh * kw)), Math.floor(i / (kh * kw)) % cin, i % (kh * kw)];
+      return f[(t * cin + c) * cout + m];
+    });
+    const [[top, bottom], [left, right]] = geo.pads;
+    const y = ops.convNchw(g.constant(tensor(nchw, [n, cin, h, w])), g.constant(tensor(weights, [cout, cin, kh, kw])), null, {
+      pads: [top, left, bottom, right],
+      strides: geo.strides,
+      dilations: geo.dilations,
+    });
+    const got = (await new Session(g).run(y)).data as Float32Array;
+    const pixels = want.length / (n * cout);
+    expect(got.length).toBe(want.length);
+    const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+    for (let i = 0; i < got.length; i++) {
+      const [b, m, p] = [Math.floor(i / (cout * pixels)), Math.floor(i / pixels) % cout, i % pixels];
+      const expected = want[(b * pixels + p) * cout + m];
+      if (!(Math.abs(got[i] - expected) <= 1e-5 * scale)) throw new Error(`element ${i}: got ${got[i]}, expected ${expected}`);
+    }
+  });
+
   test.each(geometries)('%s', async (_label, geo) => {
     const { n, h, w, cin, kh, kw, cout } = geo;
     const x = values(n * h * w * cin, 1);

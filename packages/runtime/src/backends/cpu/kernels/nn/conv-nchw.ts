@@ -2,6 +2,7 @@ import { ShapeError, TensorValue, TypedArray, allocArray, ops } from '@graphc/gr
 import { gemm, gemmPacked, packMatrixB } from '../../gemm';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { im2colMatrix } from './conv2d-columns';
+import { convByWindows, windowsApply } from './conv2d-windows';
 import { WindowGeometry } from './window';
 import { copyStrided } from '../array/strided';
 
@@ -105,8 +106,9 @@ registerCpuKernel('convNchw', (inputs, attrs, ctx) => {
 
 /**
  * A 2-D convolution of one group the way conv2d runs it: the image transposed to NHWC, the weights
- * to [KH, KW, C, M], then the implicit-im2col GEMM (rows of A copied from the image a block at a
- * time, never materialized) into an NHWC result transposed back. The two transposes are one pass
+ * to [KH, KW, C, M], then the windows read straight from the image (float32 at stride 1) or the
+ * implicit-im2col GEMM (rows of A copied from the image a block at a time, never materialized) into
+ * an NHWC result transposed back. The two transposes are one pass
  * each over the input and the output; building the im2col matrix [C * K, P] column by column, as
  * convByColumns does, costs more than both (a 3x3, 64 -> 64 convolution over 56x56: 16 -> 9 ms).
  */
@@ -130,7 +132,8 @@ function convThroughNhwc(x: TensorValue, w: TensorValue, geo: ReturnType<typeof 
   };
   const k = KH * KW * C;
   const nhwc = allocArray(kind, out.length);
-  gemmPacked(N * OH * OW, M, k, im2colMatrix(image, g), packMatrixB(k, M, { data: filter, offset: 0, rowStride: M, colStride: 1 }), nhwc);
+  const windows = windowsApply(g, M) && image instanceof Float32Array && nhwc instanceof Float32Array && convByWindows(image, filter, g, M, nhwc);
+  if (!windows) gemmPacked(N * OH * OW, M, k, im2colMatrix(image, g), packMatrixB(k, M, { data: filter, offset: 0, rowStride: M, colStride: 1 }), nhwc);
   // [N, OH * OW, M] back to [N, M, OH * OW]
   copyStrided(nhwc, 0, [N, M, OH * OW], [OH * OW * M, 1, M], out);
 }
