@@ -148,3 +148,41 @@ describe('window-read and tap-major convolutions against direct loops', () => {
     }
   });
 });
+
+/**
+ * Depthwise convolutions' gradients on SIMD (float32, multiplier 1, channels a multiple of 4: the
+ * input gradient scattered back tap by tap, the filter gradient summed per tap in a register)
+ * against the float64 loops, over strides, dilations, pads and a multiplier of 2 (the loops in both).
+ */
+describe('depthwise gradients: float32 (SIMD) against float64 (loops)', () => {
+  async function depthwiseGradients(dtype: 'float32' | 'float64', xShape: number[], fShape: number[], strides: number | [number, number], padding: Padding, dilations: number | [number, number]): Promise<Float64Array[]> {
+    const g = new Graph();
+    const x = g.placeholder(dtype, xShape, 'x');
+    const w = g.placeholder(dtype, fShape, 'w');
+    const y = ops.depthwiseConv2d(x, w, strides, padding, { dilations });
+    const dy = g.constant(tensor(values(y.shape.reduce((a, b) => a! * b!, 1)!, 3), y.shape as number[], dtype), 'dy');
+    const [dx, dw] = gradients(ops.reduceSum(ops.mul(y, dy)), [x, w]);
+    const out = await new Session(g).run([dx, dw], {
+      x: tensor(values(xShape.reduce((a, b) => a * b, 1), 1), xShape, dtype),
+      w: tensor(values(fShape.reduce((a, b) => a * b, 1), 2), fShape, dtype),
+    });
+    return out.map((t) => Float64Array.from(t.data as ArrayLike<number>));
+  }
+
+  test.each<[string, number[], number[], number | [number, number], Padding, number | [number, number]]>([
+    ['3x3 SAME, 8 channels', [2, 9, 8, 8], [3, 3, 8, 1], 1, 'SAME', 1],
+    ['3x3 stride 2 SAME, 12 channels', [2, 11, 10, 12], [3, 3, 12, 1], 2, 'SAME', 1],
+    ['5x5 VALID, strides 2 and 1', [1, 12, 13, 4], [5, 5, 4, 1], [2, 1], 'VALID', 1],
+    ['3x3 dilated by 2, lopsided explicit pads', [1, 10, 11, 8], [3, 3, 8, 1], 1, [[2, 0], [1, 3]], 2],
+    ['2x4 stride 3, windows apart', [2, 9, 13, 4], [2, 4, 4, 1], 3, 'SAME', 1],
+    ['multiplier 2 (the loops)', [1, 7, 7, 4], [3, 3, 4, 2], 1, 'SAME', 1],
+  ])('%s', async (_label, xShape, fShape, strides, padding, dilations) => {
+    const got = await depthwiseGradients('float32', xShape, fShape, strides, padding, dilations);
+    const want = await depthwiseGradients('float64', xShape, fShape, strides, padding, dilations);
+    got.forEach((g, t) => {
+      expect(g.length).toBe(want[t].length);
+      const scale = want[t].reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+      for (let i = 0; i < g.length; i++) if (!(Math.abs(g[i] - want[t][i]) <= 1e-5 * scale)) throw new Error(`${t === 0 ? 'dx' : 'dw'} element ${i}: ${g[i]} against ${want[t][i]}`);
+    });
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
- * micro-kernel `tile`, and `depthwiseRow` for depthwise convolutions.
+ * micro-kernel `tile` and its form over window rows `windowTile` (stride-1 convolutions read from
+ * the image), and `depthwiseRow` and `depthwiseFilterRow` for depthwise convolutions and their
+ * gradients.
  *
  * The GEMM micro-kernel: C[4 x 8] += A(4 x kc) · B(kc x 8) with eight
  * f32x4 accumulators, the A values broadcast from memory (`v128.load32_splat`) straight from four
@@ -103,29 +105,32 @@ function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBu
   const tileCode = tileFunction(fused, false);
   const windowCode = tileFunction(fused, true);
   const rowCode = depthwiseRowFunction(fused);
+  const filterRowCode = depthwiseFilterRowFunction(fused);
   const params = (n: number): number[] => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([])];
   return new Uint8Array([
     ...MODULE_HEADER,
-    ...section(1, vec([params(8), params(6), params(9)])),
+    ...section(1, vec([params(8), params(7), params(9), params(6)])),
     // threads: the memory is imported, shared (flags 0x03: a maximum, shared) by every worker's instance
     ...(sharedMemory ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(SHARED_MAX_PAGES)]])) : []),
-    ...section(3, vec([[0], [1], [2]])),
+    ...section(3, vec([[0], [1], [2], [3]])),
     ...(sharedMemory ? [] : section(5, vec([[0x00, ...leb(1)]]))),
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('tile'), 0x00, 0], [...name('depthwiseRow'), 0x00, 1], [...name('windowTile'), 0x00, 2]])),
-    ...section(10, vec([[...leb(tileCode.length), ...tileCode], [...leb(rowCode.length), ...rowCode], [...leb(windowCode.length), ...windowCode]])),
+    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('tile'), 0x00, 0], [...name('depthwiseRow'), 0x00, 1], [...name('windowTile'), 0x00, 2], [...name('depthwiseFilterRow'), 0x00, 3]])),
+    ...section(10, vec([[...leb(tileCode.length), ...tileCode], [...leb(rowCode.length), ...rowCode], [...leb(windowCode.length), ...windowCode], [...leb(filterRowCode.length), ...filterRowCode]])),
   ]);
 }
 
 /**
- * `depthwiseRow(out, x, w, count, channelBytes, xStep)` (byte addresses): for `count` output pixels
- * of one row, out[p][c] += x[p][c] * w[c] over the channels, four at a time, where pixel p's output
- * lies at `out + p * channelBytes` and its input at `x + p * xStep` (the stride along the row). One
- * tap of a depthwise convolution (channel multiplier 1) over a run of output pixels whose inputs all
- * lie inside the image. count >= 1; channelBytes a positive multiple of 16.
+ * `depthwiseRow(out, x, w, count, channelBytes, xStep, outStep)` (byte addresses): for `count`
+ * pixels of one row, out[p][c] += x[p][c] * w[c] over the channels, four at a time, where pixel
+ * p's output lies at `out + p * outStep` and its input at `x + p * xStep`. One tap of a depthwise
+ * convolution (channel multiplier 1) over a run of output pixels whose inputs all lie inside the
+ * image (xStep the stride along the row, outStep channelBytes), or of its input gradient scattered
+ * back (dy as x, contiguous; dx as out, the stride apart). count >= 1; channelBytes a positive
+ * multiple of 16.
  */
 function depthwiseRowFunction(fused: boolean): number[] {
-  const [OUT, X, W, COUNT, CH, STEP] = [0, 1, 2, 3, 4, 5];
-  const OFF = 6; // byte offset within the pixel's channels
+  const [OUT, X, W, COUNT, CH, STEP, OUT_STEP] = [0, 1, 2, 3, 4, 5, 6];
+  const OFF = 7; // byte offset within the pixel's channels
   const at = (base: number): number[] => [...get(base), ...get(OFF), op.i32Add];
   const body = [
     op.loop, op.emptyBlock,
@@ -141,13 +146,45 @@ function depthwiseRowFunction(fused: boolean): number[] {
     ...simdMem(simdOp.v128Store, 2, 0),
     ...get(OFF), ...i32(16), op.i32Add, op.localTee, ...leb(OFF), ...get(CH), op.i32Ne, op.brIf, 0,
     op.end,
-    ...get(OUT), ...get(CH), op.i32Add, ...set(OUT),
+    ...get(OUT), ...get(OUT_STEP), op.i32Add, ...set(OUT),
     ...get(X), ...get(STEP), op.i32Add, ...set(X),
     ...get(COUNT), ...i32(1), op.i32Sub, op.localTee, ...leb(COUNT), op.brIf, 0,
     op.end,
     op.end,
   ];
   return [...vec([[1, I32]]), ...body];
+}
+
+/**
+ * `depthwiseFilterRow(acc, x, dy, count, channelBytes, xStep)` (byte addresses): acc[c] += sum over
+ * `count` pixels p of x[p][c] * dy[p][c], four channels at a time, pixel p's input at
+ * `x + p * xStep` and its output gradient at `dy + p * channelBytes`. One tap of a depthwise
+ * convolution's filter gradient over a run of output pixels; the sum runs in a register, one
+ * channel vector at a time. count >= 1; channelBytes a positive multiple of 16.
+ */
+function depthwiseFilterRowFunction(fused: boolean): number[] {
+  const [ACC, X, DY, COUNT, CH, STEP] = [0, 1, 2, 3, 4, 5];
+  const [OFF, XP, DP, LEFT, SUM] = [6, 7, 8, 9, 10];
+  const body = [
+    ...i32(0), ...set(OFF),
+    op.loop, op.emptyBlock,
+    ...get(ACC), ...get(OFF), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(SUM),
+    ...get(X), ...get(OFF), op.i32Add, ...set(XP),
+    ...get(DY), ...get(OFF), op.i32Add, ...set(DP),
+    ...get(COUNT), ...set(LEFT),
+    op.loop, op.emptyBlock,
+    ...multiplyAdd([...get(XP), ...simdMem(simdOp.v128Load, 2, 0)], [...get(DP), ...simdMem(simdOp.v128Load, 2, 0)], get(SUM), fused),
+    ...set(SUM),
+    ...get(XP), ...get(STEP), op.i32Add, ...set(XP),
+    ...get(DP), ...get(CH), op.i32Add, ...set(DP),
+    ...get(LEFT), ...i32(1), op.i32Sub, op.localTee, ...leb(LEFT), op.brIf, 0,
+    op.end,
+    ...get(ACC), ...get(OFF), op.i32Add, ...get(SUM), ...simdMem(simdOp.v128Store, 2, 0),
+    ...get(OFF), ...i32(16), op.i32Add, op.localTee, ...leb(OFF), ...get(CH), op.i32Ne, op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  return [...vec([[4, I32], [1, V128]]), ...body];
 }
 
 /** The instructions leaving a * b + c on the stack (each operand's instructions push one v128). */
@@ -213,7 +250,8 @@ export function chooseFusedMultiplyAdd(on: boolean): boolean {
 export interface SimdKernel {
   memory: WebAssembly.Memory;
   tile(a: number, lda: number, aStep: number, b: number, bStep: number, kc: number, c: number, ldc: number): void;
-  depthwiseRow(out: number, x: number, w: number, count: number, channelBytes: number, xStep: number): void;
+  depthwiseRow(out: number, x: number, w: number, count: number, channelBytes: number, xStep: number, outStep: number): void;
+  depthwiseFilterRow(acc: number, x: number, dy: number, count: number, channelBytes: number, xStep: number): void;
   windowTile(a: number, lda: number, b: number, bStep: number, kc: number, segments: number, segStride: number, c: number, ldc: number): void;
 }
 
@@ -232,6 +270,7 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, memory?: WebAssembly.Memory
     tile: exports.tile as SimdKernel['tile'],
     depthwiseRow: exports.depthwiseRow as SimdKernel['depthwiseRow'],
     windowTile: exports.windowTile as SimdKernel['windowTile'],
+    depthwiseFilterRow: exports.depthwiseFilterRow as SimdKernel['depthwiseFilterRow'],
   };
 }
 

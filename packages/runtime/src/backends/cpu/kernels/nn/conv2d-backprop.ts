@@ -2,6 +2,7 @@ import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/
 import { GEMM_TILE_ROWS, PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
 import { im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch } from './conv2d-columns';
 import { convByWindows, windowsApply } from './conv2d-windows';
+import { depthwiseFilterGradientSimd, depthwiseInputGradientSimd, depthwiseSimdApplies } from './depthwise-conv2d';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
@@ -163,6 +164,7 @@ registerCpuKernel('depthwiseConv2dBackpropInput', ([dy, filter, xRef], attrs, ct
   const [, , cin, mult] = filter.shape;
   const cout = cin * mult;
   const out = ctx.alloc(dy.dtype, xRef.shape);
+  if (depthwiseSimdApplies(dy.data, mult, cin) && out.data instanceof Float32Array && depthwiseInputGradientSimd(dy.data, filter.data, g, out.data)) return [out];
   out.data.fill(0);
   const dx = out.data;
   const fd = filter.data;
@@ -190,6 +192,8 @@ registerCpuKernel('depthwiseConv2dBackpropFilter', ([x, dy, filterRef], attrs, c
   const [kh, kw, cin, mult] = fshape;
   const cout = cin * mult;
   const size = kh * kw * cout;
+  const out = ctx.alloc(dy.dtype, fshape);
+  if (depthwiseSimdApplies(x.data, mult, cin) && out.data instanceof Float32Array && depthwiseFilterGradientSimd(x.data, dy.data, g, out.data)) return [out];
   if (acc.length < size) acc = new Float64Array(size);
   acc.fill(0, 0, size);
   const xd = x.data;
@@ -207,7 +211,6 @@ registerCpuKernel('depthwiseConv2dBackpropFilter', ([x, dy, filterRef], attrs, c
       for (let m = 0; m < mult; m++) acc[tap + base + m] += v * dd[src + base + m];
     }
   });
-  const out = ctx.alloc(dy.dtype, fshape);
   for (let i = 0; i < size; i++) out.data[i] = acc[i];
   return [out];
 });

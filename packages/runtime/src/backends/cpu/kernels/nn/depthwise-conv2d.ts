@@ -1,5 +1,6 @@
 import type { TypedArray } from '@graphc/graph';
 import { simdScratch } from '../../gemm';
+import type { SimdKernel } from '../../wasm-simd';
 import { registerCpuKernel } from '../../kernel';
 import { WindowGeometry, convWindowGeometry } from './window';
 
@@ -17,7 +18,7 @@ registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => {
   const cout = cin * mult;
   const out = ctx.alloc(x.dtype, [g.n, g.outH, g.outW, cout]);
   if (out.data.length === 0) return [out];
-  if (x.data instanceof Float32Array && out.data instanceof Float32Array && mult === 1 && cin % 4 === 0 && depthwiseSimd(x.data, filter.data, g, out.data)) return [out];
+  if (depthwiseSimdApplies(x.data, mult, cin) && out.data instanceof Float32Array && depthwiseSimd(x.data, filter.data, g, out.data)) return [out];
   if (acc.length < cout) acc = new Float64Array(cout);
   // locals, not the module's `acc` or the geometry's fields: V8 then keeps them in registers in the loops
   const sum = acc;
@@ -61,23 +62,13 @@ registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => {
 });
 
 /**
- * float32, channel multiplier 1, channels a multiple of 4: WebAssembly SIMD, four channels per
- * instruction, accumulating in float32 (as tfjs and onnxruntime). The image, filter and output lie
- * in the SIMD memory; for each output row and tap, one `depthwiseRow` call covers the run of output
- * pixels whose input pixel lies inside the image (the rest of the row reads padding: nothing to add).
- * False, with nothing written, when the memory cannot hold them.
+ * Every (tap, output row) of a depthwise convolution whose tap lands inside the image, with the run
+ * of output pixels whose input pixel lies inside it: `visit(tap, outPixel, inPixel, count)`, the
+ * run's first output and input pixels as flat NHWC pixel indices (the input pixels sw apart). The
+ * rest of each row reads padding: nothing to add there.
  */
-function depthwiseSimd(x: Float32Array, filter: TypedArray, g: WindowGeometry, out: Float32Array): boolean {
-  const { n, h, w, c, kh, kw, sh, sw, dh, dw, padTop, padLeft, outH, outW } = g;
-  const filterAt = x.length;
-  const outAt = filterAt + filter.length;
-  const simd = simdScratch(outAt + out.length);
-  if (!simd) return false;
-  const { kernel, memory } = simd;
-  memory.set(x, 0);
-  memory.set(filter, filterAt);
-  memory.fill(0, outAt, outAt + out.length);
-  const bytes = 4;
+function forEachTapRun(g: WindowGeometry, visit: (tap: number, outPixel: number, inPixel: number, count: number) => void): void {
+  const { n, h, w, kh, kw, sh, sw, dh, dw, padTop, padLeft, outH, outW } = g;
   for (let kx = 0; kx < kw; kx++) {
     // output columns whose tap kx lands inside the image: ox * sw - padLeft + kx * dw in [0, w)
     const first = Math.max(0, Math.ceil((padLeft - kx * dw) / sw));
@@ -85,18 +76,84 @@ function depthwiseSimd(x: Float32Array, filter: TypedArray, g: WindowGeometry, o
     if (first > last) continue;
     const ix = first * sw - padLeft + kx * dw;
     for (let ky = 0; ky < kh; ky++) {
-      const tap = (filterAt + (ky * kw + kx) * c) * bytes;
       for (let b = 0; b < n; b++) {
         for (let oy = 0; oy < outH; oy++) {
           const iy = oy * sh - padTop + ky * dh;
-          if (iy < 0 || iy >= h) continue;
-          const o = (outAt + ((b * outH + oy) * outW + first) * c) * bytes;
-          const src = (((b * h + iy) * w + ix) * c) * bytes;
-          kernel.depthwiseRow(o, src, tap, last - first + 1, c * bytes, sw * c * bytes);
+          if (iy >= 0 && iy < h) visit(ky * kw + kx, (b * outH + oy) * outW + first, (b * h + iy) * w + ix, last - first + 1);
         }
       }
     }
   }
+}
+
+/** Whether the SIMD forms below serve a depthwise convolution: float32, multiplier 1, channels in whole vectors. */
+export const depthwiseSimdApplies = (x: TypedArray, mult: number, c: number): x is Float32Array => x instanceof Float32Array && mult === 1 && c % 4 === 0;
+
+/**
+ * The SIMD kernels' memory holding `parts` one after the other (each copied in, or zeroed where
+ * null with its length), and the byte address of each; null where the memory cannot grow that far.
+ */
+function stage(parts: (TypedArray | number)[]): { kernel: SimdKernel; memory: Float32Array; at: number[] } | null {
+  const lengths = parts.map((p) => (typeof p === 'number' ? p : p.length));
+  const simd = simdScratch(lengths.reduce((a, b) => a + b, 0));
+  if (!simd) return null;
+  const at: number[] = [];
+  let offset = 0;
+  parts.forEach((p, i) => {
+    if (typeof p === 'number') simd.memory.fill(0, offset, offset + p);
+    else simd.memory.set(p, offset);
+    at.push(offset);
+    offset += lengths[i];
+  });
+  return { ...simd, at };
+}
+
+/**
+ * float32, channel multiplier 1, channels a multiple of 4: WebAssembly SIMD, four channels per
+ * instruction, accumulating in float32 (as tfjs and onnxruntime). The image, filter and output lie
+ * in the SIMD memory; for each output row and tap, one `depthwiseRow` call covers the run of output
+ * pixels whose input pixel lies inside the image. False, with nothing written, when the memory
+ * cannot hold them.
+ */
+function depthwiseSimd(x: Float32Array, filter: TypedArray, g: WindowGeometry, out: Float32Array): boolean {
+  const staged = stage([x, filter, out.length]);
+  if (!staged) return false;
+  const { kernel, memory, at: [xAt, filterAt, outAt] } = staged;
+  const cb = g.c * 4;
+  forEachTapRun(g, (tap, outPixel, inPixel, count) =>
+    kernel.depthwiseRow(outAt * 4 + outPixel * cb, xAt * 4 + inPixel * cb, filterAt * 4 + tap * cb, count, cb, g.sw * cb, cb),
+  );
   out.set(memory.subarray(outAt, outAt + out.length));
+  return true;
+}
+
+/**
+ * The input gradient on the same kernel, scattered back: for each tap and output row, dx at the
+ * run's input pixels (sw apart) += dy at its output pixels * the tap. False as depthwiseSimd.
+ */
+export function depthwiseInputGradientSimd(dy: Float32Array, filter: TypedArray, g: WindowGeometry, dx: Float32Array): boolean {
+  const staged = stage([dx.length, filter, dy]);
+  if (!staged) return false;
+  const { kernel, memory, at: [dxAt, filterAt, dyAt] } = staged;
+  const cb = g.c * 4;
+  forEachTapRun(g, (tap, outPixel, inPixel, count) =>
+    kernel.depthwiseRow(dxAt * 4 + inPixel * cb, dyAt * 4 + outPixel * cb, filterAt * 4 + tap * cb, count, cb, cb, g.sw * cb),
+  );
+  dx.set(memory.subarray(dxAt, dxAt + dx.length));
+  return true;
+}
+
+/**
+ * The filter gradient on SIMD: for each tap and output row, the tap's channels += the sum over the
+ * run of x at its input pixels * dy at its output pixels (`depthwiseFilterRow`, summing in float32
+ * in a register). False as depthwiseSimd.
+ */
+export function depthwiseFilterGradientSimd(x: Float32Array, dy: TypedArray, g: WindowGeometry, df: Float32Array): boolean {
+  const staged = stage([df.length, x, dy]);
+  if (!staged) return false;
+  const { kernel, memory, at: [dfAt, xAt, dyAt] } = staged;
+  const cb = g.c * 4;
+  forEachTapRun(g, (tap, outPixel, inPixel, count) => kernel.depthwiseFilterRow(dfAt * 4 + tap * cb, xAt * 4 + inPixel * cb, dyAt * 4 + outPixel * cb, count, cb, g.sw * cb));
+  df.set(memory.subarray(dfAt, dfAt + df.length));
   return true;
 }
