@@ -10,6 +10,8 @@
  * - lstm: ONNX LSTM, 32 steps, batch 16, input 64, hidden 128, forward
  * - filter gradients: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
  *   (x and dy fed)
+ * - depthwise gradients: depthwiseConv2dBackpropInput and -Filter of a MobileNet block's 3x3 SAME
+ *   depthwise layer, [8, 56, 56, 64] (dy and x fed)
  * --webgpu adds the topk and lstm rows on the webgpu backend.
  */
 'use strict';
@@ -65,12 +67,25 @@ const filterGradient = ([n, h, w, cin], cout) => (g) => {
   return { fetch: df, feeds: { x: tensor(values(n * h * w * cin, 1), [n, h, w, cin]), dy: tensor(values(n * h * w * cout, 2), [n, h, w, cout]) } };
 };
 
+/** depthwiseConv2dBackpropInput or -Filter of a 3x3 stride-1 SAME depthwise convolution of [N, H, W, C]. */
+const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
+  const values = (count, seed) => Float32Array.from({ length: count }, (_, j) => Math.sin(j * 1.3 + seed));
+  const x = g.placeholder('float32', [n, h, w, c], 'x');
+  const dy = g.placeholder('float32', [n, h, w, c], 'dy');
+  const filter = g.constant(tensor(values(9 * c, 3), [3, 3, c, 1]));
+  const inputs = op === 'depthwiseConv2dBackpropInput' ? [dy, filter, x] : [x, dy, filter];
+  const out = g.addNode(op, inputs, { strides: [1, 1], padding: 'SAME', dilations: [1, 1] }).output(0);
+  return { fetch: out, feeds: { x: tensor(values(n * h * w * c, 1), [n, h, w, c]), dy: tensor(values(n * h * w * c, 2), [n, h, w, c]) } };
+};
+
 (async () => {
   await time('topK k=5 of [8, 50000]', 'cpu', topk);
   await time('maxPool 2x2/2 of [64, 28, 28, 16]', 'cpu', maxpool);
   await time('lstm 32 steps, batch 16, 64 -> 128', 'cpu', lstm);
   await time('conv2dBackpropFilter 3x3 SAME, [64, 28, 28, 1] -> 16', 'cpu', filterGradient([64, 28, 28, 1], 16));
   await time('conv2dBackpropFilter 3x3 SAME, [64, 14, 14, 16] -> 32', 'cpu', filterGradient([64, 14, 14, 16], 32));
+  await time('depthwiseConv2dBackpropInput 3x3 SAME, [8, 56, 56, 64]', 'cpu', depthwiseGradient('depthwiseConv2dBackpropInput', [8, 56, 56, 64]));
+  await time('depthwiseConv2dBackpropFilter 3x3 SAME, [8, 56, 56, 64]', 'cpu', depthwiseGradient('depthwiseConv2dBackpropFilter', [8, 56, 56, 64]));
   if (WEBGPU) {
     await time('topK k=5 of [8, 50000]', 'webgpu', topk);
     await time('lstm 32 steps, batch 16, 64 -> 128', 'webgpu', lstm);
