@@ -1,5 +1,5 @@
 import { Graph, Padding, Session, gradients, ops, tensor, setSimdKernels } from 'graphc';
-import { maxPoolArgmaxSimd, maxPoolSimd } from '../../packages/runtime/src/backends/cpu/wasm-pool';
+import { maxPoolArgmaxSimd, maxPoolGradSimd, maxPoolSimd } from '../../packages/runtime/src/backends/cpu/wasm-pool';
 
 /**
  * float32 max pooling and its gradient on WebAssembly SIMD give the JavaScript kernels' exact bits:
@@ -47,5 +47,12 @@ test('the SIMD kernels run for those pools, and decline channels that are not wh
   const argmax = new Int32Array(32);
   expect(maxPoolArgmaxSimd(x, g, 2, 2, argmax, 32)).toBe(true);
   expect(x[argmax[3]]).toBe(out[3]);
+  // the gradient: dy lands on each window's maximum and nowhere else
+  const dy = Float32Array.from({ length: 32 }, (_, i) => i + 1);
+  const dx = new Float32Array(128).fill(NaN);
+  expect(maxPoolGradSimd(x, dy, g, 2, 2, dx)).toBe(true);
+  const expected = new Float32Array(128);
+  argmax.forEach((at, o) => (expected[at] += dy[o]));
+  expect(Array.from(dx)).toEqual(Array.from(expected));
   expect(maxPoolSimd(x.subarray(0, 96), { ...g, c: 6 }, 2, 2, new Float32Array(24))).toBe(false);
 });

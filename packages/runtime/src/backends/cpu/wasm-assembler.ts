@@ -50,6 +50,9 @@ export const op = {
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
+  f32Load: 0x2a,
+  f32Store: 0x38,
+  f32Add: 0x92,
   emptyBlock: 0x40,
 };
 /** SIMD opcodes (after the 0xfd prefix). */
@@ -73,6 +76,8 @@ export const simdOp = {
   f32x4Div: 0xe7,
   f32x4Max: 0xe9,
   i8x16Shuffle: 0x0d,
+  i32x4ExtractLane: 0x1b,
+  f32x4ExtractLane: 0x1f,
   i32x4Splat: 0x11,
   i32x4ShrU: 0xad,
   i32x4Add: 0xae,

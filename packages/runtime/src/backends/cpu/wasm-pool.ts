@@ -90,15 +90,45 @@ function argmaxModule(): Uint8Array<ArrayBuffer> {
   return oneFunctionModule('run', 9, [[5, I32], [4, V128]], body);
 }
 
+/**
+ * maxPoolGrad's scatter: the argmax scan of argmaxModule, then each lane's dy value (from `out`,
+ * laid out as the pooled output) added into dx at the winner's address plus `xBase` (dx's offset
+ * from x, in bytes), in the JavaScript loop's order: the same bits.
+ */
+function argmaxGradModule(): Uint8Array<ArrayBuffer> {
+  const [V, MASK] = [AT + 1, AT + 2];
+  const [ADDR, DY] = [AT + 3, AT + 4];
+  const lanesAt = (address: number[]): number[] => [...address, ...simd(simdOp.i32x4Splat), ...LANES, ...simd(simdOp.i32x4Add)];
+  const scatter = (lane: number): number[] => [
+    ...get(AT), ...simd(simdOp.i32x4ExtractLane), lane, ...get(X_BASE), op.i32Add, ...tee(ADDR),
+    ...get(ADDR), op.f32Load, 2, 0,
+    ...get(DY), ...simd(simdOp.f32x4ExtractLane), lane,
+    op.f32Add, op.f32Store, 2, 0,
+  ];
+  const body = windowLoops(
+    [...firstCell, ...simdMem(simdOp.v128Load, 2), ...set(M), ...lanesAt(firstCell), ...set(AT)],
+    [
+      ...get(TAP), ...simdMem(simdOp.v128Load, 2), ...set(V),
+      ...get(V), ...get(M), ...simd(simdOp.f32x4Gt), ...set(MASK),
+      ...get(V), ...get(M), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(M),
+      ...lanesAt(get(TAP)), ...get(AT), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(AT),
+    ],
+    [...outAt, ...simdMem(simdOp.v128Load, 2), ...set(DY), ...[0, 1, 2, 3].flatMap(scatter)],
+  );
+  return oneFunctionModule('run', 9, [[5, I32], [4, V128], [1, I32], [1, V128]], body);
+}
+
 /** run(out, x, count, cBytes, kh, kw, rowBytes, strideBytes, xBase): see windowLoops. */
 type Kernel = OneFunction<(out: number, x: number, count: number, cBytes: number, kh: number, kw: number, rowBytes: number, strideBytes: number, xBase: number) => void>;
 
 const kernels = new Map<string, Kernel | null>();
 
-function kernel(which: 'max' | 'argmax'): Kernel | null {
+const modules = { max: maxModule, argmax: argmaxModule, argmaxGrad: argmaxGradModule };
+
+function kernel(which: keyof typeof modules): Kernel | null {
   let k = kernels.get(which);
   if (k !== undefined) return k;
-  k = instantiateOne<Kernel['fn']>(which === 'max' ? maxModule : argmaxModule, 'run');
+  k = instantiateOne<Kernel['fn']>(modules[which], 'run');
   kernels.set(which, k);
   return k;
 }
@@ -180,5 +210,22 @@ export function maxPoolArgmaxSimd(x: Float32Array, g: WindowGeometry, kh: number
   const outBase = x.length * 4;
   const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0));
   if (ok) argmax.set(new Int32Array(k.memory.buffer, outBase, size));
+  return ok;
+}
+
+/**
+ * maxPoolGrad of float32 `x` on WebAssembly SIMD: dx (zeroed) += dy at each window's first maximum,
+ * with the JavaScript kernel's bits; false where it does not apply (nothing written then).
+ */
+export function maxPoolGradSimd(x: Float32Array, dy: Float32Array, g: WindowGeometry, kh: number, kw: number, dx: Float32Array): boolean {
+  if (!applies(g, kh, kw)) return false;
+  const k = kernel('argmaxGrad');
+  const f = k && stage(k, x, dy.length + dx.length);
+  if (!k || !f) return false;
+  const [dyBase, dxBase] = [x.length, x.length + dy.length];
+  f.set(dy, dyBase);
+  f.fill(0, dxBase, dxBase + dx.length);
+  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.fn((dyBase + dst) * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, dxBase * 4));
+  if (ok) dx.set(f.subarray(dxBase, dxBase + dx.length));
   return ok;
 }

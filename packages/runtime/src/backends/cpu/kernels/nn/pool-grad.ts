@@ -1,6 +1,6 @@
 import { Attrs, ShapeError, TensorValue } from '@graphc/graph';
 import { KernelContext, registerCpuKernel } from '../../kernel';
-import { maxPoolArgmaxSimd } from '../../wasm-pool';
+import { maxPoolArgmaxSimd, maxPoolGradSimd } from '../../wasm-pool';
 import { WindowGeometry, forEachPoolWindow, windowGeometry } from './window';
 
 /**
@@ -74,6 +74,8 @@ registerCpuKernel('maxPoolGrad', ([dy, x], attrs, ctx) => {
   const out = ctx.alloc(dy.dtype, x.shape);
   const dx = out.data;
   const dd = dy.data;
+  const [kh, kw] = attrs.ksize as number[];
+  if (x.data instanceof Float32Array && dd instanceof Float32Array && dx instanceof Float32Array && maxPoolGradSimd(x.data, dd, g, kh, kw, dx)) return [out];
   dx.fill(0);
   const argmax = argmaxBuffer(dd.length);
   argmaxOf(x, g, argmax, dd.length);
