@@ -71,50 +71,49 @@ function maxModule(): Uint8Array<ArrayBuffer> {
   return oneFunctionModule('run', 9, [[5, I32], [2, V128]], body);
 }
 
-function argmaxModule(): Uint8Array<ArrayBuffer> {
-  const [V, MASK] = [AT + 1, AT + 2];
-  // the four lanes' byte addresses from a cell's address
-  const lanesAt = (address: number[]): number[] => [...address, ...simd(simdOp.i32x4Splat), ...LANES, ...simd(simdOp.i32x4Add)];
-  const body = windowLoops(
+/** The argmax scan's v128 locals beside M and AT: a cell's values and where it takes over. */
+const [V, MASK] = [AT + 1, AT + 2];
+
+/** The four lanes' byte addresses from a cell's address. */
+const lanesAt = (address: number[]): number[] => [...address, ...simd(simdOp.i32x4Splat), ...LANES, ...simd(simdOp.i32x4Add)];
+
+/**
+ * windowLoops for the argmax scan: M the running maximum and AT the lanes' addresses of the cell
+ * holding it, a later cell taking over, lane by lane, only where it is strictly greater; `finish`
+ * then reads AT.
+ */
+const argmaxScan = (finish: number[]): number[] =>
+  windowLoops(
     [...firstCell, ...simdMem(simdOp.v128Load, 2), ...set(M), ...lanesAt(firstCell), ...set(AT)],
     [
       ...get(TAP), ...simdMem(simdOp.v128Load, 2), ...set(V),
-      // a cell takes over, lane by lane, only where it is strictly greater
       ...get(V), ...get(M), ...simd(simdOp.f32x4Gt), ...set(MASK),
       ...get(V), ...get(M), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(M),
       ...lanesAt(get(TAP)), ...get(AT), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(AT),
     ],
-    // the winners' element indices from the input's start
-    [...outAt, ...get(AT), ...get(X_BASE), ...simd(simdOp.i32x4Splat), ...simd(simdOp.i32x4Sub), ...i32(2), ...simd(simdOp.i32x4ShrU), ...simdMem(simdOp.v128Store, 2)],
+    finish,
   );
+
+function argmaxModule(): Uint8Array<ArrayBuffer> {
+  // the winners' element indices from the input's start
+  const body = argmaxScan([...outAt, ...get(AT), ...get(X_BASE), ...simd(simdOp.i32x4Splat), ...simd(simdOp.i32x4Sub), ...i32(2), ...simd(simdOp.i32x4ShrU), ...simdMem(simdOp.v128Store, 2)]);
   return oneFunctionModule('run', 9, [[5, I32], [4, V128]], body);
 }
 
 /**
- * maxPoolGrad's scatter: the argmax scan of argmaxModule, then each lane's dy value (from `out`,
- * laid out as the pooled output) added into dx at the winner's address plus `xBase` (dx's offset
- * from x, in bytes), in the JavaScript loop's order: the same bits.
+ * maxPoolGrad's scatter: the argmax scan, then each lane's dy value (from `out`, laid out as the
+ * pooled output) added into dx at the winner's address plus `xBase` (dx's offset from x, in
+ * bytes), in the JavaScript loop's order: the same bits.
  */
 function argmaxGradModule(): Uint8Array<ArrayBuffer> {
-  const [V, MASK] = [AT + 1, AT + 2];
   const [ADDR, DY] = [AT + 3, AT + 4];
-  const lanesAt = (address: number[]): number[] => [...address, ...simd(simdOp.i32x4Splat), ...LANES, ...simd(simdOp.i32x4Add)];
   const scatter = (lane: number): number[] => [
     ...get(AT), ...simd(simdOp.i32x4ExtractLane), lane, ...get(X_BASE), op.i32Add, ...tee(ADDR),
     ...get(ADDR), op.f32Load, 2, 0,
     ...get(DY), ...simd(simdOp.f32x4ExtractLane), lane,
     op.f32Add, op.f32Store, 2, 0,
   ];
-  const body = windowLoops(
-    [...firstCell, ...simdMem(simdOp.v128Load, 2), ...set(M), ...lanesAt(firstCell), ...set(AT)],
-    [
-      ...get(TAP), ...simdMem(simdOp.v128Load, 2), ...set(V),
-      ...get(V), ...get(M), ...simd(simdOp.f32x4Gt), ...set(MASK),
-      ...get(V), ...get(M), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(M),
-      ...lanesAt(get(TAP)), ...get(AT), ...get(MASK), ...simd(simdOp.v128Bitselect), ...set(AT),
-    ],
-    [...outAt, ...simdMem(simdOp.v128Load, 2), ...set(DY), ...[0, 1, 2, 3].flatMap(scatter)],
-  );
+  const body = argmaxScan([...outAt, ...simdMem(simdOp.v128Load, 2), ...set(DY), ...[0, 1, 2, 3].flatMap(scatter)]);
   return oneFunctionModule('run', 9, [[5, I32], [4, V128], [1, I32], [1, V128]], body);
 }
 

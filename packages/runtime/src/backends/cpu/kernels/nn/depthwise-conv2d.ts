@@ -90,22 +90,33 @@ function forEachTapRun(g: WindowGeometry, visit: (tap: number, outPixel: number,
 export const depthwiseSimdApplies = (x: TypedArray, mult: number, c: number): x is Float32Array => x instanceof Float32Array && mult === 1 && c % 4 === 0;
 
 /**
- * The SIMD kernels' memory holding `parts` one after the other (each copied in, or zeroed where
- * null with its length), and the byte address of each; null where the memory cannot grow that far.
+ * Stages `parts` one after the other in the SIMD kernels' memory (each copied in, or zeroed where
+ * given as a length), calls `call` for every tap run of `g` (forEachTapRun) with the parts' byte
+ * addresses, then copies part `result` into `into`. False, with nothing written, where the memory
+ * cannot hold them.
  */
-function stage(parts: (TypedArray | number)[]): { kernel: SimdKernel; memory: Float32Array; at: number[] } | null {
+function overTapRuns(
+  g: WindowGeometry,
+  parts: (TypedArray | number)[],
+  result: number,
+  into: Float32Array,
+  call: (kernel: SimdKernel, at: number[], tap: number, outPixel: number, inPixel: number, count: number) => void,
+): boolean {
   const lengths = parts.map((p) => (typeof p === 'number' ? p : p.length));
   const simd = simdScratch(lengths.reduce((a, b) => a + b, 0));
-  if (!simd) return null;
+  if (!simd) return false;
+  const { kernel, memory } = simd;
   const at: number[] = [];
   let offset = 0;
   parts.forEach((p, i) => {
-    if (typeof p === 'number') simd.memory.fill(0, offset, offset + p);
-    else simd.memory.set(p, offset);
-    at.push(offset);
+    if (typeof p === 'number') memory.fill(0, offset, offset + p);
+    else memory.set(p, offset);
+    at.push(offset * 4);
     offset += lengths[i];
   });
-  return { ...simd, at };
+  forEachTapRun(g, (tap, outPixel, inPixel, count) => call(kernel, at, tap, outPixel, inPixel, count));
+  into.set(memory.subarray(at[result] / 4, at[result] / 4 + into.length));
+  return true;
 }
 
 /**
@@ -116,15 +127,10 @@ function stage(parts: (TypedArray | number)[]): { kernel: SimdKernel; memory: Fl
  * cannot hold them.
  */
 function depthwiseSimd(x: Float32Array, filter: TypedArray, g: WindowGeometry, out: Float32Array): boolean {
-  const staged = stage([x, filter, out.length]);
-  if (!staged) return false;
-  const { kernel, memory, at: [xAt, filterAt, outAt] } = staged;
   const cb = g.c * 4;
-  forEachTapRun(g, (tap, outPixel, inPixel, count) =>
-    kernel.depthwiseRow(outAt * 4 + outPixel * cb, xAt * 4 + inPixel * cb, filterAt * 4 + tap * cb, count, cb, g.sw * cb, cb),
+  return overTapRuns(g, [x, filter, out.length], 2, out, (kernel, [xAt, filterAt, outAt], tap, outPixel, inPixel, count) =>
+    kernel.depthwiseRow(outAt + outPixel * cb, xAt + inPixel * cb, filterAt + tap * cb, count, cb, g.sw * cb, cb),
   );
-  out.set(memory.subarray(outAt, outAt + out.length));
-  return true;
 }
 
 /**
@@ -132,15 +138,10 @@ function depthwiseSimd(x: Float32Array, filter: TypedArray, g: WindowGeometry, o
  * run's input pixels (sw apart) += dy at its output pixels * the tap. False as depthwiseSimd.
  */
 export function depthwiseInputGradientSimd(dy: Float32Array, filter: TypedArray, g: WindowGeometry, dx: Float32Array): boolean {
-  const staged = stage([dx.length, filter, dy]);
-  if (!staged) return false;
-  const { kernel, memory, at: [dxAt, filterAt, dyAt] } = staged;
   const cb = g.c * 4;
-  forEachTapRun(g, (tap, outPixel, inPixel, count) =>
-    kernel.depthwiseRow(dxAt * 4 + inPixel * cb, dyAt * 4 + outPixel * cb, filterAt * 4 + tap * cb, count, cb, cb, g.sw * cb),
+  return overTapRuns(g, [dx.length, filter, dy], 0, dx, (kernel, [dxAt, filterAt, dyAt], tap, outPixel, inPixel, count) =>
+    kernel.depthwiseRow(dxAt + inPixel * cb, dyAt + outPixel * cb, filterAt + tap * cb, count, cb, cb, g.sw * cb),
   );
-  dx.set(memory.subarray(dxAt, dxAt + dx.length));
-  return true;
 }
 
 /**
@@ -149,11 +150,8 @@ export function depthwiseInputGradientSimd(dy: Float32Array, filter: TypedArray,
  * in a register). False as depthwiseSimd.
  */
 export function depthwiseFilterGradientSimd(x: Float32Array, dy: TypedArray, g: WindowGeometry, df: Float32Array): boolean {
-  const staged = stage([df.length, x, dy]);
-  if (!staged) return false;
-  const { kernel, memory, at: [dfAt, xAt, dyAt] } = staged;
   const cb = g.c * 4;
-  forEachTapRun(g, (tap, outPixel, inPixel, count) => kernel.depthwiseFilterRow(dfAt * 4 + tap * cb, xAt * 4 + inPixel * cb, dyAt * 4 + outPixel * cb, count, cb, g.sw * cb));
-  df.set(memory.subarray(dfAt, dfAt + df.length));
-  return true;
+  return overTapRuns(g, [df.length, x, dy], 0, df, (kernel, [dfAt, xAt, dyAt], tap, outPixel, inPixel, count) =>
+    kernel.depthwiseFilterRow(dfAt + tap * cb, xAt + inPixel * cb, dyAt + outPixel * cb, count, cb, g.sw * cb),
+  );
 }
