@@ -48,7 +48,8 @@ test.each<[string, number[], number[], number, Padding, number | [number, number
  * convolution where the windows do not apply) builds its columns tap by tap (tapMajorColumns).
  * Checked here against direct float64 loops, with blocks that cross images (the tap-major
  * forward's 256 pixels, the filter gradient's 14,563), rows whose last tile runs past the output
- * row, and the geometries around them (a strided row: the pixel-major im2col).
+ * row, a batch read as windows in chunks of images, and the geometries around them (a strided
+ * row: the pixel-major im2col).
  */
 describe('window-read and tap-major convolutions against direct loops', () => {
   type Geometry = { n: number; h: number; w: number; cin: number; kh: number; kw: number; cout: number; strides: [number, number]; dilations: [number, number]; pads: [[number, number], [number, number]] };
@@ -91,6 +92,7 @@ describe('window-read and tap-major convolutions against direct loops', () => {
     ['3 channels to 16, 3x3 SAME, rows of 7 (a last tile past the row)', { n: 2, h: 6, w: 7, cin: 3, kh: 3, kw: 3, cout: 16, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
     ['16 channels to 24, 3x3 lopsided explicit pads, dilated 2 down the columns', { n: 2, h: 9, w: 10, cin: 16, kh: 3, kw: 3, cout: 24, strides: [1, 1], dilations: [2, 1], pads: [[3, 0], [0, 2]] }],
     ['5 channels to 8, 1x5 VALID', { n: 3, h: 4, w: 13, cin: 5, kh: 1, kw: 5, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[0, 0], [0, 0]] }],
+    ['4 images of 130x130x8 (read as windows three images at a time)', { n: 4, h: 130, w: 130, cin: 8, kh: 3, kw: 3, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
   ];
 
   // the NCHW convolution (ONNX's Conv) runs through the same NHWC kernels

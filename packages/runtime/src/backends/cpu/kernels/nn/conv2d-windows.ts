@@ -25,10 +25,29 @@ export const windowsApply = (g: WindowGeometry, cout: number): boolean =>
  * row (kw * cin values side by side) at a time, four neighbouring pixels per tile (their windows
  * cin values apart). The filter is B, read in place. The tiles accumulate into a C region laid out
  * as the output (each row padded to whole tiles), split by output rows over the worker threads
- * where the product is large enough, and copied out. False where the SIMD kernel is off or its
- * memory cannot grow.
+ * where the product is large enough, and copied out. A large batch runs a few images at a time, so
+ * that the memory (kept at its largest size) holds about WINDOWS_STAGED_FLOATS. False where the
+ * SIMD kernel is off or its memory cannot grow (the caller's im2col path then writes all of `out`).
  */
 export function convByWindows(x: Float32Array, filter: TypedArray, g: WindowGeometry, cout: number, out: Float32Array): boolean {
+  const { n, h, w, c: cin, outH, outW } = g;
+  const image = (h + g.padTop + g.padBottom) * (w + g.padLeft + g.padRight) * cin;
+  const outImage = outH * Math.ceil(outW / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * cout;
+  const chunk = Math.max(1, Math.floor(WINDOWS_STAGED_FLOATS / (image + outImage)));
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const images = Math.min(chunk, n - b0);
+    const inImage = h * w * cin;
+    const outPart = out.subarray(b0 * outH * outW * cout, (b0 + images) * outH * outW * cout);
+    if (!windowsOfImages(x.subarray(b0 * inImage, (b0 + images) * inImage), filter, { ...g, n: images }, cout, outPart)) return false;
+  }
+  return true;
+}
+
+/** Floats of padded images and output a window-read convolution stages at once (4 MB; at least one image). */
+const WINDOWS_STAGED_FLOATS = 1 << 20;
+
+/** convByWindows over the images of `g` at once. */
+function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry, cout: number, out: Float32Array): boolean {
   const { n, h, w, c: cin, kh, kw, dh, padTop, padLeft, outH, outW } = g;
   const pw = w + padLeft + g.padRight;
   const ph = h + padTop + g.padBottom;
