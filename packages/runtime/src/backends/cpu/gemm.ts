@@ -44,9 +44,10 @@ const MAX_IN_PLACE = 1 << 24;
 /**
  * Longest step (in floats) between the kernel's reads of one operand along k for it to read that
  * operand in place rather than packed: past about 1 KB every few steps land on a new page and the
- * reads outrun the TLB and the prefetchers. A 256x1024 row-major B and a 784x256 transposed A (a
- * dense layer's weight gradient) took 15.7 ms in place against 11.0 ms packed; B rows of 16 to 256
- * floats ran as fast in place or faster (bench/fma.js machine, one thread).
+ * reads outrun the TLB and the prefetchers. In one-off measurements at 251799c (one thread, the
+ * bench/fma.js machine; not a bench/ script), a dense layer's weight gradient (a 784x256 transposed
+ * A by a 256x1024 B) took 15.7 ms in place against 11.0 ms packed, while B rows of 16 to 256 floats
+ * ran as fast in place or faster.
  */
 const MAX_IN_PLACE_STEP = 256;
 /** Columns of C up to which a transposed A is read in place whatever its step (inPlaceLayout). */
@@ -99,12 +100,12 @@ function simdFor(c: TypedArray): SimdKernel | null {
  */
 const PARALLEL_MIN = 1 << 22;
 
-/**
- * Whether a float32 product with n columns and depth k would split its blocks over the worker
- * threads now (a kernel with a one-thread path of its own keeps the GEMM's instead).
- */
+/** Whether a block of C (rows x n8 columns, kc deep) splits over the worker threads now. */
+const splitsBlock = (rows: number, n8: number, kc: number): boolean => gemmThreads() > 1 && rows * n8 * kc >= PARALLEL_MIN;
+
+/** Whether a float32 product with n columns and depth k would split its (full) blocks over the worker threads now. */
 export function gemmWouldSplit(n: number, k: number): boolean {
-  return gemmThreads() > 1 && MC * roundUp(n, TILE_N) * Math.min(KC, k) >= PARALLEL_MIN;
+  return splitsBlock(MC, roundUp(n, TILE_N), Math.min(KC, k));
 }
 
 /**
@@ -457,10 +458,12 @@ function simdGemm(
         aPtr = aBase * 4;
         lda = kc * 4;
       }
-      const block: TileBlock = bInPlace
-        ? { a: aPtr, lda, aStep, b: k0 * bView.rowStride * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N }
-        : { a: aPtr, lda, aStep, b: k0 * n8 * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
-      runTiles(kernel, block, gemmThreads() > 1 && mcTiles * n8 * kc >= PARALLEL_MIN);
+      // B's k-block from k0: in place, rows of its stride and panels side by side; packed, panels of kc rows of TILE_N
+      const bRead = bInPlace
+        ? { b: k0 * bView.rowStride * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4 }
+        : { b: k0 * n8 * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
+      const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
+      runTiles(kernel, block, splitsBlock(mcTiles, n8, kc));
     }
     if (!accumulate && n === n8 && ldc === n) {
       // rows of C are contiguous on both sides: one copy for the block (not a subarray per row)
@@ -480,16 +483,17 @@ function simdGemm(
 /**
  * How the kernel reads a view of A in place, in floats (element (i, k) at i * rowStride + k * step):
  * rows contiguous over k (row-major) or columns contiguous over i (column-major, a transposed A),
- * densely spaced; null where it is packed instead (a C of n columns reuses a packed A n / 8 times). The kernel may read up to TILE_M - 1 rows past
- * the last (in the span copied, or the slack after it), whose results are dropped.
+ * densely spaced; null where it is packed instead (a C of n columns reuses a packed A n / 8
+ * times). The kernel may read up to TILE_M - 1 rows past the last (in the span copied, or the
+ * slack after it), whose results are dropped.
  */
 function inPlaceLayout(view: MatrixView, m: number, n: number, k: number): { rowStride: number; step: number } | null {
   const { rowStride, colStride } = view;
   if (colStride === 1 && rowStride >= 1 && rowStride <= 4 * k && m * rowStride <= MAX_IN_PLACE) return { rowStride, step: 1 };
   // a transposed A is read in place when its steps are short, or when C is narrow: packing it costs
   // as much as a product with few columns (a convolution's filter gradient, col^T · dy, has Cout
-  // columns: 16 to 64 ran 1.3-1.7x faster in place at steps of 288 and 576; a dense layer's, with
-  // 1024, 10% slower at 784)
+  // columns). One-off measurements at 251799c: Cout 16 to 64 ran 1.3-1.7x faster in place at steps
+  // of 288 and 576; a dense layer's gradient, 1024 columns, 10% slower at 784.
   const shortSteps = colStride <= MAX_IN_PLACE_STEP || n <= NARROW_C;
   if (rowStride === 1 && colStride >= 1 && colStride <= 4 * roundUp(m, TILE_M) && shortSteps && k * colStride <= MAX_IN_PLACE) return { rowStride: 1, step: colStride };
   return null;

@@ -12,11 +12,11 @@
  * 4x12, 8x4, 3x12 and 2x16 measured slower (register spills in V8's wasm compiler).
  *
  * Where the engine has relaxed SIMD (V8 11.4 and later: Node 22, Chrome 114; Node 20 with
- * --experimental-wasm-relaxed-simd, which the graphc CLI sets), both kernels multiply-add with
- * `f32x4.relaxed_madd`, one FMA instruction on x86-64 with FMA3 and on ARM: a 512x512 matmul ran 9.19 -> 7.48 ms on
- * a 2-core Intel Xeon (bench/fma.js). `enableRelaxedSimd` sets that flag. Its products then round once instead of twice,
- * so results can differ from the mul+add form in the last bit; `GRAPHC_CPU_FMA=0` or
- * `setCpuFusedMultiplyAdd(false)` keeps mul+add.
+ * --experimental-wasm-relaxed-simd, which `enableRelaxedSimd` sets and the graphc CLI calls), every
+ * kernel multiply-adds with `f32x4.relaxed_madd`, one FMA instruction on x86-64 with FMA3 and on
+ * ARM: a 512x512 matmul ran 9.19 -> 7.48 ms on a 2-core Intel Xeon (bench/fma.js). Its products
+ * round once instead of twice, so results can differ from the mul+add form in the last bit;
+ * `GRAPHC_CPU_FMA=0` or `setCpuFusedMultiplyAdd(false)` keeps mul+add.
  *
  * The module is assembled here from named opcodes rather than shipped as an opaque binary. It owns
  * its linear memory; the driver packs operands into it and reads results back.
@@ -101,21 +101,29 @@ function tileFunction(fused: boolean, windowed: boolean): number[] {
   return [...vec([[windowed ? 6 : 4, I32], [11, V128]]), ...body];
 }
 
+/** The module's functions, in order: name, i32 parameters, code (locals and body). */
+function kernelFunctions(fused: boolean): { name: keyof Omit<SimdKernel, 'memory'>; params: number; code: number[] }[] {
+  return [
+    { name: 'tile', params: 8, code: tileFunction(fused, false) },
+    { name: 'depthwiseRow', params: 7, code: depthwiseRowFunction(fused) },
+    { name: 'windowTile', params: 9, code: tileFunction(fused, true) },
+    { name: 'depthwiseFilterRow', params: 6, code: depthwiseFilterRowFunction(fused) },
+  ];
+}
+
 function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBuffer> {
-  const tileCode = tileFunction(fused, false);
-  const windowCode = tileFunction(fused, true);
-  const rowCode = depthwiseRowFunction(fused);
-  const filterRowCode = depthwiseFilterRowFunction(fused);
+  const functions = kernelFunctions(fused);
   const params = (n: number): number[] => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([])];
   return new Uint8Array([
     ...MODULE_HEADER,
-    ...section(1, vec([params(8), params(7), params(9), params(6)])),
+    // one type per function, in the functions' order
+    ...section(1, vec(functions.map((f) => params(f.params)))),
     // threads: the memory is imported, shared (flags 0x03: a maximum, shared) by every worker's instance
     ...(sharedMemory ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(SHARED_MAX_PAGES)]])) : []),
-    ...section(3, vec([[0], [1], [2], [3]])),
+    ...section(3, vec(functions.map((_, i) => [i]))),
     ...(sharedMemory ? [] : section(5, vec([[0x00, ...leb(1)]]))),
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('tile'), 0x00, 0], [...name('depthwiseRow'), 0x00, 1], [...name('windowTile'), 0x00, 2], [...name('depthwiseFilterRow'), 0x00, 3]])),
-    ...section(10, vec([[...leb(tileCode.length), ...tileCode], [...leb(rowCode.length), ...rowCode], [...leb(windowCode.length), ...windowCode], [...leb(filterRowCode.length), ...filterRowCode]])),
+    ...section(7, vec([[...name('memory'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, i])])),
+    ...section(10, vec(functions.map((f) => [...leb(f.code.length), ...f.code]))),
   ]);
 }
 
@@ -265,13 +273,8 @@ let useShared = false;
 function instantiate(bytes: Uint8Array<ArrayBuffer>, memory?: WebAssembly.Memory): SimdKernel | null {
   if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), memory ? { env: { memory } } : {}).exports;
-  return {
-    memory: exports.memory as WebAssembly.Memory,
-    tile: exports.tile as SimdKernel['tile'],
-    depthwiseRow: exports.depthwiseRow as SimdKernel['depthwiseRow'],
-    windowTile: exports.windowTile as SimdKernel['windowTile'],
-    depthwiseFilterRow: exports.depthwiseFilterRow as SimdKernel['depthwiseFilterRow'],
-  };
+  // the module exports its memory and every function of kernelFunctions under its name
+  return exports as unknown as SimdKernel;
 }
 
 /** The compiled kernel, or null where WebAssembly SIMD is unavailable (then the JS kernel runs). */

@@ -1,8 +1,8 @@
 import { ShapeError, TensorValue, TypedArray, allocArray, ops } from '@graphc/graph';
 import { gemm, gemmPacked, packMatrixB } from '../../gemm';
 import { KernelContext, registerCpuKernel } from '../../kernel';
-import { im2colMatrix } from './conv2d-columns';
-import { convByWindows, windowsApply } from './conv2d-windows';
+import { columnScratch, im2colMatrix } from './conv2d-columns';
+import { convByWindows } from './conv2d-windows';
 import { WindowGeometry } from './window';
 import { copyStrided } from '../array/strided';
 
@@ -14,14 +14,6 @@ import { copyStrided } from '../array/strided';
  */
 
 const sizeOf = (s: number[]): number => s.reduce((p, d) => p * d, 1);
-
-// im2col scratch in the product's precision: float32 columns halve the bytes written and packed
-const colBuffers = { float32: new Float32Array(0) as TypedArray, float64: new Float64Array(0) as TypedArray };
-function scratch(dtype: string, size: number): TypedArray {
-  const kind = dtype === 'float32' ? 'float32' : 'float64';
-  if (colBuffers[kind].length < size) colBuffers[kind] = allocArray(kind, size);
-  return colBuffers[kind];
-}
 
 /** For each spatial dim, for each (tap, output position): the input coordinate, or -1 in the padding. */
 function tapTables(spatial: number[], geo: ReturnType<typeof ops.nchwWindow>, out: number[]): Int32Array[] {
@@ -132,8 +124,7 @@ function convThroughNhwc(x: TensorValue, w: TensorValue, geo: ReturnType<typeof 
   };
   const k = KH * KW * C;
   const nhwc = allocArray(kind, out.length);
-  const windows = windowsApply(g, M) && image instanceof Float32Array && nhwc instanceof Float32Array && convByWindows(image, filter, g, M, nhwc);
-  if (!windows) gemmPacked(N * OH * OW, M, k, im2colMatrix(image, g), packMatrixB(k, M, { data: filter, offset: 0, rowStride: M, colStride: 1 }), nhwc);
+  if (!convByWindows(image, filter, g, M, nhwc)) gemmPacked(N * OH * OW, M, k, im2colMatrix(image, g), packMatrixB(k, M, { data: filter, offset: 0, rowStride: M, colStride: 1 }), nhwc);
   // [N, OH * OW, M] back to [N, M, OH * OW]
   copyStrided(nhwc, 0, [N, M, OH * OW], [OH * OW * M, 1, M], out);
 }
@@ -148,7 +139,7 @@ function convByColumns(x: TensorValue, w: TensorValue, geo: ReturnType<typeof op
   const Mg = M / group;
   const rows = Cg * K;
   const pattern = pointwise ? null : gatherPattern(spatial, kernel, outSpatial, tapTables(spatial, geo, outSpatial));
-  const col = pointwise ? null : scratch(x.dtype, rows * P);
+  const col = pointwise ? null : columnScratch(x.dtype, rows * P);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       const inBase = (n * C + g * Cg) * inSize;
@@ -199,7 +190,7 @@ registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
   });
   const pattern = gatherPattern(outSpatial, kernel, spatial, tables);
   const rows = Mg * K;
-  const cols = scratch(x.dtype, rows * Pin);
+  const cols = columnScratch(x.dtype, rows * Pin);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       // cols [Mg*K, Pin] = W_g^T [Mg*K, Cg] x X_g [Cg, Pin]

@@ -1,8 +1,8 @@
-import { Attrs, ShapeError, TensorValue, TypedArray, allocArray } from '@graphc/graph';
-import { GEMM_TILE_ROWS, PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
-import { im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch } from './conv2d-columns';
-import { convByWindows, windowsApply } from './conv2d-windows';
-import { depthwiseFilterGradientSimd, depthwiseInputGradientSimd, depthwiseSimdApplies } from './depthwise-conv2d';
+import { Attrs, ShapeError, TensorValue, TypedArray } from '@graphc/graph';
+import { GEMM_TILE_ROWS, MatrixView, PackedB, gemm, gemmPacked, packMatrixB, packedBSize } from '../../gemm';
+import { columnScratch, im2colMatrix, tapMajorApplies, tapMajorColumns } from './conv2d-columns';
+import { convByWindows } from './conv2d-windows';
+import { depthwiseFilterGradientSimd, depthwiseInputGradientSimd } from './depthwise-conv2d';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
@@ -25,12 +25,6 @@ import { WindowGeometry, forEachWindowTap, windowGeometry } from './window';
 
 const BLOCK_ELEMS = 1 << 17;
 
-const buffers = new Map<string, TypedArray>();
-function scratch(dtype: 'float32' | 'float64', size: number): TypedArray {
-  let buf = buffers.get(dtype);
-  if (!buf || buf.length < size) buffers.set(dtype, (buf = allocArray(dtype, size)));
-  return buf;
-}
 let packedWt = new Float64Array(0);
 
 function geometry(x: TensorValue, filterShape: number[], dy: TensorValue, attrs: Attrs, ctx: KernelContext, depthwise: boolean): WindowGeometry {
@@ -64,31 +58,42 @@ registerCpuKernel('conv2dBackpropFilter', ([x, dy, filterRef], attrs, ctx) => {
     gemm(cin, cout, g.n * pixels, { data: x.data, offset: 0, rowStride: 1, colStride: cin }, { data: dy.data, offset: 0, rowStride: cout, colStride: 1 }, out.data);
     return [out];
   }
+  // blocks of output pixels across the batch, accumulated into dW
   const all = g.n * pixels;
   const rows = rowsPerBlock(all, k);
-  if (tapMajorApplies(x.data, g)) {
-    // one input channel: dW = colT · dy with the tap-major columns as a row-major A
-    const columns = tapMajorScratch(x.data, k * rows);
-    for (let r0 = 0; r0 < all; r0 += rows) {
-      const count = Math.min(rows, all - r0);
-      tapMajorColumns(x.data, g, r0, count, columns);
-      gemm(k, cout, count, { data: columns, offset: 0, rowStride: count, colStride: 1 }, { data: dy.data, offset: r0 * cout, rowStride: cout, colStride: 1 }, out.data, 0, true);
-    }
-    return [out];
-  }
-  // blocks of output pixels across the batch, the forward kernel's im2col writing each block's rows
-  // behind a copy of x in one buffer, so that it moves runs of channels with copyWithin (a memmove)
-  const colAt = x.data.length;
-  const buf = scratch(x.dtype as 'float32' | 'float64', colAt + Math.ceil(rows / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * k) as Float32Array | Float64Array;
-  buf.set(x.data);
-  const windows = im2colMatrix(buf, g);
+  const columnsOf = transposedColumns(x, g, k, rows);
   for (let r0 = 0; r0 < all; r0 += rows) {
     const count = Math.min(rows, all - r0);
-    windows.pack(r0, count, 0, k, buf, colAt, k, buf, 0);
-    gemm(k, cout, count, { data: buf, offset: colAt, rowStride: 1, colStride: k }, { data: dy.data, offset: r0 * cout, rowStride: cout, colStride: 1 }, out.data, 0, true);
+    gemm(k, cout, count, columnsOf(r0, count), { data: dy.data, offset: r0 * cout, rowStride: cout, colStride: 1 }, out.data, 0, true);
   }
   return [out];
 });
+
+/**
+ * For the filter gradient: a function writing the im2col columns of output pixels [r0, r0 + count)
+ * and returning them as col^T [K x count] for the GEMM. A single-channel image at stride 1 gets
+ * col^T itself, tap by tap (row-major); otherwise the forward kernel's pixel-major im2col writes
+ * the block behind a copy of x in one buffer (so it moves runs of channels with copyWithin, a
+ * memmove), read transposed.
+ */
+function transposedColumns(x: TensorValue, g: WindowGeometry, k: number, rows: number): (r0: number, count: number) => MatrixView {
+  const data = x.data;
+  if (tapMajorApplies(data, g)) {
+    const columns = columnScratch(x.dtype, k * rows);
+    return (r0, count) => {
+      tapMajorColumns(data, g, r0, count, columns);
+      return { data: columns, offset: 0, rowStride: count, colStride: 1 };
+    };
+  }
+  const colAt = data.length;
+  const buf = columnScratch(x.dtype, colAt + Math.ceil(rows / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * k);
+  buf.set(data);
+  const windows = im2colMatrix(buf, g);
+  return (r0, count) => {
+    windows.pack(r0, count, 0, k, buf, colAt, k, buf, 0);
+    return { data: buf, offset: colAt, rowStride: 1, colStride: k };
+  };
+}
 
 registerCpuKernel('conv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
   const g = geometry(xRef, filter.shape, dy, attrs, ctx, false);
@@ -112,7 +117,7 @@ registerCpuKernel('conv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
   if (packedWt.length < size) packedWt = new Float64Array(size);
   const pb = packMatrixB(cout, k, { data: filter.data, offset: 0, rowStride: 1, colStride: cout }, packedWt);
   const rows = rowsPerBlock(pixels, k);
-  const dcol = scratch(dy.dtype as 'float32' | 'float64', rows * k);
+  const dcol = columnScratch(dy.dtype, rows * k);
   for (let b = 0; b < g.n; b++) {
     for (let r0 = 0; r0 < pixels; r0 += rows) {
       const count = Math.min(rows, pixels - r0);
@@ -164,7 +169,7 @@ registerCpuKernel('depthwiseConv2dBackpropInput', ([dy, filter, xRef], attrs, ct
   const [, , cin, mult] = filter.shape;
   const cout = cin * mult;
   const out = ctx.alloc(dy.dtype, xRef.shape);
-  if (depthwiseSimdApplies(dy.data, mult, cin) && out.data instanceof Float32Array && depthwiseInputGradientSimd(dy.data, filter.data, g, out.data)) return [out];
+  if (depthwiseInputGradientSimd(dy.data, filter.data, g, mult, out.data)) return [out];
   out.data.fill(0);
   const dx = out.data;
   const fd = filter.data;
@@ -193,7 +198,7 @@ registerCpuKernel('depthwiseConv2dBackpropFilter', ([x, dy, filterRef], attrs, c
   const cout = cin * mult;
   const size = kh * kw * cout;
   const out = ctx.alloc(dy.dtype, fshape);
-  if (depthwiseSimdApplies(x.data, mult, cin) && out.data instanceof Float32Array && depthwiseFilterGradientSimd(x.data, dy.data, g, out.data)) return [out];
+  if (depthwiseFilterGradientSimd(x.data, dy.data, g, mult, out.data)) return [out];
   if (acc.length < size) acc = new Float64Array(size);
   acc.fill(0, 0, size);
   const xd = x.data;
@@ -262,7 +267,7 @@ function inputGradientAsConv(dy: TensorValue, filter: TensorValue, g: WindowGeom
     outH: g.h,
     outW: g.w,
   };
-  if (windowsApply(gt, cin) && dy.data instanceof Float32Array && convByWindows(dy.data, flipped.subarray(0, k * cin), gt, cin, dx)) return;
+  if (convByWindows(dy.data, flipped.subarray(0, k * cin), gt, cin, dx)) return;
   packedFlipped = packMatrixB(k, cin, { data: flipped, offset: 0, rowStride: cin, colStride: 1 }, packedFlipped?.data);
   gemmPacked(g.n * g.h * g.w, cin, k, im2colMatrix(dy.data, gt), packedFlipped, dx);
 }

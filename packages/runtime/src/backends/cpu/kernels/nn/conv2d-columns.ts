@@ -16,16 +16,21 @@ export function tapMajorApplies(x: TypedArray, g: WindowGeometry): x is Float32A
   return g.c === 1 && g.sw === 1 && g.dw === 1 && (x instanceof Float32Array || x instanceof Float64Array);
 }
 
-let tapMajorBuffers: { f32: Float32Array; f64: Float64Array } = { f32: new Float32Array(0), f64: new Float64Array(0) };
+let float32Columns = new Float32Array(0);
+let float64Columns = new Float64Array(0);
 
-/** A scratch array of `x`'s type holding at least `size` values. */
-export function tapMajorScratch(x: Float32Array | Float64Array, size: number): Float32Array | Float64Array {
-  if (x instanceof Float32Array) {
-    if (tapMajorBuffers.f32.length < size) tapMajorBuffers = { ...tapMajorBuffers, f32: new Float32Array(size) };
-    return tapMajorBuffers.f32;
+/**
+ * The convolution kernels' column scratch in a product's precision (float32 columns halve the bytes
+ * written and packed; anything else is float64), at least `size` values, one per precision: a
+ * kernel holds it for one call.
+ */
+export function columnScratch(dtype: string, size: number): Float32Array | Float64Array {
+  if (dtype === 'float32') {
+    if (float32Columns.length < size) float32Columns = new Float32Array(size);
+    return float32Columns;
   }
-  if (tapMajorBuffers.f64.length < size) tapMajorBuffers = { ...tapMajorBuffers, f64: new Float64Array(size) };
-  return tapMajorBuffers.f64;
+  if (float64Columns.length < size) float64Columns = new Float64Array(size);
+  return float64Columns;
 }
 
 /**

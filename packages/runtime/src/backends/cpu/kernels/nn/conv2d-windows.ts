@@ -5,12 +5,13 @@ import { WindowGeometry } from './window';
 
 /**
  * Whether convByWindows serves this convolution: stride 1, rows undilated, output channels in whole
- * SIMD panels (the filter read in place: at most 256 per row), no negative padding (an input
- * gradient's turned geometry can have some), and a product the GEMM would not split over worker
- * threads (this path runs on one). Even a grayscale image's 3-value
- * window rows run faster so than as tap-major columns (64x28x28x1 by 3x3x1x16: 3.1 against 4.2 ms).
+ * SIMD panels (the filter read in place: at most 256 per row), and no negative padding (an input
+ * gradient's turned geometry can have some). A product the GEMM would split over worker threads
+ * keeps the GEMM, which blocks a large filter in cache (not measured against this path on many
+ * cores). Even a grayscale image's 3-value window rows ran faster here than as tap-major columns
+ * (64x28x28x1 by 3x3x1x16: 3.1 against 4.2 ms, a one-off measurement at a4824a9).
  */
-export const windowsApply = (g: WindowGeometry, cout: number): boolean =>
+const windowsApply = (g: WindowGeometry, cout: number): boolean =>
   g.sh === 1 &&
   g.sw === 1 &&
   g.dw === 1 &&
@@ -27,9 +28,11 @@ export const windowsApply = (g: WindowGeometry, cout: number): boolean =>
  * as the output (each row padded to whole tiles), split by output rows over the worker threads
  * where the product is large enough, and copied out. A large batch runs a few images at a time, so
  * that the memory (kept at its largest size) holds about WINDOWS_STAGED_FLOATS. False where the
- * SIMD kernel is off or its memory cannot grow (the caller's im2col path then writes all of `out`).
+ * convolution is not one of these (windowsApply; float32) or the SIMD kernel is off or its memory
+ * cannot grow: the caller's im2col path then writes all of `out`.
  */
-export function convByWindows(x: Float32Array, filter: TypedArray, g: WindowGeometry, cout: number, out: Float32Array): boolean {
+export function convByWindows(x: TypedArray, filter: TypedArray, g: WindowGeometry, cout: number, out: TypedArray): boolean {
+  if (!(x instanceof Float32Array && out instanceof Float32Array) || !windowsApply(g, cout)) return false;
   const { n, h, w, c: cin, outH, outW } = g;
   const image = (h + g.padTop + g.padBottom) * (w + g.padLeft + g.padRight) * cin;
   const outImage = outH * Math.ceil(outW / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * cout;

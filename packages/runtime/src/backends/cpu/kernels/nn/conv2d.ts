@@ -1,7 +1,7 @@
 import { GEMM_TILE_ROWS, PackedB, gemmPacked, packMatrixB } from '../../gemm';
 import { registerCpuKernel } from '../../kernel';
-import { TAP_MAJOR_BLOCK, im2colMatrix, tapMajorApplies, tapMajorColumns, tapMajorScratch } from './conv2d-columns';
-import { convByWindows, windowsApply } from './conv2d-windows';
+import { TAP_MAJOR_BLOCK, columnScratch, im2colMatrix, tapMajorApplies, tapMajorColumns } from './conv2d-columns';
+import { convByWindows } from './conv2d-windows';
 import { convWindowGeometry } from './window';
 
 /**
@@ -33,14 +33,12 @@ registerCpuKernel('conv2d', (inputs, attrs, ctx) => {
   }
   const rows = g.n * g.outH * g.outW;
   const pointwise = kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop + g.padBottom + g.padLeft + g.padRight === 0;
-  if (!pointwise && windowsApply(g, cout) && x.data instanceof Float32Array && out.data instanceof Float32Array && convByWindows(x.data, filter.data, g, cout, out.data)) {
-    return [out];
-  }
+  if (!pointwise && convByWindows(x.data, filter.data, g, cout, out.data)) return [out];
   packedFilter = packMatrixB(k, cout, { data: filter.data, offset: 0, rowStride: cout, colStride: 1 }, packedFilter?.data);
   if (!pointwise && tapMajorApplies(x.data, g)) {
     // A block by block as the transpose of the tap-major columns (the GEMM reads it in place)
     const block = Math.min(rows, TAP_MAJOR_BLOCK);
-    const columns = tapMajorScratch(x.data, k * block);
+    const columns = columnScratch(x.dtype, k * block);
     for (let r0 = 0; r0 < rows; r0 += block) {
       const count = Math.min(block, rows - r0);
       tapMajorColumns(x.data, g, r0, count, columns);

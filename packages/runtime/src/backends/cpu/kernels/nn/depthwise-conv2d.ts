@@ -18,7 +18,7 @@ registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => {
   const cout = cin * mult;
   const out = ctx.alloc(x.dtype, [g.n, g.outH, g.outW, cout]);
   if (out.data.length === 0) return [out];
-  if (depthwiseSimdApplies(x.data, mult, cin) && out.data instanceof Float32Array && depthwiseSimd(x.data, filter.data, g, out.data)) return [out];
+  if (depthwiseSimd(x.data, filter.data, g, mult, out.data)) return [out];
   if (acc.length < cout) acc = new Float64Array(cout);
   // locals, not the module's `acc` or the geometry's fields: V8 then keeps them in registers in the loops
   const sum = acc;
@@ -86,22 +86,23 @@ function forEachTapRun(g: WindowGeometry, visit: (tap: number, outPixel: number,
   }
 }
 
-/** Whether the SIMD forms below serve a depthwise convolution: float32, multiplier 1, channels in whole vectors. */
-export const depthwiseSimdApplies = (x: TypedArray, mult: number, c: number): x is Float32Array => x instanceof Float32Array && mult === 1 && c % 4 === 0;
-
 /**
  * Stages `parts` one after the other in the SIMD kernels' memory (each copied in, or zeroed where
  * given as a length), calls `call` for every tap run of `g` (forEachTapRun) with the parts' byte
- * addresses, then copies part `result` into `into`. False, with nothing written, where the memory
- * cannot hold them.
+ * addresses, then copies part `result` into `into`. False, with nothing written, where the SIMD
+ * forms do not serve the convolution (float32, channel multiplier 1, channels in whole vectors) or
+ * the memory cannot hold the parts.
  */
 function overTapRuns(
   g: WindowGeometry,
+  mult: number,
   parts: (TypedArray | number)[],
   result: number,
-  into: Float32Array,
+  into: TypedArray,
   call: (kernel: SimdKernel, at: number[], tap: number, outPixel: number, inPixel: number, count: number) => void,
 ): boolean {
+  const float32 = into instanceof Float32Array && parts.every((p) => typeof p === 'number' || p instanceof Float32Array);
+  if (!float32 || mult !== 1 || g.c % 4 !== 0) return false;
   const lengths = parts.map((p) => (typeof p === 'number' ? p : p.length));
   const simd = simdScratch(lengths.reduce((a, b) => a + b, 0));
   if (!simd) return false;
@@ -126,9 +127,9 @@ function overTapRuns(
  * pixels whose input pixel lies inside the image. False, with nothing written, when the memory
  * cannot hold them.
  */
-function depthwiseSimd(x: Float32Array, filter: TypedArray, g: WindowGeometry, out: Float32Array): boolean {
+function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mult: number, out: TypedArray): boolean {
   const cb = g.c * 4;
-  return overTapRuns(g, [x, filter, out.length], 2, out, (kernel, [xAt, filterAt, outAt], tap, outPixel, inPixel, count) =>
+  return overTapRuns(g, mult, [x, filter, out.length], 2, out, (kernel, [xAt, filterAt, outAt], tap, outPixel, inPixel, count) =>
     kernel.depthwiseRow(outAt + outPixel * cb, xAt + inPixel * cb, filterAt + tap * cb, count, cb, g.sw * cb, cb),
   );
 }
@@ -137,9 +138,9 @@ function depthwiseSimd(x: Float32Array, filter: TypedArray, g: WindowGeometry, o
  * The input gradient on the same kernel, scattered back: for each tap and output row, dx at the
  * run's input pixels (sw apart) += dy at its output pixels * the tap. False as depthwiseSimd.
  */
-export function depthwiseInputGradientSimd(dy: Float32Array, filter: TypedArray, g: WindowGeometry, dx: Float32Array): boolean {
+export function depthwiseInputGradientSimd(dy: TypedArray, filter: TypedArray, g: WindowGeometry, mult: number, dx: TypedArray): boolean {
   const cb = g.c * 4;
-  return overTapRuns(g, [dx.length, filter, dy], 0, dx, (kernel, [dxAt, filterAt, dyAt], tap, outPixel, inPixel, count) =>
+  return overTapRuns(g, mult, [dx.length, filter, dy], 0, dx, (kernel, [dxAt, filterAt, dyAt], tap, outPixel, inPixel, count) =>
     kernel.depthwiseRow(dxAt + inPixel * cb, dyAt + outPixel * cb, filterAt + tap * cb, count, cb, cb, g.sw * cb),
   );
 }
@@ -149,9 +150,9 @@ export function depthwiseInputGradientSimd(dy: Float32Array, filter: TypedArray,
  * run of x at its input pixels * dy at its output pixels (`depthwiseFilterRow`, summing in float32
  * in a register). False as depthwiseSimd.
  */
-export function depthwiseFilterGradientSimd(x: Float32Array, dy: TypedArray, g: WindowGeometry, df: Float32Array): boolean {
+export function depthwiseFilterGradientSimd(x: TypedArray, dy: TypedArray, g: WindowGeometry, mult: number, df: TypedArray): boolean {
   const cb = g.c * 4;
-  return overTapRuns(g, [df.length, x, dy], 0, df, (kernel, [dfAt, xAt, dyAt], tap, outPixel, inPixel, count) =>
+  return overTapRuns(g, mult, [df.length, x, dy], 0, df, (kernel, [dfAt, xAt, dyAt], tap, outPixel, inPixel, count) =>
     kernel.depthwiseFilterRow(dfAt + tap * cb, xAt + inPixel * cb, dyAt + outPixel * cb, count, cb, g.sw * cb),
   );
 }

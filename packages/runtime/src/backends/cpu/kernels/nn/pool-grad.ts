@@ -74,8 +74,7 @@ registerCpuKernel('maxPoolGrad', ([dy, x], attrs, ctx) => {
   const out = ctx.alloc(dy.dtype, x.shape);
   const dx = out.data;
   const dd = dy.data;
-  const [kh, kw] = attrs.ksize as number[];
-  if (x.data instanceof Float32Array && dd instanceof Float32Array && dx instanceof Float32Array && maxPoolGradSimd(x.data, dd, g, kh, kw, dx)) return [out];
+  if (x.data instanceof Float32Array && dd instanceof Float32Array && dx instanceof Float32Array && maxPoolGradSimd(x.data, dd, g, g.kh, g.kw, dx)) return [out];
   dx.fill(0);
   const argmax = argmaxBuffer(dd.length);
   argmaxOf(x, g, argmax, dd.length);
