@@ -64,9 +64,12 @@ export const simdOp = {
   f32x4Ne: 0x42,
   f32x4Lt: 0x43,
   f32x4Gt: 0x44,
+  f32x4Ge: 0x46,
   v128And: 0x4e,
   v128Or: 0x50,
   v128Bitselect: 0x52,
+  f32x4Nearest: 0x6a,
+  i32x4Shl: 0xab,
   f32x4Abs: 0xe0,
   f32x4Neg: 0xe1,
   f32x4Sqrt: 0xe3,
@@ -74,7 +77,13 @@ export const simdOp = {
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   f32x4Div: 0xe7,
+  f32x4Min: 0xe8,
   f32x4Max: 0xe9,
+  /** b < a ? b : a (a NaN a kept, as JavaScript's comparisons do). */
+  f32x4Pmin: 0xea,
+  /** a < b ? b : a. */
+  f32x4Pmax: 0xeb,
+  i32x4TruncSatF32x4S: 0xf8,
   i8x16Shuffle: 0x0d,
   i32x4ExtractLane: 0x1b,
   f32x4ExtractLane: 0x1f,
@@ -102,6 +111,33 @@ export const simd = (code: number): number[] => [0xfd, ...leb(code)];
 /** A module's header: the magic number and version 1. */
 export const MODULE_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
+/** A function of a module: its exported name, its i32 parameters, its code (locals and body, ending with `end`). */
+export interface ModuleFunction {
+  name: string;
+  params: number;
+  code: number[];
+}
+
+/**
+ * A module exporting `functions` (each taking i32 arguments and returning nothing) and its memory
+ * `memory`: its own, of one page to start, or with `sharedMaxPages` one imported as env.memory,
+ * shared, of up to that many pages (worker threads instantiate the module over the same memory).
+ */
+export function functionsModule(functions: ModuleFunction[], sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
+  const type = (params: number): number[] => [0x60, ...vec(Array.from({ length: params }, () => [I32])), ...vec([])];
+  return new Uint8Array([
+    ...MODULE_HEADER,
+    // one type per function, in the functions' order
+    ...section(1, vec(functions.map((f) => type(f.params)))),
+    // an imported shared memory: flags 0x03 (a maximum, shared)
+    ...(sharedMaxPages ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(sharedMaxPages)]])) : []),
+    ...section(3, vec(functions.map((_, i) => [i]))),
+    ...(sharedMaxPages ? [] : section(5, vec([[0x00, ...leb(1)]]))),
+    ...section(7, vec([[...name('memory'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, i])])),
+    ...section(10, vec(functions.map((f) => [...leb(f.code.length), ...f.code]))),
+  ]);
+}
+
 /**
  * A module of one exported function `fn` taking `params` i32 arguments and returning nothing, with
  * `locals` (groups of [count, type]) and `body` (its instructions, without the final `end`), and
@@ -109,15 +145,7 @@ export const MODULE_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
  */
 export function oneFunctionModule(fn: string, params: number, locals: [number, number][], body: number[]): Uint8Array<ArrayBuffer> {
   const code = [...vec(locals.map(([count, type]) => [...leb(count), type])), ...body, op.end];
-  const type = [0x60, ...vec(Array.from({ length: params }, () => [I32])), ...vec([])];
-  return new Uint8Array([
-    ...MODULE_HEADER,
-    ...section(1, vec([type])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...leb(1)]])),
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name(fn), 0x00, 0]])),
-    ...section(10, vec([[...leb(code.length), ...code]])),
-  ]);
+  return functionsModule([{ name: fn, params, code }]);
 }
 
 /** A one-function module's memory and function. */

@@ -23,7 +23,7 @@
  */
 
 import {
-  I32, MODULE_HEADER, V128, V128_ZERO, ensureMemory, get, i32, leb, name, oneFunctionModule, op, section, set, simd, simdMem, simdOp, vec,
+  I32, ModuleFunction, V128, V128_ZERO, ensureMemory, functionsModule, get, i32, leb, oneFunctionModule, op, set, simd, simdMem, simdOp, vec,
 } from './wasm-assembler';
 
 /** Rows and columns of the register tile. */
@@ -102,7 +102,7 @@ function tileFunction(fused: boolean, windowed: boolean): number[] {
 }
 
 /** The module's functions, in order: name, i32 parameters, code (locals and body). */
-function kernelFunctions(fused: boolean): { name: keyof Omit<SimdKernel, 'memory'>; params: number; code: number[] }[] {
+function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<SimdKernel, 'memory'> })[] {
   return [
     { name: 'tile', params: 8, code: tileFunction(fused, false) },
     { name: 'depthwiseRow', params: 7, code: depthwiseRowFunction(fused) },
@@ -111,20 +111,9 @@ function kernelFunctions(fused: boolean): { name: keyof Omit<SimdKernel, 'memory
   ];
 }
 
+/** The kernels' module; with `sharedMemory` its memory is imported and shared by every worker's instance (threads.ts). */
 function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBuffer> {
-  const functions = kernelFunctions(fused);
-  const params = (n: number): number[] => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([])];
-  return new Uint8Array([
-    ...MODULE_HEADER,
-    // one type per function, in the functions' order
-    ...section(1, vec(functions.map((f) => params(f.params)))),
-    // threads: the memory is imported, shared (flags 0x03: a maximum, shared) by every worker's instance
-    ...(sharedMemory ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(SHARED_MAX_PAGES)]])) : []),
-    ...section(3, vec(functions.map((_, i) => [i]))),
-    ...(sharedMemory ? [] : section(5, vec([[0x00, ...leb(1)]]))),
-    ...section(7, vec([[...name('memory'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, i])])),
-    ...section(10, vec(functions.map((f) => [...leb(f.code.length), ...f.code]))),
-  ]);
+  return functionsModule(kernelFunctions(fused), sharedMemory ? SHARED_MAX_PAGES : undefined);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { TypedArray } from '@graphc/graph';
 import { GEMM_TILE_ROWS, ImplicitA } from '../../gemm';
+import { kernelScratch } from '../../scratch';
 import { WindowGeometry } from './window';
 
 /**
@@ -16,22 +17,11 @@ export function tapMajorApplies(x: TypedArray, g: WindowGeometry): x is Float32A
   return g.c === 1 && g.sw === 1 && g.dw === 1 && (x instanceof Float32Array || x instanceof Float64Array);
 }
 
-let float32Columns = new Float32Array(0);
-let float64Columns = new Float64Array(0);
-
 /**
  * The convolution kernels' column scratch in a product's precision (float32 columns halve the bytes
- * written and packed; anything else is float64), at least `size` values, one per precision: a
- * kernel holds it for one call.
+ * written and packed): conv2d, its gradients and convNchw.
  */
-export function columnScratch(dtype: string, size: number): Float32Array | Float64Array {
-  if (dtype === 'float32') {
-    if (float32Columns.length < size) float32Columns = new Float32Array(size);
-    return float32Columns;
-  }
-  if (float64Columns.length < size) float64Columns = new Float64Array(size);
-  return float64Columns;
-}
+export const columnScratch = kernelScratch();
 
 /**
  * The im2col matrix of a single-channel image, transposed, for output pixels [r0, r0 + count) in
