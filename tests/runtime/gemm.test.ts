@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as v8 from 'v8';
 import { Graph, ops, tensor } from '@graphc/graph';
-import { ImplicitA, MatrixView, Session, gemm, gemmPacked, packMatrixB, relaxedSimdAvailable, setCpuFusedMultiplyAdd, setSimdGemm } from '@graphc/runtime';
+import { ImplicitA, MatrixView, Session, gemm, gemmPacked, packMatrixB, packedColumns, relaxedSimdAvailable, setCpuFusedMultiplyAdd, setSimdGemm } from '@graphc/runtime';
 
 // Node 20 has relaxed SIMD behind a flag (the graphc CLI sets it; Node 22 ships it): set here so
 // the fused kernel is tested on either, and unset after, so other test files in this worker see
@@ -164,6 +164,34 @@ describe.each([
       gemm(m, n, k, a, b2, c);
       expectClose(c, naive(m, n, k, a, b2), 1e-5);
     }
+  });
+
+  test('column blocks of one packing (packedColumns), accumulating into a column block of a wider C', () => {
+    // k past one 256-deep block; blocks of 16 and 13 columns from 8, 24 and 0 of a 37-column packing
+    const [m, k, n, ldc] = [11, 300, 37, 50];
+    const a: MatrixView = { data: values(m * k, 12), offset: 0, rowStride: k, colStride: 1 };
+    const b: MatrixView = { data: values(k * n, 13), offset: 0, rowStride: n, colStride: 1 };
+    const packed = packMatrixB(k, n, b);
+    const full = naive(m, n, k, a, b);
+    for (const [from, width] of [[8, 16], [24, 13], [0, 16], [8, 16]]) {
+      const block = packedColumns(packed, from, width);
+      const c = new Float32Array(m * ldc).fill(0.5);
+      gemmPacked(m, width, k, a, block, c, 2, true, ldc);
+      for (let i = 0; i < m; i++) {
+        expect(c[i * ldc + 1]).toBe(0.5);
+        expectClose(c.subarray(i * ldc + 2, i * ldc + 2 + width), full.subarray(i * n + from, i * n + from + width).map((v) => v + 0.5), 2e-6 * k);
+        expect(c[i * ldc + 2 + width]).toBe(0.5);
+      }
+      // another product in between: the packing's copy is laid out again where it was replaced
+      gemm(m, 5, k, a, b, new Float32Array(m * 5));
+    }
+    // a block of a block counts from the packing's first column
+    const inner = packedColumns(packedColumns(packed, 8, 24), 8, 16);
+    const c = new Float32Array(m * 16);
+    gemmPacked(m, 16, k, a, inner, c);
+    for (let i = 0; i < m; i++) expectClose(c.subarray(i * 16, (i + 1) * 16), full.subarray(i * n + 16, i * n + 32), 1e-6 * k);
+    expect(() => packedColumns(packed, 4, 8)).toThrow(/columns \[4, 12\)/);
+    expect(() => packedColumns(packed, 32, 8)).toThrow(/of a 300x37 packing/);
   });
 
   test('sparse rows (row stride far beyond k) and an A produced on demand', () => {

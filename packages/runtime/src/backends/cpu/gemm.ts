@@ -69,6 +69,8 @@ export interface PackedB {
   data: Float64Array;
   /** Distinct for every packing, so a cached copy is never mistaken for another matrix. */
   id?: number;
+  /** A block of a wider packing's columns (packedColumns): its first column there, and that packing's width. */
+  columns?: { from: number; width: number };
 }
 
 let nextPackId = 1;
@@ -179,6 +181,17 @@ export function packMatrixB(k: number, n: number, b: MatrixView, into?: Float64A
   return { k, n, data, id: nextPackId++ };
 }
 
+/**
+ * Columns [from, from + n) of a packing, multiplied without packing them again: a GRU's two products
+ * per step take R's gates from one packing, so the float32 path's copy of it stays in place
+ * between them. `from` must be a multiple of 8 (the SIMD kernel's panel width).
+ */
+export function packedColumns(b: PackedB, from: number, n: number): PackedB {
+  const base = b.columns?.from ?? 0;
+  if (from % TILE_N !== 0 || from < 0 || n < 0 || from + n > b.n) throw new Error(`packedColumns: columns [${from}, ${from + n}) of a ${b.k}x${b.n} packing`);
+  return { ...b, n, columns: { from: base + from, width: b.columns?.width ?? b.n } };
+}
+
 /** Packs B as k-blocks of `panel`-column panels (k-major, zero-padded past n) into `out` from `base`. */
 function packB(b: MatrixView, k: number, n: number, out: Float32Array | Float64Array, panel: number, base: number): void {
   const bd = b.data;
@@ -261,7 +274,7 @@ export function gemmPacked(
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c);
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc)) return;
-  jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc);
+  jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc, b.columns);
 }
 
 // ---- the JavaScript kernel (float64 and integer outputs) ----------------------------------------
@@ -276,15 +289,19 @@ function jsGemm(
   cOffset: number,
   accumulate: boolean,
   ldc: number,
+  columns?: PackedB['columns'],
 ): void {
   if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
   const panels = Math.ceil(n / NR);
+  // a column block of a wider packing: its k-blocks hold every panel of the full width
+  const widthPanels = columns ? Math.ceil(columns.width / NR) : panels;
+  const firstPanel = columns ? columns.from / NR : 0;
   const aSize = Math.min(MC, roundUp(m, MR)) * Math.min(KC, k);
   if (packABuf.length < aSize) packABuf = new Float64Array(aSize);
   const pa = packABuf;
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = Math.min(KC, k - k0);
-    const bBlock = k0 * panels * NR;
+    const bBlock = k0 * widthPanels * NR;
     for (let ic = 0; ic < m; ic += MC) {
       const mc = Math.min(MC, m - ic);
       if ('pack' in a) {
@@ -295,7 +312,7 @@ function jsGemm(
       for (let jp = 0; jp < panels; jp++) {
         const j0 = jp * NR;
         const w = Math.min(NR, n - j0);
-        const ibStart = bBlock + jp * NR * kc;
+        const ibStart = bBlock + (firstPanel + jp) * NR * kc;
         for (let ip = 0; ip < mc; ip += MR) {
           const h = Math.min(MR, mc - ip);
           let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
@@ -386,7 +403,7 @@ function storeEdge(c: TypedArray, r: number, w: number, v0: number, v1: number, 
  * Runs C (+)= A·B on the SIMD kernel; false (nothing written) if its memory cannot hold the operands.
  * Layout of the kernel's memory, in floats: B from 0, either packed (k-blocks of KC rows,
  * TILE_N-column panels) or, row-major, copied as is; then the C block (MC rows, n rounded up to
- * TILE_N) the tiles accumulate into and that is copied out once per block of rows; then A: either
+ * TILE_N; zeros, or C's rows when accumulating) the tiles add onto and that is copied out once per block of rows; then A: either
  * all of a row-major or column-major A copied as is, or one packed MC x KC block followed by an
  * ImplicitA's source. The kernel reads operands copied as is in place, so they cost a memcpy
  * rather than a packing loop: the filter gradient of a convolution (im2col rows transposed, times
@@ -410,7 +427,9 @@ function simdGemm(
   // a row-major B is read in place (the kernel reads eight columns from each row: past n they are
   // the next row's or the slack after the copy, and their results are dropped)
   const bInPlace = bView !== null && bView.colStride === 1 && bView.rowStride >= n && bView.rowStride <= Math.min(4 * n8, MAX_IN_PLACE_STEP) && k * bView.rowStride <= MAX_IN_PLACE;
-  const cBase = bInPlace ? (k - 1) * bView.rowStride + n8 : k * n8;
+  // a packed B is laid out whole (all its columns when this product takes a block of them)
+  const packedWidth8 = 'rowStride' in b ? n8 : roundUp(b.columns?.width ?? n, TILE_N);
+  const cBase = bInPlace ? (k - 1) * bView.rowStride + n8 : k * packedWidth8;
   const aBase = cBase + mcMax * n8;
   const implicit = 'pack' in a ? a : null;
   const view = 'pack' in a ? null : a;
@@ -430,10 +449,11 @@ function simdGemm(
   } else {
     const packed = b as PackedB;
     if (packed.id === undefined || packed.id !== simdBId) {
-      relayoutPackedB(packed, f, n8);
+      relayoutPackedB(packed, f, packedWidth8);
       simdBId = packed.id ?? -1;
     }
   }
+  const firstColumn = 'rowStride' in b ? 0 : (b.columns?.from ?? 0);
   const srcBase = aBase + mcMax * Math.min(KC, k);
   if (aLayout) copySpan(view!, (m - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1, f, aBase);
   else if (implicit) f.set(implicit.source, srcBase);
@@ -442,7 +462,10 @@ function simdGemm(
   for (let ic = 0; ic < m; ic += MC) {
     const mc = Math.min(MC, m - ic);
     const mcTiles = roundUp(mc, TILE_M);
+    // the tiles add onto the block: zeros, or C's rows when accumulating (two copies, not a JavaScript add per value)
     f.fill(0, cBase, cBase + mcTiles * n8);
+    if (accumulate && n === n8 && ldc === n) f.set(c.subarray(cOffset + ic * n, cOffset + (ic + mc) * n), cBase);
+    else if (accumulate) for (let i = 0; i < mc; i++) f.set(c.subarray(cOffset + (ic + i) * ldc, cOffset + (ic + i) * ldc + n), cBase + i * n8);
     for (let k0 = 0; k0 < k; k0 += KC) {
       const kc = Math.min(KC, k - k0);
       let aPtr: number;
@@ -461,21 +484,16 @@ function simdGemm(
       // B's k-block from k0: in place, rows of its stride and panels side by side; packed, panels of kc rows of TILE_N
       const bRead = bInPlace
         ? { b: k0 * bView.rowStride * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4 }
-        : { b: k0 * n8 * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
+        : { b: (k0 * packedWidth8 + firstColumn * kc) * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
       const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
       runTiles(kernel, block, splitsBlock(mcTiles, n8, kc));
     }
-    if (!accumulate && n === n8 && ldc === n) {
+    if (n === n8 && ldc === n) {
       // rows of C are contiguous on both sides: one copy for the block (not a subarray per row)
       c.set(f.subarray(cBase, cBase + mc * n), cOffset + ic * n);
       continue;
     }
-    for (let i = 0; i < mc; i++) {
-      const src = cBase + i * n8;
-      const dst = cOffset + (ic + i) * ldc;
-      if (accumulate) for (let j = 0; j < n; j++) c[dst + j] += f[src + j];
-      else c.set(f.subarray(src, src + n), dst);
-    }
+    for (let i = 0; i < mc; i++) c.set(f.subarray(cBase + i * n8, cBase + i * n8 + n), cOffset + (ic + i) * ldc);
   }
   return true;
 }
@@ -505,9 +523,10 @@ function copySpan(view: MatrixView, floats: number, f: Float32Array, at: number)
   f.set(view.data.subarray(view.offset, view.offset + span), at);
 }
 
-/** Re-lays a `packMatrixB` result (float64, NR-column panels) as the SIMD kernel's B at 0. */
+/** Re-lays a `packMatrixB` result (float64, NR-column panels; all of it for a column block) as the SIMD kernel's B at 0. */
 function relayoutPackedB(b: PackedB, f: Float32Array, n8: number): void {
-  const { k, n, data } = b;
+  const { k, data } = b;
+  const n = b.columns?.width ?? b.n;
   const n4 = roundUp(n, NR);
   let p = 0;
   for (let k0 = 0; k0 < k; k0 += KC) {
