@@ -1,6 +1,10 @@
 import { registerCpuKernel } from '../../kernel';
-import { PackedB } from '../../gemm';
+import { PackedB, packedColumns } from '../../gemm';
+import { kernelScratch } from '../../scratch';
 import { activations, clipValue, multiplyPacked, packRecurrent, scanSequences, setup } from './recurrent';
+
+/** R_h^T packed on its own for the candidate's product where it cannot be a block of the step's packing, kept across calls. */
+const candidatePack = kernelScratch();
 
 /**
  * ONNX GRU: gates z, r, h in W, R and B. With `linearBeforeReset` the candidate takes r ⊙ (R_h·h),
@@ -10,7 +14,7 @@ registerCpuKernel('gru', (inputs, attrs, ctx) => {
   const s = setup(inputs, attrs, ctx);
   const { hidden: H, batch, clip } = s;
   const b = s.get('b')?.data;
-  const acts = activations(attrs, ['Sigmoid', 'Tanh'], s.dirs);
+  const { slots, functions: acts } = activations(attrs, ['Sigmoid', 'Tanh'], s.dirs);
   const linearBeforeReset = attrs.linearBeforeReset === true;
   const stepGates = linearBeforeReset ? 3 : 2;
   // R_h's bias: inside the reset product with linearBeforeReset, so never folded into the projections
@@ -18,13 +22,20 @@ registerCpuKernel('gru', (inputs, attrs, ctx) => {
   const update = new Float64Array(batch * H);
   const resetH = new Float64Array(batch * H);
   const candidate = new (inputs[0].dtype === 'float32' ? Float32Array : Float64Array)(batch * H);
-  const packedRh: PackedB[] = [];
+  // R_h^T: columns 2H.. of the step's packing where they start on a SIMD panel (a multiple of 8), else packed on its own
+  let packedRh: { d: number; packed: PackedB } | undefined;
+  const candidateProduct = (d: number, packed: PackedB): PackedB => {
+    if ((2 * H) % 8 === 0) return packedColumns(packed, 2 * H, H);
+    if (packedRh?.d !== d) packedRh = { d, packed: packRecurrent(s.get('r')!, d, 3, H, 2, 1, candidatePack) };
+    return packedRh.packed;
+  };
   return scanSequences(s, attrs, inputs[0].dtype, ctx, {
     gates: 3,
     initialStates: ['initialH'],
     foldedBiasGates: 2,
     stepGates,
-    step({ d, xw, rh, states: [h], each }) {
+    simd: { kind: linearBeforeReset ? 'gruLinearBeforeReset' : 'gru', activations: slots, clip, bias: b },
+    step({ d, xw, rh, packed, states: [h], each }) {
       const [f, g] = acts[d];
       const gate = (xo: number, ro: number, j: number, k: number) => xw[xo + j * H + k] + rh[ro + j * H + k];
       if (linearBeforeReset) {
@@ -44,8 +55,7 @@ registerCpuKernel('gru', (inputs, attrs, ctx) => {
           resetH[so + k] = f(clipValue(gate(xo, ro, 1, k), clip)) * h[so + k];
         }
       });
-      packedRh[d] ??= packRecurrent(s.get('r')!, d, 3, H, 2, 1);
-      multiplyPacked(batch, resetH, packedRh[d], candidate);
+      multiplyPacked(batch, resetH, candidateProduct(d, packed), candidate);
       each((xo, _ro, so) => {
         for (let k = 0; k < H; k++) {
           const cand = g(clipValue(xw[xo + 2 * H + k] + candidate[so + k] + rbh(d, k), clip));

@@ -6,13 +6,14 @@ registerCpuKernel('lstm', (inputs, attrs, ctx) => {
   const s = setup(inputs, attrs, ctx);
   const { hidden: H, clip } = s;
   const p = s.get('p')?.data;
-  const acts = activations(attrs, ['Sigmoid', 'Tanh', 'Tanh'], s.dirs);
+  const { slots, functions: acts } = activations(attrs, ['Sigmoid', 'Tanh', 'Tanh'], s.dirs);
   const coupled = attrs.inputForget === true;
   return scanSequences(s, attrs, inputs[0].dtype, ctx, {
     gates: 4,
     initialStates: ['initialH', 'initialC'],
     foldedBiasGates: 4,
     stepGates: 4,
+    simd: { kind: 'lstm', activations: slots, clip, coupled, peepholes: p },
     step({ d, xw, rh, states: [h, c], each }) {
       const [f, g, out] = acts[d];
       const peepholes = p ? d * 3 * H : -1;

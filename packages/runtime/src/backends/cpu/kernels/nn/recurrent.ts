@@ -1,6 +1,8 @@
 import { GraphcError, ShapeError, TensorValue, ops } from '@graphc/graph';
-import { PackedB, gemm, gemmPacked, packMatrixB } from '../../gemm';
+import { PackedB, gemm, gemmPacked, packMatrixB, packedBSize, packedColumns } from '../../gemm';
 import type { KernelContext } from '../../kernel';
+import { Scratch, kernelScratch } from '../../scratch';
+import { SimdCell, SimdCellSpec, simdCell } from './recurrent-simd';
 
 /**
  * What lstm, gru and rnn share: reading the optional inputs, ONNX's activation functions, and the
@@ -38,9 +40,10 @@ function activation(name: string, alpha: number, beta: number): Activation {
   }
 }
 
-/** The activation functions of each direction (ops.rnnActivations: the slots every backend reads). */
-export function activations(attrs: Record<string, unknown>, defaults: string[], dirs: number): Activation[][] {
-  return ops.rnnActivations(attrs, defaults, dirs).map((slots) => slots.map((a) => activation(a.name, a.alpha, a.beta)));
+/** The activation slots of each direction (ops.rnnActivations: the slots every backend reads) and their functions. */
+export function activations(attrs: Record<string, unknown>, defaults: string[], dirs: number): { slots: ops.RnnActivation[][]; functions: Activation[][] } {
+  const slots = ops.rnnActivations(attrs, defaults, dirs);
+  return { slots, functions: slots.map((direction) => direction.map((a) => activation(a.name, a.alpha, a.beta))) };
 }
 
 export interface RecurrentSetup extends ops.RnnGeometry {
@@ -87,26 +90,28 @@ function outputs(s: RecurrentSetup, dtype: TensorValue['dtype'], ctx: KernelCont
   return { y, finals, yAt, finalAt };
 }
 
-/** Initial state `name` ([dirs, batch, hidden], or [batch, dirs, hidden] in layout 1) of direction d as [batch, hidden], else zeros. */
-function initialState(s: RecurrentSetup, name: string, d: number): Float64Array {
+/** Sets `h` ([batch, hidden], zeros) to initial state `name` ([dirs, batch, hidden], or [batch, dirs, hidden] in layout 1) of direction d, when given. */
+function initialState(s: RecurrentSetup, name: string, d: number, h: GateRows): void {
   const v = s.get(name);
-  const h = new Float64Array(s.batch * s.hidden);
-  if (!v) return h;
+  if (!v) return;
   for (let b = 0; b < s.batch; b++) {
     const base = s.layout === 1 ? (b * s.dirs + d) * s.hidden : (d * s.batch + b) * s.hidden;
     for (let k = 0; k < s.hidden; k++) h[b * s.hidden + k] = v.data[base + k];
   }
-  return h;
 }
 
-/** gates (of `total`) of direction d of R ([dirs, total * H, H]), from gate `from`, packed as R^T (H x gates * H) for gemmPacked. */
-export function packRecurrent(r: TensorValue, d: number, total: number, hidden: number, from: number, gates: number): PackedB {
+/**
+ * gates (of `total`) of direction d of R ([dirs, total * H, H]), from gate `from`, packed as R^T
+ * (H x gates * H) for gemmPacked, into `scratch` (valid until its next use).
+ */
+export function packRecurrent(r: TensorValue, d: number, total: number, hidden: number, from: number, gates: number, scratch: Scratch): PackedB {
   const offset = (d * total + from) * hidden * hidden;
-  return packMatrixB(hidden, gates * hidden, { data: r.data, offset, rowStride: 1, colStride: hidden });
+  const into = scratch('float64', packedBSize(hidden, gates * hidden)) as Float64Array;
+  return packMatrixB(hidden, gates * hidden, { data: r.data, offset, rowStride: 1, colStride: hidden }, into);
 }
 
-/** rows x cols of `a` (row-major, float64) times packed B into `out`. */
-export function multiplyPacked(rows: number, a: Float64Array, b: PackedB, out: GateRows): void {
+/** rows x cols of `a` (row-major) times packed B into `out`. */
+export function multiplyPacked(rows: number, a: GateRows, b: PackedB, out: GateRows): void {
   gemmPacked(rows, b.n, b.k, { data: a, offset: 0, rowStride: b.k, colStride: 1 }, b, out);
 }
 
@@ -117,6 +122,8 @@ export interface RecurrentStep {
   xw: GateRows;
   /** h_prev·R^T for the first `stepGates` gates, row b from b * stepGates * H. */
   rh: GateRows;
+  /** R^T of every gate of this direction, packed (gru multiplies its last gate from it itself). */
+  packed: PackedB;
   /** The states as [batch, hidden], H first; the cell updates the rows of the entries it steps. */
   states: Float64Array[];
   /** Calls `visit` for every entry inside its sequence at this step, with its offsets in xw, rh and the states. */
@@ -133,6 +140,8 @@ export interface RecurrentCell {
   /** Leading gates of R multiplied by h_prev in the step's GEMM (gru without linearBeforeReset multiplies its last gate itself). */
   stepGates: number;
   step(s: RecurrentStep): void;
+  /** The cell's SIMD form for float32 (recurrent-simd.ts), used where it applies. */
+  simd?: SimdCellSpec;
 }
 
 /**
@@ -147,9 +156,8 @@ export function scanSequences(s: RecurrentSetup, attrs: Record<string, unknown>,
   const { seq, batch, input, hidden: H, dirs, layout, lengths } = s;
   const gh = cell.gates * H;
   const stepWidth = cell.stepGates * H;
-  const Rows = dtype === 'float32' ? Float32Array : Float64Array;
-  const xw = new Rows(seq * batch * gh);
-  const rh = new Rows(batch * stepWidth);
+  const xw = gateScratch(dtype, seq * batch * gh);
+  const rh = dtype === 'float32' ? new Float32Array(batch * stepWidth) : new Float64Array(batch * stepWidth);
   const w = s.get('w')!.data;
   const r = s.get('r')!;
   const bias = s.get('b')?.data;
@@ -157,12 +165,16 @@ export function scanSequences(s: RecurrentSetup, attrs: Record<string, unknown>,
   // X is [seq * batch, input] in memory order either way; the row of (t, b) depends on the layout
   const xwRow = layout === 1 ? (t: number, b: number) => b * seq + t : (t: number, b: number) => t * batch + b;
   const time = new Int32Array(batch);
+  const rows = new Int32Array(batch);
   for (let d = 0; d < dirs; d++) {
-    if (bias) fillBias(xw, bias, d, gh, cell.foldedBiasGates * H);
+    if (bias) fillBias(xw.subarray(0, seq * batch * gh), bias, d, gh, cell.foldedBiasGates * H);
     const x = { data: s.x.data, offset: 0, rowStride: input, colStride: 1 };
     gemm(seq * batch, gh, input, x, { data: w, offset: d * gh * input, rowStride: 1, colStride: input }, xw, 0, bias !== undefined);
-    const packed = packRecurrent(r, d, cell.gates, H, 0, cell.stepGates);
-    const states = cell.initialStates.map((name) => initialState(s, name, d));
+    const packed = packRecurrent(r, d, cell.gates, H, 0, cell.gates, stepPack);
+    const stepProduct = cell.stepGates < cell.gates ? packedColumns(packed, 0, stepWidth) : packed;
+    const simd: SimdCell | null = cell.simd && xw instanceof Float32Array ? simdCell(cell.simd, d, batch, H, packed) : null;
+    const states = simd ? simd.states : cell.initialStates.map(() => new Float64Array(batch * H));
+    cell.initialStates.forEach((name, i) => initialState(s, name, d, states[i]));
     const reverse = d === 1 || attrs.direction === 'reverse';
     const each = (visit: (xwOffset: number, rhOffset: number, stateOffset: number) => void) => {
       for (let b = 0; b < batch; b++) if (time[b] >= 0) visit(xwRow(time[b], b) * gh, b * stepWidth, b * H);
@@ -172,11 +184,13 @@ export function scanSequences(s: RecurrentSetup, attrs: Record<string, unknown>,
       for (let b = 0; b < batch; b++) {
         const len = lengths[b];
         time[b] = step >= len ? -1 : reverse ? len - 1 - step : step;
+        rows[b] = time[b] < 0 ? -1 : xwRow(time[b], b);
         active ||= step < len;
       }
       if (!active) break;
-      multiplyPacked(batch, states[0], packed, rh);
-      cell.step({ d, xw, rh, states, each });
+      multiplyPacked(batch, states[0], stepProduct, simd ? simd.rh : rh);
+      if (simd) simd.step(xw as Float32Array, rows);
+      else cell.step({ d, xw, rh, packed, states: states as Float64Array[], each });
       for (let b = 0; b < batch; b++) if (time[b] >= 0) y.data.set(states[0].subarray(b * H, (b + 1) * H), yAt(time[b], d, b));
     }
     states.forEach((state, i) => {
@@ -185,6 +199,10 @@ export function scanSequences(s: RecurrentSetup, attrs: Record<string, unknown>,
   }
   return [y, ...finals];
 }
+
+/** X·W^T for every step, and R^T packed for the steps' products, kept across calls. */
+const gateScratch = kernelScratch();
+const stepPack = kernelScratch();
 
 /** Fills every row of xw with direction d's Wb, plus its Rb over the first `folded` columns (the projections then add onto it). */
 function fillBias(xw: GateRows, bias: TensorValue['data'], d: number, gh: number, folded: number): void {

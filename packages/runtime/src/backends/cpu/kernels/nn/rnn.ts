@@ -5,12 +5,13 @@ import { activations, clipValue, scanSequences, setup } from './recurrent';
 registerCpuKernel('rnn', (inputs, attrs, ctx) => {
   const s = setup(inputs, attrs, ctx);
   const { hidden: H, clip } = s;
-  const acts = activations(attrs, ['Tanh'], s.dirs);
+  const { slots, functions: acts } = activations(attrs, ['Tanh'], s.dirs);
   return scanSequences(s, attrs, inputs[0].dtype, ctx, {
     gates: 1,
     initialStates: ['initialH'],
     foldedBiasGates: 1,
     stepGates: 1,
+    simd: { kind: 'rnn', activations: slots, clip },
     step({ d, xw, rh, states: [h], each }) {
       const [f] = acts[d];
       each((xo, ro, so) => {

@@ -1,0 +1,167 @@
+import { I32, V128, get, i32, leb, op, set, simd, simdOp, vec } from './wasm-assembler';
+
+/**
+ * float32 math four lanes at a time for generated WebAssembly SIMD functions: e^x, the logistic
+ * sigmoid, tanh and ONNX's other recurrent activations, written into a FunctionWriter. WebAssembly
+ * has no transcendental instructions, so these are Cephes' single-precision polynomials (expf,
+ * tanhf), which onnxruntime's and Eigen's vectorized kernels resemble: within a few float32 ulps of
+ * the correctly rounded value, where the JavaScript kernels call Math.exp and Math.tanh one double
+ * at a time. NaN stays NaN, as in the JavaScript forms.
+ */
+
+/** Instructions pushing one v128. */
+export type Code = number[];
+
+const { f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Min, f32x4Max, f32x4Pmax, f32x4Abs, f32x4Neg, f32x4Ge, f32x4Gt, f32x4Lt, f32x4Nearest, i32x4TruncSatF32x4S, i32x4Add, i32x4Shl, v128And, v128Or, v128Bitselect } = simdOp;
+
+/** A v128.const of four float32 lanes, each `value` rounded to float32. */
+export function f32x4(value: number): Code {
+  const bytes = new Uint8Array(new Float32Array([value, value, value, value]).buffer);
+  return [0xfd, ...leb(simdOp.v128Const), ...bytes];
+}
+
+/** A v128.const of four int32 lanes. */
+function i32x4(value: number): Code {
+  const bytes = new Uint8Array(new Int32Array([value, value, value, value]).buffer);
+  return [0xfd, ...leb(simdOp.v128Const), ...bytes];
+}
+
+/** The code of a function whose i32 parameters come first, then `i32Locals` i32 locals, then v128 locals handed out as needed. */
+export class FunctionWriter {
+  readonly body: number[] = [];
+  private v128Locals = 0;
+
+  constructor(
+    readonly params: number,
+    private readonly i32Locals: number,
+  ) {}
+
+  /** Index of i32 local k (after the parameters). */
+  i32Local(k: number): number {
+    return this.params + k;
+  }
+
+  /** Appends instructions to the body. */
+  emit(...code: number[][]): void {
+    for (const c of code) this.body.push(...c);
+  }
+
+  /** Evaluates `value` into a new v128 local now; returns the code that reads it. */
+  keep(value: Code): Code {
+    const local = this.params + this.i32Locals + this.v128Locals++;
+    this.emit(value, set(local));
+    return get(local);
+  }
+
+  /** The function's code: its locals, its body and the closing `end`. */
+  code(): number[] {
+    return [...vec([[...leb(this.i32Locals), I32], [...leb(this.v128Locals), V128]]), ...this.body, op.end];
+  }
+}
+
+const binary = (code: number) => (a: Code, b: Code): Code => [...a, ...b, ...simd(code)];
+export const add = binary(f32x4Add);
+export const sub = binary(f32x4Sub);
+export const mul = binary(f32x4Mul);
+export const div = binary(f32x4Div);
+/** NaN-propagating minimum and maximum (Math.min, Math.max; -0 below +0). */
+export const min = binary(f32x4Min);
+export const max = binary(f32x4Max);
+const abs = (a: Code): Code => [...a, ...simd(f32x4Abs)];
+const neg = (a: Code): Code => [...a, ...simd(f32x4Neg)];
+/** Lanes of `a` where the mask is set, of `b` elsewhere. */
+const select = (a: Code, b: Code, mask: Code): Code => [...a, ...b, ...mask, ...simd(v128Bitselect)];
+/** p(x) with coefficients from the highest power down (Horner). */
+const polynomial = (x: Code, coefficients: number[]): Code =>
+  coefficients.slice(1).reduce((p, c) => add(mul(p, x), f32x4(c)), f32x4(coefficients[0]));
+
+/** Below this e^x leaves float32's normal range (2^-126): the argument is clamped there. */
+const EXP_MIN_ARGUMENT = -87.33654;
+
+/**
+ * e^x for x <= 0 (or NaN), Cephes' expf: x = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts, so
+ * n ln 2 is exact), e^r by a degree-6 polynomial, times 2^n built in the exponent bits. Arguments
+ * below -87.34 give 2^-126 (1.2e-38) instead of a subnormal or 0.
+ */
+function expNonPositive(w: FunctionWriter, x: Code): Code {
+  const xc = w.keep(max(x, f32x4(EXP_MIN_ARGUMENT)));
+  const n = w.keep([...mul(xc, f32x4(Math.LOG2E)), ...simd(f32x4Nearest)]);
+  const r = w.keep(add(sub(xc, mul(n, f32x4(0.693359375))), mul(n, f32x4(2.12194440e-4))));
+  const p = polynomial(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
+  const er = add(add(mul(p, mul(r, r)), r), f32x4(1));
+  // 2^n: n + 127 in the exponent field (n >= -126 after the clamp)
+  const twoToN = [...n, ...simd(i32x4TruncSatF32x4S), ...i32x4(127), ...simd(i32x4Add), ...i32(23), ...simd(i32x4Shl)];
+  return mul(er, twoToN);
+}
+
+/** 1 / (1 + e^-x) from e^-|x| (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) below. */
+function sigmoid(w: FunctionWriter, x: Code): Code {
+  const xk = w.keep(x);
+  const e = w.keep(expNonPositive(w, neg(abs(xk))));
+  return div(select(f32x4(1), e, [...xk, ...f32x4(0), ...simd(f32x4Ge)]), add(f32x4(1), e));
+}
+
+/** Cephes' tanhf: x + x^3 P(x^2) below |x| = 0.625, else (1 - e^-2|x|) / (1 + e^-2|x|) with x's sign. */
+function tanh(w: FunctionWriter, x: Code): Code {
+  const xk = w.keep(x);
+  const a = w.keep(abs(xk));
+  const z = w.keep(mul(xk, xk));
+  const small = add(mul(mul(polynomial(z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]), z), xk), xk);
+  const e = w.keep(expNonPositive(w, mul(a, f32x4(-2))));
+  const magnitude = div(sub(f32x4(1), e), add(f32x4(1), e));
+  const large = [...magnitude, ...xk, ...f32x4(-0), ...simd(v128And), ...simd(v128Or)];
+  return select(small, large, [...a, ...f32x4(0.625), ...simd(f32x4Lt)]);
+}
+
+/** An activation's code given its argument's, evaluating into `w` what it needs twice. */
+export type VectorActivation = (w: FunctionWriter, x: Code) => Code;
+
+/**
+ * The SIMD form of an ONNX recurrent activation (recurrent.ts has the JavaScript ones), or null for
+ * one without (Softplus).
+ */
+export function vectorActivation(activationName: string, alpha: number, beta: number): VectorActivation | null {
+  switch (activationName.toLowerCase()) {
+    case 'sigmoid':
+      return sigmoid;
+    case 'tanh':
+      return tanh;
+    case 'relu':
+      // 0 < x ? x : 0 (pmax), so NaN gives 0 as `x > 0 ? x : 0` does
+      return (_w, x) => [...f32x4(0), ...x, ...simd(f32x4Pmax)];
+    case 'affine':
+      return (_w, x) => add(mul(f32x4(alpha), x), f32x4(beta));
+    case 'leakyrelu':
+      return (w, x) => {
+        const xk = w.keep(x);
+        return select(xk, mul(f32x4(alpha), xk), [...xk, ...f32x4(0), ...simd(f32x4Ge)]);
+      };
+    case 'thresholdedrelu':
+      return (w, x) => {
+        const xk = w.keep(x);
+        return [...xk, ...xk, ...f32x4(alpha), ...simd(f32x4Gt), ...simd(v128And)];
+      };
+    case 'scaledtanh':
+      return (w, x) => mul(f32x4(alpha), tanh(w, mul(f32x4(beta), x)));
+    case 'hardsigmoid':
+      return (_w, x) => max(f32x4(0), min(f32x4(1), add(mul(f32x4(alpha), x), f32x4(beta))));
+    case 'elu':
+      return (w, x) => {
+        const xk = w.keep(x);
+        const below = mul(f32x4(alpha), sub(expNonPositive(w, min(xk, f32x4(0))), f32x4(1)));
+        return select(xk, below, [...xk, ...f32x4(0), ...simd(f32x4Ge)]);
+      };
+    case 'softsign':
+      return (w, x) => {
+        const xk = w.keep(x);
+        return div(xk, add(f32x4(1), abs(xk)));
+      };
+    default:
+      return null;
+  }
+}
+
+/** x clamped to [-clip, clip] (NaN kept); no code for an infinite clip. */
+export function clipped(x: Code, clip: number): Code {
+  return clip === Infinity ? x : min(max(x, f32x4(-clip)), f32x4(clip));
+}
