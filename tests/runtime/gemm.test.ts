@@ -104,6 +104,9 @@ describe.each([
     [7, 129, 256],
     [300, 20, 70],
     [300, 129, 7],
+    // few rows: a row-major B read in place past 256 columns, a transposed one as C^T = B^T·A^T
+    [16, 300, 40],
+    [64, 257, 33],
   ];
   for (const [m, n, k] of sizes) {
     test(`${m}x${k} @ ${k}x${n} matches a naive loop, plain and transposed operands`, () => {

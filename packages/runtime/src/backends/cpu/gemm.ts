@@ -52,6 +52,12 @@ const MAX_IN_PLACE = 1 << 24;
 const MAX_IN_PLACE_STEP = 256;
 /** Columns of C up to which a transposed A is read in place whatever its step (inPlaceLayout). */
 const NARROW_C = 64;
+/**
+ * Rows of A up to which packing B (k x n) costs more than it saves, so a row-major B is read in
+ * place whatever its row stride and a transposed one is multiplied as C^T = B^T·A^T (a dense layer
+ * or LSTM step over a small batch). bench/kernels.js --only small-products measures both ways.
+ */
+const FEW_ROWS = 64;
 const MR = 4;
 const NR = 4;
 /** Both kernels compute tiles of this many rows of C. */
@@ -243,6 +249,7 @@ export function gemm(
   }
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c);
+  if (simd && m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && productTransposed(simd, m, n, k, a, b, c, cOffset, accumulate)) return;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n)) return;
   const size = packedBSize(k, n);
   if (packBBuf.length < size) packBBuf = new Float64Array(size);
@@ -426,7 +433,7 @@ function simdGemm(
   const bView = 'rowStride' in b ? b : null;
   // a row-major B is read in place (the kernel reads eight columns from each row: past n they are
   // the next row's or the slack after the copy, and their results are dropped)
-  const bInPlace = bView !== null && bView.colStride === 1 && bView.rowStride >= n && bView.rowStride <= Math.min(4 * n8, MAX_IN_PLACE_STEP) && k * bView.rowStride <= MAX_IN_PLACE;
+  const bInPlace = bView !== null && bView.colStride === 1 && bView.rowStride >= n && (bView.rowStride <= Math.min(4 * n8, MAX_IN_PLACE_STEP) || m <= FEW_ROWS) && k * bView.rowStride <= MAX_IN_PLACE;
   // a packed B is laid out whole (all its columns when this product takes a block of them)
   const packedWidth8 = 'rowStride' in b ? n8 : roundUp(b.columns?.width ?? n, TILE_N);
   const cBase = bInPlace ? (k - 1) * bView.rowStride + n8 : k * packedWidth8;
@@ -494,6 +501,28 @@ function simdGemm(
       continue;
     }
     for (let i = 0; i < mc; i++) c.set(f.subarray(cBase + i * n8, cBase + i * n8 + n), cOffset + (ic + i) * ldc);
+  }
+  return true;
+}
+
+let transposedC = new Float32Array(0);
+
+/**
+ * C (+)= A·B for a few rows of A and a transposed B (B^T row-major: a dense layer's x·W^T), as
+ * C^T = B^T·A^T on the SIMD kernel: B^T is read in place and only A^T (k x m) is packed, then C^T
+ * is written back transposed. Packing B would touch all of its k x n values for a product that
+ * uses each only m times. False where the kernel's memory cannot hold the operands.
+ */
+function productTransposed(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, accumulate: boolean): boolean {
+  if (transposedC.length < n * m) transposedC = new Float32Array(n * m);
+  const ct = transposedC;
+  const bt: MatrixView = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: 1 };
+  const at: MatrixView = { data: a.data, offset: a.offset, rowStride: a.colStride, colStride: a.rowStride };
+  if (!simdGemm(kernel, n, m, k, bt, at, ct, 0, false, m)) return false;
+  for (let i = 0; i < m; i++) {
+    const row = cOffset + i * n;
+    if (accumulate) for (let j = 0; j < n; j++) c[row + j] += ct[j * m + i];
+    else for (let j = 0; j < n; j++) c[row + j] = ct[j * m + i];
   }
   return true;
 }
