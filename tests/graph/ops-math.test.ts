@@ -253,6 +253,29 @@ describe('matmul', () => {
     expectClose(out, expected, 1e-12);
   });
 
+  // one B for a batch: one tall product (row-major A), B packed once (transposed A), a broadcast A
+  test.each([
+    ['A [3,2,5,7] row-major, B [7,6]', [3, 2, 5, 7], [7, 6], false, false],
+    ['A [4,7,5] transposed, B [7,6]', [4, 7, 5], [7, 6], true, false],
+    ['A [4,5,7], B [6,7] transposed', [4, 5, 7], [6, 7], false, true],
+    ['A [2,1,5,7], B [1,7,6] (batch dims of 1)', [2, 1, 5, 7], [1, 7, 6], false, false],
+  ] as [string, number[], number[], boolean, boolean][])('batched, %s: every entry against a naive loop, float32 and float64', async (_label, sa, sb, ta, tb) => {
+    const sizeA = sa.reduce((p, d) => p * d, 1);
+    const sizeB = sb.reduce((p, d) => p * d, 1);
+    const [m, k] = ta ? [sa[sa.length - 1], sa[sa.length - 2]] : [sa[sa.length - 2], sa[sa.length - 1]];
+    const n = tb ? sb[sb.length - 2] : sb[sb.length - 1];
+    const a = rand(sizeA, 5);
+    const b = rand(sizeB, 6);
+    const plain = (x: number[], rows: number, cols: number, t: boolean): number[] => (t ? Array.from({ length: rows * cols }, (_, i) => x[(i % cols) * rows + Math.floor(i / cols)]) : x);
+    const expected: number[] = [];
+    for (let e = 0; e < sizeA / (m * k); e++) expected.push(...naive(plain(a.slice(e * m * k, (e + 1) * m * k), m, k, ta), plain(b.slice(0, k * n), k, n, tb), m, k, n));
+    for (const [make, tol] of [[f64, 1e-12], [f32, 1e-5]] as const) {
+      const out = await run([make(a, sa), make(b, sb)], (x, y) => ops.matmul(x, y, { transposeA: ta, transposeB: tb }));
+      expect(out.shape).toEqual([...sa.slice(0, -2), m, n]);
+      expectClose(out, expected, tol);
+    }
+  });
+
   test('int32 matmul', async () => {
     const out = await run([i32([1, 2, 3, 4], [2, 2]), i32([5, 6, 7, 8], [2, 2])], ops.matmul);
     expect(out.dtype).toBe('int32');

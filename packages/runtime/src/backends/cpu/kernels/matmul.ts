@@ -1,8 +1,8 @@
 import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
-import { gemm } from '../gemm';
+import { gemm, gemmPacked, packMatrixB } from '../gemm';
 import { broadcastResultShape, registerCpuKernel } from '../kernel';
 
-/** Batched matmul: broadcast batch dims, then one GEMM per batch entry on strided views. */
+/** Batched matmul: broadcast batch dims, then one GEMM per batch entry on strided views (one in all where B is shared). */
 registerCpuKernel('matmul', (inputs, attrs, ctx) => {
   const [a, b] = inputs;
   const { transposeA: ta, transposeB: tb, m, k, n, batchA, batchB } = ops.matmulGeometry(a.shape, b.shape, attrs);
@@ -24,6 +24,20 @@ registerCpuKernel('matmul', (inputs, attrs, ctx) => {
   };
   const matA = m * k;
   const matB = k * n;
+  const bView = (offset: number) => ({ data: b.data, offset, rowStride: tb ? 1 : n, colStride: tb ? k : 1 });
+  if (count > 1 && sizeOf(batchB) === 1) {
+    // one B for every entry: a row-major A whose batch is not broadcast is one tall product (an
+    // input projection over every time step), else B is packed once for all the products
+    if (!ta && sizeOf(batchA) === count) {
+      gemm(count * m, n, k, { data: a.data, offset: 0, rowStride: k, colStride: 1 }, bView(0), out.data);
+      return [out];
+    }
+    const packed = packMatrixB(k, n, bView(0));
+    for (let i = 0; i < count; i++) {
+      gemmPacked(m, n, k, { data: a.data, offset: offsetIn(batchA, i) * matA, rowStride: ta ? 1 : k, colStride: ta ? m : 1 }, packed, out.data, i * m * n);
+    }
+    return [out];
+  }
   for (let i = 0; i < count; i++) {
     const aOff = offsetIn(batchA, i) * matA;
     const bOff = offsetIn(batchB, i) * matB;
@@ -32,7 +46,7 @@ registerCpuKernel('matmul', (inputs, attrs, ctx) => {
       n,
       k,
       { data: a.data, offset: aOff, rowStride: ta ? 1 : k, colStride: ta ? m : 1 },
-      { data: b.data, offset: bOff, rowStride: tb ? 1 : n, colStride: tb ? k : 1 },
+      bView(bOff),
       out.data,
       i * m * n,
     );
