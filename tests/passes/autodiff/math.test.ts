@@ -152,6 +152,8 @@ describe('matmul gradients', () => {
     ['both transposed', [4, 3], [5, 4], true, true],
     ['batched', [2, 3, 4], [2, 4, 5], false, false],
     ['batch broadcast (B shared)', [2, 3, 4], [4, 5], false, false],
+    ['rank 4 A, B shared and transposed', [2, 3, 2, 4], [5, 4], false, true],
+    ['B shared, A transposed', [3, 4, 2], [4, 5], true, false],
     ['batch broadcast (1 vs 2)', [1, 3, 4], [2, 4, 2], false, false],
     ['batch broadcast rank 4, transposed', [2, 1, 4, 3], [3, 2, 4], true, true],
   ];
@@ -159,6 +161,18 @@ describe('matmul gradients', () => {
     const r = await checkGradients((a, b) => ops.matmul(a, b, { transposeA, transposeB }), [values(sa, 3), values(sb, 4)]);
     expect(r.symbolic[0].shape).toEqual(sa);
     expect(r.symbolic[1].shape).toEqual(sb);
+  });
+
+  test("a B shared by A's batch takes its gradient from one product of the batch's rows", () => {
+    const g = new Graph();
+    const [a, b] = [g.placeholder('float32', [null, 7, 4], 'a'), g.placeholder('float32', [5, 4], 'b')];
+    const [db] = gradients(ops.reduceSum(ops.matmul(a, b, { transposeB: true })), [b]);
+    expect(db.node.op).toBe('matmul');
+    expect(db.shape).toEqual([5, 4]);
+    expect(db.node.inputs.map((t) => [t.node.op, t.shape])).toEqual([
+      ['reshape', [null, 5]],
+      ['reshape', [null, 4]],
+    ]);
   });
 
   test('float32 matmul gradient matches within float32 tolerance', async () => {

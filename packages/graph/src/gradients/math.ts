@@ -17,6 +17,7 @@ import {
 } from '../ops/math/binary';
 import { cos, erf, exp, floor, log, neg, sigmoid, sign, sin, square, tanh } from '../ops/math/unary';
 import { matmul } from '../ops/math/matmul';
+import { reshape } from '../ops/array/reshape';
 import { broadcastReduces, broadcastToShapeOf, sumToShapeOf } from '../ops/math/broadcast-gradient';
 import { scalarOf, unbroadcast } from './helpers';
 
@@ -160,6 +161,14 @@ setGradient('matmul', ({ node, inputs, grads }) => {
   } else {
     da = matmul(b, dc, { transposeA: true, transposeB: true });
     db = matmul(dc, a, { transposeA: true, transposeB: true });
+  }
+  // one B for a batch of A (a dense layer over [batch, time, features]): dB is one product of the
+  // batch's rows, A^T·dC over [N * m, k] and [N * m, n], not N products summed afterwards
+  const [depth, width] = [a.shape[a.shape.length - 1], dc.shape[dc.shape.length - 1]];
+  if (b.shape.length === 2 && a.shape.length > 2 && !ta && depth !== null && width !== null) {
+    const [rowsA, rowsC] = [reshape(a, [-1, depth]), reshape(dc, [-1, width])];
+    db = tb ? matmul(rowsC, rowsA, { transposeA: true }) : matmul(rowsA, rowsC, { transposeA: true });
+    return [batchUnbroadcast(da, a, b), db];
   }
   return [batchUnbroadcast(da, a, b), batchUnbroadcast(db, b, a)];
 });
