@@ -1,4 +1,4 @@
-import { Graph, Session, SymbolicTensor, TensorValue, checkGradients, ops, tensor } from 'graphc';
+import { Graph, Session, SymbolicTensor, TensorValue, checkGradients, gradients, ops, tensor } from 'graphc';
 import { unrollRecurrent } from '../../../packages/graph/src/gradients/recurrent';
 import type { RecurrentOp } from '../../../packages/graph/src/gradients/recurrent';
 import { values } from './helpers';
@@ -123,6 +123,58 @@ describe('lstm, gru and rnn gradients (float64, central differences)', () => {
     const c = RECURRENT.find((k) => k.label === 'lstm forward')!;
     await checkGradients((...t) => recurrentNode(c, t)[1], c.inputs.map(([, v]) => v));
   });
+
+  // R's gradient is one product over every step's rows; fed as W too (input size = hidden), the
+  // tensor keeps the step-by-step sum, which also carries its W gradient
+  test.each([
+    ['lstm', 4, { direction: 'bidirectional' }],
+    ['gru', 3, {}],
+    ['rnn', 1, { direction: 'reverse' }],
+  ] as const)('%s with one tensor as both W and R', async (op, gates, attrs) => {
+    const dirs = 'direction' in attrs && attrs.direction === 'bidirectional' ? 2 : 1;
+    const inputs = [values([SEQ, BATCH, H], 30, -1.5, 1.5), values([dirs, gates * H, H], 31, -0.8, 0.8), values([dirs, 2 * gates * H], 32, -0.8, 0.8)];
+    const r = await checkGradients((x, wr, b) => x.graph.addNode(op, [x, wr, wr, b], { hiddenSize: H, ...attrs, inputs: ['x', 'w', 'r', 'b'] }).outputTensors, inputs);
+    expect(Array.from(r.symbolic[1].data).some((v) => v !== 0)).toBe(true);
+  });
+
+  test("R's gradient is one product over all the steps, not one per step", () => {
+    const g = new Graph({ makeDefault: false });
+    const [x, w, r] = [g.placeholder('float32', [6, 5, 3], 'x'), g.placeholder('float32', [1, 16, 3], 'w'), g.placeholder('float32', [1, 16, 4], 'r')];
+    const [y] = g.addNode('lstm', [x, w, r], { hiddenSize: 4, inputs: ['x', 'w', 'r'] }).outputTensors;
+    const [dr] = gradients(ops.reduceSum(y), [r]);
+    const seen = new Set<SymbolicTensor>();
+    const products: SymbolicTensor[] = [];
+    const walk = (t: SymbolicTensor): void => {
+      if (seen.has(t)) return;
+      seen.add(t);
+      if (t.node.op === 'matmul' && t.shape[0] === 16 && t.shape[1] === 4) products.push(t);
+      t.node.inputs.forEach(walk);
+    };
+    walk(dr);
+    expect(products.length).toBe(1);
+    expect(products[0].node.inputs.map((t) => [t.node.op, t.shape])).toEqual([
+      ['concat', [1 + 5 * 5, 16]],
+      ['concat', [1 + 5 * 5, 4]],
+    ]);
+  });
+
+  test.each(['lstm forward, bias and peepholes', 'gru bidirectional, no bias, sequence lengths, clip', 'gru reverse, initial state, linearBeforeReset'])(
+    'second derivative through R (%s): the gradient of dR is the gradient of the unrolled one',
+    async (label) => {
+      const c = RECURRENT.find((k) => k.label === label)!;
+      const rAt = c.inputs.findIndex(([n]) => n === 'r');
+      const float = c.inputs.map((_, i) => i).filter((i) => c.inputs[i][1].dtype === 'float64');
+      await checkGradients(
+        (...t) => {
+          const all = c.inputs.map(([, v], i) => (float.includes(i) ? t[float.indexOf(i)] : t[0].graph.constant(v)));
+          const [y] = recurrentNode(c, all);
+          const [dr] = gradients(ops.reduceSum(ops.square(y)), [all[rAt]]);
+          return ops.mul(dr, dr);
+        },
+        float.map((i) => c.inputs[i][1]),
+      );
+    },
+  );
 });
 
 describe('resize gradients: the adjoint of the resampling (float64, central differences)', () => {

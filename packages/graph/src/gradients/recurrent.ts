@@ -74,6 +74,19 @@ function direction(t: SymbolicTensor, d: number, dirs: number, axis = 0): Symbol
   return squeeze(dirs === 1 ? t : split(t, dirs, axis)[d], [axis]);
 }
 
+/**
+ * One step's product of a state by a block of R (R^T's columns), recorded for the gradient: R's
+ * gradient over every step is then one product, dProducts^T · states over all the steps' rows,
+ * rather than one small product per step summed (recurrentWeightGradient).
+ */
+export interface RecurrentProduct {
+  d: number;
+  /** Which block of the direction's R: 0 (every gate; gru's z and r), 1 (gru's h). */
+  block: number;
+  state: SymbolicTensor;
+  product: SymbolicTensor;
+}
+
 /** One step of a direction: the new hidden state (and cell state for lstm) from x_t W^T (+ biases) and the previous state. */
 type Step = (xw: SymbolicTensor, h: SymbolicTensor, c: SymbolicTensor | null) => [SymbolicTensor, SymbolicTensor | null];
 
@@ -82,7 +95,7 @@ type Step = (xw: SymbolicTensor, h: SymbolicTensor, c: SymbolicTensor | null) =>
  * order, named by attr `inputs`): [Y, Y_h] (and Y_c for lstm), shaped as the op's outputs. Needs the
  * sequence length (x's time dimension) and the hidden size to be known.
  */
-export function unrollRecurrent(op: RecurrentOp, inputs: SymbolicTensor[], attrs: Attrs, label = `op '${op}'`): SymbolicTensor[] {
+export function unrollRecurrent(op: RecurrentOp, inputs: SymbolicTensor[], attrs: Attrs, label = `op '${op}'`, products?: RecurrentProduct[]): SymbolicTensor[] {
   const index = rnnInputIndex(attrs);
   const get = (n: RnnInputName): SymbolicTensor | undefined => (index.has(n) ? inputs[index.get(n)!] : undefined);
   const x = get('x')!;
@@ -117,13 +130,18 @@ export function unrollRecurrent(op: RecurrentOp, inputs: SymbolicTensor[], attrs
     // b holds Wb then Rb, each [G * H]
     const [wb, rb] = b ? split(direction(b, d, dirs), 2, 0) : [null, null];
     const [f, g, hAct] = acts[d];
+    const product = (block: number, state: SymbolicTensor, weights: SymbolicTensor): SymbolicTensor => {
+      const out = matmul(state, weights, { transposeB: true });
+      products?.push({ d, block, state, product: out });
+      return out;
+    };
     const clippedF = (t: SymbolicTensor) => f(clipped(t));
     const clippedG = (t: SymbolicTensor) => g(clipped(t));
     let step: Step;
     if (op === 'rnn') {
       const bias = wb && rb ? add(wb, rb) : null;
       step = (xw, h) => {
-        const pre = add(xw, matmul(h, rd, { transposeB: true }));
+        const pre = add(xw, product(0, h, rd));
         return [clippedF(bias ? add(pre, bias) : pre), null];
       };
     } else if (op === 'lstm') {
@@ -131,7 +149,7 @@ export function unrollRecurrent(op: RecurrentOp, inputs: SymbolicTensor[], attrs
       const [pi, po, pf] = p ? split(direction(p, d, dirs), 3, 0) : [null, null, null];
       const coupled = attrs.inputForget === true;
       step = (xw, h, c) => {
-        let pre = add(xw, matmul(h, rd, { transposeB: true }));
+        let pre = add(xw, product(0, h, rd));
         if (bias) pre = add(pre, bias);
         const [gi, go, gf, gc] = split(pre, 4, 1);
         const peep = (gate: SymbolicTensor, weight: SymbolicTensor | null, state: SymbolicTensor) => (weight ? add(gate, mul(weight, state)) : gate);
@@ -149,15 +167,15 @@ export function unrollRecurrent(op: RecurrentOp, inputs: SymbolicTensor[], attrs
       const [rZR, rH] = split(rd, [2 * H, H], 0);
       step = (xw, h) => {
         const [xZR, xH] = split(xw, [2 * H, H], 1);
-        let preZR = add(xZR, matmul(h, rZR, { transposeB: true }));
+        let preZR = add(xZR, product(0, h, rZR));
         if (biasZR) preZR = add(preZR, biasZR);
         const [z, reset] = split(clippedF(preZR), 2, 1);
         let recurrent: SymbolicTensor;
         if (linearBeforeReset) {
-          const hR = matmul(h, rH, { transposeB: true });
+          const hR = product(1, h, rH);
           recurrent = mul(reset, rbH ? add(hR, rbH) : hR);
         } else {
-          const hR = matmul(mul(reset, h), rH, { transposeB: true });
+          const hR = product(1, mul(reset, h), rH);
           recurrent = rbH ? add(hR, rbH) : hR;
         }
         const preH = add(wbH ? add(xH, wbH) : xH, recurrent);
@@ -201,16 +219,48 @@ export function unrollRecurrent(op: RecurrentOp, inputs: SymbolicTensor[], attrs
   return [transpose(yAll, [2, 0, 1, 3]), ...finals.map((t) => transpose(t, [1, 0, 2]))];
 }
 
-/** The gradient of a recurrent node: its unrolled forward, differentiated. */
+/**
+ * The gradient of a recurrent node: its unrolled forward, differentiated, with R's gradient taken
+ * for all the steps at once from the gradients at the steps' products (TensorFlow's BPTT sums one
+ * small product per step).
+ */
 function recurrentGradient(op: RecurrentOp) {
   return (ctx: GradientContext): (SymbolicTensor | null)[] => {
     const graph = ctx.inputs[0].graph;
     const from = graph.nodes.length;
-    const outputs = unrollRecurrent(op, ctx.inputs, ctx.attrs, `${op} (node '${ctx.node.name}')`);
-    const grads = differentiateBuilt(graph, from, outputs, ctx.grads, ctx.inputs);
-    // an input tensor fed twice (w as r, say) gets its whole gradient once
+    const products: RecurrentProduct[] = [];
+    const outputs = unrollRecurrent(op, ctx.inputs, ctx.attrs, `${op} (node '${ctx.node.name}')`, products);
+    const n = ctx.inputs.length;
+    const all = differentiateBuilt(graph, from, outputs, ctx.grads, [...ctx.inputs, ...products.map((p) => p.product)]);
+    const grads = all.slice(0, n);
+    const r = rnnInputIndex(ctx.attrs).get('r')!;
+    grads[r] = recurrentWeightGradient(op, ctx.inputs[r], products, all.slice(n), Number(ctx.attrs.hiddenSize));
+    // an input tensor fed twice gets its whole gradient once, at its first input: for R also fed as
+    // W, that is W's, the step-by-step sum of every use
     return grads.map((g, i) => (ctx.inputs.indexOf(ctx.inputs[i]) === i ? g : null));
   };
+}
+
+/**
+ * R's gradient ([dirs, G * H, H]) from the steps' products and the gradients reaching them: per
+ * direction and block of R, dProducts^T · states with every step's rows stacked (the R^T product
+ * of a step is state · block^T, so d block = dProduct^T · state). Null where no gradient reaches R.
+ */
+function recurrentWeightGradient(op: RecurrentOp, r: SymbolicTensor, products: RecurrentProduct[], dProducts: (SymbolicTensor | null)[], hidden: number): SymbolicTensor | null {
+  if (dProducts.every((g) => g === null)) return null;
+  const dirs = r.shape[0] ?? 1;
+  const blocks = op === 'gru' ? [2 * hidden, hidden] : [GATES[op] * hidden];
+  const perDirection: SymbolicTensor[] = [];
+  for (let d = 0; d < dirs; d++) {
+    const parts = blocks.map((rows, block) => {
+      const steps = products.map((p, i) => ({ p, g: dProducts[i] })).filter(({ p, g }) => p.d === d && p.block === block && g !== null);
+      if (steps.length === 0) return r.graph.constant(tensor(new Array(rows * hidden).fill(0), [rows, hidden], r.dtype));
+      const stack = (list: SymbolicTensor[]) => (list.length === 1 ? list[0] : concat(list, 0));
+      return matmul(stack(steps.map(({ g }) => g!)), stack(steps.map(({ p }) => p.state)), { transposeA: true });
+    });
+    perDirection.push(expandDims(parts.length === 1 ? parts[0] : concat(parts, 0), 0));
+  }
+  return perDirection.length === 1 ? perDirection[0] : concat(perDirection, 0);
 }
 
 for (const op of ['lstm', 'gru', 'rnn'] as const) setGradient(op, recurrentGradient(op));
