@@ -3,14 +3,17 @@
  * Single-op timings behind kernel changes, one full Session.run each (feeds in, outputs out), median
  * of --runs after 5 warm-up runs:
  *
- *   npx tsc -b packages/cli && node bench/kernels.js [--runs 30] [--webgpu]
+ *   npx tsc -b packages/cli && node bench/kernels.js [--runs 30] [--webgpu] [--only lstm,matmul]
  *
  * - topk: topK k=5 over [8, 50000] float32 (long rows, small k)
  * - maxpool: maxPool 2x2 stride 2 VALID over [64, 28, 28, 16] float32 (the fashion-cnn's first pool)
- * - lstm: ONNX LSTM, 32 steps, batch 16, input 64, hidden 128, forward
- * - filter gradients: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
+ * - lstm: ONNX LSTM, 32 steps, batch 16, input 64, hidden 128, forward; and a training step of it
+ *   (W, R and B variables, loss mean(Y^2), Adam): forward, gradients and update
+ * - matmul: a batch of 16 rows by a 128 x 512 matrix, plain and transposed (an LSTM step's h·R^T,
+ *   a dense layer over a small batch)
+ * - filter: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
  *   (x and dy fed)
- * - depthwise gradients: depthwiseConv2dBackpropInput and -Filter of a MobileNet block's 3x3 SAME
+ * - depthwise: depthwiseConv2dBackpropInput and -Filter of a MobileNet block's 3x3 SAME
  *   depthwise layer, [8, 56, 56, 64] (dy and x fed)
  * --webgpu adds the topk and lstm rows on the webgpu backend.
  */
@@ -19,12 +22,14 @@ const { loadGraphc, median, parseFlags } = require('./common');
 const graphc = loadGraphc();
 const { Graph, Session, ops, tensor } = graphc;
 
-const { runs: RUNS, webgpu: WEBGPU } = parseFlags({ runs: 30, webgpu: false });
+const { runs: RUNS, webgpu: WEBGPU, only: ONLY } = parseFlags({ runs: 30, webgpu: false, only: '' });
+const wanted = (group) => !ONLY || ONLY.split(',').includes(group);
 
 async function time(name, backend, build) {
   const g = new Graph();
   const { fetch, feeds } = build(g);
   const s = new Session(g, { backend });
+  await s.run(g.globalVariablesInitializer());
   for (let i = 0; i < 5; i++) await s.run(fetch, feeds);
   const times = [];
   for (let i = 0; i < RUNS; i++) {
@@ -57,6 +62,26 @@ const lstm = (g) => {
   return { fetch: y, feeds: { x: tensor(values(T * B * I, 3), [T, B, I]) } };
 };
 
+const lstmTraining = (g) => {
+  const [T, B, I, H] = [32, 16, 64, 128];
+  const values = (n, seed) => Float32Array.from({ length: n }, (_, j) => Math.sin(j * 1.3 + seed) * 0.1);
+  const x = g.placeholder('float32', [T, B, I], 'x');
+  const w = g.variable(tensor(values(4 * H * I, 1), [1, 4 * H, I]), 'W');
+  const r = g.variable(tensor(values(4 * H * H, 2), [1, 4 * H, H]), 'R');
+  const b = g.variable(tensor(values(8 * H, 4), [1, 8 * H]), 'B');
+  const y = g.addNode('lstm', [x, w, r, b], { inputs: ['x', 'w', 'r', 'b'], hiddenSize: H }).output(0);
+  const step = new graphc.train.Adam(1e-3).minimize(ops.mean(ops.square(y)));
+  return { fetch: step, feeds: { x: tensor(values(T * B * I, 3), [T, B, I]) } };
+};
+
+/** [16, 128] times a [128, 512] matrix (transposed: held as [512, 128]). */
+const smallMatmul = (transposeB) => (g) => {
+  const values = (n, seed) => Float32Array.from({ length: n }, (_, j) => Math.sin(j * 1.3 + seed));
+  const a = g.placeholder('float32', [16, 128], 'a');
+  const b = g.constant(tensor(values(128 * 512, 2), transposeB ? [512, 128] : [128, 512]));
+  return { fetch: ops.matmul(a, b, { transposeB }), feeds: { a: tensor(values(16 * 128, 1), [16, 128]) } };
+};
+
 /** conv2dBackpropFilter of a 3x3 stride-1 SAME convolution of [N, H, W, Cin] to Cout channels. */
 const filterGradient = ([n, h, w, cin], cout) => (g) => {
   const values = (count, seed) => Float32Array.from({ length: count }, (_, j) => Math.sin(j * 1.3 + seed));
@@ -79,16 +104,27 @@ const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
 };
 
 (async () => {
-  await time('topK k=5 of [8, 50000]', 'cpu', topk);
-  await time('maxPool 2x2/2 of [64, 28, 28, 16]', 'cpu', maxpool);
-  await time('lstm 32 steps, batch 16, 64 -> 128', 'cpu', lstm);
-  await time('conv2dBackpropFilter 3x3 SAME, [64, 28, 28, 1] -> 16', 'cpu', filterGradient([64, 28, 28, 1], 16));
-  await time('conv2dBackpropFilter 3x3 SAME, [64, 14, 14, 16] -> 32', 'cpu', filterGradient([64, 14, 14, 16], 32));
-  await time('depthwiseConv2dBackpropInput 3x3 SAME, [8, 56, 56, 64]', 'cpu', depthwiseGradient('depthwiseConv2dBackpropInput', [8, 56, 56, 64]));
-  await time('depthwiseConv2dBackpropFilter 3x3 SAME, [8, 56, 56, 64]', 'cpu', depthwiseGradient('depthwiseConv2dBackpropFilter', [8, 56, 56, 64]));
+  if (wanted('topk')) await time('topK k=5 of [8, 50000]', 'cpu', topk);
+  if (wanted('maxpool')) await time('maxPool 2x2/2 of [64, 28, 28, 16]', 'cpu', maxpool);
+  if (wanted('lstm')) {
+    await time('lstm 32 steps, batch 16, 64 -> 128', 'cpu', lstm);
+    await time('lstm training step (Adam), 32 steps, batch 16, 64 -> 128', 'cpu', lstmTraining);
+  }
+  if (wanted('matmul')) {
+    await time('matmul [16, 128] by [128, 512]', 'cpu', smallMatmul(false));
+    await time('matmul [16, 128] by [512, 128]^T', 'cpu', smallMatmul(true));
+  }
+  if (wanted('filter')) {
+    await time('conv2dBackpropFilter 3x3 SAME, [64, 28, 28, 1] -> 16', 'cpu', filterGradient([64, 28, 28, 1], 16));
+    await time('conv2dBackpropFilter 3x3 SAME, [64, 14, 14, 16] -> 32', 'cpu', filterGradient([64, 14, 14, 16], 32));
+  }
+  if (wanted('depthwise')) {
+    await time('depthwiseConv2dBackpropInput 3x3 SAME, [8, 56, 56, 64]', 'cpu', depthwiseGradient('depthwiseConv2dBackpropInput', [8, 56, 56, 64]));
+    await time('depthwiseConv2dBackpropFilter 3x3 SAME, [8, 56, 56, 64]', 'cpu', depthwiseGradient('depthwiseConv2dBackpropFilter', [8, 56, 56, 64]));
+  }
   if (WEBGPU) {
-    await time('topK k=5 of [8, 50000]', 'webgpu', topk);
-    await time('lstm 32 steps, batch 16, 64 -> 128', 'webgpu', lstm);
+    if (wanted('topk')) await time('topK k=5 of [8, 50000]', 'webgpu', topk);
+    if (wanted('lstm')) await time('lstm 32 steps, batch 16, 64 -> 128', 'webgpu', lstm);
     graphc.releaseGpu();
   }
 })().catch((e) => {

@@ -54,8 +54,11 @@ const MAX_IN_PLACE_STEP = 256;
 const NARROW_C = 64;
 /**
  * Rows of A up to which packing B (k x n) costs more than it saves, so a row-major B is read in
- * place whatever its row stride and a transposed one is multiplied as C^T = B^T·A^T (a dense layer
- * or LSTM step over a small batch). bench/kernels.js --only small-products measures both ways.
+ * place whatever its row stride, and a transposed one larger than A and C together is multiplied as
+ * C^T = B^T·A^T (an LSTM step's h·R^T, a dense layer over a small batch). `node bench/kernels.js
+ * --only matmul` at b04349d and ae78d70: 16 x 128 by 128 x 512 0.24 -> 0.08 ms, by the transposed
+ * 512 x 128 0.22 -> 0.12 ms. One-off measurements (a script over gemm(), this 2-core Xeon): in place
+ * 64 x 1024 by 1024 x 1024 6.4 -> 4.2 ms, even at 128 rows (9.9 -> 9.0 ms), behind at 256.
  */
 const FEW_ROWS = 64;
 const MR = 4;
@@ -249,7 +252,9 @@ export function gemm(
   }
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c);
-  if (simd && m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && productTransposed(simd, m, n, k, a, b, c, cOffset, accumulate)) return;
+  // a transposed B larger than A and C together: moving those costs less than packing it
+  const transposedWins = m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && k * n > m * (k + n);
+  if (simd && transposedWins && productTransposed(simd, m, n, k, a, b, c, cOffset, accumulate)) return;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n)) return;
   const size = packedBSize(k, n);
   if (packBBuf.length < size) packBBuf = new Float64Array(size);
