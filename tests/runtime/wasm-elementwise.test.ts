@@ -115,6 +115,40 @@ describe('WebAssembly SIMD elementwise', () => {
     expect(bits(simd.out)).toEqual(bits(js0.out));
   });
 
+  // sigmoid and tanh: polynomials, not the loop's bits; within 4 float32 ulps of double precision
+  test.each([
+    ['H.sigmoid(a)', (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))],
+    ['Math.tanh(a)', Math.tanh],
+  ] as const)('%s: within 4 ulps of double precision, in a fused chain, NaN kept and infinities saturating', (js, exact) => {
+    // a chain: f(a) * b + a, b = 1, so f(a)'s error shows at every magnitude a takes
+    const program: ElementwiseProgram = {
+      inputDTypes: ['float32', 'float32'],
+      statements: [
+        { js, args: [{ input: 0 }], dtype: 'float32' },
+        { js: 'a * b', args: [{ step: 0 }, { input: 1 }], dtype: 'float32' },
+      ],
+    };
+    const grid = [...Array.from({ length: 20001 }, (_, i) => (i - 10000) / 250), ...SPECIAL];
+    const xs = Float32Array.from({ length: Math.ceil(grid.length / 4) * 4 + 8192 }, (_, i) => grid[i % grid.length]);
+    const ones = new Float32Array(xs.length).fill(1);
+    const [simd, js0] = bothWays(program, [xs, ones], [[xs.length], [xs.length]], [xs.length], false, 'FF');
+    xs.forEach((x, i) => {
+      const want = exact(x);
+      const got = simd.out[i];
+      if (Number.isNaN(want)) {
+        if (!Number.isNaN(got)) throw new Error(`${js} at NaN gave ${got}`);
+        return;
+      }
+      // below -87.3 e^x stops at float32's smallest normal (sigmoid 1.2e-38 where it is ~0)
+      const allowed = Math.max(4 * Math.abs(want) * 2 ** -23, 1.2e-38);
+      if (!(Math.abs(got - want) <= allowed)) throw new Error(`${js} at ${x}: ${got}, want ${want}`);
+      // the JavaScript loop: the double-precision value rounded to float32
+      if (js0.out[i] !== Math.fround(want)) throw new Error(`${js} at ${x}: the loop gave ${js0.out[i]}`);
+    });
+    const negativeZero = xs.findIndex((v) => Object.is(v, -0));
+    expect(Object.is(simd.out[negativeZero], js === 'Math.tanh(a)' ? -0 : 0.5)).toBe(true);
+  });
+
   test('programs it has no form for, and small ones, keep the JavaScript loop (same results either way)', () => {
     const program: ElementwiseProgram = { inputDTypes: ['float32'], statements: [{ js: 'Math.exp(a)', args: [{ input: 0 }], dtype: 'float32' }] };
     const input = values(4096, 4);

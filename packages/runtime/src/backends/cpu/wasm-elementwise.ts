@@ -1,6 +1,7 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
-import { I32, OneFunction, V128, V128_ZERO, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { OneFunction, V128_ZERO, ensureMemory, functionsModule, get, i32, instantiateOne, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { FunctionWriter, vectorActivation } from './wasm-vector-math';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -10,8 +11,10 @@ import { I32, OneFunction, V128, V128_ZERO, ensureMemory, get, i32, instantiateO
  * double precision and rounds it to float32 (Math.fround), which for these operations gives the
  * correctly rounded float32 result (double carries more than 2 x 24 + 2 bits), exactly what the f32x4
  * instructions compute: the results are the same bits, NaN aside, four lanes at a time, with
- * float32 division and square root cheaper than double's. Programs with any other op, dtype or a
- * broadcast input that is not a scalar keep the JavaScript loop.
+ * float32 division and square root cheaper than double's. Sigmoid and tanh run too, as polynomials
+ * within 4 float32 ulps of the JavaScript loop's values rather than equal to them (WebAssembly has
+ * no exp or tanh instruction; onnxruntime and Eigen approximate them the same way). Programs with
+ * any other op, dtype or a broadcast input that is not a scalar keep the JavaScript loop.
  *
  * Inputs are copied into the module's memory a chunk at a time and results copied out, so a result
  * may overwrite an input (an update in place): each chunk is read before any of it is written.
@@ -21,11 +24,13 @@ const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32
 
 /**
  * The statements' scalar expressions (ops' `elementwise.js` for float32) that have an f32x4 form,
- * each as code given the code pushing its arguments. A form must give the expression's exact
- * result: one IEEE operation, or instructions that select and keep bits as the JavaScript does
- * (maximum keeps a NaN a and picks b on ties; relu's gradient turns -0 into +0).
+ * each as code given the code pushing its arguments (and the function's writer, for temporaries).
+ * A form gives the expression's exact result (one IEEE operation, or instructions that select and
+ * keep bits as the JavaScript does: maximum keeps a NaN a and picks b on ties; relu's gradient turns
+ * -0 into +0), except the two marked approximate: sigmoid and tanh, Cephes' float32 polynomials
+ * (wasm-vector-math.ts), within 4 float32 ulps of the double-precision value.
  */
-const FORMS: Record<string, { arity: 1 | 2; emit: (a: number[], b: number[]) => number[] }> = {
+const FORMS: Record<string, { arity: 1 | 2; approximate?: boolean; emit: (a: number[], b: number[], w: FunctionWriter) => number[] }> = {
   'a + b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Add)] },
   'a - b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Sub)] },
   'a * b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Mul)] },
@@ -40,7 +45,15 @@ const FORMS: Record<string, { arity: 1 | 2; emit: (a: number[], b: number[]) => 
   'H.reluGrad(a, b)': { arity: 2, emit: (a, b) => [...a, ...b, ...V128_ZERO, ...simd(f32x4Gt), ...simd(v128And), ...V128_ZERO, ...simd(f32x4Add)] },
   '(a > b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Gt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
   '(a < b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Lt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
+  'H.sigmoid(a)': { arity: 1, approximate: true, emit: (a, _b, w) => SIGMOID(w, a) },
+  'Math.tanh(a)': { arity: 1, approximate: true, emit: (a, _b, w) => TANH(w, a) },
 };
+
+const SIGMOID = vectorActivation('sigmoid', 0, 0)!;
+const TANH = vectorActivation('tanh', 0, 0)!;
+
+/** Whether the SIMD form of a statement's expression is approximate (sigmoid, tanh) rather than exact. */
+export const approximateForm = (js: string): boolean => FORMS[js]?.approximate === true;
 
 /** Elements per chunk: every region of a chunk stays in L2 together. */
 const CHUNK = 8192;
@@ -68,7 +81,9 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   const value = (k: number): number => 5 + n + k; // one v128 local per input
   const step = (j: number): number => 5 + 2 * n + j; // and per statement
   const arg = (r: { input: number } | { step: number }): number => ('input' in r ? value(r.input) : step(r.step));
-  const body: number[] = [];
+  // the approximate forms' temporaries are v128 locals after the inputs' and statements'
+  const w = new FunctionWriter(n + 3, 2, n + program.statements.length);
+  const body = w.body;
   for (let k = 0; k < n; k++) if (pattern[k] === 'S') body.push(...get(base(k)), ...simdMem(simdOp.v128Load32Splat, 2), ...set(value(k)));
   body.push(...i32(0), ...set(OFF), ...i32(0), ...set(ROW_OFF));
   body.push(op.loop, op.emptyBlock);
@@ -79,7 +94,8 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   }
   program.statements.forEach((s, j) => {
     const [a, b] = s.args.map((r) => get(arg(r)));
-    body.push(...FORMS[s.js].emit(a, b ?? []), ...set(step(j)));
+    const value = FORMS[s.js].emit(a, b ?? [], w);
+    body.push(...value, ...set(step(j)));
   });
   const last = step(program.statements.length - 1);
   body.push(...at(OUT), ...get(last), ...simdMem(simdOp.v128Store, 2));
@@ -90,7 +106,7 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   }
   // off += 16; loop while off != bytes
   body.push(...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(BYTES), op.i32Ne, op.brIf, 0, op.end);
-  return oneFunctionModule('run', n + 3, [[2, I32], [n + program.statements.length, V128]], body);
+  return functionsModule([{ name: 'run', params: n + 3, code: w.code() }]);
 }
 
 const modules = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();

@@ -26,7 +26,10 @@ function i32x4(value: number): Code {
   return [0xfd, ...leb(simdOp.v128Const), ...bytes];
 }
 
-/** The code of a function whose i32 parameters come first, then `i32Locals` i32 locals, then v128 locals handed out as needed. */
+/**
+ * The code of a function whose i32 parameters come first, then `i32Locals` i32 locals, then
+ * `reservedV128` v128 locals the caller numbers itself, then v128 locals handed out as needed.
+ */
 export class FunctionWriter {
   readonly body: number[] = [];
   private v128Locals = 0;
@@ -34,6 +37,7 @@ export class FunctionWriter {
   constructor(
     readonly params: number,
     private readonly i32Locals: number,
+    private readonly reservedV128 = 0,
   ) {}
 
   /** Index of i32 local k (after the parameters). */
@@ -48,14 +52,14 @@ export class FunctionWriter {
 
   /** Evaluates `value` into a new v128 local now; returns the code that reads it. */
   keep(value: Code): Code {
-    const local = this.params + this.i32Locals + this.v128Locals++;
+    const local = this.params + this.i32Locals + this.reservedV128 + this.v128Locals++;
     this.emit(value, set(local));
     return get(local);
   }
 
   /** The function's code: its locals, its body and the closing `end`. */
   code(): number[] {
-    return [...vec([[...leb(this.i32Locals), I32], [...leb(this.v128Locals), V128]]), ...this.body, op.end];
+    return [...vec([[...leb(this.i32Locals), I32], [...leb(this.reservedV128 + this.v128Locals), V128]]), ...this.body, op.end];
   }
 }
 
@@ -101,16 +105,19 @@ function sigmoid(w: FunctionWriter, x: Code): Code {
   return div(select(f32x4(1), e, [...xk, ...f32x4(0), ...simd(f32x4Ge)]), add(f32x4(1), e));
 }
 
-/** Cephes' tanhf: x + x^3 P(x^2) below |x| = 0.625, else (1 - e^-2|x|) / (1 + e^-2|x|) with x's sign. */
+/**
+ * Cephes' tanhf on |x|: |x| + |x|^3 P(x^2) below 0.625, else (1 - e^-2|x|) / (1 + e^-2|x|); then
+ * x's sign bit, so tanh(-0) is -0.
+ */
 function tanh(w: FunctionWriter, x: Code): Code {
   const xk = w.keep(x);
   const a = w.keep(abs(xk));
   const z = w.keep(mul(xk, xk));
-  const small = add(mul(mul(polynomial(z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]), z), xk), xk);
+  const small = add(mul(mul(polynomial(z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]), z), a), a);
   const e = w.keep(expNonPositive(w, mul(a, f32x4(-2))));
-  const magnitude = div(sub(f32x4(1), e), add(f32x4(1), e));
-  const large = [...magnitude, ...xk, ...f32x4(-0), ...simd(v128And), ...simd(v128Or)];
-  return select(small, large, [...a, ...f32x4(0.625), ...simd(f32x4Lt)]);
+  const large = div(sub(f32x4(1), e), add(f32x4(1), e));
+  const magnitude = select(small, large, [...a, ...f32x4(0.625), ...simd(f32x4Lt)]);
+  return [...magnitude, ...xk, ...f32x4(-0), ...simd(v128And), ...simd(v128Or)];
 }
 
 /** An activation's code given its argument's, evaluating into `w` what it needs twice. */
