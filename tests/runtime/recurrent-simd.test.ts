@@ -3,7 +3,7 @@ import { unrollRecurrent } from '../../packages/graph/src/gradients/recurrent';
 import type { RecurrentOp } from '../../packages/graph/src/gradients/recurrent';
 import { packMatrixB } from '../../packages/runtime/src/backends/cpu/gemm';
 import { simdCell } from '../../packages/runtime/src/backends/cpu/kernels/nn/recurrent-simd';
-import { values } from '../passes/autodiff/helpers';
+import { recurrentShapes, values } from '../passes/autodiff/helpers';
 
 /**
  * float32 lstm, gru and rnn cells on WebAssembly SIMD (recurrent-simd.ts, wasm-vector-math.ts):
@@ -109,19 +109,7 @@ const [SEQ, BATCH, INPUT] = [5, 4, 6];
 
 async function runOp(c: OpCase, simd: boolean): Promise<{ got: TensorValue[]; want: TensorValue[] }> {
   expect(setSimdKernels(simd)).toBe(simd);
-  const H = c.hidden;
-  const gates = { lstm: 4, gru: 3, rnn: 1 }[c.op];
-  const dirs = c.attrs.direction === 'bidirectional' ? 2 : 1;
-  const layout = c.attrs.layout === 1 ? 1 : 0;
-  const shapes: Record<string, number[]> = {
-    x: layout === 1 ? [BATCH, SEQ, INPUT] : [SEQ, BATCH, INPUT],
-    w: [dirs, gates * H, INPUT],
-    r: [dirs, gates * H, H],
-    b: [dirs, 2 * gates * H],
-    initialH: layout === 1 ? [BATCH, dirs, H] : [dirs, BATCH, H],
-    initialC: layout === 1 ? [BATCH, dirs, H] : [dirs, BATCH, H],
-    p: [dirs, 3 * H],
-  };
+  const shapes = recurrentShapes(c.op, c.attrs, SEQ, BATCH, INPUT, c.hidden);
   const g = new Graph({ makeDefault: false });
   const feeds: Record<string, TensorValue> = {};
   const inputs = c.names.map((n, i) => {
@@ -132,7 +120,7 @@ async function runOp(c: OpCase, simd: boolean): Promise<{ got: TensorValue[]; wa
     feeds[n] = values(shapes[n], 60 + i, n === 'x' ? -2 : -0.6, n === 'x' ? 2 : 0.6);
     return ops.cast(g.placeholder('float64', shapes[n], n), 'float32');
   });
-  const attrs = { hiddenSize: H, ...c.attrs, inputs: c.names };
+  const attrs = { hiddenSize: c.hidden, ...c.attrs, inputs: c.names };
   const kernel = g.addNode(c.op, inputs, attrs).outputTensors;
   const unrolled = unrollRecurrent(c.op, inputs.map((t) => (t.dtype === 'float32' ? ops.cast(t, 'float64') : t)), attrs);
   const session = new Session(g);

@@ -26,3 +26,19 @@ export function distinct(shape: number[], seed: number, spacing = 0.1): TensorVa
   }
   return tensor(order.map((k) => (k - n / 2) * spacing), shape, 'float64');
 }
+
+/** The shape of each input of an ONNX lstm, gru or rnn (op) by its name, for the given sizes and attrs' direction and layout. */
+export function recurrentShapes(op: 'lstm' | 'gru' | 'rnn', attrs: Record<string, unknown>, seq: number, batch: number, input: number, hidden: number): Record<string, number[]> {
+  const gates = { lstm: 4, gru: 3, rnn: 1 }[op];
+  const dirs = attrs.direction === 'bidirectional' ? 2 : 1;
+  const state = attrs.layout === 1 ? [batch, dirs, hidden] : [dirs, batch, hidden];
+  return {
+    x: attrs.layout === 1 ? [batch, seq, input] : [seq, batch, input],
+    w: [dirs, gates * hidden, input],
+    r: [dirs, gates * hidden, hidden],
+    b: [dirs, 2 * gates * hidden],
+    initialH: state,
+    initialC: state,
+    p: [dirs, 3 * hidden],
+  };
+}

@@ -1,7 +1,7 @@
 import { Graph, Session, SymbolicTensor, TensorValue, checkGradients, gradients, ops, tensor } from 'graphc';
 import { unrollRecurrent } from '../../../packages/graph/src/gradients/recurrent';
 import type { RecurrentOp } from '../../../packages/graph/src/gradients/recurrent';
-import { values } from './helpers';
+import { recurrentShapes, values } from './helpers';
 
 /** One recurrent case: the op, its attrs (besides `inputs`), and its inputs by name. */
 interface RecurrentCase {
@@ -17,18 +17,7 @@ const IN = 3;
 const H = 2;
 
 function recurrentCase(label: string, op: RecurrentOp, attrs: RecurrentCase['attrs'], names: string[], seed: number): RecurrentCase {
-  const gates = { lstm: 4, gru: 3, rnn: 1 }[op];
-  const dirs = attrs.direction === 'bidirectional' ? 2 : 1;
-  const layout = attrs.layout === 1 ? 1 : 0;
-  const shapes: Record<string, number[]> = {
-    x: layout === 1 ? [BATCH, SEQ, IN] : [SEQ, BATCH, IN],
-    w: [dirs, gates * H, IN],
-    r: [dirs, gates * H, H],
-    b: [dirs, 2 * gates * H],
-    initialH: layout === 1 ? [BATCH, dirs, H] : [dirs, BATCH, H],
-    initialC: layout === 1 ? [BATCH, dirs, H] : [dirs, BATCH, H],
-    p: [dirs, 3 * H],
-  };
+  const shapes = recurrentShapes(op, attrs, SEQ, BATCH, IN, H);
   const inputs = names.map((n, i): [string, TensorValue] =>
     n === 'sequenceLens' ? [n, tensor([2, 3], [BATCH], 'int32')] : [n, values(shapes[n], seed + i, n === 'x' ? -1.5 : -0.8, n === 'x' ? 1.5 : 0.8)],
   );
