@@ -415,9 +415,9 @@ function storeEdge(c: TypedArray, r: number, w: number, v0: number, v1: number, 
  * Runs C (+)= A·B on the SIMD kernel; false (nothing written) if its memory cannot hold the operands.
  * Layout of the kernel's memory, in floats: B from 0, either packed (k-blocks of KC rows,
  * TILE_N-column panels) or, row-major, copied as is; then the C block (MC rows, n rounded up to
- * TILE_N; zeros, or C's rows when accumulating) the tiles add onto and that is copied out once per block of rows; then A: either
- * all of a row-major or column-major A copied as is, or one packed MC x KC block followed by an
- * ImplicitA's source. The kernel reads operands copied as is in place, so they cost a memcpy
+ * TILE_N; zeros, or C's rows when accumulating) that the tiles add onto and that is copied out once
+ * per block of rows; then A: either all of a row-major or column-major A copied as is, or one
+ * packed MC x KC block followed by an ImplicitA's source. The kernel reads operands copied as is in place, so they cost a memcpy
  * rather than a packing loop: the filter gradient of a convolution (im2col rows transposed, times
  * the output gradient) spent most of its time packing both.
  */

@@ -201,7 +201,18 @@ export function simdCell(spec: SimdCellSpec, d: number, batch: number, hidden: n
     if (spec.bias) rbh.set(spec.bias.subarray(d * 6 * hidden + 5 * hidden, (d + 1) * 6 * hidden));
     else rbh.fill(0);
   }
-  const byte = (at: number, b: number, width: number): number => (at + b * width) * FLOAT;
+  // byte address of entry b's row in each region
+  const row = (base: number, width: number) => (b: number) => (base + b * width) * FLOAT;
+  const at = {
+    xw: row(XW, gh),
+    rh: row(RH, stepGates * hidden),
+    h: row(STATES, hidden),
+    c: row(STATES + rowsOf, hidden),
+    update: row(SCRATCH, hidden),
+    resetH: row(SCRATCH + rowsOf, hidden),
+    product: row(SCRATCH + 2 * rowsOf, hidden),
+  };
+  const params = PARAMS * FLOAT;
   const resetH = region(SCRATCH + rowsOf, rowsOf);
   const product = region(SCRATCH + 2 * rowsOf, rowsOf);
   // R_h^T, a block of the step's packing (2H is a multiple of 8 here), so its SIMD copy stays put between the step's two products
@@ -211,42 +222,43 @@ export function simdCell(spec: SimdCellSpec, d: number, batch: number, hidden: n
   const eachRun = (visit: (b: number, count: number) => void): void => {
     for (let i = 0; i < runs.length; i += 2) visit(runs[i], runs[i + 1]);
   };
+  /** Finds the runs of stepping entries and copies their rows of xw in, one copy where the rows follow each other. */
+  const stage = (xw: Float32Array, rows: Int32Array): void => {
+    runs.length = 0;
+    for (let b = 0; b < batch; ) {
+      if (rows[b] < 0) {
+        b++;
+        continue;
+      }
+      const first = b;
+      while (b < batch && rows[b] >= 0) {
+        let end = b + 1;
+        while (end < batch && rows[end] === rows[end - 1] + 1) end++;
+        memory.set(xw.subarray(rows[b] * gh, (rows[b] + end - b) * gh), XW + b * gh);
+        b = end;
+      }
+      runs.push(first, b - first);
+    }
+  };
   return {
     rh: region(RH, batch * stepGates * hidden),
     states,
     step(xw, rows) {
-      runs.length = 0;
-      for (let b = 0; b < batch; ) {
-        if (rows[b] < 0) {
-          b++;
-          continue;
-        }
-        const first = b;
-        // stage the run's rows, one copy for entries whose rows of xw follow each other
-        while (b < batch && rows[b] >= 0) {
-          let end = b + 1;
-          while (end < batch && rows[end] === rows[end - 1] + 1) end++;
-          memory.set(xw.subarray(rows[b] * gh, (rows[b] + end - b) * gh), XW + b * gh);
-          b = end;
-        }
-        runs.push(first, b - first);
-      }
-      const [xwAt, rhAt, stateAt] = [(b: number) => byte(XW, b, gh), (b: number) => byte(RH, b, stepGates * hidden), (b: number) => byte(STATES, b, hidden)];
-      const [cAt, scratchAt] = [(b: number) => byte(STATES + rowsOf, b, hidden), (k: number, b: number) => byte(SCRATCH + k * rowsOf, b, hidden)];
+      stage(xw, rows);
       switch (kind) {
         case 'rnn':
-          eachRun((b, n) => cell.step(xwAt(b), rhAt(b), stateAt(b), n));
+          eachRun((b, n) => cell.step(at.xw(b), at.rh(b), at.h(b), n));
           break;
         case 'lstm':
-          eachRun((b, n) => cell.step(xwAt(b), rhAt(b), stateAt(b), cAt(b), PARAMS * FLOAT, n));
+          eachRun((b, n) => cell.step(at.xw(b), at.rh(b), at.h(b), at.c(b), params, n));
           break;
         case 'gruLinearBeforeReset':
-          eachRun((b, n) => cell.step(xwAt(b), rhAt(b), stateAt(b), PARAMS * FLOAT, n));
+          eachRun((b, n) => cell.step(at.xw(b), at.rh(b), at.h(b), params, n));
           break;
         case 'gru':
-          eachRun((b, n) => cell.gates(xwAt(b), rhAt(b), stateAt(b), scratchAt(0, b), scratchAt(1, b), n));
+          eachRun((b, n) => cell.gates(at.xw(b), at.rh(b), at.h(b), at.update(b), at.resetH(b), n));
           gemmPacked(batch, hidden, hidden, { data: resetH, offset: 0, rowStride: hidden, colStride: 1 }, packedRh!, product);
-          eachRun((b, n) => cell.candidate(xwAt(b), scratchAt(2, b), stateAt(b), scratchAt(0, b), PARAMS * FLOAT, n));
+          eachRun((b, n) => cell.candidate(at.xw(b), at.product(b), at.h(b), at.update(b), params, n));
           break;
       }
     },
