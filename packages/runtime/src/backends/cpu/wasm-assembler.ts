@@ -65,7 +65,10 @@ export const simdOp = {
   f32x4Lt: 0x43,
   f32x4Gt: 0x44,
   f32x4Ge: 0x46,
+  v128Not: 0x4d,
   v128And: 0x4e,
+  /** a & ~b */
+  v128AndNot: 0x4f,
   v128Or: 0x50,
   v128Bitselect: 0x52,
   f32x4Nearest: 0x6a,
@@ -120,19 +123,22 @@ export interface ModuleFunction {
 
 /**
  * A module exporting `functions` (each taking i32 arguments and returning nothing) and its memory
- * `memory`: its own, of one page to start, or with `sharedMaxPages` one imported as env.memory,
- * shared, of up to that many pages (worker threads instantiate the module over the same memory).
+ * `memory`: its own, of one page to start, or one imported as env.memory: another module's, or with
+ * `sharedMaxPages` a shared one of up to that many pages (worker threads instantiate the module over
+ * the same memory).
  */
-export function functionsModule(functions: ModuleFunction[], sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
+export function functionsModule(functions: ModuleFunction[], imported?: { sharedMaxPages?: number }): Uint8Array<ArrayBuffer> {
+  const sharedMaxPages = imported?.sharedMaxPages;
+  // limits: 0x03 a maximum, shared; 0x00 a minimum only
+  const limits = sharedMaxPages ? [0x03, ...leb(1), ...leb(sharedMaxPages)] : [0x00, ...leb(1)];
   const type = (params: number): number[] => [0x60, ...vec(Array.from({ length: params }, () => [I32])), ...vec([])];
   return new Uint8Array([
     ...MODULE_HEADER,
     // one type per function, in the functions' order
     ...section(1, vec(functions.map((f) => type(f.params)))),
-    // an imported shared memory: flags 0x03 (a maximum, shared)
-    ...(sharedMaxPages ? section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(sharedMaxPages)]])) : []),
+    ...(imported ? section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])) : []),
     ...section(3, vec(functions.map((_, i) => [i]))),
-    ...(sharedMaxPages ? [] : section(5, vec([[0x00, ...leb(1)]]))),
+    ...(imported ? [] : section(5, vec([[0x00, ...leb(1)]]))),
     ...section(7, vec([[...name('memory'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, i])])),
     ...section(10, vec(functions.map((f) => [...leb(f.code.length), ...f.code]))),
   ]);
@@ -141,11 +147,11 @@ export function functionsModule(functions: ModuleFunction[], sharedMaxPages?: nu
 /**
  * A module of one exported function `fn` taking `params` i32 arguments and returning nothing, with
  * `locals` (groups of [count, type]) and `body` (its instructions, without the final `end`), and
- * its own exported memory `memory` of one page to start.
+ * its own exported memory `memory` of one page to start, or (`importMemory`) another module's.
  */
-export function oneFunctionModule(fn: string, params: number, locals: [number, number][], body: number[]): Uint8Array<ArrayBuffer> {
+export function oneFunctionModule(fn: string, params: number, locals: [number, number][], body: number[], importMemory = false): Uint8Array<ArrayBuffer> {
   const code = [...vec(locals.map(([count, type]) => [...leb(count), type])), ...body, op.end];
-  return functionsModule([{ name: fn, params, code }]);
+  return functionsModule([{ name: fn, params, code }], importMemory ? {} : undefined);
 }
 
 /** A one-function module's memory and function. */
@@ -155,15 +161,16 @@ export interface OneFunction<F> {
 }
 
 /**
- * Instantiates a oneFunctionModule built by `build`; null where WebAssembly (or its SIMD) is missing
- * or the module does not validate, and the caller keeps its JavaScript path.
+ * Instantiates a oneFunctionModule built by `build` (over `memory` where it imports one); null where
+ * WebAssembly (or its SIMD) is missing or the module does not validate, and the caller keeps its
+ * JavaScript path.
  */
-export function instantiateOne<F>(build: () => Uint8Array<ArrayBuffer>, fn: string): OneFunction<F> | null {
+export function instantiateOne<F>(build: () => Uint8Array<ArrayBuffer>, fn: string, memory?: WebAssembly.Memory): OneFunction<F> | null {
   if (typeof WebAssembly !== 'object') return null;
   try {
     const bytes = build();
     if (!WebAssembly.validate(bytes)) return null;
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), memory ? { env: { memory } } : {}).exports;
     return { memory: exports.memory as WebAssembly.Memory, fn: exports[fn] as F };
   } catch {
     return null;

@@ -8,12 +8,12 @@ import { simdKernelsEnabled } from './wasm-elementwise';
  * - max: each further cell updates the running maximum to max(v, m) + 0. The JavaScript step
  *   ((v + m + |v - m|) / 2, or a comparison where that is inexact) gives the larger value, NaN if
  *   either is NaN, and +0 for two zeros; f32x4.max gives the same but -0 for two negative zeros,
- *   which the + 0 turns into +0. A window of one cell keeps its value as is (not taken here).
+ *   which the + 0 turns into +0. A window of one cell keeps its value as is (copied, not taken here).
  * - argmax: the first cell in scan order (rows, then columns) holding the maximum, a later cell
  *   taking over only where it is strictly greater (f32x4.gt), so a NaN first cell stays and a later
  *   NaN never wins, as in the JavaScript scan.
- * A window clipped by the padding is run with its clipped extent; a plan with an empty window keeps
- * the JavaScript kernel.
+ * A window clipped by the padding is run with its clipped extent (cut to one cell, max copies it);
+ * a plan with an empty window keeps the JavaScript kernel.
  */
 
 /** Byte offsets of the four lanes. */
@@ -117,6 +117,80 @@ function argmaxGradModule(): Uint8Array<ArrayBuffer> {
   return oneFunctionModule('run', 9, [[5, I32], [4, V128], [1, I32], [1, V128]], body);
 }
 
+/**
+ * Kernels for the whole windows of one pool shape (kh x kw, channels and row length fixed), every
+ * tap read at a constant offset, unrolled: a 2x2 window costs four loads and three maxima per
+ * vector, where windowLoops spends a loop iteration and its counters per tap. Params: `run(out, x,
+ * count, strideBytes, dxBase)` over `count` whole windows `strideBytes` apart.
+ * - max: the maximum, + 0 once at the end: f32x4.max propagates NaN and orders -0 below +0, so
+ *   this is windowLoops' running max(v, m) + 0, the JavaScript kernel's bits.
+ * - argmaxGrad, for windows that do not overlap (stride = window): dx written in place at every
+ *   tap, dy where the tap is the window's first maximum (the scan's winner: a later tap takes over
+ *   only where strictly greater) and +0 elsewhere; dy + 0 as the scatter's 0 + dy gives.
+ */
+function wholeWindowModule(kind: 'max' | 'argmaxGrad', kh: number, kw: number, cBytes: number, rowBytes: number): Uint8Array<ArrayBuffer> {
+  const [OUT, XP, COUNT, STRIDE, DX_BASE] = [0, 1, 2, 3, 4];
+  const C = 5; // byte offset within the pixel's channels
+  const taps = Array.from({ length: kh * kw }, (_, t) => Math.floor(t / kw) * rowBytes + (t % kw) * cBytes);
+  const first = 6; // v128 locals from here
+  const load = (base: number, offset: number): number[] => [...get(base), ...get(C), op.i32Add, ...simdMem(simdOp.v128Load, 2, offset)];
+  const perVector: number[] = [];
+  let v128Locals: number;
+  if (kind === 'max') {
+    const M = first;
+    perVector.push(...load(XP, taps[0]), ...set(M));
+    for (const offset of taps.slice(1)) perVector.push(...load(XP, offset), ...get(M), ...simd(simdOp.f32x4Max), ...set(M));
+    perVector.push(...get(OUT), ...get(C), op.i32Add, ...get(M), ...V128_ZERO, ...simd(simdOp.f32x4Add), ...simdMem(simdOp.v128Store, 2));
+    v128Locals = 1;
+  } else {
+    // BEST, DY, LATER, V (a tap's values), then one mask per tap after the first: where it took over
+    const [BEST, DY, LATER, V] = [first, first + 1, first + 2, first + 3];
+    const took = (t: number): number => first + 3 + t;
+    perVector.push(...load(XP, taps[0]), ...set(BEST));
+    taps.slice(1).forEach((offset, i) => {
+      const t = i + 1;
+      perVector.push(...load(XP, offset), ...tee(V), ...get(BEST), ...simd(simdOp.f32x4Gt), ...set(took(t)));
+      perVector.push(...get(V), ...get(BEST), ...get(took(t)), ...simd(simdOp.v128Bitselect), ...set(BEST));
+    });
+    perVector.push(...load(OUT, 0), ...set(DY), ...V128_ZERO, ...set(LATER));
+    // from the last tap back: a tap wins where it took over and no later one did (the first always took over)
+    for (let t = taps.length - 1; t >= 0; t--) {
+      const win = t === 0 ? [...get(LATER), ...simd(simdOp.v128Not)] : [...get(took(t)), ...get(LATER), ...simd(simdOp.v128AndNot)];
+      perVector.push(...get(XP), ...get(DX_BASE), op.i32Add, ...get(C), op.i32Add);
+      perVector.push(...get(DY), ...win, ...simd(simdOp.v128And), ...V128_ZERO, ...simd(simdOp.f32x4Add), ...simdMem(simdOp.v128Store, 2, taps[t]));
+      if (t > 0) perVector.push(...get(LATER), ...get(took(t)), ...simd(simdOp.v128Or), ...set(LATER));
+    }
+    v128Locals = 3 + taps.length;
+  }
+  const body = [
+    op.loop, op.emptyBlock,
+    ...i32(0), ...set(C),
+    op.loop, op.emptyBlock,
+    ...perVector,
+    ...get(C), ...i32(16), op.i32Add, ...tee(C), ...i32(cBytes), op.i32Ne, op.brIf, 0,
+    op.end,
+    ...get(OUT), ...i32(cBytes), op.i32Add, ...set(OUT),
+    ...get(XP), ...get(STRIDE), op.i32Add, ...set(XP),
+    ...get(COUNT), ...i32(1), op.i32Sub, ...tee(COUNT), op.brIf, 0,
+    op.end,
+  ];
+  return oneFunctionModule('run', 5, [[1, I32], [v128Locals, V128]], body, true);
+}
+
+type WholeKernel = OneFunction<(out: number, x: number, count: number, strideBytes: number, dxBase: number) => void>;
+const wholeKernels = new Map<string, WholeKernel | null>();
+
+/** The whole-window kernel of a pool shape, over the memory of `general` (the kind's windowLoops kernel, which stages the operands). */
+function wholeKernel(kind: 'max' | 'argmaxGrad', kh: number, kw: number, g: WindowGeometry, general: Kernel): WholeKernel | null {
+  const key = `${kind}:${kh}x${kw}:${g.c}:${g.w}`;
+  let k = wholeKernels.get(key);
+  if (k === undefined) {
+    k = instantiateOne<WholeKernel['fn']>(() => wholeWindowModule(kind, kh, kw, g.c * 4, g.w * g.c * 4), 'run', general.memory);
+    wholeKernels.set(key, k);
+  }
+  return k;
+}
+
 /** run(out, x, count, cBytes, kh, kw, rowBytes, strideBytes, xBase): see windowLoops. */
 type Kernel = OneFunction<(out: number, x: number, count: number, cBytes: number, kh: number, kw: number, rowBytes: number, strideBytes: number, xBase: number) => void>;
 
@@ -192,7 +266,13 @@ export function maxPoolSimd(x: Float32Array, g: WindowGeometry, kh: number, kw: 
   const f = k && stage(k, x, out.length);
   if (!k || !f) return false;
   const outBase = x.length * 4;
-  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0));
+  const whole = wholeKernel('max', kh, kw, g, k);
+  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => {
+    if (whole && rows === kh && cols === kw) whole.fn(outBase + dst * 4, src * 4, count, g.sw * g.c * 4, 0);
+    // a window cut to one cell keeps its value as is (-0 too), as the JavaScript kernel does
+    else if (rows * cols === 1) f.copyWithin(x.length + dst, src, src + g.c);
+    else k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0);
+  });
   if (ok) out.set(f.subarray(x.length, x.length + out.length));
   return ok;
 }
@@ -224,7 +304,12 @@ export function maxPoolGradSimd(x: Float32Array, dy: Float32Array, g: WindowGeom
   const [dyBase, dxBase] = [x.length, x.length + dy.length];
   f.set(dy, dyBase);
   f.fill(0, dxBase, dxBase + dx.length);
-  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => k.fn((dyBase + dst) * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, dxBase * 4));
+  // windows that do not overlap write dx in place; overlapping ones add into it, in the scan's order
+  const whole = g.sh === kh && g.sw === kw ? wholeKernel('argmaxGrad', kh, kw, g, k) : null;
+  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => {
+    if (whole && rows === kh && cols === kw) whole.fn((dyBase + dst) * 4, src * 4, count, g.sw * g.c * 4, dxBase * 4);
+    else k.fn((dyBase + dst) * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, dxBase * 4);
+  });
   if (ok) dx.set(f.subarray(dxBase, dxBase + dx.length));
   return ok;
 }

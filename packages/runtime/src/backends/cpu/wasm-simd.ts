@@ -113,7 +113,7 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
 
 /** The kernels' module; with `sharedMemory` its memory is imported and shared by every worker's instance (threads.ts). */
 function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBuffer> {
-  return functionsModule(kernelFunctions(fused), sharedMemory ? SHARED_MAX_PAGES : undefined);
+  return functionsModule(kernelFunctions(fused), sharedMemory ? { sharedMaxPages: SHARED_MAX_PAGES } : undefined);
 }
 
 /**
