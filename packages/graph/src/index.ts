@@ -20,3 +20,4 @@ export * from './ops/fused/program';
 export { anchorInputCount, anchorOf } from './ops/fused/anchors';
 export { updatesOf, writtenInputs } from './ops/state/update';
 export type { FusedUpdate } from './ops/state/update';
+export { RECURRENT_TWINS } from './gradients/recurrent';

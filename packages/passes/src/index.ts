@@ -4,6 +4,8 @@ export * as train from './train';
 export * from './verify';
 export * from './memory/plan-memory';
 export { Rebuild } from './rebuild';
+export { neededRecurrentTwins, replaceRecurrentTwins } from './opt/recurrent-twins';
+export type { RecurrentTwin } from './opt/recurrent-twins';
 export type { Pattern, OpPattern, AnyPattern, NodeView, Match } from './opt/pattern';
 export { SIMPLIFY_RULES } from './opt/rules';
 export type { Rule, RuleBuilder } from './opt/rules';

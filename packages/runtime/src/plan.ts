@@ -8,7 +8,7 @@ import {
   getOpDef,
   reachableNodes,
 } from '@graphc/graph';
-import { ConstantEvaluator, MemoryPlan, OptLevel, PassStats, countKernels, optimizeGraph, planMemory } from '@graphc/passes';
+import { ConstantEvaluator, MemoryPlan, OptLevel, PassStats, countKernels, neededRecurrentTwins, optimizeGraph, planMemory, replaceRecurrentTwins } from '@graphc/passes';
 
 /**
  * A compiled, backend-independent plan: the pruned and optimized graph, the order to run it in,
@@ -43,19 +43,30 @@ export interface PlanRequest {
   verify?: boolean;
 }
 
-/** Prune to what the fetches need, cut at feeds, optimize, specialize shapes, and plan memory. */
+/**
+ * Prune to what the fetches need, cut at feeds, optimize, specialize shapes, and plan memory. From
+ * level 1, a recurrent node whose unrolled forward the run's gradient computes anyway reads its
+ * outputs from there, so the recurrence runs once (replaceRecurrentTwins).
+ */
 export function buildPlan(req: PlanRequest): Plan {
-  const fetchNodes = req.fetchNames.map((n) => req.graph.tensor(n).node);
-  const targetNodes = req.targetNames.map((n) => req.graph.node(n));
-  const feedNodeNames = new Set(req.feedNames.map((n) => req.graph.tensor(n).node.name));
-  // fed nodes stay in the plan even when no fetch needs them (feeding an unused placeholder is fine)
-  const fedNodes = [...feedNodeNames].map((n) => req.graph.node(n));
-  const needed = reachableNodes(req.graph, [...fetchNodes, ...targetNodes, ...fedNodes], feedNodeNames);
-  const asPlaceholders = new Set([...feedNodeNames].filter((n) => req.graph.node(n).op !== 'placeholder'));
+  const keep = new Set([...req.fetchNames.map((n) => n.split(':')[0]), ...req.targetNames, ...req.feedNames.map((n) => req.graph.tensor(n).node.name)]);
+  const roots = (g: Graph) => {
+    const feedNodeNames = new Set(req.feedNames.map((n) => g.tensor(n).node.name));
+    // fed nodes stay in the plan even when no fetch needs them (feeding an unused placeholder is fine)
+    const nodes = [...req.fetchNames.map((n) => g.tensor(n).node), ...req.targetNames.map((n) => g.node(n)), ...[...feedNodeNames].map((n) => g.node(n))];
+    return { nodes, feedNodeNames };
+  };
+  const twinsStart = performance.now();
+  const twins = req.level >= 1 ? neededRecurrentTwins(req.graph, roots(req.graph).nodes, roots(req.graph).feedNodeNames, keep) : [];
+  const source = twins.length ? replaceRecurrentTwins(req.graph, twins) : req.graph;
+  const twinsMs = performance.now() - twinsStart;
+  const { nodes: rootNodes, feedNodeNames } = roots(source);
+  const needed = reachableNodes(source, rootNodes, feedNodeNames);
+  const asPlaceholders = new Set([...feedNodeNames].filter((n) => source.node(n).op !== 'placeholder'));
   // the plan serves one signature, feed shapes included: fed placeholders take their concrete
   // shapes, so every pass sees static shapes (folding shape arithmetic, fusing across a batch dim)
-  const feedShape = new Map(req.feedNames.map((n, i) => [req.graph.tensor(n).node.name, req.feedShapes[i]]));
-  const pruned = copyNodes(req.graph, needed, {
+  const feedShape = new Map(req.feedNames.map((n, i) => [source.tensor(n).node.name, req.feedShapes[i]]));
+  const pruned = copyNodes(source, needed, {
     asPlaceholders,
     rewrite: (node, _inputs, target) => {
       const shape = node.op === 'placeholder' ? feedShape.get(node.name) : undefined;
@@ -64,8 +75,8 @@ export function buildPlan(req: PlanRequest): Plan {
       return target.addNode('placeholder', [], attrs, { name: node.name, controlInputs: [] }).outputTensors;
     },
   });
-  const keep = new Set([...req.fetchNames.map((n) => n.split(':')[0]), ...req.targetNames, ...feedNodeNames]);
   const { graph, passes } = optimizeGraph(pruned, { level: req.level, keep, evaluate: req.evaluate, verify: req.verify });
+  if (twins.length) passes.unshift({ name: 'recurrentTwins', ms: twinsMs, nodesBefore: req.graph.nodes.length, nodesAfter: source.nodes.length, replaced: twins.length });
   const fetches = req.fetchNames.map((n) => graph.tensor(n));
   const targets = req.targetNames.map((n) => graph.node(n));
   const feeds = req.feedNames.map((n) => graph.tensor(n));

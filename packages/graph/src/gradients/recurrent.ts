@@ -230,6 +230,7 @@ function recurrentGradient(op: RecurrentOp) {
     const from = graph.nodes.length;
     const products: RecurrentProduct[] = [];
     const outputs = unrollRecurrent(op, ctx.inputs, ctx.attrs, `${op} (node '${ctx.node.name}')`, products);
+    recordRecurrentTwin(graph, ctx.node.name, outputs);
     const n = ctx.inputs.length;
     const all = differentiateBuilt(graph, from, outputs, ctx.grads, [...ctx.inputs, ...products.map((p) => p.product)]);
     const grads = all.slice(0, n);
@@ -239,6 +240,20 @@ function recurrentGradient(op: RecurrentOp) {
     // W, that is W's, the step-by-step sum of every use
     return grads.map((g, i) => (ctx.inputs.indexOf(ctx.inputs[i]) === i ? g : null));
   };
+}
+
+/** graph.metadata's key for the recurrent nodes whose outputs an unrolled forward also computes. */
+export const RECURRENT_TWINS = 'recurrentTwins';
+
+/**
+ * Notes that `outputs` (an unrolled forward built for a gradient) compute node `name`'s outputs, by
+ * names in the graph's metadata: where a plan needs both, the optimizer's recurrentTwins pass feeds
+ * the node's consumers from the unrolled forward, which the gradient computes anyway, rather than
+ * running the recurrence twice.
+ */
+function recordRecurrentTwin(graph: SymbolicTensor['graph'], name: string, outputs: SymbolicTensor[]): void {
+  const twins = (graph.metadata[RECURRENT_TWINS] ??= {}) as Record<string, string[]>;
+  twins[name] = outputs.map((t) => t.name);
 }
 
 /**
