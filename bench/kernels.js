@@ -11,6 +11,7 @@
  *   (W, R and B variables, loss mean(Y^2), Adam): forward, gradients and update
  * - matmul: a batch of 16 rows by a 128 x 512 matrix, plain and transposed (an LSTM step's h·R^T,
  *   a dense layer over a small batch)
+ * - softmax: softmax and logSoftmax over attention scores, [8, 4, 128, 128] float32, last axis
  * - filter: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
  *   (x and dy fed)
  * - depthwise: depthwiseConv2dBackpropInput and -Filter of a MobileNet block's 3x3 SAME
@@ -82,6 +83,14 @@ const smallMatmul = (transposeB) => (g) => {
   return { fetch: ops.matmul(a, b, { transposeB }), feeds: { a: tensor(values(16 * 128, 1), [16, 128]) } };
 };
 
+/** softmax (or logSoftmax) of [8, 4, 128, 128] along the last axis. */
+const attentionSoftmax = (log) => (g) => {
+  const shape = [8, 4, 128, 128];
+  const x = g.placeholder('float32', shape, 'x');
+  const data = Float32Array.from({ length: 8 * 4 * 128 * 128 }, (_, j) => Math.sin(j * 1.3) * 6);
+  return { fetch: log ? ops.logSoftmax(x) : ops.softmax(x), feeds: { x: tensor(data, shape) } };
+};
+
 /** conv2dBackpropFilter of a 3x3 stride-1 SAME convolution of [N, H, W, Cin] to Cout channels. */
 const filterGradient = ([n, h, w, cin], cout) => (g) => {
   const values = (count, seed) => Float32Array.from({ length: count }, (_, j) => Math.sin(j * 1.3 + seed));
@@ -113,6 +122,10 @@ const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
   if (wanted('matmul')) {
     await time('matmul [16, 128] by [128, 512]', 'cpu', smallMatmul(false));
     await time('matmul [16, 128] by [512, 128]^T', 'cpu', smallMatmul(true));
+  }
+  if (wanted('softmax')) {
+    await time('softmax [8, 4, 128, 128], last axis', 'cpu', attentionSoftmax(false));
+    await time('logSoftmax [8, 4, 128, 128], last axis', 'cpu', attentionSoftmax(true));
   }
   if (wanted('filter')) {
     await time('conv2dBackpropFilter 3x3 SAME, [64, 28, 28, 1] -> 16', 'cpu', filterGradient([64, 28, 28, 1], 16));

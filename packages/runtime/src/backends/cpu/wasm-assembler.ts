@@ -53,6 +53,9 @@ export const op = {
   f32Load: 0x2a,
   f32Store: 0x38,
   f32Add: 0x92,
+  f64Store: 0x39,
+  f64Add: 0xa0,
+  f64PromoteF32: 0xbb,
   emptyBlock: 0x40,
 };
 /** SIMD opcodes (after the 0xfd prefix). */
@@ -95,6 +98,7 @@ export const simdOp = {
   i32x4Add: 0xae,
   i32x4Sub: 0xb1,
   f64x2PromoteLowF32x4: 0x5f,
+  f64x2ExtractLane: 0x21,
   f64x2Add: 0xf0,
   /** Relaxed SIMD: a * b + c, one fused instruction where the CPU has FMA (else rounded twice). */
   f32x4RelaxedMadd: 0x105,

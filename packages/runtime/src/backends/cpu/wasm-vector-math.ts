@@ -52,9 +52,14 @@ export class FunctionWriter {
 
   /** Evaluates `value` into a new v128 local now; returns the code that reads it. */
   keep(value: Code): Code {
+    return get(this.local(value));
+  }
+
+  /** Evaluates `value` into a new v128 local now (one a loop may set again); returns its index. */
+  local(value: Code): number {
     const local = this.params + this.i32Locals + this.reservedV128 + this.v128Locals++;
     this.emit(value, set(local));
-    return get(local);
+    return local;
   }
 
   /** The function's code: its locals, its body and the closing `end`. */
@@ -87,7 +92,7 @@ const EXP_MIN_ARGUMENT = -87.33654;
  * n ln 2 is exact), e^r by a degree-6 polynomial, times 2^n built in the exponent bits. Arguments
  * below -87.34 give 2^-126 (1.2e-38) instead of a subnormal or 0.
  */
-function expNonPositive(w: FunctionWriter, x: Code): Code {
+export function expNonPositive(w: FunctionWriter, x: Code): Code {
   const xc = w.keep(max(x, f32x4(EXP_MIN_ARGUMENT)));
   const n = w.keep([...mul(xc, f32x4(Math.LOG2E)), ...simd(f32x4Nearest)]);
   const r = w.keep(add(sub(xc, mul(n, f32x4(0.693359375))), mul(n, f32x4(2.12194440e-4))));

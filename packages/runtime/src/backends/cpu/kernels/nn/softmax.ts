@@ -1,10 +1,12 @@
 import { Attrs, TensorValue, normalizeAxis } from '@graphc/graph';
 import { KernelContext, registerCpuKernel } from '../../kernel';
+import { softmaxRowsSimd } from '../../wasm-softmax';
 
 /**
  * softmax / logSoftmax along one axis. The tensor is seen as [outer, axis, inner]; each of the
  * `inner` lanes is normalized over `axis` (max subtracted first, so no overflow), with the lanes
- * innermost so a non-last axis still reads memory sequentially.
+ * innermost so a non-last axis still reads memory sequentially. float32 along the last axis runs on
+ * WebAssembly SIMD where rows are whole vectors (wasm-softmax.ts).
  */
 let maxes = new Float64Array(0);
 let sums = new Float64Array(0);
@@ -21,6 +23,7 @@ function softmaxKernel(log: boolean) {
     const size = x.data.length;
     if (size === 0) return [out];
     const outer = size / (len * inner);
+    if (inner === 1 && x.data instanceof Float32Array && out.data instanceof Float32Array && softmaxRowsSimd(x.data, out.data, len, log)) return [out];
     if (maxes.length < inner) {
       maxes = new Float64Array(inner);
       sums = new Float64Array(inner);
