@@ -88,6 +88,49 @@ describe('softmax on WebAssembly SIMD', () => {
     }
   });
 
+  test('sparse softmax cross entropy and its gradient: within float32 error of the JavaScript kernel; a bad label still names the node', async () => {
+    const [batch, classes] = [96, 1000];
+    const logits = rows(batch, classes, 7, 8);
+    const labels = Int32Array.from({ length: batch }, (_, i) => (i * 37) % classes);
+    const dy = Float32Array.from({ length: batch }, (_, i) => 0.5 + (i % 5) * 0.25);
+    const g = new Graph();
+    const x = g.placeholder('float32', [batch, classes], 'x');
+    const y = g.placeholder('int32', [batch], 'y');
+    const d = g.placeholder('float32', [batch], 'dy');
+    const loss = ops.sparseSoftmaxCrossEntropyWithLogits(y, x);
+    const grad = g.addNode('sparseSoftmaxCrossEntropyWithLogitsGrad', [y, x, d], {}).output(0);
+    const run = async (simd: boolean, labelData = labels) => {
+      setSimdKernels(simd);
+      const s = new Session(g);
+      try {
+        return await s.run([loss, grad], { x: tensor(logits, [batch, classes]), y: tensor(labelData, [batch], 'int32'), dy: tensor(dy, [batch]) });
+      } finally {
+        s.close();
+        setSimdKernels(true);
+      }
+    };
+    const [simdLoss, simdGrad] = await run(true);
+    const [jsLoss, jsGrad] = await run(false);
+    const stats = rowStats(logits, classes);
+    simdLoss.data.forEach((v, i) => {
+      // log-sum-exp minus the label's logit, in double
+      const want = stats[i].lse - logits[i * classes + labels[i]];
+      expect(Math.abs(v - want)).toBeLessThan(2e-6 * Math.max(1, Math.abs(want)));
+      expect(Math.abs(jsLoss.data[i] - want)).toBeLessThan(2e-6 * Math.max(1, Math.abs(want)));
+    });
+    let differs = false;
+    simdGrad.data.forEach((v, i) => {
+      const want = jsGrad.data[i];
+      // softmax * dy: the float32 argument's rounding (|x - max| < 16 here) and a few ulps; minus dy at the label
+      if (!(Math.abs(v - want) <= 2e-6 * (Math.abs(want) + dy[Math.floor(i / classes)] * 1e-3) + 1e-37)) throw new Error(`grad ${i}: ${v} vs ${want}`);
+      differs ||= v !== want;
+    });
+    expect(differs).toBe(true);
+    const bad = labels.slice();
+    bad[5] = classes;
+    await expect(run(true, bad)).rejects.toThrow(/label 1000 at row 5 is outside the 1000 classes/);
+  });
+
   test('rows that are not whole vectors, another axis, and few values keep the JavaScript kernel (the same bits)', async () => {
     for (const [shape, axis] of [[[300, 10], -1], [[40, 16, 8], 1], [[4, 8], -1]] as [number[], number][]) {
       const data = rows(shape.reduce((a, b) => a * b, 1) / shape[shape.length - 1], shape[shape.length - 1], 2, 4);

@@ -125,6 +125,17 @@ const MIN_VALUES = 1024;
  * SIMD off) and the caller runs the JavaScript loop.
  */
 export function softmaxRowsSimd(x: Float32Array, out: Float32Array, len: number, log: boolean): boolean {
+  return softmaxRowsWith(x, len, out, log ? 'shift' : 'scale', (_row, max, sum) => (log ? max + Math.log(sum) : 1 / sum));
+}
+
+/**
+ * The softmax pass over float32 rows of `len` values: per row, its max and the float64 sum of
+ * e^(x - max); `perRow(row, max, sum)` gives the row's factor, then `out` (when given) receives
+ * e^(x - max) times the factor ('scale') or x minus it ('shift'). Without `out`, perRow just sees
+ * every row's statistics (a cross entropy's loss). False where it does not apply (see
+ * softmaxRowsSimd); nothing is called then.
+ */
+export function softmaxRowsWith(x: Float32Array, len: number, out: Float32Array | null, mode: 'scale' | 'shift', perRow: (row: number, max: number, sum: number) => number): boolean {
   if (!simdKernelsEnabled() || len % 4 !== 0 || len === 0 || x.length < MIN_VALUES || x.length % len !== 0) return false;
   const k = kernel();
   if (!k) return false;
@@ -140,11 +151,9 @@ export function softmaxRowsSimd(x: Float32Array, out: Float32Array, len: number,
     const count = Math.min(chunkRows, rows - r0);
     f.set(x.subarray(r0 * len, (r0 + count) * len), X);
     k.rowStats(X * FLOAT, E * FLOAT, count, len * FLOAT, STATS * FLOAT);
-    for (let r = 0; r < count; r++) {
-      const [sum, max] = [stats[2 * r], stats[2 * r + 1]];
-      f[FACTORS + r] = log ? max + Math.log(sum) : 1 / sum;
-    }
-    if (log) k.shiftRows(X * FLOAT, E * FLOAT, count, len * FLOAT, FACTORS * FLOAT);
+    for (let r = 0; r < count; r++) f[FACTORS + r] = perRow(r0 + r, stats[2 * r + 1], stats[2 * r]);
+    if (!out) continue;
+    if (mode === 'shift') k.shiftRows(X * FLOAT, E * FLOAT, count, len * FLOAT, FACTORS * FLOAT);
     else k.scaleRows(E * FLOAT, E * FLOAT, count, len * FLOAT, FACTORS * FLOAT);
     out.set(f.subarray(E, E + count * len), r0 * len);
   }

@@ -1,12 +1,23 @@
 import { GraphcError, ShapeError, TensorValue } from '@graphc/graph';
 import type { KernelContext } from '../../kernel';
 import { registerCpuKernel } from '../../kernel';
+import { softmaxRowsWith } from '../../wasm-softmax';
 
 /**
  * Softmax cross entropies, one loss per row of the class (last) axis, through the log-sum-exp of the
  * row (max subtracted), so large logits neither overflow nor lose the loss to rounding.
  * (sigmoidCrossEntropyWithLogits is elementwise: its kernel is generated from the OpDef.)
  */
+
+/** Throws, naming the node, where a label lies outside [0, classes); true otherwise. */
+function checkLabels(labels: TensorValue, classes: number, ctx: KernelContext): true {
+  labels.data.forEach((label, r) => {
+    if (!(label >= 0 && label < classes)) {
+      throw new GraphcError(`op '${ctx.node.op}' (node '${ctx.node.name}'): label ${label} at row ${r} is outside the ${classes} classes [0, ${classes})`);
+    }
+  });
+  return true;
+}
 
 /**
  * Visits each row of a sparse cross entropy: its label (checked to lie in [0, classes), else an
@@ -15,11 +26,9 @@ import { registerCpuKernel } from '../../kernel';
 function forEachLabelledRow(labels: TensorValue, logits: TensorValue, ctx: KernelContext, visit: (r: number, label: number, base: number, max: number, sum: number) => void): void {
   const classes = logits.shape[logits.shape.length - 1];
   const x = logits.data;
+  checkLabels(labels, classes, ctx);
   for (let r = 0; r < labels.data.length; r++) {
     const label = labels.data[r];
-    if (!(label >= 0 && label < classes)) {
-      throw new GraphcError(`op '${ctx.node.op}' (node '${ctx.node.name}'): label ${label} at row ${r} is outside the ${classes} classes [0, ${classes})`);
-    }
     const base = r * classes;
     let max = -Infinity;
     for (let j = 0; j < classes; j++) if (x[base + j] > max) max = x[base + j];
@@ -34,7 +43,10 @@ registerCpuKernel('sparseSoftmaxCrossEntropyWithLogits', (inputs, _attrs, ctx) =
   const classes = logits.shape[logits.shape.length - 1];
   if (labels.data.length * classes !== logits.data.length) mismatch(labels, logits, ctx);
   const out = ctx.alloc(logits.dtype, labels.shape);
-  forEachLabelledRow(labels, logits, ctx, (r, label, base, max, sum) => (out.data[r] = max + Math.log(sum) - logits.data[base + label]));
+  const loss = (r: number, max: number, sum: number) => (out.data[r] = max + Math.log(sum) - logits.data[r * classes + labels.data[r]]);
+  // float32 rows of whole vectors: the row statistics on WebAssembly SIMD (wasm-softmax.ts), the labels checked first
+  if (logits.data instanceof Float32Array && checkLabels(labels, classes, ctx) && softmaxRowsWith(logits.data, classes, null, 'scale', loss)) return [out];
+  forEachLabelledRow(labels, logits, ctx, (r, _label, _base, max, sum) => loss(r, max, sum));
   return [out];
 });
 
@@ -45,6 +57,10 @@ registerCpuKernel('sparseSoftmaxCrossEntropyWithLogitsGrad', (inputs, _attrs, ct
   if (labels.data.length * classes !== logits.data.length || dy.data.length !== labels.data.length) mismatch(labels, logits, ctx);
   const out = ctx.alloc(logits.dtype, logits.shape);
   const x = logits.data;
+  if (x instanceof Float32Array && out.data instanceof Float32Array && checkLabels(labels, classes, ctx) && softmaxRowsWith(x, classes, out.data, 'scale', (r, _max, sum) => dy.data[r] / sum)) {
+    for (let r = 0; r < labels.data.length; r++) out.data[r * classes + labels.data[r]] -= dy.data[r];
+    return [out];
+  }
   forEachLabelledRow(labels, logits, ctx, (r, label, base, max, sum) => {
     const d = dy.data[r];
     const scale = d / sum;
