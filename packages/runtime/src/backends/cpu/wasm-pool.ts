@@ -26,15 +26,33 @@ const [C_OFF, KY, KX, ROW, TAP] = [9, 10, 11, 12, 13];
 const [M, AT] = [14, 15];
 
 /**
- * The loops both functions share: for `count` windows `strideBytes` apart, for each 16 bytes of
- * channels, `start` (at the window's first cell), `tap` for every cell (rows `rowBytes` apart,
- * cells `cBytes` apart; TAP holds the cell's address), then `finish` (C_OFF is the channel offset).
+ * For `count` windows (`out` advancing by the channel bytes, `x` by `stride`), for each 16 bytes of
+ * channels (local `c` the offset within the pixel): `perVector`. Both kinds of kernel loop so.
  */
-function windowLoops(start: number[], tap: number[], finish: number[]): number[] {
+function overWindows(locals: { out: number; x: number; count: number; stride: number; c: number }, channelBytes: number[], perVector: number[]): number[] {
+  const { out, x, count, stride, c } = locals;
   return [
     op.loop, op.emptyBlock,
-    ...i32(0), ...set(C_OFF),
+    ...i32(0), ...set(c),
     op.loop, op.emptyBlock,
+    ...perVector,
+    ...get(c), ...i32(16), op.i32Add, ...tee(c), ...channelBytes, op.i32Ne, op.brIf, 0,
+    op.end,
+    ...get(out), ...channelBytes, op.i32Add, ...set(out),
+    ...get(x), ...get(stride), op.i32Add, ...set(x),
+    ...get(count), ...i32(1), op.i32Sub, ...tee(count), op.brIf, 0,
+    op.end,
+  ];
+}
+
+/**
+ * The loops both general functions share: for `count` windows `strideBytes` apart, for each 16
+ * bytes of channels, `start` (at the window's first cell), `tap` for every cell (rows `rowBytes`
+ * apart, cells `cBytes` apart; TAP holds the cell's address), then `finish` (C_OFF is the channel
+ * offset).
+ */
+function windowLoops(start: number[], tap: number[], finish: number[]): number[] {
+  return overWindows({ out: OUT, x: X, count: COUNT, stride: STRIDE_BYTES, c: C_OFF }, get(C_BYTES), [
     ...start,
     ...get(X), ...get(C_OFF), op.i32Add, ...set(ROW),
     ...get(KH), ...set(KY),
@@ -50,13 +68,7 @@ function windowLoops(start: number[], tap: number[], finish: number[]): number[]
     ...get(KY), ...i32(1), op.i32Sub, ...tee(KY), op.brIf, 0,
     op.end,
     ...finish,
-    ...get(C_OFF), ...i32(16), op.i32Add, ...tee(C_OFF), ...get(C_BYTES), op.i32Ne, op.brIf, 0,
-    op.end,
-    ...get(OUT), ...get(C_BYTES), op.i32Add, ...set(OUT),
-    ...get(X), ...get(STRIDE_BYTES), op.i32Add, ...set(X),
-    ...get(COUNT), ...i32(1), op.i32Sub, ...tee(COUNT), op.brIf, 0,
-    op.end,
-  ];
+  ]);
 }
 
 const firstCell = [...get(X), ...get(C_OFF), op.i32Add];
@@ -162,18 +174,7 @@ function wholeWindowModule(kind: 'max' | 'argmaxGrad', kh: number, kw: number, c
     }
     v128Locals = 3 + taps.length;
   }
-  const body = [
-    op.loop, op.emptyBlock,
-    ...i32(0), ...set(C),
-    op.loop, op.emptyBlock,
-    ...perVector,
-    ...get(C), ...i32(16), op.i32Add, ...tee(C), ...i32(cBytes), op.i32Ne, op.brIf, 0,
-    op.end,
-    ...get(OUT), ...i32(cBytes), op.i32Add, ...set(OUT),
-    ...get(XP), ...get(STRIDE), op.i32Add, ...set(XP),
-    ...get(COUNT), ...i32(1), op.i32Sub, ...tee(COUNT), op.brIf, 0,
-    op.end,
-  ];
+  const body = overWindows({ out: OUT, x: XP, count: COUNT, stride: STRIDE, c: C }, i32(cBytes), perVector);
   return oneFunctionModule('run', 5, [[1, I32], [v128Locals, V128]], body, true);
 }
 
