@@ -125,6 +125,28 @@ function tanh(w: FunctionWriter, x: Code): Code {
   return [...magnitude, ...xk, ...f32x4(-0), ...simd(v128And), ...simd(v128Or)];
 }
 
+/**
+ * erf(x), Eigen's float32 rational form (generic_fast_erf_float): x P(x^2) / Q(x^2) over x clamped
+ * to [-4, 4], where erf is +-1 in float32; within 3.3e-7 of the double-precision value. NaN stays
+ * NaN (the clamp's min and max propagate it).
+ */
+export function erf(w: FunctionWriter, x: Code): Code {
+  const xc = w.keep(max(min(x, f32x4(4)), f32x4(-4)));
+  const x2 = w.keep(mul(xc, xc));
+  const p = polynomial(x2, [-2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2]);
+  const q = polynomial(x2, [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2]);
+  return div(mul(xc, p), q);
+}
+
+/** gelu(x) = x/2 (1 + erf(x / sqrt 2)), or with `approximate` its tanh form x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+export function gelu(w: FunctionWriter, x: Code, approximate: boolean): Code {
+  const xk = w.keep(x);
+  const inner = approximate
+    ? tanh(w, mul(f32x4(0.7978845608028654), add(xk, mul(mul(mul(f32x4(0.044715), xk), xk), xk))))
+    : erf(w, mul(xk, f32x4(Math.SQRT1_2)));
+  return mul(mul(f32x4(0.5), xk), add(f32x4(1), inner));
+}
+
 /** An activation's code given its argument's, evaluating into `w` what it needs twice. */
 export type VectorActivation = (w: FunctionWriter, x: Code) => Code;
 
