@@ -54,7 +54,10 @@ export const op = {
   f32Store: 0x38,
   f32Add: 0x92,
   f64Store: 0x39,
+  i32ShrU: 0x76,
   f64Add: 0xa0,
+  f64Div: 0xa3,
+  f64ConvertI32U: 0xb8,
   f64PromoteF32: 0xbb,
   emptyBlock: 0x40,
 };
@@ -62,6 +65,7 @@ export const op = {
 export const simdOp = {
   v128Load: 0x00,
   v128Load32Splat: 0x09,
+  v128Load64Splat: 0x0a,
   v128Store: 0x0b,
   v128Const: 0x0c,
   f32x4Ne: 0x42,
@@ -98,6 +102,10 @@ export const simdOp = {
   i32x4Add: 0xae,
   i32x4Sub: 0xb1,
   f64x2PromoteLowF32x4: 0x5f,
+  f32x4DemoteF64x2Zero: 0x5e,
+  f64x2Splat: 0x14,
+  f64x2Sub: 0xf1,
+  f64x2Mul: 0xf2,
   f64x2ExtractLane: 0x21,
   f64x2Add: 0xf0,
   /** Relaxed SIMD: a * b + c, one fused instruction where the CPU has FMA (else rounded twice). */

@@ -1,6 +1,7 @@
 import { TensorValue } from '@graphc/graph';
 import { broadcastStrides } from '../../elementwise';
 import { registerCpuKernel } from '../../kernel';
+import { layerNormRowsSimd } from '../../wasm-layer-norm';
 
 /** Flat index into `p` for each position of the normalized block (p broadcast against `shape`). */
 function broadcastIndex(p: TensorValue, shape: number[]): Int32Array {
@@ -20,7 +21,7 @@ function broadcastIndex(p: TensorValue, shape: number[]): Int32Array {
   return out;
 }
 
-/** layerNorm: mean and variance of each normalized block in float64, then scale and shift. */
+/** layerNorm: mean and variance of each normalized block in float64, then scale and shift (float32 over the last axis: wasm-layer-norm.ts). */
 registerCpuKernel('layerNorm', ([x, scale, bias], attrs, ctx) => {
   const rank = x.shape.length;
   const a = Number(attrs.axis ?? -1);
@@ -33,6 +34,12 @@ registerCpuKernel('layerNorm', ([x, scale, bias], attrs, ctx) => {
   const y = ctx.alloc(x.dtype, x.shape);
   const mean = ctx.alloc(x.dtype, statShape);
   const inv = ctx.alloc(x.dtype, statShape);
+  // float32 over the last axis with a scale (and bias) per column: on WebAssembly SIMD
+  const perColumn = (p: TensorValue | undefined) => !p || (p.data instanceof Float32Array && p.data.length === inner);
+  if (axis === rank - 1 && x.data instanceof Float32Array && perColumn(scale) && perColumn(bias)) {
+    const f32 = (t: TensorValue) => t.data as Float32Array;
+    if (layerNormRowsSimd(f32(x), inner, eps, f32(scale), bias ? f32(bias) : null, f32(y), f32(mean), f32(inv))) return [y, mean, inv];
+  }
   const si = broadcastIndex(scale, block);
   const bi = bias ? broadcastIndex(bias, block) : null;
   for (let o = 0; o < outer; o++) {

@@ -1,0 +1,148 @@
+import { V128_ZERO, ensureMemory, functionsModule, get, i32, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { simdKernelsEnabled } from './wasm-elementwise';
+import { Code, FunctionWriter, add, mul } from './wasm-vector-math';
+
+/**
+ * float32 layerNorm over the last axis on WebAssembly SIMD, for rows of a multiple of 4 values with
+ * a scale (and bias) of one value per column: per row, the float64 sum, then the float64 sum of
+ * squares about the mean (the JavaScript kernel's two passes, four lanes at a time, so the sums
+ * differ from its sequential ones in the last bits of a double), then (x - mean) * inverse std in
+ * float64, rounded to float32, times the scale plus the bias in float32: within a few float32 ulps
+ * of the JavaScript kernel, which rounds once at the end.
+ */
+
+const FLOAT = 4;
+/** Lanes 2, 3 of a vector into lanes 0, 1 (bytes 8-15, twice). */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+/** Lanes 0, 1 of two vectors side by side (a's then b's). */
+const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+const promoteLow = (v: Code): Code => [...v, ...simd(simdOp.f64x2PromoteLowF32x4)];
+const promoteHigh = (v: Code): Code => [...v, ...v, ...simd(simdOp.i8x16Shuffle), ...HIGH_HALF, ...simd(simdOp.f64x2PromoteLowF32x4)];
+const f64 = (code: number) => (a: Code, b: Code): Code => [...a, ...b, ...simd(code)];
+const [addF64, subF64, mulF64] = [f64(simdOp.f64x2Add), f64(simdOp.f64x2Sub), f64(simdOp.f64x2Mul)];
+/** The two float64 lanes of v added. */
+const lanesSum = (v: number): Code => [...get(v), ...simd(simdOp.f64x2ExtractLane), 0, ...get(v), ...simd(simdOp.f64x2ExtractLane), 1, op.f64Add];
+
+/**
+ * `moments(x, rows, rowBytes, stats)`: per row of x, its float64 sum, then (with the mean, sum / n,
+ * n = rowBytes / 4) the float64 sum of squared deviations, into stats (16 bytes a row: the mean,
+ * then that sum). `normalize(x, out, rows, rowBytes, stats, scale, bias)`: out = float32((x - mean) *
+ * inv) * scale + bias, stats holding (mean, inv) per row as float64.
+ */
+function layerNormModule(): Uint8Array<ArrayBuffer> {
+  const [X, ROWS, ROW_BYTES, STATS] = [0, 1, 2, 3];
+  const m = new FunctionWriter(4, 1);
+  const OFF = m.i32Local(0);
+  const rowLoop = (w: FunctionWriter, off: number, rowBytes: number, body: () => void): void => {
+    w.emit([...i32(0), ...set(off), op.loop, op.emptyBlock]);
+    body();
+    w.emit([...get(off), ...i32(16), op.i32Add, ...tee(off), ...get(rowBytes), op.i32Ne, op.brIf, 0, op.end]);
+  };
+  const load = (base: number, off: number): Code => [...get(base), ...get(off), op.i32Add, ...simdMem(simdOp.v128Load, 2)];
+  m.emit([op.loop, op.emptyBlock]);
+  const [LO, HI] = [m.local(V128_ZERO), m.local(V128_ZERO)];
+  rowLoop(m, OFF, ROW_BYTES, () => {
+    const v = m.keep(load(X, OFF));
+    m.emit(addF64(get(LO), promoteLow(v)), [...set(LO)]);
+    m.emit(addF64(get(HI), promoteHigh(v)), [...set(HI)]);
+  });
+  // the mean: the sum over n = rowBytes / 4, as a float64 splat
+  const count = [...get(ROW_BYTES), ...i32(2), op.i32ShrU, op.f64ConvertI32U];
+  const MEAN = m.local([...lanesSum(LO), ...lanesSum(HI), op.f64Add, ...count, op.f64Div, ...simd(simdOp.f64x2Splat)]);
+  m.emit([...get(STATS), ...get(MEAN), ...simd(simdOp.f64x2ExtractLane), 0, op.f64Store, 3, 0]);
+  const [SQ_LO, SQ_HI] = [m.local(V128_ZERO), m.local(V128_ZERO)];
+  rowLoop(m, OFF, ROW_BYTES, () => {
+    const v = m.keep(load(X, OFF));
+    const lo = m.keep(subF64(promoteLow(v), get(MEAN)));
+    const hi = m.keep(subF64(promoteHigh(v), get(MEAN)));
+    m.emit(addF64(get(SQ_LO), mulF64(lo, lo)), [...set(SQ_LO)]);
+    m.emit(addF64(get(SQ_HI), mulF64(hi, hi)), [...set(SQ_HI)]);
+  });
+  m.emit([...get(STATS), ...lanesSum(SQ_LO), ...lanesSum(SQ_HI), op.f64Add, op.f64Store, 3, 8]);
+  m.emit([...get(STATS), ...i32(16), op.i32Add, ...set(STATS)]);
+  m.emit([...get(X), ...get(ROW_BYTES), op.i32Add, ...set(X)]);
+  m.emit([...get(ROWS), ...i32(1), op.i32Sub, ...tee(ROWS), op.brIf, 0, op.end]);
+
+  const [NX, OUT, NROWS, NROW_BYTES, NSTATS, SCALE, BIAS] = [0, 1, 2, 3, 4, 5, 6];
+  const n = new FunctionWriter(7, 1);
+  const NOFF = n.i32Local(0);
+  n.emit([op.loop, op.emptyBlock]);
+  const MEAN_N = n.local([...get(NSTATS), ...simdMem(simdOp.v128Load64Splat, 3, 0)]);
+  const INV = n.local([...get(NSTATS), ...simdMem(simdOp.v128Load64Splat, 3, 8)]);
+  rowLoop(n, NOFF, NROW_BYTES, () => {
+    const v = n.keep(load(NX, NOFF));
+    const lo = [...mulF64(subF64(promoteLow(v), get(MEAN_N)), get(INV)), ...simd(simdOp.f32x4DemoteF64x2Zero)];
+    const hi = [...mulF64(subF64(promoteHigh(v), get(MEAN_N)), get(INV)), ...simd(simdOp.f32x4DemoteF64x2Zero)];
+    const normalized = [...lo, ...hi, ...simd(simdOp.i8x16Shuffle), ...LOW_HALVES];
+    n.emit([...get(OUT), ...get(NOFF), op.i32Add], add(mul(normalized, load(SCALE, NOFF)), load(BIAS, NOFF)), simdMem(simdOp.v128Store, 2));
+  });
+  n.emit([...get(NSTATS), ...i32(16), op.i32Add, ...set(NSTATS)]);
+  for (const p of [NX, OUT]) n.emit([...get(p), ...get(NROW_BYTES), op.i32Add, ...set(p)]);
+  n.emit([...get(NROWS), ...i32(1), op.i32Sub, ...tee(NROWS), op.brIf, 0, op.end]);
+
+  return functionsModule([
+    { name: 'moments', params: 4, code: m.code() },
+    { name: 'normalize', params: 7, code: n.code() },
+  ]);
+}
+
+interface LayerNormKernel {
+  memory: WebAssembly.Memory;
+  moments(x: number, rows: number, rowBytes: number, stats: number): void;
+  normalize(x: number, out: number, rows: number, rowBytes: number, stats: number, scale: number, bias: number): void;
+}
+
+let instance: LayerNormKernel | null | undefined;
+
+function kernel(): LayerNormKernel | null {
+  if (instance !== undefined) return instance;
+  instance = null;
+  try {
+    const bytes = layerNormModule();
+    if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) instance = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as LayerNormKernel;
+  } catch {
+    instance = null;
+  }
+  return instance;
+}
+
+const CHUNK = 1 << 15;
+const MIN_VALUES = 1024;
+
+/**
+ * layerNorm of float32 `x` over rows of `len` values with per-column `scale` and `bias` (bias may be
+ * null: zeros), into `y`, each row's mean and inverse standard deviation into `mean` and `inv`;
+ * false where it does not apply (a row length not a multiple of 4, too few values, SIMD off).
+ */
+export function layerNormRowsSimd(x: Float32Array, len: number, eps: number, scale: Float32Array, bias: Float32Array | null, y: Float32Array, mean: Float32Array, inv: Float32Array): boolean {
+  if (!simdKernelsEnabled() || len % 4 !== 0 || len === 0 || x.length < MIN_VALUES || x.length % len !== 0) return false;
+  const k = kernel();
+  if (!k) return false;
+  const rows = x.length / len;
+  const chunkRows = Math.max(1, Math.floor(CHUNK / len));
+  // floats: scale, bias, x, y, then 4 per row for the float64 stats
+  const [SCALE, BIAS, X] = [0, len, 2 * len];
+  const Y = X + chunkRows * len;
+  const STATS = Y + chunkRows * len;
+  if (!ensureMemory(k.memory, (STATS + 4 * chunkRows) * FLOAT)) return false;
+  const f = new Float32Array(k.memory.buffer);
+  const stats = new Float64Array(k.memory.buffer, STATS * FLOAT, 2 * chunkRows);
+  f.set(scale, SCALE);
+  if (bias) f.set(bias, BIAS);
+  else f.fill(0, BIAS, BIAS + len);
+  for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+    const count = Math.min(chunkRows, rows - r0);
+    f.set(x.subarray(r0 * len, (r0 + count) * len), X);
+    k.moments(X * FLOAT, count, len * FLOAT, STATS * FLOAT);
+    for (let r = 0; r < count; r++) {
+      const r1 = 1 / Math.sqrt(stats[2 * r + 1] / len + eps);
+      mean[r0 + r] = stats[2 * r];
+      inv[r0 + r] = r1;
+      stats[2 * r + 1] = r1;
+    }
+    k.normalize(X * FLOAT, Y * FLOAT, count, len * FLOAT, STATS * FLOAT, SCALE * FLOAT, BIAS * FLOAT);
+    y.set(f.subarray(Y, Y + count * len), r0 * len);
+  }
+  return true;
+}
