@@ -1,7 +1,7 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
 import { OneFunction, V128_ZERO, ensureMemory, functionsModule, get, i32, instantiateOne, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
-import { FunctionWriter, gelu, vectorActivation } from './wasm-vector-math';
+import { FunctionWriter, erf, exp, gelu, vectorActivation } from './wasm-vector-math';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -11,9 +11,9 @@ import { FunctionWriter, gelu, vectorActivation } from './wasm-vector-math';
  * double precision and rounds it to float32 (Math.fround), which for these operations gives the
  * correctly rounded float32 result (double carries more than 2 x 24 + 2 bits), exactly what the f32x4
  * instructions compute: the results are the same bits, NaN aside, four lanes at a time, with
- * float32 division and square root cheaper than double's. Sigmoid, tanh and gelu run too, as
- * polynomials close to the JavaScript loop's values rather than equal to them (WebAssembly has no
- * exp, tanh or erf instruction; onnxruntime and Eigen approximate them the same way). Programs with
+ * float32 division and square root cheaper than double's. exp, sigmoid, tanh, erf and gelu run too,
+ * as polynomials close to the JavaScript loop's values rather than equal to them (WebAssembly has
+ * no exp, tanh or erf instruction; onnxruntime and Eigen approximate them the same way). Programs with
  * any other op, dtype or a broadcast input that is not a scalar keep the JavaScript loop.
  *
  * Inputs are copied into the module's memory a chunk at a time and results copied out, so a result
@@ -27,9 +27,9 @@ const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32
  * each as code given the code pushing its arguments (and the function's writer, for temporaries).
  * A form gives the expression's exact result (one IEEE operation, or instructions that select and
  * keep bits as the JavaScript does: maximum keeps a NaN a and picks b on ties; relu's gradient turns
- * -0 into +0), except those marked approximate: sigmoid and tanh, Cephes' float32 polynomials
- * (wasm-vector-math.ts), within 4 float32 ulps of the double-precision value, and gelu (erf
- * within 3.3e-7; the tanh form with the tanh above).
+ * -0 into +0), except those marked approximate: exp, sigmoid and tanh, Cephes' float32
+ * polynomials (wasm-vector-math.ts), within a few float32 ulps of the double-precision value, and
+ * erf and gelu (erf within 3.3e-7; gelu's tanh form with the tanh above).
  */
 const FORMS: Record<string, { arity: 1 | 2; approximate?: boolean; emit: (a: number[], b: number[], w: FunctionWriter) => number[] }> = {
   'a + b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Add)] },
@@ -48,6 +48,8 @@ const FORMS: Record<string, { arity: 1 | 2; approximate?: boolean; emit: (a: num
   '(a < b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Lt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
   'H.sigmoid(a)': { arity: 1, approximate: true, emit: (a, _b, w) => SIGMOID(w, a) },
   'Math.tanh(a)': { arity: 1, approximate: true, emit: (a, _b, w) => TANH(w, a) },
+  'Math.exp(a)': { arity: 1, approximate: true, emit: (a, _b, w) => exp(w, a) },
+  'H.erf(a)': { arity: 1, approximate: true, emit: (a, _b, w) => erf(w, a) },
   // gelu, exact (erf) and tanh forms, as ops/math/unary.ts writes them
   '(0.5 * a * (1 + H.erf(a * 0.7071067811865476)))': { arity: 1, approximate: true, emit: (a, _b, w) => gelu(w, a, false) },
   '(0.5 * a * (1 + Math.tanh(0.7978845608028654 * (a + 0.044715 * a * a * a))))': { arity: 1, approximate: true, emit: (a, _b, w) => gelu(w, a, true) },

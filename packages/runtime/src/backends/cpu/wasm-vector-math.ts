@@ -103,6 +103,29 @@ export function expNonPositive(w: FunctionWriter, x: Code): Code {
   return mul(er, twoToN);
 }
 
+/** Above this e^x overflows float32 (ln of the largest float32). */
+const EXP_MAX_ARGUMENT = 88.72283905206835;
+
+/**
+ * e^x over the whole float32 range: expNonPositive's polynomial with n clamped to 127 (x up to
+ * 88.72 reduces to r <= ln 2, where it stays within a few ulps), +Infinity above 88.72, and 0 below
+ * -87.34 where e^x would be subnormal (Math.exp's float32 value there is below 1.2e-38).
+ */
+export function exp(w: FunctionWriter, x: Code): Code {
+  const xk = w.keep(x);
+  const xc = w.keep(min(max(xk, f32x4(EXP_MIN_ARGUMENT)), f32x4(EXP_MAX_ARGUMENT)));
+  const n = w.keep(min([...mul(xc, f32x4(Math.LOG2E)), ...simd(f32x4Nearest)], f32x4(127)));
+  const r = w.keep(add(sub(xc, mul(n, f32x4(0.693359375))), mul(n, f32x4(2.12194440e-4))));
+  const p = polynomial(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
+  const er = add(add(mul(p, mul(r, r)), r), f32x4(1));
+  const twoToN = [...n, ...simd(i32x4TruncSatF32x4S), ...i32x4(127), ...simd(i32x4Add), ...i32(23), ...simd(i32x4Shl)];
+  const value = w.keep(mul(er, twoToN));
+  // beyond the range: +Infinity above, 0 below (NaN passes through the comparisons as neither)
+  const above = [...xk, ...f32x4(EXP_MAX_ARGUMENT), ...simd(f32x4Gt)];
+  const below = [...xk, ...f32x4(EXP_MIN_ARGUMENT), ...simd(f32x4Lt)];
+  return select(f32x4(Infinity), select(f32x4(0), value, below), above);
+}
+
 /** 1 / (1 + e^-x) from e^-|x| (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) below. */
 function sigmoid(w: FunctionWriter, x: Code): Code {
   const xk = w.keep(x);
