@@ -97,4 +97,24 @@ function maxAbsDiff(a, b) {
   return m;
 }
 
-module.exports = { loadGraphc, seededArray, median, medianMs, maxAbsDiff, parseFlags, timePerOp };
+/**
+ * onnxruntime's median time (ms) on an exported model, with one intra-op thread and with its default
+ * pool: [one thread, default]. Its first output is checked against `reference` (graphc's values)
+ * within `tolerance` first, naming `label` where it differs.
+ */
+async function onnxruntimeTimes(bytes, input, shape, reference, { runs, label, tolerance = 1e-4 }) {
+  const ort = require('onnxruntime-node');
+  const times = [];
+  for (const threads of [1, 0]) {
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, shape) };
+    const reply = await session.run(feeds);
+    const diff = maxAbsDiff(reply[session.outputNames[0]].data, reference);
+    if (!(diff < tolerance)) throw new Error(`${label}: onnxruntime's output differs from graphc's by ${diff}`);
+    times.push(await medianMs(() => session.run(feeds), runs, 5));
+    await session.release();
+  }
+  return times;
+}
+
+module.exports = { loadGraphc, seededArray, median, medianMs, maxAbsDiff, onnxruntimeTimes, parseFlags, timePerOp };

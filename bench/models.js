@@ -13,9 +13,8 @@
  */
 'use strict';
 const path = require('path');
-const { loadGraphc, maxAbsDiff, medianMs, parseFlags, seededArray } = require('./common');
+const { loadGraphc, maxAbsDiff, medianMs, onnxruntimeTimes, parseFlags, seededArray } = require('./common');
 const graphc = loadGraphc();
-const ort = require('onnxruntime-node');
 
 const { Session, exportOnnx, importOnnx, initializeFromModel, loadModel, tensor } = graphc;
 const { runs: RUNS } = parseFlags({ runs: 20 });
@@ -43,16 +42,7 @@ const time = (run) => medianMs(run, RUNS, 5);
     const feeds = { [input.name]: tensor(data, shape) };
     const [ours] = await session.run([outputs[0]], feeds);
     const bytes = exportOnnx(g, { outputs: [outputs[0]], variables: model.variables });
-    const ortTimes = [];
-    for (const threads of [1, 0]) {
-      const ortSession = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-      const ortFeeds = { [ortSession.inputNames[0]]: new ort.Tensor('float32', data, shape) };
-      const reply = await ortSession.run(ortFeeds);
-      const diff = maxAbsDiff(reply[ortSession.outputNames[0]].data, ours.data);
-      if (!(diff < 1e-3)) throw new Error(`${dir}: onnxruntime's output differs from graphc's by ${diff}`);
-      ortTimes.push(await time(() => ortSession.run(ortFeeds)));
-      await ortSession.release();
-    }
+    const ortTimes = await onnxruntimeTimes(bytes, data, shape, ours.data, { runs: RUNS, label: dir, tolerance: 1e-3 });
     const ms = await time(() => session.run([outputs[0]], feeds));
     session.close();
     const imported = importOnnx(bytes, { file: `${dir}.onnx` });

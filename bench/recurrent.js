@@ -10,9 +10,8 @@
  * run on one) and with its default thread pool. Every output is checked against graphc's first.
  */
 'use strict';
-const { loadGraphc, maxAbsDiff, medianMs, parseFlags, seededArray } = require('./common');
+const { loadGraphc, medianMs, onnxruntimeTimes, parseFlags, seededArray } = require('./common');
 const graphc = loadGraphc();
-const ort = require('onnxruntime-node');
 
 const { Graph, Session, exportOnnx, tensor } = graphc;
 const { runs: RUNS } = parseFlags({ runs: 30 });
@@ -47,16 +46,7 @@ function build(op, gates, attrs) {
     const feeds = { x: tensor(xData, [T, B, I]) };
     const [ours] = await session.run([y], feeds);
     const bytes = exportOnnx(g, { outputs: [y.name] });
-    const ortTimes = [];
-    for (const threads of [1, 0]) {
-      const ortSession = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-      const ortFeeds = { [ortSession.inputNames[0]]: new ort.Tensor('float32', xData, [T, B, I]) };
-      const reply = await ortSession.run(ortFeeds);
-      const diff = maxAbsDiff(reply[ortSession.outputNames[0]].data, ours.data);
-      if (!(diff < 1e-4)) throw new Error(`${label}: onnxruntime's Y differs from graphc's by ${diff}`);
-      ortTimes.push(await time(() => ortSession.run(ortFeeds)));
-      await ortSession.release();
-    }
+    const ortTimes = await onnxruntimeTimes(bytes, xData, [T, B, I], ours.data, { runs: RUNS, label });
     const ms = await time(() => session.run([y], feeds));
     session.close();
     console.log(`| ${label} | ${ms.toFixed(2)} ms | ${ortTimes[0].toFixed(2)} ms | ${ortTimes[1].toFixed(2)} ms | ${(ortTimes[0] / ms).toFixed(2)}x |`);

@@ -13,9 +13,8 @@
  * kernels run on one) and with its default pool; its output is checked against graphc's first.
  */
 'use strict';
-const { loadGraphc, maxAbsDiff, medianMs, parseFlags, seededArray, timePerOp } = require('./common');
+const { loadGraphc, medianMs, onnxruntimeTimes, parseFlags, seededArray, timePerOp } = require('./common');
 const graphc = loadGraphc();
-const ort = require('onnxruntime-node');
 
 const { Graph, Session, exportOnnx, ops, tensor } = graphc;
 const { runs: RUNS } = parseFlags({ runs: 20 });
@@ -49,16 +48,7 @@ function block() {
   const session = new Session(g);
   const [ours] = await session.run([out], feeds);
   const bytes = exportOnnx(g, { outputs: [out.name] });
-  const ortTimes = [];
-  for (const threads of [1, 0]) {
-    const ortSession = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-    const ortFeeds = { [ortSession.inputNames[0]]: new ort.Tensor('float32', data, [B, T, D]) };
-    const reply = await ortSession.run(ortFeeds);
-    const diff = maxAbsDiff(reply[ortSession.outputNames[0]].data, ours.data);
-    if (!(diff < 1e-3)) throw new Error(`onnxruntime's output differs from graphc's by ${diff}`);
-    ortTimes.push(await medianMs(() => ortSession.run(ortFeeds), RUNS, 5));
-    await ortSession.release();
-  }
+  const ortTimes = await onnxruntimeTimes(bytes, data, [B, T, D], ours.data, { runs: RUNS, label: 'transformer block', tolerance: 1e-3 });
   const ms = await medianMs(() => session.run([out], feeds), RUNS, 5);
   session.close();
   console.log(`transformer encoder block, [${B}, ${T}, ${D}], ${HEADS} heads, ${FF} hidden; median of ${RUNS} runs`);

@@ -178,15 +178,30 @@ export interface OneFunction<F> {
  * JavaScript path.
  */
 export function instantiateOne<F>(build: () => Uint8Array<ArrayBuffer>, fn: string, memory?: WebAssembly.Memory): OneFunction<F> | null {
+  const exports = instantiateModule<Record<string, unknown>>(build, memory);
+  return exports ? { memory: exports.memory as WebAssembly.Memory, fn: exports[fn] as F } : null;
+}
+
+/**
+ * Instantiates a module built by `build` (over `memory` where it imports one) and returns its
+ * exports (its memory and functions by name); null where WebAssembly (or its SIMD) is missing or the
+ * module does not validate, and the caller keeps its JavaScript path.
+ */
+export function instantiateModule<T>(build: () => Uint8Array<ArrayBuffer>, memory?: WebAssembly.Memory): T | null {
   if (typeof WebAssembly !== 'object') return null;
   try {
     const bytes = build();
     if (!WebAssembly.validate(bytes)) return null;
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), memory ? { env: { memory } } : {}).exports;
-    return { memory: exports.memory as WebAssembly.Memory, fn: exports[fn] as F };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), memory ? { env: { memory } } : {}).exports as unknown as T;
   } catch {
     return null;
   }
+}
+
+/** instantiateModule once, on first use: the returned function gives the same exports (or null) every time. */
+export function lazyModule<T>(build: () => Uint8Array<ArrayBuffer>): () => T | null {
+  let exports: T | null | undefined;
+  return () => (exports === undefined ? (exports = instantiateModule<T>(build)) : exports);
 }
 
 /** Grows `memory` to at least `bytes`; false when it cannot grow that far (the caller keeps its JavaScript path). */

@@ -119,6 +119,9 @@ const modules = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();
 
 /** Whether the generated SIMD kernels are on (setSimdKernels). */
 export const simdKernelsEnabled = (): boolean => enabled;
+
+/** Whether a row kernel (softmax, layerNorm) takes `total` float32 values in rows of `len`: whole vectors, 1,024 values or more, SIMD on. */
+export const simdRows = (total: number, len: number): boolean => enabled && len % 4 === 0 && len > 0 && total >= 1024 && total % len === 0;
 let enabled = true;
 
 /**

@@ -1,5 +1,5 @@
-import { V128_ZERO, ensureMemory, functionsModule, get, i32, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
-import { simdKernelsEnabled } from './wasm-elementwise';
+import { V128_ZERO, ensureMemory, functionsModule, get, i32, lazyModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { simdRows } from './wasm-elementwise';
 import { Code, FunctionWriter, add, mul } from './wasm-vector-math';
 
 /**
@@ -93,22 +93,9 @@ interface LayerNormKernel {
   normalize(x: number, out: number, rows: number, rowBytes: number, stats: number, scale: number, bias: number): void;
 }
 
-let instance: LayerNormKernel | null | undefined;
-
-function kernel(): LayerNormKernel | null {
-  if (instance !== undefined) return instance;
-  instance = null;
-  try {
-    const bytes = layerNormModule();
-    if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) instance = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as LayerNormKernel;
-  } catch {
-    instance = null;
-  }
-  return instance;
-}
+const kernel = lazyModule<LayerNormKernel>(layerNormModule);
 
 const CHUNK = 1 << 15;
-const MIN_VALUES = 1024;
 
 /**
  * layerNorm of float32 `x` over rows of `len` values with per-column `scale` and `bias` (bias may be
@@ -116,7 +103,7 @@ const MIN_VALUES = 1024;
  * false where it does not apply (a row length not a multiple of 4, too few values, SIMD off).
  */
 export function layerNormRowsSimd(x: Float32Array, len: number, eps: number, scale: Float32Array, bias: Float32Array | null, y: Float32Array, mean: Float32Array, inv: Float32Array): boolean {
-  if (!simdKernelsEnabled() || len % 4 !== 0 || len === 0 || x.length < MIN_VALUES || x.length % len !== 0) return false;
+  if (!simdRows(x.length, len)) return false;
   const k = kernel();
   if (!k) return false;
   const rows = x.length / len;

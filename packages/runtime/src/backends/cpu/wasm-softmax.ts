@@ -1,5 +1,5 @@
-import { ensureMemory, functionsModule, get, i32, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
-import { simdKernelsEnabled } from './wasm-elementwise';
+import { ensureMemory, functionsModule, get, i32, lazyModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { simdRows } from './wasm-elementwise';
 import { Code, FunctionWriter, expNonPositive, f32x4, mul, sub } from './wasm-vector-math';
 
 /**
@@ -100,24 +100,10 @@ interface SoftmaxKernel {
   shiftRows: RowFn;
 }
 
-let instance: SoftmaxKernel | null | undefined;
-
-function kernel(): SoftmaxKernel | null {
-  if (instance !== undefined) return instance;
-  instance = null;
-  try {
-    const bytes = softmaxModule();
-    if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) instance = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as SoftmaxKernel;
-  } catch {
-    instance = null;
-  }
-  return instance;
-}
+const kernel = lazyModule<SoftmaxKernel>(softmaxModule);
 
 /** Values per chunk: x and e of a chunk stay in L2. */
 const CHUNK = 1 << 15;
-/** Below this many values the JavaScript loop is as fast. */
-const MIN_VALUES = 1024;
 
 /**
  * softmax (or logSoftmax) of float32 `x`, rows of `len` values along the last axis, into `out` on
@@ -136,7 +122,7 @@ export function softmaxRowsSimd(x: Float32Array, out: Float32Array, len: number,
  * softmaxRowsSimd); nothing is called then.
  */
 export function softmaxRowsWith(x: Float32Array, len: number, out: Float32Array | null, mode: 'scale' | 'shift', perRow: (row: number, max: number, sum: number) => number): boolean {
-  if (!simdKernelsEnabled() || len % 4 !== 0 || len === 0 || x.length < MIN_VALUES || x.length % len !== 0) return false;
+  if (!simdRows(x.length, len)) return false;
   const k = kernel();
   if (!k) return false;
   const rows = x.length / len;

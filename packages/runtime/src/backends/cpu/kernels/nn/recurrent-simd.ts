@@ -1,7 +1,7 @@
 import { ops } from '@graphc/graph';
 import type { TensorValue } from '@graphc/graph';
 import { PackedB, gemmPacked, packedColumns } from '../../gemm';
-import { ModuleFunction, ensureMemory, functionsModule, get, i32, op, set, simdMem, simdOp, tee } from '../../wasm-assembler';
+import { ModuleFunction, ensureMemory, functionsModule, get, i32, instantiateModule, op, set, simdMem, simdOp, tee } from '../../wasm-assembler';
 import { simdKernelsEnabled } from '../../wasm-elementwise';
 import { Code, FunctionWriter, VectorActivation, add, clipped, f32x4, mul, sub, vectorActivation } from '../../wasm-vector-math';
 
@@ -157,16 +157,8 @@ function cellInstance(kind: CellKind, hidden: number, slots: ops.RnnActivation[]
   const key = JSON.stringify([kind, hidden, slots, clip, coupled, peepholes]);
   let instance = instances.get(key);
   if (instance !== undefined) return instance;
-  instance = null;
   const acts = slots.map((a) => vectorActivation(a.name, a.alpha, a.beta));
-  if (typeof WebAssembly === 'object' && acts.every((a) => a !== null)) {
-    try {
-      const bytes = functionsModule(cellFunctions(kind, hidden, acts as VectorActivation[], clip, coupled, peepholes));
-      if (WebAssembly.validate(bytes)) instance = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as CellExports;
-    } catch {
-      instance = null;
-    }
-  }
+  instance = acts.every((a) => a !== null) ? instantiateModule<CellExports>(() => functionsModule(cellFunctions(kind, hidden, acts as VectorActivation[], clip, coupled, peepholes))) : null;
   instances.set(key, instance);
   return instance;
 }
