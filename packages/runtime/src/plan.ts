@@ -57,7 +57,8 @@ export function buildPlan(req: PlanRequest): Plan {
     return { nodes, feedNodeNames };
   };
   const twinsStart = performance.now();
-  const twins = req.level >= 1 ? neededRecurrentTwins(req.graph, roots(req.graph).nodes, roots(req.graph).feedNodeNames, keep) : [];
+  const given = roots(req.graph);
+  const twins = req.level >= 1 ? neededRecurrentTwins(req.graph, given.nodes, given.feedNodeNames, keep) : [];
   const source = twins.length ? replaceRecurrentTwins(req.graph, twins) : req.graph;
   const twinsMs = performance.now() - twinsStart;
   const { nodes: rootNodes, feedNodeNames } = roots(source);
