@@ -11,7 +11,8 @@
  *   (W, R and B variables, loss mean(Y^2), Adam): forward, gradients and update
  * - matmul: a batch of 16 rows by a 128 x 512 matrix, plain and transposed (an LSTM step's h·R^T,
  *   a dense layer over a small batch)
- * - softmax: softmax and logSoftmax over attention scores, [8, 4, 128, 128] float32, last axis
+ * - softmax: softmax and logSoftmax over attention scores, [8, 4, 128, 128] float32, last axis;
+ *   and a language model's loss and its gradient, sparse softmax cross entropy over [256, 10000]
  * - filter: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
  *   (x and dy fed)
  * - depthwise: depthwiseConv2dBackpropInput and -Filter of a MobileNet block's 3x3 SAME
@@ -91,6 +92,17 @@ const attentionSoftmax = (log) => (g) => {
   return { fetch: log ? ops.logSoftmax(x) : ops.softmax(x), feeds: { x: tensor(data, shape) } };
 };
 
+/** mean sparse softmax cross entropy of [256, 10000] logits and its gradient (fetched together). */
+const crossEntropy = (g) => {
+  const [B, V] = [256, 10000];
+  const x = g.placeholder('float32', [B, V], 'x');
+  const y = g.placeholder('int32', [B], 'y');
+  const loss = ops.mean(ops.sparseSoftmaxCrossEntropyWithLogits(y, x));
+  const [dx] = graphc.gradients(loss, [x]);
+  const feeds = { x: tensor(Float32Array.from({ length: B * V }, (_, i) => Math.sin(i * 1.3) * 4), [B, V]), y: tensor(Int32Array.from({ length: B }, (_, i) => (i * 37) % V), [B], 'int32') };
+  return { fetch: [loss, dx], feeds };
+};
+
 /** conv2dBackpropFilter of a 3x3 stride-1 SAME convolution of [N, H, W, Cin] to Cout channels. */
 const filterGradient = ([n, h, w, cin], cout) => (g) => {
   const values = (count, seed) => Float32Array.from({ length: count }, (_, j) => Math.sin(j * 1.3 + seed));
@@ -126,6 +138,7 @@ const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
   if (wanted('softmax')) {
     await time('softmax [8, 4, 128, 128], last axis', 'cpu', attentionSoftmax(false));
     await time('logSoftmax [8, 4, 128, 128], last axis', 'cpu', attentionSoftmax(true));
+    await time('sparse softmax cross entropy and its gradient, [256, 10000]', 'cpu', crossEntropy);
   }
   if (wanted('filter')) {
     await time('conv2dBackpropFilter 3x3 SAME, [64, 28, 28, 1] -> 16', 'cpu', filterGradient([64, 28, 28, 1], 16));
