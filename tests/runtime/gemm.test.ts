@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as v8 from 'v8';
 import { Graph, ops, tensor } from '@graphc/graph';
+import { naiveConv, samePads } from '../graph/conv-reference';
 import { ImplicitA, MatrixView, Session, gemm, gemmPacked, packMatrixB, packedColumns, relaxedSimdAvailable, setCpuFusedMultiplyAdd, setSimdGemm } from '@graphc/runtime';
 
 // Node 20 has relaxed SIMD behind a flag (the graphc CLI sets it; Node 22 ships it): set here so
@@ -236,25 +237,9 @@ test('depthwise convolutions on the fused kernel match a float64 loop', async ()
   const [n, h, w, c] = [2, 7, 9, 8];
   const x = values(n * h * w * c, 21);
   const f = values(3 * 3 * c, 22);
-  const reference = (stride: number): number[] => {
-    const [outH, outW] = [Math.ceil(h / stride), Math.ceil(w / stride)];
-    const pad = (size: number, out: number): number => Math.floor(Math.max(0, (out - 1) * stride + 3 - size) / 2);
-    const [top, left] = [pad(h, outH), pad(w, outW)];
-    const out: number[] = [];
-    for (let b = 0; b < n; b++)
-      for (let oy = 0; oy < outH; oy++)
-        for (let ox = 0; ox < outW; ox++)
-          for (let ch = 0; ch < c; ch++) {
-            let s = 0;
-            for (let ky = 0; ky < 3; ky++)
-              for (let kx = 0; kx < 3; kx++) {
-                const [iy, ix] = [oy * stride - top + ky, ox * stride - left + kx];
-                if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += Math.fround(x[((b * h + iy) * w + ix) * c + ch]) * Math.fround(f[(ky * 3 + kx) * c + ch]);
-              }
-            out.push(s);
-          }
-    return out;
-  };
+  // the float32 inputs in double, as the loop of the graph tests' reference takes them
+  const reference = (stride: number): number[] =>
+    naiveConv(Array.from(x, Math.fround), [n, h, w, c], Array.from(f, Math.fround), [3, 3, c, 1], [stride, stride], [1, 1], samePads(h, w, 3, 3, [stride, stride], [1, 1]), true).data;
   for (const fused of [true, false]) {
     expect(setCpuFusedMultiplyAdd(fused)).toBe(fused);
     for (const stride of [1, 2]) {

@@ -1,5 +1,6 @@
 import { GraphcError, TypedArray } from '@graphc/graph';
 import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
+import { kernelScratch } from './scratch';
 import { SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel, simdMemory } from './wasm-simd';
 
 /**
@@ -56,7 +57,7 @@ const NARROW_C = 64;
  * Rows of A up to which packing B (k x n) costs more than it saves, so a row-major B is read in
  * place whatever its row stride, and a transposed one larger than A and C together is multiplied as
  * C^T = B^T·A^T (an LSTM step's h·R^T, a dense layer over a small batch). `node bench/kernels.js
- * --only matmul` at b04349d and ae78d70: 16 x 128 by 128 x 512 0.24 -> 0.08 ms, by the transposed
+ * --only matmul` at b04349d and b5a4ab7 (after ae78d70): 16 x 128 by 128 x 512 0.24 -> 0.08 ms, by the transposed
  * 512 x 128 0.22 -> 0.12 ms. One-off measurements (a script over gemm(), this 2-core Xeon): in place
  * 64 x 1024 by 1024 x 1024 6.4 -> 4.2 ms, even at 128 rows (9.9 -> 9.0 ms), behind at 256.
  */
@@ -530,7 +531,8 @@ function simdGemm(
   return true;
 }
 
-let transposedC = new Float32Array(0);
+/** C^T of productTransposed, kept across calls. */
+const transposedC = kernelScratch();
 
 /**
  * C (+)= A·B for a few rows of A and a transposed B (B^T row-major: a dense layer's x·W^T), as
@@ -539,8 +541,7 @@ let transposedC = new Float32Array(0);
  * uses each only m times. False where the kernel's memory cannot hold the operands.
  */
 function productTransposed(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, accumulate: boolean): boolean {
-  if (transposedC.length < n * m) transposedC = new Float32Array(n * m);
-  const ct = transposedC;
+  const ct = transposedC('float32', n * m) as Float32Array;
   const bt: MatrixView = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: 1 };
   const at: MatrixView = { data: a.data, offset: a.offset, rowStride: a.colStride, colStride: a.rowStride };
   if (!simdGemm(kernel, n, m, k, bt, at, ct, 0, false, m)) return false;

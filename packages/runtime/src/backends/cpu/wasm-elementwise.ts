@@ -58,8 +58,6 @@ const FORMS: Record<string, { arity: 1 | 2; approximate?: boolean; emit: (a: num
 const SIGMOID = vectorActivation('sigmoid', 0, 0)!;
 const TANH = vectorActivation('tanh', 0, 0)!;
 
-/** Whether the SIMD form of a statement's expression is approximate (sigmoid, tanh) rather than exact. */
-export const approximateForm = (js: string): boolean => FORMS[js]?.approximate === true;
 
 /** Elements per chunk: every region of a chunk stays in L2 together. */
 const CHUNK = 8192;

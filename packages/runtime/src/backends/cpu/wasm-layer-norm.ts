@@ -1,6 +1,6 @@
-import { V128_ZERO, ensureMemory, functionsModule, get, i32, lazyModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { V128_ZERO, ensureMemory, functionsModule, get, i32, lazyModule, op, set, simd, simdMem, simdOp } from './wasm-assembler';
 import { simdRows } from './wasm-elementwise';
-import { Code, FunctionWriter, add, mul } from './wasm-vector-math';
+import { Code, FunctionWriter, add, f64LaneSum, mul, promoteHigh, promoteLow } from './wasm-vector-math';
 
 /**
  * float32 layerNorm over the last axis on WebAssembly SIMD, for rows of a multiple of 4 values with
@@ -12,17 +12,11 @@ import { Code, FunctionWriter, add, mul } from './wasm-vector-math';
  */
 
 const FLOAT = 4;
-/** Lanes 2, 3 of a vector into lanes 0, 1 (bytes 8-15, twice). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** Lanes 0, 1 of two vectors side by side (a's then b's). */
 const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
-const promoteLow = (v: Code): Code => [...v, ...simd(simdOp.f64x2PromoteLowF32x4)];
-const promoteHigh = (v: Code): Code => [...v, ...v, ...simd(simdOp.i8x16Shuffle), ...HIGH_HALF, ...simd(simdOp.f64x2PromoteLowF32x4)];
 const f64 = (code: number) => (a: Code, b: Code): Code => [...a, ...b, ...simd(code)];
 const [addF64, subF64, mulF64] = [f64(simdOp.f64x2Add), f64(simdOp.f64x2Sub), f64(simdOp.f64x2Mul)];
-/** The two float64 lanes of v added. */
-const lanesSum = (v: number): Code => [...get(v), ...simd(simdOp.f64x2ExtractLane), 0, ...get(v), ...simd(simdOp.f64x2ExtractLane), 1, op.f64Add];
 
 /**
  * `moments(x, rows, rowBytes, stats)`: per row of x, its float64 sum, then (with the mean, sum / n,
@@ -31,59 +25,60 @@ const lanesSum = (v: number): Code => [...get(v), ...simd(simdOp.f64x2ExtractLan
  * inv) * scale + bias, stats holding (mean, inv) per row as float64.
  */
 function layerNormModule(): Uint8Array<ArrayBuffer> {
+  const load = (base: number, off: number): Code => [...get(base), ...get(off), op.i32Add, ...simdMem(simdOp.v128Load, 2)];
+  /** For each row: `body`, then the row pointers move on a row and the stats pointer 16 bytes. */
+  const rowFunction = (w: FunctionWriter, rows: number, rowBytes: number, pointers: number[], stats: number, body: () => void): number[] => {
+    w.countdown(rows, () => {
+      body();
+      for (const p of pointers) w.emit([...get(p), ...get(rowBytes), op.i32Add, ...set(p)]);
+      w.emit([...get(stats), ...i32(16), op.i32Add, ...set(stats)]);
+    });
+    return w.code();
+  };
+
   const [X, ROWS, ROW_BYTES, STATS] = [0, 1, 2, 3];
   const m = new FunctionWriter(4, 1);
   const OFF = m.i32Local(0);
-  const rowLoop = (w: FunctionWriter, off: number, rowBytes: number, body: () => void): void => {
-    w.emit([...i32(0), ...set(off), op.loop, op.emptyBlock]);
-    body();
-    w.emit([...get(off), ...i32(16), op.i32Add, ...tee(off), ...get(rowBytes), op.i32Ne, op.brIf, 0, op.end]);
-  };
-  const load = (base: number, off: number): Code => [...get(base), ...get(off), op.i32Add, ...simdMem(simdOp.v128Load, 2)];
-  m.emit([op.loop, op.emptyBlock]);
-  const [LO, HI] = [m.local(V128_ZERO), m.local(V128_ZERO)];
-  rowLoop(m, OFF, ROW_BYTES, () => {
-    const v = m.keep(load(X, OFF));
-    m.emit(addF64(get(LO), promoteLow(v)), [...set(LO)]);
-    m.emit(addF64(get(HI), promoteHigh(v)), [...set(HI)]);
+  const moments = rowFunction(m, ROWS, ROW_BYTES, [X], STATS, () => {
+    const [LO, HI] = [m.local(V128_ZERO), m.local(V128_ZERO)];
+    m.overVectors(OFF, get(ROW_BYTES), () => {
+      const v = m.keep(load(X, OFF));
+      m.emit(addF64(get(LO), promoteLow(v)), set(LO));
+      m.emit(addF64(get(HI), promoteHigh(v)), set(HI));
+    });
+    // the mean: the sum over n = rowBytes / 4, as a float64 splat
+    const count = [...get(ROW_BYTES), ...i32(2), op.i32ShrU, op.f64ConvertI32U];
+    const MEAN = m.local([...f64LaneSum(get(LO)), ...f64LaneSum(get(HI)), op.f64Add, ...count, op.f64Div, ...simd(simdOp.f64x2Splat)]);
+    m.emit([...get(STATS), ...get(MEAN), ...simd(simdOp.f64x2ExtractLane), 0, op.f64Store, 3, 0]);
+    const [SQ_LO, SQ_HI] = [m.local(V128_ZERO), m.local(V128_ZERO)];
+    m.overVectors(OFF, get(ROW_BYTES), () => {
+      const v = m.keep(load(X, OFF));
+      const lo = m.keep(subF64(promoteLow(v), get(MEAN)));
+      const hi = m.keep(subF64(promoteHigh(v), get(MEAN)));
+      m.emit(addF64(get(SQ_LO), mulF64(lo, lo)), set(SQ_LO));
+      m.emit(addF64(get(SQ_HI), mulF64(hi, hi)), set(SQ_HI));
+    });
+    m.emit([...get(STATS), ...f64LaneSum(get(SQ_LO)), ...f64LaneSum(get(SQ_HI)), op.f64Add, op.f64Store, 3, 8]);
   });
-  // the mean: the sum over n = rowBytes / 4, as a float64 splat
-  const count = [...get(ROW_BYTES), ...i32(2), op.i32ShrU, op.f64ConvertI32U];
-  const MEAN = m.local([...lanesSum(LO), ...lanesSum(HI), op.f64Add, ...count, op.f64Div, ...simd(simdOp.f64x2Splat)]);
-  m.emit([...get(STATS), ...get(MEAN), ...simd(simdOp.f64x2ExtractLane), 0, op.f64Store, 3, 0]);
-  const [SQ_LO, SQ_HI] = [m.local(V128_ZERO), m.local(V128_ZERO)];
-  rowLoop(m, OFF, ROW_BYTES, () => {
-    const v = m.keep(load(X, OFF));
-    const lo = m.keep(subF64(promoteLow(v), get(MEAN)));
-    const hi = m.keep(subF64(promoteHigh(v), get(MEAN)));
-    m.emit(addF64(get(SQ_LO), mulF64(lo, lo)), [...set(SQ_LO)]);
-    m.emit(addF64(get(SQ_HI), mulF64(hi, hi)), [...set(SQ_HI)]);
-  });
-  m.emit([...get(STATS), ...lanesSum(SQ_LO), ...lanesSum(SQ_HI), op.f64Add, op.f64Store, 3, 8]);
-  m.emit([...get(STATS), ...i32(16), op.i32Add, ...set(STATS)]);
-  m.emit([...get(X), ...get(ROW_BYTES), op.i32Add, ...set(X)]);
-  m.emit([...get(ROWS), ...i32(1), op.i32Sub, ...tee(ROWS), op.brIf, 0, op.end]);
 
   const [NX, OUT, NROWS, NROW_BYTES, NSTATS, SCALE, BIAS] = [0, 1, 2, 3, 4, 5, 6];
   const n = new FunctionWriter(7, 1);
   const NOFF = n.i32Local(0);
-  n.emit([op.loop, op.emptyBlock]);
-  const MEAN_N = n.local([...get(NSTATS), ...simdMem(simdOp.v128Load64Splat, 3, 0)]);
-  const INV = n.local([...get(NSTATS), ...simdMem(simdOp.v128Load64Splat, 3, 8)]);
-  rowLoop(n, NOFF, NROW_BYTES, () => {
-    const v = n.keep(load(NX, NOFF));
-    const lo = [...mulF64(subF64(promoteLow(v), get(MEAN_N)), get(INV)), ...simd(simdOp.f32x4DemoteF64x2Zero)];
-    const hi = [...mulF64(subF64(promoteHigh(v), get(MEAN_N)), get(INV)), ...simd(simdOp.f32x4DemoteF64x2Zero)];
-    const normalized = [...lo, ...hi, ...simd(simdOp.i8x16Shuffle), ...LOW_HALVES];
-    n.emit([...get(OUT), ...get(NOFF), op.i32Add], add(mul(normalized, load(SCALE, NOFF)), load(BIAS, NOFF)), simdMem(simdOp.v128Store, 2));
+  const normalize = rowFunction(n, NROWS, NROW_BYTES, [NX, OUT], NSTATS, () => {
+    const MEAN = n.local([...get(NSTATS), ...simdMem(simdOp.v128Load64Splat, 3, 0)]);
+    const INV = n.local([...get(NSTATS), ...simdMem(simdOp.v128Load64Splat, 3, 8)]);
+    n.overVectors(NOFF, get(NROW_BYTES), () => {
+      const v = n.keep(load(NX, NOFF));
+      const lo = [...mulF64(subF64(promoteLow(v), get(MEAN)), get(INV)), ...simd(simdOp.f32x4DemoteF64x2Zero)];
+      const hi = [...mulF64(subF64(promoteHigh(v), get(MEAN)), get(INV)), ...simd(simdOp.f32x4DemoteF64x2Zero)];
+      const normalized = [...lo, ...hi, ...simd(simdOp.i8x16Shuffle), ...LOW_HALVES];
+      n.emit([...get(OUT), ...get(NOFF), op.i32Add], add(mul(normalized, load(SCALE, NOFF)), load(BIAS, NOFF)), simdMem(simdOp.v128Store, 2));
+    });
   });
-  n.emit([...get(NSTATS), ...i32(16), op.i32Add, ...set(NSTATS)]);
-  for (const p of [NX, OUT]) n.emit([...get(p), ...get(NROW_BYTES), op.i32Add, ...set(p)]);
-  n.emit([...get(NROWS), ...i32(1), op.i32Sub, ...tee(NROWS), op.brIf, 0, op.end]);
 
   return functionsModule([
-    { name: 'moments', params: 4, code: m.code() },
-    { name: 'normalize', params: 7, code: n.code() },
+    { name: 'moments', params: 4, code: moments },
+    { name: 'normalize', params: 7, code: normalize },
   ]);
 }
 

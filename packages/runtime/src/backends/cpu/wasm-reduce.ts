@@ -1,5 +1,6 @@
 import { I32, OneFunction, V128, ensureMemory, get, i32, instantiateOne, oneFunctionModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { simdKernelsEnabled } from './wasm-elementwise';
+import { promoteHigh, promoteLow } from './wasm-vector-math';
 
 /**
  * Row sums on WebAssembly SIMD: acc[j] += x[r][j] over the rows of a float32 matrix, in float64, the
@@ -7,9 +8,6 @@ import { simdKernelsEnabled } from './wasm-elementwise';
  * widened exactly and added to its column's float64 accumulator row after row, the same additions
  * in the same order as the JavaScript loop, so the sums are the same bits; two columns per f64x2.
  */
-
-/** Lanes 2 and 3 of a f32x4 moved to lanes 0 and 1 (bytes 8-15, twice). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /**
  * `sumRows(acc, x, rows, rowBytes)`: for each of `rows` rows of `rowBytes` float32 bytes at `x`,
@@ -28,12 +26,12 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     // columns j, j + 1
     ...accAt,
     ...accAt, ...simdMem(simdOp.v128Load, 3),
-    ...get(V), ...simd(simdOp.f64x2PromoteLowF32x4), ...simd(simdOp.f64x2Add),
+    ...promoteLow(get(V)), ...simd(simdOp.f64x2Add),
     ...simdMem(simdOp.v128Store, 3),
     // columns j + 2, j + 3
     ...accAt,
     ...accAt, ...simdMem(simdOp.v128Load, 3, 16),
-    ...get(V), ...get(V), ...simd(simdOp.i8x16Shuffle), ...HIGH_HALF, ...simd(simdOp.f64x2PromoteLowF32x4), ...simd(simdOp.f64x2Add),
+    ...promoteHigh(get(V)), ...simd(simdOp.f64x2Add),
     ...simdMem(simdOp.v128Store, 3, 16),
     ...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(ROW_BYTES), op.i32Ne, op.brIf, 0,
     op.end,

@@ -1,6 +1,6 @@
-import { ensureMemory, functionsModule, get, i32, lazyModule, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { V128_ZERO, ensureMemory, functionsModule, get, i32, lazyModule, op, set, simd, simdMem, simdOp } from './wasm-assembler';
 import { simdRows } from './wasm-elementwise';
-import { Code, FunctionWriter, expNonPositive, f32x4, mul, sub } from './wasm-vector-math';
+import { Code, FunctionWriter, expNonPositive, f32x4, f64LaneSum, mul, promoteHigh, promoteLow, sub } from './wasm-vector-math';
 
 /**
  * float32 softmax and logSoftmax along the last axis on WebAssembly SIMD, four values at a time, for
@@ -10,12 +10,11 @@ import { Code, FunctionWriter, expNonPositive, f32x4, mul, sub } from './wasm-ve
  * max + log(sum) (one Math.log per row, in JavaScript). The JavaScript kernel computes each e^x in
  * double: results agree within a few float32 ulps (1e-38 absolute where e^x leaves float32's normal
  * range), and NaN and infinities give what they give there (a row holding NaN or +Infinity is NaN).
- * Attention-sized softmaxes spend most of their time there: [8, 4, 128, 128] ran 13 ms in JavaScript.
+ * `node bench/kernels.js --only softmax`: [8, 4, 128, 128] ran 11.4 ms in JavaScript (22bb504), 3.1
+ * ms here (e5ad821).
  */
 
 const FLOAT = 4;
-/** Lanes 2, 3 of a vector into lanes 0, 1 (bytes 8-15, twice). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** The halves swapped (lanes 2, 3, 0, 1). */
 const HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 /** Lanes swapped by pairs (1, 0, 3, 2). */
@@ -23,6 +22,7 @@ const PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 const shuffle = (v: Code, bytes: number[]): Code => [...v, ...v, ...simd(simdOp.i8x16Shuffle), ...bytes];
 /** b > a ? b : a, a NaN b skipped as the JavaScript kernel's comparisons skip it (its e^x makes the row NaN). */
 const pmax = (a: Code, b: Code): Code => [...a, ...b, ...simd(simdOp.f32x4Pmax)];
+const addF64 = (a: Code, b: Code): Code => [...a, ...b, ...simd(simdOp.f64x2Add)];
 
 /**
  * `rowStats(x, e, rows, rowBytes, stats)`: for each row of `rowBytes` at x, its maximum (float32)
@@ -34,56 +34,42 @@ function softmaxModule(): Uint8Array<ArrayBuffer> {
   const [X, E, ROWS, ROW_BYTES, STATS] = [0, 1, 2, 3, 4];
   const OFF = 5; // the one i32 local: the byte offset within the row
   const load = (base: number): Code => [...get(base), ...get(OFF), op.i32Add, ...simdMem(simdOp.v128Load, 2)];
-  const rowLoop = (w: FunctionWriter, body: () => void): void => {
-    w.emit([...i32(0), ...set(OFF), op.loop, op.emptyBlock]);
-    body();
-    w.emit([...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(ROW_BYTES), op.i32Ne, op.brIf, 0, op.end]);
-  };
-  const rowsLoop = (w: FunctionWriter, body: () => void, advance: number[]): number[] => {
-    w.emit([op.loop, op.emptyBlock]);
-    body();
-    for (const p of advance) w.emit([...get(p), ...get(ROW_BYTES), op.i32Add, ...set(p)]);
-    w.emit([...get(ROWS), ...i32(1), op.i32Sub, ...tee(ROWS), op.brIf, 0, op.end]);
+  /** For each row: `body` over its vectors, then x and e move on a row and STATS by `statsBytes`. */
+  const rowFunction = (w: FunctionWriter, statsBytes: number, body: () => void): number[] => {
+    w.countdown(ROWS, () => {
+      body();
+      for (const p of [X, E]) w.emit([...get(p), ...get(ROW_BYTES), op.i32Add, ...set(p)]);
+      w.emit([...get(STATS), ...i32(statsBytes), op.i32Add, ...set(STATS)]);
+    });
     return w.code();
   };
 
   const stats = new FunctionWriter(5, 1);
-  const rowStats = rowsLoop(
-    stats,
-    () => {
-      const M = stats.local(f32x4(-Infinity));
-      rowLoop(stats, () => stats.emit(pmax(get(M), load(X)), set(M)));
-      // every lane the row's maximum
-      stats.emit(pmax(get(M), shuffle(get(M), HALVES)), set(M));
-      stats.emit(pmax(get(M), shuffle(get(M), PAIRS)), set(M));
-      // float64 sums of lanes 0, 1 and of lanes 2, 3
-      const [LO, HI] = [stats.local(f32x4(0)), stats.local(f32x4(0))];
-      rowLoop(stats, () => {
-        const e = stats.keep(expNonPositive(stats, sub(load(X), get(M))));
-        stats.emit([...get(E), ...get(OFF), op.i32Add], e, simdMem(simdOp.v128Store, 2));
-        stats.emit([...get(LO), ...e, ...simd(simdOp.f64x2PromoteLowF32x4), ...simd(simdOp.f64x2Add)], set(LO));
-        stats.emit([...get(HI), ...shuffle(e, HIGH_HALF), ...simd(simdOp.f64x2PromoteLowF32x4), ...simd(simdOp.f64x2Add)], set(HI));
-      });
-      const lanes = (v: number): Code => [...get(v), ...simd(simdOp.f64x2ExtractLane), 0, ...get(v), ...simd(simdOp.f64x2ExtractLane), 1, op.f64Add];
-      // stats[row] = (lo0 + lo1) + (hi0 + hi1), then the maximum
-      stats.emit(get(STATS), lanes(LO), lanes(HI), [op.f64Add, op.f64Store, 3, 0]);
-      stats.emit(get(STATS), get(M), [...simd(simdOp.f32x4ExtractLane), 0, op.f64PromoteF32, op.f64Store, 3, 8]);
-      stats.emit([...get(STATS), ...i32(16), op.i32Add, ...set(STATS)]);
-    },
-    [X, E],
-  );
+  const rowStats = rowFunction(stats, 16, () => {
+    const M = stats.local(f32x4(-Infinity));
+    stats.overVectors(OFF, get(ROW_BYTES), () => stats.emit(pmax(get(M), load(X)), set(M)));
+    // every lane the row's maximum
+    stats.emit(pmax(get(M), shuffle(get(M), HALVES)), set(M));
+    stats.emit(pmax(get(M), shuffle(get(M), PAIRS)), set(M));
+    // float64 sums of lanes 0, 1 and of lanes 2, 3
+    const [LO, HI] = [stats.local(V128_ZERO), stats.local(V128_ZERO)];
+    stats.overVectors(OFF, get(ROW_BYTES), () => {
+      const e = stats.keep(expNonPositive(stats, sub(load(X), get(M))));
+      stats.emit([...get(E), ...get(OFF), op.i32Add], e, simdMem(simdOp.v128Store, 2));
+      stats.emit(addF64(get(LO), promoteLow(e)), set(LO));
+      stats.emit(addF64(get(HI), promoteHigh(e)), set(HI));
+    });
+    // stats[row] = (lo0 + lo1) + (hi0 + hi1), then the maximum
+    stats.emit(get(STATS), f64LaneSum(get(LO)), f64LaneSum(get(HI)), [op.f64Add, op.f64Store, 3, 0]);
+    stats.emit(get(STATS), get(M), [...simd(simdOp.f32x4ExtractLane), 0, op.f64PromoteF32, op.f64Store, 3, 8]);
+  });
 
   const perRow = (combine: (x: Code, factor: Code) => Code): number[] => {
     const w = new FunctionWriter(5, 1);
-    return rowsLoop(
-      w,
-      () => {
-        const factor = w.keep([...get(STATS), ...simdMem(simdOp.v128Load32Splat, 2)]);
-        rowLoop(w, () => w.emit([...get(E), ...get(OFF), op.i32Add], combine(load(X), factor), simdMem(simdOp.v128Store, 2)));
-        w.emit([...get(STATS), ...i32(FLOAT), op.i32Add, ...set(STATS)]);
-      },
-      [X, E],
-    );
+    return rowFunction(w, FLOAT, () => {
+      const factor = w.keep([...get(STATS), ...simdMem(simdOp.v128Load32Splat, 2)]);
+      w.overVectors(OFF, get(ROW_BYTES), () => w.emit([...get(E), ...get(OFF), op.i32Add], combine(load(X), factor), simdMem(simdOp.v128Store, 2)));
+    });
   };
   return functionsModule([
     { name: 'rowStats', params: 5, code: rowStats },

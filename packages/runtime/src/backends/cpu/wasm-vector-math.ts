@@ -1,4 +1,4 @@
-import { I32, V128, get, i32, leb, op, set, simd, simdOp, vec } from './wasm-assembler';
+import { I32, V128, get, i32, leb, op, set, simd, simdOp, tee, vec } from './wasm-assembler';
 
 /**
  * float32 math four lanes at a time for generated WebAssembly SIMD functions: e^x, the logistic
@@ -62,6 +62,20 @@ export class FunctionWriter {
     return local;
   }
 
+  /** `off` = 0, then `body` for every 16 bytes until `off` reaches `endBytes` (code pushing an i32: a positive multiple of 16). */
+  overVectors(off: number, endBytes: Code, body: () => void): void {
+    this.emit([...i32(0), ...set(off), op.loop, op.emptyBlock]);
+    body();
+    this.emit([...get(off), ...i32(16), op.i32Add, ...tee(off), ...endBytes, op.i32Ne, op.brIf, 0, op.end]);
+  }
+
+  /** `body`, then i32 local `count` less one, again while it is not 0 (count >= 1 on entry). */
+  countdown(count: number, body: () => void): void {
+    this.emit([op.loop, op.emptyBlock]);
+    body();
+    this.emit([...get(count), ...i32(1), op.i32Sub, ...tee(count), op.brIf, 0, op.end]);
+  }
+
   /** The function's code: its locals, its body and the closing `end`. */
   code(): number[] {
     return [...vec([[...leb(this.i32Locals), I32], [...leb(this.reservedV128 + this.v128Locals), V128]]), ...this.body, op.end];
@@ -84,47 +98,60 @@ const select = (a: Code, b: Code, mask: Code): Code => [...a, ...b, ...mask, ...
 const polynomial = (x: Code, coefficients: number[]): Code =>
   coefficients.slice(1).reduce((p, c) => add(mul(p, x), f32x4(c)), f32x4(coefficients[0]));
 
-/** Below this e^x leaves float32's normal range (2^-126): the argument is clamped there. */
-const EXP_MIN_ARGUMENT = -87.33654;
-
 /**
- * e^x for x <= 0 (or NaN), Cephes' expf: x = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts, so
- * n ln 2 is exact), e^r by a degree-6 polynomial, times 2^n built in the exponent bits. Arguments
- * below -87.34 give 2^-126 (1.2e-38) instead of a subnormal or 0.
+ * Cephes' expf after its range reduction: xc = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 in two parts,
+ * so n ln 2 is exact), e^r by a degree-6 polynomial, times 2^n built in the exponent bits. `xc` and
+ * `n` (nearest(xc log2 e), within [-126, 127]) are locals' code.
  */
-export function expNonPositive(w: FunctionWriter, x: Code): Code {
-  const xc = w.keep(max(x, f32x4(EXP_MIN_ARGUMENT)));
-  const n = w.keep([...mul(xc, f32x4(Math.LOG2E)), ...simd(f32x4Nearest)]);
+function expReduced(w: FunctionWriter, xc: Code, n: Code): Code {
   const r = w.keep(add(sub(xc, mul(n, f32x4(0.693359375))), mul(n, f32x4(2.12194440e-4))));
   const p = polynomial(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
   const er = add(add(mul(p, mul(r, r)), r), f32x4(1));
-  // 2^n: n + 127 in the exponent field (n >= -126 after the clamp)
+  // 2^n: n + 127 in the exponent field
   const twoToN = [...n, ...simd(i32x4TruncSatF32x4S), ...i32x4(127), ...simd(i32x4Add), ...i32(23), ...simd(i32x4Shl)];
   return mul(er, twoToN);
 }
 
+/** Below this e^x leaves float32's normal range (2^-126): the argument is clamped there. */
+const EXP_MIN_ARGUMENT = -87.33654;
 /** Above this e^x overflows float32 (ln of the largest float32). */
 const EXP_MAX_ARGUMENT = 88.72283905206835;
 
+/** nearest(xc log2 e), kept in a local. */
+const exponentOf = (w: FunctionWriter, xc: Code): Code => w.keep([...mul(xc, f32x4(Math.LOG2E)), ...simd(f32x4Nearest)]);
+
 /**
- * e^x over the whole float32 range: expNonPositive's polynomial with n clamped to 127 (x up to
- * 88.72 reduces to r <= ln 2, where it stays within a few ulps), +Infinity above 88.72, and 0 below
- * -87.34 where e^x would be subnormal (Math.exp's float32 value there is below 1.2e-38).
+ * e^x for x <= 0 (or NaN): expReduced of x clamped at -87.34, so arguments below give 2^-126
+ * (1.2e-38) instead of a subnormal or 0.
+ */
+export function expNonPositive(w: FunctionWriter, x: Code): Code {
+  const xc = w.keep(max(x, f32x4(EXP_MIN_ARGUMENT)));
+  return expReduced(w, xc, exponentOf(w, xc));
+}
+
+/**
+ * e^x over the whole float32 range: expReduced with n at most 127 (x up to 88.72 reduces to
+ * r <= ln 2, where it stays within a few ulps), +Infinity above 88.72, and 0 below -87.34 where e^x
+ * would be subnormal (Math.exp's float32 value there is below 1.2e-38).
  */
 export function exp(w: FunctionWriter, x: Code): Code {
   const xk = w.keep(x);
   const xc = w.keep(min(max(xk, f32x4(EXP_MIN_ARGUMENT)), f32x4(EXP_MAX_ARGUMENT)));
-  const n = w.keep(min([...mul(xc, f32x4(Math.LOG2E)), ...simd(f32x4Nearest)], f32x4(127)));
-  const r = w.keep(add(sub(xc, mul(n, f32x4(0.693359375))), mul(n, f32x4(2.12194440e-4))));
-  const p = polynomial(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
-  const er = add(add(mul(p, mul(r, r)), r), f32x4(1));
-  const twoToN = [...n, ...simd(i32x4TruncSatF32x4S), ...i32x4(127), ...simd(i32x4Add), ...i32(23), ...simd(i32x4Shl)];
-  const value = w.keep(mul(er, twoToN));
+  const value = w.keep(expReduced(w, xc, w.keep(min(exponentOf(w, xc), f32x4(127)))));
   // beyond the range: +Infinity above, 0 below (NaN passes through the comparisons as neither)
   const above = [...xk, ...f32x4(EXP_MAX_ARGUMENT), ...simd(f32x4Gt)];
   const below = [...xk, ...f32x4(EXP_MIN_ARGUMENT), ...simd(f32x4Lt)];
   return select(f32x4(Infinity), select(f32x4(0), value, below), above);
 }
+
+/** Lanes 2, 3 of a vector into lanes 0, 1 (bytes 8-15, twice), for widening them. */
+export const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+/** float32 lanes 0, 1 of v widened to float64. */
+export const promoteLow = (v: Code): Code => [...v, ...simd(simdOp.f64x2PromoteLowF32x4)];
+/** float32 lanes 2, 3 of v widened to float64. */
+export const promoteHigh = (v: Code): Code => [...v, ...v, ...simd(simdOp.i8x16Shuffle), ...HIGH_HALF, ...simd(simdOp.f64x2PromoteLowF32x4)];
+/** The sum of v's two float64 lanes (pushes an f64). */
+export const f64LaneSum = (v: Code): Code => [...v, ...simd(simdOp.f64x2ExtractLane), 0, ...v, ...simd(simdOp.f64x2ExtractLane), 1, op.f64Add];
 
 /** 1 / (1 + e^-x) from e^-|x| (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) below. */
 function sigmoid(w: FunctionWriter, x: Code): Code {

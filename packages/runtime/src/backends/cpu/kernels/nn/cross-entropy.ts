@@ -9,24 +9,22 @@ import { softmaxRowsWith } from '../../wasm-softmax';
  * (sigmoidCrossEntropyWithLogits is elementwise: its kernel is generated from the OpDef.)
  */
 
-/** Throws, naming the node, where a label lies outside [0, classes); true otherwise. */
-function checkLabels(labels: TensorValue, classes: number, ctx: KernelContext): true {
+/** Throws, naming the node, where a label lies outside [0, classes). */
+function checkLabels(labels: TensorValue, classes: number, ctx: KernelContext): void {
   labels.data.forEach((label, r) => {
     if (!(label >= 0 && label < classes)) {
       throw new GraphcError(`op '${ctx.node.op}' (node '${ctx.node.name}'): label ${label} at row ${r} is outside the ${classes} classes [0, ${classes})`);
     }
   });
-  return true;
 }
 
 /**
- * Visits each row of a sparse cross entropy: its label (checked to lie in [0, classes), else an
- * error naming the node), the offset of its logits, and the row's max and sum of exp(x - max).
+ * Visits each row of a sparse cross entropy (its labels checked already): its label, the offset of
+ * its logits, and the row's max and sum of exp(x - max).
  */
-function forEachLabelledRow(labels: TensorValue, logits: TensorValue, ctx: KernelContext, visit: (r: number, label: number, base: number, max: number, sum: number) => void): void {
+function forEachLabelledRow(labels: TensorValue, logits: TensorValue, visit: (r: number, label: number, base: number, max: number, sum: number) => void): void {
   const classes = logits.shape[logits.shape.length - 1];
   const x = logits.data;
-  checkLabels(labels, classes, ctx);
   for (let r = 0; r < labels.data.length; r++) {
     const label = labels.data[r];
     const base = r * classes;
@@ -43,10 +41,11 @@ registerCpuKernel('sparseSoftmaxCrossEntropyWithLogits', (inputs, _attrs, ctx) =
   const classes = logits.shape[logits.shape.length - 1];
   if (labels.data.length * classes !== logits.data.length) mismatch(labels, logits, ctx);
   const out = ctx.alloc(logits.dtype, labels.shape);
+  checkLabels(labels, classes, ctx);
   const loss = (r: number, max: number, sum: number) => (out.data[r] = max + Math.log(sum) - logits.data[r * classes + labels.data[r]]);
-  // float32 rows of whole vectors: the row statistics on WebAssembly SIMD (wasm-softmax.ts), the labels checked first
-  if (logits.data instanceof Float32Array && checkLabels(labels, classes, ctx) && softmaxRowsWith(logits.data, classes, null, 'scale', loss)) return [out];
-  forEachLabelledRow(labels, logits, ctx, (r, _label, _base, max, sum) => loss(r, max, sum));
+  // float32 rows of whole vectors: the row statistics on WebAssembly SIMD (wasm-softmax.ts)
+  if (logits.data instanceof Float32Array && softmaxRowsWith(logits.data, classes, null, 'scale', loss)) return [out];
+  forEachLabelledRow(labels, logits, (r, _label, _base, max, sum) => loss(r, max, sum));
   return [out];
 });
 
@@ -57,11 +56,12 @@ registerCpuKernel('sparseSoftmaxCrossEntropyWithLogitsGrad', (inputs, _attrs, ct
   if (labels.data.length * classes !== logits.data.length || dy.data.length !== labels.data.length) mismatch(labels, logits, ctx);
   const out = ctx.alloc(logits.dtype, logits.shape);
   const x = logits.data;
-  if (x instanceof Float32Array && out.data instanceof Float32Array && checkLabels(labels, classes, ctx) && softmaxRowsWith(x, classes, out.data, 'scale', (r, _max, sum) => dy.data[r] / sum)) {
+  checkLabels(labels, classes, ctx);
+  if (x instanceof Float32Array && out.data instanceof Float32Array && softmaxRowsWith(x, classes, out.data, 'scale', (r, _max, sum) => dy.data[r] / sum)) {
     for (let r = 0; r < labels.data.length; r++) out.data[r * classes + labels.data[r]] -= dy.data[r];
     return [out];
   }
-  forEachLabelledRow(labels, logits, ctx, (r, label, base, max, sum) => {
+  forEachLabelledRow(labels, logits, (r, label, base, max, sum) => {
     const d = dy.data[r];
     const scale = d / sum;
     for (let j = 0; j < classes; j++) out.data[base + j] = Math.exp(x[base + j] - max) * scale - (j === label ? d : 0);

@@ -1,7 +1,7 @@
 import { ops } from '@graphc/graph';
 import type { TensorValue } from '@graphc/graph';
 import { PackedB, gemmPacked, packedColumns } from '../../gemm';
-import { ModuleFunction, ensureMemory, functionsModule, get, i32, instantiateModule, op, set, simdMem, simdOp, tee } from '../../wasm-assembler';
+import { ModuleFunction, ensureMemory, functionsModule, get, i32, instantiateModule, op, set, simdMem, simdOp } from '../../wasm-assembler';
 import { simdKernelsEnabled } from '../../wasm-elementwise';
 import { Code, FunctionWriter, VectorActivation, add, clipped, f32x4, mul, sub, vectorActivation } from '../../wasm-vector-math';
 
@@ -83,13 +83,12 @@ function rowFunction(
   const address = (p: number): Code => [...get(p), ...get(K), op.i32Add];
   const load = (p: number, gate: number): Code => [...address(p), ...simdMem(simdOp.v128Load, 4, gate * hidden * FLOAT)];
   const store = (p: number, gate: number, value: Code): void => w.emit(address(p), value, simdMem(simdOp.v128Store, 4, gate * hidden * FLOAT));
-  w.emit([op.loop, op.emptyBlock, ...i32(0), ...set(K), op.loop, op.emptyBlock]);
-  perVector(w, load, store);
-  w.emit([...get(K), ...i32(16), op.i32Add, ...tee(K), ...i32(hidden * FLOAT), op.i32Ne, op.brIf, 0, op.end]);
-  pointers.forEach((p, i) => {
-    if (p.stride) w.emit([...get(i), ...i32(p.stride), op.i32Add, ...set(i)]);
+  w.countdown(ROWS, () => {
+    w.overVectors(K, i32(hidden * FLOAT), () => perVector(w, load, store));
+    pointers.forEach((p, i) => {
+      if (p.stride) w.emit([...get(i), ...i32(p.stride), op.i32Add, ...set(i)]);
+    });
   });
-  w.emit([...get(ROWS), ...i32(1), op.i32Sub, ...tee(ROWS), op.brIf, 0, op.end]);
   return { name, params: pointers.length + 1, code: w.code() };
 }
 

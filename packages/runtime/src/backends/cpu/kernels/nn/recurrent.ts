@@ -157,7 +157,9 @@ export function scanSequences(s: RecurrentSetup, attrs: Record<string, unknown>,
   const gh = cell.gates * H;
   const stepWidth = cell.stepGates * H;
   const xw = gateScratch(dtype, seq * batch * gh);
-  const rh = dtype === 'float32' ? new Float32Array(batch * stepWidth) : new Float64Array(batch * stepWidth);
+  // h·R^T for the JavaScript cell (the SIMD cell has its own, in its memory)
+  let jsRh: GateRows | undefined;
+  const jsRows = (): GateRows => (jsRh ??= dtype === 'float32' ? new Float32Array(batch * stepWidth) : new Float64Array(batch * stepWidth));
   const w = s.get('w')!.data;
   const r = s.get('r')!;
   const bias = s.get('b')?.data;
@@ -188,7 +190,8 @@ export function scanSequences(s: RecurrentSetup, attrs: Record<string, unknown>,
         active ||= step < len;
       }
       if (!active) break;
-      multiplyPacked(batch, states[0], stepProduct, simd ? simd.rh : rh);
+      const rh = simd ? simd.rh : jsRows();
+      multiplyPacked(batch, states[0], stepProduct, rh);
       if (simd) simd.step(xw as Float32Array, rows);
       else cell.step({ d, xw, rh, packed, states: states as Float64Array[], each });
       for (let b = 0; b < batch; b++) if (time[b] >= 0) y.data.set(states[0].subarray(b * H, (b + 1) * H), yAt(time[b], d, b));
