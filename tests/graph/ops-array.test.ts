@@ -411,6 +411,32 @@ describe('pad', () => {
     expect(values(r)).toEqual([6, 5, 4, 5, 6, 3, 2, 1, 2, 3, 6, 5, 4, 5, 6, 3, 2, 1, 2, 3]);
   });
 
+  test('edge mode repeats the edge element, as often as asked', async () => {
+    const g = new Graph();
+    const v = g.constant(tensor([1, 2, 3]));
+    expect(values(await run(ops.pad(v, [[2, 1]], 0, 'edge')))).toEqual([1, 1, 1, 2, 3, 3]);
+    // wider than the dimension, which reflect and symmetric refuse
+    expect(values(await run(ops.pad(g.constant(tensor([7])), [[3, 2]], 0, 'edge')))).toEqual([7, 7, 7, 7, 7, 7]);
+    const m = g.constant(tensor([[1, 2, 3], [4, 5, 6]]));
+    const r = await run(ops.pad(m, [[1, 2], [0, 4]], 0, 'edge'));
+    expect(r.shape).toEqual([5, 7]);
+    const top = [1, 2, 3, 3, 3, 3, 3];
+    const bottom = [4, 5, 6, 6, 6, 6, 6];
+    expect(values(r)).toEqual([...top, ...top, ...bottom, ...bottom, ...bottom]);
+  });
+
+  test('edge padding of an empty dimension is a ShapeError naming it; no padding of it is fine', async () => {
+    const g = new Graph();
+    const empty = g.constant(tensor(new Float32Array(0), [2, 0]));
+    expect(() => ops.pad(empty, [[0, 0], [1, 0]], 0, 'edge')).toThrow(/edge padding of \[1, 0\] needs an edge: dimension 1 of \[2, 0\] is empty/);
+    expect((await run(ops.pad(empty, [[1, 1], [0, 0]], 0, 'edge'))).shape).toEqual([4, 0]);
+    const fed = g.placeholder('float32', [null, null], 'fed');
+    const s = new Session(g);
+    await expect(s.run(ops.pad(fed, [[0, 0], [0, 2]], 0, 'edge'), { fed: tensor(new Float32Array(0), [3, 0]) })).rejects.toThrow(
+      /edge padding of \[0, 2\] needs an edge: dimension 1 of \[3, 0\] is empty/,
+    );
+  });
+
   test('NHWC border around H and W (whole channel vectors copied)', async () => {
     const g = new Graph();
     const C = 40;

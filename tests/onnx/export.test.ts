@@ -210,6 +210,7 @@ const CASES: Record<string, Case> = {
           ops.scatterNd(x, tensor([[2], [0]], [2, 1], 'int64'), ops.slice(x, [1, 0], [2, 5])),
           ops.oneHot(i, 5, 2, -1),
           ops.add(ops.pad(x, [[1, 2], [0, 1]], 3), ops.pad(x, [[1, 2], [0, 1]], 0, 'reflect')),
+          ops.pad(x, [[5, 0], [2, 6]], 0, 'edge'),
         ],
         feeds,
       };

@@ -140,27 +140,6 @@ defineOnnxOp('Tile', (n) => {
   return [withParams(n, 'onnx.Tile', [n.input(0)], [param(n, 1)]).output(0)];
 });
 
-/** Edge padding (repeat the border), which graphc's pad lacks: slices of the border tiled and concatenated. */
-function edgePad(n: OnnxNode, x: SymbolicTensor, paddings: number[]): SymbolicTensor {
-  let y = x;
-  for (let axis = 0; axis < x.rank; axis++) {
-    const [before, after] = [paddings[2 * axis], paddings[2 * axis + 1]];
-    if (!before && !after) continue;
-    const dim = y.shape[axis];
-    if (dim === null) n.unsupported('edge padding needs the padded dimensions known');
-    if (dim === 0) n.fail('cannot edge-pad an empty dimension');
-    const border = (at: number, times: number) => {
-      const begin = y.shape.map((_, i) => (i === axis ? at : 0));
-      const size = y.shape.map((d, i) => (i === axis ? 1 : d === null ? -1 : d));
-      const edge = n.op('slice', [y], { begin, size });
-      return n.op('tile', [edge], { multiples: y.shape.map((_, i) => (i === axis ? times : 1)) });
-    };
-    const parts = [...(before ? [border(0, before)] : []), y, ...(after ? [border((dim as number) - 1, after)] : [])];
-    y = n.op('concat', parts, { axis });
-  }
-  return y;
-}
-
 defineOnnxOp('Pad', (n) => {
   const x = n.input(0);
   const mode = n.attr.string('mode', 'constant');
@@ -192,10 +171,8 @@ defineOnnxOp('Pad', (n) => {
     }
     const positive = paddings.map((p) => Math.max(0, p));
     if (positive.every((p) => p === 0)) return [y];
-    if (mode === 'edge') return [edgePad(n, y, positive)];
     return [n.op('pad', [y], { paddings: positive, mode, constantValue: constant })];
   }
-  if (mode === 'edge') n.unsupported('edge padding by pads computed at run time is not supported');
   return [withParams(n, 'onnx.Pad', [x], value ? [pads, value] : [pads], { mode }).output(0)];
 });
 

@@ -5,14 +5,16 @@ import { registerOp } from '../../registry';
 import { shapeToString } from '../../shape';
 import { apply1 } from '../builder';
 import { attrInts } from '../infer-helpers';
+import { padLimit, padTooLarge } from './pad-limits';
 
-export type PadMode = 'constant' | 'reflect' | 'symmetric';
-const MODES: readonly string[] = ['constant', 'reflect', 'symmetric'];
+export type PadMode = 'constant' | 'reflect' | 'symmetric' | 'edge';
+const MODES: readonly string[] = ['constant', 'reflect', 'symmetric', 'edge'];
 
 /**
  * Pads each dimension with `paddings` (flat: before0, after0, before1, after1, ...). 'constant' fills
  * with `constantValue`; 'reflect' mirrors without repeating the edge (at most dim-1 per side);
- * 'symmetric' mirrors with it (at most dim per side), as tf.pad.
+ * 'symmetric' mirrors with it (at most dim per side), as tf.pad; 'edge' repeats the edge element
+ * (numpy's and ONNX's 'edge', PyTorch's 'replicate').
  */
 registerOp({
   name: 'pad',
@@ -28,14 +30,13 @@ registerOp({
     }
     const value = Number(ctx.attrs.constantValue ?? 0);
     if (isInteger(dtype) && !Number.isInteger(value)) throw new DTypeError(`${ctx.where}constantValue ${value} is not an integer, as ${dtype} needs`);
-    const limit = mode === 'reflect' ? 1 : 0;
     return [
       {
         dtype,
         shape: shape.map((d, i) => {
           const [before, after] = [paddings[2 * i], paddings[2 * i + 1]];
-          if (mode !== 'constant' && d !== null && Math.max(before, after) > d - limit) {
-            throw new ShapeError(`${ctx.where}${mode} padding of [${before}, ${after}] is too large for dimension ${i} of ${shapeToString(shape)} (at most ${d - limit})`);
+          if (d !== null && Math.max(before, after) > padLimit(mode, d)) {
+            throw new ShapeError(`${ctx.where}${padTooLarge(mode, before, after, i, shapeToString(shape), d)}`);
           }
           return d === null ? null : d + before + after;
         }),
@@ -50,6 +51,7 @@ registerOp({
  * ```ts
  * ops.pad(img, [[0, 0], [1, 1], [1, 1], [0, 0]]);              // zero border around H and W of NHWC
  * ops.pad(x, [[2, 2]], 0, 'reflect');                          // [1, 2, 3] -> [3, 2, 1, 2, 3, 2, 1]
+ * ops.pad(x, [[2, 1]], 0, 'edge');                             // [1, 2, 3] -> [1, 1, 1, 2, 3, 3]
  * ```
  */
 export function pad(x: TensorLike, paddings: [number, number][] | number[][], constantValue = 0, mode: PadMode = 'constant', name?: string): SymbolicTensor {

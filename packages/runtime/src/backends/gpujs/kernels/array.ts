@@ -89,6 +89,7 @@ registerGpujsKernel('pad', (ctx) => {
         const j = `j${d}`;
         code += `let ${j} = ${c.names[d]} - ${before};\n`;
         if (mode === 'constant') outside.push(`${j} < 0 || ${j} >= ${dim}`);
+        else if (mode === 'edge') code += `${j} = Math.min(Math.max(${j}, 0), ${dim - 1});\n`;
         else {
           const low = mode === 'reflect' ? `-${j}` : `-${j} - 1`;
           const high = mode === 'reflect' ? `${2 * dim - 2} - ${j}` : `${2 * dim - 1} - ${j}`;

@@ -98,6 +98,7 @@ function padSource(j: string, dim: number, before: number, mode: string): string
   const i = `(i32(${j}) - ${before}i)`;
   if (mode === 'constant') return `select(-1i, ${i}, ${i} >= 0i && ${i} < ${dim}i)`;
   if (mode === 'reflect') return `gc_mirror(${i}, ${dim}i, 0i)`;
+  if (mode === 'edge') return `clamp(${i}, 0i, ${dim - 1}i)`;
   return `gc_mirror(${i}, ${dim}i, 1i)`;
 }
 
@@ -310,7 +311,8 @@ registerWebGpuKernel('sliceGrad', (ctx) => {
 /**
  * tileGrad(dy, x) and padGrad(dy, x): each x element sums the dy elements the forward op copied it
  * to: every repeat for tile; for pad the interior position and, for reflect/symmetric, its mirror
- * images (at most three candidates per dimension, each checked to map back to it).
+ * images (at most three candidates per dimension, each checked to map back to it); for edge, a
+ * first or last element also every padding position before or after it (one run per dimension).
  */
 registerWebGpuKernel('tileGrad', (ctx) => {
   const [dy] = ctx.inputs;
@@ -343,6 +345,13 @@ registerWebGpuKernel('padGrad', (ctx) => {
     const b = paddings[2 * k];
     const total = dy.shape[k];
     const c = `i32(c${k})`;
+    if (mode === 'edge') {
+      const first = `select(${c} + ${b}i, 0i, ${c} == 0i)`;
+      const end = `select(${c} + ${b + 1}i, ${total}i, ${c} == ${d - 1}i)`;
+      loops.push(`for (var j${k} = ${first}; j${k} < ${end}; j${k}++) {`);
+      close.push('}');
+      return;
+    }
     // dy positions whose source is c: the interior one, and for reflect/symmetric its mirror images
     const cands =
       mode === 'constant' ? [`${c} + ${b}i`] : mode === 'reflect' ? [`${c} + ${b}i`, `${b}i - ${c}`, `${b + 2 * (d - 1)}i - ${c}`] : [`${c} + ${b}i`, `${b - 1}i - ${c}`, `${b + 2 * d - 1}i - ${c}`];

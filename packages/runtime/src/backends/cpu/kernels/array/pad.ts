@@ -1,15 +1,14 @@
-import { ShapeError } from '@graphc/graph';
+import { ShapeError, padLimit, padTooLarge } from '@graphc/graph';
 import { registerCpuKernel } from '../../kernel';
 import { padMap, remapInto, tileMap } from './remap';
 
 registerCpuKernel('pad', ([x], attrs, ctx) => {
   const paddings = attrs.paddings as number[];
   const mode = String(attrs.mode ?? 'constant');
-  const limit = mode === 'reflect' ? 1 : 0;
   const maps = x.shape.map((d, i) => {
     const [before, after] = [paddings[2 * i], paddings[2 * i + 1]];
-    if (mode !== 'constant' && Math.max(before, after) > d - limit) {
-      throw new ShapeError(`op 'pad' (node '${ctx.node.name}'): ${mode} padding of [${before}, ${after}] is too large for dimension ${i} of [${x.shape.join(', ')}]`);
+    if (Math.max(before, after) > padLimit(mode, d)) {
+      throw new ShapeError(`op 'pad' (node '${ctx.node.name}'): ${padTooLarge(mode, before, after, i, `[${x.shape.join(', ')}]`, d)}`);
     }
     return padMap(d, before, after, mode);
   });
