@@ -305,6 +305,18 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((g, _f, feed) => applyOp('stridedSlice', [feed('x', x234())], { begin: [1, 2, 0], strides: [-1, -1, 2], size: [2, 3, 2] }, 's', g).output(0)),
   ],
   shapeOf: [single((g, _f, feed) => ops.add(ops.cast(applyOp('shapeOf', [feed('x', x234())], { start: 1 }, 's', g).output(0), 'float32'), 0.5))],
+  tfIdfVectorizer: [
+    single((_g, _f, feed) =>
+      ops.tfIdfVectorizer(feed('x', tensor([1, 0, 1, 3, 0, 2, 2, 2, 1, 0, 1, 4, 4, 3, 1, 0, 1, 1, 3, 0, 2, 1, 0, 1], [2, 12], 'int32')), {
+        ngrams: [[1], [3], [0, 1], [2, 2], [1, 0, 1], [3, 0, 2]],
+        indexes: [3, 0, 2, 2, 1, 4],
+        mode: 'TFIDF',
+        weights: [0.5, 1.5, 2, 0.25, 3, 0.75],
+        maxSkipCount: 2,
+      }),
+    ),
+    single((_g, _f, feed) => ops.tfIdfVectorizer(feed('x', tensor([4, 4, 1, 4, 4, 4, 0, 1], [8], 'int64')), { ngrams: [[4], [4, 4], [0, 1]], mode: 'IDF', weights: [2, 3, 5], minGramLength: 2 })),
+  ],
   trilu: [
     single((g, _f, feed) => applyOp('trilu', [feed('x', x234())], { upper: true, k: 1 }, 't', g).output(0)),
     single((g, _f, feed) => applyOp('trilu', [feed('x', x234())], { upper: false, k: -1 }, 't', g).output(0)),

@@ -556,3 +556,77 @@ describe('oneHot', () => {
     expect(() => ops.oneHot(i, 3, 1, 0, 3, 'float32', 'oh4')).toThrow(/node 'oh4'.*axis 3/);
   });
 });
+
+describe('tfIdfVectorizer', () => {
+  const int = (v: number[], shape: number[], dtype: 'int32' | 'int64' = 'int32') => tensor(v, shape, dtype);
+
+  test("ONNX's example: skips of 2 pair items three apart", async () => {
+    const g = new Graph();
+    const x = g.constant(int([94, 17, 36, 12, 28], [5]));
+    // with 2 skips the 2-grams are [94, 12] and [17, 28]; with 0, [94, 17] ... [12, 28]; skips up to 2 try all three
+    const exact = ops.tfIdfVectorizer(x, { ngrams: [[94, 12], [17, 28], [94, 17], [36, 28]], minGramLength: 2, maxSkipCount: 2 });
+    const adjacent = ops.tfIdfVectorizer(x, { ngrams: [[94, 12], [17, 28], [94, 17], [36, 28]] });
+    const [a, b] = await runAll([exact, adjacent]);
+    expect(a.dtype).toBe('float32');
+    expect(values(a)).toEqual([1, 1, 1, 1]); // [36, 28]: one skip
+    expect(values(b)).toEqual([0, 0, 1, 0]);
+  });
+
+  test('1-grams count once per position, longer n-grams once per start and skip; rows are independent', async () => {
+    const g = new Graph();
+    const x = g.constant(int([5, 6, 5, 6, 5, 6, 1, 1, 1, 1, 1, 6], [2, 6], 'int64'));
+    const y = ops.tfIdfVectorizer(x, { ngrams: [[5], [6], [1], [5, 6], [1, 1], [5, 6, 5]], maxSkipCount: 1 });
+    expect(y.shape).toEqual([2, 6]);
+    // row 0: [5, 6] adjacent 3 times; one skip pairs items two apart (5-5, 6-6), so no more; [5, 6, 5]
+    //   adjacent at starts 0 and 2. Row 1: [1, 1] adjacent 4 times and one skip apart 3 times.
+    expect(values(await run(y))).toEqual([3, 3, 0, 3, 0, 2, 0, 1, 5, 0, 7, 0]);
+  });
+
+  test('minGramLength and maxGramLength bound what counts', async () => {
+    const g = new Graph();
+    const x = g.constant(int([1, 2, 3, 1, 2, 3], [6]));
+    const ngrams = [[1], [2], [1, 2], [2, 3], [1, 2, 3]];
+    const [only2, upTo2] = await runAll([
+      ops.tfIdfVectorizer(x, { ngrams, minGramLength: 2, maxGramLength: 2 }),
+      ops.tfIdfVectorizer(x, { ngrams, minGramLength: 1, maxGramLength: 2 }),
+    ]);
+    expect(values(only2)).toEqual([0, 0, 2, 2, 0]);
+    expect(values(upTo2)).toEqual([2, 2, 2, 2, 0]);
+  });
+
+  test('IDF and TFIDF weight each n-gram (as onnxruntime does), at its output index; shared indexes add', async () => {
+    const g = new Graph();
+    const x = g.constant(int([7, 3, 5, 7, 7, 1], [6]));
+    const ngrams = [[7], [3], [3, 5]];
+    const weights = [0.5, 2, 3];
+    const outs = await runAll([
+      ops.tfIdfVectorizer(x, { ngrams, indexes: [2, 0, 1], mode: 'IDF', weights }),
+      ops.tfIdfVectorizer(x, { ngrams, indexes: [2, 0, 1], mode: 'TFIDF', weights }),
+      ops.tfIdfVectorizer(x, { ngrams, indexes: [1, 1, 0] }),
+      ops.tfIdfVectorizer(x, { ngrams, indexes: [1, 1, 0], mode: 'TFIDF', weights }),
+      ops.tfIdfVectorizer(x, { ngrams, indexes: [0, 4, 1] }),
+    ]);
+    // the first two and the TF and TFIDF sums are what onnxruntime 1.30 gives for the same model
+    expect(outs.map(values)).toEqual([[2, 3, 0.5], [2, 3, 1.5], [1, 4], [3, 3.5], [3, 1, 0, 0, 1]]);
+  });
+
+  test('the op keeps ONNX attrs; bad attrs and inputs are errors naming the node', () => {
+    const g = new Graph();
+    const x = g.placeholder('int32', [null, 8], 'x');
+    const y = ops.tfIdfVectorizer(x, { ngrams: [[4, 5], [1], [2, 3]], indexes: [0, 2, 1] }, 'tf');
+    expect(y.shape).toEqual([null, 3]);
+    expect(y.node.attrs).toMatchObject({ pool: [1, 4, 5, 2, 3], ngramCounts: [0, 1], ngramIndexes: [2, 0, 1], minGramLength: 1, maxGramLength: 2 });
+    const add = (attrs: Record<string, unknown>, name: string) =>
+      g.addNode('tfIdfVectorizer', [x], { mode: 'TF', minGramLength: 1, maxGramLength: 2, maxSkipCount: 0, pool: [1, 2, 3], ngramCounts: [0, 1], ngramIndexes: [0, 1], ...attrs } as never, { name });
+    expect(() => add({}, 'ok')).not.toThrow();
+    expect(() => add({ mode: 'BM25' }, 'm')).toThrow(/node 'm'.*mode must be TF, IDF, TFIDF/);
+    expect(() => add({ ngramCounts: [0, 2] }, 'c')).toThrow(/node 'c'.*whole 2-grams/);
+    expect(() => add({ ngramIndexes: [0] }, 'i')).toThrow(/node 'i'.*1 ngramIndexes for the pool's 2 n-grams/);
+    expect(() => add({ pool: [1, 2, 3, 2, 3], ngramIndexes: [0, 1, 2] }, 'd')).toThrow(/node 'd'.*\[2, 3\] appears twice/);
+    expect(() => add({ weights: [1] }, 'w')).toThrow(/node 'w'.*1 weights/);
+    expect(() => add({ maxGramLength: 0 }, 'g')).toThrow(/node 'g'.*maxGramLength/);
+    expect(() => ops.tfIdfVectorizer(g.placeholder('float32', [4]), { ngrams: [[1]] })).toThrow(DTypeError);
+    expect(() => ops.tfIdfVectorizer(g.placeholder('int32', [2, 2, 2]), { ngrams: [[1]] })).toThrow(/\[C\] or \[N, C\]/);
+    expect(() => ops.tfIdfVectorizer(x, { ngrams: [[1], []] })).toThrow(/non-empty/);
+  });
+});

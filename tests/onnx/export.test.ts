@@ -409,6 +409,33 @@ const CASES: Record<string, Case> = {
       return { outputs: [...ops.unique(x), ...ops.unique(x, { axis: 0 }), ...ops.unique(x, { axis: -1, sorted: false }), ...ops.unique(k, { sorted: false })], feeds };
     },
   },
+  tfIdfVectorizer: {
+    ops: ['tfIdfVectorizer'],
+    build: (g) => {
+      // a small vocabulary, so n-grams recur: seeded tokens and pools of 1- to 3-grams
+      let state = 7;
+      const next = (n: number) => ((state = (state * 1103515245 + 12345) % 2147483648), state % n);
+      const feeds: Record<string, TensorValue> = {};
+      const rows = placeholder(g, feeds, 'rows', tensor(Array.from({ length: 4 * 30 }, () => next(5)), [4, 30], 'int32'));
+      const line = placeholder(g, feeds, 'line', tensor(Array.from({ length: 40 }, () => next(4)), [40], 'int64'));
+      const distinct = new Map<string, number[]>();
+      for (let k = 0; distinct.size < 12; k++) {
+        const gram = Array.from({ length: 1 + (k % 3) }, () => next(5));
+        distinct.set(gram.join(), gram);
+      }
+      const ngrams = [...distinct.values()];
+      const weights = ngrams.map(() => 0.25 + next(8) / 4);
+      const shuffled = ngrams.map((_, k) => (k * 5) % 12); // a permutation: each n-gram its own output
+      return {
+        outputs: [
+          ops.tfIdfVectorizer(rows, { ngrams, maxSkipCount: 2 }),
+          ops.tfIdfVectorizer(rows, { ngrams, indexes: ngrams.map((_, k) => k % 5), mode: 'TFIDF', weights, minGramLength: 2, maxSkipCount: 1 }),
+          ops.tfIdfVectorizer(line, { ngrams, indexes: shuffled, mode: 'IDF', weights, maxSkipCount: 3 }),
+        ],
+        feeds,
+      };
+    },
+  },
   dynamicAttrs: {
     ops: ['dynamicAttrs'],
     build: (g) => {

@@ -205,6 +205,21 @@ describeGpu('webgpu ONNX array ops', () => {
     await check(g, outs, { x: tensor(seeded(30, 14), [2, 3, 5]), t: tensor(seeded(10, 15), [5, 2]), i: tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [3, 3], 'int32') }, ['trilu']);
   });
 
+  test('tfIdfVectorizer: 1- to 3-grams, skips, TF, IDF and TFIDF, shared output indexes, int64 rows', async () => {
+    const g = new Graph();
+    const rows = g.placeholder('int32', [3, 25], 'rows');
+    const line = g.placeholder('int64', [30], 'line');
+    const ngrams = [[1], [3], [0, 1], [2, 2], [1, 0, 1], [4, 4], [3, 0, 2]];
+    const weights = [0.5, 1.5, 2, 0.25, 3, 1, 0.75];
+    const outs = [
+      ops.tfIdfVectorizer(rows, { ngrams, maxSkipCount: 2 }),
+      ops.tfIdfVectorizer(rows, { ngrams, indexes: [4, 0, 2, 2, 1, 6, 3], mode: 'TFIDF', weights, minGramLength: 2, maxSkipCount: 1 }),
+      ops.tfIdfVectorizer(line, { ngrams, mode: 'IDF', weights, maxGramLength: 2 }),
+    ];
+    const tokens = (n: number, seed: number) => Array.from(seeded(n, seed), (v) => Math.floor((v + 1) * 2.5));
+    await check(g, outs, { rows: tensor(tokens(75, 31), [3, 25], 'int32'), line: tensor(tokens(30, 32), [30], 'int64') }, ['tfIdfVectorizer']);
+  });
+
   test('reverseSequence: time-major and batch-major, lengths 0..steps, int64 lengths', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [4, 3, 2], 'x');

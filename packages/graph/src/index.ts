@@ -13,6 +13,8 @@ export * from './function';
 export * from './io';
 export { nhwcWindow, window2d, windowAxis } from './ops/nn/conv-util';
 export { padLimit, padTooLarge } from './ops/array/pad-limits';
+export { ngramTable } from './ops/array/ngram-table';
+export type { Ngram, NgramTable, TfIdfMode } from './ops/array/ngram-table';
 export type { NhwcWindow, Window2D, Padding, Pair } from './ops/nn/conv-util';
 export { resizeDimensions, resizeTaps, resizeSourceCoordinate, resizeNearestIndex, resizeCubicCoefficients } from './ops/nn/resize-taps';
 export type { ResizeDimension, ResizeTaps } from './ops/nn/resize-taps';

@@ -12,7 +12,7 @@ import { SELU_ALPHA, SELU_SCALE } from '../../scalar-helpers';
 import { shapeToString } from '../../shape';
 import { TensorValue, tensor } from '../../tensor';
 import { reachableNodes } from '../../transform';
-import { ExportContext, OnnxAttr, float, int, ints, setOnnxExport, str } from './export-context';
+import { ExportContext, OnnxAttr, float, floats, int, ints, setOnnxExport, str } from './export-context';
 import { GraphProto, ValueInfoProto } from './proto';
 import { DTYPE_TO_ONNX, tensorToProto } from './tensor';
 
@@ -709,6 +709,22 @@ when('unique', (ctx, n) => {
   const [y] = ctx.emit('Unique', [inputAs(ctx, n, 0, 'int64')], [ctx.fresh(`${n.name}/y`), ...outs.slice(1)], attrs);
   ctx.emitOut('Cast', [y], { to: int(DTYPE_TO_ONNX[dt]) });
 });
+when(
+  'tfIdfVectorizer',
+  same('TfIdfVectorizer', (n) => {
+    const weights = (n.attrs.weights ?? []) as number[];
+    return {
+      mode: str(String(n.attrs.mode ?? 'TF')),
+      min_gram_length: int(Number(n.attrs.minGramLength)),
+      max_gram_length: int(Number(n.attrs.maxGramLength)),
+      max_skip_count: int(Number(n.attrs.maxSkipCount ?? 0)),
+      ngram_counts: ints(n.attrs.ngramCounts as number[]),
+      ngram_indexes: ints(n.attrs.ngramIndexes as number[]),
+      pool_int64s: ints(n.attrs.pool as number[]),
+      weights: weights.length ? floats(weights) : undefined,
+    };
+  }),
+);
 
 // ---- run-time control flow: graph functions as ONNX subgraphs -------------------------------
 

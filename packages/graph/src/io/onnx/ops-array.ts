@@ -296,3 +296,21 @@ defineOnnxOp('Einsum', (n) => {
 });
 
 defineOnnxOp('Det', (n) => [n.op('det', [n.input(0)])]);
+
+defineOnnxOp('TfIdfVectorizer', (n) => {
+  if (n.attr.has('pool_strings')) n.unsupported('pool_strings: string tokens are not supported (graphc holds numbers and bools only)');
+  const x = n.input(0);
+  if (!isInteger(x.dtype)) n.fail(`tokens must be int32 or int64, got ${x.dtype}`);
+  return [
+    n.op('tfIdfVectorizer', [x], {
+      mode: n.attr.string('mode', 'TF'),
+      minGramLength: n.attr.int('min_gram_length'),
+      maxGramLength: n.attr.int('max_gram_length'),
+      maxSkipCount: n.attr.int('max_skip_count'),
+      pool: n.attr.ints('pool_int64s', []),
+      ngramCounts: n.attr.ints('ngram_counts'),
+      ngramIndexes: n.attr.ints('ngram_indexes'),
+      weights: n.attr.floats('weights', []),
+    }),
+  ];
+});

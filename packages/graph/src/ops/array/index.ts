@@ -21,3 +21,4 @@ export * from './non-zero';
 export * from './reverse-sequence';
 export * from './dynamic-attrs';
 export * from './unique';
+export * from './tf-idf';

@@ -1,4 +1,4 @@
-import { ops, resizeDimensions, sizeOf } from '@graphc/graph';
+import { ngramTable, ops, resizeDimensions, sizeOf } from '@graphc/graph';
 import { floatLit } from '../helpers';
 import { TensorRef, broadcastRead, registerGpujsKernel, registerGpujsUnsupported } from '../program';
 import { reduce } from './reduce';
@@ -182,4 +182,43 @@ registerGpujsKernel('resize', (ctx) => {
     });
   }
   return [cur === x ? ctx.kernel(out.shape, out.dtype, [x], ([x0]) => `return ${x0}[i];`) : ctx.alias(cur, out.shape, out.dtype)];
+});
+
+/**
+ * tfIdfVectorizer: a thread per output element (row, output index) tries each pool n-gram that adds
+ * there at every start, and for n >= 2 every skip, then weights the count as the mode says. The pool
+ * reaches the kernel as two constants: the tokens, and per n-gram [output, start, length, weight].
+ * gpu.js holds integers as float32, exact to 2^24 (tokens compare within a half).
+ */
+registerGpujsKernel('tfIdfVectorizer', (ctx) => {
+  const [x] = ctx.inputs;
+  const out = ctx.outputs[0];
+  const { ngrams, width, mode, minGramLength, maxGramLength, maxSkipCount } = ngramTable(ctx.attrs, `op 'tfIdfVectorizer' (node '${ctx.node.name}'): `);
+  if (sizeOf(out.shape) === 0 || ngrams.length === 0) return [ctx.constant(new Float32Array(sizeOf(out.shape)), out.shape, 'float32')];
+  const length = x.shape[x.shape.length - 1];
+  const tokens: number[] = [];
+  const meta: number[] = [];
+  for (const g of ngrams) {
+    meta.push(g.output, tokens.length, g.tokens.length, g.weight);
+    tokens.push(...g.tokens);
+  }
+  const longest = Math.max(...ngrams.map((g) => g.tokens.length));
+  const pool = ctx.constant(Float32Array.from(tokens), [tokens.length], 'float32');
+  const table = ctx.constant(Float32Array.from(meta), [meta.length], 'float32');
+  const weighted = mode === 'TF' ? 'c' : mode === 'IDF' ? '(c > 0.0 ? w : 0.0)' : 'c * w';
+  return [
+    ctx.kernel(out.shape, 'float32', [x, pool, table], ([x0, p0, m0]) => {
+      let code = `const r = Math.floor(i / ${width});\nconst o = i % ${width};\nlet acc = 0.0;\n`;
+      code += `for (let g = 0; g < ${ngrams.length}; g++) {\nconst n = ${m0}[g * 4 + 2];\n`;
+      code += `if (Math.abs(${m0}[g * 4] - o) < 0.5 && n >= ${minGramLength} && n <= ${maxGramLength}) {\n`;
+      code += `const s = ${m0}[g * 4 + 1];\nconst w = ${m0}[g * 4 + 3];\nlet c = 0.0;\n`;
+      // a 1-gram counts once per position; longer ones once per start and skip (gpu.js loops run to literals)
+      code += `for (let d = 1; d <= ${maxSkipCount + 1}; d++) {\nif (d === 1 || n > 1.5) {\n`;
+      code += `for (let p = 0; p < ${length}; p++) {\nif (p + (n - 1) * d < ${length}) {\nlet hit = 1.0;\n`;
+      code += `for (let t = 0; t < ${longest}; t++) {\nif (t < n) {\n`;
+      code += `if (Math.abs(${x0}[r * ${length} + p + t * d] - ${p0}[s + t]) > 0.5) {\nhit = 0.0;\n}\n}\n}\n`;
+      code += `c += hit;\n}\n}\n}\n}\nacc += ${weighted};\n}\n}\nreturn acc;`;
+      return code;
+    }),
+  ];
 });

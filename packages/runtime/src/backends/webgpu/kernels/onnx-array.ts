@@ -1,6 +1,6 @@
-import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
+import { TensorValue, ngramTable, ops, sizeOf, stridesOf } from '@graphc/graph';
 import { KernelPlan, NoGpuKernel, WebGpuKernelContext, WgslDispatch, registerWebGpuKernel, requireDTypes } from '../kernel';
-import { flatDispatch, i32Lit, u32Lit } from '../wgsl';
+import { f32Lit, flatDispatch, i32Lit, u32Lit } from '../wgsl';
 import { broadcastCopy, coords, dst, mapDispatch, movable, offsetOf, src } from './array';
 import { valueType } from './elementwise';
 
@@ -505,3 +505,73 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
   return { bindings, body, workgroups: [gx, gy, 1] };
 }
+
+/** Pool entries (tokens plus per-n-gram table rows) a tfIdfVectorizer kernel may bake in; beyond, the CPU fallback. */
+const TF_IDF_MAX_TABLE = 1 << 16;
+
+/**
+ * tfIdfVectorizer: a thread per output element (row, output index) counts, in the row, each pool
+ * n-gram that adds there (the n-grams grouped by output index as constant tables), trying every
+ * start, and for n >= 2 every skip, then weights the count as the mode says.
+ */
+registerWebGpuKernel('tfIdfVectorizer', (ctx) => {
+  requireDTypes({ ...ctx, outputs: [] }, ['int32', 'int64']); // the tokens; the output is float32
+  const x = ctx.inputs[0];
+  const out = ctx.outputs[0];
+  const total = sizeOf(out.shape);
+  if (total === 0) return { dispatches: [] };
+  const { ngrams, width, mode, minGramLength, maxGramLength, maxSkipCount } = ngramTable(ctx.attrs, `op 'tfIdfVectorizer' (node '${ctx.node.name}'): `);
+  const length = x.shape[x.shape.length - 1];
+  const tokens: number[] = [];
+  const starts: number[] = [];
+  for (const g of ngrams) {
+    starts.push(tokens.length);
+    tokens.push(...g.tokens);
+  }
+  if (tokens.length + 4 * ngrams.length > TF_IDF_MAX_TABLE) throw new NoGpuKernel(`a pool of ${ngrams.length} n-grams (more than the kernel's constant tables hold)`);
+  if (tokens.some((t) => t < -(2 ** 31) || t >= 2 ** 31)) throw new NoGpuKernel('a pool token outside the device int range');
+  // n-gram ids by output index (CSR): output o's are BY_OUT[OUT_START[o] .. OUT_START[o + 1])
+  const byOut = ngrams.map((_, id) => id).sort((a, b) => ngrams[a].output - ngrams[b].output || a - b);
+  const outStart = new Array(width + 1).fill(0);
+  for (const g of ngrams) outStart[g.output + 1]++;
+  for (let o = 0; o < width; o++) outStart[o + 1] += outStart[o];
+  const table = (name: string, type: string, values: number[], lit: (v: number) => string) => `const ${name} = array<${type}, ${values.length}>(${values.map(lit).join(', ')});`;
+  const decls = [
+    table('POOL', 'i32', tokens, I),
+    table('START', 'u32', starts, U),
+    table('LEN', 'u32', ngrams.map((g) => g.tokens.length), U),
+    table('WEIGHT', 'f32', ngrams.map((g) => g.weight), f32Lit),
+    table('BY_OUT', 'u32', byOut, U),
+    table('OUT_START', 'u32', outStart, U),
+  ];
+  const weighted = mode === 'TF' ? 'c' : mode === 'IDF' ? 'select(0.0, WEIGHT[g], c > 0.0)' : 'c * WEIGHT[g]';
+  const body = `let r = i / ${U(width)};
+  let o = i % ${U(width)};
+  let row = r * ${U(length)};
+  var acc = 0.0;
+  for (var k = OUT_START[o]; k < OUT_START[o + 1u]; k++) {
+    let g = BY_OUT[k];
+    let n = LEN[g];
+    let s = START[g];
+    if (n < ${U(minGramLength)} || n > ${U(maxGramLength)}) { continue; }
+    var c = 0.0;
+    // a 1-gram counts once per position; longer ones once per start and skip
+    let steps = select(${U(maxSkipCount + 1)}, 1u, n == 1u);
+    for (var d = 1u; d <= steps; d++) {
+      for (var p = 0u; p + (n - 1u) * d < ${U(length)}; p++) {
+        var hit = true;
+        for (var t = 0u; t < n; t++) {
+          if (bitcast<i32>(X[row + p + t * d]) != POOL[s + t]) { hit = false; break; }
+        }
+        if (hit) { c += 1.0; }
+      }
+    }
+    acc += ${weighted};
+  }
+  Y[i] = acc;`;
+  const bindings = [
+    { ref: { input: 0 }, name: 'X', type: 'array<u32>' },
+    { ref: { output: 0 }, name: 'Y', type: 'array<f32>' },
+  ];
+  return { dispatches: [flatDispatch({ n: total, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, bindings, decls: `\n${decls.join('\n')}`, body })] };
+});

@@ -18,3 +18,4 @@ import './top-k';
 import './non-zero';
 import './reverse-sequence';
 import './unique';
+import './tf-idf';
