@@ -12,6 +12,7 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
     ),
   ),
   oneHot: 'its only input is integer indices',
+  tfIdfVectorizer: 'its only input is integer tokens',
   unique: 'a value-dependent selection: its y is x\'s distinct values, equal entries tie, the rest is integer',
   // sources and state: no data inputs, or updates that are not functions of their inputs
   ...Object.fromEntries(
