@@ -43,13 +43,13 @@ test.each<[string, number[], number[], number, Padding, number | [number, number
 });
 
 /**
- * Stride-1 convolutions read their windows straight from the padded image (convByWindows: float32,
+ * Convolutions read their windows straight from the padded image (convByWindows: float32,
  * output channels a multiple of 8), and a single-channel image's filter gradient (and its forward
  * convolution where the windows do not apply) builds its columns tap by tap (tapMajorColumns).
  * Checked here against direct float64 loops, with blocks that cross images (the tap-major
  * forward's 256 pixels, the filter gradient's 14,563), rows whose last tile runs past the output
- * row, a batch read as windows in chunks of images, and the geometries around them (a strided
- * row: the pixel-major im2col).
+ * row, strided windows, a batch read as windows in chunks of images, and the geometries around
+ * them (a single-channel strided row: the pixel-major im2col).
  */
 describe('window-read and tap-major convolutions against direct loops', () => {
   type Geometry = { n: number; h: number; w: number; cin: number; kh: number; kw: number; cout: number; strides: [number, number]; dilations: [number, number]; pads: [[number, number], [number, number]] };
@@ -92,6 +92,9 @@ describe('window-read and tap-major convolutions against direct loops', () => {
     ['3 channels to 16, 3x3 SAME, rows of 7 (a last tile past the row)', { n: 2, h: 6, w: 7, cin: 3, kh: 3, kw: 3, cout: 16, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
     ['16 channels to 24, 3x3 lopsided explicit pads, dilated 2 down the columns', { n: 2, h: 9, w: 10, cin: 16, kh: 3, kw: 3, cout: 24, strides: [1, 1], dilations: [2, 1], pads: [[3, 0], [0, 2]] }],
     ['5 channels to 8, 1x5 VALID', { n: 3, h: 4, w: 13, cin: 5, kh: 1, kw: 5, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[0, 0], [0, 0]] }],
+    ['8 channels to 16, 3x3 stride 2 (read as windows; the last tile past the row)', { n: 2, h: 9, w: 11, cin: 8, kh: 3, kw: 3, cout: 16, strides: [2, 2], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
+    ['16 channels to 8, 1x1 stride 2 (a projection shortcut)', { n: 3, h: 8, w: 7, cin: 16, kh: 1, kw: 1, cout: 8, strides: [2, 2], dilations: [1, 1], pads: [[0, 0], [0, 0]] }],
+    ['3 channels to 8, 3x2 strides 2 down and 3 across, dilated 2 down, lopsided pads', { n: 2, h: 11, w: 13, cin: 3, kh: 3, kw: 2, cout: 8, strides: [2, 3], dilations: [2, 1], pads: [[2, 1], [0, 2]] }],
     ['4 images of 130x130x8 (read as windows three images at a time)', { n: 4, h: 130, w: 130, cin: 8, kh: 3, kw: 3, cout: 8, strides: [1, 1], dilations: [1, 1], pads: [[1, 1], [1, 1]] }],
   ];
 

@@ -4,7 +4,7 @@ import { WindowBlock, gemmThreads, runWindows } from '../../threads';
 import { WindowGeometry } from './window';
 
 /**
- * Whether convByWindows serves this convolution: stride 1, rows undilated, output channels in whole
+ * Whether convByWindows serves this convolution: rows undilated (any stride), output channels in whole
  * SIMD panels (the filter read in place: at most 256 per row), and no negative padding (an input
  * gradient's turned geometry can have some). A product the GEMM would split over worker threads
  * keeps the GEMM, which blocks a large filter in cache (not measured against this path on many
@@ -12,8 +12,6 @@ import { WindowGeometry } from './window';
  * (64x28x28x1 by 3x3x1x16: 3.1 against 4.2 ms, a one-off measurement at a4824a9).
  */
 const windowsApply = (g: WindowGeometry, cout: number): boolean =>
-  g.sh === 1 &&
-  g.sw === 1 &&
   g.dw === 1 &&
   cout % 8 === 0 &&
   cout <= 256 &&
@@ -21,10 +19,10 @@ const windowsApply = (g: WindowGeometry, cout: number): boolean =>
   !gemmWouldSplit(cout, g.kh * g.kw * g.c);
 
 /**
- * float32 conv2d at stride 1 with no im2col at all: the batch is copied zero-padded into the SIMD
- * kernels' memory, and `windowTile` reads each output pixel's window straight from it, one window
- * row (kw * cin values side by side) at a time, four neighbouring pixels per tile (their windows
- * cin values apart). The filter is B, read in place. The tiles accumulate into a C region laid out
+ * float32 conv2d with no im2col at all: the batch is copied zero-padded into the SIMD kernels'
+ * memory, and `windowTile` reads each output pixel's window straight from it, one window row
+ * (kw * cin values side by side) at a time, four neighbouring pixels per tile (their windows
+ * sw * cin values apart; an output row's windows start sh padded rows below the last's). The filter is B, read in place. The tiles accumulate into a C region laid out
  * as the output (each row padded to whole tiles), split by output rows over the worker threads
  * where the product is large enough, and copied out. A large batch runs a few images at a time, so
  * that the memory (kept at its largest size) holds about WINDOWS_STAGED_FLOATS. False where the
@@ -51,7 +49,7 @@ const WINDOWS_STAGED_FLOATS = 1 << 20;
 
 /** convByWindows over the images of `g` at once. */
 function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry, cout: number, out: Float32Array): boolean {
-  const { n, h, w, c: cin, kh, kw, dh, padTop, padLeft, outH, outW } = g;
+  const { n, h, w, c: cin, kh, kw, dh, sh, sw, padTop, padLeft, outH, outW } = g;
   const pw = w + padLeft + g.padRight;
   const ph = h + padTop + g.padBottom;
   const image = ph * pw * cin;
@@ -59,8 +57,8 @@ function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry,
   const rowFloats = tileRows * GEMM_TILE_ROWS * cout;
   const cBase = filter.length;
   const aBase = cBase + n * outH * rowFloats;
-  // the last tile of a row may read up to three pixels past the padded batch
-  const aFloats = n * image + GEMM_TILE_ROWS * cin;
+  // the last tile of a row may read windows up to three strides past the padded batch
+  const aFloats = n * image + GEMM_TILE_ROWS * sw * cin;
   const simd = simdScratch(aBase + aFloats);
   if (!simd) return false;
   const { kernel, memory } = simd;
@@ -74,10 +72,10 @@ function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry,
     }
   }
   const bytes = 4;
-  // output pixel (oy, ox)'s window starts at padded pixel (oy, ox)
+  // output pixel (oy, ox)'s window starts at padded pixel (oy * sh, ox * sw)
   const block: WindowBlock = {
     a: aBase * bytes,
-    lda: cin * bytes,
+    lda: sw * cin * bytes,
     b: 0,
     bStep: cout * bytes,
     kc: kw * cin,
@@ -90,7 +88,7 @@ function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry,
     rows: n * outH,
     rowsPerImage: outH,
     imageStride: image * bytes,
-    aRowStride: pw * cin * bytes,
+    aRowStride: sh * pw * cin * bytes,
     cRowStride: rowFloats * bytes,
   };
   runWindows(kernel, block, gemmThreads() > 1 && n * outH * outW * cout * kh * kw * cin >= WINDOWS_PARALLEL_MIN);
