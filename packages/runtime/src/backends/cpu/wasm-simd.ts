@@ -1,7 +1,7 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
- * micro-kernel `tile` and its form over window rows `windowTile` (stride-1 convolutions read from
- * the image), and `depthwiseRow` and `depthwiseFilterRow` for depthwise convolutions and their
+ * micro-kernel `tile` and its form over window rows `windowTile` (convolutions read from the
+ * image), and `depthwiseRow` and `depthwiseFilterRow` for depthwise convolutions and their
  * gradients.
  *
  * The GEMM micro-kernel: C[4 x 8] += A(4 x kc) · B(kc x 8) with eight
@@ -39,7 +39,7 @@ export const TILE_N = 8;
  *
  * `windowTile(a, lda, b, bStep, kc, segments, segStride, c, ldc)`: the same over `segments`
  * stretches of kc steps, stretch s of A's rows starting at `a + s * segStride` and contiguous (a
- * stride-1 convolution read straight from a padded image: A's row i is output pixel i's window,
+ * convolution read straight from a padded image: A's row i is output pixel i's window,
  * stretch s its window row s), B's steps running on through the stretches.
  */
 function tileFunction(fused: boolean, windowed: boolean): number[] {

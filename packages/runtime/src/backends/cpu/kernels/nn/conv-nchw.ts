@@ -98,7 +98,7 @@ registerCpuKernel('convNchw', (inputs, attrs, ctx) => {
 
 /**
  * A 2-D convolution of one group the way conv2d runs it: the image transposed to NHWC, the weights
- * to [KH, KW, C, M], then the windows read straight from the image (float32 at stride 1) or the
+ * to [KH, KW, C, M], then the windows read straight from the image (float32, rows undilated) or the
  * implicit-im2col GEMM (rows of A copied from the image a block at a time, never materialized) into
  * an NHWC result transposed back. The two transposes are one pass
  * each over the input and the output; building the im2col matrix [C * K, P] column by column, as
