@@ -283,7 +283,7 @@ function nhwcView(r: R, x: SymbolicTensor, size: number, channels: number[]): { 
 }
 
 /**
- * One array or nn op on `x`: a random transpose, slice, pad (constant, reflect, symmetric or edge),
+ * One array or nn op on `x`: a random transpose, slice, pad (any mode),
  * reverse, tile, gather of constant indices, split, pooling over an NHWC view, logSoftmax,
  * reduceLogSumExp, reduceMin over several axes, l2Normalize, a strided or dilated conv2d (named or
  * explicit padding), a batched matmul (broadcast batch, maybe transposed), sparse softmax cross
@@ -309,9 +309,9 @@ function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => Symboli
     return ops.slice(x, begin, size);
   }
   if (op === 'pad' && x.rank >= 1) {
-    const mode = pick(r, ['constant', 'reflect', 'symmetric', 'edge'] as const);
-    // reflect needs pads below the dimension, symmetric up to it, edge an element
-    const most = (d: number) => (mode === 'reflect' ? d - 1 : mode === 'edge' && d > 0 ? 2 : d);
+    const mode = pick(r, ['constant', 'reflect', 'symmetric', 'edge', 'wrap'] as const);
+    // reflect needs pads below the dimension, symmetric up to it, edge and wrap an element
+    const most = (d: number) => (mode === 'reflect' ? d - 1 : (mode === 'edge' || mode === 'wrap') && d > 0 ? 2 : d);
     const pads = shape.map((d, k) => (x.shape[k] === null ? [0, 0] : [0, 1].map(() => int(r, 0, Math.min(2, most(d))))));
     return ops.pad(x, pads, pick(r, [0, 1.5]), mode);
   }

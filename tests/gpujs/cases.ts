@@ -142,6 +142,7 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((_g, _f, feed) => ops.pad(feed('x', x234()), [[0, 1], [2, 2], [3, 3]], 0, 'reflect')),
     single((_g, _f, feed) => ops.pad(feed('x', x234()), [[2, 1], [3, 3], [0, 4]], 0, 'symmetric')),
     single((_g, _f, feed) => ops.pad(feed('x', x234()), [[3, 1], [0, 5], [2, 0]], 0, 'edge')),
+    single((_g, _f, feed) => ops.pad(feed('x', x234()), [[3, 2], [4, 1], [0, 9]], 0, 'wrap')),
   ],
   concat: [
     single((_g, _f, feed) => ops.concat([feed('a', x234(1)), feed('b', randomTensor([2, 1, 4], 2)), feed('c', x234(3))], 1)),
@@ -278,6 +279,7 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((_g, _f, feed) => ops.padGrad(feed('dy', randomTensor([5, 9, 8], 1)), feed('x', x234()), [2, 1, 3, 3, 0, 4], 'symmetric')),
     single((_g, _f, feed) => ops.padGrad(feed('dy', randomTensor([6, 8, 6], 1)), feed('x', x234()), [3, 1, 0, 5, 2, 0], 'edge')),
     single((_g, _f, feed) => ops.padGrad(feed('dy', randomTensor([6, 3, 7], 1)), feed('x', randomTensor([1, 3, 2], 2)), [3, 2, 0, 0, 1, 4], 'edge')),
+    single((_g, _f, feed) => ops.padGrad(feed('dy', randomTensor([7, 8, 13], 1)), feed('x', x234()), [3, 2, 4, 1, 0, 9], 'wrap')),
   ],
   tileGrad: [single((_g, _f, feed) => ops.tileGrad(feed('dy', randomTensor([4, 3, 3], 1)), feed('x', randomTensor([2, 1, 3], 2)), [2, 3, 1]))],
   conv2dBackpropInput: [

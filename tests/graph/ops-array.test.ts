@@ -425,15 +425,27 @@ describe('pad', () => {
     expect(values(r)).toEqual([...top, ...top, ...bottom, ...bottom, ...bottom]);
   });
 
+  test('wrap mode continues x periodically, past its length too', async () => {
+    const g = new Graph();
+    const v = g.constant(tensor([1, 2, 3]));
+    expect(values(await run(ops.pad(v, [[2, 1]], 0, 'wrap')))).toEqual([2, 3, 1, 2, 3, 1]);
+    expect(values(await run(ops.pad(v, [[4, 5]], 0, 'wrap')))).toEqual([3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2]);
+    const m = g.constant(tensor([[1, 2, 3], [4, 5, 6]]));
+    const r = await run(ops.pad(m, [[1, 2], [0, 2]], 0, 'wrap'));
+    expect(r.shape).toEqual([5, 5]);
+    expect(values(r)).toEqual([4, 5, 6, 4, 5, 1, 2, 3, 1, 2, 4, 5, 6, 4, 5, 1, 2, 3, 1, 2, 4, 5, 6, 4, 5]);
+    expect(() => ops.pad(g.constant(tensor(new Float32Array(0), [0])), [[1, 0]], 0, 'wrap')).toThrow(/wrap padding of \[1, 0\] needs elements to repeat/);
+  });
+
   test('edge padding of an empty dimension is a ShapeError naming it; no padding of it is fine', async () => {
     const g = new Graph();
     const empty = g.constant(tensor(new Float32Array(0), [2, 0]));
-    expect(() => ops.pad(empty, [[0, 0], [1, 0]], 0, 'edge')).toThrow(/edge padding of \[1, 0\] needs an edge: dimension 1 of \[2, 0\] is empty/);
+    expect(() => ops.pad(empty, [[0, 0], [1, 0]], 0, 'edge')).toThrow(/edge padding of \[1, 0\] needs elements to repeat: dimension 1 of \[2, 0\] is empty/);
     expect((await run(ops.pad(empty, [[1, 1], [0, 0]], 0, 'edge'))).shape).toEqual([4, 0]);
     const fed = g.placeholder('float32', [null, null], 'fed');
     const s = new Session(g);
     await expect(s.run(ops.pad(fed, [[0, 0], [0, 2]], 0, 'edge'), { fed: tensor(new Float32Array(0), [3, 0]) })).rejects.toThrow(
-      /edge padding of \[0, 2\] needs an edge: dimension 1 of \[3, 0\] is empty/,
+      /edge padding of \[0, 2\] needs elements to repeat: dimension 1 of \[3, 0\] is empty/,
     );
   });
 

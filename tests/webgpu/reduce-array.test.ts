@@ -156,6 +156,7 @@ describeGpu('webgpu array ops', () => {
       ops.pad(x, [[0, 1], [2, 2], [3, 1]], 0, 'reflect'),
       ops.pad(x, [[1, 1], [3, 0], [0, 4]], 0, 'symmetric'),
       ops.pad(x, [[3, 1], [0, 4], [2, 0]], 0, 'edge'),
+      ops.pad(x, [[3, 2], [4, 1], [0, 9]], 0, 'wrap'),
       ops.concat([x, y, x], 1),
       parts[0],
       parts[1],
@@ -188,16 +189,17 @@ describeGpu('webgpu array ops', () => {
     const dyS = g.placeholder('float32', [2, 3], 'dyS');
     const dyG = g.placeholder('float32', [3, 5], 'dyG');
     const dyT = g.placeholder('float32', [8, 15], 'dyT');
-    const padded = (mode: 'constant' | 'reflect' | 'symmetric' | 'edge') => ops.pad(x, [[1, 2], [3, 2]], 0, mode);
+    const padded = (mode: 'constant' | 'reflect' | 'symmetric' | 'edge' | 'wrap') => ops.pad(x, [[1, 2], [3, 2]], 0, mode);
     const outs = [
       ops.sliceGrad(dyS, x, [1, 2], [2, 3]),
       ops.gatherGrad(dyG, ids, x, 0),
       ops.tileGrad(dyT, x, [2, 3]),
-      ...(['constant', 'reflect', 'symmetric', 'edge'] as const).map((mode) =>
+      ...(['constant', 'reflect', 'symmetric', 'edge', 'wrap'] as const).map((mode) =>
         ops.padGrad(ops.mul(padded(mode), 1.5), x, [1, 2, 3, 2], mode),
       ),
       // edge padding wider than the dimension
       ops.padGrad(ops.mul(ops.pad(x, [[5, 6], [0, 7]], 0, 'edge'), 0.5), x, [5, 6, 0, 7], 'edge'),
+      ops.padGrad(ops.mul(ops.pad(x, [[5, 6], [0, 12]], 0, 'wrap'), 0.5), x, [5, 6, 0, 12], 'wrap'),
     ];
     await check(g, outs, {
       x: tensor(seeded(20, 1), [4, 5]),

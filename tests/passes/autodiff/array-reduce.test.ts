@@ -59,12 +59,14 @@ describe('array op gradients (float64, central differences)', () => {
     await checkGradients((p, i) => ops.square(ops.gather(p, i, 1)), [values([2, 4, 3], 8), idx]);
   });
 
-  test('pad (constant, reflect, symmetric, edge) and tile', async () => {
-    for (const mode of ['constant', 'reflect', 'symmetric', 'edge'] as const) {
+  test('pad (constant, reflect, symmetric, edge, wrap) and tile', async () => {
+    for (const mode of ['constant', 'reflect', 'symmetric', 'edge', 'wrap'] as const) {
       await checkGradients((x) => ops.mul(ops.pad(x, [[1, 2], [2, 1]], 0.5, mode), values([6, 6], 3)), [values([3, 3], 9)]);
     }
     // edge padding wider than the dimension, and a dimension of one (its only element is both edges)
     await checkGradients((x) => ops.mul(ops.pad(x, [[4, 3], [0, 2]], 0, 'edge'), values([9, 3], 5)), [values([2, 1], 6)]);
+    // wrapped more than once around
+    await checkGradients((x) => ops.mul(ops.pad(x, [[5, 3], [1, 4]], 0, 'wrap'), values([10, 7], 7)), [values([2, 2], 8)]);
     await checkGradients((x) => ops.mul(ops.tile(x, [2, 3]), values([4, 6], 4)), [values([2, 2], 10)]);
   });
 

@@ -7,14 +7,15 @@ import { apply1 } from '../builder';
 import { attrInts } from '../infer-helpers';
 import { padLimit, padTooLarge } from './pad-limits';
 
-export type PadMode = 'constant' | 'reflect' | 'symmetric' | 'edge';
-const MODES: readonly string[] = ['constant', 'reflect', 'symmetric', 'edge'];
+export type PadMode = 'constant' | 'reflect' | 'symmetric' | 'edge' | 'wrap';
+const MODES: readonly string[] = ['constant', 'reflect', 'symmetric', 'edge', 'wrap'];
 
 /**
  * Pads each dimension with `paddings` (flat: before0, after0, before1, after1, ...). 'constant' fills
  * with `constantValue`; 'reflect' mirrors without repeating the edge (at most dim-1 per side);
  * 'symmetric' mirrors with it (at most dim per side), as tf.pad; 'edge' repeats the edge element
- * (numpy's and ONNX's 'edge', PyTorch's 'replicate').
+ * (numpy's and ONNX's 'edge', PyTorch's 'replicate'); 'wrap' continues x periodically (numpy's and
+ * ONNX's 'wrap', PyTorch's 'circular').
  */
 registerOp({
   name: 'pad',
@@ -52,6 +53,7 @@ registerOp({
  * ops.pad(img, [[0, 0], [1, 1], [1, 1], [0, 0]]);              // zero border around H and W of NHWC
  * ops.pad(x, [[2, 2]], 0, 'reflect');                          // [1, 2, 3] -> [3, 2, 1, 2, 3, 2, 1]
  * ops.pad(x, [[2, 1]], 0, 'edge');                             // [1, 2, 3] -> [1, 1, 1, 2, 3, 3]
+ * ops.pad(x, [[2, 1]], 0, 'wrap');                             // [1, 2, 3] -> [2, 3, 1, 2, 3, 1]
  * ```
  */
 export function pad(x: TensorLike, paddings: [number, number][] | number[][], constantValue = 0, mode: PadMode = 'constant', name?: string): SymbolicTensor {

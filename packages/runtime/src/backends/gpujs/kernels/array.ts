@@ -90,6 +90,7 @@ registerGpujsKernel('pad', (ctx) => {
         code += `let ${j} = ${c.names[d]} - ${before};\n`;
         if (mode === 'constant') outside.push(`${j} < 0 || ${j} >= ${dim}`);
         else if (mode === 'edge') code += `${j} = Math.min(Math.max(${j}, 0), ${dim - 1});\n`;
+        else if (mode === 'wrap') code += `${j} = ((${j} % ${dim}) + ${dim}) % ${dim};\n`;
         else {
           const low = mode === 'reflect' ? `-${j}` : `-${j} - 1`;
           const high = mode === 'reflect' ? `${2 * dim - 2} - ${j}` : `${2 * dim - 1} - ${j}`;

@@ -65,7 +65,8 @@ registerGpujsKernel('tileGrad', (ctx) => {
 /**
  * padGrad(dy, x): the dy element over each x element, plus (reflect/symmetric) the mirrored padding
  * elements that copied it: per dimension up to three dy positions, tried in every combination; for
- * edge, a first or last element also sums the padding before or after it (a run per dimension).
+ * edge, a first or last element also sums the padding before or after it (a run per dimension); for
+ * wrap, every position dim apart from its own.
  */
 registerGpujsKernel('padGrad', (ctx) => {
   const [dy] = ctx.inputs;
@@ -82,16 +83,24 @@ registerGpujsKernel('padGrad', (ctx) => {
       }
       let code = `${c.code}let acc = 0.0;\n`;
       let close = '';
-      if (mode === 'edge') {
+      if (mode === 'wrap' || mode === 'edge') {
+        // one loop per dimension over the dy positions q that copied x's element (gpu.js counts
+        // loops in integers from a literal, so t runs to a bound known here and q follows it)
         out.shape.forEach((dim, k) => {
           const [before, after] = [p[2 * k], p[2 * k + 1]];
           const j = c.names[k];
-          // gpu.js counts loops in integers from a literal: t covers the longest run (the whole
-          // padded dimension's when it has one element), q follows it
-          code += `for (let t${k} = 0; t${k} < ${before + after + 1}; t${k}++) {\n`;
-          code += `let q${k} = ${j} + ${before} + t${k};\n`;
-          code += `if (${j} === 0) {\nq${k} = t${k};\n}\n`;
-          code += `if (q${k} === ${j} + ${before} || (${j} === 0 && q${k} < ${before}) || (${j} === ${dim - 1} && q${k} < ${before + dim + after})) {\n`;
+          if (mode === 'wrap') {
+            code += `for (let t${k} = 0; t${k} < ${Math.ceil(dy.shape[k] / dim) + 1}; t${k}++) {\n`;
+            code += `let q${k} = (${j} + ${before}) % ${dim} + t${k} * ${dim};\n`;
+            code += `if (q${k} < ${dy.shape[k]}) {\n`;
+          } else {
+            // the interior position, and for a first or last element the padding before or after
+            // it (the whole padded dimension when it has one element)
+            code += `for (let t${k} = 0; t${k} < ${before + after + 1}; t${k}++) {\n`;
+            code += `let q${k} = ${j} + ${before} + t${k};\n`;
+            code += `if (${j} === 0) {\nq${k} = t${k};\n}\n`;
+            code += `if (q${k} === ${j} + ${before} || (${j} === 0 && q${k} < ${before}) || (${j} === ${dim - 1} && q${k} < ${before + dim + after})) {\n`;
+          }
           close += '}\n}\n';
         });
         const index = out.shape.map((_, k) => `q${k} * ${dyStrides[k]}`).join(' + ') || '0';

@@ -99,6 +99,7 @@ function padSource(j: string, dim: number, before: number, mode: string): string
   if (mode === 'constant') return `select(-1i, ${i}, ${i} >= 0i && ${i} < ${dim}i)`;
   if (mode === 'reflect') return `gc_mirror(${i}, ${dim}i, 0i)`;
   if (mode === 'edge') return `clamp(${i}, 0i, ${dim - 1}i)`;
+  if (mode === 'wrap') return `((${i} % ${dim}i) + ${dim}i) % ${dim}i`;
   return `gc_mirror(${i}, ${dim}i, 1i)`;
 }
 
@@ -312,7 +313,8 @@ registerWebGpuKernel('sliceGrad', (ctx) => {
  * tileGrad(dy, x) and padGrad(dy, x): each x element sums the dy elements the forward op copied it
  * to: every repeat for tile; for pad the interior position and, for reflect/symmetric, its mirror
  * images (at most three candidates per dimension, each checked to map back to it); for edge, a
- * first or last element also every padding position before or after it (one run per dimension).
+ * first or last element also every padding position before or after it (one run per dimension);
+ * for wrap, every position dim apart from its own.
  */
 registerWebGpuKernel('tileGrad', (ctx) => {
   const [dy] = ctx.inputs;
@@ -349,6 +351,11 @@ registerWebGpuKernel('padGrad', (ctx) => {
       const first = `select(${c} + ${b}i, 0i, ${c} == 0i)`;
       const end = `select(${c} + ${b + 1}i, ${total}i, ${c} == ${d - 1}i)`;
       loops.push(`for (var j${k} = ${first}; j${k} < ${end}; j${k}++) {`);
+      close.push('}');
+      return;
+    }
+    if (mode === 'wrap') {
+      loops.push(`for (var j${k} = (${c} + ${b}i) % ${d}i; j${k} < ${total}i; j${k} += ${d}i) {`);
       close.push('}');
       return;
     }

@@ -77,7 +77,7 @@ export function remapInto(x: TensorValue, outShape: readonly number[], maps: Int
 /**
  * Source index along one dimension of length `dim` for each position of that dimension padded by
  * `before` and `after`: -1 for constant padding, the mirrored index for 'reflect' (edge not repeated)
- * and 'symmetric' (edge repeated), the nearer end for 'edge'. pad reads through these maps and padGrad scatters back through
+ * and 'symmetric' (edge repeated), the nearer end for 'edge', i mod dim for 'wrap'. pad reads through these maps and padGrad scatters back through
  * the same ones, so the two always agree on where each padded cell comes from.
  */
 export function padMap(dim: number, before: number, after: number, mode: string): Int32Array {
@@ -88,6 +88,7 @@ export function padMap(dim: number, before: number, after: number, mode: string)
       if (mode === 'constant') i = -1;
       else if (mode === 'reflect') i = i < 0 ? -i : 2 * (dim - 1) - i;
       else if (mode === 'edge') i = i < 0 ? 0 : dim - 1;
+      else if (mode === 'wrap') i = ((i % dim) + dim) % dim;
       else i = i < 0 ? -i - 1 : 2 * dim - 1 - i;
     }
     map[j] = i;
