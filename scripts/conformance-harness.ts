@@ -201,7 +201,8 @@ export function toOrtTensor(v: TensorValue): unknown {
 }
 
 export function fromOrtTensor(t: { type: string; data: ArrayLike<number | bigint>; dims: readonly number[] }): TensorValue {
-  const dtype = ({ float32: 'float32', float64: 'float64', int32: 'int32', int64: 'int64', bool: 'bool' } as Record<string, TensorValue['dtype']>)[t.type];
+  // narrow integers widen to int32, as graphc reads them
+  const dtype = ({ float32: 'float32', float64: 'float64', int32: 'int32', int64: 'int64', bool: 'bool', int8: 'int32', uint8: 'int32', int16: 'int32', uint16: 'int32' } as Record<string, TensorValue['dtype']>)[t.type];
   if (!dtype) throw new Error(`onnxruntime returned a ${t.type} tensor`);
   const data = Array.from(t.data as ArrayLike<number | bigint>, (x) => Number(x));
   const Ctor = dtype === 'float32' ? Float32Array : dtype === 'int32' ? Int32Array : dtype === 'bool' ? Uint8Array : Float64Array;

@@ -211,6 +211,8 @@ const CASES: Record<string, Case> = {
           ops.oneHot(i, 5, 2, -1),
           ops.add(ops.pad(x, [[1, 2], [0, 1]], 3), ops.pad(x, [[1, 2], [0, 1]], 0, 'reflect')),
           ops.pad(x, [[5, 0], [2, 6]], 0, 'edge'),
+          ops.pad(x, [[5, 0], [2, 11]], 0, 'wrap'),
+          ops.pad(ops.reshape(x, [-1, 5]), [[0, 0], [1, 3]], 0, 'wrap'),
         ],
         feeds,
       };

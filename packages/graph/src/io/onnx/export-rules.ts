@@ -200,6 +200,20 @@ when('pad', (ctx, n) => {
   if (mode === 'symmetric') ctx.unsupported("ONNX Pad has no 'symmetric' mode");
   const p = n.attrs.paddings as number[];
   const rank = p.length / 2;
+  if (mode === 'wrap') {
+    // Pad's 'wrap' came with opset 19 (the export writes 18): x tiled far enough each way, then the
+    // padded stretch sliced out of it
+    const shape = n.inputs[0].shape;
+    const axes = shape.map((_, i) => i).filter((i) => p[2 * i] + p[2 * i + 1] > 0);
+    const dim = (i: number): number => shape[i] ?? ctx.unsupported('wrap padding of a dimension known only at run time');
+    const before = (i: number) => Math.ceil(p[2 * i] / dim(i));
+    const reps = shape.map((_, i) => (axes.includes(i) ? before(i) + 1 + Math.ceil(p[2 * i + 1] / dim(i)) : 1));
+    const starts = axes.map((i) => before(i) * dim(i) - p[2 * i]);
+    const ends = axes.map((i, k) => starts[k] + dim(i) + p[2 * i] + p[2 * i + 1]);
+    const tiled = ctx.emit('Tile', [ctx.input(0), ctx.int64s(reps, 'repeats')]);
+    ctx.emitOut('Slice', [tiled[0], ctx.int64s(starts, 'starts'), ctx.int64s(ends, 'ends'), ctx.int64s(axes, 'axes')]);
+    return;
+  }
   const pads = [...Array.from({ length: rank }, (_, i) => p[2 * i]), ...Array.from({ length: rank }, (_, i) => p[2 * i + 1])];
   const value = ctx.scalar(Number(n.attrs.constantValue ?? 0), n.outputs[0].dtype, 'value');
   ctx.emitOut('Pad', [ctx.input(0), ctx.int64s(pads, 'pads'), value], { mode: str(mode) });

@@ -129,7 +129,15 @@ export interface OnnxSignatureNames {
 /** Largest tensor folded at import (bigger ones are left to run time). */
 const FOLD_LIMIT = 1 << 20;
 const OPSET_MIN = 1;
-const OPSET_MAX = 18;
+/**
+ * The newest opset read. What changed after 18, for the ops graphc imports: 19 AveragePool's
+ * dilations, Pad's 'wrap' mode, Resize's half_pixel_symmetric; 20 DFT's axis as an input,
+ * GridSample's mode names and ranks, Gelu; 21 GroupNormalization's per-channel scale and bias,
+ * QuantizeLinear's output_dtype and block quantization (block_size); 22 bfloat16 (read as float32)
+ * only. The rest of those versions widened types graphc reads as before (float8, int4, bfloat16 and
+ * string ones aside, which are refused by name).
+ */
+const OPSET_MAX = 22;
 
 /** Node names may hold letters, digits, '_', '.', '-' and '/': anything else becomes '_'. */
 export function sanitizeName(name: string): string {

@@ -143,7 +143,8 @@ defineOnnxOp('Tile', (n) => {
 defineOnnxOp('Pad', (n) => {
   const x = n.input(0);
   const mode = n.attr.string('mode', 'constant');
-  if (!['constant', 'reflect', 'edge'].includes(mode)) n.unsupported(`pad mode '${mode}' is not supported`);
+  const modes = n.opset >= 19 ? ['constant', 'reflect', 'edge', 'wrap'] : ['constant', 'reflect', 'edge'];
+  if (!modes.includes(mode)) n.fail(`pad mode '${mode}' is not ${modes.join(', ')}`);
   let pads: Param;
   let value: Param | undefined;
   if (n.opset < 11) {

@@ -47,6 +47,19 @@ for (const [onnxOp, op] of Object.entries(UNARY)) {
   defineOnnxOp(onnxOp, (n) => [n.op(op, [n.input(0)])]);
 }
 
+// opset 20
+defineOnnxOp('Gelu', (n) => {
+  const approximate = n.attr.string('approximate', 'none');
+  if (approximate !== 'none' && approximate !== 'tanh') n.fail(`approximate '${approximate}' is not none or tanh`);
+  return [n.op('gelu', [n.input(0)], { approximate: approximate === 'tanh' })];
+});
+
+// opset 18: x tanh(softplus(x))
+defineOnnxOp('Mish', (n) => {
+  const x = n.input(0);
+  return [n.op('mul', [x, n.op('tanh', [n.op('softplus', [x])])])];
+});
+
 /** Both operands of a binary op, with opset < 7's explicit broadcast (B aligned at `axis`) applied. */
 function operands(n: OnnxNode): [SymbolicTensor, SymbolicTensor] {
   const a = n.input(0);

@@ -131,6 +131,41 @@ defineOnnxOp('InstanceNormalization', (n) => {
   return [n.op('add', [n.op('mul', [normalized, scale]), bias])];
 });
 
+/**
+ * GroupNormalization (opset 18; 21 made scale and bias per channel, they were per group): moments
+ * over each group of C / G channels and all spatial positions. The statistics go per channel first
+ * (a mean over the spatial axes), then per group ([N, C] viewed as [N, G, C / G]), so only the batch
+ * dimension may be unknown at import.
+ */
+defineOnnxOp('GroupNormalization', (n) => {
+  const x = n.input(0);
+  const groups = n.attr.int('num_groups');
+  if (x.rank < 2) n.fail(`the input needs a channel axis, got rank ${x.rank}`);
+  const channels = x.shape[1] ?? n.unsupported('GroupNormalization needs the channel count known at import');
+  if (!(groups >= 1 && channels % groups === 0)) n.fail(`num_groups ${groups} does not divide ${channels} channels`);
+  const eps = n.attr.float('epsilon', 1e-5);
+  const per = channels / groups;
+  const spatial = spatialAxes(x);
+  const ones = new Array(x.rank - 2).fill(1);
+  // [N, C, 1, ...] per-channel means -> the mean of each one's group, back at every channel of it
+  const groupMean = (t: SymbolicTensor): SymbolicTensor => {
+    const perChannelMean = spatial.length ? n.op('reduceMean', [t], { axes: spatial, keepDims: true }) : t;
+    const byGroup = n.op('reduceMean', [n.op('reshape', [perChannelMean], { shape: [-1, groups, per] })], { axes: [2], keepDims: true });
+    return n.op('reshape', [n.op('tile', [byGroup], { multiples: [1, 1, per] })], { shape: [-1, channels, ...ones] });
+  };
+  const centered = n.op('sub', [x, groupMean(x)]);
+  const variance = groupMean(n.op('mul', [centered, centered]));
+  const normalized = n.op('div', [centered, n.op('sqrt', [n.op('add', [variance, scalarOf(n, eps, x.dtype)])])]);
+  const perChannelParam = (i: number): SymbolicTensor => {
+    const v = n.input(i);
+    const expected = n.opset >= 21 ? channels : groups;
+    if (v.rank !== 1 || (v.shape[0] !== null && v.shape[0] !== expected)) n.fail(`input ${i} must be [${expected}] (${n.opset >= 21 ? 'per channel' : 'per group, before opset 21'}), got [${v.shape.join(', ')}]`);
+    const row = n.opset >= 21 ? v : n.op('reshape', [n.op('tile', [n.op('reshape', [v], { shape: [groups, 1] })], { multiples: [1, per] })], { shape: [channels] });
+    return perChannel(n, row, x.rank);
+  };
+  return [n.op('add', [n.op('mul', [normalized, perChannelParam(1)]), perChannelParam(2)])];
+});
+
 defineOnnxOp('LayerNormalization', (n) => {
   const inputs = [n.input(0), n.input(1), ...(n.has(2) ? [n.input(2)] : [])];
   return n.node('layerNorm', inputs, { axis: n.attr.int('axis', -1), epsilon: n.attr.float('epsilon', 1e-5) }).outputTensors;

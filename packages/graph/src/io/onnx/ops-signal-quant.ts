@@ -45,10 +45,22 @@ const RANGES: Record<number, [number, number]> = {
   [DataType.INT32]: [-2147483648, 2147483647],
 };
 
-/** A scale or zero point for `axis` of x (per-tensor when scalar, per-axis when a vector). */
-function alongAxis(n: OnnxNode, v: SymbolicTensor, x: SymbolicTensor, axis: number): SymbolicTensor {
-  if (v.rank === 0 || (v.rank === 1 && v.shape[0] === 1)) return v;
+/**
+ * A scale or zero point for `axis` of x: per tensor when scalar, per axis when a vector, or (opset 21's
+ * block_size) per block of `blockSize` along the axis: x's rank, the axis ceil(D / blockSize) long,
+ * each entry repeated over its block.
+ */
+function alongAxis(n: OnnxNode, v: SymbolicTensor, x: SymbolicTensor, axis: number, blockSize: number): SymbolicTensor {
   const a = axis < 0 ? axis + x.rank : axis;
+  if (blockSize > 0) {
+    const d = x.shape[a] ?? n.unsupported('block quantization needs the blocked axis known at import');
+    if (v.rank !== x.rank || (v.shape[a] !== null && v.shape[a] !== Math.ceil(d / blockSize))) {
+      n.fail(`a block_size ${blockSize} scale or zero point must have x's rank and ${Math.ceil(d / blockSize)} entries along axis ${a}, got [${v.shape.join(', ')}]`);
+    }
+    const blockOf = tensor(Array.from({ length: d }, (_, i) => Math.floor(i / blockSize)), [d], 'int32');
+    return n.op('gather', [v, n.constant(blockOf)], { axis: a });
+  }
+  if (v.rank === 0 || (v.rank === 1 && v.shape[0] === 1)) return v;
   return n.op('reshape', [v], { shape: x.shape.map((_, i) => (i === a ? -1 : 1)) });
 }
 
@@ -73,16 +85,21 @@ function dequantize(n: OnnxNode, x: SymbolicTensor, scale: SymbolicTensor, zeroP
 defineOnnxOp('QuantizeLinear', (n) => {
   const x = n.input(0);
   const axis = n.attr.int('axis', 1);
-  const target = n.has(2) ? n.elemType(2) : DataType.UINT8;
+  const blockSize = n.attr.int('block_size', 0);
+  // opset 21: output_dtype names the type where no zero point does
+  const declared = n.attr.int('output_dtype', 0);
+  const target = n.has(2) ? n.elemType(2) : declared || DataType.UINT8;
+  if (declared && declared !== target) n.fail(`output_dtype ${declared} is not the zero point's type ${target}`);
   n.setElemType(0, target);
-  return [quantize(n, x, alongAxis(n, n.input(1), x, axis), n.has(2) ? alongAxis(n, n.input(2), x, axis) : undefined, target)];
+  return [quantize(n, x, alongAxis(n, n.input(1), x, axis, blockSize), n.has(2) ? alongAxis(n, n.input(2), x, axis, blockSize) : undefined, target)];
 });
 
 defineOnnxOp('DequantizeLinear', (n) => {
   const x = n.input(0);
   const axis = n.attr.int('axis', 1);
+  const blockSize = n.attr.int('block_size', 0);
   const dtype = n.info(1).dtype;
-  return [dequantize(n, x, alongAxis(n, n.input(1), x, axis), n.has(2) ? alongAxis(n, n.input(2), x, axis) : undefined, dtype)];
+  return [dequantize(n, x, alongAxis(n, n.input(1), x, axis, blockSize), n.has(2) ? alongAxis(n, n.input(2), x, axis, blockSize) : undefined, dtype)];
 });
 
 defineOnnxOp('DynamicQuantizeLinear', (n) => {
@@ -141,7 +158,7 @@ defineOnnxOp('QLinearConv', (n) => {
   const x = n.input(0);
   const xf = dequantize(n, x, n.input(1), n.input(2), 'float64');
   const w = n.input(3);
-  const wf = dequantize(n, w, alongAxis(n, n.input(4), w, 0), alongAxis(n, n.input(5), w, 0), 'float64');
+  const wf = dequantize(n, w, alongAxis(n, n.input(4), w, 0, 0), alongAxis(n, n.input(5), w, 0, 0), 'float64');
   const inputs = [xf, wf];
   if (n.has(8)) {
     // the int32 bias is quantized with scale x_scale * w_scale

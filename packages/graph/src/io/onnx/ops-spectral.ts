@@ -173,10 +173,16 @@ defineOnnxOp('DFT', (n) => {
   const x = realFloat(n, n.input(0));
   const rank = x.rank;
   if (rank < 2) n.fail(`the input needs a signal axis and a trailing real/imaginary axis, got rank ${rank}`);
-  // opset 17: axis is an attribute (opset 20 moved it to an input; the importer reads opsets <= 18)
-  let axis = n.attr.int('axis', 1);
+  // opset 17: axis is an attribute (default 1); opset 20 moved it to input 2 (default -2, the last signal axis)
+  let given = n.attr.int('axis', 1);
+  if (n.opset >= 20) {
+    const v = n.has(2) ? n.numbers(2) : [-2];
+    if (!v || v.length !== 1) n.unsupported('a DFT axis computed at run time is not supported');
+    given = v![0];
+  }
+  let axis = given;
   if (axis < 0) axis += rank;
-  if (axis < 0 || axis > rank - 2) n.fail(`axis ${n.attr.int('axis', 1)} is outside [${-rank}, -2] and [0, ${rank - 2}] for an input of rank ${rank}`);
+  if (axis < 0 || axis > rank - 2) n.fail(`axis ${given} is outside [${-rank}, -2] and [0, ${rank - 2}] for an input of rank ${rank}`);
   const inverse = n.attr.int('inverse', 0) !== 0;
   const onesided = n.attr.int('onesided', 0) !== 0;
   const [re, im] = complexParts(n, x);

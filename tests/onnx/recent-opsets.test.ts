@@ -1,0 +1,144 @@
+/**
+ * Opsets 18 to 22 at import: what changed after opset 18 for the ops graphc reads (Pad's wrap,
+ * AveragePool's dilations, DFT's axis input, GridSample's mode names, QuantizeLinear's block_size and
+ * output_dtype, GroupNormalization's per-channel parameters) and the ops those opsets added (Gelu,
+ * Mish, GroupNormalization). Debian's ONNX test data stops at opset 17, so onnxruntime runs each
+ * model as the reference.
+ */
+import { Session, TensorValue, UnsupportedOpError, encodeModel, importOnnx, onnx, tensor } from 'graphc';
+import { compare, runInOrt } from '../../scripts/conformance-harness';
+import { ModelSpec, modelProto } from './onnx-builder';
+
+/** A model, and initializers written as TensorProtos (for types graphc has no tensors of). */
+type Spec = ModelSpec & { rawInitializers?: onnx.ITensorProto[] };
+
+/** The model's bytes, stamped with the IR version its opset came with (onnxruntime checks the pair). */
+function bytesOf(spec: Spec): Uint8Array {
+  const proto = modelProto(spec);
+  proto.irVersion = (spec.opset ?? 17) >= 21 ? 10 : 9;
+  proto.graph!.initializer!.push(...(spec.rawInitializers ?? []));
+  return encodeModel(proto);
+}
+
+/** Seeded values in [-2, 2). */
+function values(shape: number[], seed: number): TensorValue {
+  let s = seed;
+  const n = shape.reduce((p, d) => p * d, 1);
+  return tensor(Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648), (s / 2147483648) * 4 - 2)), shape);
+}
+
+/** Runs the model in graphc and in onnxruntime on `feeds`; every output must agree (ONNX's tolerance). */
+async function agree(spec: Spec, feeds: Record<string, TensorValue>): Promise<TensorValue[]> {
+  const bytes = bytesOf(spec);
+  const { graph, signature } = importOnnx(bytes, { file: 'recent.onnx' });
+  const ours = await new Session(graph).run(signature.outputs, feeds);
+  const theirs = await runInOrt(bytes, feeds, spec.outputs.map((o) => o.name));
+  ours.forEach((t, i) => {
+    const problem = compare(t, theirs[i]);
+    if (problem) throw new Error(`output ${spec.outputs[i].name}: ${problem}`);
+  });
+  return ours;
+}
+
+const single = (op: string, opset: number, inputs: ModelSpec['inputs'], attrs: NonNullable<ModelSpec['nodes'][number]['attrs']> = {}, initializers: ModelSpec['initializers'] = {}): ModelSpec => ({
+  inputs,
+  outputs: [{ name: 'y' }],
+  nodes: [{ op, inputs: [...inputs.map((i) => i.name), ...Object.keys(initializers)], outputs: ['y'], attrs }],
+  initializers,
+  opset,
+});
+
+describe('ONNX opsets 19 to 22 at import, against onnxruntime', () => {
+  test('Pad (19): wrap, by pads known at import and computed at run time', async () => {
+    // (onnxruntime 1.30 fills zeros where a pad is wider than its dimension; graphc wraps on, as
+    // numpy does: tests/graph/ops-array.test.ts)
+    const x = values([3, 4], 1);
+    const pads = tensor([1, 3, 2, 0], [4], 'int64');
+    const known = await agree(single('Pad', 19, [{ name: 'x', shape: [3, 4] }], { mode: 'wrap' }, { pads }), { x });
+    expect(known[0].shape).toEqual([6, 7]);
+    const fed = single('Pad', 19, [{ name: 'x', shape: [3, 4] }, { name: 'pads', elemType: 7, shape: [4] }], { mode: 'wrap' });
+    await agree(fed, { x, pads });
+    // before opset 19 the mode is a model error
+    expect(() => importOnnx(bytesOf(single('Pad', 18, [{ name: 'x', shape: [3, 4] }], { mode: 'wrap' }, { pads })))).toThrow(/pad mode 'wrap' is not constant, reflect, edge/);
+  });
+
+  test('AveragePool (19): dilations, with and without the padding counted', async () => {
+    const x = values([1, 2, 9, 8], 2);
+    for (const countIncludePad of [0, 1]) {
+      await agree(single('AveragePool', 19, [{ name: 'x', shape: [1, 2, 9, 8] }], { kernel_shape: [3, 2], dilations: [2, 3], pads: [1, 1, 2, 1], strides: [1, 2], count_include_pad: countIncludePad }), { x });
+    }
+  });
+
+  test('Gelu (20): exact and tanh forms', async () => {
+    const x = values([4, 5], 3);
+    for (const approximate of ['none', 'tanh']) await agree(single('Gelu', 20, [{ name: 'x', shape: [4, 5] }], { approximate }), { x });
+  });
+
+  test('Mish (18)', async () => {
+    await agree(single('Mish', 18, [{ name: 'x', shape: [3, 7] }]), { x: values([3, 7], 4) });
+  });
+
+  test('GroupNormalization: scale and bias per group (18), per channel (21), the batch known only at run time', async () => {
+    const x = values([2, 6, 3, 4], 5);
+    const input = [{ name: 'x', shape: ['N', 6, 3, 4] }];
+    await agree(single('GroupNormalization', 18, input, { num_groups: 3, epsilon: 1e-3 }, { scale: values([3], 6), bias: values([3], 7) }), { x });
+    await agree(single('GroupNormalization', 21, input, { num_groups: 2 }, { scale: values([6], 8), bias: values([6], 9) }), { x });
+    expect(() => importOnnx(bytesOf(single('GroupNormalization', 21, input, { num_groups: 4 }, { scale: values([6], 8), bias: values([6], 9) })))).toThrow(/num_groups 4 does not divide 6 channels/);
+  });
+
+  test('DFT (20): the axis as an input, and its default (the last signal axis)', async () => {
+    const x = values([2, 8, 6, 2], 10);
+    const input = [{ name: 'x', shape: [2, 8, 6, 2] }];
+    const spec = (axis?: number): ModelSpec => ({
+      inputs: input,
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'DFT', inputs: axis === undefined ? ['x'] : ['x', '', 'axis'], outputs: ['y'], attrs: { onesided: 0 } }],
+      initializers: axis === undefined ? {} : { axis: tensor([axis], [], 'int64') },
+      opset: 20,
+    });
+    const [along1] = await agree(spec(1), { x });
+    const [byDefault] = await agree(spec(undefined), { x });
+    const [along2] = await agree(spec(2), { x });
+    expect(byDefault.data).toEqual(along2.data);
+    expect(along1.data).not.toEqual(along2.data);
+  });
+
+  test('GridSample (20): linear and cubic by their new names', async () => {
+    const x = values([1, 2, 5, 6], 11);
+    const grid = tensor(Array.from(values([1, 4, 3, 2], 12).data, (v) => v * 0.6), [1, 4, 3, 2]);
+    for (const mode of ['linear', 'cubic', 'nearest']) {
+      await agree(single('GridSample', 20, [{ name: 'x', shape: [1, 2, 5, 6] }, { name: 'grid', shape: [1, 4, 3, 2] }], { mode, align_corners: 1 }), { x, grid });
+    }
+  });
+
+  test('QuantizeLinear and DequantizeLinear (21): block_size, and output_dtype without a zero point', async () => {
+    const x = tensor(Array.from(values([4, 6], 13).data, (v) => v * 40), [4, 6]);
+    const scale = tensor([0.5, 0.25, 1, 0.75, 0.3, 2, 0.4, 0.9], [4, 2]);
+    // graphc has no int8 tensors to write: the zero point goes in as an INT8 TensorProto
+    const zeroPoint = { name: 'zero_point', dims: [4, 2], dataType: 3, int32Data: [1, -3, 0, 7, 2, 2, -5, 0] };
+    const blocked = (op: string, extra: Record<string, number>, raw: onnx.ITensorProto[]): Spec => ({
+      inputs: op === 'QuantizeLinear' ? [{ name: 'x', shape: [4, 6] }] : [],
+      outputs: [{ name: 'y', elemType: op === 'QuantizeLinear' ? 3 : 1 }],
+      nodes: [{ op, inputs: [op === 'QuantizeLinear' ? 'x' : 'q', 'scale', ...(raw.includes(zeroPoint) ? ['zero_point'] : [])], outputs: ['y'], attrs: { axis: 1, block_size: 4, ...extra } }],
+      initializers: { scale },
+      opset: 21,
+      rawInitializers: raw,
+    });
+    const [q] = await agree(blocked('QuantizeLinear', {}, [zeroPoint]), { x });
+    expect(q.shape).toEqual([4, 6]);
+    // (an int8 input cannot be fed from graphc's int32 values: the quantized tensor is an initializer)
+    const quantized = { name: 'q', dims: [4, 6], dataType: 3, int32Data: Array.from(q.data as ArrayLike<number>) };
+    await agree(blocked('DequantizeLinear', {}, [zeroPoint, quantized]), {});
+    // int8 named by output_dtype: values below zero survive, where the default uint8 would clip them
+    const [typed] = await agree(blocked('QuantizeLinear', { output_dtype: 3 }, []), { x });
+    expect(Math.min(...Array.from(typed.data as ArrayLike<number>))).toBeLessThan(0);
+  });
+
+  test('opset 22 (bfloat16 only) reads as before; later opsets are refused naming the range', async () => {
+    const x = values([1, 3, 6, 6], 14);
+    const w = values([4, 3, 3, 3], 15);
+    await agree(single('Conv', 22, [{ name: 'x', shape: [1, 3, 6, 6] }], { pads: [1, 1, 1, 1] }, { w }), { x });
+    expect(() => importOnnx(bytesOf(single('Relu', 23, [{ name: 'x', shape: [2] }])))).toThrow(UnsupportedOpError);
+    expect(() => importOnnx(bytesOf(single('Relu', 23, [{ name: 'x', shape: [2] }])))).toThrow(/opset 23; graphc reads opsets 1 to 22/);
+  });
+});
