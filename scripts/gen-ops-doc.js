@@ -54,7 +54,7 @@ const [ownDomain, otherDomains] = [imported.filter((o) => !o.includes(':')), imp
 lines.push(
   '## ONNX import',
   '',
-  `${ownDomain.length} ONNX operators of the default domain import, at opsets 1 to 22 (ONNX's test data reaches opset 17; tests/onnx/recent-opsets.test.ts checks what opsets 18 to 22 changed against onnxruntime); per-op conformance is in docs/onnx-conformance.md.`,
+  `${ownDomain.length} ONNX operators of the default domain import, at opsets 1 to 25 (ONNX's test data reaches opset 17; tests/onnx/recent-opsets.test.ts checks what opsets 18 to 25 changed against onnxruntime); per-op conformance is in docs/onnx-conformance.md.`,
   '',
   ownDomain.map((o) => `\`${o}\``).join(', '),
   '',

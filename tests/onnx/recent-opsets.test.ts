@@ -1,8 +1,8 @@
 /**
- * Opsets 18 to 22 at import: what changed after opset 18 for the ops graphc reads (Pad's wrap,
+ * Opsets 18 to 25 at import: what changed after opset 18 for the ops graphc reads (Pad's wrap,
  * AveragePool's dilations, DFT's axis input, GridSample's mode names, QuantizeLinear's block_size and
  * output_dtype, GroupNormalization's per-channel parameters) and the ops those opsets added (Gelu,
- * Mish, GroupNormalization). Debian's ONNX test data stops at opset 17, so onnxruntime runs each
+ * Mish, GroupNormalization, RMSNormalization, RotaryEmbedding, Swish). Debian's ONNX test data stops at opset 17, so onnxruntime runs each
  * model as the reference.
  */
 import { Session, TensorValue, UnsupportedOpError, encodeModel, importOnnx, onnx, tensor } from 'graphc';
@@ -15,7 +15,8 @@ type Spec = ModelSpec & { rawInitializers?: onnx.ITensorProto[] };
 /** The model's bytes, stamped with the IR version its opset came with (onnxruntime checks the pair). */
 function bytesOf(spec: Spec): Uint8Array {
   const proto = modelProto(spec);
-  proto.irVersion = (spec.opset ?? 17) >= 21 ? 10 : 9;
+  const opset = spec.opset ?? 17;
+  proto.irVersion = opset >= 25 ? 12 : opset >= 23 ? 11 : opset >= 21 ? 10 : 9;
   proto.graph!.initializer!.push(...(spec.rawInitializers ?? []));
   return encodeModel(proto);
 }
@@ -48,7 +49,7 @@ const single = (op: string, opset: number, inputs: ModelSpec['inputs'], attrs: N
   opset,
 });
 
-describe('ONNX opsets 19 to 22 at import, against onnxruntime', () => {
+describe('ONNX opsets 18 to 25 at import, against onnxruntime', () => {
   test('Pad (19): wrap, by pads known at import and computed at run time', async () => {
     // (onnxruntime 1.30 fills zeros where a pad is wider than its dimension; graphc wraps on, as
     // numpy does: tests/graph/ops-array.test.ts)
@@ -134,11 +135,53 @@ describe('ONNX opsets 19 to 22 at import, against onnxruntime', () => {
     expect(Math.min(...Array.from(typed.data as ArrayLike<number>))).toBeLessThan(0);
   });
 
-  test('opset 22 (bfloat16 only) reads as before; later opsets are refused naming the range', async () => {
+  test('RMSNormalization (23): over the last axis and over the axes from 1, a broadcast scale', async () => {
+    const x = values([2, 3, 8], 16);
+    await agree(single('RMSNormalization', 23, [{ name: 'x', shape: [2, 3, 8] }], {}, { scale: values([8], 17) }), { x });
+    await agree(single('RMSNormalization', 23, [{ name: 'x', shape: [2, 3, 8] }], { axis: 1, epsilon: 1e-2 }, { scale: values([3, 8], 18) }), { x });
+  });
+
+  test('RotaryEmbedding (23): [B, H, S, D] and [B, S, hidden] inputs, halves and interleaved pairs, partial rotation, position ids', async () => {
+    const [batch, heads, seq, head] = [2, 3, 5, 8];
+    const positions = tensor([0, 3, 1, 6, 2, 5, 4, 4, 0, 1], [batch, seq], 'int64');
+    const caches = { cos: values([7, 3], 19), sin: values([7, 3], 20) };
+    const full = { cos: values([7, 4], 21), sin: values([7, 4], 22) };
+    const rope = (shape: number[], attrs: Record<string, number>, init: Record<string, TensorValue>, withPositions = true): Spec => ({
+      inputs: [{ name: 'x', shape }, ...(withPositions ? [{ name: 'positions', elemType: 7, shape: [batch, seq] }] : [])],
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'RotaryEmbedding', inputs: ['x', 'cos', 'sin', ...(withPositions ? ['positions'] : [])], outputs: ['y'], attrs }],
+      initializers: init,
+      opset: 23,
+    });
+    const bhsd = values([batch, heads, seq, head], 23);
+    for (const interleaved of [0, 1]) {
+      await agree(rope([batch, heads, seq, head], { interleaved }, full), { x: bhsd, positions });
+      await agree(rope([batch, heads, seq, head], { interleaved, rotary_embedding_dim: 6 }, caches), { x: bhsd, positions });
+      await agree(rope([batch, seq, heads * head], { interleaved, num_heads: heads }, full), { x: values([batch, seq, heads * head], 24), positions });
+    }
+    // caches already per token: [B, S, R / 2], no position ids
+    await agree(rope([batch, heads, seq, head], {}, { cos: values([batch, seq, 4], 25), sin: values([batch, seq, 4], 26) }, false), { x: bhsd });
+  });
+
+  test('Swish (24)', async () => {
+    const x = values([3, 5], 27);
+    await agree(single('Swish', 24, [{ name: 'x', shape: [3, 5] }]), { x });
+    await agree(single('Swish', 24, [{ name: 'x', shape: [3, 5] }], { alpha: 1.702 }), { x });
+  });
+
+  test('opsets 22 and 25 (types only) read as before; later opsets are refused naming the range; Attention is refused by name', async () => {
     const x = values([1, 3, 6, 6], 14);
     const w = values([4, 3, 3, 3], 15);
     await agree(single('Conv', 22, [{ name: 'x', shape: [1, 3, 6, 6] }], { pads: [1, 1, 1, 1] }, { w }), { x });
-    expect(() => importOnnx(bytesOf(single('Relu', 23, [{ name: 'x', shape: [2] }])))).toThrow(UnsupportedOpError);
-    expect(() => importOnnx(bytesOf(single('Relu', 23, [{ name: 'x', shape: [2] }])))).toThrow(/opset 23; graphc reads opsets 1 to 22/);
+    await agree(single('Conv', 25, [{ name: 'x', shape: [1, 3, 6, 6] }], { strides: [2, 2] }, { w }), { x });
+    expect(() => importOnnx(bytesOf(single('Relu', 26, [{ name: 'x', shape: [2] }])))).toThrow(UnsupportedOpError);
+    expect(() => importOnnx(bytesOf(single('Relu', 26, [{ name: 'x', shape: [2] }])))).toThrow(/opset 26; graphc reads opsets 1 to 25/);
+    const attention: ModelSpec = {
+      inputs: ['q', 'k', 'v'].map((name) => ({ name, shape: [1, 2, 4, 8] })),
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v'], outputs: ['y'] }],
+      opset: 23,
+    };
+    expect(() => importOnnx(bytesOf(attention))).toThrow(/ONNX ops graphc does not support: Attention/);
   });
 });

@@ -54,6 +54,13 @@ defineOnnxOp('Gelu', (n) => {
   return [n.op('gelu', [n.input(0)], { approximate: approximate === 'tanh' })];
 });
 
+// opset 24: x sigmoid(alpha x)
+defineOnnxOp('Swish', (n) => {
+  const x = n.input(0);
+  const alpha = n.attr.float('alpha', 1);
+  return [n.op('mul', [x, n.op('sigmoid', [alpha === 1 ? x : n.op('mul', [x, scalarOf(n, alpha, x.dtype)])])])];
+});
+
 // opset 18: x tanh(softplus(x))
 defineOnnxOp('Mish', (n) => {
   const x = n.input(0);

@@ -1,7 +1,8 @@
 import { AttrValue, SymbolicTensor } from '../../graph';
 import { RNN_INPUTS } from '../../ops/nn/rnn-common';
 import type { OnnxNode } from './context';
-import { Param, castTo, param, reshapeTo, scalarOf, withParams } from './helpers';
+import { tensor } from '../../tensor';
+import { Param, castTo, int64Param, param, reshapeTo, scalarOf, withParams } from './helpers';
 import { defineOnnxOp } from './import';
 
 /** Convolution, pooling, normalization, dense layers, resizing, losses and recurrent layers, NCHW kept. */
@@ -164,6 +165,67 @@ defineOnnxOp('GroupNormalization', (n) => {
     return perChannel(n, row, x.rank);
   };
   return [n.op('add', [n.op('mul', [normalized, perChannelParam(1)]), perChannelParam(2)])];
+});
+
+/** RMSNormalization (opset 23): x / sqrt(mean(x^2 over the axes from `axis` on) + epsilon) * scale. */
+defineOnnxOp('RMSNormalization', (n) => {
+  const x = n.input(0);
+  const axis = n.attr.int('axis', -1);
+  const first = axis < 0 ? axis + x.rank : axis;
+  if (first < 0 || first >= x.rank) n.fail(`axis ${axis} is outside [${-x.rank}, ${x.rank - 1}]`);
+  const axes = Array.from({ length: x.rank - first }, (_, i) => first + i);
+  const meanSquare = n.op('reduceMean', [n.op('mul', [x, x])], { axes, keepDims: true });
+  const rms = n.op('sqrt', [n.op('add', [meanSquare, scalarOf(n, n.attr.float('epsilon', 1e-5), x.dtype)])]);
+  return [n.op('mul', [n.op('div', [x, rms]), n.input(1)])];
+});
+
+/** An ONNX Reshape by a known target, where 0 copies the input's dimension (so unknown ones may stay). */
+function reshapeKeeping(n: OnnxNode, x: SymbolicTensor, target: number[]): SymbolicTensor {
+  return withParams(n, 'onnx.Reshape', [x], [int64Param(n, target)], { allowzero: false }).output(0);
+}
+
+/** x[..., at] along the last axis, for constant positions `at`. */
+function lastAxisAt(n: OnnxNode, x: SymbolicTensor, at: number[]): SymbolicTensor {
+  return n.op('gather', [x, n.constant(tensor(at, [at.length], 'int32'))], { axis: x.rank - 1 });
+}
+
+/**
+ * RotaryEmbedding (opset 23), as ONNX's reference: the first rotary_embedding_dim values of each
+ * head (all by default) rotate by the cached angle of the token's position; pairs are the two
+ * halves, or neighbours when interleaved. x is [B, H, S, D], or [B, S, H * D] with num_heads given;
+ * the caches are [positions, R / 2] indexed by position_ids [B, S], or [B, S, R / 2] without them.
+ */
+defineOnnxOp('RotaryEmbedding', (n) => {
+  const input = n.input(0);
+  if (input.rank !== 3 && input.rank !== 4) n.fail(`the input must be [B, H, S, D] or [B, S, hidden], got rank ${input.rank}`);
+  const heads = n.attr.int('num_heads', 0);
+  let x = input;
+  if (input.rank === 3) {
+    const hidden = input.shape[2] ?? n.unsupported('a 3-D RotaryEmbedding input needs its hidden size known at import');
+    if (!(heads > 0 && hidden % heads === 0)) n.fail(`num_heads ${heads} does not divide the hidden size ${hidden}`);
+    x = reshapeKeeping(n, input, [0, 0, heads, hidden / heads]); // [B, S, H, D]
+  }
+  const headSize = x.shape[3] ?? n.unsupported('RotaryEmbedding needs the head size known at import');
+  const rotated = n.attr.int('rotary_embedding_dim', 0) || headSize;
+  if (rotated % 2 || rotated > headSize) n.fail(`rotary_embedding_dim ${rotated} must be even and at most the head size ${headSize}`);
+  const half = rotated / 2;
+  const angles = (i: number): SymbolicTensor => {
+    const cache = n.has(3) ? n.op('gather', [n.input(i), n.input(3)], { axis: 0 }) : n.input(i); // [B, S, R / 2]
+    // beside the heads axis: [B, 1, S, R / 2] for [B, H, S, D], [B, S, 1, R / 2] for [B, S, H, D]
+    return n.op('expandDims', [cache], { axis: input.rank === 4 ? 1 : 2 });
+  };
+  const [cos, sin] = [angles(1), angles(2)];
+  const interleaved = n.attr.int('interleaved', 0) !== 0;
+  const range = (count: number, from = 0, step = 1) => Array.from({ length: count }, (_, i) => from + i * step);
+  const x1 = lastAxisAt(n, x, interleaved ? range(half, 0, 2) : range(half));
+  const x2 = lastAxisAt(n, x, interleaved ? range(half, 1, 2) : range(half, half));
+  const real = n.op('sub', [n.op('mul', [cos, x1]), n.op('mul', [sin, x2])]);
+  const imag = n.op('add', [n.op('mul', [sin, x1]), n.op('mul', [cos, x2])]);
+  const pairs = n.op('concat', [real, imag], { axis: x.rank - 1 });
+  // interleaved: real and imaginary parts alternate again
+  let y = interleaved ? lastAxisAt(n, pairs, range(rotated).map((k) => (k % 2 ? half : 0) + (k >> 1))) : pairs;
+  if (rotated < headSize) y = n.op('concat', [y, lastAxisAt(n, x, range(headSize - rotated, rotated))], { axis: x.rank - 1 });
+  return [input.rank === 3 ? reshapeKeeping(n, y, [0, 0, input.shape[2] as number]) : y];
 });
 
 defineOnnxOp('LayerNormalization', (n) => {
