@@ -2,7 +2,7 @@
  * Opsets 18 to 25 at import: what changed after opset 18 for the ops graphc reads (Pad's wrap,
  * AveragePool's dilations, DFT's axis input, GridSample's mode names, QuantizeLinear's block_size and
  * output_dtype, GroupNormalization's per-channel parameters) and the ops those opsets added (Gelu,
- * Mish, GroupNormalization, RMSNormalization, RotaryEmbedding, Swish). Debian's ONNX test data stops at opset 17, so onnxruntime runs each
+ * Mish, GroupNormalization, RMSNormalization, RotaryEmbedding, Attention, Swish). Debian's ONNX test data stops at opset 17, so onnxruntime runs each
  * model as the reference.
  */
 import { Session, TensorValue, UnsupportedOpError, encodeModel, importOnnx, onnx, tensor } from 'graphc';
@@ -169,19 +169,81 @@ describe('ONNX opsets 18 to 25 at import, against onnxruntime', () => {
     await agree(single('Swish', 24, [{ name: 'x', shape: [3, 5] }], { alpha: 1.702 }), { x });
   });
 
-  test('opsets 22 and 25 (types only) read as before; later opsets are refused naming the range; Attention is refused by name', async () => {
+  describe('Attention (23)', () => {
+    const attention = (inputs: ModelSpec['inputs'], optional: string[], outputs: string[], attrs: Record<string, number | { f: number }>): Spec => ({
+      inputs,
+      outputs: outputs.map((name) => ({ name })),
+      nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v', ...optional], outputs, attrs }],
+      opset: 23,
+    });
+    const [b, h, s, d] = [2, 4, 5, 8];
+    const q4 = values([b, h, s, d], 30);
+    const k4 = values([b, h, 7, d], 31);
+    const v4 = values([b, h, 7, 6], 32);
+    const inputs4: ModelSpec['inputs'] = [
+      { name: 'q', shape: [b, h, s, d] },
+      { name: 'k', shape: [b, h, 7, d] },
+      { name: 'v', shape: [b, h, 7, 6] },
+    ];
+
+    test('[B, H, S, D] heads: plain, with a scale, with softcap', async () => {
+      await agree(attention(inputs4, [], ['y'], {}), { q: q4, k: k4, v: v4 });
+      await agree(attention(inputs4, [], ['y'], { scale: 0.05, softcap: { f: 2 } }), { q: q4, k: k4, v: v4 });
+    });
+
+    test('masks: float and boolean, broadcast; causal, alone and with a mask', async () => {
+      const feeds = { q: q4, k: k4, v: v4 };
+      const floatMask = [...inputs4, { name: 'mask', shape: [s, 7] }];
+      await agree(attention(floatMask, ['mask'], ['y'], {}), { ...feeds, mask: values([s, 7], 33) });
+      const bits = Array.from({ length: b * s * 7 }, (_, i) => (i * 7) % 3 !== 0);
+      const boolMask = [...inputs4, { name: 'mask', elemType: 9, shape: [b, 1, s, 7] }];
+      await agree(attention(boolMask, ['mask'], ['y'], {}), { ...feeds, mask: tensor(bits, [b, 1, s, 7], 'bool') });
+      await agree(attention(inputs4, [], ['y'], { is_causal: 1 }), feeds);
+      await agree(attention(floatMask, ['mask'], ['y'], { is_causal: 1 }), { ...feeds, mask: values([s, 7], 34) });
+    });
+
+    test('a mask shorter than the keys leaves the rest out, as one padded with false or -inf (onnxruntime refuses it)', async () => {
+      const run = async (spec: Spec, feeds: Record<string, TensorValue>) => {
+        const { graph, signature } = importOnnx(bytesOf(spec), { file: 'attention.onnx' });
+        return (await new Session(graph).run(signature.outputs, feeds))[0];
+      };
+      const feeds = { q: q4, k: k4, v: v4 };
+      const short = values([s, 5], 40);
+      const padded = tensor(Array.from({ length: s * 7 }, (_, i) => (i % 7 < 5 ? short.data[Math.floor(i / 7) * 5 + (i % 7)] : -Infinity)), [s, 7]);
+      const withMask = (shape: number[], elemType = 1) => attention([...inputs4, { name: 'mask', elemType, shape }], ['mask'], ['y'], {});
+      expect(compare(await run(withMask([s, 7]), { ...feeds, mask: padded }), await run(withMask([s, 5]), { ...feeds, mask: short }))).toBeUndefined();
+      const bits = Array.from({ length: s * 5 }, (_, i) => i % 4 !== 1);
+      const paddedBits = tensor(Array.from({ length: s * 7 }, (_, i) => i % 7 < 5 && bits[Math.floor(i / 7) * 5 + (i % 7)]), [s, 7], 'bool');
+      const [viaShort, viaPadded] = [await run(withMask([s, 5], 9), { ...feeds, mask: tensor(bits, [s, 5], 'bool') }), await run(withMask([s, 7], 9), { ...feeds, mask: paddedBits })];
+      expect(compare(viaPadded, viaShort)).toBeUndefined();
+      expect(compare(viaPadded, await run(attention(inputs4, [], ['y'], {}), feeds))).toBeDefined(); // the mask does something
+    });
+
+    test('[B, S, hidden] inputs with grouped-query heads; a cache: present key and value, every qk output mode', async () => {
+      const q3 = values([b, s, 4 * d], 35);
+      const k3 = values([b, 3, 2 * d], 36);
+      const v3 = values([b, 3, 2 * 6], 37);
+      const inputs3: ModelSpec['inputs'] = [
+        { name: 'q', shape: [b, s, 4 * d] },
+        { name: 'k', shape: [b, 3, 2 * d] },
+        { name: 'v', shape: [b, 3, 2 * 6] },
+      ];
+      await agree(attention(inputs3, [], ['y'], { q_num_heads: 4, kv_num_heads: 2 }), { q: q3, k: k3, v: v3 });
+      const cached = [...inputs3, { name: 'past_k', shape: [b, 2, 4, d] }, { name: 'past_v', shape: [b, 2, 4, 6] }];
+      const feeds = { q: q3, k: k3, v: v3, past_k: values([b, 2, 4, d], 38), past_v: values([b, 2, 4, 6], 39) };
+      for (const mode of [0, 2, 3]) {
+        const [, presentKey] = await agree(attention(cached, ['', 'past_k', 'past_v'], ['y', 'present_k', 'present_v', 'qk'], { q_num_heads: 4, kv_num_heads: 2, is_causal: 1, qk_matmul_output_mode: mode }), feeds);
+        expect(presentKey.shape).toEqual([b, 2, 7, d]);
+      }
+    });
+  });
+
+  test('opsets 22 and 25 (types only) read as before; later opsets are refused naming the range', async () => {
     const x = values([1, 3, 6, 6], 14);
     const w = values([4, 3, 3, 3], 15);
     await agree(single('Conv', 22, [{ name: 'x', shape: [1, 3, 6, 6] }], { pads: [1, 1, 1, 1] }, { w }), { x });
     await agree(single('Conv', 25, [{ name: 'x', shape: [1, 3, 6, 6] }], { strides: [2, 2] }, { w }), { x });
     expect(() => importOnnx(bytesOf(single('Relu', 26, [{ name: 'x', shape: [2] }])))).toThrow(UnsupportedOpError);
     expect(() => importOnnx(bytesOf(single('Relu', 26, [{ name: 'x', shape: [2] }])))).toThrow(/opset 26; graphc reads opsets 1 to 25/);
-    const attention: ModelSpec = {
-      inputs: ['q', 'k', 'v'].map((name) => ({ name, shape: [1, 2, 4, 8] })),
-      outputs: [{ name: 'y' }],
-      nodes: [{ op: 'Attention', inputs: ['q', 'k', 'v'], outputs: ['y'] }],
-      opset: 23,
-    };
-    expect(() => importOnnx(bytesOf(attention))).toThrow(/ONNX ops graphc does not support: Attention/);
   });
 });

@@ -134,8 +134,8 @@ const OPSET_MIN = 1;
  * dilations, Pad's 'wrap' mode, Resize's half_pixel_symmetric; 20 DFT's axis as an input,
  * GridSample's mode names and ranks, Gelu; 21 GroupNormalization's per-channel scale and bias,
  * QuantizeLinear's output_dtype and block quantization (block_size); 22 bfloat16 (read as float32)
- * only; 23 RMSNormalization and RotaryEmbedding (and Attention, not read); 24 Swish (and
- * TensorScatter, not read); 25 2-bit types only. The rest of those versions widened types graphc
+ * only; 23 Attention, RMSNormalization and RotaryEmbedding; 24 Swish, and Attention's
+ * nonpad_kv_seqlen and TensorScatter (static caches, not read); 25 2-bit types only. The rest of those versions widened types graphc
  * reads as before (float8, float4, int4, int2 and string ones aside, which are refused by name).
  */
 const OPSET_MAX = 25;

@@ -8,6 +8,7 @@ import './ops-elementwise';
 import './ops-array';
 import './ops-reduce';
 import './ops-nn';
+import './ops-attention';
 import './ops-signal-quant';
 import './ops-detection';
 import './ops-spectral';

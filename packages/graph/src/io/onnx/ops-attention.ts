@@ -1,0 +1,85 @@
+import { SymbolicTensor } from '../../graph';
+import { tensor } from '../../tensor';
+import type { OnnxNode } from './context';
+import { castTo, int64Param, scalarOf, withParams } from './helpers';
+import { defineOnnxOp } from './import';
+
+/**
+ * Attention (opset 23), composed from graphc ops as ONNX's reference computes it:
+ * softmax(softcap(Q·√s (K·√s)^T) + bias) V, heads [B, H, S, D] (or [B, S, H * D] with the head counts
+ * given). The bias is the mask (boolean: -inf where false; shorter than the keys: padded with -inf)
+ * plus, when causal, -inf above the diagonal shifted by the cached length. past_key and past_value
+ * are prepended along the sequence and returned as present_key and present_value; fewer key/value
+ * heads than query heads are repeated head by head (grouped-query attention). Not read:
+ * nonpad_kv_seqlen (opset 24's static caches).
+ */
+
+/** [B, S, H * D] as [B, H, S, D]. */
+function headsFirst(n: OnnxNode, x: SymbolicTensor, heads: number, what: string): SymbolicTensor {
+  const hidden = x.shape[2] ?? n.unsupported(`a 3-D ${what} needs its hidden size known at import`);
+  if (!(heads > 0 && hidden % heads === 0)) n.fail(`${what}: ${heads} heads do not divide the hidden size ${hidden}`);
+  const split = withParams(n, 'onnx.Reshape', [x], [int64Param(n, [0, 0, heads, hidden / heads])], { allowzero: false }).output(0);
+  return n.op('transpose', [split], { perm: [0, 2, 1, 3] });
+}
+
+defineOnnxOp('Attention', (n) => {
+  if (n.has(6)) n.unsupported('nonpad_kv_seqlen (static key/value caches) is not supported');
+  const rank = n.input(0).rank;
+  if (rank !== 3 && rank !== 4) n.fail(`Q must be [B, H, S, D] or [B, S, hidden], got rank ${rank}`);
+  const qHeadsAttr = n.attr.int('q_num_heads', 0);
+  const kvHeadsAttr = n.attr.int('kv_num_heads', 0);
+  const [q, k, v] = [0, 1, 2].map((i) =>
+    rank === 3 ? headsFirst(n, n.input(i), i === 0 ? qHeadsAttr : kvHeadsAttr, ['Q', 'K', 'V'][i]) : n.input(i),
+  );
+  const headSize = q.shape[3] ?? n.unsupported('Attention needs the head size known at import');
+  const scale = n.attr.has('scale') ? n.attr.float('scale') : 1 / Math.sqrt(headSize);
+  const root = scalarOf(n, Math.sqrt(scale), q.dtype);
+  const keys = n.has(4) ? n.op('concat', [n.input(4), k], { axis: 2 }) : k;
+  const values = n.has(5) ? n.op('concat', [n.input(5), v], { axis: 2 }) : v;
+  // grouped-query attention: each key/value head serves qHeads / kvHeads query heads in a row
+  const qHeads = q.shape[1] ?? n.unsupported('Attention needs the query head count known at import');
+  const kvHeads = keys.shape[1] ?? n.unsupported('Attention needs the key/value head count known at import');
+  if (qHeads % kvHeads) n.fail(`${qHeads} query heads are not a multiple of ${kvHeads} key/value heads`);
+  const repeat = (t: SymbolicTensor) =>
+    qHeads === kvHeads ? t : n.op('gather', [t, n.constant(tensor(Array.from({ length: qHeads }, (_, h) => Math.floor(h / (qHeads / kvHeads))), [qHeads], 'int32'))], { axis: 1 });
+  let scores = n.op('matmul', [n.op('mul', [q, root]), n.op('mul', [repeat(keys), root])], { transposeA: false, transposeB: true });
+  const softcap = n.attr.float('softcap', 0);
+  if (softcap > 0) scores = n.op('mul', [n.op('tanh', [n.op('div', [scores, scalarOf(n, softcap, q.dtype)])]), scalarOf(n, softcap, q.dtype)]);
+  const capped = scores;
+  const zero = scalarOf(n, 0, q.dtype);
+  const minusInf = scalarOf(n, -Infinity, q.dtype);
+  let bias: SymbolicTensor | undefined;
+  if (n.has(3)) {
+    let mask = n.input(3);
+    const total = keys.shape[2];
+    const given = mask.shape[mask.rank - 1];
+    if (given === null || total === null) {
+      if (given !== total) n.unsupported('an attention mask whose length or the key count is known only at run time');
+    } else if (given < total) {
+      // a mask shorter than the keys leaves the rest out: false, or -inf (kept in a tensor: an attr
+      // of -Infinity would not survive a saved model.json)
+      const paddings = mask.shape.flatMap((_, i) => (i === mask.rank - 1 ? [0, total - given] : [0, 0]));
+      const inside = n.op('pad', [n.op('onesLike', [castTo(n, mask, q.dtype)])], { paddings, mode: 'constant', constantValue: 0 });
+      mask = n.op('pad', [mask], { paddings, mode: 'constant', constantValue: 0 });
+      if (mask.dtype !== 'bool') mask = n.op('where', [n.op('greater', [inside, zero]), mask, minusInf]);
+    }
+    bias = mask.dtype === 'bool' ? n.op('where', [mask, zero, minusInf]) : mask;
+  }
+  if (n.attr.int('is_causal', 0) === 1) {
+    const past = n.has(4) ? n.input(4).shape[2] ?? n.unsupported('a causal mask after a cache of a length known only at run time') : 0;
+    // keys j <= i + past for query i: the lower triangle of the [queries, keys] block, shifted
+    const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [capped])], [int64Param(n, [past])], { upper: false }).output(0);
+    const causal = n.op('where', [n.op('greater', [allowed, zero]), zero, minusInf]);
+    bias = bias ? n.op('add', [bias, causal]) : causal;
+  }
+  const biased = bias ? n.op('add', [capped, bias]) : capped;
+  const weights = n.op('softmax', [biased], { axis: -1 });
+  let y = n.op('matmul', [weights, repeat(values)], { transposeA: false, transposeB: false });
+  if (rank === 3) {
+    const dv = y.shape[3] ?? n.unsupported('Attention needs the value head size known at import');
+    y = withParams(n, 'onnx.Reshape', [n.op('transpose', [y], { perm: [0, 2, 1, 3] })], [int64Param(n, [0, 0, qHeads * dv])], { allowzero: false }).output(0);
+  }
+  const mode = n.attr.int('qk_matmul_output_mode', 0);
+  const qk = [capped, capped, biased, weights][mode] ?? n.fail(`qk_matmul_output_mode ${mode} is not 0, 1, 2 or 3`);
+  return [y, keys, values, qk].slice(0, Math.max(1, n.outputCount));
+});
