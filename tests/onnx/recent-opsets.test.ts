@@ -2,11 +2,13 @@
  * Opsets 18 to 25 at import: what changed after opset 18 for the ops graphc reads (Pad's wrap,
  * AveragePool's dilations, DFT's axis input, GridSample's mode names, QuantizeLinear's block_size and
  * output_dtype, GroupNormalization's per-channel parameters) and the ops those opsets added (Gelu,
- * Mish, GroupNormalization, RMSNormalization, RotaryEmbedding, Attention, Swish). Debian's ONNX test data stops at opset 17, so onnxruntime runs each
- * model as the reference.
+ * Mish, GroupNormalization, RMSNormalization, RotaryEmbedding, Attention, Swish). Debian's ONNX test
+ * data stops at opset 17, so onnxruntime runs each model as the reference, for the cpu backend and
+ * (where there is an adapter) the webgpu one.
  */
 import { Session, TensorValue, UnsupportedOpError, encodeModel, importOnnx, onnx, tensor } from 'graphc';
 import { compare, runInOrt } from '../../scripts/conformance-harness';
+import { gpu } from '../webgpu/helpers';
 import { ModelSpec, modelProto } from './onnx-builder';
 
 /** A model, and initializers written as TensorProtos (for types graphc has no tensors of). */
@@ -28,17 +30,27 @@ function values(shape: number[], seed: number): TensorValue {
   return tensor(Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648), (s / 2147483648) * 4 - 2)), shape);
 }
 
-/** Runs the model in graphc and in onnxruntime on `feeds`; every output must agree (ONNX's tolerance). */
+/** The backends each model runs on: cpu, and webgpu where this machine has an adapter (CI has one). */
+const BACKENDS: ('cpu' | 'webgpu')[] = gpu.available ? ['cpu', 'webgpu'] : ['cpu'];
+
+/**
+ * Runs the model in graphc (on each of BACKENDS) and in onnxruntime on `feeds`; every output must
+ * agree (ONNX's tolerance). The cpu's outputs are returned.
+ */
 async function agree(spec: Spec, feeds: Record<string, TensorValue>): Promise<TensorValue[]> {
   const bytes = bytesOf(spec);
   const { graph, signature } = importOnnx(bytes, { file: 'recent.onnx' });
-  const ours = await new Session(graph).run(signature.outputs, feeds);
   const theirs = await runInOrt(bytes, feeds, spec.outputs.map((o) => o.name));
-  ours.forEach((t, i) => {
-    const problem = compare(t, theirs[i]);
-    if (problem) throw new Error(`output ${spec.outputs[i].name}: ${problem}`);
-  });
-  return ours;
+  const results: TensorValue[][] = [];
+  for (const backend of BACKENDS) {
+    const ours = await new Session(graph, { backend }).run(signature.outputs, feeds);
+    ours.forEach((t, i) => {
+      const problem = compare(t, theirs[i]);
+      if (problem) throw new Error(`${backend}: output ${spec.outputs[i].name}: ${problem}`);
+    });
+    results.push(ours);
+  }
+  return results[0];
 }
 
 const single = (op: string, opset: number, inputs: ModelSpec['inputs'], attrs: NonNullable<ModelSpec['nodes'][number]['attrs']> = {}, initializers: ModelSpec['initializers'] = {}): ModelSpec => ({
