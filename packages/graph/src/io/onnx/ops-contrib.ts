@@ -1,0 +1,126 @@
+import { SymbolicTensor } from '../../graph';
+import { tensor } from '../../tensor';
+import type { OnnxNode } from './context';
+import { castTo, scalarOf } from './helpers';
+import { defineOnnxOp } from './import';
+
+/**
+ * onnxruntime's contrib ops (domain com.microsoft, and SimplifiedLayerNormalization, which it
+ * registers in the default domain) that its transformer optimizer and its 4-bit LLM exports write:
+ * FusedMatMul, the Gelu forms, the skip layer norms and MatMulNBits, composed from graphc ops.
+ */
+const MS = 'com.microsoft';
+
+/** x + bias when the node has input `i`. */
+function withBias(n: OnnxNode, x: SymbolicTensor, i: number): SymbolicTensor {
+  return n.has(i) ? n.op('add', [x, n.input(i)]) : x;
+}
+
+// alpha * op(A) op(B), op transposing the last two axes
+defineOnnxOp(
+  'FusedMatMul',
+  (n) => {
+    if (n.attr.int('transBatchA', 0) || n.attr.int('transBatchB', 0)) n.unsupported('transBatchA / transBatchB are not supported');
+    const y = n.op('matmul', [n.input(0), n.input(1)], { transposeA: n.attr.int('transA', 0) === 1, transposeB: n.attr.int('transB', 0) === 1 });
+    const alpha = n.attr.float('alpha', 1);
+    return [alpha === 1 ? y : n.op('mul', [y, scalarOf(n, alpha, y.dtype)])];
+  },
+  MS,
+);
+
+defineOnnxOp('Gelu', (n) => [n.op('gelu', [n.input(0)], { approximate: false })], MS);
+defineOnnxOp('BiasGelu', (n) => [n.op('gelu', [withBias(n, n.input(0), 1)], { approximate: false })], MS);
+defineOnnxOp('FastGelu', (n) => [n.op('gelu', [withBias(n, n.input(0), 1)], { approximate: true })], MS);
+defineOnnxOp(
+  'QuickGelu',
+  (n) => {
+    const x = n.input(0);
+    return [n.op('mul', [x, n.op('sigmoid', [n.op('mul', [x, scalarOf(n, n.attr.float('alpha', 1.702), x.dtype)])])])];
+  },
+  MS,
+);
+
+/**
+ * Layer or RMS normalization over the last axis: [y, mean (layer norm only), 1 / std] of x. `rms`
+ * leaves the mean out, as onnxruntime's Simplified forms do (their mean output is not written).
+ */
+function normalizeLast(n: OnnxNode, x: SymbolicTensor, epsilon: number, rms: boolean, gamma: SymbolicTensor, beta?: SymbolicTensor): SymbolicTensor[] {
+  const axes = [x.rank - 1];
+  const mean = rms ? undefined : n.op('reduceMean', [x], { axes, keepDims: true });
+  const centered = mean ? n.op('sub', [x, mean]) : x;
+  const variance = n.op('reduceMean', [n.op('mul', [centered, centered])], { axes, keepDims: true });
+  const invStd = n.op('div', [scalarOf(n, 1, x.dtype), n.op('sqrt', [n.op('add', [variance, scalarOf(n, epsilon, x.dtype)])])]);
+  const scaled = n.op('mul', [n.op('mul', [centered, invStd]), gamma]);
+  return [beta ? n.op('add', [scaled, beta]) : scaled, mean ?? scalarOf(n, 0, x.dtype), invStd];
+}
+
+/** Outputs: output, mean, inv_std_var, input_skip_bias_sum (the ones the node asks for). */
+function skipNormalization(rms: boolean) {
+  return (n: OnnxNode) => {
+    const sum = withBias(n, n.op('add', [n.input(0), n.input(1)]), rms ? 3 : 4);
+    const [y, mean, invStd] = normalizeLast(n, sum, n.attr.float('epsilon', 1e-12), rms, n.input(2), !rms && n.has(3) ? n.input(3) : undefined);
+    return [y, mean, invStd, sum].slice(0, Math.max(1, n.outputCount));
+  };
+}
+defineOnnxOp('SkipLayerNormalization', skipNormalization(false), MS);
+defineOnnxOp('SkipSimplifiedLayerNormalization', skipNormalization(true), MS);
+
+// RMS normalization over the axes from `axis` on (outputs Y, inv_std_var)
+defineOnnxOp('SimplifiedLayerNormalization', (n) => {
+  const x = n.input(0);
+  const axis = n.attr.int('axis', -1);
+  const first = axis < 0 ? axis + x.rank : axis;
+  if (first !== x.rank - 1) n.unsupported(`SimplifiedLayerNormalization over axes from ${axis} (graphc reads the last axis only)`);
+  const [y, , invStd] = normalizeLast(n, x, n.attr.float('epsilon', 1e-5), true, n.input(1));
+  return [y, invStd].slice(0, Math.max(1, n.outputCount));
+});
+
+/**
+ * MatMulNBits: A [..., K] times a weight stored [N, K] in `bits`-bit blocks of block_size values:
+ * W[n, k] = (q - zero point) * scale per (n, block), packed low bits first, the zero point 2^(bits-1)
+ * by default (or packed the same way, or given as floats). The weights must be initializers: they are
+ * unpacked at import into a float32 [K, N] constant (so the model holds 32 bits per weight).
+ */
+defineOnnxOp(
+  'MatMulNBits',
+  (n) => {
+    const [K, N] = [n.attr.int('K'), n.attr.int('N')];
+    const bits = n.attr.int('bits', 4);
+    const blockSize = n.attr.int('block_size');
+    // 2 and 4 bits, as onnxruntime's cpu kernel (its 8-bit form is not checked here)
+    if (![2, 4].includes(bits)) n.unsupported(`${bits}-bit weights are not supported`);
+    if (n.has(4)) n.unsupported('g_idx (act-order quantization) is not supported');
+    const packed = n.value(1) ?? n.unsupported('MatMulNBits needs its packed weights as an initializer');
+    const scales = n.value(2) ?? n.unsupported('MatMulNBits needs its scales as an initializer');
+    const zeroPoints = n.has(3) ? n.value(3) ?? n.unsupported('MatMulNBits needs its zero points as an initializer') : undefined;
+    const blocks = Math.ceil(K / blockSize);
+    const perByte = 8 / bits;
+    const blob = blockSize / perByte;
+    if (packed.data.length !== N * blocks * blob) n.fail(`B holds ${packed.data.length} bytes, expected N * ceil(K / block_size) * ${blob} = ${N * blocks * blob}`);
+    if (scales.data.length !== N * blocks) n.fail(`scales hold ${scales.data.length} values, expected ${N * blocks}`);
+    const mask = (1 << bits) - 1;
+    const unpack = (bytes: ArrayLike<number>, i: number): number => (Number(bytes[Math.floor(i / perByte)]) >> (bits * (i % perByte))) & mask;
+    // packed zero points: each row's blocks in whole bytes
+    const zpRow = Math.ceil(blocks / perByte);
+    const floatZeroPoints = zeroPoints !== undefined && (zeroPoints.dtype === 'float32' || zeroPoints.dtype === 'float64');
+    const zeroPoint = (row: number, block: number): number => {
+      if (!zeroPoints) return 1 << (bits - 1);
+      return floatZeroPoints ? Number(zeroPoints.data[row * blocks + block]) : unpack(zeroPoints.data as ArrayLike<number>, row * zpRow * perByte + block);
+    };
+    const weights = new Float32Array(K * N); // [K, N]
+    for (let row = 0; row < N; row++) {
+      for (let block = 0; block < blocks; block++) {
+        const scale = Number(scales.data[row * blocks + block]);
+        const zp = zeroPoint(row, block);
+        const base = (row * blocks + block) * blockSize;
+        for (let j = 0; j < blockSize && block * blockSize + j < K; j++) {
+          weights[(block * blockSize + j) * N + row] = (unpack(packed.data as ArrayLike<number>, base + j) - zp) * scale;
+        }
+      }
+    }
+    const a = n.input(0);
+    const w = castTo(n, n.constant(tensor(weights, [K, N])), a.dtype);
+    return [withBias(n, n.op('matmul', [a, w], { transposeA: false, transposeB: false }), 5)];
+  },
+  MS,
+);

@@ -1,0 +1,155 @@
+/**
+ * onnxruntime's contrib ops (com.microsoft) that its transformer optimizer and its 4-bit LLM exports
+ * write, at import, each against onnxruntime itself running the same model.
+ */
+import { Session, TensorValue, encodeModel, importOnnx, onnx, tensor } from 'graphc';
+import { compare, runInOrt } from '../../scripts/conformance-harness';
+import { ModelSpec, modelProto } from './onnx-builder';
+
+const MS = 'com.microsoft';
+
+type Spec = ModelSpec & { rawInitializers?: onnx.ITensorProto[] };
+
+/** The model's bytes, importing com.microsoft beside the default domain. */
+function bytesOf(spec: Spec): Uint8Array {
+  const proto = modelProto(spec);
+  proto.opsetImport!.push({ domain: MS, version: 1 });
+  proto.graph!.initializer!.push(...(spec.rawInitializers ?? []));
+  return encodeModel(proto);
+}
+
+/** Seeded values in [-2, 2). */
+function values(shape: number[], seed: number): TensorValue {
+  let s = seed;
+  const n = shape.reduce((p, d) => p * d, 1);
+  return tensor(Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648), (s / 2147483648) * 4 - 2)), shape);
+}
+
+/** Seeded bytes in [0, 256). */
+function bytes(count: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: count }, () => ((s = (s * 1103515245 + 12345) % 2147483648), s >> 23));
+}
+
+async function agree(spec: Spec, feeds: Record<string, TensorValue>): Promise<TensorValue[]> {
+  const model = bytesOf(spec);
+  const { graph, signature } = importOnnx(model, { file: 'contrib.onnx' });
+  const ours = await new Session(graph).run(signature.outputs, feeds);
+  const theirs = await runInOrt(model, feeds, spec.outputs.map((o) => o.name));
+  ours.forEach((t, i) => {
+    const problem = compare(t, theirs[i]);
+    if (problem) throw new Error(`output ${spec.outputs[i].name}: ${problem}`);
+  });
+  return ours;
+}
+
+const node = (op: string, inputs: string[], outputs: string[], attrs: NonNullable<ModelSpec['nodes'][number]['attrs']> = {}) => ({ op, inputs, outputs, attrs, domain: MS });
+
+describe('com.microsoft contrib ops at import, against onnxruntime', () => {
+  test('FusedMatMul: alpha and transposed operands, batched', async () => {
+    const spec: Spec = {
+      inputs: [{ name: 'a', shape: [2, 5, 3] }, { name: 'b', shape: [2, 4, 5] }],
+      outputs: [{ name: 'y' }],
+      nodes: [node('FusedMatMul', ['a', 'b'], ['y'], { alpha: { f: 0.5 }, transA: 1, transB: 1 })],
+    };
+    await agree(spec, { a: values([2, 5, 3], 1), b: values([2, 4, 5], 2) });
+  });
+
+  test('Gelu, BiasGelu, FastGelu (with and without a bias), QuickGelu', async () => {
+    const x = values([3, 8], 3);
+    const bias = values([8], 4);
+    const spec: Spec = {
+      inputs: [{ name: 'x', shape: [3, 8] }],
+      outputs: ['g', 'bg', 'fg', 'fgb', 'qg'].map((name) => ({ name })),
+      nodes: [
+        node('Gelu', ['x'], ['g']),
+        node('BiasGelu', ['x', 'bias'], ['bg']),
+        node('FastGelu', ['x'], ['fg']),
+        node('FastGelu', ['x', 'bias'], ['fgb']),
+        node('QuickGelu', ['x'], ['qg'], { alpha: { f: 1.5 } }),
+      ],
+      initializers: { bias },
+    };
+    await agree(spec, { x });
+  });
+
+  // (onnxruntime's cpu kernels leave the mean and inv_std_var outputs, for training, unwritten: only
+  // the output and the sum are compared)
+  test('SkipLayerNormalization and SkipSimplifiedLayerNormalization (with the sum output), SimplifiedLayerNormalization', async () => {
+    const input = values([2, 3, 16], 6);
+    const skip = values([2, 3, 16], 7);
+    const init = { gamma: values([16], 8), beta: values([16], 9), bias: values([16], 10) };
+    await agree(
+      {
+        inputs: [{ name: 'input', shape: [2, 3, 16] }, { name: 'skip', shape: [2, 3, 16] }],
+        outputs: ['y', 'sum'].map((name) => ({ name })),
+        nodes: [node('SkipLayerNormalization', ['input', 'skip', 'gamma', 'beta', 'bias'], ['y', '', '', 'sum'], { epsilon: { f: 1e-5 } })],
+        initializers: init,
+      },
+      { input, skip },
+    );
+    // the default epsilon (1e-12) shows on inputs this small
+    const tiny = (t: TensorValue) => tensor(Array.from(t.data, (v) => v * 1e-3), t.shape);
+    await agree(
+      {
+        inputs: [{ name: 'input', shape: [2, 3, 16] }, { name: 'skip', shape: [2, 3, 16] }],
+        outputs: [{ name: 'y' }],
+        nodes: [node('SkipLayerNormalization', ['input', 'skip', 'gamma'], ['y'])],
+        initializers: init,
+      },
+      { input: tiny(input), skip: tiny(skip) },
+    );
+    await agree(
+      {
+        inputs: [{ name: 'input', shape: [2, 3, 16] }, { name: 'skip', shape: [2, 3, 16] }],
+        outputs: ['y', 'sum'].map((name) => ({ name })),
+        nodes: [node('SkipSimplifiedLayerNormalization', ['input', 'skip', 'gamma', 'bias'], ['y', '', '', 'sum'], { epsilon: { f: 1e-6 } })],
+        initializers: init,
+      },
+      { input, skip },
+    );
+    await agree(
+      {
+        inputs: [{ name: 'input', shape: [2, 3, 16] }],
+        outputs: [{ name: 'y' }],
+        nodes: [{ op: 'SimplifiedLayerNormalization', inputs: ['input', 'gamma'], outputs: ['y'], attrs: { epsilon: { f: 1e-6 } } }],
+        initializers: init,
+      },
+      { input },
+    );
+  });
+
+  // (onnxruntime's cpu kernel unpacks 2 and 4 bits only)
+  test('MatMulNBits: 2 and 4 bits, default, packed and float zero points, a last block past K, a bias', async () => {
+    const [K, N, blockSize] = [40, 6, 16];
+    const blocks = Math.ceil(K / blockSize);
+    const a = values([3, K], 11);
+    const scales = tensor(Array.from(values([N * blocks], 12).data, (v) => Math.abs(v) / 8 + 0.01), [N * blocks]);
+    const uint8 = (name: string, dims: number[], data: number[]): onnx.ITensorProto => ({ name, dims, dataType: 2, rawData: Uint8Array.from(data) });
+    for (const bits of [2, 4]) {
+      const blob = (blockSize * bits) / 8;
+      const weights = uint8('w', [N, blocks, blob], bytes(N * blocks * blob, 13 + bits));
+      const zpRow = Math.ceil((blocks * bits) / 8);
+      const variants: { zeroPoint: string[]; raw: onnx.ITensorProto[]; init: Record<string, TensorValue> }[] = [
+        { zeroPoint: [], raw: [], init: {} },
+        { zeroPoint: ['zp'], raw: [uint8('zp', [N * zpRow], bytes(N * zpRow, 17))], init: {} },
+        { zeroPoint: ['zpf'], raw: [], init: { zpf: tensor(Array.from({ length: N * blocks }, (_, i) => (i * 5) % (1 << bits)), [N * blocks]) } },
+      ];
+      for (const { zeroPoint, raw, init } of variants) {
+        const withBias = zeroPoint.length === 0;
+        await agree(
+          {
+            inputs: [{ name: 'a', shape: [3, K] }],
+            outputs: [{ name: 'y' }],
+            nodes: [
+              node('MatMulNBits', ['a', 'w', 'scales', ...(zeroPoint.length ? zeroPoint : withBias ? [''] : []), ...(withBias ? ['', 'bias'] : [])], ['y'], { K, N, bits, block_size: blockSize }),
+            ],
+            initializers: { scales, ...init, ...(withBias ? { bias: values([N], 18) } : {}) },
+            rawInitializers: [weights, ...raw],
+          },
+          { a },
+        );
+      }
+    }
+  });
+});
