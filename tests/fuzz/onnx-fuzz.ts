@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Graph, GraphcError, Session, TensorValue, exportOnnx, importOnnx, onnx, ops, tensor } from 'graphc';
+import { Graph, GraphcError, Session, TensorValue, encodeModel, exportOnnx, importOnnx, onnx, ops, tensor } from 'graphc';
 import { cumulativeScan, shapeIf } from '../onnx/control-flow-models';
-import { buildModel } from '../onnx/onnx-builder';
+import { buildModel, modelProto } from '../onnx/onnx-builder';
 import { CaseResult, typedOutcome } from './typed-outcome';
 
 const DATA = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data';
@@ -41,7 +41,7 @@ class Rng {
 process.env.GRAPHC_MAX_LOOP_ITERATIONS ??= '100000';
 
 /** Valid models to start from: hand-built ones, exported TS graphs, and (when installed) ONNX's test models. */
-function buildCorpus(): { name: string; bytes: Uint8Array }[] {
+export function buildCorpus(): { name: string; bytes: Uint8Array }[] {
   const corpus: { name: string; bytes: Uint8Array }[] = [];
   corpus.push({
     name: 'dynamic-flatten',
@@ -99,6 +99,8 @@ function buildCorpus(): { name: string; bytes: Uint8Array }[] {
   const [, v] = ops.whileLoop((i) => ops.less(i, n), (i, a) => [ops.add(i, 1), ops.cond(ops.greater(ops.reduceSum(a), 1), () => ops.mul(a, 0.5), () => ops.add(a, v0))], [ops.cast(0, 'int32'), v0]);
   ops.identity(v, 'looped');
   corpus.push({ name: 'loop-if', bytes: exportOnnx(l, { outputs: ['looped'] }) });
+  corpus.push({ name: 'transformer-opset23', bytes: transformerOpset23() });
+  corpus.push({ name: 'contrib-llm', bytes: contribLlm() });
   if (fs.existsSync(DATA)) {
     const pick = ['node/test_conv_with_strides_padding', 'node/test_gather_0', 'node/test_slice', 'node/test_layer_normalization_4d_axis1_expanded',
       'node/test_resize_upsample_scales_cubic', 'node/test_gru_seq_length', 'node/test_nllloss_NCd1d2d3_sum_weight_high_ii_expanded',
@@ -112,6 +114,51 @@ function buildCorpus(): { name: string; bytes: Uint8Array }[] {
     }
   }
   return corpus;
+}
+
+const wave = (shape: number[], phase: number) => tensor(Array.from({ length: shape.reduce((a, d) => a * d, 1) }, (_, i) => Math.sin(i + phase) / 2), shape);
+
+/** Opset 23's transformer ops: RMSNormalization, RotaryEmbedding, a causal grouped-query Attention with a mask, Gelu, Swish (24 is read too). */
+function transformerOpset23(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', shape: [2, 5, 16] }, { name: 'mask', shape: [5, 5] }],
+    outputs: [{ name: 'y' }],
+    initializers: {
+      scale: wave([16], 1),
+      cos: wave([5, 2], 2),
+      sin: wave([5, 2], 3),
+      positions: tensor([0, 1, 2, 3, 4, 0, 1, 2, 3, 4], [2, 5], 'int64'),
+      kv: wave([16, 8], 4),
+    },
+    nodes: [
+      { op: 'RMSNormalization', inputs: ['x', 'scale'], outputs: ['n'] },
+      { op: 'RotaryEmbedding', inputs: ['n', 'cos', 'sin', 'positions'], outputs: ['r'], attrs: { num_heads: 4 } },
+      { op: 'MatMul', inputs: ['r', 'kv'], outputs: ['k'] },
+      { op: 'Attention', inputs: ['r', 'k', 'k', 'mask'], outputs: ['a'], attrs: { q_num_heads: 4, kv_num_heads: 2, is_causal: 1 } },
+      { op: 'Gelu', inputs: ['a'], outputs: ['g'], attrs: { approximate: 'tanh' } },
+      { op: 'Swish', inputs: ['g'], outputs: ['y'] },
+    ],
+    opset: 24,
+  });
+}
+
+/** onnxruntime's contrib ops as its LLM exports write them: 4-bit MatMulNBits with packed zero points, a skip RMS norm, FastGelu, FusedMatMul. */
+function contribLlm(): Uint8Array {
+  const proto = modelProto({
+    inputs: [{ name: 'x', shape: [3, 32] }],
+    outputs: [{ name: 'y' }],
+    initializers: { scales: wave([8 * 2], 5), gamma: wave([8], 6), w2: wave([8, 8], 7) },
+    nodes: [
+      { op: 'MatMulNBits', inputs: ['x', 'q', 'scales', 'zp'], outputs: ['h'], attrs: { K: 32, N: 8, bits: 4, block_size: 16 }, domain: 'com.microsoft' },
+      { op: 'SkipSimplifiedLayerNormalization', inputs: ['h', 'h', 'gamma'], outputs: ['s'], domain: 'com.microsoft' },
+      { op: 'FastGelu', inputs: ['s'], outputs: ['f'], domain: 'com.microsoft' },
+      { op: 'FusedMatMul', inputs: ['f', 'w2'], outputs: ['y'], attrs: { alpha: { f: 0.5 }, transB: 1 }, domain: 'com.microsoft' },
+    ],
+  });
+  proto.opsetImport!.push({ domain: 'com.microsoft', version: 1 });
+  const uint8 = (name: string, dims: number[], count: number): onnx.ITensorProto => ({ name, dims, dataType: 2, rawData: Uint8Array.from({ length: count }, (_, i) => (i * 37) % 256) });
+  proto.graph!.initializer!.push(uint8('q', [8, 2, 8], 128), uint8('zp', [8], 8));
+  return encodeModel(proto);
 }
 
 let corpus: { name: string; bytes: Uint8Array }[] | undefined;
