@@ -2,46 +2,15 @@
  * onnxruntime's contrib ops (com.microsoft) that its transformer optimizer and its 4-bit LLM exports
  * write, at import, each against onnxruntime itself running the same model.
  */
-import { Session, TensorValue, encodeModel, importOnnx, onnx, tensor } from 'graphc';
-import { compare, runInOrt } from '../../scripts/conformance-harness';
-import { ModelSpec, modelProto } from './onnx-builder';
+import { TensorValue, onnx, tensor } from 'graphc';
+import { ModelSpec } from './onnx-builder';
+import { OrtSpec, agreeWithOrt, seededBytes as bytes, seededValues as values } from './ort-agree';
 
 const MS = 'com.microsoft';
 
-type Spec = ModelSpec & { rawInitializers?: onnx.ITensorProto[] };
-
-/** The model's bytes, importing com.microsoft beside the default domain. */
-function bytesOf(spec: Spec): Uint8Array {
-  const proto = modelProto(spec);
-  proto.opsetImport!.push({ domain: MS, version: 1 });
-  proto.graph!.initializer!.push(...(spec.rawInitializers ?? []));
-  return encodeModel(proto);
-}
-
-/** Seeded values in [-2, 2). */
-function values(shape: number[], seed: number): TensorValue {
-  let s = seed;
-  const n = shape.reduce((p, d) => p * d, 1);
-  return tensor(Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648), (s / 2147483648) * 4 - 2)), shape);
-}
-
-/** Seeded bytes in [0, 256). */
-function bytes(count: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: count }, () => ((s = (s * 1103515245 + 12345) % 2147483648), s >> 23));
-}
-
-async function agree(spec: Spec, feeds: Record<string, TensorValue>): Promise<TensorValue[]> {
-  const model = bytesOf(spec);
-  const { graph, signature } = importOnnx(model, { file: 'contrib.onnx' });
-  const ours = await new Session(graph).run(signature.outputs, feeds);
-  const theirs = await runInOrt(model, feeds, spec.outputs.map((o) => o.name));
-  ours.forEach((t, i) => {
-    const problem = compare(t, theirs[i]);
-    if (problem) throw new Error(`output ${spec.outputs[i].name}: ${problem}`);
-  });
-  return ours;
-}
+/** Runs a model importing com.microsoft in graphc and in onnxruntime; the outputs must agree. */
+const agree = (spec: OrtSpec, feeds: Record<string, TensorValue>) => agreeWithOrt({ ...spec, domains: [MS] }, feeds);
+type Spec = OrtSpec;
 
 const node = (op: string, inputs: string[], outputs: string[], attrs: NonNullable<ModelSpec['nodes'][number]['attrs']> = {}) => ({ op, inputs, outputs, attrs, domain: MS });
 

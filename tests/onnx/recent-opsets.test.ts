@@ -6,52 +6,14 @@
  * data stops at opset 17, so onnxruntime runs each model as the reference, for the cpu backend and
  * (where there is an adapter) the webgpu one.
  */
-import { Session, TensorValue, UnsupportedOpError, encodeModel, importOnnx, onnx, tensor } from 'graphc';
-import { compare, runInOrt } from '../../scripts/conformance-harness';
+import { Session, TensorValue, UnsupportedOpError, importOnnx, onnx, tensor } from 'graphc';
+import { compare } from '../../scripts/conformance-harness';
 import { gpu } from '../webgpu/helpers';
-import { ModelSpec, modelProto } from './onnx-builder';
+import { ModelSpec } from './onnx-builder';
+import { OrtSpec as Spec, agreeWithOrt, ortSpecBytes as bytesOf, seededValues as values } from './ort-agree';
 
-/** A model, and initializers written as TensorProtos (for types graphc has no tensors of). */
-type Spec = ModelSpec & { rawInitializers?: onnx.ITensorProto[] };
-
-/** The model's bytes, stamped with the IR version its opset came with (onnxruntime checks the pair). */
-function bytesOf(spec: Spec): Uint8Array {
-  const proto = modelProto(spec);
-  const opset = spec.opset ?? 17;
-  proto.irVersion = opset >= 25 ? 12 : opset >= 23 ? 11 : opset >= 21 ? 10 : 9;
-  proto.graph!.initializer!.push(...(spec.rawInitializers ?? []));
-  return encodeModel(proto);
-}
-
-/** Seeded values in [-2, 2). */
-function values(shape: number[], seed: number): TensorValue {
-  let s = seed;
-  const n = shape.reduce((p, d) => p * d, 1);
-  return tensor(Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648), (s / 2147483648) * 4 - 2)), shape);
-}
-
-/** The backends each model runs on: cpu, and webgpu where this machine has an adapter (CI has one). */
-const BACKENDS: ('cpu' | 'webgpu')[] = gpu.available ? ['cpu', 'webgpu'] : ['cpu'];
-
-/**
- * Runs the model in graphc (on each of BACKENDS) and in onnxruntime on `feeds`; every output must
- * agree (ONNX's tolerance). The cpu's outputs are returned.
- */
-async function agree(spec: Spec, feeds: Record<string, TensorValue>): Promise<TensorValue[]> {
-  const bytes = bytesOf(spec);
-  const { graph, signature } = importOnnx(bytes, { file: 'recent.onnx' });
-  const theirs = await runInOrt(bytes, feeds, spec.outputs.map((o) => o.name));
-  const results: TensorValue[][] = [];
-  for (const backend of BACKENDS) {
-    const ours = await new Session(graph, { backend }).run(signature.outputs, feeds);
-    ours.forEach((t, i) => {
-      const problem = compare(t, theirs[i]);
-      if (problem) throw new Error(`${backend}: output ${spec.outputs[i].name}: ${problem}`);
-    });
-    results.push(ours);
-  }
-  return results[0];
-}
+/** Each model runs on the cpu, and on webgpu where this machine has an adapter (CI has one). */
+const agree = (spec: Spec, feeds: Record<string, TensorValue>) => agreeWithOrt(spec, feeds, gpu.available ? ['cpu', 'webgpu'] : ['cpu']);
 
 const single = (op: string, opset: number, inputs: ModelSpec['inputs'], attrs: NonNullable<ModelSpec['nodes'][number]['attrs']> = {}, initializers: ModelSpec['initializers'] = {}): ModelSpec => ({
   inputs,
