@@ -15,6 +15,7 @@
  *   and a language model's loss and its gradient, sparse softmax cross entropy over [256, 10000]
  * - filter: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
  *   (x and dy fed)
+ * - strided: conv2dBackpropInput of a ResNet's 3x3 stride-2 SAME convolutions (batch 16)
  * - depthwise: depthwiseConv2dBackpropInput and -Filter of a MobileNet block's 3x3 SAME
  *   depthwise layer, [8, 56, 56, 64] (dy and x fed)
  * --webgpu adds the topk and lstm rows on the webgpu backend.
@@ -113,6 +114,17 @@ const filterGradient = ([n, h, w, cin], cout) => (g) => {
   return { fetch: df, feeds: { x: tensor(values(n * h * w * cin, 1), [n, h, w, cin]), dy: tensor(values(n * h * w * cout, 2), [n, h, w, cout]) } };
 };
 
+/** conv2dBackpropInput of a 3x3 stride-2 SAME convolution of [N, H, W, Cin] to Cout channels. */
+const stridedInputGradient = ([n, h, w, cin], cout) => (g) => {
+  const values = (count, seed) => Float32Array.from({ length: count }, (_, j) => Math.sin(j * 1.3 + seed));
+  const [oh, ow] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+  const x = g.placeholder('float32', [n, h, w, cin], 'x');
+  const dy = g.placeholder('float32', [n, oh, ow, cout], 'dy');
+  const filter = g.constant(tensor(values(9 * cin * cout, 3), [3, 3, cin, cout]));
+  const dx = g.addNode('conv2dBackpropInput', [dy, filter, x], { strides: [2, 2], padding: 'SAME', dilations: [1, 1] }).output(0);
+  return { fetch: dx, feeds: { x: tensor(values(n * h * w * cin, 1), [n, h, w, cin]), dy: tensor(values(n * oh * ow * cout, 2), [n, oh, ow, cout]) } };
+};
+
 /** depthwiseConv2dBackpropInput or -Filter of a 3x3 stride-1 SAME depthwise convolution of [N, H, W, C]. */
 const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
   const values = (count, seed) => Float32Array.from({ length: count }, (_, j) => Math.sin(j * 1.3 + seed));
@@ -143,6 +155,10 @@ const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
   if (wanted('filter')) {
     await time('conv2dBackpropFilter 3x3 SAME, [64, 28, 28, 1] -> 16', 'cpu', filterGradient([64, 28, 28, 1], 16));
     await time('conv2dBackpropFilter 3x3 SAME, [64, 14, 14, 16] -> 32', 'cpu', filterGradient([64, 14, 14, 16], 32));
+  }
+  if (wanted('strided')) {
+    await time('conv2dBackpropInput 3x3 stride 2 SAME, [16, 32, 32, 16] -> 32', 'cpu', stridedInputGradient([16, 32, 32, 16], 32));
+    await time('conv2dBackpropInput 3x3 stride 2 SAME, [16, 16, 16, 32] -> 64', 'cpu', stridedInputGradient([16, 16, 16, 32], 64));
   }
   if (wanted('depthwise')) {
     await time('depthwiseConv2dBackpropInput 3x3 SAME, [8, 56, 56, 64]', 'cpu', depthwiseGradient('depthwiseConv2dBackpropInput', [8, 56, 56, 64]));

@@ -1,18 +1,19 @@
 import { Graph, Padding, Session, gradients, ops, tensor } from 'graphc';
+import { inputGradientByPhases } from '../../packages/runtime/src/backends/cpu/kernels/nn/conv2d-backprop';
 
 /**
- * The cpu input gradient of a stride-1 float32 convolution runs as a forward convolution of dy by
- * the turned filter (no col2im; read as windows where the input channels are a multiple of 8);
- * float64 keeps the column-buffer path. The two agree to float32
- * rounding on every stride-1 geometry: SAME and VALID, explicit and lopsided pads, dilations, even
- * and odd windows; a strided one (the column path in both dtypes) is checked alongside.
+ * The cpu input gradient of a float32 convolution runs as a forward convolution of dy by the turned
+ * filter (no col2im; read as windows where the input channels are a multiple of 8); a strided one
+ * as one such convolution per phase of dx (the pixels at one offset modulo the strides); float64
+ * keeps the column-buffer path. The two agree to float32 rounding on every geometry: SAME and VALID,
+ * explicit and lopsided pads, dilations, even and odd windows, strides that skip taps.
  */
 
 function values(n: number, seed: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
 }
 
-async function inputGradient(dtype: 'float32' | 'float64', xShape: number[], fShape: number[], strides: number, padding: Padding, dilations: number | [number, number]): Promise<Float64Array> {
+async function inputGradient(dtype: 'float32' | 'float64', xShape: number[], fShape: number[], strides: number | [number, number], padding: Padding, dilations: number | [number, number]): Promise<Float64Array> {
   const g = new Graph();
   const x = g.placeholder(dtype, xShape, 'x');
   const w = g.constant(tensor(values(fShape.reduce((a, b) => a * b, 1), 2), fShape, dtype), 'w');
@@ -23,14 +24,20 @@ async function inputGradient(dtype: 'float32' | 'float64', xShape: number[], fSh
   return Float64Array.from(out.data as ArrayLike<number>);
 }
 
-test.each<[string, number[], number[], number, Padding, number | [number, number]]>([
+test.each<[string, number[], number[], number | [number, number], Padding, number | [number, number]]>([
   ['3x3 SAME', [2, 9, 8, 5], [3, 3, 5, 7], 1, 'SAME', 1],
   ['3x3 VALID', [2, 9, 8, 5], [3, 3, 5, 7], 1, 'VALID', 1],
   ['2x4 SAME (even window, lopsided pads)', [1, 7, 9, 3], [2, 4, 3, 4], 1, 'SAME', 1],
   ['explicit pads', [1, 8, 8, 4], [3, 3, 4, 6], 1, [[2, 0], [1, 2]], 1],
   ['3x3 dilated by 2, SAME', [1, 11, 10, 4], [3, 3, 4, 5], 1, 'SAME', 2],
   ['5x5, one input channel', [3, 12, 12, 1], [5, 5, 1, 8], 1, 'SAME', 1],
-  ['strided (the column path)', [1, 9, 9, 4], [3, 3, 4, 6], 2, 'SAME', 1],
+  ['strided: by phases', [1, 9, 9, 4], [3, 3, 4, 6], 2, 'SAME', 1],
+  ['stride 2, 8 input channels: the phases read as windows', [2, 10, 9, 8], [3, 3, 8, 16], 2, 'SAME', 1],
+  ['stride 3, 2x4 VALID: phases no tap reaches', [1, 11, 13, 4], [2, 4, 4, 6], 3, 'VALID', 1],
+  ['strides 2 and 3, explicit pads', [2, 9, 10, 8], [3, 3, 8, 8], [2, 3], [[1, 1], [2, 1]], 1],
+  ['stride 2, 1x1 (a projection shortcut: the column path)', [2, 8, 7, 16], [1, 1, 16, 8], 2, 'VALID', 1],
+  ['stride 2, pads past the reach (phases read dy cropped)', [1, 8, 8, 8], [3, 3, 8, 4], 2, [[3, 0], [0, 3]], 1],
+  ['stride 2, dilated (the column path)', [1, 11, 11, 8], [3, 3, 8, 4], 2, 'SAME', 2],
   ['8 input channels: the turned convolution read as windows', [2, 9, 7, 8], [3, 3, 8, 6], 1, 'SAME', 1],
   ['16 input channels, 2x3 lopsided pads, dilated 2 down the columns', [1, 10, 9, 16], [2, 3, 16, 5], 1, [[1, 0], [0, 2]], [2, 1]],
   ['8 input channels, pads past the reach (turned pads negative: the column path)', [1, 6, 6, 8], [3, 3, 8, 4], 1, [[3, 0], [0, 3]], 1],
@@ -189,5 +196,51 @@ describe('depthwise gradients: float32 (SIMD) against float64 (loops)', () => {
       const scale = want[t].reduce((m, v) => Math.max(m, Math.abs(v)), 1);
       for (let i = 0; i < g.length; i++) if (!(Math.abs(g[i] - want[t][i]) <= 1e-5 * scale)) throw new Error(`${t === 0 ? 'dx' : 'dw'} element ${i}: ${g[i]} against ${want[t][i]}`);
     });
+  });
+});
+
+/**
+ * The strided input gradient by phases itself (the op falls back to col2im where it declines, so the
+ * op-level checks above cannot tell the two apart): which geometries it takes, and its dx against
+ * direct float64 loops.
+ */
+describe('a strided input gradient by phases', () => {
+  type Case = { n: number; h: number; w: number; cin: number; kh: number; kw: number; cout: number; sh: number; sw: number; pads: [number, number, number, number]; dh?: number };
+  test.each<[string, Case, boolean]>([
+    ['3x3 stride 2, SAME-like pads', { n: 2, h: 10, w: 9, cin: 8, kh: 3, kw: 3, cout: 16, sh: 2, sw: 2, pads: [0, 1, 1, 1] }, true],
+    ['2x4 stride 3: phases no tap reaches', { n: 1, h: 11, w: 13, cin: 4, kh: 2, kw: 4, cout: 6, sh: 3, sw: 3, pads: [0, 0, 0, 0] }, true],
+    ['strides 2 and 3, explicit pads', { n: 2, h: 9, w: 10, cin: 3, kh: 3, kw: 3, cout: 8, sh: 2, sw: 3, pads: [1, 1, 2, 1] }, true],
+    ['1x1 stride 2: declined (col2im measured faster)', { n: 2, h: 8, w: 7, cin: 16, kh: 1, kw: 1, cout: 8, sh: 2, sw: 2, pads: [0, 0, 0, 0] }, false],
+    ['1x3 stride 2 across, 1 down', { n: 2, h: 5, w: 9, cin: 8, kh: 1, kw: 3, cout: 8, sh: 1, sw: 2, pads: [0, 0, 1, 1] }, true],
+    ['5x5 stride 2, pad 2 each side', { n: 1, h: 12, w: 11, cin: 8, kh: 5, kw: 5, cout: 8, sh: 2, sw: 2, pads: [2, 2, 2, 2] }, true],
+    ['pads past the reach, and phases that start inside dy (cropped)', { n: 1, h: 8, w: 8, cin: 8, kh: 3, kw: 3, cout: 4, sh: 2, sw: 2, pads: [3, 0, 0, 3] }, true],
+    ['dilated rows: declined', { n: 1, h: 11, w: 11, cin: 8, kh: 3, kw: 3, cout: 4, sh: 2, sw: 2, pads: [2, 2, 2, 2], dh: 2 }, false],
+    ['pads 5 above a 2x2 window of stride 3 (dy cropped by 2)', { n: 1, h: 4, w: 4, cin: 8, kh: 2, kw: 2, cout: 4, sh: 3, sw: 3, pads: [5, 0, 0, 0] }, true],
+    ['a row no window reaches but through its padding: declined', { n: 1, h: 1, w: 6, cin: 8, kh: 2, kw: 2, cout: 4, sh: 2, sw: 2, pads: [2, 0, 0, 0] }, false],
+  ])('%s', (_label, c, takes) => {
+    const { n, h, w, cin, kh, kw, cout, sh, sw, pads: [top, bottom, left, right] } = c;
+    const dh = c.dh ?? 1;
+    const outH = Math.floor((h + top + bottom - (kh - 1) * dh - 1) / sh) + 1;
+    const outW = Math.floor((w + left + right - kw) / sw) + 1;
+    const g = { n, h, w, c: cin, kh, kw, sh, sw, dh, dw: 1, padTop: top, padBottom: bottom, padLeft: left, padRight: right, outH, outW };
+    const dy = Float32Array.from(values(n * outH * outW * cout, 4));
+    const filter = Float32Array.from(values(kh * kw * cin * cout, 5));
+    const dx = new Float32Array(n * h * w * cin).fill(NaN);
+    const took = inputGradientByPhases({ dtype: 'float32', shape: [n, outH, outW, cout], data: dy }, { dtype: 'float32', shape: [kh, kw, cin, cout], data: filter }, g, dx);
+    expect(took).toBe(takes);
+    if (!took) return;
+    const want = new Float64Array(dx.length);
+    for (let b = 0; b < n; b++)
+      for (let oy = 0; oy < outH; oy++)
+        for (let ox = 0; ox < outW; ox++)
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) {
+              const [iy, ix] = [oy * sh - top + ky * dh, ox * sw - left + kx];
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              for (let ci = 0; ci < cin; ci++)
+                for (let co = 0; co < cout; co++) want[((b * h + iy) * w + ix) * cin + ci] += dy[((b * outH + oy) * outW + ox) * cout + co] * filter[((ky * kw + kx) * cin + ci) * cout + co];
+            }
+    const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+    for (let i = 0; i < want.length; i++) if (!(Math.abs(dx[i] - want[i]) <= 1e-5 * scale)) throw new Error(`dx element ${i}: ${dx[i]} against ${want[i]}`);
   });
 });

@@ -106,9 +106,12 @@ registerCpuKernel('conv2dBackpropInput', ([dy, filter, xRef], attrs, ctx) => {
     gemm(g.n * pixels, cin, cout, { data: dy.data, offset: 0, rowStride: cout, colStride: 1 }, { data: filter.data, offset: 0, rowStride: 1, colStride: cout }, out.data);
     return [out];
   }
-  if (dy.data.length > 0 && k > 0 && out.data instanceof Float32Array && stridedFree(g)) {
-    inputGradientAsConv(dy, filter, g, out.data);
-    return [out];
+  if (dy.data.length > 0 && k > 0 && out.data instanceof Float32Array) {
+    if (stridedFree(g)) {
+      inputGradientAsConv(dy, filter, g, out.data);
+      return [out];
+    }
+    if (inputGradientByPhases(dy, filter, g, out.data)) return [out];
   }
   out.data.fill(0);
   if (dy.data.length === 0 || k === 0) return [out];
@@ -267,7 +270,127 @@ function inputGradientAsConv(dy: TensorValue, filter: TensorValue, g: WindowGeom
     outH: g.h,
     outW: g.w,
   };
-  if (convByWindows(dy.data, flipped.subarray(0, k * cin), gt, cin, dx)) return;
-  packedFlipped = packMatrixB(k, cin, { data: flipped, offset: 0, rowStride: cin, colStride: 1 }, packedFlipped?.data);
-  gemmPacked(g.n * g.h * g.w, cin, k, im2colMatrix(dy.data, gt), packedFlipped, dx);
+  convolveTurned(dy.data, flipped.subarray(0, k * cin), gt, cin, dx);
+}
+
+/** A forward convolution of `x` by a turned filter [KH, KW, C, cout] of geometry `gt`: read as windows, else the implicit-im2col GEMM. */
+function convolveTurned(x: TypedArray, turned: Float32Array, gt: WindowGeometry, cout: number, out: Float32Array): void {
+  if (convByWindows(x, turned, gt, cout, out)) return;
+  packedFlipped = packMatrixB(gt.kh * gt.kw * gt.c, cout, { data: turned, offset: 0, rowStride: cout, colStride: 1 }, packedFlipped?.data);
+  gemmPacked(gt.n * gt.outH * gt.outW, cout, gt.kh * gt.kw * gt.c, im2colMatrix(x, gt), packedFlipped, out);
+}
+
+/**
+ * One axis of a strided convolution's input gradient split by phase: input coordinate
+ * y = stride * Y + phase gathers the taps r, r + stride, ... (r = (phase + pad) mod stride), `taps` of
+ * them, from dy at Y + shift - j for the j-th; as a stride-1 convolution of dy over `taps` turned
+ * taps, that is padding `before` (and `after`, to give `count` outputs).
+ */
+interface AxisPhase {
+  first: number;
+  taps: number;
+  count: number;
+  before: number;
+  after: number;
+}
+
+function axisPhase(phase: number, stride: number, pad: number, kernel: number, size: number, outSize: number): AxisPhase {
+  const first = (phase + pad) % stride;
+  const taps = first < kernel ? Math.ceil((kernel - first) / stride) : 0;
+  const count = phase < size ? Math.ceil((size - phase) / stride) : 0;
+  const before = taps - 1 - Math.floor((phase + pad) / stride);
+  return { first, taps, count, before, after: count - outSize - before + taps - 1 };
+}
+
+let phaseOut = new Float32Array(0);
+let croppedDy = new Float32Array(0);
+
+/**
+ * dy [n, h, w, c] less `top` and `bottom` rows and `left` and `right` columns (a phase whose taps
+ * start past dy's edge reads it cropped: padding below zero).
+ */
+function cropped(dy: TypedArray, n: number, h: number, w: number, c: number, [top, bottom, left, right]: number[]): Float32Array {
+  const [ch, cw] = [h - top - bottom, w - left - right];
+  if (croppedDy.length < n * ch * cw * c) croppedDy = new Float32Array(n * ch * cw * c);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < ch; y++) {
+      const from = ((b * h + y + top) * w + left) * c;
+      croppedDy.set(dy.subarray(from, from + cw * c), (b * ch + y) * cw * c);
+    }
+  }
+  return croppedDy.subarray(0, n * ch * cw * c);
+}
+
+/**
+ * dx of an undilated strided convolution without col2im: each of the stride_h x stride_w phases of
+ * dx (the input pixels at one offset modulo the strides) is a stride-1 convolution of dy (cropped
+ * where the phase's first tap lands past its edge) by the taps that reach it, turned half a turn
+ * with the channel axes swapped, then spread into dx at its offset. The multiply-adds are the
+ * forward's, read as windows where the forward would. False for a 1x1 window, dilated rows, or
+ * padding so wide that a phase's taps miss dy: the caller's col2im path then runs.
+ */
+export function inputGradientByPhases(dy: TensorValue, filter: TensorValue, g: WindowGeometry, dx: Float32Array): boolean {
+  const [kh, kw, cin, cout] = filter.shape;
+  // a 1x1 window has one phase of one tap: col2im's product and scatter measured faster there
+  if (g.dh !== 1 || g.dw !== 1 || kh * kw === 1) return false;
+  const rows = Array.from({ length: g.sh }, (_, p) => axisPhase(p, g.sh, g.padTop, kh, g.h, g.outH));
+  const cols = Array.from({ length: g.sw }, (_, p) => axisPhase(p, g.sw, g.padLeft, kw, g.w, g.outW));
+  // padding so wide that a phase's taps miss dy altogether: left to col2im
+  const cropsAway = (a: AxisPhase, size: number) => a.taps > 0 && a.count > 0 && size - Math.max(0, -a.before) - Math.max(0, -a.after) < 1;
+  if (rows.some((a) => cropsAway(a, g.outH)) || cols.some((a) => cropsAway(a, g.outW))) return false;
+  dx.fill(0);
+  const w = filter.data;
+  rows.forEach((ry, py) => {
+    cols.forEach((rx, px) => {
+      if (!ry.taps || !rx.taps || !ry.count || !rx.count) return;
+      // the phase's turned taps: T[jy, jx, co, ci] = W[ry.first + (taps - 1 - jy) * sh, ..., ci, co]
+      const size = ry.taps * rx.taps * cout * cin;
+      if (flipped.length < size) flipped = new Float32Array(size);
+      for (let jy = 0; jy < ry.taps; jy++) {
+        for (let jx = 0; jx < rx.taps; jx++) {
+          const src = ((ry.first + (ry.taps - 1 - jy) * g.sh) * kw + rx.first + (rx.taps - 1 - jx) * g.sw) * cin * cout;
+          const dst = (jy * rx.taps + jx) * cout * cin;
+          for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) flipped[dst + co * cin + ci] = w[src + ci * cout + co];
+        }
+      }
+      // padding below zero crops dy instead
+      const crop = [ry.before, ry.after, rx.before, rx.after].map((p) => Math.max(0, -p));
+      const source = crop.some((c) => c > 0) ? cropped(dy.data, g.n, g.outH, g.outW, cout, crop) : dy.data;
+      const gt: WindowGeometry = {
+        n: g.n,
+        h: g.outH - crop[0] - crop[1],
+        w: g.outW - crop[2] - crop[3],
+        c: cout,
+        kh: ry.taps,
+        kw: rx.taps,
+        sh: 1,
+        sw: 1,
+        dh: 1,
+        dw: 1,
+        padTop: Math.max(0, ry.before),
+        padBottom: Math.max(0, ry.after),
+        padLeft: Math.max(0, rx.before),
+        padRight: Math.max(0, rx.after),
+        outH: ry.count,
+        outW: rx.count,
+      };
+      const pixels = g.n * ry.count * rx.count;
+      if (phaseOut.length < pixels * cin) phaseOut = new Float32Array(pixels * cin);
+      const out = phaseOut.subarray(0, pixels * cin);
+      convolveTurned(source, flipped.subarray(0, size), gt, cin, out);
+      // spread the phase into dx: its pixel (Y, X) is input pixel (sh * Y + py, sw * X + px)
+      // (an element loop: a subarray per pixel cost more than the copy for a few dozen channels)
+      let at = 0;
+      for (let b = 0; b < g.n; b++) {
+        for (let y = 0; y < ry.count; y++) {
+          const row = (b * g.h + g.sh * y + py) * g.w;
+          for (let x = 0; x < rx.count; x++) {
+            const to = (row + g.sw * x + px) * cin;
+            for (let c = 0; c < cin; c++) dx[to + c] = out[at++];
+          }
+        }
+      }
+    });
+  });
+  return true;
 }
