@@ -88,6 +88,25 @@ describe('com.microsoft contrib ops at import, against onnxruntime', () => {
     );
   });
 
+  test('RotaryEmbedding: position ids per token or one offset, [B, S, hidden] (head count given or from the cache) and [B, H, S, D], halves and interleaved pairs, partial rotation', async () => {
+    const [batch, heads, seq, head] = [2, 3, 5, 8];
+    const rope = (shape: number[], positions: number[], attrs: Record<string, number>, half: number): Spec => ({
+      inputs: [{ name: 'x', shape }, { name: 'positions', elemType: 7, shape: positions }],
+      outputs: [{ name: 'y' }],
+      nodes: [node('RotaryEmbedding', ['x', 'positions', 'cos', 'sin'], ['y'], attrs)],
+      initializers: { cos: values([9, half], 20), sin: values([9, half], 21) },
+    });
+    const perToken = tensor([0, 3, 1, 6, 2, 5, 4, 4, 0, 1], [batch, seq], 'int64');
+    const offset = tensor([3], [1], 'int64');
+    const bsh = values([batch, seq, heads * head], 22);
+    const bhsd = values([batch, heads, seq, head], 23);
+    for (const interleaved of [0, 1]) {
+      await agree(rope([batch, seq, heads * head], [batch, seq], { interleaved, num_heads: heads }, 4), { x: bsh, positions: perToken });
+      await agree(rope([batch, seq, heads * head], [1], { interleaved }, 4), { x: bsh, positions: offset });
+      await agree(rope([batch, heads, seq, head], [batch, seq], { interleaved, rotary_embedding_dim: 6, num_heads: heads }, 3), { x: bhsd, positions: perToken });
+    }
+  });
+
   // (onnxruntime's cpu kernel unpacks 2 and 4 bits only)
   test('MatMulNBits: 2 and 4 bits, default, packed and float zero points, a last block past K, a bias', async () => {
     const [K, N, blockSize] = [40, 6, 16];

@@ -3,11 +3,13 @@ import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
 import { castTo, scalarOf } from './helpers';
 import { defineOnnxOp } from './import';
+import { rotaryEmbedding } from './ops-nn';
 
 /**
  * onnxruntime's contrib ops (domain com.microsoft, and SimplifiedLayerNormalization, which it
  * registers in the default domain) that its transformer optimizer and its 4-bit LLM exports write:
- * FusedMatMul, the Gelu forms, the skip layer norms and MatMulNBits, composed from graphc ops.
+ * FusedMatMul, the Gelu forms, the skip layer norms, RotaryEmbedding and MatMulNBits, composed from
+ * graphc ops.
  */
 const MS = 'com.microsoft';
 
@@ -74,6 +76,38 @@ defineOnnxOp('SimplifiedLayerNormalization', (n) => {
   const [y, , invStd] = normalizeLast(n, x, n.attr.float('epsilon', 1e-5), true, n.input(1));
   return [y, invStd].slice(0, Math.max(1, n.outputCount));
 });
+
+/**
+ * com.microsoft RotaryEmbedding: ONNX's (opset 23) with its inputs ordered (input, position_ids,
+ * cos_cache, sin_cache), position ids required and possibly one offset for the whole batch (positions
+ * offset + 0 .. S - 1), and the head count of a [B, S, hidden] input inferable from the cache.
+ */
+defineOnnxOp(
+  'RotaryEmbedding',
+  (n) => {
+    if (n.attr.float('scale', 1) !== 1) n.unsupported('a scale other than 1 is not supported');
+    if (n.attr.int('is_packed_batching', 0)) n.unsupported('packed batching is not supported');
+    const input = n.input(0);
+    const [cos, sin] = [n.input(2), n.input(3)];
+    const rotaryDim = n.attr.int('rotary_embedding_dim', 0);
+    let heads = n.attr.int('num_heads', 0);
+    if (input.rank === 3 && heads === 0 && rotaryDim === 0) {
+      // a full rotation: the cache is half a head wide
+      const half = cos.shape[1] ?? n.unsupported('the head count of a 3-D input needs the cache width known at import');
+      const hidden = input.shape[2] ?? n.unsupported('a 3-D rotary embedding input needs its hidden size known at import');
+      heads = hidden / (2 * half);
+    }
+    let positions = n.input(1);
+    if (positions.rank === 1) {
+      // one offset: positions offset .. offset + S - 1 for every batch entry
+      const steps = input.shape[input.rank === 3 ? 1 : 2] ?? n.unsupported('an offset position id needs the sequence length known at import');
+      const count = n.constant(tensor(Array.from({ length: steps }, (_, i) => i), [1, steps], 'int64'));
+      positions = n.op('add', [castTo(n, positions, 'int64'), count]);
+    }
+    return [rotaryEmbedding(n, input, { cos, sin, positions, heads, rotaryDim, interleaved: n.attr.int('interleaved', 0) !== 0 })];
+  },
+  MS,
+);
 
 /**
  * MatMulNBits: A [..., K] times a weight stored [N, K] in `bits`-bit blocks of block_size values:

@@ -189,44 +189,65 @@ function lastAxisAt(n: OnnxNode, x: SymbolicTensor, at: number[]): SymbolicTenso
   return n.op('gather', [x, n.constant(tensor(at, [at.length], 'int32'))], { axis: x.rank - 1 });
 }
 
+/** A rotary embedding's caches and settings (ONNX's RotaryEmbedding and onnxruntime's contrib one share them). */
+export interface Rotary {
+  /** [positions, R / 2] indexed by `positions` ([B, S]), or already [B, S, R / 2] without them. */
+  cos: SymbolicTensor;
+  sin: SymbolicTensor;
+  positions?: SymbolicTensor;
+  /** Heads of a [B, S, hidden] input (unused for [B, H, S, D]). */
+  heads: number;
+  /** Values rotated per head (0: all of them). */
+  rotaryDim: number;
+  interleaved: boolean;
+}
+
 /**
- * RotaryEmbedding (opset 23), as ONNX's reference: the first rotary_embedding_dim values of each
- * head (all by default) rotate by the cached angle of the token's position; pairs are the two
- * halves, or neighbours when interleaved. x is [B, H, S, D], or [B, S, H * D] with num_heads given;
- * the caches are [positions, R / 2] indexed by position_ids [B, S], or [B, S, R / 2] without them.
+ * A rotary embedding as ONNX's reference computes it: the first R values of each head rotate by the
+ * cached angle of the token's position; pairs are the two halves, or neighbours when interleaved.
+ * `input` is [B, H, S, D], or [B, S, H * D].
  */
-defineOnnxOp('RotaryEmbedding', (n) => {
-  const input = n.input(0);
+export function rotaryEmbedding(n: OnnxNode, input: SymbolicTensor, r: Rotary): SymbolicTensor {
   if (input.rank !== 3 && input.rank !== 4) n.fail(`the input must be [B, H, S, D] or [B, S, hidden], got rank ${input.rank}`);
-  const heads = n.attr.int('num_heads', 0);
   let x = input;
   if (input.rank === 3) {
-    const hidden = input.shape[2] ?? n.unsupported('a 3-D RotaryEmbedding input needs its hidden size known at import');
-    if (!(heads > 0 && hidden % heads === 0)) n.fail(`num_heads ${heads} does not divide the hidden size ${hidden}`);
-    x = reshapeKeeping(n, input, [0, 0, heads, hidden / heads]); // [B, S, H, D]
+    const hidden = input.shape[2] ?? n.unsupported('a 3-D rotary embedding input needs its hidden size known at import');
+    if (!(r.heads > 0 && hidden % r.heads === 0)) n.fail(`num_heads ${r.heads} does not divide the hidden size ${hidden}`);
+    x = reshapeKeeping(n, input, [0, 0, r.heads, hidden / r.heads]); // [B, S, H, D]
   }
-  const headSize = x.shape[3] ?? n.unsupported('RotaryEmbedding needs the head size known at import');
-  const rotated = n.attr.int('rotary_embedding_dim', 0) || headSize;
+  const headSize = x.shape[3] ?? n.unsupported('a rotary embedding needs the head size known at import');
+  const rotated = r.rotaryDim || headSize;
   if (rotated % 2 || rotated > headSize) n.fail(`rotary_embedding_dim ${rotated} must be even and at most the head size ${headSize}`);
   const half = rotated / 2;
-  const angles = (i: number): SymbolicTensor => {
-    const cache = n.has(3) ? n.op('gather', [n.input(i), n.input(3)], { axis: 0 }) : n.input(i); // [B, S, R / 2]
+  const angles = (cache: SymbolicTensor): SymbolicTensor => {
+    const perToken = r.positions ? n.op('gather', [cache, r.positions], { axis: 0 }) : cache; // [B, S, R / 2]
     // beside the heads axis: [B, 1, S, R / 2] for [B, H, S, D], [B, S, 1, R / 2] for [B, S, H, D]
-    return n.op('expandDims', [cache], { axis: input.rank === 4 ? 1 : 2 });
+    return n.op('expandDims', [perToken], { axis: input.rank === 4 ? 1 : 2 });
   };
-  const [cos, sin] = [angles(1), angles(2)];
-  const interleaved = n.attr.int('interleaved', 0) !== 0;
+  const [cos, sin] = [angles(r.cos), angles(r.sin)];
   const range = (count: number, from = 0, step = 1) => Array.from({ length: count }, (_, i) => from + i * step);
-  const x1 = lastAxisAt(n, x, interleaved ? range(half, 0, 2) : range(half));
-  const x2 = lastAxisAt(n, x, interleaved ? range(half, 1, 2) : range(half, half));
+  const x1 = lastAxisAt(n, x, r.interleaved ? range(half, 0, 2) : range(half));
+  const x2 = lastAxisAt(n, x, r.interleaved ? range(half, 1, 2) : range(half, half));
   const real = n.op('sub', [n.op('mul', [cos, x1]), n.op('mul', [sin, x2])]);
   const imag = n.op('add', [n.op('mul', [sin, x1]), n.op('mul', [cos, x2])]);
   const pairs = n.op('concat', [real, imag], { axis: x.rank - 1 });
   // interleaved: real and imaginary parts alternate again
-  let y = interleaved ? lastAxisAt(n, pairs, range(rotated).map((k) => (k % 2 ? half : 0) + (k >> 1))) : pairs;
+  let y = r.interleaved ? lastAxisAt(n, pairs, range(rotated).map((k) => (k % 2 ? half : 0) + (k >> 1))) : pairs;
   if (rotated < headSize) y = n.op('concat', [y, lastAxisAt(n, x, range(headSize - rotated, rotated))], { axis: x.rank - 1 });
-  return [input.rank === 3 ? reshapeKeeping(n, y, [0, 0, input.shape[2] as number]) : y];
-});
+  return input.rank === 3 ? reshapeKeeping(n, y, [0, 0, input.shape[2] as number]) : y;
+}
+
+// opset 23: (input, cos_cache, sin_cache, position_ids?)
+defineOnnxOp('RotaryEmbedding', (n) => [
+  rotaryEmbedding(n, n.input(0), {
+    cos: n.input(1),
+    sin: n.input(2),
+    positions: n.has(3) ? n.input(3) : undefined,
+    heads: n.attr.int('num_heads', 0),
+    rotaryDim: n.attr.int('rotary_embedding_dim', 0),
+    interleaved: n.attr.int('interleaved', 0) !== 0,
+  }),
+]);
 
 defineOnnxOp('LayerNormalization', (n) => {
   const inputs = [n.input(0), n.input(1), ...(n.has(2) ? [n.input(2)] : [])];
