@@ -42,10 +42,10 @@ defineOnnxOp('Attention', (n) => {
   if (qHeads % kvHeads) n.fail(`${qHeads} query heads are not a multiple of ${kvHeads} key/value heads`);
   const repeat = (t: SymbolicTensor) =>
     qHeads === kvHeads ? t : n.op('gather', [t, n.constant(tensor(Array.from({ length: qHeads }, (_, h) => Math.floor(h / (qHeads / kvHeads))), [qHeads], 'int32'))], { axis: 1 });
-  let scores = n.op('matmul', [n.op('mul', [q, root]), n.op('mul', [repeat(keys), root])], { transposeA: false, transposeB: true });
+  const scores = n.op('matmul', [n.op('mul', [q, root]), n.op('mul', [repeat(keys), root])], { transposeA: false, transposeB: true });
   const softcap = n.attr.float('softcap', 0);
-  if (softcap > 0) scores = n.op('mul', [n.op('tanh', [n.op('div', [scores, scalarOf(n, softcap, q.dtype)])]), scalarOf(n, softcap, q.dtype)]);
-  const capped = scores;
+  const capTo = (cap: SymbolicTensor) => n.op('mul', [n.op('tanh', [n.op('div', [scores, cap])]), cap]);
+  const capped = softcap > 0 ? capTo(scalarOf(n, softcap, q.dtype)) : scores;
   const zero = scalarOf(n, 0, q.dtype);
   const minusInf = scalarOf(n, -Infinity, q.dtype);
   let bias: SymbolicTensor | undefined;
@@ -79,6 +79,7 @@ defineOnnxOp('Attention', (n) => {
     const dv = y.shape[3] ?? n.unsupported('Attention needs the value head size known at import');
     y = withParams(n, 'onnx.Reshape', [n.op('transpose', [y], { perm: [0, 2, 1, 3] })], [int64Param(n, [0, 0, qHeads * dv])], { allowzero: false }).output(0);
   }
+  // the scores before the mask (softcapped: mode 0 too, as the reference gives them), after it, or the weights
   const mode = n.attr.int('qk_matmul_output_mode', 0);
   const qk = [capped, capped, biased, weights][mode] ?? n.fail(`qk_matmul_output_mode ${mode} is not 0, 1, 2 or 3`);
   return [y, keys, values, qk].slice(0, Math.max(1, n.outputCount));
