@@ -101,6 +101,7 @@ export function buildCorpus(): { name: string; bytes: Uint8Array }[] {
   corpus.push({ name: 'loop-if', bytes: exportOnnx(l, { outputs: ['looped'] }) });
   corpus.push({ name: 'transformer-opset23', bytes: transformerOpset23() });
   corpus.push({ name: 'contrib-llm', bytes: contribLlm() });
+  corpus.push({ name: 'contrib-mha', bytes: contribMultiHeadAttention() });
   if (fs.existsSync(DATA)) {
     const pick = ['node/test_conv_with_strides_padding', 'node/test_gather_0', 'node/test_slice', 'node/test_layer_normalization_4d_axis1_expanded',
       'node/test_resize_upsample_scales_cubic', 'node/test_gru_seq_length', 'node/test_nllloss_NCd1d2d3_sum_weight_high_ii_expanded',
@@ -158,6 +159,20 @@ function contribLlm(): Uint8Array {
   proto.opsetImport!.push({ domain: 'com.microsoft', version: 1 });
   const uint8 = (name: string, dims: number[], count: number): onnx.ITensorProto => ({ name, dims, dataType: 2, rawData: Uint8Array.from({ length: count }, (_, i) => (i * 37) % 256) });
   proto.graph!.initializer!.push(uint8('q', [8, 2, 8], 128), uint8('zp', [8], 8));
+  return encodeModel(proto);
+}
+
+/** onnxruntime's MultiHeadAttention as its transformer optimizer writes it: a bias, a key padding mask, a cache. */
+function contribMultiHeadAttention(): Uint8Array {
+  const proto = modelProto({
+    inputs: [{ name: 'x', shape: [2, 4, 12] }, { name: 'mask', elemType: 6, shape: [2, 7] }],
+    outputs: [{ name: 'y' }, { name: 'present_k' }],
+    initializers: { bias: wave([36], 8), pk: wave([2, 3, 3, 4], 9), pv: wave([2, 3, 3, 4], 10) },
+    nodes: [
+      { op: 'MultiHeadAttention', inputs: ['x', 'x', 'x', 'bias', 'mask', '', 'pk', 'pv'], outputs: ['y', 'present_k'], attrs: { num_heads: 3, unidirectional: 1 }, domain: 'com.microsoft' },
+    ],
+  });
+  proto.opsetImport!.push({ domain: 'com.microsoft', version: 1 });
   return encodeModel(proto);
 }
 

@@ -107,6 +107,53 @@ describe('com.microsoft contrib ops at import, against onnxruntime', () => {
     }
   });
 
+  describe('MultiHeadAttention', () => {
+    const [b, s, l, heads, d] = [2, 4, 6, 3, 12];
+    const q = values([b, s, d], 30);
+    const k = values([b, l, d], 31);
+    const v = values([b, l, 9], 32);
+    const mha = (inputs: ModelSpec['inputs'], names: string[], outputs: string[], attrs: Record<string, number | { f: number }>, init: Record<string, TensorValue> = {}): Spec => ({
+      inputs,
+      outputs: outputs.map((name) => ({ name })),
+      nodes: [node('MultiHeadAttention', names, outputs, { num_heads: heads, ...attrs })],
+      initializers: init,
+    });
+    const qkv: ModelSpec['inputs'] = [
+      { name: 'q', shape: [b, s, d] },
+      { name: 'k', shape: [b, l, d] },
+      { name: 'v', shape: [b, l, 9] },
+    ];
+
+    test('[B, S, D] inputs: plain, with a bias and a scale, with an attention bias', async () => {
+      await agree(mha(qkv, ['q', 'k', 'v'], ['y'], {}), { q, k, v });
+      await agree(mha(qkv, ['q', 'k', 'v', 'bias'], ['y'], { scale: { f: 0.2 } }, { bias: values([d + d + 9], 33) }), { q, k, v });
+      const withBias = [...qkv, { name: 'ab', shape: [1, heads, s, l] }];
+      await agree(mha(withBias, ['q', 'k', 'v', '', '', 'ab'], ['y'], {}), { q, k, v, ab: values([1, heads, s, l], 34) });
+    });
+
+    test('key padding masks: per key [B, T] and key counts [B]; unidirectional; a cache with present outputs', async () => {
+      const perKey = [...qkv, { name: 'mask', elemType: 6, shape: [b, l] }];
+      await agree(mha(perKey, ['q', 'k', 'v', '', 'mask'], ['y'], {}), { q, k, v, mask: tensor([1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 0, 0], [b, l], 'int32') });
+      const counts = [...qkv, { name: 'mask', elemType: 6, shape: [b] }];
+      await agree(mha(counts, ['q', 'k', 'v', '', 'mask'], ['y'], { mask_filter_value: { f: -1e4 } }), { q, k, v, mask: tensor([4, 6], [b], 'int32') });
+      const self = [{ name: 'q', shape: [b, s, d] }, { name: 'k', shape: [b, s, d] }, { name: 'v', shape: [b, s, d] }];
+      const selfFeeds = { q, k: values([b, s, d], 35), v: values([b, s, d], 36) };
+      await agree(mha(self, ['q', 'k', 'v'], ['y'], { unidirectional: 1 }), selfFeeds);
+      const cached = [...self, { name: 'pk', shape: [b, heads, 5, d / heads] }, { name: 'pv', shape: [b, heads, 5, d / heads] }];
+      const [, presentKey] = await agree(mha(cached, ['q', 'k', 'v', 'bias', '', '', 'pk', 'pv'], ['y', 'present_k', 'present_v'], { unidirectional: 1 }, { bias: values([3 * d], 37) }), {
+        ...selfFeeds,
+        pk: values([b, heads, 5, d / heads], 38),
+        pv: values([b, heads, 5, d / heads], 39),
+      });
+      expect(presentKey.shape).toEqual([b, heads, 5 + s, d / heads]);
+    });
+
+    test('keys and values already split into heads [B, N, L, H] (cross attention)', async () => {
+      const split = [{ name: 'q', shape: [b, s, d] }, { name: 'k', shape: [b, heads, l, d / heads] }, { name: 'v', shape: [b, heads, l, d / heads] }];
+      await agree(mha(split, ['q', 'k', 'v'], ['y'], {}), { q, k: values([b, heads, l, d / heads], 40), v: values([b, heads, l, d / heads], 41) });
+    });
+  });
+
   // (onnxruntime's cpu kernel unpacks 2 and 4 bits only)
   test('MatMulNBits: 2 and 4 bits, default, packed and float zero points, a last block past K, a bias', async () => {
     const [K, N, blockSize] = [40, 6, 16];

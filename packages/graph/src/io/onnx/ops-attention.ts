@@ -84,3 +84,67 @@ defineOnnxOp('Attention', (n) => {
   const qk = [capped, capped, biased, weights][mode] ?? n.fail(`qk_matmul_output_mode ${mode} is not 0, 1, 2 or 3`);
   return [y, keys, values, qk].slice(0, Math.max(1, n.outputCount));
 });
+
+/**
+ * onnxruntime's MultiHeadAttention (com.microsoft): softmax(Q K^T * scale + bias) V over num_heads
+ * heads of [B, S, D] queries, with keys and values [B, L, D] (plus `bias` [D + D + Dv] on the three,
+ * and past_key / past_value prepended) or already split into heads, [B, N, L, H]. The additive bias
+ * sums attention_bias, the key padding mask (per key [B, T], or each row's key count [B]: the rest
+ * get mask_filter_value) and, when unidirectional, mask_filter_value above the diagonal shifted by
+ * the cached length. Packed QKV or KV inputs and the shared-buffer cache inputs are not read.
+ */
+defineOnnxOp(
+  'MultiHeadAttention',
+  (n) => {
+    if (n.has(8) || n.has(9)) n.unsupported('past_sequence_length and cache_indirection (shared-buffer caches) are not supported');
+    const heads = n.attr.int('num_heads');
+    const query = n.input(0);
+    if (query.rank !== 3) n.unsupported(`a query of rank ${query.rank} (packed QKV) is not supported`);
+    if (!n.has(1) || !n.has(2)) n.unsupported('packed QKV (no key and value inputs) is not supported');
+    const [key, value] = [n.input(1), n.input(2)];
+    if (key.rank === 5) n.unsupported('packed KV is not supported');
+    const width = (t: SymbolicTensor, what: string) => t.shape[2] ?? n.unsupported(`MultiHeadAttention needs the ${what} width known at import`);
+    const [dq, dk, dv] = [width(query, 'query'), key.rank === 3 ? width(key, 'key') : 0, value.rank === 3 ? width(value, 'value') : 0];
+    // bias [D + D + Dv]: the query's, the key's and the value's, each added before the heads split
+    const biased = (t: SymbolicTensor, from: number, size: number) =>
+      n.has(3) ? n.op('add', [t, n.op('slice', [n.input(3)], { begin: [from], size: [size] })]) : t;
+    if (n.has(3) && key.rank !== 3) n.unsupported('a bias with keys and values already split into heads is not supported');
+    const q = headsFirst(n, biased(query, 0, dq), heads, 'query');
+    let k = key.rank === 3 ? headsFirst(n, biased(key, dq, dk), heads, 'key') : key;
+    let v = value.rank === 3 ? headsFirst(n, biased(value, dq + dk, dv), heads, 'value') : value;
+    if (n.has(6)) k = n.op('concat', [n.input(6), k], { axis: 2 });
+    if (n.has(7)) v = n.op('concat', [n.input(7), v], { axis: 2 });
+    const headSize = q.shape[3] as number;
+    const scale = n.attr.float('scale', 0) || 1 / Math.sqrt(headSize);
+    const scores = n.op('mul', [n.op('matmul', [q, k], { transposeA: false, transposeB: true }), scalarOf(n, scale, q.dtype)]);
+    const filter = scalarOf(n, n.attr.float('mask_filter_value', -10000), q.dtype);
+    const zero = scalarOf(n, 0, q.dtype);
+    const terms: SymbolicTensor[] = [];
+    if (n.has(5)) terms.push(n.input(5));
+    if (n.has(4)) {
+      const mask = n.input(4);
+      let keep: SymbolicTensor;
+      if (mask.rank === 2) {
+        keep = n.op('greater', [mask, scalarOf(n, 0, mask.dtype)]); // [B, T]
+      } else if (mask.rank === 1) {
+        // each row's key count: keys j < count kept
+        const total = k.shape[2] ?? n.unsupported('a key-count mask needs the key count known at import');
+        const positions = n.constant(tensor(Array.from({ length: total }, (_, j) => j), [1, total], mask.dtype));
+        keep = n.op('less', [positions, n.op('reshape', [mask], { shape: [-1, 1] })]);
+      } else return n.unsupported(`a key padding mask of rank ${mask.rank} is not supported`);
+      const keys = keep.shape[1] ?? n.unsupported('a key padding mask needs its key count known at import');
+      terms.push(n.op('reshape', [n.op('where', [keep, zero, filter])], { shape: [-1, 1, 1, keys] }));
+    }
+    if (n.attr.int('unidirectional', 0) === 1) {
+      const past = n.has(6) ? n.input(6).shape[2] ?? n.unsupported('a unidirectional mask after a cache of a length known only at run time') : 0;
+      const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [int64Param(n, [past])], { upper: false }).output(0);
+      terms.push(n.op('where', [n.op('greater', [allowed, zero]), zero, filter]));
+    }
+    const total = terms.reduce((sum, t) => n.op('add', [sum, t]), scores);
+    const y = n.op('matmul', [n.op('softmax', [total], { axis: -1 }), v], { transposeA: false, transposeB: false });
+    const dvHead = y.shape[3] ?? n.unsupported('MultiHeadAttention needs the value head size known at import');
+    const out = withParams(n, 'onnx.Reshape', [n.op('transpose', [y], { perm: [0, 2, 1, 3] })], [int64Param(n, [0, 0, heads * dvHead])], { allowzero: false }).output(0);
+    return [out, k, v].slice(0, Math.max(1, n.outputCount));
+  },
+  'com.microsoft',
+);

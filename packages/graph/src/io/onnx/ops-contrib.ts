@@ -9,7 +9,7 @@ import { rotaryEmbedding } from './ops-nn';
  * onnxruntime's contrib ops (domain com.microsoft, and SimplifiedLayerNormalization, which it
  * registers in the default domain) that its transformer optimizer and its 4-bit LLM exports write:
  * FusedMatMul, the Gelu forms, the skip layer norms, RotaryEmbedding and MatMulNBits, composed from
- * graphc ops.
+ * graphc ops (MultiHeadAttention lives with Attention, in ops-attention.ts).
  */
 const MS = 'com.microsoft';
 
