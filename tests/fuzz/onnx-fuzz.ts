@@ -162,14 +162,15 @@ function contribLlm(): Uint8Array {
   return encodeModel(proto);
 }
 
-/** onnxruntime's MultiHeadAttention as its transformer optimizer writes it: a bias, a key padding mask, a cache. */
+/** onnxruntime's attention ops as its transformer optimizer writes them: MultiHeadAttention (a bias, a key padding mask, a cache) and a BERT-style Attention. */
 function contribMultiHeadAttention(): Uint8Array {
   const proto = modelProto({
-    inputs: [{ name: 'x', shape: [2, 4, 12] }, { name: 'mask', elemType: 6, shape: [2, 7] }],
-    outputs: [{ name: 'y' }, { name: 'present_k' }],
-    initializers: { bias: wave([36], 8), pk: wave([2, 3, 3, 4], 9), pv: wave([2, 3, 3, 4], 10) },
+    inputs: [{ name: 'x', shape: [2, 4, 12] }, { name: 'mask', elemType: 6, shape: [2, 7] }, { name: 'lengths', elemType: 6, shape: [2] }],
+    outputs: [{ name: 'y' }, { name: 'present_k' }, { name: 'z' }],
+    initializers: { bias: wave([36], 8), pk: wave([2, 3, 3, 4], 9), pv: wave([2, 3, 3, 4], 10), w: wave([12, 36], 11) },
     nodes: [
       { op: 'MultiHeadAttention', inputs: ['x', 'x', 'x', 'bias', 'mask', '', 'pk', 'pv'], outputs: ['y', 'present_k'], attrs: { num_heads: 3, unidirectional: 1 }, domain: 'com.microsoft' },
+      { op: 'Attention', inputs: ['y', 'w', 'bias', 'lengths'], outputs: ['z'], attrs: { num_heads: 3 }, domain: 'com.microsoft' },
     ],
   });
   proto.opsetImport!.push({ domain: 'com.microsoft', version: 1 });

@@ -2,9 +2,9 @@
  * onnxruntime's contrib ops (com.microsoft) that its transformer optimizer and its 4-bit LLM exports
  * write, at import, each against onnxruntime itself running the same model.
  */
-import { TensorValue, onnx, tensor } from 'graphc';
+import { TensorValue, importOnnx, onnx, tensor } from 'graphc';
 import { ModelSpec } from './onnx-builder';
-import { OrtSpec, agreeWithOrt, seededBytes as bytes, seededValues as values } from './ort-agree';
+import { OrtSpec, agreeWithOrt, ortSpecBytes, seededBytes as bytes, seededValues as values } from './ort-agree';
 
 const MS = 'com.microsoft';
 
@@ -151,6 +151,42 @@ describe('com.microsoft contrib ops at import, against onnxruntime', () => {
     test('keys and values already split into heads [B, N, L, H] (cross attention)', async () => {
       const split = [{ name: 'q', shape: [b, s, d] }, { name: 'k', shape: [b, heads, l, d / heads] }, { name: 'v', shape: [b, heads, l, d / heads] }];
       await agree(mha(split, ['q', 'k', 'v'], ['y'], {}), { q, k: values([b, heads, l, d / heads], 40), v: values([b, heads, l, d / heads], 41) });
+    });
+  });
+
+  describe('Attention (contrib)', () => {
+    const [b, s, hidden, heads] = [2, 5, 12, 3];
+    const x = values([b, s, hidden], 50);
+    const weights = values([hidden, 3 * hidden], 51);
+    const bias = values([3 * hidden], 52);
+    const attention = (inputs: ModelSpec['inputs'], names: string[], outputs: string[], attrs: Record<string, number | number[]>, init: Record<string, TensorValue>): Spec => ({
+      inputs,
+      outputs: outputs.map((name) => ({ name })),
+      nodes: [node('Attention', names, outputs, { num_heads: heads, ...attrs })],
+      initializers: init,
+    });
+    const input = [{ name: 'x', shape: [b, s, hidden] }];
+
+    test('BERT-style: one projection, masks per key, per query and key, and by count', async () => {
+      await agree(attention(input, ['x', 'w', 'bias'], ['y'], {}, { w: weights, bias }), { x });
+      const perKey = tensor([1, 1, 1, 0, 0, 1, 1, 1, 1, 1], [b, s], 'int32');
+      await agree(attention([...input, { name: 'mask', elemType: 6, shape: [b, s] }], ['x', 'w', 'bias', 'mask'], ['y'], {}, { w: weights, bias }), { x, mask: perKey });
+      const perQuery = tensor(Array.from({ length: b * s * s }, (_, i) => ((i * 7) % 4 ? 1 : 0)), [b, s, s], 'int32');
+      await agree(attention([...input, { name: 'mask', elemType: 6, shape: [b, s, s] }], ['x', 'w', 'bias', 'mask'], ['y'], {}, { w: weights, bias }), { x, mask: perQuery });
+      await agree(attention([...input, { name: 'mask', elemType: 6, shape: [b] }], ['x', 'w', 'bias', 'mask'], ['y'], {}, { w: weights, bias }), { x, mask: tensor([3, 5], [b], 'int32') });
+      const endsAndStarts = attention([...input, { name: 'mask', elemType: 6, shape: [2 * b] }], ['x', 'w', 'bias', 'mask'], ['y'], {}, { w: weights, bias });
+      expect(() => importOnnx(ortSpecBytes({ ...endsAndStarts, domains: [MS] }))).toThrow(/key ends and starts/);
+    });
+
+    test('GPT-2-style: unidirectional with a past, and the present; unequal value size', async () => {
+      const past = values([2, b, heads, 4, hidden / heads], 53);
+      const [, present] = await agree(
+        attention([...input, { name: 'past', shape: [2, b, heads, 4, hidden / heads] }], ['x', 'w', 'bias', '', 'past'], ['y', 'present'], { unidirectional: 1 }, { w: weights, bias }),
+        { x, past },
+      );
+      expect(present.shape).toEqual([2, b, heads, 4 + s, hidden / heads]);
+      const narrowV = values([hidden, hidden + hidden + 6], 54);
+      await agree(attention(input, ['x', 'w', 'bias'], ['y'], { qkv_hidden_sizes: [hidden, hidden, 6] }, { w: narrowV, bias: values([2 * hidden + 6], 55) }), { x });
     });
   });
 

@@ -85,13 +85,71 @@ defineOnnxOp('Attention', (n) => {
   return [y, keys, values, qk].slice(0, Math.max(1, n.outputCount));
 });
 
+/** What onnxruntime's MultiHeadAttention and contrib Attention share once the heads are split. */
+interface ContribAttention {
+  /** [B, N, S, H], [B, N, T, H] (the cache prepended) and [B, N, T, Hv]. */
+  q: SymbolicTensor;
+  k: SymbolicTensor;
+  v: SymbolicTensor;
+  heads: number;
+  /** Cached keys before this call's (T - S), for the unidirectional mask. */
+  past: number;
+  /** 0: 1 / sqrt(H). */
+  scale: number;
+  filterValue: number;
+  unidirectional: boolean;
+  attentionBias?: SymbolicTensor;
+  /** Kept keys: 1 / 0 per key [B, T] or per query and key [B, S, T], or each row's key count [B]. */
+  keyMask?: SymbolicTensor;
+}
+
 /**
- * onnxruntime's MultiHeadAttention (com.microsoft): softmax(Q K^T * scale + bias) V over num_heads
- * heads of [B, S, D] queries, with keys and values [B, L, D] (plus `bias` [D + D + Dv] on the three,
- * and past_key / past_value prepended) or already split into heads, [B, N, L, H]. The additive bias
- * sums attention_bias, the key padding mask (per key [B, T], or each row's key count [B]: the rest
- * get mask_filter_value) and, when unidirectional, mask_filter_value above the diagonal shifted by
- * the cached length. Packed QKV or KV inputs and the shared-buffer cache inputs are not read.
+ * softmax(Q K^T * scale + bias) V, then [B, S, N * Hv]. The bias sums the attention bias, filterValue
+ * where the key mask drops a key, and filterValue above the diagonal (shifted by the cached length)
+ * when unidirectional: onnxruntime adds mask_filter_value, not -inf.
+ */
+function contribAttention(n: OnnxNode, a: ContribAttention): SymbolicTensor {
+  const headSize = a.q.shape[3] ?? n.unsupported('attention needs the head size known at import');
+  const scores = n.op('mul', [n.op('matmul', [a.q, a.k], { transposeA: false, transposeB: true }), scalarOf(n, a.scale || 1 / Math.sqrt(headSize), a.q.dtype)]);
+  const filter = scalarOf(n, a.filterValue, a.q.dtype);
+  const zero = scalarOf(n, 0, a.q.dtype);
+  const terms: SymbolicTensor[] = a.attentionBias ? [a.attentionBias] : [];
+  if (a.keyMask) {
+    const mask = a.keyMask;
+    const total = a.k.shape[2] ?? n.unsupported('a key mask needs the key count known at import');
+    let keep: SymbolicTensor;
+    if (mask.rank === 1) {
+      if (mask.shape[0] !== null && a.q.shape[0] !== null && mask.shape[0] !== a.q.shape[0]) n.unsupported('a mask of key ends and starts ([2B]) is not supported');
+      // each row's key count: keys j < count kept
+      const positions = n.constant(tensor(Array.from({ length: total }, (_, j) => j), [1, total], mask.dtype));
+      keep = n.op('less', [positions, n.op('reshape', [mask], { shape: [-1, 1] })]);
+    } else if (mask.rank === 2 || mask.rank === 3) keep = n.op('greater', [mask, scalarOf(n, 0, mask.dtype)]);
+    else return n.unsupported(`a key mask of rank ${mask.rank} is not supported`);
+    // [B, 1, 1, T] or [B, 1, S, T] beside the heads
+    const additive = n.op('where', [keep, zero, filter]);
+    terms.push(n.op('expandDims', [keep.rank === 2 ? n.op('expandDims', [additive], { axis: 1 }) : additive], { axis: 1 }));
+  }
+  if (a.unidirectional) {
+    const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [int64Param(n, [a.past])], { upper: false }).output(0);
+    terms.push(n.op('where', [n.op('greater', [allowed, zero]), zero, filter]));
+  }
+  const biased = terms.reduce((sum, t) => n.op('add', [sum, t]), scores);
+  const y = n.op('matmul', [n.op('softmax', [biased], { axis: -1 }), a.v], { transposeA: false, transposeB: false });
+  const valueHead = y.shape[3] ?? n.unsupported('attention needs the value head size known at import');
+  return withParams(n, 'onnx.Reshape', [n.op('transpose', [y], { perm: [0, 2, 1, 3] })], [int64Param(n, [0, 0, a.heads * valueHead])], { allowzero: false }).output(0);
+}
+
+/** A cache's length along axis 2, which a unidirectional mask needs at import. */
+function cachedLength(n: OnnxNode, past: SymbolicTensor | undefined, axis: number): number {
+  if (!past) return 0;
+  return past.shape[axis] ?? n.unsupported('a unidirectional mask after a cache of a length known only at run time');
+}
+
+/**
+ * onnxruntime's MultiHeadAttention (com.microsoft): [B, S, D] queries over num_heads heads, keys and
+ * values [B, L, D] (plus `bias` [D + D + Dv] on the three, and past_key / past_value prepended) or
+ * already split into heads, [B, N, L, H]; the key padding mask is per key [B, T] or each row's key
+ * count [B]. Packed QKV or KV inputs and the shared-buffer cache inputs are not read.
  */
 defineOnnxOp(
   'MultiHeadAttention',
@@ -103,48 +161,74 @@ defineOnnxOp(
     if (!n.has(1) || !n.has(2)) n.unsupported('packed QKV (no key and value inputs) is not supported');
     const [key, value] = [n.input(1), n.input(2)];
     if (key.rank === 5) n.unsupported('packed KV is not supported');
+    if (n.has(3) && key.rank !== 3) n.unsupported('a bias with keys and values already split into heads is not supported');
     const width = (t: SymbolicTensor, what: string) => t.shape[2] ?? n.unsupported(`MultiHeadAttention needs the ${what} width known at import`);
     const [dq, dk, dv] = [width(query, 'query'), key.rank === 3 ? width(key, 'key') : 0, value.rank === 3 ? width(value, 'value') : 0];
     // bias [D + D + Dv]: the query's, the key's and the value's, each added before the heads split
     const biased = (t: SymbolicTensor, from: number, size: number) =>
       n.has(3) ? n.op('add', [t, n.op('slice', [n.input(3)], { begin: [from], size: [size] })]) : t;
-    if (n.has(3) && key.rank !== 3) n.unsupported('a bias with keys and values already split into heads is not supported');
     const q = headsFirst(n, biased(query, 0, dq), heads, 'query');
     let k = key.rank === 3 ? headsFirst(n, biased(key, dq, dk), heads, 'key') : key;
     let v = value.rank === 3 ? headsFirst(n, biased(value, dq + dk, dv), heads, 'value') : value;
     if (n.has(6)) k = n.op('concat', [n.input(6), k], { axis: 2 });
     if (n.has(7)) v = n.op('concat', [n.input(7), v], { axis: 2 });
-    const headSize = q.shape[3] as number;
-    const scale = n.attr.float('scale', 0) || 1 / Math.sqrt(headSize);
-    const scores = n.op('mul', [n.op('matmul', [q, k], { transposeA: false, transposeB: true }), scalarOf(n, scale, q.dtype)]);
-    const filter = scalarOf(n, n.attr.float('mask_filter_value', -10000), q.dtype);
-    const zero = scalarOf(n, 0, q.dtype);
-    const terms: SymbolicTensor[] = [];
-    if (n.has(5)) terms.push(n.input(5));
-    if (n.has(4)) {
-      const mask = n.input(4);
-      let keep: SymbolicTensor;
-      if (mask.rank === 2) {
-        keep = n.op('greater', [mask, scalarOf(n, 0, mask.dtype)]); // [B, T]
-      } else if (mask.rank === 1) {
-        // each row's key count: keys j < count kept
-        const total = k.shape[2] ?? n.unsupported('a key-count mask needs the key count known at import');
-        const positions = n.constant(tensor(Array.from({ length: total }, (_, j) => j), [1, total], mask.dtype));
-        keep = n.op('less', [positions, n.op('reshape', [mask], { shape: [-1, 1] })]);
-      } else return n.unsupported(`a key padding mask of rank ${mask.rank} is not supported`);
-      const keys = keep.shape[1] ?? n.unsupported('a key padding mask needs its key count known at import');
-      terms.push(n.op('reshape', [n.op('where', [keep, zero, filter])], { shape: [-1, 1, 1, keys] }));
+    const y = contribAttention(n, {
+      q,
+      k,
+      v,
+      heads,
+      past: cachedLength(n, n.has(6) ? n.input(6) : undefined, 2),
+      scale: n.attr.float('scale', 0),
+      filterValue: n.attr.float('mask_filter_value', -10000),
+      unidirectional: n.attr.int('unidirectional', 0) === 1,
+      attentionBias: n.has(5) ? n.input(5) : undefined,
+      keyMask: n.has(4) ? n.input(4) : undefined,
+    });
+    return [y, k, v].slice(0, Math.max(1, n.outputCount));
+  },
+  'com.microsoft',
+);
+
+/**
+ * onnxruntime's contrib Attention (com.microsoft), as its BERT and GPT-2 optimizations write it:
+ * Q, K and V from one product, x W + bias ([hidden, q + k + v hidden], split by qkv_hidden_sizes or
+ * in thirds), over num_heads heads; mask_index per key [B, T], per query and key [B, S, T], or each
+ * row's key count [B]; `past` [2, B, N, P, H] holding the cached keys and values, and `present` the
+ * same with this call's appended.
+ */
+defineOnnxOp(
+  'Attention',
+  (n) => {
+    if (n.has(6) || n.attr.int('past_present_share_buffer', 0) || n.attr.int('do_rotary', 0)) n.unsupported('shared-buffer caches and do_rotary are not supported');
+    const x = n.input(0);
+    const heads = n.attr.int('num_heads');
+    const projected = n.has(2) ? n.op('add', [n.op('matmul', [x, n.input(1)], { transposeA: false, transposeB: false }), n.input(2)]) : n.op('matmul', [x, n.input(1)], { transposeA: false, transposeB: false });
+    const total = projected.shape[2] ?? n.unsupported('Attention needs the weights known in size at import');
+    const sizes = n.attr.ints('qkv_hidden_sizes', [total / 3, total / 3, total / 3]);
+    if (sizes.length !== 3 || sizes[0] + sizes[1] + sizes[2] !== total || sizes[0] !== sizes[1]) n.fail(`qkv_hidden_sizes [${sizes.join(', ')}] do not split ${total} columns into Q, K and V with Q and K alike`);
+    const part = (from: number, size: number, what: string) => headsFirst(n, n.op('slice', [projected], { begin: [0, 0, from], size: [-1, -1, size] }), heads, what);
+    let k = part(sizes[0], sizes[1], 'K');
+    let v = part(sizes[0] + sizes[1], sizes[2], 'V');
+    const past = n.has(4) ? n.input(4) : undefined;
+    if (past) {
+      const half = (i: number) => n.op('squeeze', [n.op('slice', [past], { begin: [i, 0, 0, 0, 0], size: [1, -1, -1, -1, -1] })], { axes: [0] });
+      k = n.op('concat', [half(0), k], { axis: 2 });
+      v = n.op('concat', [half(1), v], { axis: 2 });
     }
-    if (n.attr.int('unidirectional', 0) === 1) {
-      const past = n.has(6) ? n.input(6).shape[2] ?? n.unsupported('a unidirectional mask after a cache of a length known only at run time') : 0;
-      const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [int64Param(n, [past])], { upper: false }).output(0);
-      terms.push(n.op('where', [n.op('greater', [allowed, zero]), zero, filter]));
-    }
-    const total = terms.reduce((sum, t) => n.op('add', [sum, t]), scores);
-    const y = n.op('matmul', [n.op('softmax', [total], { axis: -1 }), v], { transposeA: false, transposeB: false });
-    const dvHead = y.shape[3] ?? n.unsupported('MultiHeadAttention needs the value head size known at import');
-    const out = withParams(n, 'onnx.Reshape', [n.op('transpose', [y], { perm: [0, 2, 1, 3] })], [int64Param(n, [0, 0, heads * dvHead])], { allowzero: false }).output(0);
-    return [out, k, v].slice(0, Math.max(1, n.outputCount));
+    const y = contribAttention(n, {
+      q: part(0, sizes[0], 'Q'),
+      k,
+      v,
+      heads,
+      past: cachedLength(n, past, 3),
+      scale: n.attr.float('scale', 0),
+      filterValue: n.attr.float('mask_filter_value', -10000),
+      unidirectional: n.attr.int('unidirectional', 0) === 1,
+      attentionBias: n.has(5) ? n.input(5) : undefined,
+      keyMask: n.has(3) ? n.input(3) : undefined,
+    });
+    const present = () => n.op('concat', [n.op('expandDims', [k], { axis: 0 }), n.op('expandDims', [v], { axis: 0 })], { axis: 0 });
+    return n.outputCount > 1 ? [y, present()] : [y];
   },
   'com.microsoft',
 );
