@@ -107,6 +107,33 @@ describe('com.microsoft contrib ops at import, against onnxruntime', () => {
     }
   });
 
+  test('EmbedLayerNormalization: word, position and segment embeddings, given positions, the mask index and the sum', async () => {
+    const [b, s, hidden] = [2, 5, 8];
+    const ids = tensor([3, 1, 4, 1, 5, 9, 2, 6, 5, 3], [b, s], 'int32');
+    const segments = tensor([0, 0, 0, 1, 1, 0, 1, 1, 1, 1], [b, s], 'int32');
+    const mask = tensor([1, 1, 1, 1, 0, 1, 1, 0, 0, 0], [b, s], 'int32');
+    const tables = { word: values([10, hidden], 60), position: values([7, hidden], 61), segment: values([2, hidden], 62), gamma: values([hidden], 63), beta: values([hidden], 64) };
+    const ints = (name: string) => ({ name, elemType: 6, shape: [b, s] });
+    await agree(
+      {
+        inputs: [ints('ids'), ints('segments'), ints('mask')],
+        outputs: [{ name: 'y' }, { name: 'mask_index', elemType: 6 }, { name: 'sum' }],
+        nodes: [node('EmbedLayerNormalization', ['ids', 'segments', 'word', 'position', 'segment', 'gamma', 'beta', 'mask'], ['y', 'mask_index', 'sum'], { epsilon: { f: 1e-5 } })],
+        initializers: tables,
+      },
+      { ids, segments, mask },
+    );
+    await agree(
+      {
+        inputs: [ints('ids'), ints('positions')],
+        outputs: [{ name: 'y' }, { name: 'mask_index', elemType: 6 }],
+        nodes: [node('EmbedLayerNormalization', ['ids', '', 'word', 'position', '', 'gamma', 'beta', '', 'positions'], ['y', 'mask_index'])],
+        initializers: tables,
+      },
+      { ids, positions: tensor([6, 5, 4, 3, 2, 0, 0, 1, 1, 2], [b, s], 'int32') },
+    );
+  });
+
   describe('MultiHeadAttention', () => {
     const [b, s, l, heads, d] = [2, 4, 6, 3, 12];
     const q = values([b, s, d], 30);

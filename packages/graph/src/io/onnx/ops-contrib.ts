@@ -8,7 +8,7 @@ import { rotaryEmbedding } from './ops-nn';
 /**
  * onnxruntime's contrib ops (domain com.microsoft, and SimplifiedLayerNormalization, which it
  * registers in the default domain) that its transformer optimizer and its 4-bit LLM exports write:
- * FusedMatMul, the Gelu forms, the skip layer norms, RotaryEmbedding and MatMulNBits, composed from
+ * FusedMatMul, the Gelu forms, the embedding and skip layer norms, RotaryEmbedding and MatMulNBits, composed from
  * graphc ops (MultiHeadAttention lives with Attention, in ops-attention.ts).
  */
 const MS = 'com.microsoft';
@@ -66,6 +66,27 @@ function skipNormalization(rms: boolean) {
 }
 defineOnnxOp('SkipLayerNormalization', skipNormalization(false), MS);
 defineOnnxOp('SkipSimplifiedLayerNormalization', skipNormalization(true), MS);
+
+/**
+ * EmbedLayerNormalization, BERT's embedding block: word, position (0 .. S - 1 unless position_ids
+ * says) and segment embeddings summed, then a layer norm. Outputs: output, mask_index (each row's
+ * mask sum, int32), embedding_sum (before the norm).
+ */
+defineOnnxOp(
+  'EmbedLayerNormalization',
+  (n) => {
+    const ids = n.input(0);
+    const seq = ids.shape[1] ?? n.unsupported('EmbedLayerNormalization needs the sequence length known at import');
+    const positions = n.has(8) ? n.input(8) : n.constant(tensor(Array.from({ length: seq }, (_, i) => i), [1, seq], 'int32'));
+    const lookup = (table: number, at: SymbolicTensor) => n.op('gather', [n.input(table), at], { axis: 0 });
+    let sum = n.op('add', [lookup(2, ids), lookup(3, positions)]);
+    if (n.has(1) && n.has(4)) sum = n.op('add', [sum, lookup(4, n.input(1))]);
+    const [y] = normalizeLast(n, sum, n.attr.float('epsilon', 1e-12), false, n.input(5), n.input(6));
+    const maskIndex = n.has(7) ? castTo(n, n.op('reduceSum', [n.input(7)], { axes: [1], keepDims: false }), 'int32') : n.op('zerosLike', [n.op('reduceSum', [castTo(n, ids, 'int32')], { axes: [1], keepDims: false })]);
+    return [y, maskIndex, sum].slice(0, Math.max(1, n.outputCount));
+  },
+  MS,
+);
 
 // RMS normalization over the axes from `axis` on (outputs Y, inv_std_var)
 defineOnnxOp('SimplifiedLayerNormalization', (n) => {
