@@ -217,6 +217,51 @@ describe('com.microsoft contrib ops at import, against onnxruntime', () => {
     });
   });
 
+  test('a BERT layer as the onnxruntime optimizer fuses it: embeddings, attention by the mask index, skip layer norms, FastGelu', async () => {
+    const [b, s, hidden, heads, ffn] = [2, 6, 16, 4, 32];
+    const ints = (name: string) => ({ name, elemType: 6, shape: [b, s] });
+    await agree(
+      {
+        inputs: [ints('ids'), ints('segments'), ints('mask')],
+        outputs: [{ name: 'y' }],
+        nodes: [
+          node('EmbedLayerNormalization', ['ids', 'segments', 'word', 'position', 'segment', 'g0', 'b0', 'mask'], ['e', 'mask_index']),
+          node('Attention', ['e', 'qkv', 'qkv_bias', 'mask_index'], ['a'], { num_heads: heads }),
+          { op: 'MatMul', inputs: ['a', 'wo'], outputs: ['o'] },
+          node('SkipLayerNormalization', ['o', 'e', 'g1', 'b1', 'bo'], ['n1']),
+          { op: 'MatMul', inputs: ['n1', 'w1'], outputs: ['h'] },
+          node('FastGelu', ['h', 'b2'], ['f']),
+          { op: 'MatMul', inputs: ['f', 'w2'], outputs: ['f2'] },
+          node('SkipLayerNormalization', ['f2', 'n1', 'g3', 'b3', 'b4'], ['y']),
+        ],
+        initializers: {
+          word: values([20, hidden], 70),
+          position: values([s, hidden], 71),
+          segment: values([2, hidden], 72),
+          g0: values([hidden], 73),
+          b0: values([hidden], 74),
+          qkv: tensor(Array.from(values([hidden, 3 * hidden], 75).data, (v) => v / 4), [hidden, 3 * hidden]),
+          qkv_bias: values([3 * hidden], 76),
+          wo: tensor(Array.from(values([hidden, hidden], 77).data, (v) => v / 4), [hidden, hidden]),
+          g1: values([hidden], 78),
+          b1: values([hidden], 79),
+          bo: values([hidden], 80),
+          w1: tensor(Array.from(values([hidden, ffn], 81).data, (v) => v / 4), [hidden, ffn]),
+          b2: values([ffn], 82),
+          w2: tensor(Array.from(values([ffn, hidden], 83).data, (v) => v / 6), [ffn, hidden]),
+          g3: values([hidden], 84),
+          b3: values([hidden], 85),
+          b4: values([hidden], 86),
+        },
+      },
+      {
+        ids: tensor(Array.from({ length: b * s }, (_, i) => (i * 7) % 20), [b, s], 'int32'),
+        segments: tensor(Array.from({ length: b * s }, (_, i) => (i % s >= 3 ? 1 : 0)), [b, s], 'int32'),
+        mask: tensor([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], [b, s], 'int32'),
+      },
+    );
+  });
+
   // (onnxruntime's cpu kernel unpacks 2 and 4 bits only)
   test('MatMulNBits: 2 and 4 bits, default, packed and float zero points, a last block past K, a bias', async () => {
     const [K, N, blockSize] = [40, 6, 16];
