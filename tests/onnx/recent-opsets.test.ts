@@ -212,12 +212,16 @@ describe('ONNX opsets 18 to 25 at import, against onnxruntime', () => {
     });
   });
 
-  test('opsets 22 and 25 (types only) read as before; later opsets are refused naming the range', async () => {
+  test('opsets 22 and 25 (types only) read as before; later opsets, and the narrow types, are refused by name', async () => {
     const x = values([1, 3, 6, 6], 14);
     const w = values([4, 3, 3, 3], 15);
     await agree(single('Conv', 22, [{ name: 'x', shape: [1, 3, 6, 6] }], { pads: [1, 1, 1, 1] }, { w }), { x });
     await agree(single('Conv', 25, [{ name: 'x', shape: [1, 3, 6, 6] }], { strides: [2, 2] }, { w }), { x });
     expect(() => importOnnx(bytesOf(single('Relu', 26, [{ name: 'x', shape: [2] }])))).toThrow(UnsupportedOpError);
     expect(() => importOnnx(bytesOf(single('Relu', 26, [{ name: 'x', shape: [2] }])))).toThrow(/opset 26; graphc reads opsets 1 to 25/);
+    // the narrow types those opsets added are refused by name
+    for (const [elemType, name] of [[17, 'FLOAT8E4M3FN'], [22, 'INT4'], [23, 'FLOAT4E2M1'], [26, 'INT2']] as const) {
+      expect(() => importOnnx(bytesOf(single('Identity', 25, [{ name: 'x', elemType, shape: [2] }])))).toThrow(new RegExp(`input 'x': ONNX element type ${name} is not supported`));
+    }
   });
 });
