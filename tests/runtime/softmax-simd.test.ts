@@ -42,6 +42,20 @@ function rowStats(data: Float32Array, len: number) {
 }
 
 describe('softmax on WebAssembly SIMD', () => {
+  test('probabilities below the normal range are 0, never subnormal (a masked attention row)', async () => {
+    // half of each row at the maximum (so 1 / sum is 1/32: a clamped e^x of 2^-126 would scale into
+    // a subnormal), the rest 80 to 110 below it (e^x from about 1e-35 down into subnormals) or
+    // -10000 (a mask's filter value): 0 either way
+    const len = 64;
+    const data = Float32Array.from({ length: 32 * len }, (_, i) => (i % 2 === 0 ? 0 : i % 3 === 0 ? -10000 : -80 - ((i * 7) % 31)));
+    const { simd, js } = await both([32, len], data, false);
+    const FLOAT32_MIN_NORMAL = 2 ** -126;
+    expect(Array.from(js).some((v) => v > 0 && v < FLOAT32_MIN_NORMAL)).toBe(true); // the exact kernel's subnormals
+    expect(Array.from(simd).filter((v) => v !== 0 && Math.abs(v) < FLOAT32_MIN_NORMAL)).toEqual([]);
+    // (e^x below -87.34 is 2^-126 here, plus the polynomial's few ulps: 1.2e-38 absolute, as documented)
+    for (let i = 0; i < simd.length; i++) expect(Math.abs(simd[i] - js[i])).toBeLessThanOrEqual(Math.max(1.2e-38, 4e-7 * js[i]));
+  });
+
   test.each([
     [64, 1000, 5],
     [300, 12, 40],

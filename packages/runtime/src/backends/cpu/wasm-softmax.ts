@@ -8,8 +8,9 @@ import { Code, FunctionWriter, expNonPositive, f32x4, f64LaneSum, mul, promoteHi
  * comparisons skip it), then e^(x - max) with wasm-vector-math's polynomial (within a few float32
  * ulps of Math.exp) summed in float64, then each value scaled by 1 / sum, or shifted by
  * max + log(sum) (one Math.log per row, in JavaScript). The JavaScript kernel computes each e^x in
- * double: results agree within a few float32 ulps (1e-38 absolute where e^x leaves float32's normal
- * range), and NaN and infinities give what they give there (a row holding NaN or +Infinity is NaN).
+ * double: results agree within a few float32 ulps (1.2e-38 absolute where a probability leaves
+ * float32's normal range: it is 0 here, never subnormal), and NaN and infinities give what they give
+ * there (a row holding NaN or +Infinity is NaN).
  * `node bench/kernels.js --only softmax`: [8, 4, 128, 128] ran 11.4 ms in JavaScript (22bb504), 3.1
  * ms here (e5ad821).
  */
@@ -23,6 +24,21 @@ const shuffle = (v: Code, bytes: number[]): Code => [...v, ...v, ...simd(simdOp.
 /** b > a ? b : a, a NaN b skipped as the JavaScript kernel's comparisons skip it (its e^x makes the row NaN). */
 const pmax = (a: Code, b: Code): Code => [...a, ...b, ...simd(simdOp.f32x4Pmax)];
 const addF64 = (a: Code, b: Code): Code => [...a, ...b, ...simd(simdOp.f64x2Add)];
+
+/** The smallest normal float32 (2^-126). */
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * e * factor, 0 where that is below float32's normal range. A probability there is 0 to within
+ * 1.2e-38, and a subnormal one would slow every product that reads it: x86 cores take a microcode
+ * assist per subnormal operand, and WebAssembly cannot turn them off (a masked attention's weights
+ * times V ran 30x slower, 64 against 2 ms, with the masked keys' weights subnormal).
+ */
+function scaleFlushed(w: FunctionWriter, e: Code, factor: Code): Code {
+  const v = w.keep(mul(e, factor));
+  const subnormal = [...v, ...f32x4(FLOAT32_MIN_NORMAL), ...simd(simdOp.f32x4Lt)];
+  return [...f32x4(0), ...v, ...subnormal, ...simd(simdOp.v128Bitselect)];
+}
 
 /**
  * `rowStats(x, e, rows, rowBytes, stats)`: for each row of `rowBytes` at x, its maximum (float32)
@@ -64,17 +80,17 @@ function softmaxModule(): Uint8Array<ArrayBuffer> {
     stats.emit(get(STATS), get(M), [...simd(simdOp.f32x4ExtractLane), 0, op.f64PromoteF32, op.f64Store, 3, 8]);
   });
 
-  const perRow = (combine: (x: Code, factor: Code) => Code): number[] => {
+  const perRow = (combine: (w: FunctionWriter, x: Code, factor: Code) => Code): number[] => {
     const w = new FunctionWriter(5, 1);
     return rowFunction(w, FLOAT, () => {
       const factor = w.keep([...get(STATS), ...simdMem(simdOp.v128Load32Splat, 2)]);
-      w.overVectors(OFF, get(ROW_BYTES), () => w.emit([...get(E), ...get(OFF), op.i32Add], combine(load(X), factor), simdMem(simdOp.v128Store, 2)));
+      w.overVectors(OFF, get(ROW_BYTES), () => w.emit([...get(E), ...get(OFF), op.i32Add], combine(w, load(X), factor), simdMem(simdOp.v128Store, 2)));
     });
   };
   return functionsModule([
     { name: 'rowStats', params: 5, code: rowStats },
-    { name: 'scaleRows', params: 5, code: perRow(mul) },
-    { name: 'shiftRows', params: 5, code: perRow(sub) },
+    { name: 'scaleRows', params: 5, code: perRow(scaleFlushed) },
+    { name: 'shiftRows', params: 5, code: perRow((_w, x, shift) => sub(x, shift)) },
   ]);
 }
 
