@@ -106,7 +106,8 @@ describe('softmax on WebAssembly SIMD', () => {
     const [batch, classes] = [96, 1000];
     const logits = rows(batch, classes, 7, 8);
     const labels = Int32Array.from({ length: batch }, (_, i) => (i * 37) % classes);
-    const dy = Float32Array.from({ length: batch }, (_, i) => 0.5 + (i % 5) * 0.25);
+    // some dy negative: the gradient's per-row factor dy / sum is negative there
+    const dy = Float32Array.from({ length: batch }, (_, i) => (i % 3 === 0 ? -1 : 1) * (0.5 + (i % 5) * 0.25));
     const g = new Graph();
     const x = g.placeholder('float32', [batch, classes], 'x');
     const y = g.placeholder('int32', [batch], 'y');
@@ -136,7 +137,7 @@ describe('softmax on WebAssembly SIMD', () => {
     simdGrad.data.forEach((v, i) => {
       const want = jsGrad.data[i];
       // softmax * dy: the float32 argument's rounding (|x - max| < 16 here) and a few ulps; minus dy at the label
-      if (!(Math.abs(v - want) <= 2e-6 * (Math.abs(want) + dy[Math.floor(i / classes)] * 1e-3) + 1e-37)) throw new Error(`grad ${i}: ${v} vs ${want}`);
+      if (!(Math.abs(v - want) <= 2e-6 * (Math.abs(want) + Math.abs(dy[Math.floor(i / classes)]) * 1e-3) + 1e-37)) throw new Error(`grad ${i}: ${v} vs ${want}`);
       differs ||= v !== want;
     });
     expect(differs).toBe(true);

@@ -29,14 +29,15 @@ const addF64 = (a: Code, b: Code): Code => [...a, ...b, ...simd(simdOp.f64x2Add)
 const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
 
 /**
- * e * factor, 0 where that is below float32's normal range. A probability there is 0 to within
- * 1.2e-38, and a subnormal one would slow every product that reads it: x86 cores take a microcode
- * assist per subnormal operand, and WebAssembly cannot turn them off (a masked attention's weights
- * times V ran 30x slower, 64 against 2 ms, with the masked keys' weights subnormal).
+ * e * factor, 0 where that is below float32's normal range in magnitude (the factor is negative in
+ * a cross entropy's gradient for a negative dy). A probability there is 0 to within 1.2e-38, and a
+ * subnormal one would slow every product that reads it: x86 cores take a microcode assist per
+ * subnormal operand, and WebAssembly cannot turn them off (a masked attention's weights times V ran
+ * 30x slower, 64 against 2 ms, with the masked keys' weights subnormal).
  */
 function scaleFlushed(w: FunctionWriter, e: Code, factor: Code): Code {
   const v = w.keep(mul(e, factor));
-  const subnormal = [...v, ...f32x4(FLOAT32_MIN_NORMAL), ...simd(simdOp.f32x4Lt)];
+  const subnormal = [...v, ...simd(simdOp.f32x4Abs), ...f32x4(FLOAT32_MIN_NORMAL), ...simd(simdOp.f32x4Lt)];
   return [...f32x4(0), ...v, ...subnormal, ...simd(simdOp.v128Bitselect)];
 }
 
