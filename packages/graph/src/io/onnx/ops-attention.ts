@@ -22,6 +22,22 @@ function headsFirst(n: OnnxNode, x: SymbolicTensor, heads: number, what: string)
   return n.op('transpose', [split], { perm: [0, 2, 1, 3] });
 }
 
+/**
+ * 0 where query i may see key j (j <= i + past: the lower triangle of the [queries, keys] block,
+ * shifted by the cached length), `fill` above, shaped as `scores`.
+ */
+function causalBias(n: OnnxNode, scores: SymbolicTensor, past: number, fill: SymbolicTensor): SymbolicTensor {
+  const zero = scalarOf(n, 0, scores.dtype);
+  const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [int64Param(n, [past])], { upper: false }).output(0);
+  return n.op('where', [n.op('greater', [allowed, zero]), zero, fill]);
+}
+
+/** A cache's length along `axis`, which a causal mask needs at import (0 without a cache). */
+function cachedLength(n: OnnxNode, past: SymbolicTensor | undefined, axis: number): number {
+  if (!past) return 0;
+  return past.shape[axis] ?? n.unsupported('a causal mask after a cache of a length known only at run time');
+}
+
 defineOnnxOp('Attention', (n) => {
   if (n.has(6)) n.unsupported('nonpad_kv_seqlen (static key/value caches) is not supported');
   const rank = n.input(0).rank;
@@ -66,10 +82,7 @@ defineOnnxOp('Attention', (n) => {
     bias = mask.dtype === 'bool' ? n.op('where', [mask, zero, minusInf]) : mask;
   }
   if (n.attr.int('is_causal', 0) === 1) {
-    const past = n.has(4) ? n.input(4).shape[2] ?? n.unsupported('a causal mask after a cache of a length known only at run time') : 0;
-    // keys j <= i + past for query i: the lower triangle of the [queries, keys] block, shifted
-    const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [capped])], [int64Param(n, [past])], { upper: false }).output(0);
-    const causal = n.op('where', [n.op('greater', [allowed, zero]), zero, minusInf]);
+    const causal = causalBias(n, capped, cachedLength(n, n.has(4) ? n.input(4) : undefined, 2), minusInf);
     bias = bias ? n.op('add', [bias, causal]) : causal;
   }
   const biased = bias ? n.op('add', [capped, bias]) : capped;
@@ -129,20 +142,11 @@ function contribAttention(n: OnnxNode, a: ContribAttention): SymbolicTensor {
     const additive = n.op('where', [keep, zero, filter]);
     terms.push(n.op('expandDims', [keep.rank === 2 ? n.op('expandDims', [additive], { axis: 1 }) : additive], { axis: 1 }));
   }
-  if (a.unidirectional) {
-    const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [int64Param(n, [a.past])], { upper: false }).output(0);
-    terms.push(n.op('where', [n.op('greater', [allowed, zero]), zero, filter]));
-  }
+  if (a.unidirectional) terms.push(causalBias(n, scores, a.past, filter));
   const biased = terms.reduce((sum, t) => n.op('add', [sum, t]), scores);
   const y = n.op('matmul', [n.op('softmax', [biased], { axis: -1 }), a.v], { transposeA: false, transposeB: false });
   const valueHead = y.shape[3] ?? n.unsupported('attention needs the value head size known at import');
   return withParams(n, 'onnx.Reshape', [n.op('transpose', [y], { perm: [0, 2, 1, 3] })], [int64Param(n, [0, 0, a.heads * valueHead])], { allowzero: false }).output(0);
-}
-
-/** A cache's length along axis 2, which a unidirectional mask needs at import. */
-function cachedLength(n: OnnxNode, past: SymbolicTensor | undefined, axis: number): number {
-  if (!past) return 0;
-  return past.shape[axis] ?? n.unsupported('a unidirectional mask after a cache of a length known only at run time');
 }
 
 /**

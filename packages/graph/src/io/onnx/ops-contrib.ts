@@ -3,7 +3,7 @@ import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
 import { castTo, scalarOf } from './helpers';
 import { defineOnnxOp } from './import';
-import { rotaryEmbedding } from './ops-nn';
+import { rmsNormalize, rotaryEmbedding } from './ops-nn';
 
 /**
  * onnxruntime's contrib ops (domain com.microsoft, and SimplifiedLayerNormalization, which it
@@ -43,17 +43,14 @@ defineOnnxOp(
 );
 
 /**
- * Layer or RMS normalization over the last axis: [y, mean (layer norm only), 1 / std] of x. `rms`
- * leaves the mean out, as onnxruntime's Simplified forms do (their mean output is not written).
+ * Layer or RMS normalization over the last axis: [y, mean, 1 / std] of x. A layer norm is graphc's
+ * layerNorm op; `rms` leaves the mean out (a scalar 0), as onnxruntime's Simplified forms do (their
+ * mean output is not written).
  */
 function normalizeLast(n: OnnxNode, x: SymbolicTensor, epsilon: number, rms: boolean, gamma: SymbolicTensor, beta?: SymbolicTensor): SymbolicTensor[] {
-  const axes = [x.rank - 1];
-  const mean = rms ? undefined : n.op('reduceMean', [x], { axes, keepDims: true });
-  const centered = mean ? n.op('sub', [x, mean]) : x;
-  const variance = n.op('reduceMean', [n.op('mul', [centered, centered])], { axes, keepDims: true });
-  const invStd = n.op('div', [scalarOf(n, 1, x.dtype), n.op('sqrt', [n.op('add', [variance, scalarOf(n, epsilon, x.dtype)])])]);
-  const scaled = n.op('mul', [n.op('mul', [centered, invStd]), gamma]);
-  return [beta ? n.op('add', [scaled, beta]) : scaled, mean ?? scalarOf(n, 0, x.dtype), invStd];
+  if (!rms) return n.node('layerNorm', [x, gamma, ...(beta ? [beta] : [])], { axis: -1, epsilon }).outputTensors;
+  const [y, invStd] = rmsNormalize(n, x, x.rank - 1, epsilon, gamma);
+  return [y, scalarOf(n, 0, x.dtype), invStd];
 }
 
 /** Outputs: output, mean, inv_std_var, input_skip_bias_sum (the ones the node asks for). */
@@ -94,8 +91,7 @@ defineOnnxOp('SimplifiedLayerNormalization', (n) => {
   const axis = n.attr.int('axis', -1);
   const first = axis < 0 ? axis + x.rank : axis;
   if (first !== x.rank - 1) n.unsupported(`SimplifiedLayerNormalization over axes from ${axis} (graphc reads the last axis only)`);
-  const [y, , invStd] = normalizeLast(n, x, n.attr.float('epsilon', 1e-5), true, n.input(1));
-  return [y, invStd].slice(0, Math.max(1, n.outputCount));
+  return rmsNormalize(n, x, first, n.attr.float('epsilon', 1e-5), n.input(1)).slice(0, Math.max(1, n.outputCount));
 });
 
 /**

@@ -167,16 +167,25 @@ defineOnnxOp('GroupNormalization', (n) => {
   return [n.op('add', [n.op('mul', [normalized, perChannelParam(1)]), perChannelParam(2)])];
 });
 
+/**
+ * RMS normalization over the axes from `first` on: [x * invStd * scale, invStd], invStd =
+ * 1 / sqrt(mean(x^2) + epsilon) with the normalized axes kept (ONNX's RMSNormalization and
+ * onnxruntime's simplified layer norms).
+ */
+export function rmsNormalize(n: OnnxNode, x: SymbolicTensor, first: number, epsilon: number, scale: SymbolicTensor): [SymbolicTensor, SymbolicTensor] {
+  const axes = Array.from({ length: x.rank - first }, (_, i) => first + i);
+  const meanSquare = n.op('reduceMean', [n.op('mul', [x, x])], { axes, keepDims: true });
+  const invStd = n.op('div', [scalarOf(n, 1, x.dtype), n.op('sqrt', [n.op('add', [meanSquare, scalarOf(n, epsilon, x.dtype)])])]);
+  return [n.op('mul', [n.op('mul', [x, invStd]), scale]), invStd];
+}
+
 /** RMSNormalization (opset 23): x / sqrt(mean(x^2 over the axes from `axis` on) + epsilon) * scale. */
 defineOnnxOp('RMSNormalization', (n) => {
   const x = n.input(0);
   const axis = n.attr.int('axis', -1);
   const first = axis < 0 ? axis + x.rank : axis;
   if (first < 0 || first >= x.rank) n.fail(`axis ${axis} is outside [${-x.rank}, ${x.rank - 1}]`);
-  const axes = Array.from({ length: x.rank - first }, (_, i) => first + i);
-  const meanSquare = n.op('reduceMean', [n.op('mul', [x, x])], { axes, keepDims: true });
-  const rms = n.op('sqrt', [n.op('add', [meanSquare, scalarOf(n, n.attr.float('epsilon', 1e-5), x.dtype)])]);
-  return [n.op('mul', [n.op('div', [x, rms]), n.input(1)])];
+  return [rmsNormalize(n, x, first, n.attr.float('epsilon', 1e-5), n.input(1))[0]];
 });
 
 /** An ONNX Reshape by a known target, where 0 copies the input's dimension (so unknown ones may stay). */
