@@ -157,7 +157,24 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
         const view = nhwcView(r, x, x.shape.every((d) => d !== null) ? sizeOf(known(x)) : 0, [1, 2, 3]);
         if (view) {
           const { img, c } = view;
-          {
+          if (r() < 0.35) {
+            // the same block channels-first, as an ONNX file from PyTorch has it: the layout rules
+            // turn it back into NHWC ops, and the transposes cancel or sink through what follows
+            const depthwise = r() < 0.25;
+            const cout = depthwise ? c : int(r, 1, 4);
+            const kh = int(r, 1, 3);
+            let out = ops.convNchw(ops.transpose(img, [0, 3, 1, 2]), constant([cout, depthwise ? 1 : c, kh, kh]), r() < 0.6 ? constant([cout]) : null, {
+              group: depthwise ? c : 1,
+              ...(r() < 0.5 ? { autoPad: 'SAME_UPPER' as const } : { pads: [int(r, 0, 1), int(r, 0, 1), int(r, 0, 1), int(r, 0, 1)] }),
+            });
+            const stat = () => constant([cout, 1, 1]);
+            if (r() < 0.4) out = ops.batchNorm(out, stat(), ops.add(ops.abs(stat()), 0.5), stat(), stat(), 1e-3);
+            out = ops.relu(ops.add(out, r() < 0.5 ? stat() : constant(out.shape as number[])));
+            if (r() < 0.3 && (out.shape[2] as number) >= 2 && (out.shape[3] as number) >= 2) out = ops.maxPoolNchw(out, [2, 2], { strides: [1, 2] });
+            // back to NHWC, or left channels-first for the next steps to read
+            y = r() < 0.5 ? ops.transpose(out, [0, 2, 3, 1]) : out;
+            description.push(depthwise ? 'nchw-depthwise-block' : 'nchw-conv-block');
+          } else {
             const kh = int(r, 1, 3);
             const cout = int(r, 1, 4);
             const depthwise = r() < 0.25;

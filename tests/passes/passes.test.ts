@@ -136,19 +136,26 @@ describe('simplification rules', () => {
   });
 
   test('a rewrite into several new nodes names the one computing the result after the rewritten node; a declined one leaves nothing', async () => {
-    // transpose(convNchw(transpose(x))) becomes conv2d(x, transpose(W)): the conv takes the name
-    // (a kept node is rewritten so), the filter's transpose 'out/transpose'. Named in build order, the
-    // filter transpose once took 'out' and a fetch of 'out' read a constant filter.
+    // convNchw 'c' becomes transpose(conv2d(transpose(x), transpose(W))): the transpose computing the
+    // result takes the name (a kept node is rewritten so), the conv and the filter's transpose
+    // 'c/...'. Named in build order, the filter transpose once took the name and a fetch of the kept
+    // node read a constant filter. The kept 'out', two transposes that cancel, stays as an identity.
     const g = new Graph();
     const x = g.placeholder('float32', [1, 4, 4, 2], 'x');
     const w = g.constant(tensor(Array.from({ length: 3 * 2 * 3 * 3 }, (_, i) => Math.sin(i)), [3, 2, 3, 3]), 'w');
-    const y = ops.transpose(ops.convNchw(ops.transpose(x, [0, 3, 1, 2]), w, null, { pads: [1, 1, 1, 1] }), [0, 2, 3, 1], 'out');
-    const { graph } = optimize(g, ['x', 'out'], 2, ['simplify']);
-    expect(graph.node('out').op).toBe('conv2d');
-    expect(graph.node('out/transpose').op).toBe('transpose');
+    const c = ops.convNchw(ops.transpose(x, [0, 3, 1, 2]), w, null, { pads: [1, 1, 1, 1] }, 'c');
+    const y = ops.transpose(c, [0, 2, 3, 1], 'out');
+    const { graph } = optimize(g, ['x', 'c', 'out'], 2, ['simplify']);
+    expect(graph.node('c').op).toBe('transpose');
+    expect(graph.node('c/conv2d').op).toBe('conv2d');
+    expect(graph.node('c/conv2d').inputs.map((t) => t.node.name)).toEqual(['x', 'c/transpose']);
+    expect(graph.node('out').op).toBe('identity');
+    expect(graph.node('out').inputs[0].node.name).toBe('c/conv2d');
     const feeds = { x: tensor(Array.from({ length: 32 }, (_, i) => Math.cos(i)), [1, 4, 4, 2]) };
-    const [want, got] = [values(await runAt(g, y.name, feeds, 0)), values(await runAt(g, y.name, feeds, 2))];
-    got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+    for (const fetch of [y.name, c.name]) {
+      const [want, got] = [values(await runAt(g, fetch, feeds, 0)), values(await runAt(g, fetch, feeds, 2))];
+      got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+    }
     // x + zeros broadcast larger is declined (its shape would change): no node is left behind
     const h = new Graph();
     const hx = h.placeholder('float32', [3], 'x');
@@ -298,6 +305,90 @@ describe('fusion', () => {
     // xW = [[-4, -4], [11.5, 15]]; (v - m) / sqrt(var) = [[-2.25, -7], [5.5, 31]] -> relu
     close(results[0].data, [0, 0, 5.5, 31]);
     close(results[1].data, [0, 0, 5.5, 31]);
+  });
+});
+
+describe('channels-first models run channels-last', () => {
+  const seq = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
+  const weights = (g: Graph, shape: number[], seed: number, name: string) =>
+    g.constant(tensor(seq(shape.reduce((p, d) => p * d, 1), (i) => Math.sin(i * 0.37 + seed) * 0.5), shape), name);
+
+  /** A residual block as torch.onnx.export writes one: NCHW convs with biases, relu, add, a max pool, global pooling, a linear layer. */
+  function residualBlock(batch: number | null) {
+    const g = new Graph();
+    const x = g.placeholder('float32', [batch, 3, 8, 8], 'x');
+    const conv = (t: SymbolicTensor, cin: number, cout: number, k: number, seed: number, stride = 1) =>
+      ops.convNchw(t, weights(g, [cout, cin, k, k], seed, `w${seed}`), weights(g, [cout], seed + 0.5, `b${seed}`), { strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
+    const stem = ops.maxPoolNchw(ops.relu(conv(x, 3, 4, 3, 1)), [2, 2], { strides: [2, 2] });
+    const h = ops.relu(conv(stem, 4, 6, 3, 2));
+    const y = ops.relu(ops.add(conv(h, 6, 6, 3, 3), conv(stem, 4, 6, 1, 4)));
+    const pooled = ops.reshape(ops.mean(y, [2, 3], true), [-1, 6]);
+    const logits = ops.add(ops.matmul(pooled, weights(g, [6, 5], 5, 'fc')), weights(g, [5], 6, 'fc_b'), 'logits');
+    return { g, logits };
+  }
+
+  test.each([2, null])('a residual block (batch %p) keeps one transpose, at its input, and gives the O0 numbers', async (batch) => {
+    const { g, logits } = residualBlock(batch);
+    const { graph, passes } = optimize(g, ['x', 'logits'], 2);
+    const simplify = passes.find((p) => p.name === 'simplify')!;
+    expect(simplify).toMatchObject({ 'nchw-conv-to-nhwc': 4, 'nchw-pool-to-nhwc': 1 });
+    expect(opsOf(graph).filter((op) => op === 'transpose')).toHaveLength(1);
+    expect(graph.nodes.find((n) => n.op === 'transpose')!.inputs[0].node.name).toBe('x');
+    expect(opsOf(graph)).not.toContain('convNchw');
+    // (with the batch unknown the residual add stays out of the last conv's epilogue; a session's plan
+    // knows the batch before it optimizes)
+    expect(opsOf(graph).filter((op) => op === 'fusedConv2d')).toHaveLength(batch === null ? 2 : 3);
+    const feeds = { x: tensor(seq(2 * 3 * 64, (i) => Math.cos(i * 0.11)), [2, 3, 8, 8]) };
+    close((await runAt(g, 'logits', feeds, 2)).data, (await runAt(g, 'logits', feeds, 0)).data, 1e-5);
+  });
+
+  test("an NCHW batch norm after a conv folds into it once the layout transposes sink past it", async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, 2, 5, 5], 'x');
+    const stat = (v: number[]) => g.constant(tensor(v, [3, 1, 1]));
+    const conv = ops.convNchw(x, weights(g, [3, 2, 3, 3], 1, 'w'), null, { pads: [1, 1, 1, 1] });
+    const y = ops.relu(ops.batchNorm(conv, stat([0.1, -0.2, 0.3]), stat([1.5, 0.5, 2]), stat([0, 1, -1]), stat([2, 0.5, 1]), 1e-3), 'out');
+    const { graph, passes } = optimize(g, ['x', 'out'], 2);
+    expect(passes.find((p) => p.name === 'foldBatchNorm')).toMatchObject({ folded: 1 });
+    expect(opsOf(graph).filter((op) => op !== 'const')).toEqual(['placeholder', 'transpose', 'fusedConv2d', 'transpose']);
+    const feeds = { x: tensor(seq(50, (i) => Math.sin(i)), [1, 2, 5, 5]) };
+    close((await runAt(g, y.name, feeds, 2)).data, (await runAt(g, y.name, feeds, 0)).data, 1e-5);
+  });
+
+  test('transposes sink past elementwise ops with constants, reductions and concats, and a unit-axis transpose is a reshape', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3, 4, 5], 'x');
+    const z = g.placeholder('float32', [2, 4, 5, 3], 'z');
+    const p = [0, 2, 3, 1];
+    const t = ops.transpose(x, p); // [2, 4, 5, 3]
+    const scaled = ops.mul(ops.add(t, tensor(seq(15, (i) => i / 7), [5, 3])), 2); // a constant broadcast, a scalar
+    ops.reduceSum(scaled, [1, 3], false, 'sum'); // [2, 5]: reduces x's axes 2 and 1
+    ops.reduceSum(scaled, [0], false, 'sum0'); // [4, 5, 3]: x's axes 2, 3, 1 stay, so a transpose follows
+    ops.reduceMax(scaled, [3], true, 'max'); // then [2, 1, 4, 5] -> [2, 4, 5, 1]: a unit-axis transpose
+    ops.concat([scaled, ops.transpose(ops.exp(x), p)], 3, 'cat');
+    ops.add(t, z, 'mixed'); // the other operand is neither transposed nor constant: stays
+    ops.reshape(ops.transpose(ops.mean(x, [2, 3], true), p), [2, 3], 'flat'); // [2, 1, 1, 3] -> [2, 3]
+    const fetches = ['sum', 'sum0', 'max', 'cat', 'mixed', 'flat'];
+    const { graph, passes } = optimize(g, ['x', 'z', ...fetches], 2, ['simplify', 'prune']);
+    expect(passes[0]).toMatchObject({ 'transpose-sink-elementwise': 2, 'transpose-sink-reduce': 3, 'transpose-sink-concat': 1, 'transpose-unit-axes': 2 });
+    expect(graph.node('sum').op).toBe('reduceSum');
+    expect(graph.node('sum').attrs.axes).toEqual([1, 2]);
+    expect(graph.node('sum0').op).toBe('transpose');
+    expect(graph.node('sum0').attrs.perm).toEqual([1, 2, 0]);
+    expect(graph.node('mixed').inputs[0].node.op).toBe('transpose');
+    expect(graph.node('flat').op).toBe('reshape');
+    expect(graph.node('flat').inputs[0].node.op).toBe('reduceMean');
+    const feeds = { x: tensor(seq(120, (i) => Math.sin(i * 0.3)), [2, 3, 4, 5]), z: tensor(seq(120, (i) => Math.cos(i)), [2, 4, 5, 3]) };
+    for (const f of fetches) close((await runAt(g, f, feeds, 2)).data, (await runAt(g, f, feeds, 0)).data, 1e-6);
+  });
+
+  test('a kept node that a rule turns into an existing tensor stays, as an identity of it', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3], 'x');
+    ops.add(ops.relu(x, 'r'), 0, 'kept');
+    const { graph } = optimize(g, ['x', 'kept'], 2, ['simplify', 'prune']);
+    expect(graph.node('kept').op).toBe('identity');
+    expect(graph.node('kept').inputs[0].node.name).toBe('r');
   });
 });
 

@@ -56,8 +56,8 @@ export function getPass(name: string): GraphPass {
 for (const pass of [prunePass, csePass, constantFoldPass, simplifyPass(), foldBatchNormPass, fusePass, layoutPass]) registerPass(pass);
 
 const O1 = ['prune', 'cse', 'constantFold', 'prune'];
-const O2 = ['prune', 'cse', 'constantFold', 'simplify', 'foldBatchNorm', 'constantFold', 'cse', 'fuse', 'prune'];
-const O3 = ['prune', 'cse', 'constantFold', 'simplify', 'foldBatchNorm', 'layout', 'constantFold', 'cse', 'fuse', 'prune'];
+const O2 = ['prune', 'cse', 'constantFold', 'simplify', 'prune', 'foldBatchNorm', 'constantFold', 'cse', 'fuse', 'prune'];
+const O3 = ['prune', 'cse', 'constantFold', 'simplify', 'prune', 'foldBatchNorm', 'layout', 'constantFold', 'cse', 'fuse', 'prune'];
 
 /** The passes each level runs, in order (DESIGN.md: every level gives O0's results within float tolerance). */
 export const PIPELINES: Record<OptLevel, readonly string[]> = { 0: [], 1: O1, 2: O2, 3: O3 };

@@ -3,27 +3,31 @@ import type { Rule, RuleBuilder } from './rules';
 import type { NodeView } from './pattern';
 
 /**
- * NCHW windows between layout transposes back to graphc's NHWC ops:
- * `transpose(convNchw(transpose(x, NHWC->NCHW), W, b), NCHW->NHWC)` is `conv2d(x, W') + b` (or a
- * depthwiseConv2d), and the same for max and average pools. graphc's ONNX export writes every NHWC
- * window so, as tf2onnx does for TensorFlow models; back in NHWC the transposes vanish, and
- * foldBatchNorm and fuse see a conv2d again (a ResNet-20 exported and imported back: ~120 -> ~70 ms).
+ * NCHW windows as graphc's NHWC ops between layout transposes: `convNchw(x, W, b)` becomes
+ * `transpose(conv2d(transpose(x, NCHW->NHWC), W in HWIO) + b, NHWC->NCHW)` (or a depthwiseConv2d),
+ * and the same for max and average pools. The transposes then cancel in pairs (transpose-transpose)
+ * or sink through the elementwise ops, reductions and concats between windows (transpose-rules.ts),
+ * so a channels-first model (a PyTorch export) runs channels-last end to end, with its batch norms
+ * folded and its activations fused into the convolutions, and keeps a transpose only where a value
+ * enters or leaves in NCHW. Where nothing cancels, this costs what convNchw's own kernel pays anyway
+ * (it transposes through NHWC), with the weights transposed once, at compile time.
  */
 
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
 const samePerm = (a: unknown, b: number[]): boolean => Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
 
-/** The NHWC input under a NHWC -> NCHW transpose feeding `t`, if it is one. */
-function nhwcSource(t: SymbolicTensor): SymbolicTensor | undefined {
+/** `t` (NCHW) as NHWC: the tensor under a NHWC -> NCHW transpose feeding `t`, or a new transpose. */
+function toNhwc(t: SymbolicTensor, b: RuleBuilder): SymbolicTensor {
   const n = t.node;
-  return n.op === 'transpose' && samePerm(n.attrs.perm, TO_NCHW) ? n.inputs[0] : undefined;
+  return n.op === 'transpose' && samePerm(n.attrs.perm, TO_NCHW) ? n.inputs[0] : b.op('transpose', [t], { perm: TO_NHWC });
 }
 
 /** The 2-D window of an NCHW op as NHWC attrs: strides, dilations and explicit [top, bottom, left, right] padding. */
 function windowAttrs(op: NodeView, kernel: number[], dilations = true): Attrs | undefined {
   const x = op.inputs[0].shape;
-  if (x.length !== 4 || x.some((d) => d === null)) return undefined;
+  // the batch and channel counts do not change the window (ONNX files often leave the batch open)
+  if (x.length !== 4 || x[2] === null || x[3] === null) return undefined;
   const geo = ops.nchwWindow(x.slice(2), kernel, op.attrs, `node '${op.name}': `);
   if (!dilations && geo.dilations.some((d) => d !== 1)) return undefined;
   return {
@@ -34,14 +38,14 @@ function windowAttrs(op: NodeView, kernel: number[], dilations = true): Attrs | 
 }
 
 function convToNhwc(conv: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
-  const x = nhwcSource(conv.inputs[0]);
   const [w, bias] = [conv.inputs[1], conv.inputs[2]];
   const [M, Cg, KH, KW] = w.shape;
-  if (!x || w.shape.length !== 4 || [M, Cg, KH, KW].some((d) => d === null)) return undefined;
-  const C = x.shape[3];
+  if (w.shape.length !== 4 || [M, Cg, KH, KW].some((d) => d === null)) return undefined;
+  const C = conv.inputs[0].shape[1];
   const group = Number(conv.attrs.group ?? 1);
   const attrs = windowAttrs(conv, [KH as number, KW as number]);
   if (!attrs || C === null) return undefined;
+  const x = toNhwc(conv.inputs[0], b);
   let y: SymbolicTensor;
   if (group === 1) {
     // OIHW -> HWIO
@@ -51,31 +55,21 @@ function convToNhwc(conv: NodeView, b: RuleBuilder): SymbolicTensor | undefined 
     const filter = b.op('transpose', [b.op('reshape', [w], { shape: [C, (M as number) / C, KH as number, KW as number] })], { perm: [2, 3, 0, 1] });
     y = b.op('depthwiseConv2d', [x, filter], attrs);
   } else return undefined;
-  return bias ? b.op('add', [y, bias]) : y;
+  return b.op('transpose', [bias ? b.op('add', [y, bias]) : y], { perm: TO_NCHW });
 }
 
 function poolToNhwc(pool: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
-  const x = nhwcSource(pool.inputs[0]);
   const kernel = pool.attrs.kernel as number[];
   // graphc's NHWC pools never count padding and have no ceil mode, dilation or indices
-  if (!x || kernel.length !== 2 || pool.attrs.ceilMode === true || pool.attrs.withIndices === true || pool.outputs.length !== 1) return undefined;
+  if (kernel.length !== 2 || pool.attrs.ceilMode === true || pool.attrs.withIndices === true || pool.outputs.length !== 1) return undefined;
   if (pool.op === 'avgPoolNchw' && pool.attrs.countIncludePad === true) return undefined;
   const attrs = windowAttrs(pool, kernel, false);
   if (!attrs) return undefined;
-  return b.op(pool.op === 'maxPoolNchw' ? 'maxPool' : 'avgPool', [x], { ksize: kernel, strides: attrs.strides, padding: attrs.padding });
+  const y = b.op(pool.op === 'maxPoolNchw' ? 'maxPool' : 'avgPool', [toNhwc(pool.inputs[0], b)], { ksize: kernel, strides: attrs.strides, padding: attrs.padding });
+  return b.op('transpose', [y], { perm: TO_NCHW });
 }
 
-const backToNhwc = (n: NodeView): boolean => samePerm(n.attrs.perm, TO_NHWC);
-
 export const NCHW_RULES: Rule[] = [
-  {
-    name: 'nchw-conv-to-nhwc',
-    pattern: { op: 'transpose', when: backToNhwc, args: [{ op: 'convNchw', bind: 'conv' }] },
-    rewrite: (m, b) => convToNhwc(m.n.conv, b),
-  },
-  {
-    name: 'nchw-pool-to-nhwc',
-    pattern: { op: 'transpose', when: backToNhwc, args: [{ op: ['maxPoolNchw', 'avgPoolNchw'], bind: 'pool' }] },
-    rewrite: (m, b) => poolToNhwc(m.n.pool, b),
-  },
+  { name: 'nchw-conv-to-nhwc', pattern: { op: 'convNchw', bind: 'conv' }, rewrite: (m, b) => convToNhwc(m.n.conv, b) },
+  { name: 'nchw-pool-to-nhwc', pattern: { op: ['maxPoolNchw', 'avgPoolNchw'], bind: 'pool' }, rewrite: (m, b) => poolToNhwc(m.n.pool, b) },
 ];

@@ -1,6 +1,7 @@
 import { Attrs, SymbolicTensor, getOpDef, hasOp, shapesEqual } from '@graphc/graph';
 import { isConstFilled } from '../analysis';
 import { NCHW_RULES } from './nchw-rules';
+import { TRANSPOSE_RULES } from './transpose-rules';
 import type { Match, NodeView, OpPattern } from './pattern';
 
 /** Adds nodes to the graph being built; the first one takes the rewritten node's name. */
@@ -88,6 +89,8 @@ export const SIMPLIFY_RULES: Rule[] = [
       return isIdentityPerm(composed) ? m.t.x : b.op('transpose', [m.t.x], { perm: composed });
     },
   },
+  // transposes sink past elementwise ops, reductions and concats, and vanish into unit-axis reshapes
+  ...TRANSPOSE_RULES,
   {
     name: 'matmul-transposed-a',
     pattern: { op: 'matmul', bind: 'mm', args: [{ op: 'transpose', when: swapsLastTwo, args: [x] }, y] },
@@ -99,6 +102,6 @@ export const SIMPLIFY_RULES: Rule[] = [
     rewrite: (m, b) => b.op('matmul', [m.t.x, m.t.y], { ...m.n.mm.attrs, transposeB: m.n.mm.attrs.transposeB !== true }),
   },
 
-  // NCHW windows wrapped in layout transposes (an ONNX file from an NHWC model) back to NHWC ops
+  // NCHW windows as NHWC ops between layout transposes (which then cancel or sink)
   ...NCHW_RULES,
 ];

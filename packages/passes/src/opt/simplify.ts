@@ -106,7 +106,8 @@ function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Reco
  * is replayed into the pass's graph, only the nodes its result needs: the node computing the result
  * takes the rewritten node's name (fetches and kept names find it), the others `name/op`. (Named as
  * they were built, a declined rewrite's first node once took the name, and a fetch of the kept
- * node read a constant filter.) A kept node is only rewritten into such a new node.
+ * node read a constant filter.) A kept node is only rewritten into such a new node: one that
+ * would become an existing tensor becomes an identity of it.
  */
 function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor | undefined {
   const want = view.outputs[0];
@@ -115,10 +116,15 @@ function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo,
     if (!matchNode(rule.pattern, view, m)) continue;
     if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
     const scratch = new ScratchBuilder();
-    const out = rule.rewrite(m, scratch, view);
+    let out = rule.rewrite(m, scratch, view);
     if (!out || out.dtype !== want.dtype || !shapesEqual(out.shape, want.shape)) continue;
-    const built = out.graph === scratch.graph;
-    if (kept && !built) continue;
+    let built = out.graph === scratch.graph;
+    if (kept && !built) {
+      // a kept node must stay under its name: as an identity (an alias, no copy) of what it equals
+      if (view.op === 'identity') continue;
+      built = true;
+      out = scratch.op('identity', [out]);
+    }
     stats[rule.name] = (stats[rule.name] ?? 0) + 1;
     return built ? scratch.replay(out, rb, view.name) : out;
   }

@@ -1,0 +1,123 @@
+import { SymbolicTensor, TensorValue, getOpDef, hasOp, sizeOf, stridesOf } from '@graphc/graph';
+import { constValue } from '../analysis';
+import type { NodeView } from './pattern';
+import type { Rule, RuleBuilder } from './rules';
+
+/**
+ * Transposes sink towards the outputs: an op over transposed values runs on the values as they
+ * were and one transpose follows it, `f(transpose(x, p)) = transpose(f(x), p)`. Sunk transposes
+ * meet and cancel (transpose-transpose), or reach a reshape that only moves unit axes and vanish
+ * into it. This is what lets a channels-first model run channels-last: the layout transposes
+ * nchw-rules.ts puts around each window sink from one window to the next and cancel there, as in
+ * onnxruntime's transpose optimizer and TVM's ConvertLayout.
+ *
+ * A transpose sinks only where nothing new is paid per run: the op's other inputs are transposed
+ * the same way, single values, or constants (permuted here, at compile time).
+ */
+
+const perm = (n: NodeView | SymbolicTensor['node']): number[] => n.attrs.perm as number[];
+const inverse = (p: number[]): number[] => {
+  const q = new Array<number>(p.length);
+  p.forEach((v, i) => (q[v] = i));
+  return q;
+};
+const samePerm = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+const isTranspose = (t: SymbolicTensor): boolean => t.node.op === 'transpose' && t.index === 0 && t.node.controlInputs.length === 0;
+
+/** The first input that is a transpose of the op's full rank: its permutation, or undefined. */
+function sinkingPerm(node: NodeView, rank: number): number[] | undefined {
+  const t = node.inputs.find((i) => isTranspose(i) && i.rank === rank);
+  return t ? perm(t.node) : undefined;
+}
+
+/** `v`'s elements in `shape` (its own, with leading ones) permuted by `q`: `transpose(v, q)` computed now. */
+function permuteValue(v: TensorValue, shape: number[], q: number[]): TensorValue {
+  const outShape = q.map((a) => shape[a]);
+  const inStrides = stridesOf(shape);
+  const data = new (v.data.constructor as new (n: number) => TensorValue['data'])(v.data.length);
+  const index = new Array<number>(q.length).fill(0);
+  for (let i = 0; i < data.length; i++) {
+    let src = 0;
+    for (let d = 0; d < q.length; d++) src += index[d] * inStrides[q[d]];
+    data[i] = v.data[src];
+    for (let d = q.length - 1; d >= 0; d--) {
+      if (++index[d] < outShape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return { dtype: v.dtype, shape: outShape, data } as TensorValue;
+}
+
+/**
+ * Input `t` of an op whose transposed inputs sink past it with permutation `p` (rank `rank`): the
+ * tensor under a transpose by `p`; a single value as it is; a constant permuted by p's inverse (with
+ * leading ones to `rank` first, as broadcasting reads it); otherwise undefined.
+ */
+function unpermuted(t: SymbolicTensor, p: number[], rank: number, b: RuleBuilder): SymbolicTensor | undefined {
+  if (isTranspose(t) && t.rank === rank && samePerm(perm(t.node), p)) return t.node.inputs[0];
+  if (t.rank > rank || t.shape.some((d) => d === null)) return undefined;
+  if (sizeOf(t.shape as number[]) === 1) return t;
+  const value = constValue(t);
+  if (!value) return undefined;
+  const shape = [...new Array<number>(rank - t.rank).fill(1), ...(t.shape as number[])];
+  return b.op('const', [], { value: permuteValue(value, shape, inverse(p)) });
+}
+
+/** Elementwise ops with broadcasting, and batchNorm (its statistics broadcast against x). */
+const broadcasting = (op: string): boolean => op === 'batchNorm' || (hasOp(op) && getOpDef(op).elementwise !== undefined && !getOpDef(op).stateful);
+
+function sinkThroughElementwise(node: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
+  const rank = node.outputs[0].shape.length;
+  const p = sinkingPerm(node, rank);
+  if (!p) return undefined;
+  const inputs = node.inputs.map((t) => unpermuted(t, p, rank, b));
+  if (inputs.some((t) => t === undefined)) return undefined;
+  return b.op('transpose', [b.op(node.op, inputs as SymbolicTensor[], node.attrs)], { perm: p });
+}
+
+/** A reduction over transposed axes reduces the matching axes of the untransposed value. */
+function sinkThroughReduce(node: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
+  const x = node.inputs[0];
+  if (!isTranspose(x) || x.rank === 0) return undefined;
+  const p = perm(x.node);
+  const axes = ((node.attrs.axes as number[] | undefined) ?? p.map((_, i) => i)).map((a) => (a < 0 ? a + p.length : a));
+  const reduced = new Set(axes.map((a) => p[a]));
+  const y = b.op(node.op, [x.node.inputs[0]], { ...node.attrs, axes: [...reduced].sort((i, j) => i - j) });
+  if (node.attrs.keepDims === true) return b.op('transpose', [y], { perm: p });
+  // the kept axes, in the order the transposed value had them, as positions among y's axes
+  const kept = p.filter((a) => !reduced.has(a));
+  const order = [...kept].sort((i, j) => i - j);
+  const q = kept.map((a) => order.indexOf(a));
+  return q.every((v, i) => v === i) ? y : b.op('transpose', [y], { perm: q });
+}
+
+function sinkThroughConcat(node: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
+  const rank = node.outputs[0].shape.length;
+  const p = sinkingPerm(node, rank);
+  if (!p || !node.inputs.every((t) => isTranspose(t) && samePerm(perm(t.node), p))) return undefined;
+  const axis = Number(node.attrs.axis);
+  const y = b.op('concat', node.inputs.map((t) => t.node.inputs[0]), { ...node.attrs, axis: p[axis < 0 ? axis + rank : axis] });
+  return b.op('transpose', [y], { perm: p });
+}
+
+/** A transpose that keeps the order of every axis longer than one only moves unit axes: a reshape, which moves no data. */
+function movesUnitAxesOnly(node: NodeView): boolean {
+  const shape = node.inputs[0].shape;
+  const long = perm(node).filter((a) => shape[a] !== 1);
+  return long.every((a, i) => i === 0 || long[i - 1] < a) && node.outputs[0].shape.filter((d) => d === null).length <= 1;
+}
+
+export const TRANSPOSE_RULES: Rule[] = [
+  { name: 'transpose-sink-elementwise', pattern: { op: broadcasting, when: (n) => n.inputs.some(isTranspose) }, rewrite: (_m, b, n) => sinkThroughElementwise(n, b) },
+  {
+    name: 'transpose-sink-reduce',
+    pattern: { op: ['reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'reduceProd'], when: (n) => isTranspose(n.inputs[0]) },
+    rewrite: (_m, b, n) => sinkThroughReduce(n, b),
+  },
+  { name: 'transpose-sink-concat', pattern: { op: 'concat', when: (n) => n.inputs.length > 0 && n.inputs.every(isTranspose) }, rewrite: (_m, b, n) => sinkThroughConcat(n, b) },
+  {
+    name: 'transpose-unit-axes',
+    pattern: { op: 'transpose', when: movesUnitAxesOnly },
+    rewrite: (_m, b, n) => b.op('reshape', [n.inputs[0]], { shape: n.outputs[0].shape.map((d) => d ?? -1) }),
+  },
+];
