@@ -171,6 +171,11 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
             if (r() < 0.4) out = ops.batchNorm(out, stat(), ops.add(ops.abs(stat()), 0.5), stat(), stat(), 1e-3);
             out = ops.relu(ops.add(out, r() < 0.5 ? stat() : constant(out.shape as number[])));
             if (r() < 0.3 && (out.shape[2] as number) >= 2 && (out.shape[3] as number) >= 2) out = ops.maxPoolNchw(out, [2, 2], { strides: [1, 2] });
+            const [n, , h, w] = out.shape as number[];
+            // a channel scale through a view (squeeze-and-excitation), a pad, an upsampling
+            if (r() < 0.25) out = ops.mul(out, ops.reshape(ops.sigmoid(ops.mean(out, [2, 3])), [n, cout, 1, 1]));
+            if (r() < 0.2 && h >= 2 && w >= 2) out = ops.pad(out, [[0, 0], [0, 0], [1, 0], [1, 1]], 0.5, pick(r, ['constant', 'reflect', 'edge'] as const));
+            if (r() < 0.15) out = ops.resize(out, [n, cout, 2 * (out.shape[2] as number), out.shape[3] as number], { mode: pick(r, ['nearest', 'linear'] as const) });
             // back to NHWC, or left channels-first for the next steps to read
             y = r() < 0.5 ? ops.transpose(out, [0, 2, 3, 1]) : out;
             description.push(depthwise ? 'nchw-depthwise-block' : 'nchw-conv-block');

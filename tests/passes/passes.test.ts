@@ -342,6 +342,26 @@ describe('channels-first models run channels-last', () => {
     close((await runAt(g, 'logits', feeds, 2)).data, (await runAt(g, 'logits', feeds, 0)).data, 1e-5);
   });
 
+  test('squeeze-and-excitation, a reflect pad and an upsampling run channels-last: a transpose in, one out', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 4, 6, 6], 'x');
+    const conv = (t: SymbolicTensor, cin: number, cout: number, k: number, seed: number) =>
+      ops.convNchw(t, weights(g, [cout, cin, k, k], seed, `w${seed}`), weights(g, [cout], seed + 0.5, `b${seed}`), { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
+    const y = ops.relu(conv(x, 4, 6, 3, 1));
+    // squeeze-and-excitation as PyTorch writes it: pool, view as [N, C], two linear layers, view as [N, C, 1, 1]
+    const squeezed = ops.relu(ops.matmul(ops.mean(y, [2, 3]), weights(g, [6, 2], 2, 'fc1')));
+    const excite = ops.reshape(ops.sigmoid(ops.matmul(squeezed, weights(g, [2, 6], 3, 'fc2'))), [2, 6, 1, 1]);
+    const padded = ops.pad(ops.mul(y, excite), [[0, 0], [0, 0], [1, 2], [2, 1]], 0, 'reflect'); // [2, 6, 9, 9]
+    const up = ops.resize(padded, [2, 6, 18, 18], { mode: 'linear', scales: [1, 1, 2, 2] });
+    ops.identity(conv(up, 6, 3, 3, 4), 'out');
+    const { graph, passes } = optimize(g, ['x', 'out'], 2);
+    expect(passes.find((p) => p.name === 'simplify')).toMatchObject({ 'transpose-sink-per-axis': 2 });
+    const transposes = graph.nodes.filter((n) => n.op === 'transpose');
+    expect(transposes.map((n) => n.inputs[0].node.op)).toEqual(['placeholder', 'fusedConv2d']);
+    const feeds = { x: tensor(seq(2 * 4 * 36, (i) => Math.sin(i * 0.23)), [2, 4, 6, 6]) };
+    close((await runAt(g, 'out', feeds, 2)).data, (await runAt(g, 'out', feeds, 0)).data, 1e-5);
+  });
+
   test("an NCHW batch norm after a conv folds into it once the layout transposes sink past it", async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [1, 2, 5, 5], 'x');

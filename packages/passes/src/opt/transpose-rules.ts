@@ -12,7 +12,8 @@ import type { Rule, RuleBuilder } from './rules';
  * onnxruntime's transpose optimizer and TVM's ConvertLayout.
  *
  * A transpose sinks only where nothing new is paid per run: the op's other inputs are transposed
- * the same way, single values, or constants (permuted here, at compile time).
+ * the same way, single values, constants (permuted here, at compile time), or values whose
+ * permutation moves only unit axes (a reshape, which moves no data).
  */
 
 const perm = (n: NodeView | SymbolicTensor['node']): number[] => n.attrs.perm as number[];
@@ -55,12 +56,23 @@ function permuteValue(v: TensorValue, shape: number[], q: number[]): TensorValue
  */
 function unpermuted(t: SymbolicTensor, p: number[], rank: number, b: RuleBuilder): SymbolicTensor | undefined {
   if (isTranspose(t) && t.rank === rank && samePerm(perm(t.node), p)) return t.node.inputs[0];
-  if (t.rank > rank || t.shape.some((d) => d === null)) return undefined;
-  if (sizeOf(t.shape as number[]) === 1) return t;
+  if (t.rank > rank) return undefined;
+  const known = t.shape.every((d) => d !== null);
+  if (known && sizeOf(t.shape as number[]) === 1) return t;
+  const shape = [...new Array<number>(rank - t.rank).fill(1), ...t.shape];
+  const q = inverse(p);
   const value = constValue(t);
-  if (!value) return undefined;
-  const shape = [...new Array<number>(rank - t.rank).fill(1), ...(t.shape as number[])];
-  return b.op('const', [], { value: permuteValue(value, shape, inverse(p)) });
+  if (value && known) return b.op('const', [], { value: permuteValue(value, shape as number[], q) });
+  // permuting only unit axes is a reshape, which moves no data: the per-channel [N, C, 1, 1] scale of
+  // a squeeze-and-excitation block, say, viewed as [N, 1, 1, C]
+  if (!permutesUnitAxesOnly(shape, q) || shape.filter((d) => d === null).length > 1) return undefined;
+  return b.op('reshape', [t], { shape: q.map((a) => shape[a] ?? -1) });
+}
+
+/** Whether permuting axes of `shape` by `p` keeps every axis longer than one in order. */
+function permutesUnitAxesOnly(shape: readonly (number | null)[], p: number[]): boolean {
+  const long = p.filter((a) => shape[a] !== 1);
+  return long.every((a, i) => i === 0 || long[i - 1] < a);
 }
 
 /** Elementwise ops with broadcasting, and batchNorm (its statistics broadcast against x). */
@@ -100,12 +112,36 @@ function sinkThroughConcat(node: NodeView, b: RuleBuilder): SymbolicTensor | und
   return b.op('transpose', [y], { perm: p });
 }
 
-/** A transpose that keeps the order of every axis longer than one only moves unit axes: a reshape, which moves no data. */
-function movesUnitAxesOnly(node: NodeView): boolean {
-  const shape = node.inputs[0].shape;
-  const long = perm(node).filter((a) => shape[a] !== 1);
-  return long.every((a, i) => i === 0 || long[i - 1] < a) && node.outputs[0].shape.filter((d) => d === null).length <= 1;
+/**
+ * Ops with one attr entry (or [before, after] pair) per axis: resize (sizes, scales and roi's
+ * starts and ends) and pad (paddings). Over transposed axes they take the entries in x's own order.
+ */
+const PER_AXIS_ATTRS: Record<string, { attr: string; width: number; halves?: boolean }[]> = {
+  resize: [{ attr: 'sizes', width: 1 }, { attr: 'scales', width: 1 }, { attr: 'roi', width: 1, halves: true }],
+  pad: [{ attr: 'paddings', width: 2 }],
+};
+
+function sinkThroughPerAxis(node: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
+  const x = node.inputs[0];
+  if (!isTranspose(x)) return undefined;
+  const p = perm(x.node);
+  const q = inverse(p);
+  const attrs = { ...node.attrs };
+  for (const { attr, width, halves } of PER_AXIS_ATTRS[node.op]) {
+    const v = node.attrs[attr];
+    if (!Array.isArray(v)) continue;
+    const entries = v as number[];
+    // entry j of x's order is entry q[j] of the transposed order; roi is [starts..., ends...]
+    const take = (list: number[]) => q.flatMap((i) => list.slice(i * width, (i + 1) * width));
+    const r = p.length;
+    attrs[attr] = halves ? [...take(entries.slice(0, r)), ...take(entries.slice(r))] : take(entries);
+  }
+  return b.op('transpose', [b.op(node.op, [x.node.inputs[0]], attrs)], { perm: p });
 }
+
+/** A transpose that keeps the order of every axis longer than one only moves unit axes: a reshape, which moves no data. */
+const movesUnitAxesOnly = (node: NodeView): boolean =>
+  permutesUnitAxesOnly(node.inputs[0].shape, perm(node)) && node.outputs[0].shape.filter((d) => d === null).length <= 1;
 
 export const TRANSPOSE_RULES: Rule[] = [
   { name: 'transpose-sink-elementwise', pattern: { op: broadcasting, when: (n) => n.inputs.some(isTranspose) }, rewrite: (_m, b, n) => sinkThroughElementwise(n, b) },
@@ -115,6 +151,7 @@ export const TRANSPOSE_RULES: Rule[] = [
     rewrite: (_m, b, n) => sinkThroughReduce(n, b),
   },
   { name: 'transpose-sink-concat', pattern: { op: 'concat', when: (n) => n.inputs.length > 0 && n.inputs.every(isTranspose) }, rewrite: (_m, b, n) => sinkThroughConcat(n, b) },
+  { name: 'transpose-sink-per-axis', pattern: { op: Object.keys(PER_AXIS_ATTRS), when: (n) => isTranspose(n.inputs[0]) }, rewrite: (_m, b, n) => sinkThroughPerAxis(n, b) },
   {
     name: 'transpose-unit-axes',
     pattern: { op: 'transpose', when: movesUnitAxesOnly },
