@@ -15,12 +15,12 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-onnx-import-'));
 });
 
-/** Flatten a [batch, 2, 3] input with Shape -> Gather -> Concat -> Reshape, as PyTorch exports view(x.size(0), -1). */
-const dynamicFlatten = () =>
+/** Flatten a [batch, 2, 3] input with Shape -> Gather -> Concat -> Reshape, as PyTorch exports view(x.size(0), -1) (or `tail`). */
+const dynamicFlatten = (tail = -1) =>
   buildModel({
     inputs: [{ name: 'x', shape: ['batch', 2, 3] }],
     outputs: [{ name: 'y', shape: ['batch', 6] }],
-    initializers: { zero: tensor([0], [], 'int64'), minus1: tensor([-1], [1], 'int64'), ax0: tensor([0], [1], 'int64') },
+    initializers: { zero: tensor([0], [], 'int64'), minus1: tensor([tail], [1], 'int64'), ax0: tensor([0], [1], 'int64') },
     nodes: [
       { op: 'Shape', inputs: ['x'], outputs: ['s'] },
       { op: 'Gather', inputs: ['s', 'zero'], outputs: ['b'], attrs: { axis: 0 } },
@@ -43,6 +43,20 @@ describe('ONNX import', () => {
       expect(y.shape).toEqual([batch, 6]);
       expect(Array.from(y.data)).toEqual(data.map((v) => Math.max(v, 0)));
     }
+    // each plan knows its batch: the shape arithmetic folds and the Reshape is a plain reshape
+    const plans = s.plans();
+    expect(plans).toHaveLength(2);
+    for (const plan of plans) expect(plan.schedule.map((n) => n.op)).toEqual(['placeholder', 'reshape', 'relu']);
+    // unoptimized, the same numbers come through the run-time path
+    const [y0] = await new Session(graph, { optimize: 0 }).run(['y'], { x: tensor([1, -2, 3, -4, 5, -6], [1, 2, 3]) });
+    expect(Array.from(y0.data)).toEqual([1, 0, 3, 0, 5, 0]);
+  });
+
+  test('a Reshape whose folded target cannot fit its input still fails when it runs, naming the node', async () => {
+    const { graph } = importOnnx(dynamicFlatten(5));
+    await expect(new Session(graph).run(['y'], { x: tensor(new Array(12).fill(1), [2, 2, 3]) })).rejects.toThrow(
+      "op 'reshape' (node 'flat'): cannot reshape [2, 2, 3] to [2, 5]: 12 elements vs 10",
+    );
   });
 
   test('with a static batch the same subgraph folds to constants at import', () => {

@@ -1,4 +1,4 @@
-import { BYTES_PER_ELEMENT, Node, TensorValue, isFullyKnown, sizeOf } from '@graphc/graph';
+import { BYTES_PER_ELEMENT, Node, SymbolicTensor, TensorValue, isFullyKnown, ops, sizeOf } from '@graphc/graph';
 import { constValue, def } from '../analysis';
 import { Rebuild } from '../rebuild';
 import type { GraphPass } from './pass';
@@ -11,13 +11,17 @@ const bytesOf = (dtype: keyof typeof BYTES_PER_ELEMENT, shape: number[]): number
  * Results over `foldLimitBytes` are left unfolded unless they are no larger than their inputs, so
  * folding never bloats a model (a broadcast of a scalar to a large tensor stays a kernel). A node
  * the evaluator cannot run (no kernel, bad data) is left for the runtime to report.
+ *
+ * `shapeOf` folds too where the dimensions it reads are known (a plan knows every fed shape), so the
+ * shape arithmetic of an ONNX file (Shape, Gather, Concat into Reshape) folds with it and the
+ * simplify pass can resolve the dynamicAttrs node it feeds.
  */
 export const constantFoldPass: GraphPass = {
   name: 'constantFold',
   run(graph, ctx) {
     const evaluate = ctx.evaluate;
     if (!evaluate) return { graph, stats: { folded: 0, skippedLarge: 0 } };
-    if (!graph.nodes.some((n) => foldable(n, ctx.keep) && n.inputs.every((t) => t.node.op === 'const'))) {
+    if (!graph.nodes.some((n) => foldable(n, ctx.keep) && (n.inputs.every((t) => t.node.op === 'const') || (n.op === 'shapeOf' && knownShape(n, n.inputs[0]))))) {
       return { graph, stats: { folded: 0, skippedLarge: 0 } };
     }
     const rb = new Rebuild(graph);
@@ -25,6 +29,12 @@ export const constantFoldPass: GraphPass = {
     let skippedLarge = 0;
     for (const n of graph.nodes) {
       const inputs = n.inputs.map((i) => rb.tensor(i));
+      const shape = n.op === 'shapeOf' && foldable(n, ctx.keep) ? knownShape(n, inputs[0]) : undefined;
+      if (shape) {
+        rb.replace(n, [rb.add('const', [], { value: shape }, n.name).output(0)]);
+        folded++;
+        continue;
+      }
       const candidate = foldable(n, ctx.keep) && inputs.every((t) => t.node.op === 'const');
       if (!candidate) {
         rb.copy(n, { inputs });
@@ -60,6 +70,14 @@ export const constantFoldPass: GraphPass = {
     return { graph: rb.finish(), stats: { folded, skippedLarge } };
   },
 };
+
+/** The value of shapeOf node `n` over input `x`, when the dimensions it reads are known. */
+function knownShape(n: Node, x: SymbolicTensor): TensorValue | undefined {
+  const { start, end } = ops.shapeRange(x.rank, n.attrs.start, n.attrs.end);
+  const dims = x.shape.slice(start, end);
+  if (dims.some((d) => d === null)) return undefined;
+  return { dtype: 'int64', shape: [dims.length], data: Float64Array.from(dims as number[]) };
+}
 
 /** Whether `n` may be folded once its inputs are constants. */
 function foldable(n: Node, keep: Set<string>): boolean {

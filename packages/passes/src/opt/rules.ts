@@ -1,5 +1,5 @@
-import { Attrs, SymbolicTensor, getOpDef, hasOp, shapesEqual } from '@graphc/graph';
-import { isConstFilled } from '../analysis';
+import { Attrs, SymbolicTensor, TensorValue, getOpDef, hasOp, ops, shapesEqual } from '@graphc/graph';
+import { constValue, isConstFilled } from '../analysis';
 import { NCHW_RULES } from './nchw-rules';
 import { TRANSPOSE_RULES } from './transpose-rules';
 import type { Match, NodeView, OpPattern } from './pattern';
@@ -12,7 +12,8 @@ export interface RuleBuilder {
 /**
  * One rewrite: when `pattern` matches a node, `rewrite` returns what stands for its output (an
  * existing tensor or new nodes), or undefined to decline. The driver checks the result has the
- * node's exact dtype and static shape, so a rule never needs to re-check broadcasting.
+ * node's exact dtype and static shape (where the node's dimension is unknown, the result's may be
+ * known), so a rule never needs to re-check broadcasting.
  */
 export interface Rule {
   name: string;
@@ -40,6 +41,25 @@ const swapsLastTwo = (n: NodeView): boolean => {
   return r >= 2 && p[r - 1] === r - 2 && p[r - 2] === r - 1 && p.slice(0, r - 2).every((v, i) => v === i);
 };
 const unknownDims = (shape: (number | null)[]): number => shape.filter((d) => d === null).length;
+
+/**
+ * A dynamicAttrs node whose parameters have become constants (folded shape arithmetic) as its target
+ * op with the attrs they give. Declined where the rule cannot decide yet, the parameters are bad or
+ * the result would pass the element cap: the node then reports that itself when it runs.
+ */
+function resolveDynamicAttrs(n: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
+  const rule = ops.getDynamicAttrsRule(n.attrs.rule);
+  const { data, params } = ops.dynamicAttrsSplit(n.inputs, n.attrs);
+  try {
+    const attrs = rule.attrs(params.map((t) => constValue(t) as TensorValue), data.map((t) => ({ dtype: t.dtype, shape: t.shape })), n.attrs);
+    if (!attrs) return undefined;
+    const y = b.op(rule.target, data, attrs);
+    return y.shape.every((d) => d !== null) && y.shape.reduce<number>((p, d) => p * (d as number), 1) > ops.MAX_TENSOR_ELEMENTS ? undefined : y;
+  } catch {
+    return undefined;
+  }
+}
+const paramsKnown = (n: NodeView): boolean => ops.dynamicAttrsSplit(n.inputs, n.attrs).params.every((t) => constValue(t) !== undefined);
 
 /** The rewrite table of the simplification pass, tried in order on every node. */
 export const SIMPLIFY_RULES: Rule[] = [
@@ -101,6 +121,9 @@ export const SIMPLIFY_RULES: Rule[] = [
     pattern: { op: 'matmul', bind: 'mm', args: [x, { op: 'transpose', when: swapsLastTwo, args: [y] }] },
     rewrite: (m, b) => b.op('matmul', [m.t.x, m.t.y], { ...m.n.mm.attrs, transposeB: m.n.mm.attrs.transposeB !== true }),
   },
+
+  // run-time attrs that are known now (a plan knows its feeds' shapes)
+  { name: 'dynamic-attrs-known', pattern: { op: 'dynamicAttrs', when: paramsKnown }, rewrite: (_m, b, n) => resolveDynamicAttrs(n, b) },
 
   // NCHW windows as NHWC ops between layout transposes (which then cancel or sink)
   ...NCHW_RULES,

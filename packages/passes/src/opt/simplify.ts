@@ -1,4 +1,4 @@
-import { Graph, Node, SymbolicTensor, shapesEqual } from '@graphc/graph';
+import { Graph, Node, Shape, SymbolicTensor } from '@graphc/graph';
 import { GraphInfo, def } from '../analysis';
 import { Rebuild } from '../rebuild';
 import type { GraphPass, PassContext } from './pass';
@@ -117,7 +117,7 @@ function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo,
     if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
     const scratch = new ScratchBuilder();
     let out = rule.rewrite(m, scratch, view);
-    if (!out || out.dtype !== want.dtype || !shapesEqual(out.shape, want.shape)) continue;
+    if (!out || out.dtype !== want.dtype || !refines(out.shape, want.shape)) continue;
     let built = out.graph === scratch.graph;
     if (kept && !built) {
       // a kept node must stay under its name: as an identity (an alias, no copy) of what it equals
@@ -129,6 +129,11 @@ function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo,
     return built ? scratch.replay(out, rb, view.name) : out;
   }
   return undefined;
+}
+
+/** Whether `shape` is `declared` or more specific: a dimension unknown there may be known here (dynamic-attrs-known). */
+function refines(shape: Shape, declared: Shape): boolean {
+  return shape.length === declared.length && shape.every((d, i) => declared[i] === null || d === declared[i]);
 }
 
 /** A rule's nodes, built apart from the pass's graph until the rewrite is accepted (applyFirst). */
