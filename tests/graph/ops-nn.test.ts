@@ -184,10 +184,15 @@ describe('depthwiseConv2d', () => {
     expectClose(y, [1, 2, 30, 40, 2, 4, 60, 80]);
   });
 
-  // float32 with multiplier 1 and channels a multiple of 4 runs on WebAssembly SIMD, a row run per
-  // output row and tap: strides, dilations and padding that cut the runs at both edges
+  // float32 with multiplier 1 and channels a multiple of 4 runs on WebAssembly SIMD, one call per run
+  // of pixels whose windows keep the same taps, 16, 8 or 4 channels at a time, a band of output rows
+  // at a time: strides, dilations and padding that cut the windows at both edges, windows wholly in
+  // explicit padding (zeros), and an image of three bands
   type Pair = [number, number];
   for (const c of [
+    { x: [1, 70, 64, 32], f: [3, 3, 32, 1], s: [1, 1] as Pair, d: [1, 1] as Pair, pad: 'SAME' as const },
+    { x: [2, 9, 10, 24], f: [3, 3, 24, 1], s: [2, 1] as Pair, d: [1, 2] as Pair, pad: 'SAME' as const },
+    { x: [1, 3, 4, 16], f: [2, 1, 16, 1], s: [1, 1] as Pair, d: [1, 1] as Pair, pad: [3, 2, 1, 2] },
     { x: [2, 7, 6, 3], f: [3, 3, 3, 2], s: [2, 2] as Pair, d: [1, 1] as Pair, pad: 'SAME' as const },
     { x: [1, 8, 9, 4], f: [2, 3, 4, 1], s: [1, 1] as Pair, d: [2, 2] as Pair, pad: 'VALID' as const },
     { x: [2, 9, 11, 8], f: [3, 3, 8, 1], s: [1, 1] as Pair, d: [1, 1] as Pair, pad: 'SAME' as const },
@@ -198,7 +203,9 @@ describe('depthwiseConv2d', () => {
     test(`matches a naive loop: x ${c.x}, filter ${c.f}, strides ${c.s}, dilations ${c.d}, ${c.pad}`, async () => {
       const xv = values(c.x.reduce((a, b) => a * b), 5);
       const fv = values(c.f.reduce((a, b) => a * b), 6);
-      const pads = c.pad === 'SAME' ? samePads(c.x[1], c.x[2], c.f[0], c.f[1], c.s, c.d) : { top: 0, bottom: 0, left: 0, right: 0 };
+      const pads = Array.isArray(c.pad)
+        ? { top: c.pad[0], bottom: c.pad[1], left: c.pad[2], right: c.pad[3] }
+        : c.pad === 'SAME' ? samePads(c.x[1], c.x[2], c.f[0], c.f[1], c.s, c.d) : { top: 0, bottom: 0, left: 0, right: 0 };
       const ref = naiveConv(xv, c.x, fv, c.f, c.s, c.d, pads, true);
       const y = await run([f64(xv, c.x), f64(fv, c.f)], (x, f) => ops.depthwiseConv2d(x, f, c.s, c.pad, { dilations: c.d }));
       expect(y.shape).toEqual(ref.shape);

@@ -108,6 +108,9 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'depthwiseRow', params: 7, code: depthwiseRowFunction(fused) },
     { name: 'windowTile', params: 9, code: tileFunction(fused, true) },
     { name: 'depthwiseFilterRow', params: 6, code: depthwiseFilterRowFunction(fused) },
+    { name: 'depthwiseWindow1', params: 11, code: depthwiseWindowFunction(fused, 1) },
+    { name: 'depthwiseWindow2', params: 11, code: depthwiseWindowFunction(fused, 2) },
+    { name: 'depthwiseWindow4', params: 11, code: depthwiseWindowFunction(fused, 4) },
   ];
 }
 
@@ -184,6 +187,60 @@ function depthwiseFilterRowFunction(fused: boolean): number[] {
   return [...vec([[4, I32], [1, V128]]), ...body];
 }
 
+/**
+ * `depthwiseWindow(out, x, w, count, channelBytes, xStep, rows, cols, xRowStep, xColStep, wRowStep)`
+ * (byte addresses and strides): for `count` output pixels of one row, the whole window at once,
+ * out[p][c] = sum over the rows x cols taps of x[tap][c] * w[tap][c], `vectors` channel vectors at a
+ * time, summed in registers and stored once. Pixel p's first tap reads `x + p * xStep`; the next
+ * tap along a row `xColStep` on, the next row `xRowStep` on; the filter's taps lie channelBytes
+ * apart along a row and `wRowStep` apart between rows (w at the first tap used: a window cut by
+ * padding passes fewer rows or cols). count, rows, cols >= 1; channelBytes a positive multiple of
+ * 16 * vectors.
+ */
+function depthwiseWindowFunction(fused: boolean, vectors: number): number[] {
+  const [OUT, X, W, COUNT, CH, X_STEP, ROWS, COLS, X_ROW, X_COL, W_ROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [OFF, XR, WR, XC, WC, ROWS_LEFT, COLS_LEFT] = [11, 12, 13, 14, 15, 16, 17];
+  const ACC = 18; // then one accumulator per vector
+  const count = (local: number, label: number): number[] => [...get(local), ...i32(1), op.i32Sub, op.localTee, ...leb(local), op.brIf, label];
+  const advance = (local: number, by: number[]): number[] => [...get(local), ...by, op.i32Add, ...set(local)];
+  const perVector = (f: (v: number) => number[]): number[] => Array.from({ length: vectors }, (_, v) => f(v)).flat();
+  const body = [
+    op.loop, op.emptyBlock, // each pixel
+    ...i32(0), ...set(OFF),
+    op.loop, op.emptyBlock, // each group of channel vectors
+    ...perVector((v) => [...V128_ZERO, ...set(ACC + v)]),
+    ...get(X), ...get(OFF), op.i32Add, ...set(XR),
+    ...get(W), ...get(OFF), op.i32Add, ...set(WR),
+    ...get(ROWS), ...set(ROWS_LEFT),
+    op.loop, op.emptyBlock, // each row of taps
+    ...get(XR), ...set(XC),
+    ...get(WR), ...set(WC),
+    ...get(COLS), ...set(COLS_LEFT),
+    op.loop, op.emptyBlock, // each tap of the row
+    ...perVector((v) => [
+      ...multiplyAdd([...get(XC), ...simdMem(simdOp.v128Load, 2, 16 * v)], [...get(WC), ...simdMem(simdOp.v128Load, 2, 16 * v)], get(ACC + v), fused),
+      ...set(ACC + v),
+    ]),
+    ...advance(XC, get(X_COL)),
+    ...advance(WC, get(CH)),
+    ...count(COLS_LEFT, 0),
+    op.end,
+    ...advance(XR, get(X_ROW)),
+    ...advance(WR, get(W_ROW)),
+    ...count(ROWS_LEFT, 0),
+    op.end,
+    ...perVector((v) => [...get(OUT), ...get(OFF), op.i32Add, ...get(ACC + v), ...simdMem(simdOp.v128Store, 2, 16 * v)]),
+    ...get(OFF), ...i32(16 * vectors), op.i32Add, op.localTee, ...leb(OFF), ...get(CH), op.i32Ne, op.brIf, 0,
+    op.end,
+    ...advance(OUT, get(CH)),
+    ...advance(X, get(X_STEP)),
+    ...count(COUNT, 0),
+    op.end,
+    op.end,
+  ];
+  return [...vec([[7, I32], [vectors, V128]]), ...body];
+}
+
 /** The instructions leaving a * b + c on the stack (each operand's instructions push one v128). */
 function multiplyAdd(a: number[], b: number[], c: number[], fused: boolean): number[] {
   if (fused) return [...a, ...b, ...c, ...simd(simdOp.f32x4RelaxedMadd)];
@@ -250,7 +307,15 @@ export interface SimdKernel {
   depthwiseRow(out: number, x: number, w: number, count: number, channelBytes: number, xStep: number, outStep: number): void;
   depthwiseFilterRow(acc: number, x: number, dy: number, count: number, channelBytes: number, xStep: number): void;
   windowTile(a: number, lda: number, b: number, bStep: number, kc: number, segments: number, segStride: number, c: number, ldc: number): void;
+  depthwiseWindow1: DepthwiseWindow;
+  depthwiseWindow2: DepthwiseWindow;
+  depthwiseWindow4: DepthwiseWindow;
 }
+
+/** A depthwiseWindow kernel (depthwiseWindowFunction), over 1, 2 or 4 channel vectors at a time. */
+export type DepthwiseWindow = (
+  out: number, x: number, w: number, count: number, channelBytes: number, xStep: number, rows: number, cols: number, xRowStep: number, xColStep: number, wRowStep: number,
+) => void;
 
 /** Pages (64 KiB) a shared memory may grow to: 2 GiB, the most a Float32Array view of it can index comfortably. */
 const SHARED_MAX_PAGES = 32768;

@@ -88,19 +88,11 @@ function forEachTapRun(g: WindowGeometry, visit: (tap: number, outPixel: number,
 
 /**
  * Stages `parts` one after the other in the SIMD kernels' memory (each copied in, or zeroed where
- * given as a length), calls `call` for every tap run of `g` (forEachTapRun) with the parts' byte
- * addresses, then copies part `result` into `into`. False, with nothing written, where the SIMD
- * forms do not serve the convolution (float32, channel multiplier 1, channels in whole vectors) or
- * the memory cannot hold the parts.
+ * given as a length), calls `run` with the parts' byte addresses, then copies part `result` into
+ * `into`. False, with nothing written, where the SIMD forms do not serve the convolution (float32,
+ * channel multiplier 1, channels in whole vectors) or the memory cannot hold the parts.
  */
-function overTapRuns(
-  g: WindowGeometry,
-  mult: number,
-  parts: (TypedArray | number)[],
-  result: number,
-  into: TypedArray,
-  call: (kernel: SimdKernel, at: number[], tap: number, outPixel: number, inPixel: number, count: number) => void,
-): boolean {
+function withSimdParts(g: WindowGeometry, mult: number, parts: (TypedArray | number)[], result: number, into: TypedArray, run: (kernel: SimdKernel, at: number[]) => void): boolean {
   const float32 = into instanceof Float32Array && parts.every((p) => typeof p === 'number' || p instanceof Float32Array);
   if (!float32 || mult !== 1 || g.c % 4 !== 0) return false;
   const lengths = parts.map((p) => (typeof p === 'number' ? p : p.length));
@@ -115,23 +107,110 @@ function overTapRuns(
     at.push(offset * 4);
     offset += lengths[i];
   });
-  forEachTapRun(g, (tap, outPixel, inPixel, count) => call(kernel, at, tap, outPixel, inPixel, count));
+  run(kernel, at);
   into.set(memory.subarray(at[result] / 4, at[result] / 4 + into.length));
   return true;
 }
 
+/** withSimdParts, calling `call` for every tap run of `g` (forEachTapRun). */
+function overTapRuns(
+  g: WindowGeometry,
+  mult: number,
+  parts: (TypedArray | number)[],
+  result: number,
+  into: TypedArray,
+  call: (kernel: SimdKernel, at: number[], tap: number, outPixel: number, inPixel: number, count: number) => void,
+): boolean {
+  return withSimdParts(g, mult, parts, result, into, (kernel, at) => forEachTapRun(g, (tap, outPixel, inPixel, count) => call(kernel, at, tap, outPixel, inPixel, count)));
+}
+
+/** A run of output positions along one axis whose windows keep the same taps: taps `first` to `first + taps - 1`. */
+interface TapSpan {
+  start: number;
+  count: number;
+  first: number;
+  taps: number;
+}
+
 /**
- * float32, channel multiplier 1, channels a multiple of 4: WebAssembly SIMD, four channels per
- * instruction, accumulating in float32 (as tfjs and onnxruntime). The image, filter and output lie
- * in the SIMD memory; for each output row and tap, one `depthwiseRow` call covers the run of output
- * pixels whose input pixel lies inside the image. False, with nothing written, when the memory
- * cannot hold them.
+ * The output positions along one axis (`outLen` of them over `inLen` inputs, window `k`, `stride`,
+ * dilation `dil`, `pad` before) in runs with the same taps inside the input: one run in the
+ * interior, one per position in the borders, where padding cuts the window.
+ */
+function tapSpans(outLen: number, inLen: number, k: number, stride: number, dil: number, pad: number): TapSpan[] {
+  const spans: TapSpan[] = [];
+  for (let o = 0; o < outLen; o++) {
+    const first = Math.max(0, Math.ceil((pad - o * stride) / dil));
+    const taps = Math.min(k - 1, Math.floor((inLen - 1 + pad - o * stride) / dil)) - first + 1;
+    const last = spans[spans.length - 1];
+    if (last && last.first === first && last.taps === taps) last.count++;
+    else spans.push({ start: o, count: 1, first, taps });
+  }
+  return spans;
+}
+
+/** Output bytes one band of rows stages at a time: with its input rows, it stays in a core's L2. */
+const BAND_BYTES = 256 * 1024;
+
+/**
+ * float32, channel multiplier 1, channels a multiple of 4: WebAssembly SIMD, accumulating in float32
+ * (as tfjs and onnxruntime). A band of output rows at a time, the filter, the band's input rows and
+ * its output lie in the SIMD memory, so the copies in and out run through the cache. For each output
+ * row, one `depthwiseWindow` call per run of pixels whose windows keep the same taps sums every tap
+ * in registers and stores each output vector once (the interior of a row is one run); 16, 8 or 4
+ * channels at a time as the channel count allows. Pixels whose window lies wholly in the padding
+ * are 0. False, with nothing written, when the SIMD forms do not serve (withSimdParts) or the memory
+ * cannot hold a band.
  */
 function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mult: number, out: TypedArray): boolean {
-  const cb = g.c * 4;
-  return overTapRuns(g, mult, [x, filter, out.length], 2, out, (kernel, [xAt, filterAt, outAt], tap, outPixel, inPixel, count) =>
-    kernel.depthwiseRow(outAt + outPixel * cb, xAt + inPixel * cb, filterAt + tap * cb, count, cb, g.sw * cb, cb),
-  );
+  if (!(x instanceof Float32Array && filter instanceof Float32Array && out instanceof Float32Array) || mult !== 1 || g.c % 4 !== 0) return false;
+  const c = g.c;
+  const cb = c * 4;
+  const rows = tapSpans(g.outH, g.h, g.kh, g.sh, g.dh, g.padTop);
+  const cols = tapSpans(g.outW, g.w, g.kw, g.sw, g.dw, g.padLeft);
+  const emptyCols = cols.some((span) => span.taps <= 0);
+  const bandRows = Math.max(1, Math.min(g.outH, Math.floor(BAND_BYTES / (g.outW * cb))));
+  // input rows a band of output rows reads at most: its rows' first taps and the window below them
+  const inRows = Math.min(g.h, (bandRows - 1) * g.sh + (g.kh - 1) * g.dh + 1);
+  const rowFloats = g.w * c;
+  const outRowFloats = g.outW * c;
+  const simd = simdScratch(filter.length + inRows * rowFloats + bandRows * outRowFloats);
+  if (!simd) return false;
+  const { kernel, memory } = simd;
+  const window = c % 16 === 0 ? kernel.depthwiseWindow4 : c % 8 === 0 ? kernel.depthwiseWindow2 : kernel.depthwiseWindow1;
+  memory.set(filter, 0);
+  const xAt = filter.length;
+  const outAt = xAt + inRows * rowFloats;
+  // each output row's tap span (rows alike share one)
+  const rowSpan = new Array<TapSpan>(g.outH);
+  for (const span of rows) for (let oy = span.start; oy < span.start + span.count; oy++) rowSpan[oy] = span;
+  for (let b = 0; b < g.n; b++) {
+    for (let oy0 = 0; oy0 < g.outH; oy0 += bandRows) {
+      const oy1 = Math.min(g.outH, oy0 + bandRows);
+      const band = (oy1 - oy0) * outRowFloats;
+      const firstIn = Math.max(0, oy0 * g.sh - g.padTop);
+      const lastIn = Math.min(g.h - 1, (oy1 - 1) * g.sh - g.padTop + (g.kh - 1) * g.dh);
+      if (lastIn >= firstIn) memory.set(x.subarray((b * g.h + firstIn) * rowFloats, (b * g.h + lastIn + 1) * rowFloats), xAt);
+      if (emptyCols || rows.some((span) => span.taps <= 0)) memory.fill(0, outAt, outAt + band);
+      for (let oy = oy0; oy < oy1; oy++) {
+        const r = rowSpan[oy];
+        if (r.taps <= 0) continue;
+        const iy = oy * g.sh - g.padTop + r.first * g.dh - firstIn;
+        for (const span of cols) {
+          if (span.taps <= 0) continue;
+          const ix = span.start * g.sw - g.padLeft + span.first * g.dw;
+          window(
+            (outAt + (oy - oy0) * outRowFloats + span.start * c) * 4,
+            (xAt + iy * rowFloats + ix * c) * 4,
+            (r.first * g.kw + span.first) * cb,
+            span.count, cb, g.sw * cb, r.taps, span.taps, g.dh * g.w * cb, g.dw * cb, g.kw * cb,
+          );
+        }
+      }
+      out.set(memory.subarray(outAt, outAt + band), (b * g.outH + oy0) * outRowFloats);
+    }
+  }
+  return true;
 }
 
 /**
