@@ -49,7 +49,7 @@ const bits = (a: Float32Array): number[] => Array.from(a, (v) => (Number.isNaN(v
 describe('WebAssembly SIMD elementwise', () => {
   const n = 8192 * 2 + 13;
   const binary = ['a + b', 'a - b', 'a * b', 'a / b', 'H.reluGrad(a, b)', '(a > b || a !== a ? a : b)', '(a < b || a !== a ? a : b)'];
-  const unary = ['a * a', 'Math.sqrt(a)', 'Math.abs(a)', '-a', 'H.relu(a)'];
+  const unary = ['a * a', 'Math.sqrt(a)', 'Math.abs(a)', '-a', 'H.relu(a)', '(a > 0 ? (a < 6 ? a : 6) : 0)'];
   test.each([...binary, ...unary])('%s equals the JavaScript loop bit for bit', (js) => {
     const isBinary = binary.includes(js);
     const program: ElementwiseProgram = {
@@ -63,6 +63,23 @@ describe('WebAssembly SIMD elementwise', () => {
     const [simd, js0] = bothWays(program, inputs, inputs.map(() => [n]), [n], false, isBinary ? 'FF' : 'F');
     expect(bits(simd.out)).toEqual(bits(js0.out));
     expect(simd.out.map((v, i) => (Object.is(v, -0) ? 1 : 0) - (Object.is(js0.out[i], -0) ? 1 : 0)).every((d) => d === 0)).toBe(true);
+  });
+
+  test.each([
+    ['full-size bounds', 'FFF'],
+    ['scalar bounds (relu6 as ONNX Clip writes it)', 'FSS'],
+  ])('clip with %s equals the JavaScript loop bit for bit, NaN and a lower bound above the upper included', (_label, pattern) => {
+    const program: ElementwiseProgram = {
+      inputDTypes: ['float32', 'float32', 'float32'],
+      statements: [{ js: '(a < b ? b : a > c ? c : a)', args: [{ input: 0 }, { input: 1 }, { input: 2 }], dtype: 'float32' }],
+    };
+    const x = values(n, 4);
+    const bound = (seed: number, scalar: number) => (pattern === 'FSS' ? Float32Array.of(scalar) : values(n, seed).map((v, i) => (i % 9 === 0 ? x[i] : v)));
+    const inputs = [x, bound(5, 0), bound(6, 6)];
+    const shapes = inputs.map((d) => (d.length === 1 ? [] : [n]));
+    const [simd, js0] = bothWays(program, inputs, shapes, [n], false, pattern);
+    expect(bits(simd.out)).toEqual(bits(js0.out));
+    if (pattern === 'FFF') expect(inputs[1].some((lo, i) => lo > inputs[2][i])).toBe(true);
   });
 
   test("Adam's chained update: scalars, rounded intermediates, stores into two inputs, the output over input 0", () => {

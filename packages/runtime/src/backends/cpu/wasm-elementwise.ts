@@ -1,6 +1,6 @@
 import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
-import { OneFunction, V128_ZERO, ensureMemory, functionsModule, get, i32, instantiateOne, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
+import { OneFunction, V128_ZERO, ensureMemory, functionsModule, get, i32, instantiateOne, leb, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { FunctionWriter, erf, exp, gelu, vectorActivation } from './wasm-vector-math';
 
 /**
@@ -31,7 +31,7 @@ const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32
  * polynomials (wasm-vector-math.ts), within a few float32 ulps of the double-precision value, and
  * erf and gelu (erf within 3.3e-7; gelu's tanh form with the tanh above).
  */
-const FORMS: Record<string, { arity: 1 | 2; approximate?: boolean; emit: (a: number[], b: number[], w: FunctionWriter) => number[] }> = {
+const FORMS: Record<string, { arity: 1 | 2 | 3; approximate?: boolean; emit: (a: number[], b: number[], w: FunctionWriter, c: number[]) => number[] }> = {
   'a + b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Add)] },
   'a - b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Sub)] },
   'a * b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Mul)] },
@@ -46,6 +46,17 @@ const FORMS: Record<string, { arity: 1 | 2; approximate?: boolean; emit: (a: num
   'H.reluGrad(a, b)': { arity: 2, emit: (a, b) => [...a, ...b, ...V128_ZERO, ...simd(f32x4Gt), ...simd(v128And), ...V128_ZERO, ...simd(f32x4Add)] },
   '(a > b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Gt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
   '(a < b || a !== a ? a : b)': { arity: 2, emit: (a, b) => [...a, ...b, ...a, ...b, ...simd(f32x4Lt), ...a, ...a, ...simd(f32x4Ne), ...simd(v128Or), ...simd(v128Bitselect)] },
+  // clip: b where a < b, else c where a > c, else a (NaN kept: both comparisons false), as the JS
+  // form reads, a lower bound above the upper one included
+  '(a < b ? b : a > c ? c : a)': {
+    arity: 3,
+    emit: (a, b, _w, c) => [...b, ...c, ...a, ...a, ...c, ...simd(f32x4Gt), ...simd(v128Bitselect), ...a, ...b, ...simd(f32x4Lt), ...simd(v128Bitselect)],
+  },
+  // relu6: a where 0 < a < 6, 6 above, 0 below and for NaN
+  '(a > 0 ? (a < 6 ? a : 6) : 0)': {
+    arity: 1,
+    emit: (a) => [...a, ...SIX, ...a, ...SIX, ...simd(f32x4Lt), ...simd(v128Bitselect), ...V128_ZERO, ...a, ...V128_ZERO, ...simd(f32x4Gt), ...simd(v128Bitselect)],
+  },
   'H.sigmoid(a)': { arity: 1, approximate: true, emit: (a, _b, w) => SIGMOID(w, a) },
   'Math.tanh(a)': { arity: 1, approximate: true, emit: (a, _b, w) => TANH(w, a) },
   'Math.exp(a)': { arity: 1, approximate: true, emit: (a, _b, w) => exp(w, a) },
@@ -55,6 +66,8 @@ const FORMS: Record<string, { arity: 1 | 2; approximate?: boolean; emit: (a: num
   '(0.5 * a * (1 + Math.tanh(0.7978845608028654 * (a + 0.044715 * a * a * a))))': { arity: 1, approximate: true, emit: (a, _b, w) => gelu(w, a, true) },
 };
 
+/** v128.const of four 6.0f lanes. */
+const SIX = [0xfd, ...leb(simdOp.v128Const), ...Array.from({ length: 4 }, () => [...new Uint8Array(new Float32Array([6]).buffer)]).flat()];
 const SIGMOID = vectorActivation('sigmoid', 0, 0)!;
 const TANH = vectorActivation('tanh', 0, 0)!;
 
@@ -97,8 +110,8 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
     if (pattern[k] === 'R') body.push(...get(base(k)), ...get(ROW_OFF), op.i32Add, ...simdMem(simdOp.v128Load, 2), ...set(value(k)));
   }
   program.statements.forEach((s, j) => {
-    const [a, b] = s.args.map((r) => get(arg(r)));
-    const value = FORMS[s.js].emit(a, b ?? [], w);
+    const [a, b, c] = s.args.map((r) => get(arg(r)));
+    const value = FORMS[s.js].emit(a, b ?? [], w, c ?? []);
     body.push(...value, ...set(step(j)));
   });
   const last = step(program.statements.length - 1);
