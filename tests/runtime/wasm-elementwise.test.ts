@@ -1,4 +1,4 @@
-import { erf } from '@graphc/graph';
+import { erf, getOpDef } from '@graphc/graph';
 import { ElementwiseProgram, runElementwise, setSimdKernels } from '@graphc/runtime';
 import { runElementwiseSimd } from '../../packages/runtime/src/backends/cpu/wasm-elementwise';
 import { sumRowsSimd } from '../../packages/runtime/src/backends/cpu/wasm-reduce';
@@ -144,6 +144,12 @@ describe('WebAssembly SIMD elementwise', () => {
     ['H.erf(a)', erf, (x: number, want: number) => Math.max(ulps(x, want), 3.5e-7)],
     ['(0.5 * a * (1 + H.erf(a * 0.7071067811865476)))', (x: number) => 0.5 * x * (1 + erf(x * Math.SQRT1_2)), geluBound],
     ['(0.5 * a * (1 + Math.tanh(0.7978845608028654 * (a + 0.044715 * a * a * a))))', (x: number) => 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3))), geluBound],
+    // leakyRelu, hardSigmoid and hardSwish round their constant and each step to float32 (the loop
+    // rounds once): near hardSigmoid's and hardSwish's zero crossings (a = -2.5, a = -3) the sum
+    // cancels, so the bound there is absolute, a few float32 ulps of the terms
+    ['(a > 0 ? a : 0.1 * a)', (x: number) => (x > 0 ? x : 0.1 * x), ulps],
+    ['Math.max(0, Math.min(1, 0.2 * a + 0.5))', (x: number) => Math.max(0, Math.min(1, 0.2 * x + 0.5)), (x: number, want: number) => Math.max(ulps(x, want), 2 ** -22 * (Math.abs(0.2 * x) + 0.5))],
+    ['(a * Math.max(0, Math.min(1, a / 6 + 0.5)))', (x: number) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), (x: number, want: number) => Math.max(ulps(x, want), 2 ** -22 * Math.abs(x) * (Math.abs(x / 6) + 0.5))],
   ] as const)('%s: close to double precision, in a fused chain, NaN kept and infinities saturating', (js, exact, bound) => {
     // a chain: f(a) * b + a, b = 1, so f(a)'s error shows at every magnitude a takes
     const program: ElementwiseProgram = {
@@ -178,6 +184,17 @@ describe('WebAssembly SIMD elementwise', () => {
     const negativeZero = xs.findIndex((v) => Object.is(v, -0));
     const atNegativeZero: Record<string, number> = { 'Math.tanh(a)': -0, 'H.sigmoid(a)': 0.5, 'Math.exp(a)': 1, 'H.erf(a)': -0 };
     if (js in atNegativeZero) expect(Object.is(simd.out[negativeZero], atNegativeZero[js])).toBe(true);
+  });
+
+  test.each([
+    ['leakyRelu', { alpha: 0.01 }],
+    ['leakyRelu', { alpha: 1e-7 }],
+    ['hardSigmoid', { alpha: 0.25, beta: -0.3 }],
+    ['hardSwish', {}],
+  ] as const)("the %s op's own expression (%o) has its SIMD form", (op, attrs) => {
+    const js = getOpDef(op).elementwise!.js(attrs, 'float32');
+    const program: ElementwiseProgram = { inputDTypes: ['float32'], statements: [{ js, args: [{ input: 0 }], dtype: 'float32' }] };
+    expect(runElementwiseSimd(program, 'F', [values(4096, 7)], new Float32Array(4096))).toBe(true);
   });
 
   test('programs it has no form for, and small ones, keep the JavaScript loop (same results either way)', () => {

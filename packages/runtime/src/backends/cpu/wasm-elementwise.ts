@@ -20,7 +20,7 @@ import { FunctionWriter, erf, exp, gelu, vectorActivation } from './wasm-vector-
  * may overwrite an input (an update in place): each chunk is read before any of it is written.
  */
 
-const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32x4Neg, f32x4Sqrt, f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Max } = simdOp;
+const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32x4Neg, f32x4Sqrt, f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Max, f32x4Min } = simdOp;
 
 /**
  * The statements' scalar expressions (ops' `elementwise.js` for float32) that have an f32x4 form,
@@ -29,9 +29,16 @@ const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32
  * keep bits as the JavaScript does: maximum keeps a NaN a and picks b on ties; relu's gradient turns
  * -0 into +0), except those marked approximate: exp, sigmoid and tanh, Cephes' float32
  * polynomials (wasm-vector-math.ts), within a few float32 ulps of the double-precision value, and
- * erf and gelu (erf within 3.3e-7; gelu's tanh form with the tanh above).
+ * erf and gelu (erf within 3.3e-7; gelu's tanh form with the tanh above); and the forms with an
+ * op's constants in them (PARAMETRIC below).
  */
-const FORMS: Record<string, { arity: 1 | 2 | 3; approximate?: boolean; emit: (a: number[], b: number[], w: FunctionWriter, c: number[]) => number[] }> = {
+interface Form {
+  arity: 1 | 2 | 3;
+  approximate?: boolean;
+  emit: (a: number[], b: number[], w: FunctionWriter, c: number[]) => number[];
+}
+
+const FORMS: Record<string, Form> = {
   'a + b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Add)] },
   'a - b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Sub)] },
   'a * b': { arity: 2, emit: (a, b) => [...a, ...b, ...simd(f32x4Mul)] },
@@ -66,8 +73,46 @@ const FORMS: Record<string, { arity: 1 | 2 | 3; approximate?: boolean; emit: (a:
   '(0.5 * a * (1 + Math.tanh(0.7978845608028654 * (a + 0.044715 * a * a * a))))': { arity: 1, approximate: true, emit: (a, _b, w) => gelu(w, a, true) },
 };
 
-/** v128.const of four 6.0f lanes. */
-const SIX = [0xfd, ...leb(simdOp.v128Const), ...Array.from({ length: 4 }, () => [...new Uint8Array(new Float32Array([6]).buffer)]).flat()];
+/** v128.const of four lanes of float32 `v`. */
+const splat = (v: number): number[] => [0xfd, ...leb(simdOp.v128Const), ...Array.from({ length: 4 }, () => [...new Uint8Array(new Float32Array([v]).buffer)]).flat()];
+const SIX = splat(6);
+
+const NUMBER = '(-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?)';
+/** max(0, min(1, v)), NaN kept (as Math.max and Math.min keep it). */
+const unitClamp = (v: number[]): number[] => [...V128_ZERO, ...splat(1), ...v, ...simd(f32x4Min), ...simd(f32x4Max)];
+
+/**
+ * Forms of expressions with constants in them (an op's attrs): the constant is rounded to float32
+ * and each step is a float32 operation, where the loop computes in double and rounds once, so these
+ * are approximate (within an ulp or two).
+ */
+const PARAMETRIC: { pattern: RegExp; form: (k: number[]) => Form }[] = [
+  // leakyRelu: a where a > 0, else alpha * a (NaN: alpha * NaN)
+  {
+    pattern: new RegExp(`^\\(a > 0 \\? a : ${NUMBER} \\* a\\)$`),
+    form: ([alpha]) => ({ arity: 1, approximate: true, emit: (a) => [...a, ...splat(alpha), ...a, ...simd(f32x4Mul), ...a, ...V128_ZERO, ...simd(f32x4Gt), ...simd(v128Bitselect)] }),
+  },
+  // hardSigmoid: max(0, min(1, alpha * a + beta))
+  {
+    pattern: new RegExp(`^Math\\.max\\(0, Math\\.min\\(1, ${NUMBER} \\* a \\+ ${NUMBER}\\)\\)$`),
+    form: ([alpha, beta]) => ({ arity: 1, approximate: true, emit: (a) => unitClamp([...splat(alpha), ...a, ...simd(f32x4Mul), ...splat(beta), ...simd(f32x4Add)]) }),
+  },
+  // hardSwish: a * max(0, min(1, a / 6 + 0.5))
+  {
+    pattern: /^\(a \* Math\.max\(0, Math\.min\(1, a \/ 6 \+ 0\.5\)\)\)$/,
+    form: () => ({ arity: 1, approximate: true, emit: (a) => [...a, ...unitClamp([...a, ...SIX, ...simd(f32x4Div), ...splat(0.5), ...simd(f32x4Add)]), ...simd(f32x4Mul)] }),
+  },
+];
+
+/** The f32x4 form of a statement's expression, if it has one. */
+function formOf(js: string): Form | undefined {
+  if (FORMS[js]) return FORMS[js];
+  for (const { pattern, form } of PARAMETRIC) {
+    const m = pattern.exec(js);
+    if (m) return form(m.slice(1).map(Number));
+  }
+  return undefined;
+}
 const SIGMOID = vectorActivation('sigmoid', 0, 0)!;
 const TANH = vectorActivation('tanh', 0, 0)!;
 
@@ -111,7 +156,7 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   }
   program.statements.forEach((s, j) => {
     const [a, b, c] = s.args.map((r) => get(arg(r)));
-    const value = FORMS[s.js].emit(a, b ?? [], w, c ?? []);
+    const value = formOf(s.js)!.emit(a, b ?? [], w, c ?? []);
     body.push(...value, ...set(step(j)));
   });
   const last = step(program.statements.length - 1);
@@ -157,7 +202,7 @@ function compiled(program: ElementwiseProgram, pattern: string): Compiled | null
     /^[FSR]+$/.test(pattern) &&
     pattern.includes('F') &&
     program.inputDTypes.every((d) => d === 'float32') &&
-    program.statements.every((s) => s.dtype === 'float32' && FORMS[s.js] !== undefined && s.args.length === FORMS[s.js].arity) &&
+    program.statements.every((s) => s.dtype === 'float32' && formOf(s.js)?.arity === s.args.length) &&
     (program.stores ?? []).every((st) => pattern[st.input] === 'F');
   if (eligible) {
     c = instantiateOne<(...args: number[]) => void>(() => assemble(program, pattern), 'run');
