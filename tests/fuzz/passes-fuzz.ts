@@ -176,6 +176,12 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
             if (r() < 0.25) out = ops.mul(out, ops.reshape(ops.sigmoid(ops.mean(out, [2, 3])), [n, cout, 1, 1]));
             if (r() < 0.2 && h >= 2 && w >= 2) out = ops.pad(out, [[0, 0], [0, 0], [1, 0], [1, 1]], 0.5, pick(r, ['constant', 'reflect', 'edge'] as const));
             if (r() < 0.15) out = ops.resize(out, [n, cout, 2 * (out.shape[2] as number), out.shape[3] as number], { mode: pick(r, ['nearest', 'linear'] as const) });
+            // channels split and merged again in another order (YOLOv8's C2f), every other row
+            if (r() < 0.2 && cout >= 2) {
+              const [first, rest] = ops.split(out, [1, cout - 1], 1);
+              out = ops.concat([rest, ops.tanh(first)], 1);
+            }
+            if (r() < 0.15 && (out.shape[2] as number) >= 2) out = ops.stridedSlice(out, [0, 0, 1, 0], [1, 1, 2, 1], [n, cout, Math.floor((out.shape[2] as number) / 2), out.shape[3] as number]);
             // back to NHWC, or left channels-first for the next steps to read
             y = r() < 0.5 ? ops.transpose(out, [0, 2, 3, 1]) : out;
             description.push(depthwise ? 'nchw-depthwise-block' : 'nchw-conv-block');

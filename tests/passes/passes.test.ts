@@ -362,6 +362,24 @@ describe('channels-first models run channels-last', () => {
     close((await runAt(g, 'out', feeds, 2)).data, (await runAt(g, 'out', feeds, 0)).data, 1e-5);
   });
 
+  test("a YOLOv8 C2f block (Split along channels, bottlenecks, Concat) and a channel slice run channels-last", async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 8, 6, 6], 'x');
+    const conv = (t: SymbolicTensor, cin: number, cout: number, k: number, seed: number) =>
+      ops.convNchw(t, weights(g, [cout, cin, k, k], seed, `w${seed}`), weights(g, [cout], seed + 0.5, `b${seed}`), { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
+    const silu = (t: SymbolicTensor) => ops.mul(t, ops.sigmoid(t));
+    const [a, b] = ops.split(silu(conv(x, 8, 8, 1, 1)), 2, 1); // [2, 4, 6, 6] each
+    const c = silu(conv(silu(conv(b, 4, 4, 3, 2)), 4, 4, 3, 3));
+    const merged = silu(conv(ops.concat([a, b, ops.add(b, c)], 1), 12, 8, 1, 4));
+    const head = ops.stridedSlice(merged, [0, 2, 0, 1], [1, 2, 1, 2], [2, 3, 6, 3]); // channels 2, 4, 6; columns 1, 3, 5
+    ops.identity(conv(head, 3, 5, 1, 5), 'out');
+    const { graph, passes } = optimize(g, ['x', 'out'], 2);
+    expect(passes.find((p) => p.name === 'simplify')).toMatchObject({ 'transpose-sink-split': 1, 'transpose-sink-concat': 1, 'transpose-sink-per-axis': 1 });
+    expect(graph.nodes.filter((n) => n.op === 'transpose').map((n) => n.inputs[0].node.op)).toEqual(['placeholder', 'fusedConv2d']);
+    const feeds = { x: tensor(seq(2 * 8 * 36, (i) => Math.sin(i * 0.17)), [2, 8, 6, 6]) };
+    close((await runAt(g, 'out', feeds, 2)).data, (await runAt(g, 'out', feeds, 0)).data, 1e-5);
+  });
+
   test("an NCHW batch norm after a conv folds into it once the layout transposes sink past it", async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [1, 2, 5, 5], 'x');

@@ -7,6 +7,8 @@ import type { Match, NodeView, OpPattern } from './pattern';
 /** Adds nodes to the graph being built; the first one takes the rewritten node's name. */
 export interface RuleBuilder {
   op(op: string, inputs: SymbolicTensor[], attrs?: Attrs): SymbolicTensor;
+  /** A node of several outputs: all of them. */
+  outputs(op: string, inputs: SymbolicTensor[], attrs?: Attrs): SymbolicTensor[];
 }
 
 /**
@@ -18,7 +20,9 @@ export interface RuleBuilder {
 export interface Rule {
   name: string;
   pattern: OpPattern;
-  rewrite: (m: Match, b: RuleBuilder, root: NodeView) => SymbolicTensor | undefined;
+  rewrite?: (m: Match, b: RuleBuilder, root: NodeView) => SymbolicTensor | undefined;
+  /** For a node of several outputs: what stands for each, or undefined to decline. */
+  rewriteOutputs?: (m: Match, b: RuleBuilder, root: NodeView) => SymbolicTensor[] | undefined;
 }
 
 const x = { bind: 'x' };

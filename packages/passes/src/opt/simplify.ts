@@ -67,9 +67,15 @@ function anyCandidate(graph: Graph, ctx: PassContext, rules: Rule[]): boolean {
   const index = indexOf(rules);
   return graph.nodes.some((n) => {
     if (n.op === 'noOp' && n.outputs.length === 0 && !ctx.keep.has(n.name)) return true;
-    if (def(n).stateful || n.controlInputs.length > 0 || n.outputs.length !== 1) return false;
+    if (!rewritable(n, ctx)) return false;
     return index.for(n.op).some((rule) => matchNode(rule.pattern, n, { t: {}, n: {} }));
   });
+}
+
+/** Pure nodes without control inputs: of one output, or of several (rules with rewriteOutputs) when not kept. */
+function rewritable(n: Node, ctx: PassContext): boolean {
+  if (def(n).stateful || n.controlInputs.length > 0 || n.outputs.length === 0) return false;
+  return n.outputs.length === 1 || !ctx.keep.has(n.name);
 }
 
 function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Record<string, number>): { graph: Graph; rewrites: number } {
@@ -85,15 +91,15 @@ function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Reco
       stats['noop-dissolve'] = (stats['noop-dissolve'] ?? 0) + 1;
       continue;
     }
-    if (d.stateful || n.controlInputs.length > 0 || n.outputs.length !== 1) {
+    if (d.stateful || !rewritable(n, ctx)) {
       rb.copy(n);
       continue;
     }
     const inputs = n.inputs.map((i) => rb.tensor(i));
     const view: NodeView = { op: n.op, attrs: n.attrs, inputs, outputs: n.outputs, name: n.name };
-    const result = applyFirst(rules, view, rb, info, stats, ctx.keep.has(n.name));
-    if (result) {
-      rb.replace(n, [result]);
+    const results = n.outputs.length === 1 ? applyFirst(rules, view, rb, info, stats, ctx.keep.has(n.name)) : applyFirstOutputs(rules, view, rb, info, stats);
+    if (results) {
+      rb.replace(n, results);
       rewrites++;
     } else rb.copy(n, { inputs });
   }
@@ -109,11 +115,11 @@ function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Reco
  * node read a constant filter.) A kept node is only rewritten into such a new node: one that
  * would become an existing tensor becomes an identity of it.
  */
-function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor | undefined {
+function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor[] | undefined {
   const want = view.outputs[0];
   for (const rule of indexOf(rules).for(view.op)) {
     const m: Match = { t: {}, n: {} };
-    if (!matchNode(rule.pattern, view, m)) continue;
+    if (!rule.rewrite || !matchNode(rule.pattern, view, m)) continue;
     if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
     const scratch = new ScratchBuilder();
     let out = rule.rewrite(m, scratch, view);
@@ -126,7 +132,27 @@ function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo,
       out = scratch.op('identity', [out]);
     }
     stats[rule.name] = (stats[rule.name] ?? 0) + 1;
-    return built ? scratch.replay(out, rb, view.name) : out;
+    return [built ? scratch.replay([out], rb, view.name, out.node)[0] : out];
+  }
+  return undefined;
+}
+
+/**
+ * The same for a node of several outputs (not kept): the first rule with `rewriteOutputs` whose
+ * results (one per output) all have the outputs' dtypes and shapes. Its new nodes are named
+ * `name/op`, the name itself left to no one: nothing fetches a node that is not kept.
+ */
+function applyFirstOutputs(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>): SymbolicTensor[] | undefined {
+  for (const rule of indexOf(rules).for(view.op)) {
+    const m: Match = { t: {}, n: {} };
+    if (!rule.rewriteOutputs || !matchNode(rule.pattern, view, m)) continue;
+    if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
+    const scratch = new ScratchBuilder();
+    const outs = rule.rewriteOutputs(m, scratch, view);
+    if (!outs || outs.length !== view.outputs.length) continue;
+    if (!outs.every((t, i) => t.dtype === view.outputs[i].dtype && refines(t.shape, view.outputs[i].shape))) continue;
+    stats[rule.name] = (stats[rule.name] ?? 0) + 1;
+    return scratch.replay(outs, rb, view.name);
   }
   return undefined;
 }
@@ -147,6 +173,11 @@ class ScratchBuilder {
     return this.graph.addNode(op, inputs.map((t) => this.here(t)), attrs).output(0);
   }
 
+  outputs(op: string, inputs: SymbolicTensor[], attrs = {}): SymbolicTensor[] {
+    const n = this.graph.addNode(op, inputs.map((t) => this.here(t)), attrs);
+    return n.outputs.map((_, i) => n.output(i));
+  }
+
   private here(t: SymbolicTensor): SymbolicTensor {
     if (t.graph === this.graph) return t;
     let p = this.standIns.get(t);
@@ -158,21 +189,24 @@ class ScratchBuilder {
     return p;
   }
 
-  /** Adds the scratch nodes `result` needs to `rb`, in order; returns the tensor standing for it. */
-  replay(result: SymbolicTensor, rb: Rebuild, name: string): SymbolicTensor {
+  /**
+   * Adds the scratch nodes `results` need to `rb`, in order; returns the tensors standing for them.
+   * Node `named` takes `name`, the others `name/op`.
+   */
+  replay(results: SymbolicTensor[], rb: Rebuild, name: string, named?: Node): SymbolicTensor[] {
     const needed = new Set<Node>();
     const visit = (n: Node): void => {
       if (needed.has(n) || n.op === 'placeholder') return;
       needed.add(n);
       n.inputs.forEach((t) => visit(t.node));
     };
-    visit(result.node);
+    results.forEach((r) => visit(r.node));
     const mapped = new Map<Node, Node>();
     const tensor = (t: SymbolicTensor): SymbolicTensor => this.outside.get(t) ?? mapped.get(t.node)!.output(t.index);
     for (const n of this.graph.nodes) {
       if (!needed.has(n)) continue;
-      mapped.set(n, rb.add(n.op, n.inputs.map(tensor), n.attrs, n === result.node ? name : `${name}/${n.op}`));
+      mapped.set(n, rb.add(n.op, n.inputs.map(tensor), n.attrs, n === named ? name : `${name}/${n.op}`));
     }
-    return tensor(result);
+    return results.map(tensor);
   }
 }

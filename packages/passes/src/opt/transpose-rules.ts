@@ -114,11 +114,14 @@ function sinkThroughConcat(node: NodeView, b: RuleBuilder): SymbolicTensor | und
 
 /**
  * Ops with one attr entry (or [before, after] pair) per axis: resize (sizes, scales and roi's
- * starts and ends) and pad (paddings). Over transposed axes they take the entries in x's own order.
+ * starts and ends), pad (paddings) and the slices (begin, strides, size). Over transposed axes they
+ * take the entries in x's own order.
  */
 const PER_AXIS_ATTRS: Record<string, { attr: string; width: number; halves?: boolean }[]> = {
   resize: [{ attr: 'sizes', width: 1 }, { attr: 'scales', width: 1 }, { attr: 'roi', width: 1, halves: true }],
   pad: [{ attr: 'paddings', width: 2 }],
+  slice: [{ attr: 'begin', width: 1 }, { attr: 'size', width: 1 }],
+  stridedSlice: [{ attr: 'begin', width: 1 }, { attr: 'strides', width: 1 }, { attr: 'size', width: 1 }],
 };
 
 function sinkThroughPerAxis(node: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
@@ -139,6 +142,16 @@ function sinkThroughPerAxis(node: NodeView, b: RuleBuilder): SymbolicTensor | un
   return b.op('transpose', [b.op(node.op, [x.node.inputs[0]], attrs)], { perm: p });
 }
 
+/** A split along a transposed axis splits the matching axis of the untransposed value; each part is transposed after. */
+function sinkThroughSplit(node: NodeView, b: RuleBuilder): SymbolicTensor[] | undefined {
+  const x = node.inputs[0];
+  if (!isTranspose(x)) return undefined;
+  const p = perm(x.node);
+  const axis = Number(node.attrs.axis);
+  const parts = b.outputs('split', [x.node.inputs[0]], { ...node.attrs, axis: p[axis < 0 ? axis + p.length : axis] });
+  return parts.map((t) => b.op('transpose', [t], { perm: p }));
+}
+
 /** A transpose that keeps the order of every axis longer than one only moves unit axes: a reshape, which moves no data. */
 const movesUnitAxesOnly = (node: NodeView): boolean =>
   permutesUnitAxesOnly(node.inputs[0].shape, perm(node)) && node.outputs[0].shape.filter((d) => d === null).length <= 1;
@@ -152,6 +165,7 @@ export const TRANSPOSE_RULES: Rule[] = [
   },
   { name: 'transpose-sink-concat', pattern: { op: 'concat', when: (n) => n.inputs.length > 0 && n.inputs.every(isTranspose) }, rewrite: (_m, b, n) => sinkThroughConcat(n, b) },
   { name: 'transpose-sink-per-axis', pattern: { op: Object.keys(PER_AXIS_ATTRS), when: (n) => isTranspose(n.inputs[0]) }, rewrite: (_m, b, n) => sinkThroughPerAxis(n, b) },
+  { name: 'transpose-sink-split', pattern: { op: 'split', when: (n) => isTranspose(n.inputs[0]) }, rewriteOutputs: (_m, b, n) => sinkThroughSplit(n, b) },
   {
     name: 'transpose-unit-axes',
     pattern: { op: 'transpose', when: movesUnitAxesOnly },
