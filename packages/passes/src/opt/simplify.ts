@@ -106,6 +106,16 @@ function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Reco
   return { graph: rewrites ? rb.finish() : graph, rewrites };
 }
 
+/** The rules with a `kind` rewrite that match `view` and read no variable some op writes, each with its match and a fresh scratch builder. */
+function* candidates(rules: Rule[], view: NodeView, info: GraphInfo, kind: 'rewrite' | 'rewriteOutputs'): Generator<{ rule: Rule; m: Match; scratch: ScratchBuilder }> {
+  for (const rule of indexOf(rules).for(view.op)) {
+    const m: Match = { t: {}, n: {} };
+    if (!rule[kind] || !matchNode(rule.pattern, view, m)) continue;
+    if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
+    yield { rule, m, scratch: new ScratchBuilder() };
+  }
+}
+
 /**
  * The first rule's result. A rule builds into a scratch graph first (the tensors it reads stand in
  * as placeholders there), so a rewrite that is then declined leaves nothing behind. An accepted one
@@ -117,12 +127,8 @@ function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Reco
  */
 function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor[] | undefined {
   const want = view.outputs[0];
-  for (const rule of indexOf(rules).for(view.op)) {
-    const m: Match = { t: {}, n: {} };
-    if (!rule.rewrite || !matchNode(rule.pattern, view, m)) continue;
-    if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
-    const scratch = new ScratchBuilder();
-    let out = rule.rewrite(m, scratch, view);
+  for (const { rule, m, scratch } of candidates(rules, view, info, 'rewrite')) {
+    let out = rule.rewrite!(m, scratch, view);
     if (!out || out.dtype !== want.dtype || !refines(out.shape, want.shape)) continue;
     let built = out.graph === scratch.graph;
     if (kept && !built) {
@@ -143,12 +149,8 @@ function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo,
  * `name/op`, the name itself left to no one: nothing fetches a node that is not kept.
  */
 function applyFirstOutputs(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>): SymbolicTensor[] | undefined {
-  for (const rule of indexOf(rules).for(view.op)) {
-    const m: Match = { t: {}, n: {} };
-    if (!rule.rewriteOutputs || !matchNode(rule.pattern, view, m)) continue;
-    if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
-    const scratch = new ScratchBuilder();
-    const outs = rule.rewriteOutputs(m, scratch, view);
+  for (const { rule, m, scratch } of candidates(rules, view, info, 'rewriteOutputs')) {
+    const outs = rule.rewriteOutputs!(m, scratch, view);
     if (!outs || outs.length !== view.outputs.length) continue;
     if (!outs.every((t, i) => t.dtype === view.outputs[i].dtype && refines(t.shape, view.outputs[i].shape))) continue;
     stats[rule.name] = (stats[rule.name] ?? 0) + 1;
