@@ -183,6 +183,7 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
               const [first, rest] = ops.split(out, [1, cout - 1], 1);
               out = ops.concat([rest, ops.tanh(first)], 1);
             }
+            if (r() < 0.15) out = ops.softmax(out, 1); // over channels, as a segmentation head
             if (r() < 0.15 && (out.shape[2] as number) >= 2) out = ops.stridedSlice(out, [0, 0, 1, 0], [1, 1, 2, 1], [n, cout, Math.floor((out.shape[2] as number) / 2), out.shape[3] as number]);
             // back to NHWC, or left channels-first for the next steps to read
             y = r() < 0.5 ? ops.transpose(out, [0, 2, 3, 1]) : out;

@@ -380,6 +380,25 @@ describe('channels-first models run channels-last', () => {
     close((await runAt(g, 'out', feeds, 2)).data, (await runAt(g, 'out', feeds, 0)).data, 1e-5);
   });
 
+  test('a segmentation head (softmax and argMax over channels) runs channels-last; logSoftmax over a transposed last axis too', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3, 5, 6], 'x');
+    const logits = ops.convNchw(x, weights(g, [4, 3, 3, 3], 1, 'w'), weights(g, [4], 2, 'b'), { pads: [1, 1, 1, 1] });
+    ops.softmax(logits, 1, 'probs');
+    ops.argMax(logits, 1, 'int32', 'labels'); // [2, 5, 6]
+    ops.argMax(logits, 2, 'int32', 'columns'); // [2, 4, 6]: x's axes 0, 3, 2 stay, so a transpose follows
+    ops.logSoftmax(ops.relu(logits), -1, 'rows');
+    const fetches = ['probs', 'labels', 'columns', 'rows'];
+    const { graph, passes } = optimize(g, ['x', ...fetches], 2);
+    expect(passes.find((p) => p.name === 'simplify')).toMatchObject({ 'transpose-sink-axis': 4 });
+    expect(graph.node('labels').op).toBe('argMax');
+    expect(graph.node('labels').attrs.axis).toBe(3);
+    expect(graph.node('columns').attrs.perm).toEqual([0, 2, 1]);
+    expect(graph.nodes.filter((n) => n.op === 'transpose').map((n) => n.inputs[0].node.op).sort()).toEqual(['argMax', 'logSoftmax', 'placeholder', 'softmax']);
+    const feeds = { x: tensor(seq(180, (i) => Math.sin(i * 0.41)), [2, 3, 5, 6]) };
+    for (const f of fetches) close((await runAt(g, f, feeds, 2)).data, (await runAt(g, f, feeds, 0)).data, 1e-6);
+  });
+
   test("an NCHW batch norm after a conv folds into it once the layout transposes sink past it", async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [1, 2, 5, 5], 'x');

@@ -95,12 +95,27 @@ function sinkThroughReduce(node: NodeView, b: RuleBuilder): SymbolicTensor | und
   const axes = ((node.attrs.axes as number[] | undefined) ?? p.map((_, i) => i)).map((a) => (a < 0 ? a + p.length : a));
   const reduced = new Set(axes.map((a) => p[a]));
   const y = b.op(node.op, [x.node.inputs[0]], { ...node.attrs, axes: [...reduced].sort((i, j) => i - j) });
-  if (node.attrs.keepDims === true) return b.op('transpose', [y], { perm: p });
+  return node.attrs.keepDims === true ? b.op('transpose', [y], { perm: p }) : withoutAxes(y, p, reduced, b);
+}
+
+/** `y`, x reduced over axes `reduced` (x's own numbering) and dropped, in the order transpose(x, p) had the rest. */
+function withoutAxes(y: SymbolicTensor, p: number[], reduced: Set<number>, b: RuleBuilder): SymbolicTensor {
   // the kept axes, in the order the transposed value had them, as positions among y's axes
   const kept = p.filter((a) => !reduced.has(a));
   const order = [...kept].sort((i, j) => i - j);
   const q = kept.map((a) => order.indexOf(a));
   return q.every((v, i) => v === i) ? y : b.op('transpose', [y], { perm: q });
+}
+
+/** Ops along one `axis` attr: softmax and logSoftmax keep it, argMax and argMin drop it. */
+function sinkThroughAxisOp(node: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
+  const x = node.inputs[0];
+  if (!isTranspose(x) || x.rank === 0) return undefined;
+  const p = perm(x.node);
+  const given = Number(node.attrs.axis ?? -1);
+  const axis = p[given < 0 ? given + p.length : given];
+  const y = b.op(node.op, [x.node.inputs[0]], { ...node.attrs, axis });
+  return node.op === 'argMax' || node.op === 'argMin' ? withoutAxes(y, p, new Set([axis]), b) : b.op('transpose', [y], { perm: p });
 }
 
 function sinkThroughConcat(node: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
@@ -163,6 +178,7 @@ export const TRANSPOSE_RULES: Rule[] = [
     pattern: { op: ['reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'reduceProd'], when: (n) => isTranspose(n.inputs[0]) },
     rewrite: (_m, b, n) => sinkThroughReduce(n, b),
   },
+  { name: 'transpose-sink-axis', pattern: { op: ['softmax', 'logSoftmax', 'argMax', 'argMin'], when: (n) => isTranspose(n.inputs[0]) }, rewrite: (_m, b, n) => sinkThroughAxisOp(n, b) },
   { name: 'transpose-sink-concat', pattern: { op: 'concat', when: (n) => n.inputs.length > 0 && n.inputs.every(isTranspose) }, rewrite: (_m, b, n) => sinkThroughConcat(n, b) },
   { name: 'transpose-sink-per-axis', pattern: { op: Object.keys(PER_AXIS_ATTRS), when: (n) => isTranspose(n.inputs[0]) }, rewrite: (_m, b, n) => sinkThroughPerAxis(n, b) },
   { name: 'transpose-sink-split', pattern: { op: 'split', when: (n) => isTranspose(n.inputs[0]) }, rewriteOutputs: (_m, b, n) => sinkThroughSplit(n, b) },
