@@ -52,7 +52,8 @@ function permuteValue(v: TensorValue, shape: number[], q: number[]): TensorValue
 /**
  * Input `t` of an op whose transposed inputs sink past it with permutation `p` (rank `rank`): the
  * tensor under a transpose by `p`; a single value as it is; a constant permuted by p's inverse (with
- * leading ones to `rank` first, as broadcasting reads it); otherwise undefined.
+ * leading ones to `rank` first, as broadcasting reads it); a value that permutation only reshapes,
+ * reshaped; otherwise undefined.
  */
 function unpermuted(t: SymbolicTensor, p: number[], rank: number, b: RuleBuilder): SymbolicTensor | undefined {
   if (isTranspose(t) && t.rank === rank && samePerm(perm(t.node), p)) return t.node.inputs[0];
