@@ -172,7 +172,11 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
             const stat = () => constant([cout, 1, 1]);
             if (r() < 0.4) out = ops.batchNorm(out, stat(), ops.add(ops.abs(stat()), 0.5), stat(), stat(), 1e-3);
             out = ops.relu(ops.add(out, r() < 0.5 ? stat() : constant(out.shape as number[])));
-            if (r() < 0.3 && (out.shape[2] as number) >= 2 && (out.shape[3] as number) >= 2) out = ops.maxPoolNchw(out, [2, 2], { strides: [1, 2] });
+            if (r() < 0.3 && (out.shape[2] as number) >= 2 && (out.shape[3] as number) >= 2) {
+              // ceil mode and PyTorch's counted padding (which counts only where there is padding)
+              const ceilMode = r() < 0.5;
+              out = r() < 0.5 ? ops.maxPoolNchw(out, [2, 2], { strides: [1, 2], ceilMode }) : ops.avgPoolNchw(out, [2, 2], { strides: [2, 2], ceilMode, countIncludePad: r() < 0.5 });
+            }
             const [n, , h, w] = out.shape as number[];
             // a channel scale through a view (squeeze-and-excitation), a pad, an upsampling
             if (r() < 0.25) out = ops.mul(out, ops.reshape(ops.sigmoid(ops.mean(out, [2, 3])), [n, cout, 1, 1]));

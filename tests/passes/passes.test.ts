@@ -273,19 +273,23 @@ describe('fusion', () => {
     close((await runAt(g, y.name, feeds, 2)).data, (await runAt(g, y.name, feeds, 0)).data, 1e-5);
   });
 
-  test('NCHW max and average pools between layout transposes run as NHWC pools; ceil mode and counted padding stay', async () => {
+  test('NCHW max and average pools run as NHWC pools, ceil mode as end padding; counted padding stays where the model pads', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [1, 6, 7, 2], 'x');
     const wrap = (f: (t: SymbolicTensor) => SymbolicTensor, name: string) => ops.transpose(f(ops.transpose(x, [0, 3, 1, 2])), [0, 2, 3, 1], name);
     wrap((t) => ops.maxPoolNchw(t, [3, 2], { strides: [2, 2], pads: [1, 0, 1, 1] }), 'max');
     wrap((t) => ops.avgPoolNchw(t, [2, 2], { strides: [1, 2] }), 'avg');
-    wrap((t) => ops.maxPoolNchw(t, [2, 2], { strides: [2, 2], ceilMode: true }), 'ceil');
+    wrap((t) => ops.maxPoolNchw(t, [2, 2], { strides: [2, 2], ceilMode: true }), 'ceil'); // 6x7 -> 3x4: the last column window is cut
+    wrap((t) => ops.avgPoolNchw(t, [3, 2], { strides: [2, 2], pads: [1, 0, 0, 0], ceilMode: true }), 'avgCeil');
+    wrap((t) => ops.avgPoolNchw(t, [2, 2], { strides: [2, 2], countIncludePad: true }), 'countedUnpadded');
     wrap((t) => ops.avgPoolNchw(t, [3, 3], { pads: [1, 1, 1, 1], countIncludePad: true }), 'counted');
-    const { graph, passes } = optimize(g, ['x', 'max', 'avg', 'ceil', 'counted'], 2);
-    expect(passes.find((p) => p.name === 'simplify')!['nchw-pool-to-nhwc']).toBe(2);
-    expect(opsOf(graph).filter((o) => o === 'maxPool' || o === 'avgPool')).toHaveLength(2);
+    const names = ['max', 'avg', 'ceil', 'avgCeil', 'countedUnpadded', 'counted'];
+    const { graph, passes } = optimize(g, ['x', ...names], 2);
+    expect(passes.find((p) => p.name === 'simplify')!['nchw-pool-to-nhwc']).toBe(5);
+    expect(opsOf(graph).filter((o) => o === 'maxPool' || o === 'avgPool')).toHaveLength(5);
+    expect(opsOf(graph)).toContain('avgPoolNchw');
     const feeds = { x: tensor(Array.from({ length: 84 }, (_, i) => Math.sin(i * 1.3)), [1, 6, 7, 2]) };
-    for (const out of ['max', 'avg', 'ceil', 'counted']) close((await runAt(g, out, feeds, 2)).data, (await runAt(g, out, feeds, 0)).data, 1e-6);
+    for (const out of names) close((await runAt(g, out, feeds, 2)).data, (await runAt(g, out, feeds, 0)).data, 1e-6);
   });
 
   test('with variable statistics the fold still gives the unfolded numbers', async () => {

@@ -23,17 +23,28 @@ function toNhwc(t: SymbolicTensor, b: RuleBuilder): SymbolicTensor {
   return n.op === 'transpose' && samePerm(n.attrs.perm, TO_NCHW) ? n.inputs[0] : b.op('transpose', [t], { perm: TO_NHWC });
 }
 
-/** The 2-D window of an NCHW op as NHWC attrs: strides, dilations and explicit [top, bottom, left, right] padding. */
-function windowAttrs(op: NodeView, kernel: number[], dilations = true): Attrs | undefined {
+/**
+ * The 2-D window of an NCHW op as NHWC attrs: strides, dilations and explicit [top, bottom, left,
+ * right] padding; `padded` whether the model's own padding is not all zero. A pool's ceil mode
+ * becomes more padding at the end, up to where its last window ends: padding the NHWC pools never
+ * count or take the max of, so the windows and what they read are the same.
+ */
+function windowAttrs(op: NodeView, kernel: number[], dilations = true): (Attrs & { padded: boolean }) | undefined {
   const x = op.inputs[0].shape;
   // the batch and channel counts do not change the window (ONNX files often leave the batch open)
   if (x.length !== 4 || x[2] === null || x[3] === null) return undefined;
-  const geo = ops.nchwWindow(x.slice(2), kernel, op.attrs, `node '${op.name}': `);
+  const spatial = x.slice(2) as number[];
+  const geo = ops.nchwWindow(spatial, kernel, op.attrs, `node '${op.name}': `);
   if (!dilations && geo.dilations.some((d) => d !== 1)) return undefined;
+  const end = spatial.map((d, i) => {
+    const reach = ((geo.out[i] as number) - 1) * geo.strides[i] + (kernel[i] - 1) * geo.dilations[i] + 1;
+    return Math.max(geo.padsEnd[i], reach - d - geo.padsBegin[i]);
+  });
   return {
     strides: geo.strides,
     ...(dilations ? { dilations: geo.dilations } : {}),
-    padding: [geo.padsBegin[0], geo.padsEnd[0], geo.padsBegin[1], geo.padsEnd[1]],
+    padding: [geo.padsBegin[0], end[0], geo.padsBegin[1], end[1]],
+    padded: [...geo.padsBegin, ...geo.padsEnd].some((p) => p > 0),
   };
 }
 
@@ -43,8 +54,9 @@ function convToNhwc(conv: NodeView, b: RuleBuilder): SymbolicTensor | undefined 
   if (w.shape.length !== 4 || [M, Cg, KH, KW].some((d) => d === null)) return undefined;
   const C = conv.inputs[0].shape[1];
   const group = Number(conv.attrs.group ?? 1);
-  const attrs = windowAttrs(conv, [KH as number, KW as number]);
-  if (!attrs || C === null) return undefined;
+  const window = windowAttrs(conv, [KH as number, KW as number]);
+  if (!window || C === null) return undefined;
+  const { padded: _, ...attrs } = window;
   const x = toNhwc(conv.inputs[0], b);
   let y: SymbolicTensor;
   if (group === 1) {
@@ -60,11 +72,11 @@ function convToNhwc(conv: NodeView, b: RuleBuilder): SymbolicTensor | undefined 
 
 function poolToNhwc(pool: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
   const kernel = pool.attrs.kernel as number[];
-  // graphc's NHWC pools never count padding and have no ceil mode, dilation or indices
-  if (kernel.length !== 2 || pool.attrs.ceilMode === true || pool.attrs.withIndices === true || pool.outputs.length !== 1) return undefined;
-  if (pool.op === 'avgPoolNchw' && pool.attrs.countIncludePad === true) return undefined;
+  // graphc's NHWC pools never count padding and have no dilation or indices
+  if (kernel.length !== 2 || pool.attrs.withIndices === true || pool.outputs.length !== 1) return undefined;
   const attrs = windowAttrs(pool, kernel, false);
-  if (!attrs) return undefined;
+  // counted padding matters only where the model pads (PyTorch's AvgPool2d counts it by default)
+  if (!attrs || (pool.op === 'avgPoolNchw' && pool.attrs.countIncludePad === true && attrs.padded)) return undefined;
   const y = b.op(pool.op === 'maxPoolNchw' ? 'maxPool' : 'avgPool', [toNhwc(pool.inputs[0], b)], { ksize: kernel, strides: attrs.strides, padding: attrs.padding });
   return b.op('transpose', [y], { perm: TO_NCHW });
 }
