@@ -316,13 +316,15 @@ describe('channels-first models run channels-last', () => {
   const seq = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
   const weights = (g: Graph, shape: number[], seed: number, name: string) =>
     g.constant(tensor(seq(shape.reduce((p, d) => p * d, 1), (i) => Math.sin(i * 0.37 + seed) * 0.5), shape), name);
+  /** An NCHW conv of `t` in `g` with seeded weights and bias, 'same' padding for k = 3. */
+  const convIn = (g: Graph) => (t: SymbolicTensor, cin: number, cout: number, k: number, seed: number, stride = 1) =>
+    ops.convNchw(t, weights(g, [cout, cin, k, k], seed, `w${seed}`), weights(g, [cout], seed + 0.5, `b${seed}`), { strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
 
   /** A residual block as torch.onnx.export writes one: NCHW convs with biases, relu, add, a max pool, global pooling, a linear layer. */
   function residualBlock(batch: number | null) {
     const g = new Graph();
     const x = g.placeholder('float32', [batch, 3, 8, 8], 'x');
-    const conv = (t: SymbolicTensor, cin: number, cout: number, k: number, seed: number, stride = 1) =>
-      ops.convNchw(t, weights(g, [cout, cin, k, k], seed, `w${seed}`), weights(g, [cout], seed + 0.5, `b${seed}`), { strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
+    const conv = convIn(g);
     const stem = ops.maxPoolNchw(ops.relu(conv(x, 3, 4, 3, 1)), [2, 2], { strides: [2, 2] });
     const h = ops.relu(conv(stem, 4, 6, 3, 2));
     const y = ops.relu(ops.add(conv(h, 6, 6, 3, 3), conv(stem, 4, 6, 1, 4)));
@@ -349,8 +351,7 @@ describe('channels-first models run channels-last', () => {
   test('squeeze-and-excitation, a reflect pad and an upsampling run channels-last: a transpose in, one out', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [2, 4, 6, 6], 'x');
-    const conv = (t: SymbolicTensor, cin: number, cout: number, k: number, seed: number) =>
-      ops.convNchw(t, weights(g, [cout, cin, k, k], seed, `w${seed}`), weights(g, [cout], seed + 0.5, `b${seed}`), { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
+    const conv = convIn(g);
     const y = ops.relu(conv(x, 4, 6, 3, 1));
     // squeeze-and-excitation as PyTorch writes it: pool, view as [N, C], two linear layers, view as [N, C, 1, 1]
     const squeezed = ops.relu(ops.matmul(ops.mean(y, [2, 3]), weights(g, [6, 2], 2, 'fc1')));
@@ -369,8 +370,7 @@ describe('channels-first models run channels-last', () => {
   test("a YOLOv8 C2f block (Split along channels, bottlenecks, Concat) and a channel slice run channels-last", async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [2, 8, 6, 6], 'x');
-    const conv = (t: SymbolicTensor, cin: number, cout: number, k: number, seed: number) =>
-      ops.convNchw(t, weights(g, [cout, cin, k, k], seed, `w${seed}`), weights(g, [cout], seed + 0.5, `b${seed}`), { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] });
+    const conv = convIn(g);
     const silu = (t: SymbolicTensor) => ops.mul(t, ops.sigmoid(t));
     const [a, b] = ops.split(silu(conv(x, 8, 8, 1, 1)), 2, 1); // [2, 4, 6, 6] each
     const c = silu(conv(silu(conv(b, 4, 4, 3, 2)), 4, 4, 3, 3));

@@ -1,6 +1,7 @@
 import { Attrs, SymbolicTensor, ops } from '@graphc/graph';
 import type { Rule, RuleBuilder } from './rules';
 import type { NodeView } from './pattern';
+import { samePerm } from './permutation';
 
 /**
  * NCHW windows as graphc's NHWC ops between layout transposes: `convNchw(x, W, b)` becomes
@@ -15,7 +16,6 @@ import type { NodeView } from './pattern';
 
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
-const samePerm = (a: unknown, b: number[]): boolean => Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** `t` (NCHW) as NHWC: the tensor under a NHWC -> NCHW transpose feeding `t`, or a new transpose. */
 function toNhwc(t: SymbolicTensor, b: RuleBuilder): SymbolicTensor {

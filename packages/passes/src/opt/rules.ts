@@ -3,6 +3,7 @@ import { constValue, isConstFilled } from '../analysis';
 import { NCHW_RULES } from './nchw-rules';
 import { TRANSPOSE_RULES } from './transpose-rules';
 import type { Match, NodeView, OpPattern } from './pattern';
+import { isIdentityPerm, perm } from './permutation';
 
 /** Adds nodes to the graph being built; the first one takes the rewritten node's name. */
 export interface RuleBuilder {
@@ -36,8 +37,6 @@ const reshapeLike = (op: string): boolean => {
   return d.aliasesInput === true && d.family === 'array' && d.numInputs === 1;
 };
 
-const isIdentityPerm = (p: number[]): boolean => p.every((v, i) => v === i);
-const perm = (n: NodeView): number[] => n.attrs.perm as number[];
 /** A permutation that keeps the batch axes and swaps the last two (a matrix transpose). */
 const swapsLastTwo = (n: NodeView): boolean => {
   const p = perm(n);
@@ -51,14 +50,11 @@ const unknownDims = (shape: (number | null)[]): number => shape.filter((d) => d 
  * op with the attrs they give. Declined where the rule cannot decide yet, the parameters are bad or
  * the result would pass the element cap: the node then reports that itself when it runs.
  */
-function resolveDynamicAttrs(n: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
-  const rule = ops.getDynamicAttrsRule(n.attrs.rule);
+function knownDynamicAttrs(n: NodeView, b: RuleBuilder): SymbolicTensor | undefined {
   const { data, params } = ops.dynamicAttrsSplit(n.inputs, n.attrs);
   try {
-    const attrs = rule.attrs(params.map((t) => constValue(t) as TensorValue), data.map((t) => ({ dtype: t.dtype, shape: t.shape })), n.attrs);
-    if (!attrs) return undefined;
-    const y = b.op(rule.target, data, attrs);
-    return y.shape.every((d) => d !== null) && y.shape.reduce<number>((p, d) => p * (d as number), 1) > ops.MAX_TENSOR_ELEMENTS ? undefined : y;
+    const { target, attrs } = ops.resolveDynamicAttrs(n.attrs, params.map((t) => constValue(t) as TensorValue), data.map((t) => ({ dtype: t.dtype, shape: t.shape })), `node '${n.name}': `);
+    return b.op(target, data, attrs);
   } catch {
     return undefined;
   }
@@ -127,7 +123,7 @@ export const SIMPLIFY_RULES: Rule[] = [
   },
 
   // run-time attrs that are known now (a plan knows its feeds' shapes)
-  { name: 'dynamic-attrs-known', pattern: { op: 'dynamicAttrs', when: paramsKnown }, rewrite: (_m, b, n) => resolveDynamicAttrs(n, b) },
+  { name: 'dynamic-attrs-known', pattern: { op: 'dynamicAttrs', when: paramsKnown }, rewrite: (_m, b, n) => knownDynamicAttrs(n, b) },
 
   // NCHW windows as NHWC ops between layout transposes (which then cancel or sink)
   ...NCHW_RULES,

@@ -1,6 +1,7 @@
 import { SymbolicTensor, TensorValue, getOpDef, hasOp, sizeOf, stridesOf } from '@graphc/graph';
 import { constValue } from '../analysis';
 import type { NodeView } from './pattern';
+import { inversePerm, isIdentityPerm, perm, samePerm } from './permutation';
 import type { Rule, RuleBuilder } from './rules';
 
 /**
@@ -16,13 +17,6 @@ import type { Rule, RuleBuilder } from './rules';
  * permutation moves only unit axes (a reshape, which moves no data).
  */
 
-const perm = (n: NodeView | SymbolicTensor['node']): number[] => n.attrs.perm as number[];
-const inverse = (p: number[]): number[] => {
-  const q = new Array<number>(p.length);
-  p.forEach((v, i) => (q[v] = i));
-  return q;
-};
-const samePerm = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 const isTranspose = (t: SymbolicTensor): boolean => t.node.op === 'transpose' && t.index === 0 && t.node.controlInputs.length === 0;
 
 /** The first input that is a transpose of the op's full rank: its permutation, or undefined. */
@@ -61,7 +55,7 @@ function unpermuted(t: SymbolicTensor, p: number[], rank: number, b: RuleBuilder
   const known = t.shape.every((d) => d !== null);
   if (known && sizeOf(t.shape as number[]) === 1) return t;
   const shape = [...new Array<number>(rank - t.rank).fill(1), ...t.shape];
-  const q = inverse(p);
+  const q = inversePerm(p);
   const value = constValue(t);
   if (value && known) return b.op('const', [], { value: permuteValue(value, shape as number[], q) });
   // permuting only unit axes is a reshape, which moves no data: the per-channel [N, C, 1, 1] scale of
@@ -105,7 +99,7 @@ function withoutAxes(y: SymbolicTensor, p: number[], reduced: Set<number>, b: Ru
   const kept = p.filter((a) => !reduced.has(a));
   const order = [...kept].sort((i, j) => i - j);
   const q = kept.map((a) => order.indexOf(a));
-  return q.every((v, i) => v === i) ? y : b.op('transpose', [y], { perm: q });
+  return isIdentityPerm(q) ? y : b.op('transpose', [y], { perm: q });
 }
 
 /** Ops along one `axis` attr: softmax and logSoftmax keep it, argMax and argMin drop it. */
@@ -144,7 +138,7 @@ function sinkThroughPerAxis(node: NodeView, b: RuleBuilder): SymbolicTensor | un
   const x = node.inputs[0];
   if (!isTranspose(x)) return undefined;
   const p = perm(x.node);
-  const q = inverse(p);
+  const q = inversePerm(p);
   const attrs = { ...node.attrs };
   for (const { attr, width, halves } of PER_AXIS_ATTRS[node.op]) {
     const v = node.attrs[attr];

@@ -1,6 +1,6 @@
-import { GraphError } from '../../errors';
+import { GraphError, GraphcError } from '../../errors';
 import type { Attrs, InferContext, OutputInfo } from '../../opdef';
-import { registerOp } from '../../registry';
+import { getOpDef, registerOp } from '../../registry';
 import type { TensorValue } from '../../tensor';
 
 /**
@@ -45,6 +45,27 @@ export function getDynamicAttrsRule(name: unknown): DynamicAttrsRule {
 export function dynamicAttrsSplit<T>(inputs: T[], attrs: Attrs): { data: T[]; params: T[] } {
   const n = Number(attrs.numData);
   return { data: inputs.slice(0, n), params: inputs.slice(n) };
+}
+
+/**
+ * What a dynamicAttrs node (attrs `attrs`) runs once its parameter values are known: the target op,
+ * its attrs, and its output types on data inputs of types `data` (inferred as in a static graph).
+ * Throws, naming `where`, when the rule cannot decide, the parameters are bad, or an output would
+ * pass MAX_TENSOR_ELEMENTS. The cpu kernel runs it per run; the simplify pass once, where the
+ * parameters have become constants.
+ */
+export function resolveDynamicAttrs(attrs: Attrs, params: TensorValue[], data: OutputInfo[], where: string): { target: string; attrs: Attrs; outputs: OutputInfo[] } {
+  const rule = getDynamicAttrsRule(attrs.rule);
+  const targetAttrs = rule.attrs(params, data, attrs);
+  if (!targetAttrs) throw new GraphcError(`${where}cannot resolve attrs from its parameter inputs`);
+  const outputs = getOpDef(rule.target).infer({ inputs: data, attrs: targetAttrs, where });
+  for (const o of outputs) {
+    const size = o.shape.reduce<number>((p, d) => p * (d ?? 1), 1);
+    if (size > MAX_TENSOR_ELEMENTS) {
+      throw new GraphcError(`${where}would make a tensor of ${size} elements, more than graphc allows in one tensor (${MAX_TENSOR_ELEMENTS})`);
+    }
+  }
+  return { target: rule.target, attrs: targetAttrs, outputs };
 }
 
 /**

@@ -123,10 +123,9 @@ function kernelModule(sharedMemory: boolean, fused: boolean): Uint8Array<ArrayBu
  * `depthwiseRow(out, x, w, count, channelBytes, xStep, outStep)` (byte addresses): for `count`
  * pixels of one row, out[p][c] += x[p][c] * w[c] over the channels, four at a time, where pixel
  * p's output lies at `out + p * outStep` and its input at `x + p * xStep`. One tap of a depthwise
- * convolution (channel multiplier 1) over a run of output pixels whose inputs all lie inside the
- * image (xStep the stride along the row, outStep channelBytes), or of its input gradient scattered
- * back (dy as x, contiguous; dx as out, the stride apart). count >= 1; channelBytes a positive
- * multiple of 16.
+ * convolution's input gradient scattered back (dy as x, contiguous; dx as out, the stride apart)
+ * over a run of pixels whose inputs all lie inside the image; the forward convolution sums whole
+ * windows instead (depthwiseWindow). count >= 1; channelBytes a positive multiple of 16.
  */
 function depthwiseRowFunction(fused: boolean): number[] {
   const [OUT, X, W, COUNT, CH, STEP, OUT_STEP] = [0, 1, 2, 3, 4, 5, 6];

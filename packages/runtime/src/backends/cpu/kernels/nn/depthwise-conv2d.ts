@@ -168,7 +168,8 @@ function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mul
   const cb = c * 4;
   const rows = tapSpans(g.outH, g.h, g.kh, g.sh, g.dh, g.padTop);
   const cols = tapSpans(g.outW, g.w, g.kw, g.sw, g.dw, g.padLeft);
-  const emptyCols = cols.some((span) => span.taps <= 0);
+  // windows wholly in the padding write nothing: their pixels are zeroed instead
+  const emptyWindows = cols.some((span) => span.taps <= 0) || rows.some((span) => span.taps <= 0);
   const bandRows = Math.max(1, Math.min(g.outH, Math.floor(BAND_BYTES / (g.outW * cb))));
   // input rows a band of output rows reads at most: its rows' first taps and the window below them
   const inRows = Math.min(g.h, (bandRows - 1) * g.sh + (g.kh - 1) * g.dh + 1);
@@ -191,7 +192,7 @@ function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mul
       const firstIn = Math.max(0, oy0 * g.sh - g.padTop);
       const lastIn = Math.min(g.h - 1, (oy1 - 1) * g.sh - g.padTop + (g.kh - 1) * g.dh);
       if (lastIn >= firstIn) memory.set(x.subarray((b * g.h + firstIn) * rowFloats, (b * g.h + lastIn + 1) * rowFloats), xAt);
-      if (emptyCols || rows.some((span) => span.taps <= 0)) memory.fill(0, outAt, outAt + band);
+      if (emptyWindows) memory.fill(0, outAt, outAt + band);
       for (let oy = oy0; oy < oy1; oy++) {
         const r = rowSpan[oy];
         if (r.taps <= 0) continue;
