@@ -2,6 +2,7 @@ import { GraphcError, TypedArray } from '@graphc/graph';
 import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
 import { kernelScratch } from './scratch';
 import { SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel, simdMemory } from './wasm-simd';
+import { BlockEpilogue, MemoryEpilogue, epilogueOnMemory } from './wasm-elementwise';
 
 /**
  * C[m x n] (+)= op(A)[m x k] · op(B)[k x n] for row-major C, the workhorse of matmul and conv2d.
@@ -256,7 +257,10 @@ function packRows(a: MatrixView, i0: number, mc: number, k0: number, kc: number,
   out.fill(0, base + mc * kc, base + roundUp(mc, MR) * kc);
 }
 
-/** C = A·B (or C += A·B when `accumulate`), packing B on the fly. */
+/**
+ * C = A·B (or C += A·B when `accumulate`), packing B on the fly. With `epilogue`, as gemmPacked:
+ * true where the float32 path applied it to each block of C.
+ */
 export function gemm(
   m: number,
   n: number,
@@ -266,27 +270,32 @@ export function gemm(
   c: TypedArray,
   cOffset = 0,
   accumulate = false,
-): void {
+  epilogue?: BlockEpilogue,
+): boolean {
   if (m === 0 || n === 0 || k === 0) {
     if (!accumulate) c.fill(0, cOffset, cOffset + m * n);
-    return;
+    return false;
   }
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c);
   // a transposed B larger than A and C together: moving those costs less than packing it
   const transposedWins = m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && k * n > m * (k + n);
-  if (simd && transposedWins && productTransposed(simd, m, n, k, a, b, c, cOffset, accumulate)) return;
-  if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n)) return;
+  if (simd && transposedWins && productTransposed(simd, m, n, k, a, b, c, cOffset, accumulate)) return false;
+  const blockEpilogue = simd && epilogue && cOffset % n === 0 ? onBlocks(simd, epilogue, cOffset / n) : undefined;
+  if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
   const size = packedBSize(k, n);
   if (packBBuf.length < size) packBBuf = new Float64Array(size);
   packB(b, k, n, packBBuf, NR, 0);
   jsGemm(m, n, k, a, packBBuf, c, cOffset, accumulate, n);
+  return false;
 }
 
 /**
  * C = A·B with B packed by `packMatrixB`. `ldc` is C's row stride (default n), so a product can
  * write a column block of a wider output. A is a strided view, or an `ImplicitA` that produces its
- * blocks on demand.
+ * blocks on demand. With `epilogue` (C's rows [cOffset / n, ...) of a whole [rows, n] output), the
+ * float32 path applies it to each block of C before storing it, and returns true; false where it
+ * did not (another path ran), and the caller applies it.
  */
 export function gemmPacked(
   m: number,
@@ -298,16 +307,25 @@ export function gemmPacked(
   cOffset = 0,
   accumulate = false,
   ldc = n,
-): void {
+  epilogue?: BlockEpilogue,
+): boolean {
   if (b.k !== k || b.n !== n) throw new Error(`gemmPacked: packed B is ${b.k}x${b.n}, expected ${k}x${n}`);
   if (m === 0 || n === 0 || k === 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
-    return;
+    return false;
   }
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c);
-  if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc)) return;
+  const blockEpilogue = simd && epilogue && ldc === n && cOffset % n === 0 ? onBlocks(simd, epilogue, cOffset / n) : undefined;
+  if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc, blockEpilogue)) return blockEpilogue !== undefined;
   jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc, b.columns);
+  return false;
+}
+
+/** An epilogue over the kernel's memory, for the rows of C from `firstRow`. */
+function onBlocks(kernel: SimdKernel, ep: BlockEpilogue, firstRow: number): MemoryEpilogue | undefined {
+  const onMemory = epilogueOnMemory(ep, kernel.memory);
+  return onMemory && { ...onMemory, run: (f, c, scratch, row, rows, n, ld) => onMemory.run(f, c, scratch, firstRow + row, rows, n, ld) };
 }
 
 // ---- the JavaScript kernel (float64 and integer outputs) ----------------------------------------
@@ -453,6 +471,7 @@ function simdGemm(
   cOffset: number,
   accumulate: boolean,
   ldc: number,
+  epilogue?: MemoryEpilogue,
 ): boolean {
   const n8 = roundUp(n, TILE_N);
   const mcMax = Math.min(MC, roundUp(m, TILE_M));
@@ -470,7 +489,9 @@ function simdGemm(
   let aFloats: number;
   if (aLayout) aFloats = (roundUp(m, TILE_M) - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1;
   else aFloats = mcMax * Math.min(KC, k) + (implicit ? implicit.source.length : 0);
-  const f = simdMemory(kernel, aBase + aFloats);
+  // the epilogue's extras (a bias row, a residual block) after A
+  const eBase = roundUp(aBase + aFloats, 4);
+  const f = simdMemory(kernel, eBase + (epilogue ? epilogue.floats(mcMax, n8) : 0));
   if (!f) return false;
 
   if (bInPlace) {
@@ -521,6 +542,7 @@ function simdGemm(
       const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
       runTiles(kernel, block, splitsBlock(mcTiles, n8, kc));
     }
+    epilogue?.run(f, cBase, eBase, ic, mc, n, n8);
     if (n === n8 && ldc === n) {
       // rows of C are contiguous on both sides: one copy for the block (not a subarray per row)
       c.set(f.subarray(cBase, cBase + mc * n), cOffset + ic * n);

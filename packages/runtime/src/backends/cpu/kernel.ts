@@ -1,6 +1,7 @@
 import { Attrs, DType, GraphcError, Node, OutputInfo, TensorValue, TypedArray, UnsupportedOpError, allocArray, getOpDef, sizeOf } from '@graphc/graph';
 import { Prng, opSeed } from '../../random';
 import { ElementwiseProgram, runElementwise } from './elementwise';
+import type { BlockEpilogue } from './wasm-elementwise';
 
 /** What a CPU kernel may use besides its inputs and attrs. */
 export interface KernelContext {
@@ -18,6 +19,31 @@ export interface KernelContext {
 export type CpuKernel = (inputs: TensorValue[], attrs: Attrs, ctx: KernelContext) => TensorValue[];
 
 const kernels = new Map<string, CpuKernel>();
+
+/**
+ * A kernel that can apply a fused node's elementwise epilogue itself while its result is in cache
+ * (conv2d applies it to each block of the GEMM's output): `epilogueFor(out)` gives the epilogue over
+ * its output `out`, or null. It returns its outputs and whether it applied the epilogue; where it did
+ * not, the fused kernel runs the epilogue as a pass of its own.
+ */
+export type CpuEpilogueKernel = (
+  inputs: TensorValue[],
+  attrs: Attrs,
+  ctx: KernelContext,
+  epilogueFor: (out: TensorValue) => BlockEpilogue | null,
+) => { outputs: TensorValue[]; applied: boolean };
+
+const epilogueKernels = new Map<string, CpuEpilogueKernel>();
+
+/** Registers `op`'s kernel that applies epilogues (besides its plain kernel, registerCpuKernel). */
+export function registerCpuEpilogueKernel(op: string, kernel: CpuEpilogueKernel): void {
+  if (epilogueKernels.has(op)) throw new GraphcError(`cpu epilogue kernel for '${op}' is registered twice`);
+  epilogueKernels.set(op, kernel);
+}
+
+export function getCpuEpilogueKernel(op: string): CpuEpilogueKernel | undefined {
+  return epilogueKernels.get(op);
+}
 
 export function registerCpuKernel(op: string, kernel: CpuKernel): void {
   if (kernels.has(op)) throw new GraphcError(`cpu kernel for '${op}' is registered twice`);

@@ -2,6 +2,7 @@ import type { TypedArray } from '@graphc/graph';
 import type { ElementwiseProgram } from './elementwise';
 import { OneFunction, V128_ZERO, ensureMemory, functionsModule, get, i32, instantiateOne, leb, op, set, simd, simdMem, simdOp, tee } from './wasm-assembler';
 import { FunctionWriter, erf, exp, gelu, vectorActivation } from './wasm-vector-math';
+import { SHARED_MAX_PAGES } from './wasm-simd';
 
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
@@ -132,7 +133,7 @@ type Compiled = OneFunction<(...args: number[]) => void>;
  * vectors at the offset within the row, evaluates the statements and stores the result and the
  * program's `stores`.
  */
-function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<ArrayBuffer> {
+function assemble(program: ElementwiseProgram, pattern: string, importedMemory?: { sharedMaxPages?: number }): Uint8Array<ArrayBuffer> {
   const n = program.inputDTypes.length;
   const BYTES = 0;
   const ROW_BYTES = 1;
@@ -168,7 +169,7 @@ function assemble(program: ElementwiseProgram, pattern: string): Uint8Array<Arra
   }
   // off += 16; loop while off != bytes
   body.push(...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(BYTES), op.i32Ne, op.brIf, 0, op.end);
-  return functionsModule([{ name: 'run', params: n + 3, code: w.code() }]);
+  return functionsModule([{ name: 'run', params: n + 3, code: w.code() }], importedMemory);
 }
 
 const modules = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();
@@ -197,18 +198,20 @@ function compiled(program: ElementwiseProgram, pattern: string): Compiled | null
   if (!byPattern) modules.set(program, (byPattern = new Map()));
   let c = byPattern.get(pattern);
   if (c !== undefined) return c;
-  c = null;
-  const eligible =
+  c = simdEligible(program, pattern) ? instantiateOne<(...args: number[]) => void>(() => assemble(program, pattern), 'run') : null;
+  byPattern.set(pattern, c);
+  return c;
+}
+
+/** Whether every statement of `program` over inputs laid out by `pattern` has an f32x4 form. */
+function simdEligible(program: ElementwiseProgram, pattern: string): boolean {
+  return (
     /^[FSR]+$/.test(pattern) &&
     pattern.includes('F') &&
     program.inputDTypes.every((d) => d === 'float32') &&
     program.statements.every((s) => s.dtype === 'float32' && formOf(s.js)?.arity === s.args.length) &&
-    (program.stores ?? []).every((st) => pattern[st.input] === 'F');
-  if (eligible) {
-    c = instantiateOne<(...args: number[]) => void>(() => assemble(program, pattern), 'run');
-  }
-  byPattern.set(pattern, c);
-  return c;
+    (program.stores ?? []).every((st) => pattern[st.input] === 'F')
+  );
 }
 
 /**
@@ -244,4 +247,98 @@ export function runElementwiseSimd(program: ElementwiseProgram, pattern: string,
     for (const st of stores) ins[st.input].set(f.subarray(bases[st.input], bases[st.input] + count), start);
   }
   return true;
+}
+
+/**
+ * A fused node's epilogue (bias, activation, residual) that a float32 GEMM runs on each block of C in
+ * its kernel's memory, after the block's last k-step and before copying it out. The block is still in
+ * cache there; run afterwards, the epilogue is a second pass over the whole output, copied into its
+ * module's memory and out again. Input 0 of `program` is the product C ([rows, n]); `extras` are the
+ * others: a scalar ('S'), one row of n values repeated down C (a bias, 'R'), or a matrix shaped
+ * like C ('F', a residual).
+ */
+export interface BlockEpilogue {
+  program: ElementwiseProgram;
+  /** 'F' for C, then each extra's kind. */
+  pattern: string;
+  extras: Float32Array[];
+}
+
+/**
+ * The BlockEpilogue of `program` over `inputs` (the product first, of shape [..., n]), or null where
+ * the generated SIMD kernels are off, an extra is broadcast otherwise than as a scalar or a row of n,
+ * or a statement has no f32x4 form: the caller then runs the program as a pass of its own.
+ */
+export function blockEpilogue(program: ElementwiseProgram, inputs: { data: TypedArray; shape: number[] }[]): BlockEpilogue | null {
+  const [product, ...others] = inputs;
+  const n = product.shape[product.shape.length - 1];
+  // small products keep the separate pass, which runs them as JavaScript loops (as runElementwiseSimd does)
+  if (!enabled || program.stores || !(product.data instanceof Float32Array) || product.data.length < MIN_ELEMENTS || !(n > 0)) return null;
+  const kinds = others.map(({ data, shape }) => {
+    if (data.length === 1) return 'S';
+    if (data.length === product.data.length && shape.length === product.shape.length) return 'F';
+    const row = data.length === n && shape[shape.length - 1] === n && shape.length <= product.shape.length;
+    return row ? 'R' : 'B';
+  });
+  const pattern = `F${kinds.join('')}`;
+  if (!simdEligible(program, pattern) || !others.every((t) => t.data instanceof Float32Array)) return null;
+  return { program, pattern, extras: others.map((t) => t.data as Float32Array) };
+}
+
+/** A BlockEpilogue compiled over one SIMD kernel memory (epilogueOnMemory). */
+export interface MemoryEpilogue {
+  /** Floats of scratch it takes for blocks of up to `rows` rows of `ld` floats. */
+  floats(rows: number, ld: number): number;
+  /**
+   * Runs the epilogue in place over rows [row0, row0 + rows) of C, held in `f` from `c` with rows of
+   * `ld` floats (the first n of them C's): places its extras' values for those rows in the scratch
+   * from `scratch`, then runs the program over the block.
+   */
+  run(f: Float32Array, c: number, scratch: number, row0: number, rows: number, n: number, ld: number): void;
+}
+
+/** Epilogue functions compiled over a kernel's memory: by memory, program and pattern. */
+const onMemory = new WeakMap<WebAssembly.Memory, WeakMap<ElementwiseProgram, Map<string, Compiled['fn'] | null>>>();
+
+/**
+ * `ep` compiled over `memory` (a SIMD kernel's, which its module imports: shared where the kernel's
+ * is), or undefined where it does not compile (then the caller runs the program as a pass of its own).
+ */
+export function epilogueOnMemory(ep: BlockEpilogue, memory: WebAssembly.Memory): MemoryEpilogue | undefined {
+  let byProgram = onMemory.get(memory);
+  if (!byProgram) onMemory.set(memory, (byProgram = new WeakMap()));
+  let byPattern = byProgram.get(ep.program);
+  if (!byPattern) byProgram.set(ep.program, (byPattern = new Map()));
+  let fn = byPattern.get(ep.pattern);
+  if (fn === undefined) {
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    fn = instantiateOne<Compiled['fn']>(() => assemble(ep.program, ep.pattern, shared ? { sharedMaxPages: SHARED_MAX_PAGES } : {}), 'run', memory)?.fn ?? null;
+    byPattern.set(ep.pattern, fn);
+  }
+  if (!fn) return undefined;
+  const run = fn;
+  return {
+    floats: (rows, ld) => ep.pattern.slice(1).split('').reduce((sum, kind) => sum + (kind === 'S' ? 4 : kind === 'R' ? ld : rows * ld), 0),
+    run(f, c, scratch, row0, rows, n, ld) {
+      const bases = [c * 4];
+      let at = scratch;
+      ep.extras.forEach((data, k) => {
+        bases.push(at * 4);
+        const kind = ep.pattern[k + 1];
+        if (kind === 'S') {
+          f[at] = data[0];
+          at += 4;
+        } else if (kind === 'R') {
+          f.set(data, at);
+          f.fill(0, at + n, at + ld);
+          at += ld;
+        } else {
+          if (ld === n) f.set(data.subarray(row0 * n, (row0 + rows) * n), at);
+          else for (let i = 0; i < rows; i++) f.set(data.subarray((row0 + i) * n, (row0 + i + 1) * n), at + i * ld);
+          at += rows * ld;
+        }
+      });
+      run(rows * ld * 4, ld * 4, ...bases, c * 4);
+    },
+  };
 }

@@ -317,7 +317,7 @@ export type DepthwiseWindow = (
 ) => void;
 
 /** Pages (64 KiB) a shared memory may grow to: 2 GiB, the most a Float32Array view of it can index comfortably. */
-const SHARED_MAX_PAGES = 32768;
+export const SHARED_MAX_PAGES = 32768;
 
 let instance: SimdKernel | null | undefined;
 let shared: { kernel: SimdKernel; bytes: Uint8Array<ArrayBuffer> } | null | undefined;

@@ -13,7 +13,8 @@ import {
   registeredOps,
 } from '@graphc/graph';
 import { ElementwiseProgram, runElementwise } from '../elementwise';
-import { CpuKernel, broadcastResultShape, getCpuKernel, registerCpuKernel } from '../kernel';
+import { CpuKernel, broadcastResultShape, getCpuEpilogueKernel, getCpuKernel, registerCpuKernel } from '../kernel';
+import { blockEpilogue } from '../wasm-elementwise';
 
 /**
  * CPU kernels of the 'fused' family. A fused program becomes one ElementwiseProgram: runElementwise
@@ -78,25 +79,31 @@ function anchorAttrs(attrs: Attrs): Attrs {
 }
 
 /**
- * Anchor + epilogue: the anchor's kernel writes its result into this node's output buffer, then the
- * epilogue runs in place over that buffer with the extra inputs broadcast. One kernel launch, one
- * output tensor, no intermediate: the bias, activation and residual never exist as tensors.
- *
- * (Running the epilogue on each 64-row block of C as the GEMM produced it was tried for matmul and
- * measured no faster: the float32 GEMM then has to take B pre-packed and re-lay it, which costs
- * what the cache-warm epilogue saves. See BENCHMARKS.md, "Graph passes".)
+ * Anchor + epilogue: one kernel launch, one output tensor, no intermediate: the bias, activation and
+ * residual never exist as tensors. Where the anchor has an epilogue kernel (matmul, conv2d,
+ * depthwiseConv2d) and the epilogue has an f32x4 form, the anchor applies it to each block of its
+ * output in the SIMD kernels' memory before copying the block out (BlockEpilogue). Otherwise the
+ * anchor's kernel writes its result into this node's output buffer, then the epilogue runs in place
+ * over that buffer with the extra inputs broadcast.
  */
 function anchorWithEpilogue(fusedOp: string): CpuKernel {
   const anchor = anchorOf(fusedOp)!;
   const count = anchorInputCount(fusedOp)!;
   return (inputs, attrs, ctx) => {
+    const where = whereOf(fusedOp, ctx.node.name);
+    const extras = inputs.slice(count);
+    const programFor = (acc: TensorValue): ElementwiseProgram => elementwiseProgram(attrs, 'epilogue', [acc, ...extras], where);
+    const blockKernel = attrs.epilogue === undefined ? undefined : getCpuEpilogueKernel(anchor);
+    if (blockKernel) {
+      const { outputs, applied } = blockKernel(inputs.slice(0, count), anchorAttrs(attrs), ctx, (acc) => blockEpilogue(programFor(acc), [acc, ...extras]));
+      if (!applied) runElementwise(programFor(outputs[0]), [outputs[0], ...extras], outputs[0].shape, outputs[0].data);
+      return outputs;
+    }
     const kernel = getCpuKernel(anchor);
-    if (!kernel) throw new GraphcError(`${whereOf(fusedOp, ctx.node.name)}the cpu backend has no kernel for '${anchor}'`);
+    if (!kernel) throw new GraphcError(`${where}the cpu backend has no kernel for '${anchor}'`);
     const [acc] = kernel(inputs.slice(0, count), anchorAttrs(attrs), ctx);
     if (attrs.epilogue === undefined) return [acc];
-    const epilogueInputs = [acc, ...inputs.slice(count)];
-    const program = elementwiseProgram(attrs, 'epilogue', epilogueInputs, whereOf(fusedOp, ctx.node.name));
-    runElementwise(program, epilogueInputs, acc.shape, acc.data);
+    runElementwise(programFor(acc), [acc, ...extras], acc.shape, acc.data);
     return [acc];
   };
 }

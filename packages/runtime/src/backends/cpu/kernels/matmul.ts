@@ -1,9 +1,13 @@
 import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
 import { gemm, gemmPacked, packMatrixB } from '../gemm';
-import { broadcastResultShape, registerCpuKernel } from '../kernel';
+import { CpuEpilogueKernel, broadcastResultShape, registerCpuEpilogueKernel, registerCpuKernel } from '../kernel';
 
-/** Batched matmul: broadcast batch dims, then one GEMM per batch entry on strided views (one in all where B is shared). */
-registerCpuKernel('matmul', (inputs, attrs, ctx) => {
+/**
+ * Batched matmul: broadcast batch dims, then one GEMM per batch entry on strided views (one in all
+ * where B is shared). A fused epilogue is applied to each block of C (`applied`) where the product
+ * is one GEMM: a single matrix, or a batch stacked over one B.
+ */
+const matmul: CpuEpilogueKernel = (inputs, attrs, ctx, epilogueFor) => {
   const [a, b] = inputs;
   const { transposeA: ta, transposeB: tb, m, k, n, batchA, batchB } = ops.matmulGeometry(a.shape, b.shape, attrs);
   const batch = broadcastResultShape([batchA, batchB]);
@@ -29,14 +33,18 @@ registerCpuKernel('matmul', (inputs, attrs, ctx) => {
     // one B for every entry: a row-major A whose batch is not broadcast is one tall product (an
     // input projection over every time step), else B is packed once for all the products
     if (!ta && sizeOf(batchA) === count) {
-      gemm(count * m, n, k, { data: a.data, offset: 0, rowStride: k, colStride: 1 }, bView(0), out.data);
-      return [out];
+      const applied = gemm(count * m, n, k, { data: a.data, offset: 0, rowStride: k, colStride: 1 }, bView(0), out.data, 0, false, epilogueFor(out) ?? undefined);
+      return { outputs: [out], applied };
     }
     const packed = packMatrixB(k, n, bView(0));
     for (let i = 0; i < count; i++) {
       gemmPacked(m, n, k, { data: a.data, offset: offsetIn(batchA, i) * matA, rowStride: ta ? 1 : k, colStride: ta ? m : 1 }, packed, out.data, i * m * n);
     }
-    return [out];
+    return { outputs: [out], applied: false };
+  }
+  if (count === 1) {
+    const applied = gemm(m, n, k, { data: a.data, offset: 0, rowStride: ta ? 1 : k, colStride: ta ? m : 1 }, bView(0), out.data, 0, false, epilogueFor(out) ?? undefined);
+    return { outputs: [out], applied };
   }
   for (let i = 0; i < count; i++) {
     const aOff = offsetIn(batchA, i) * matA;
@@ -51,5 +59,8 @@ registerCpuKernel('matmul', (inputs, attrs, ctx) => {
       i * m * n,
     );
   }
-  return [out];
-});
+  return { outputs: [out], applied: false };
+};
+
+registerCpuKernel('matmul', (inputs, attrs, ctx) => matmul(inputs, attrs, ctx, () => null).outputs);
+registerCpuEpilogueKernel('matmul', matmul);

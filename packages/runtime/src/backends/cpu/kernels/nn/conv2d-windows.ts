@@ -1,5 +1,7 @@
 import { TypedArray } from '@graphc/graph';
 import { GEMM_TILE_ROWS, gemmWouldSplit, simdScratch } from '../../gemm';
+import { SimdKernel, simdKernel } from '../../wasm-simd';
+import { BlockEpilogue, MemoryEpilogue, epilogueOnMemory } from '../../wasm-elementwise';
 import { WindowBlock, gemmThreads, runWindows } from '../../threads';
 import { WindowGeometry } from './window';
 
@@ -29,8 +31,10 @@ const windowsApply = (g: WindowGeometry, cout: number): boolean =>
  * convolution is not one of these (windowsApply; float32) or the SIMD kernel is off or its memory
  * cannot grow: the caller's im2col path then writes all of `out`.
  */
-export function convByWindows(x: TypedArray, filter: TypedArray, g: WindowGeometry, cout: number, out: TypedArray): boolean {
+export function convByWindows(x: TypedArray, filter: TypedArray, g: WindowGeometry, cout: number, out: TypedArray, epilogue?: BlockEpilogue): false | 'ran' | 'epilogue applied' {
   if (!(x instanceof Float32Array && out instanceof Float32Array) || !windowsApply(g, cout)) return false;
+  const kernel = simdKernel();
+  const onRows = kernel && epilogue ? epilogueOnMemory(epilogue, kernel.memory) : undefined;
   const { n, h, w, c: cin, outH, outW } = g;
   const image = (h + g.padTop + g.padBottom) * (w + g.padLeft + g.padRight) * cin;
   const outImage = outH * Math.ceil(outW / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * cout;
@@ -39,16 +43,25 @@ export function convByWindows(x: TypedArray, filter: TypedArray, g: WindowGeomet
     const images = Math.min(chunk, n - b0);
     const inImage = h * w * cin;
     const outPart = out.subarray(b0 * outH * outW * cout, (b0 + images) * outH * outW * cout);
-    if (!windowsOfImages(x.subarray(b0 * inImage, (b0 + images) * inImage), filter, { ...g, n: images }, cout, outPart)) return false;
+    const rows = onRows && { epilogue: onRows, firstPixel: b0 * outH * outW };
+    if (!windowsOfImages(x.subarray(b0 * inImage, (b0 + images) * inImage), filter, { ...g, n: images }, cout, outPart, kernel!, rows)) return false;
   }
-  return true;
+  return onRows ? 'epilogue applied' : 'ran';
 }
 
 /** Floats of padded images and output a window-read convolution stages at once (4 MB; at least one image). */
 const WINDOWS_STAGED_FLOATS = 1 << 20;
 
 /** convByWindows over the images of `g` at once. */
-function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry, cout: number, out: Float32Array): boolean {
+function windowsOfImages(
+  x: Float32Array,
+  filter: TypedArray,
+  g: WindowGeometry,
+  cout: number,
+  out: Float32Array,
+  expected: SimdKernel,
+  epilogue?: { epilogue: MemoryEpilogue; firstPixel: number },
+): boolean {
   const { n, h, w, c: cin, kh, kw, dh, sh, sw, padTop, padLeft, outH, outW } = g;
   const pw = w + padLeft + g.padRight;
   const ph = h + padTop + g.padBottom;
@@ -59,8 +72,10 @@ function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry,
   const aBase = cBase + n * outH * rowFloats;
   // the last tile of a row may read windows up to three strides past the padded batch
   const aFloats = n * image + GEMM_TILE_ROWS * sw * cin;
-  const simd = simdScratch(aBase + aFloats);
-  if (!simd) return false;
+  // the epilogue's extras (a bias row, a residual's rows) after A
+  const eBase = Math.ceil((aBase + aFloats) / 4) * 4;
+  const simd = simdScratch(eBase + (epilogue ? epilogue.epilogue.floats(n * outH * outW, cout) : 0));
+  if (!simd || simd.kernel !== expected) return false;
   const { kernel, memory } = simd;
   memory.set(filter, 0);
   memory.fill(0, cBase, aBase + aFloats);
@@ -93,6 +108,9 @@ function windowsOfImages(x: Float32Array, filter: TypedArray, g: WindowGeometry,
   };
   runWindows(kernel, block, gemmThreads() > 1 && n * outH * outW * cout * kh * kw * cin >= WINDOWS_PARALLEL_MIN);
   const outRow = outW * cout;
+  if (epilogue && outRow === rowFloats) epilogue.epilogue.run(memory, cBase, eBase, epilogue.firstPixel, n * outH * outW, cout, cout);
+  // rows padded to whole tiles: the epilogue output row by output row
+  else if (epilogue) for (let r = 0; r < n * outH; r++) epilogue.epilogue.run(memory, cBase + r * rowFloats, eBase, epilogue.firstPixel + r * outW, outW, cout, cout);
   if (outRow === rowFloats) out.set(memory.subarray(cBase, cBase + n * outH * outRow));
   else for (let r = 0; r < n * outH; r++) out.set(memory.subarray(cBase + r * rowFloats, cBase + r * rowFloats + outRow), r * outRow);
   return true;

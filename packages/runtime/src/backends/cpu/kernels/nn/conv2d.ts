@@ -1,5 +1,6 @@
 import { GEMM_TILE_ROWS, PackedB, gemmPacked, packMatrixB } from '../../gemm';
-import { registerCpuKernel } from '../../kernel';
+import { TensorValue } from '@graphc/graph';
+import { CpuEpilogueKernel, registerCpuEpilogueKernel, registerCpuKernel } from '../../kernel';
 import { TAP_MAJOR_BLOCK, columnScratch, im2colMatrix, tapMajorApplies, tapMajorColumns } from './conv2d-columns';
 import { convByWindows } from './conv2d-windows';
 import { convWindowGeometry } from './window';
@@ -20,33 +21,45 @@ import { convWindowGeometry } from './window';
  */
 let packedFilter: PackedB | undefined;
 
-registerCpuKernel('conv2d', (inputs, attrs, ctx) => {
+/**
+ * The convolution, applying a fused epilogue to each block of the GEMM's output where `epilogueFor`
+ * gives one and the float32 GEMM runs (`applied`).
+ */
+const conv2d: CpuEpilogueKernel = (inputs, attrs, ctx, epilogueFor) => {
   const [x, filter] = inputs;
   const [kh, kw, cin, cout] = filter.shape;
   const g = convWindowGeometry(x, filter.shape, attrs, ctx, 'conv2d');
   const out = ctx.alloc(x.dtype, [g.n, g.outH, g.outW, cout]);
+  const done = (applied = false): { outputs: TensorValue[]; applied: boolean } => ({ outputs: [out], applied });
   const k = kh * kw * cin;
-  if (out.data.length === 0) return [out];
+  if (out.data.length === 0) return done();
   if (k === 0) {
     out.data.fill(0);
-    return [out];
+    return done();
   }
   const rows = g.n * g.outH * g.outW;
   const pointwise = kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop + g.padBottom + g.padLeft + g.padRight === 0;
-  if (!pointwise && convByWindows(x.data, filter.data, g, cout, out.data)) return [out];
+  const epilogue = epilogueFor(out) ?? undefined;
+  const windows = !pointwise && convByWindows(x.data, filter.data, g, cout, out.data, epilogue);
+  if (windows) return done(windows === 'epilogue applied');
   packedFilter = packMatrixB(k, cout, { data: filter.data, offset: 0, rowStride: cout, colStride: 1 }, packedFilter?.data);
   if (!pointwise && tapMajorApplies(x.data, g)) {
     // A block by block as the transpose of the tap-major columns (the GEMM reads it in place)
     const block = Math.min(rows, TAP_MAJOR_BLOCK);
     const columns = columnScratch(x.dtype, k * block);
+    let blockEpilogue = epilogue;
     for (let r0 = 0; r0 < rows; r0 += block) {
       const count = Math.min(block, rows - r0);
       tapMajorColumns(x.data, g, r0, count, columns);
-      gemmPacked(count, cout, k, { data: columns, offset: 0, rowStride: 1, colStride: count }, packedFilter, out.data, r0 * cout);
+      const applied = gemmPacked(count, cout, k, { data: columns, offset: 0, rowStride: 1, colStride: count }, packedFilter, out.data, r0 * cout, false, cout, blockEpilogue);
+      // the first block decides for all (the later ones need no more of the kernel's memory)
+      if (!applied) blockEpilogue = undefined;
     }
-    return [out];
+    return done(blockEpilogue !== undefined);
   }
   const a = pointwise ? { data: x.data, offset: 0, rowStride: cin, colStride: 1 } : im2colMatrix(x.data, g);
-  gemmPacked(rows, cout, k, a, packedFilter, out.data);
-  return [out];
-});
+  return done(gemmPacked(rows, cout, k, a, packedFilter, out.data, 0, false, cout, epilogue));
+};
+
+registerCpuKernel('conv2d', (inputs, attrs, ctx) => conv2d(inputs, attrs, ctx, () => null).outputs);
+registerCpuEpilogueKernel('conv2d', conv2d);

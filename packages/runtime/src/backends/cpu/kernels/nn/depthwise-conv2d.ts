@@ -1,30 +1,41 @@
 import type { TypedArray } from '@graphc/graph';
 import { simdScratch } from '../../gemm';
-import type { SimdKernel } from '../../wasm-simd';
-import { registerCpuKernel } from '../../kernel';
+import { SimdKernel, simdKernel } from '../../wasm-simd';
+import { BlockEpilogue, epilogueOnMemory } from '../../wasm-elementwise';
+import { CpuEpilogueKernel, registerCpuEpilogueKernel, registerCpuKernel } from '../../kernel';
 import { WindowGeometry, convWindowGeometry } from './window';
 
 /**
  * Depthwise conv2d, direct: each output pixel accumulates its window tap by tap, the C*M channel
- * vector innermost (contiguous in both the input row and the filter), in a float64 accumulator.
- * There is no reduction over channels to feed a GEMM, so im2col would only add copies.
+ * vector innermost (contiguous in both the input row and the filter). There is no reduction over
+ * channels to feed a GEMM, so im2col would only add copies. float32 with whole channel vectors runs
+ * on WebAssembly SIMD (depthwiseSimd), applying a fused epilogue to each band of output rows it
+ * stages where `epilogueFor` gives one (`applied`); the rest runs JavaScript loops.
  */
-let acc = new Float64Array(0);
-
-registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => {
+const depthwiseConv2d: CpuEpilogueKernel = (inputs, attrs, ctx, epilogueFor) => {
   const [x, filter] = inputs;
   const [kh, kw, cin, mult] = filter.shape;
   const g = convWindowGeometry(x, filter.shape, attrs, ctx, 'depthwiseConv2d');
   const cout = cin * mult;
   const out = ctx.alloc(x.dtype, [g.n, g.outH, g.outW, cout]);
-  if (out.data.length === 0) return [out];
-  if (depthwiseSimd(x.data, filter.data, g, mult, out.data)) return [out];
+  if (out.data.length === 0) return { outputs: [out], applied: false };
+  const simd = depthwiseSimd(x.data, filter.data, g, mult, out.data, epilogueFor(out) ?? undefined);
+  if (simd) return { outputs: [out], applied: simd === 'epilogue applied' };
+  depthwiseLoops(x.data, filter.data, g, kh, kw, cin, mult, out.data);
+  return { outputs: [out], applied: false };
+};
+
+registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => depthwiseConv2d(inputs, attrs, ctx, () => null).outputs);
+registerCpuEpilogueKernel('depthwiseConv2d', depthwiseConv2d);
+
+let acc = new Float64Array(0);
+
+/** The JavaScript loops (float64, a channel multiplier, channels not in whole vectors), accumulating in float64. */
+function depthwiseLoops(xd: TypedArray, fd: TypedArray, g: WindowGeometry, kh: number, kw: number, cin: number, mult: number, od: TypedArray): void {
+  const cout = cin * mult;
   if (acc.length < cout) acc = new Float64Array(cout);
   // locals, not the module's `acc` or the geometry's fields: V8 then keeps them in registers in the loops
   const sum = acc;
-  const xd = x.data;
-  const fd = filter.data;
-  const od = out.data;
   const { h, w, sh, sw, dh, dw, padTop, padLeft, outH, outW } = g;
   let dst = 0;
   for (let b = 0; b < g.n; b++) {
@@ -58,8 +69,7 @@ registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => {
       }
     }
   }
-  return [out];
-});
+}
 
 /**
  * Every (tap, output row) of a depthwise convolution whose tap lands inside the image, with the run
@@ -162,7 +172,7 @@ const BAND_BYTES = 256 * 1024;
  * are 0. False, with nothing written, when the SIMD forms do not serve (withSimdParts) or the memory
  * cannot hold a band.
  */
-function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mult: number, out: TypedArray): boolean {
+function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mult: number, out: TypedArray, epilogue?: BlockEpilogue): false | 'ran' | 'epilogue applied' {
   if (!(x instanceof Float32Array && filter instanceof Float32Array && out instanceof Float32Array) || mult !== 1 || g.c % 4 !== 0) return false;
   const c = g.c;
   const cb = c * 4;
@@ -175,9 +185,13 @@ function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mul
   const inRows = Math.min(g.h, (bandRows - 1) * g.sh + (g.kh - 1) * g.dh + 1);
   const rowFloats = g.w * c;
   const outRowFloats = g.outW * c;
-  const simd = simdScratch(filter.length + inRows * rowFloats + bandRows * outRowFloats);
-  if (!simd) return false;
-  const { kernel, memory } = simd;
+  const bandFloats = filter.length + inRows * rowFloats + bandRows * outRowFloats;
+  const kernel = simdKernel();
+  // the epilogue's extras (a bias row, a residual band) after the band
+  const onBands = kernel && epilogue ? epilogueOnMemory(epilogue, kernel.memory) : undefined;
+  const simd = simdScratch(bandFloats + (onBands ? onBands.floats(bandRows * g.outW, c) : 0));
+  if (!simd || simd.kernel !== kernel) return false;
+  const { memory } = simd;
   const window = c % 16 === 0 ? kernel.depthwiseWindow4 : c % 8 === 0 ? kernel.depthwiseWindow2 : kernel.depthwiseWindow1;
   memory.set(filter, 0);
   const xAt = filter.length;
@@ -208,10 +222,11 @@ function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mul
           );
         }
       }
+      onBands?.run(memory, outAt, bandFloats, (b * g.outH + oy0) * g.outW, (oy1 - oy0) * g.outW, c, c);
       out.set(memory.subarray(outAt, outAt + band), (b * g.outH + oy0) * outRowFloats);
     }
   }
-  return true;
+  return onBands ? 'epilogue applied' : 'ran';
 }
 
 /**
