@@ -1,4 +1,4 @@
-import { Graph, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor, train, verifyGraph } from 'graphc';
+import { Graph, Node, OptLevel, SIMPLIFY_RULES, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor, train, verifyGraph } from 'graphc';
 
 // every session's plan runs the verifier after each pass
 process.env.GRAPHC_VERIFY_PASSES = '1';
@@ -111,6 +111,23 @@ describe('simplification rules', () => {
     for (const rule of ['mul-one', 'add-zero', 'neg-neg', 'identity', 'transpose-transpose', 'reshape-reshape']) expect(stats[rule]).toBe(1);
     const feeds = { x: tensor([1, 2, 3, 4, 5, 6], [2, 3]) };
     close((await runAt(g, out.name, feeds, 2)).data, [1, 2, 3, 4, 5, 6].map(Math.exp));
+  });
+
+  test('a rule added to SIMPLIFY_RULES after graphs were simplified takes part', () => {
+    const build = () => {
+      const g = new Graph();
+      ops.sin(ops.asin(g.placeholder('float32', [3], 'x')), 'out');
+      return g;
+    };
+    expect(opsOf(optimize(build(), ['x', 'out'], 2, ['simplify', 'prune']).graph)).toEqual(['placeholder', 'asin', 'sin']);
+    SIMPLIFY_RULES.push({ name: 'test-sin-asin', pattern: { op: 'sin', args: [{ op: 'asin', args: [{ bind: 'x' }] }] }, rewrite: (m) => m.t.x });
+    try {
+      const { graph, passes } = optimize(build(), ['x', 'out'], 2, ['simplify', 'prune']);
+      expect(passes[0]['test-sin-asin']).toBe(1);
+      expect(opsOf(graph)).toEqual(['placeholder', 'identity']);
+    } finally {
+      SIMPLIFY_RULES.pop();
+    }
   });
 
   test('a rewrite that would change the shape (x + zeros broadcast larger) is declined', () => {

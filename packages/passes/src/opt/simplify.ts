@@ -37,7 +37,10 @@ class RuleIndex {
   private readonly byOp = new Map<string, Rule[]>();
   private readonly anyOp: Rule[] = [];
   private readonly cache = new Map<string, Rule[]>();
-  constructor(readonly rules: Rule[]) {
+  /** The table as it was indexed: SIMPLIFY_RULES is public, and a rule added to it later must count. */
+  readonly rules: Rule[];
+  constructor(rules: Rule[]) {
+    this.rules = [...rules];
     for (const r of rules) {
       const op = r.pattern.op;
       if (typeof op === 'function') this.anyOp.push(r);
@@ -56,9 +59,11 @@ class RuleIndex {
 }
 
 const indexes = new WeakMap<Rule[], RuleIndex>();
+/** The table's index, built again where rules were added, removed or replaced since. */
 function indexOf(rules: Rule[]): RuleIndex {
   let index = indexes.get(rules);
-  if (!index) indexes.set(rules, (index = new RuleIndex(rules)));
+  const stale = index && (index.rules.length !== rules.length || index.rules.some((r, i) => r !== rules[i]));
+  if (!index || stale) indexes.set(rules, (index = new RuleIndex(rules)));
   return index;
 }
 
