@@ -21,7 +21,7 @@ import { SHARED_MAX_PAGES } from './wasm-simd';
  * may overwrite an input (an update in place): each chunk is read before any of it is written.
  */
 
-const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32x4Neg, f32x4Sqrt, f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Max, f32x4Min } = simdOp;
+const { f32x4Ne, f32x4Lt, f32x4Gt, v128And, v128Or, v128Bitselect, f32x4Abs, f32x4Neg, f32x4Sqrt, f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Max, f32x4Min, f32x4Pmin, f32x4Pmax } = simdOp;
 
 /**
  * The statements' scalar expressions (ops' `elementwise.js` for float32) that have an f32x4 form,
@@ -61,10 +61,8 @@ const FORMS: Record<string, Form> = {
     emit: (a, b, _w, c) => [...b, ...c, ...a, ...a, ...c, ...simd(f32x4Gt), ...simd(v128Bitselect), ...a, ...b, ...simd(f32x4Lt), ...simd(v128Bitselect)],
   },
   // relu6: a where 0 < a < 6, 6 above, 0 below and for NaN
-  '(a > 0 ? (a < 6 ? a : 6) : 0)': {
-    arity: 1,
-    emit: (a) => [...a, ...SIX, ...a, ...SIX, ...simd(f32x4Lt), ...simd(v128Bitselect), ...V128_ZERO, ...a, ...V128_ZERO, ...simd(f32x4Gt), ...simd(v128Bitselect)],
-  },
+  // as pmax(0, pmin(a, 6)): pmin keeps a unless 6 < a (NaN kept), pmax takes +0 unless 0 < it (NaN and -0 too)
+  '(a > 0 ? (a < 6 ? a : 6) : 0)': { arity: 1, emit: (a) => [...V128_ZERO, ...a, ...SIX, ...simd(f32x4Pmin), ...simd(f32x4Pmax)] },
   'H.sigmoid(a)': { arity: 1, approximate: true, emit: (a, _b, w) => SIGMOID(w, a) },
   'Math.tanh(a)': { arity: 1, approximate: true, emit: (a, _b, w) => TANH(w, a) },
   'Math.exp(a)': { arity: 1, approximate: true, emit: (a, _b, w) => exp(w, a) },
@@ -131,7 +129,8 @@ type Compiled = OneFunction<(...args: number[]) => void>;
  * of the output's last dimension, repeated): params (bytes, rowBytes, in0, ..., inN-1, out);
  * scalars are splat once, then a loop of 16 bytes per step loads the full-size inputs and the rows'
  * vectors at the offset within the row, evaluates the statements and stores the result and the
- * program's `stores`.
+ * program's `stores`. With rows, that loop runs over one row of the output and an outer loop over
+ * the rows (`bytes` is whole rows).
  */
 function assemble(program: ElementwiseProgram, pattern: string, importedMemory?: { sharedMaxPages?: number }): Uint8Array<ArrayBuffer> {
   const n = program.inputDTypes.length;
@@ -148,7 +147,10 @@ function assemble(program: ElementwiseProgram, pattern: string, importedMemory?:
   const w = new FunctionWriter(n + 3, 2, n + program.statements.length);
   const body = w.body;
   for (let k = 0; k < n; k++) if (pattern[k] === 'S') body.push(...get(base(k)), ...simdMem(simdOp.v128Load32Splat, 2), ...set(value(k)));
-  body.push(...i32(0), ...set(OFF), ...i32(0), ...set(ROW_OFF));
+  const rows = pattern.includes('R');
+  body.push(...i32(0), ...set(OFF));
+  // with rows: an outer loop over the rows, the inner one over a row's vectors (rowOff from 0)
+  if (rows) body.push(op.loop, op.emptyBlock, ...i32(0), ...set(ROW_OFF));
   body.push(op.loop, op.emptyBlock);
   const at = (b: number): number[] => [...get(b), ...get(OFF), op.i32Add];
   for (let k = 0; k < n; k++) {
@@ -163,12 +165,10 @@ function assemble(program: ElementwiseProgram, pattern: string, importedMemory?:
   const last = step(program.statements.length - 1);
   body.push(...at(OUT), ...get(last), ...simdMem(simdOp.v128Store, 2));
   for (const st of program.stores ?? []) body.push(...at(base(st.input)), ...get(step(st.step)), ...simdMem(simdOp.v128Store, 2));
-  if (pattern.includes('R')) {
-    // rowOff = (rowOff + 16) * (rowOff + 16 != rowBytes): back to the row's start at its end
-    body.push(...get(ROW_OFF), ...i32(16), op.i32Add, ...tee(ROW_OFF), ...get(ROW_OFF), ...get(ROW_BYTES), op.i32Ne, op.i32Mul, ...set(ROW_OFF));
-  }
-  // off += 16; loop while off != bytes
-  body.push(...get(OFF), ...i32(16), op.i32Add, ...tee(OFF), ...get(BYTES), op.i32Ne, op.brIf, 0, op.end);
+  // off += 16; loop while off != bytes (with rows: rowOff += 16 while rowOff != rowBytes, then the next row while off != bytes)
+  body.push(...get(OFF), ...i32(16), op.i32Add, ...set(OFF));
+  if (rows) body.push(...get(ROW_OFF), ...i32(16), op.i32Add, ...tee(ROW_OFF), ...get(ROW_BYTES), op.i32Ne, op.brIf, 0, op.end);
+  body.push(...get(OFF), ...get(BYTES), op.i32Ne, op.brIf, 0, op.end);
   return functionsModule([{ name: 'run', params: n + 3, code: w.code() }], importedMemory);
 }
 
