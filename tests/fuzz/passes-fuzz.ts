@@ -300,7 +300,53 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
     const t = pick(r, pool);
     if (!fetches.includes(t)) fetches.push(t);
   }
+  // a quarter of the float32 cases also get a wide block, on draws of its own (so the cases above
+  // stay as they were): products of 1,024 values or more, whose fused epilogues the kernels apply
+  // to blocks of their output in the SIMD kernels' memory
+  const wide = rng(seed ^ 0x5bd1e995);
+  if (dtype === 'float32' && !options.smooth && wide() < 0.25) {
+    fetches.push(wideBlock(wide, g, feeds, description));
+  }
   return { graph: g, feeds, fetches, targets, hasVariables, description };
+}
+
+/**
+ * A conv2d, depthwise conv or dense layer over a new float32 placeholder, large enough that its output
+ * has 1,024 values or more, then an epilogue: a bias or batch norm (a row of C), maybe a residual
+ * (shaped like C) or a per-pixel scale (broadcast otherwise: not a row), and an activation (relu,
+ * relu6, a clip between scalars, sigmoid, gelu, or none).
+ */
+function wideBlock(r: R, g: Graph, feeds: Record<string, TensorValue>, description: string[]): SymbolicTensor {
+  const constant = (shape: number[]): SymbolicTensor => g.constant(makeTensor(values(r, sizeOf(shape), 0.5), shape, 'float32'));
+  const placeholder = (shape: number[]): SymbolicTensor => {
+    const name = `wide${Object.keys(feeds).length}`;
+    feeds[name] = makeTensor(values(r, sizeOf(shape)), shape, 'float32');
+    return g.placeholder('float32', shape, name);
+  };
+  const kind = pick(r, ['conv', 'depthwise', 'dense'] as const);
+  let out: SymbolicTensor;
+  if (kind === 'dense') {
+    const [m, k, n] = [int(r, 64, 300), int(r, 1, 80), pick(r, [8, 12, 16, 33, 40])];
+    out = ops.matmul(placeholder([m, k]), constant([k, n]), {});
+  } else {
+    const c = kind === 'depthwise' ? pick(r, [4, 8, 12, 16]) : int(r, 1, 12);
+    const x = placeholder([int(r, 1, 2), int(r, 6, 20), int(r, 6, 20), c]);
+    const kh = int(r, 1, 3);
+    const stride = r() < 0.7 ? 1 : 2;
+    const padding = pick(r, ['SAME', 'VALID'] as const);
+    out = kind === 'depthwise' ? ops.depthwiseConv2d(x, constant([kh, kh, c, 1]), stride, 'SAME') : ops.conv2d(x, constant([kh, kh, c, pick(r, [5, 8, 16, 24])]), stride, padding);
+  }
+  const shape = out.shape as number[];
+  const n = shape[shape.length - 1];
+  out = r() < 0.3 ? ops.batchNorm(out, constant([n]), ops.add(ops.abs(constant([n])), 0.5), constant([n]), constant([n]), 1e-3) : ops.add(out, constant([n]));
+  const extra = r();
+  if (extra < 0.3) out = ops.add(out, constant(shape));
+  else if (extra < 0.4 && shape.length === 4) out = ops.mul(out, constant([...shape.slice(0, 3), 1]));
+  const activation = pick(r, ['relu', 'relu6', 'clip', 'sigmoid', 'gelu', 'none'] as const);
+  if (activation === 'clip') out = ops.clip(out, -0.5, 0.75);
+  else if (activation !== 'none') out = (ops[activation] as (t: SymbolicTensor) => SymbolicTensor)(out);
+  description.push(`wide-${kind}+${activation}`);
+  return out;
 }
 
 /**
