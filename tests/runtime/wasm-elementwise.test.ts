@@ -186,15 +186,26 @@ describe('WebAssembly SIMD elementwise', () => {
     if (js in atNegativeZero) expect(Object.is(simd.out[negativeZero], atNegativeZero[js])).toBe(true);
   });
 
+  // the forms are found by the ops' expression text: an op whose expression is rewritten must keep its form
   test.each([
     ['leakyRelu', { alpha: 0.01 }],
     ['leakyRelu', { alpha: 1e-7 }],
     ['hardSigmoid', { alpha: 0.25, beta: -0.3 }],
     ['hardSwish', {}],
+    ...(['relu', 'relu6', 'abs', 'neg', 'sqrt', 'square', 'exp', 'sigmoid', 'tanh', 'erf'] as const).map((op) => [op, {}] as const),
+    ['gelu', { approximate: false }],
+    ['gelu', { approximate: true }],
+    ...(['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'reluGrad', 'clip'] as const).map((op) => [op, {}] as const),
   ] as const)("the %s op's own expression (%o) has its SIMD form", (op, attrs) => {
-    const js = getOpDef(op).elementwise!.js(attrs, 'float32');
-    const program: ElementwiseProgram = { inputDTypes: ['float32'], statements: [{ js, args: [{ input: 0 }], dtype: 'float32' }] };
-    expect(runElementwiseSimd(program, 'F', [values(4096, 7)], new Float32Array(4096))).toBe(true);
+    const def = getOpDef(op);
+    const js = def.elementwise!.js(attrs, 'float32');
+    const arity = def.numInputs as number;
+    const program: ElementwiseProgram = {
+      inputDTypes: new Array(arity).fill('float32'),
+      statements: [{ js, args: Array.from({ length: arity }, (_, k) => ({ input: k })), dtype: 'float32' }],
+    };
+    const inputs = Array.from({ length: arity }, (_, k) => values(4096, 7 + k));
+    expect(runElementwiseSimd(program, 'F'.repeat(arity), inputs, new Float32Array(4096))).toBe(true);
   });
 
   test('programs it has no form for, and small ones, keep the JavaScript loop (same results either way)', () => {
