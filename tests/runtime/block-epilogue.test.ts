@@ -8,7 +8,7 @@ import { Prng } from '../../packages/runtime/src/random';
  * A fused matmul's or convolution's epilogue (bias, activation, residual) applied by the kernel to
  * each block of its output while that block is in the SIMD kernels' memory: matmul's GEMMs, the 1x1
  * GEMM, the window-read 3x3, the im2col and tap-major GEMMs, the depthwise bands, on one thread and
- * on two (a shared memory).
+ * on two (where a product splits over the threads, its kernel's memory is the shared one).
  * Each must report the epilogue applied, and give the bits of the convolution followed by the
  * epilogue as a pass of its own (the exact f32x4 forms: add, clip, relu6, relu).
  */

@@ -86,8 +86,8 @@ export interface PackedB {
 
 let nextPackId = 1;
 let simdEnabled = true;
-/** Which packing the SIMD memory's B region holds (-1: none, or one packed from a view). */
-let simdBId = -1;
+/** Which packing the B region of which kernel's memory holds (id -1: none, or one packed from a view). */
+let simdB: { kernel: SimdKernel | null; id: number } = { kernel: null, id: -1 };
 let packABuf = new Float64Array(0);
 let packBBuf = new Float64Array(0);
 let rowsBuf = new Float64Array(0);
@@ -101,9 +101,13 @@ export function setSimdGemm(enabled: boolean): boolean {
   return simdFor(new Float32Array(0)) !== null;
 }
 
-function simdFor(c: TypedArray): SimdKernel | null {
-  return simdEnabled && c instanceof Float32Array ? simdKernel() : null;
+/** The SIMD kernel for a float32 C (`parallel`: over the memory the threads share); null for other types, or SIMD off. */
+function simdFor(c: TypedArray, parallel = false): SimdKernel | null {
+  return simdEnabled && c instanceof Float32Array ? simdKernel(parallel) : null;
 }
+
+/** Whether a product's full blocks (m x n, depth k) split over the worker threads now. */
+const productSplits = (m: number, n: number, k: number): boolean => splitsBlock(Math.min(MC, roundUp(m, TILE_M)), roundUp(n, TILE_N), Math.min(KC, k));
 
 /**
  * Multiply-adds of a block of C worth waking the other threads for. A wake-up and wait cost tens of
@@ -130,7 +134,7 @@ export function gemmWouldSplit(n: number, k: number): boolean {
 export function setCpuThreads(threads: number): number {
   envRead = true;
   const n = startThreads(threads);
-  simdBId = -1; // the kernel (and so the memory holding a cached B) may have changed
+  simdB = { kernel: null, id: -1 }; // the kernel (and so the memory holding a cached B) may have changed
   return n;
 }
 
@@ -147,7 +151,7 @@ export function setCpuFusedMultiplyAdd(on: boolean): boolean {
   stopThreads(); // the workers run the module built the other way
   const fused = chooseFusedMultiplyAdd(on);
   if (threads > 1) startThreads(threads);
-  simdBId = -1;
+  simdB = { kernel: null, id: -1 };
   return fused;
 }
 
@@ -166,11 +170,11 @@ function threadsFromEnvironment(): void {
  * the GEMM (depthwise convolution) to use from 0: the GEMM's cached B there is forgotten. Null where
  * WebAssembly SIMD is off or unavailable, or the memory cannot grow that far.
  */
-export function simdScratch(floats: number): { kernel: SimdKernel; memory: Float32Array } | null {
-  const kernel = simdEnabled ? simdKernel() : null;
+export function simdScratch(floats: number, parallel = false): { kernel: SimdKernel; memory: Float32Array } | null {
+  const kernel = simdEnabled ? simdKernel(parallel) : null;
   const memory = kernel && simdMemory(kernel, floats);
   if (!kernel || !memory) return null;
-  simdBId = -1;
+  if (simdB.kernel === kernel) simdB = { kernel: null, id: -1 };
   return { kernel, memory };
 }
 
@@ -277,10 +281,12 @@ export function gemm(
     return false;
   }
   if (!envRead) threadsFromEnvironment();
-  const simd = simdFor(c);
-  // a transposed B larger than A and C together: moving those costs less than packing it
+  const simd = simdFor(c, productSplits(m, n, k));
+  // a transposed B larger than A and C together: moving those costs less than packing it (a
+  // product of few rows, whose blocks never split)
   const transposedWins = m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && k * n > m * (k + n);
-  if (simd && transposedWins && productTransposed(simd, m, n, k, a, b, c, cOffset, accumulate)) return false;
+  const own = transposedWins ? simdFor(c) : null;
+  if (own && productTransposed(own, m, n, k, a, b, c, cOffset, accumulate)) return false;
   const blockEpilogue = simd && epilogue && cOffset % n === 0 ? onBlocks(simd, epilogue, cOffset / n) : undefined;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
   const size = packedBSize(k, n);
@@ -315,7 +321,7 @@ export function gemmPacked(
     return false;
   }
   if (!envRead) threadsFromEnvironment();
-  const simd = simdFor(c);
+  const simd = simdFor(c, productSplits(m, n, k));
   const blockEpilogue = simd && epilogue && ldc === n && cOffset % n === 0 ? onBlocks(simd, epilogue, cOffset / n) : undefined;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc, blockEpilogue)) return blockEpilogue !== undefined;
   jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc, b.columns);
@@ -496,15 +502,15 @@ function simdGemm(
 
   if (bInPlace) {
     copySpan(bView, (k - 1) * bView.rowStride + n, f, 0);
-    simdBId = -1;
+    simdB = { kernel: null, id: -1 };
   } else if (bView) {
     packB(bView, k, n, f, TILE_N, 0);
-    simdBId = -1;
+    simdB = { kernel: null, id: -1 };
   } else {
     const packed = b as PackedB;
-    if (packed.id === undefined || packed.id !== simdBId) {
+    if (packed.id === undefined || packed.id !== simdB.id || simdB.kernel !== kernel) {
       relayoutPackedB(packed, f, packedWidth8);
-      simdBId = packed.id ?? -1;
+      simdB = { kernel, id: packed.id ?? -1 };
     }
   }
   const firstColumn = 'rowStride' in b ? 0 : (b.columns?.from ?? 0);
@@ -517,7 +523,7 @@ function simdGemm(
     const mc = Math.min(MC, m - ic);
     const mcTiles = roundUp(mc, TILE_M);
     // the tiles add onto the block: zeros, or C's rows when accumulating (two copies, not a JavaScript add per value)
-    f.fill(0, cBase, cBase + mcTiles * n8);
+    kernel.zero(cBase * 4, mcTiles * n8 * 4);
     if (accumulate && n === n8 && ldc === n) f.set(c.subarray(cOffset + ic * n, cOffset + (ic + mc) * n), cBase);
     else if (accumulate) for (let i = 0; i < mc; i++) f.set(c.subarray(cOffset + (ic + i) * ldc, cOffset + (ic + i) * ldc + n), cBase + i * n8);
     for (let k0 = 0; k0 < k; k0 += KC) {
@@ -540,7 +546,8 @@ function simdGemm(
         ? { b: k0 * bView.rowStride * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4 }
         : { b: (k0 * packedWidth8 + firstColumn * kc) * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
       const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
-      runTiles(kernel, block, splitsBlock(mcTiles, n8, kc));
+      // only the kernel over the shared memory may hand tiles to the workers
+      runTiles(kernel, block, kernel === simdKernel(true) && splitsBlock(mcTiles, n8, kc));
     }
     epilogue?.run(f, cBase, eBase, ic, mc, n, n8);
     if (n === n8 && ldc === n) {

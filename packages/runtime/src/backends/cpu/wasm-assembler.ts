@@ -112,6 +112,9 @@ export const simdOp = {
   f32x4RelaxedMadd: 0x105,
 };
 
+/** Bulk memory's memory.fill on memory 0 (takes the address, the byte value and the byte count). */
+export const MEMORY_FILL = [0xfc, ...leb(11), 0x00];
+
 /** A v128.const of sixteen zero bytes (+0 in every lane). */
 export const V128_ZERO = [0xfd, ...leb(simdOp.v128Const), ...Array<number>(16).fill(0)];
 

@@ -23,7 +23,7 @@
  */
 
 import {
-  I32, ModuleFunction, V128, V128_ZERO, ensureMemory, functionsModule, get, i32, leb, oneFunctionModule, op, set, simd, simdMem, simdOp, vec,
+  I32, MEMORY_FILL, ModuleFunction, V128, V128_ZERO, ensureMemory, functionsModule, get, i32, leb, oneFunctionModule, op, set, simd, simdMem, simdOp, vec,
 } from './wasm-assembler';
 
 /** Rows and columns of the register tile. */
@@ -111,6 +111,9 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'depthwiseWindow1', params: 11, code: depthwiseWindowFunction(fused, 1) },
     { name: 'depthwiseWindow2', params: 11, code: depthwiseWindowFunction(fused, 2) },
     { name: 'depthwiseWindow4', params: 11, code: depthwiseWindowFunction(fused, 4) },
+    // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
+    // stores element by element: 36 KB took 1.4 us against 0.5 us on an own memory)
+    { name: 'zero', params: 2, code: [...vec([]), ...get(0), ...i32(0), ...get(1), ...MEMORY_FILL, op.end] },
   ];
 }
 
@@ -309,6 +312,7 @@ export interface SimdKernel {
   depthwiseWindow1: DepthwiseWindow;
   depthwiseWindow2: DepthwiseWindow;
   depthwiseWindow4: DepthwiseWindow;
+  zero(at: number, bytes: number): void;
 }
 
 /** A depthwiseWindow kernel (depthwiseWindowFunction), over 1, 2 or 4 channel vectors at a time. */
@@ -330,9 +334,15 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, memory?: WebAssembly.Memory
   return exports as unknown as SimdKernel;
 }
 
-/** The compiled kernel, or null where WebAssembly SIMD is unavailable (then the JS kernel runs). */
-export function simdKernel(): SimdKernel | null {
-  if (useShared && shared) return shared.kernel;
+/**
+ * The compiled kernel, or null where WebAssembly SIMD is unavailable (then the JS kernel runs). With
+ * `parallel` (work the worker threads will share) and threads on, the kernel over the memory they
+ * share; otherwise the one over a memory of its own, even with threads on: V8 copies out of a
+ * shared memory's buffer more slowly (a 16384 x 24 by 24 x 144 product's blocks of C took 0.40 ms to
+ * copy out of its own memory and 0.66 ms out of the shared one, a one-off timing at 92ec5ea).
+ */
+export function simdKernel(parallel = false): SimdKernel | null {
+  if (parallel && useShared && shared) return shared.kernel;
   if (instance === undefined) {
     try {
       instance = instantiate(kernelModule(false, fusedMultiplyAdd()));

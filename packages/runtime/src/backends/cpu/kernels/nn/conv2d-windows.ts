@@ -33,12 +33,13 @@ const windowsApply = (g: WindowGeometry, cout: number): boolean =>
  */
 export function convByWindows(x: TypedArray, filter: TypedArray, g: WindowGeometry, cout: number, out: TypedArray, epilogue?: BlockEpilogue): false | 'ran' | 'epilogue applied' {
   if (!(x instanceof Float32Array && out instanceof Float32Array) || !windowsApply(g, cout)) return false;
-  const kernel = simdKernel();
-  const onRows = kernel && epilogue ? epilogueOnMemory(epilogue, kernel.memory) : undefined;
   const { n, h, w, c: cin, outH, outW } = g;
   const image = (h + g.padTop + g.padBottom) * (w + g.padLeft + g.padRight) * cin;
   const outImage = outH * Math.ceil(outW / GEMM_TILE_ROWS) * GEMM_TILE_ROWS * cout;
   const chunk = Math.max(1, Math.floor(WINDOWS_STAGED_FLOATS / (image + outImage)));
+  // the kernel over the threads' shared memory where the first (largest) chunk splits over them
+  const kernel = simdKernel(windowsSplit(g, Math.min(chunk, n), cout));
+  const onRows = kernel && epilogue ? epilogueOnMemory(epilogue, kernel.memory) : undefined;
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const images = Math.min(chunk, n - b0);
     const inImage = h * w * cin;
@@ -74,11 +75,11 @@ function windowsOfImages(
   const aFloats = n * image + GEMM_TILE_ROWS * sw * cin;
   // the epilogue's extras (a bias row, a residual's rows) after A
   const eBase = Math.ceil((aBase + aFloats) / 4) * 4;
-  const simd = simdScratch(eBase + (epilogue ? epilogue.epilogue.floats(n * outH * outW, cout) : 0));
+  const simd = simdScratch(eBase + (epilogue ? epilogue.epilogue.floats(n * outH * outW, cout) : 0), expected === simdKernel(true));
   if (!simd || simd.kernel !== expected) return false;
   const { kernel, memory } = simd;
   memory.set(filter, 0);
-  memory.fill(0, cBase, aBase + aFloats);
+  kernel.zero(cBase * 4, (aBase + aFloats - cBase) * 4);
   const rowLength = w * cin;
   for (let b = 0; b < n; b++) {
     for (let iy = 0; iy < h; iy++) {
@@ -106,7 +107,7 @@ function windowsOfImages(
     aRowStride: sh * pw * cin * bytes,
     cRowStride: rowFloats * bytes,
   };
-  runWindows(kernel, block, gemmThreads() > 1 && n * outH * outW * cout * kh * kw * cin >= WINDOWS_PARALLEL_MIN);
+  runWindows(kernel, block, kernel === simdKernel(true) && windowsSplit(g, n, cout));
   const outRow = outW * cout;
   if (epilogue && outRow === rowFloats) epilogue.epilogue.run(memory, cBase, eBase, epilogue.firstPixel, n * outH * outW, cout, cout);
   // rows padded to whole tiles: the epilogue output row by output row
@@ -118,3 +119,7 @@ function windowsOfImages(
 
 /** Multiply-adds of a window-read convolution worth waking the worker threads for (once per convolution). */
 const WINDOWS_PARALLEL_MIN = 1 << 22;
+
+/** Whether `images` images of a window-read convolution split over the worker threads now. */
+const windowsSplit = (g: WindowGeometry, images: number, cout: number): boolean =>
+  gemmThreads() > 1 && images * g.outH * g.outW * cout * g.kh * g.kw * g.c >= WINDOWS_PARALLEL_MIN;

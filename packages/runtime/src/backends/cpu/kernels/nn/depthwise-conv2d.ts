@@ -112,7 +112,7 @@ function withSimdParts(g: WindowGeometry, mult: number, parts: (TypedArray | num
   const at: number[] = [];
   let offset = 0;
   parts.forEach((p, i) => {
-    if (typeof p === 'number') memory.fill(0, offset, offset + p);
+    if (typeof p === 'number') kernel.zero(offset * 4, p * 4);
     else memory.set(p, offset);
     at.push(offset * 4);
     offset += lengths[i];
@@ -206,7 +206,7 @@ function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mul
       const firstIn = Math.max(0, oy0 * g.sh - g.padTop);
       const lastIn = Math.min(g.h - 1, (oy1 - 1) * g.sh - g.padTop + (g.kh - 1) * g.dh);
       if (lastIn >= firstIn) memory.set(x.subarray((b * g.h + firstIn) * rowFloats, (b * g.h + lastIn + 1) * rowFloats), xAt);
-      if (emptyWindows) memory.fill(0, outAt, outAt + band);
+      if (emptyWindows) kernel.zero(outAt * 4, band * 4);
       for (let oy = oy0; oy < oy1; oy++) {
         const r = rowSpan[oy];
         if (r.taps <= 0) continue;
