@@ -39,13 +39,14 @@ export function convByWindows(x: TypedArray, filter: TypedArray, g: WindowGeomet
   const chunk = Math.max(1, Math.floor(WINDOWS_STAGED_FLOATS / (image + outImage)));
   // the kernel over the threads' shared memory where the first (largest) chunk splits over them
   const kernel = simdKernel(windowsSplit(g, Math.min(chunk, n), cout));
-  const onRows = kernel && epilogue ? epilogueOnMemory(epilogue, kernel.memory) : undefined;
+  if (!kernel) return false;
+  const onRows = epilogue ? epilogueOnMemory(epilogue, kernel.memory) : undefined;
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const images = Math.min(chunk, n - b0);
     const inImage = h * w * cin;
     const outPart = out.subarray(b0 * outH * outW * cout, (b0 + images) * outH * outW * cout);
     const rows = onRows && { epilogue: onRows, firstPixel: b0 * outH * outW };
-    if (!windowsOfImages(x.subarray(b0 * inImage, (b0 + images) * inImage), filter, { ...g, n: images }, cout, outPart, kernel!, rows)) return false;
+    if (!windowsOfImages(x.subarray(b0 * inImage, (b0 + images) * inImage), filter, { ...g, n: images }, cout, outPart, kernel, rows)) return false;
   }
   return onRows ? 'epilogue applied' : 'ran';
 }
@@ -53,7 +54,11 @@ export function convByWindows(x: TypedArray, filter: TypedArray, g: WindowGeomet
 /** Floats of padded images and output a window-read convolution stages at once (4 MB; at least one image). */
 const WINDOWS_STAGED_FLOATS = 1 << 20;
 
-/** convByWindows over the images of `g` at once. */
+/**
+ * convByWindows over the images of `g` at once, on `expected` (false where the SIMD kernels now
+ * give another); with `epilogue`, applied to the output in the kernel's memory, its rows numbered
+ * from `firstPixel` in the whole output.
+ */
 function windowsOfImages(
   x: Float32Array,
   filter: TypedArray,
