@@ -21,6 +21,11 @@ async function runAt(g: Graph, fetch: string, feeds: Record<string, TensorValue>
   return sess.run(fetch, feeds);
 }
 
+/** `fetch` at O2 equals the graph as built (O0) within 1e-5. */
+async function expectO2AsO0(g: Graph, fetch: string, feeds: Record<string, TensorValue>): Promise<void> {
+  close((await runAt(g, fetch, feeds, 2)).data, (await runAt(g, fetch, feeds, 0)).data, 1e-5);
+}
+
 describe('prune', () => {
   test('removes nodes the kept ones do not need, keeps names', () => {
     const g = new Graph();
@@ -362,7 +367,7 @@ describe('channels-first models run channels-last', () => {
     // knows the batch before it optimizes)
     expect(opsOf(graph).filter((op) => op === 'fusedConv2d')).toHaveLength(batch === null ? 2 : 3);
     const feeds = { x: tensor(seq(2 * 3 * 64, (i) => Math.cos(i * 0.11)), [2, 3, 8, 8]) };
-    close((await runAt(g, 'logits', feeds, 2)).data, (await runAt(g, 'logits', feeds, 0)).data, 1e-5);
+    await expectO2AsO0(g, 'logits', feeds);
   });
 
   test('squeeze-and-excitation, a reflect pad and an upsampling run channels-last: a transpose in, one out', async () => {
@@ -381,7 +386,7 @@ describe('channels-first models run channels-last', () => {
     const transposes = graph.nodes.filter((n) => n.op === 'transpose');
     expect(transposes.map((n) => n.inputs[0].node.op)).toEqual(['placeholder', 'fusedConv2d']);
     const feeds = { x: tensor(seq(2 * 4 * 36, (i) => Math.sin(i * 0.23)), [2, 4, 6, 6]) };
-    close((await runAt(g, 'out', feeds, 2)).data, (await runAt(g, 'out', feeds, 0)).data, 1e-5);
+    await expectO2AsO0(g, 'out', feeds);
   });
 
   test("a YOLOv8 C2f block (Split along channels, bottlenecks, Concat) and a channel slice run channels-last", async () => {
@@ -398,7 +403,7 @@ describe('channels-first models run channels-last', () => {
     expect(passes.find((p) => p.name === 'simplify')).toMatchObject({ 'transpose-sink-split': 1, 'transpose-sink-concat': 1, 'transpose-sink-per-axis': 1 });
     expect(graph.nodes.filter((n) => n.op === 'transpose').map((n) => n.inputs[0].node.op)).toEqual(['placeholder', 'fusedConv2d']);
     const feeds = { x: tensor(seq(2 * 8 * 36, (i) => Math.sin(i * 0.17)), [2, 8, 6, 6]) };
-    close((await runAt(g, 'out', feeds, 2)).data, (await runAt(g, 'out', feeds, 0)).data, 1e-5);
+    await expectO2AsO0(g, 'out', feeds);
   });
 
   test('a segmentation head (softmax and argMax over channels) runs channels-last; logSoftmax over a transposed last axis too', async () => {

@@ -55,6 +55,19 @@ const EPILOGUES: { name: string; program: ElementwiseProgram; extras: (shape: nu
     extras: (shape) => [tensor(values(shape[shape.length - 1], 4), shape.map((d, i) => (i === shape.length - 1 ? d : 1))), tensor(values(shape.reduce((a, b) => a * b, 1), 5), shape)],
   },
   {
+    // the residual's region before the bias's in the scratch
+    name: 'residual + bias + relu6',
+    program: {
+      inputDTypes: f32(3),
+      statements: [
+        { js: 'a + b', args: [input(0), input(1)], dtype: 'float32' },
+        { js: 'a + b', args: [step(0), input(2)], dtype: 'float32' },
+        { js: '(a > 0 ? (a < 6 ? a : 6) : 0)', args: [step(1)], dtype: 'float32' },
+      ],
+    },
+    extras: (shape) => [tensor(values(shape.reduce((a, b) => a * b, 1), 7), shape), tensor(values(shape[shape.length - 1], 8), [shape[shape.length - 1]])],
+  },
+  {
     name: 'clip between scalars',
     program: { inputDTypes: f32(3), statements: [{ js: '(a < b ? b : a > c ? c : a)', args: [input(0), input(1), input(2)], dtype: 'float32' }] },
     extras: () => [tensor([-0.5], []), tensor([1.25], [])],

@@ -287,7 +287,7 @@ export function gemm(
   const transposedWins = m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && k * n > m * (k + n);
   const own = transposedWins ? simdFor(c) : null;
   if (own && productTransposed(own, m, n, k, a, b, c, cOffset, accumulate)) return false;
-  const blockEpilogue = simd && epilogue && cOffset % n === 0 ? onBlocks(simd, epilogue, cOffset / n) : undefined;
+  const blockEpilogue = simd && epilogue && cOffset % n === 0 ? epilogueOnMemory(epilogue, simd.memory) : undefined;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
   const size = packedBSize(k, n);
   if (packBBuf.length < size) packBBuf = new Float64Array(size);
@@ -322,16 +322,10 @@ export function gemmPacked(
   }
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c, productSplits(m, n, k));
-  const blockEpilogue = simd && epilogue && ldc === n && cOffset % n === 0 ? onBlocks(simd, epilogue, cOffset / n) : undefined;
+  const blockEpilogue = simd && epilogue && ldc === n && cOffset % n === 0 ? epilogueOnMemory(epilogue, simd.memory) : undefined;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, ldc, blockEpilogue)) return blockEpilogue !== undefined;
   jsGemm(m, n, k, a, b.data, c, cOffset, accumulate, ldc, b.columns);
   return false;
-}
-
-/** An epilogue over the kernel's memory, for the rows of C from `firstRow`. */
-function onBlocks(kernel: SimdKernel, ep: BlockEpilogue, firstRow: number): MemoryEpilogue | undefined {
-  const onMemory = epilogueOnMemory(ep, kernel.memory);
-  return onMemory && { ...onMemory, run: (f, c, scratch, row, rows, n, ld) => onMemory.run(f, c, scratch, firstRow + row, rows, n, ld) };
 }
 
 // ---- the JavaScript kernel (float64 and integer outputs) ----------------------------------------
@@ -499,6 +493,8 @@ function simdGemm(
   const eBase = roundUp(aBase + aFloats, 4);
   const f = simdMemory(kernel, eBase + (epilogue ? epilogue.floats(mcMax, n8) : 0));
   if (!f) return false;
+  // an epilogue's rows are C's from cOffset / ldc (its callers pass one only where ldc = n)
+  const onBlock = epilogue?.bind(f, eBase, mcMax, n, n8, cOffset / ldc);
 
   if (bInPlace) {
     copySpan(bView, (k - 1) * bView.rowStride + n, f, 0);
@@ -549,7 +545,7 @@ function simdGemm(
       // only the kernel over the shared memory may hand tiles to the workers
       runTiles(kernel, block, kernel === simdKernel(true) && splitsBlock(mcTiles, n8, kc));
     }
-    epilogue?.run(f, cBase, eBase, ic, mc, n, n8);
+    onBlock?.(cBase, ic, mc);
     if (n === n8 && ldc === n) {
       // rows of C are contiguous on both sides: one copy for the block (not a subarray per row)
       c.set(f.subarray(cBase, cBase + mc * n), cOffset + ic * n);

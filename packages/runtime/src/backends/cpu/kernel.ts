@@ -35,10 +35,11 @@ export type CpuEpilogueKernel = (
 
 const epilogueKernels = new Map<string, CpuEpilogueKernel>();
 
-/** Registers `op`'s kernel that applies epilogues (besides its plain kernel, registerCpuKernel). */
+/** Registers `op`'s kernel that applies epilogues, and as `op`'s plain kernel the same without one. */
 export function registerCpuEpilogueKernel(op: string, kernel: CpuEpilogueKernel): void {
   if (epilogueKernels.has(op)) throw new GraphcError(`cpu epilogue kernel for '${op}' is registered twice`);
   epilogueKernels.set(op, kernel);
+  registerCpuKernel(op, (inputs, attrs, ctx) => kernel(inputs, attrs, ctx, () => null).outputs);
 }
 
 export function getCpuEpilogueKernel(op: string): CpuEpilogueKernel | undefined {

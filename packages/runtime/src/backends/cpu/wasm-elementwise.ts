@@ -203,8 +203,18 @@ function compiled(program: ElementwiseProgram, pattern: string): Compiled | null
   return c;
 }
 
-/** Whether every statement of `program` over inputs laid out by `pattern` has an f32x4 form. */
+const eligible = new WeakMap<ElementwiseProgram, Map<string, boolean>>();
+
+/** Whether every statement of `program` over inputs laid out by `pattern` has an f32x4 form (found once per program and pattern). */
 function simdEligible(program: ElementwiseProgram, pattern: string): boolean {
+  let byPattern = eligible.get(program);
+  if (!byPattern) eligible.set(program, (byPattern = new Map()));
+  let known = byPattern.get(pattern);
+  if (known === undefined) byPattern.set(pattern, (known = formsCover(program, pattern)));
+  return known;
+}
+
+function formsCover(program: ElementwiseProgram, pattern: string): boolean {
   return (
     /^[FSR]+$/.test(pattern) &&
     pattern.includes('F') &&
@@ -290,12 +300,17 @@ export interface MemoryEpilogue {
   /** Floats of scratch it takes for blocks of up to `rows` rows of `ld` floats. */
   floats(rows: number, ld: number): number;
   /**
-   * Runs the epilogue in place over rows [row0, row0 + rows) of C, held in `f` from `c` with rows of
-   * `ld` floats (the first n of them C's): places its extras' values for those rows in the scratch
-   * from `scratch`, then runs the program over the block.
+   * Places its scalars and rows (`n` values, zeros up to `ld`) in the scratch from `scratch` of the
+   * memory `f` views (floats(maxRows, ld) of it), once for a product; returns the function that runs
+   * the epilogue in place over rows [row0, row0 + rows) of C (rows <= maxRows), held in `f` from `c`
+   * with rows of `ld` floats (the first n of them C's), numbered from `firstRow` in the whole output:
+   * it copies the residuals' rows in first.
    */
-  run(f: Float32Array, c: number, scratch: number, row0: number, rows: number, n: number, ld: number): void;
+  bind(f: Float32Array, scratch: number, maxRows: number, n: number, ld: number, firstRow?: number): (c: number, row0: number, rows: number) => void;
 }
+
+/** Floats an extra of `kind` takes in the scratch, for blocks of up to `rows` rows of `ld` floats. */
+const extraFloats = (kind: string, rows: number, ld: number): number => (kind === 'S' ? 4 : kind === 'R' ? ld : rows * ld);
 
 /** Epilogue functions compiled over a kernel's memory: by memory, program and pattern. */
 const onMemory = new WeakMap<WebAssembly.Memory, WeakMap<ElementwiseProgram, Map<string, Compiled['fn'] | null>>>();
@@ -317,28 +332,32 @@ export function epilogueOnMemory(ep: BlockEpilogue, memory: WebAssembly.Memory):
   }
   if (!fn) return undefined;
   const run = fn;
+  const kinds = [...ep.pattern.slice(1)];
   return {
-    floats: (rows, ld) => ep.pattern.slice(1).split('').reduce((sum, kind) => sum + (kind === 'S' ? 4 : kind === 'R' ? ld : rows * ld), 0),
-    run(f, c, scratch, row0, rows, n, ld) {
-      const bases = [c * 4];
+    floats: (rows, ld) => kinds.reduce((sum, kind) => sum + extraFloats(kind, rows, ld), 0),
+    bind(f, scratch, maxRows, n, ld, firstRow = 0) {
+      // each extra's region: scalars and rows written now, residual rows per block
+      const residuals: { data: Float32Array; at: number }[] = [];
+      const bases = [0];
       let at = scratch;
       ep.extras.forEach((data, k) => {
         bases.push(at * 4);
-        const kind = ep.pattern[k + 1];
-        if (kind === 'S') {
-          f[at] = data[0];
-          at += 4;
-        } else if (kind === 'R') {
+        if (kinds[k] === 'S') f[at] = data[0];
+        else if (kinds[k] === 'R') {
           f.set(data, at);
           f.fill(0, at + n, at + ld);
-          at += ld;
-        } else {
-          if (ld === n) f.set(data.subarray(row0 * n, (row0 + rows) * n), at);
-          else for (let i = 0; i < rows; i++) f.set(data.subarray((row0 + i) * n, (row0 + i + 1) * n), at + i * ld);
-          at += rows * ld;
-        }
+        } else residuals.push({ data, at });
+        at += extraFloats(kinds[k], maxRows, ld);
       });
-      run(rows * ld * 4, ld * 4, ...bases, c * 4);
+      return (c, row0, rows) => {
+        const first = firstRow + row0;
+        for (const { data, at } of residuals) {
+          if (ld === n) f.set(data.subarray(first * n, (first + rows) * n), at);
+          else for (let i = 0; i < rows; i++) f.set(data.subarray((first + i) * n, (first + i + 1) * n), at + i * ld);
+        }
+        bases[0] = c * 4;
+        run(rows * ld * 4, ld * 4, ...bases, c * 4);
+      };
     },
   };
 }

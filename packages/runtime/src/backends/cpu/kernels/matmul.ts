@@ -1,6 +1,6 @@
 import { TensorValue, ops, sizeOf, stridesOf } from '@graphc/graph';
 import { gemm, gemmPacked, packMatrixB } from '../gemm';
-import { CpuEpilogueKernel, broadcastResultShape, registerCpuEpilogueKernel, registerCpuKernel } from '../kernel';
+import { CpuEpilogueKernel, broadcastResultShape, registerCpuEpilogueKernel } from '../kernel';
 
 /**
  * Batched matmul: broadcast batch dims, then one GEMM per batch entry on strided views (one in all
@@ -42,25 +42,15 @@ const matmul: CpuEpilogueKernel = (inputs, attrs, ctx, epilogueFor) => {
     }
     return { outputs: [out], applied: false };
   }
-  if (count === 1) {
-    const applied = gemm(m, n, k, { data: a.data, offset: 0, rowStride: ta ? 1 : k, colStride: ta ? m : 1 }, bView(0), out.data, 0, false, epilogueFor(out) ?? undefined);
-    return { outputs: [out], applied };
-  }
+  // a single matrix product applies the epilogue (a batch of them would need one per entry)
+  const epilogue = count === 1 ? (epilogueFor(out) ?? undefined) : undefined;
+  let applied = false;
   for (let i = 0; i < count; i++) {
     const aOff = offsetIn(batchA, i) * matA;
     const bOff = offsetIn(batchB, i) * matB;
-    gemm(
-      m,
-      n,
-      k,
-      { data: a.data, offset: aOff, rowStride: ta ? 1 : k, colStride: ta ? m : 1 },
-      bView(bOff),
-      out.data,
-      i * m * n,
-    );
+    applied = gemm(m, n, k, { data: a.data, offset: aOff, rowStride: ta ? 1 : k, colStride: ta ? m : 1 }, bView(bOff), out.data, i * m * n, false, epilogue);
   }
-  return { outputs: [out], applied: false };
+  return { outputs: [out], applied };
 };
 
-registerCpuKernel('matmul', (inputs, attrs, ctx) => matmul(inputs, attrs, ctx, () => null).outputs);
 registerCpuEpilogueKernel('matmul', matmul);

@@ -114,9 +114,10 @@ function windowsOfImages(
   };
   runWindows(kernel, block, kernel === simdKernel(true) && windowsSplit(g, n, cout));
   const outRow = outW * cout;
-  if (epilogue && outRow === rowFloats) epilogue.epilogue.run(memory, cBase, eBase, epilogue.firstPixel, n * outH * outW, cout, cout);
+  const onPixels = epilogue?.epilogue.bind(memory, eBase, n * outH * outW, cout, cout, epilogue.firstPixel);
+  if (onPixels && outRow === rowFloats) onPixels(cBase, 0, n * outH * outW);
   // rows padded to whole tiles: the epilogue output row by output row
-  else if (epilogue) for (let r = 0; r < n * outH; r++) epilogue.epilogue.run(memory, cBase + r * rowFloats, eBase, epilogue.firstPixel + r * outW, outW, cout, cout);
+  else if (onPixels) for (let r = 0; r < n * outH; r++) onPixels(cBase + r * rowFloats, r * outW, outW);
   if (outRow === rowFloats) out.set(memory.subarray(cBase, cBase + n * outH * outRow));
   else for (let r = 0; r < n * outH; r++) out.set(memory.subarray(cBase + r * rowFloats, cBase + r * rowFloats + outRow), r * outRow);
   return true;

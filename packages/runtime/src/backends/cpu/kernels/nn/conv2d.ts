@@ -1,6 +1,6 @@
 import { GEMM_TILE_ROWS, PackedB, gemmPacked, packMatrixB } from '../../gemm';
 import { TensorValue } from '@graphc/graph';
-import { CpuEpilogueKernel, registerCpuEpilogueKernel, registerCpuKernel } from '../../kernel';
+import { CpuEpilogueKernel, registerCpuEpilogueKernel } from '../../kernel';
 import { TAP_MAJOR_BLOCK, columnScratch, im2colMatrix, tapMajorApplies, tapMajorColumns } from './conv2d-columns';
 import { convByWindows } from './conv2d-windows';
 import { convWindowGeometry } from './window';
@@ -61,5 +61,4 @@ const conv2d: CpuEpilogueKernel = (inputs, attrs, ctx, epilogueFor) => {
   return done(gemmPacked(rows, cout, k, a, packedFilter, out.data, 0, false, cout, epilogue));
 };
 
-registerCpuKernel('conv2d', (inputs, attrs, ctx) => conv2d(inputs, attrs, ctx, () => null).outputs);
 registerCpuEpilogueKernel('conv2d', conv2d);

@@ -2,7 +2,7 @@ import type { TypedArray } from '@graphc/graph';
 import { simdScratch } from '../../gemm';
 import { SimdKernel, simdKernel } from '../../wasm-simd';
 import { BlockEpilogue, epilogueOnMemory } from '../../wasm-elementwise';
-import { CpuEpilogueKernel, registerCpuEpilogueKernel, registerCpuKernel } from '../../kernel';
+import { CpuEpilogueKernel, registerCpuEpilogueKernel } from '../../kernel';
 import { WindowGeometry, convWindowGeometry } from './window';
 
 /**
@@ -25,7 +25,6 @@ const depthwiseConv2d: CpuEpilogueKernel = (inputs, attrs, ctx, epilogueFor) => 
   return { outputs: [out], applied: false };
 };
 
-registerCpuKernel('depthwiseConv2d', (inputs, attrs, ctx) => depthwiseConv2d(inputs, attrs, ctx, () => null).outputs);
 registerCpuEpilogueKernel('depthwiseConv2d', depthwiseConv2d);
 
 let acc = new Float64Array(0);
@@ -192,6 +191,7 @@ function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mul
   const simd = simdScratch(bandFloats + (onBands ? onBands.floats(bandRows * g.outW, c) : 0));
   if (!simd || simd.kernel !== kernel) return false;
   const { memory } = simd;
+  const onBand = onBands?.bind(memory, bandFloats, bandRows * g.outW, c, c);
   const window = c % 16 === 0 ? kernel.depthwiseWindow4 : c % 8 === 0 ? kernel.depthwiseWindow2 : kernel.depthwiseWindow1;
   memory.set(filter, 0);
   const xAt = filter.length;
@@ -222,7 +222,7 @@ function depthwiseSimd(x: TypedArray, filter: TypedArray, g: WindowGeometry, mul
           );
         }
       }
-      onBands?.run(memory, outAt, bandFloats, (b * g.outH + oy0) * g.outW, (oy1 - oy0) * g.outW, c, c);
+      onBand?.(outAt, (b * g.outH + oy0) * g.outW, (oy1 - oy0) * g.outW);
       out.set(memory.subarray(outAt, outAt + band), (b * g.outH + oy0) * outRowFloats);
     }
   }
