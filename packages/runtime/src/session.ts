@@ -16,6 +16,9 @@ import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { createBackend } from './backends/registry';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
+import { DEFAULT_MAX_PLANS, PlanCache } from './plan-cache';
+
+export { DEFAULT_MAX_PLANS };
 import { compilePlan } from './staged';
 
 export type BackendName = 'cpu' | 'webgpu' | 'gpujs';
@@ -31,6 +34,13 @@ export interface SessionOptions {
    * kernel; webgpu stamps each kernel's compute pass on the GPU (the adapter's 'timestamp-query').
    */
   profile?: boolean;
+  /**
+   * How many compiled plans the session keeps (default 16). Each signature (fetches, feed names,
+   * feed shapes) compiles its own plan; past this many, the least recently run one is freed and
+   * compiles again if it comes back. On the cpu every plan of a session runs in one arena, as
+   * large as the largest plan's.
+   */
+  maxPlans?: number;
 }
 
 /** Anything `run` can fetch: one tensor or op, a name, or arrays and objects of them nested up to three deep. */
@@ -68,7 +78,9 @@ export class Session {
   readonly level: OptLevel;
   /** How many plans were compiled: a repeated signature must not add to it. */
   compileCount = 0;
-  private readonly cache = new Map<string, CompiledEntry>();
+  private readonly cache: PlanCache<CompiledEntry>;
+  /** The plan compiled last (what `lastStats` reports), evicted or not. */
+  private newest?: CompiledEntry;
   private readonly state: VariableState;
   private readonly profiling: boolean;
   private closed = false;
@@ -81,11 +93,15 @@ export class Session {
     this.level = options.optimize ?? 2;
     this.profiling = options.profile === true;
     this.state = this.backend.createState();
+    const maxPlans = options.maxPlans ?? DEFAULT_MAX_PLANS;
+    if (!Number.isInteger(maxPlans) || maxPlans < 1) throw new GraphcError(`Session: maxPlans must be a whole number of at least 1 (got ${maxPlans})`);
+    this.cache = new PlanCache(maxPlans, (entry) => entry.executable.dispose?.());
   }
 
   /**
    * Kernel time per node (of the optimized plans: fused nodes stand for the ops they absorbed)
-   * since the session started or `clearProfile()`, slowest first. Needs `profile: true`.
+   * since the session started or `clearProfile()`, slowest first, over the plans it holds (see
+   * `maxPlans`). Needs `profile: true`.
    */
   profile(): NodeTiming[] {
     if (!this.profiling) throw new GraphcError('profile(): create the session with { profile: true }');
@@ -127,26 +143,25 @@ export class Session {
     ]);
     let entry = this.cache.get(key);
     if (!entry) {
-      entry = this.compile(tensors, targets, feedList);
+      entry = this.newest = this.compile(tensors, targets, feedList);
       this.cache.set(key, entry);
     }
-    const values = await entry.executable.run(feedList.map(([, v]) => v));
+    const values = await this.cache.using(entry, (e) => e.executable.run(feedList.map(([, v]) => v)));
     const byFetch = new Map<SymbolicTensor, TensorValue>(tensors.map((t, i) => [t, values[i]]));
     return structure(byFetch) as FetchResult<F>;
   }
 
-  /** Plans compiled so far (for inspection and tests). */
+  /** The plans the session holds, least recently run first (for inspection and tests). */
   plans(): Plan[] {
     return [...this.cache.values()].map((e) => e.plan);
   }
 
   /** Stats of the executable compiled for the most recent new signature. */
   lastStats(): Record<string, number> | undefined {
-    return [...this.cache.values()].pop()?.executable.stats;
+    return this.newest?.executable.stats;
   }
 
   close(): void {
-    for (const e of this.cache.values()) e.executable.dispose?.();
     this.cache.clear();
     this.backend.dispose();
     this.closed = true;

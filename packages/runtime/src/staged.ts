@@ -3,6 +3,7 @@ import type { OptLevel } from '@graphc/passes';
 import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
+import { DEFAULT_MAX_PLANS, PlanCache } from './plan-cache';
 
 /** Stateful ops that only read: running them twice in a run changes nothing. */
 const READS = new Set(['placeholder', 'variable', 'noOp']);
@@ -44,7 +45,8 @@ export class StagedExecutable implements Executable {
   /** Which of [...feeds, ...frontier outputs] stage B reads (feeds only stage A needed stay on the host). */
   private readonly restFeedIndex: number[];
   private readonly restFetchNames: string[];
-  private readonly stageB = new Map<string, Executable>();
+  /** Stage B per set of frontier output shapes, the most recently run kept (a count nonZero finds may differ every run). */
+  private readonly stageB: PlanCache<Executable>;
   /** Host time of each frontier node's evaluation while profiling (undefined: not profiling). */
   private frontierMs?: Float64Array;
   private frontierRuns = 0;
@@ -56,7 +58,9 @@ export class StagedExecutable implements Executable {
     private readonly level: OptLevel,
     /** Where the plan stops for the host (compilePlan has found it). */
     private readonly frontier: Node[] = dataDependentFrontier(plan, backend.hostOps),
+    maxStages = DEFAULT_MAX_PLANS,
   ) {
+    this.stageB = new PlanCache(maxStages, (e) => e.dispose?.());
     this.frontierInputs = [...new Set(this.frontier.flatMap((n) => n.inputs))];
     const feedNames = plan.feeds.map((f) => f.name);
     const planA = buildPlan({
@@ -132,7 +136,7 @@ export class StagedExecutable implements Executable {
       this.stats.stageCompiles++;
     }
     this.stats.stagedRuns++;
-    return rest.run(restFeeds);
+    return this.stageB.using(rest, (e) => e.run(restFeeds));
   }
 
   /** Profiling times both stages on the backend and the frontier's nodes on the host. */
@@ -159,7 +163,6 @@ export class StagedExecutable implements Executable {
 
   dispose(): void {
     this.stageA.dispose?.();
-    for (const e of this.stageB.values()) e.dispose?.();
     this.stageB.clear();
   }
 }

@@ -1,13 +1,44 @@
 import { DType, Node, TensorValue, TypedArray, UnsupportedOpError, arrayTypeOf, getOpDef, sizeOf } from '@graphc/graph';
+import type { TensorSlot } from '@graphc/passes';
 import type { Executable, NodeTiming, VariableState } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
 import { CpuKernel, KernelContext, getCpuKernel, heapAlloc } from './kernel';
 
-/** Variables as host typed arrays, plus the per-node random generators of the session. */
+/**
+ * The memory a session's plans run in. A cpu run is synchronous, so two runs never overlap: the
+ * plans of one session (one per feed shape) take turns in one buffer as large as the largest plan
+ * needs, where each would otherwise hold an arena of its own. When a new plan needs more, the buffer
+ * is replaced and the plans bound to the old one drop their views of it (so it can be freed) and
+ * bind to the new one on their next run.
+ */
+export class SharedArena {
+  private current = new ArrayBuffer(0);
+  private readonly users = new Set<{ unbind(): void }>();
+
+  /** The buffer, for a plan that binds its views to it until `reserve` replaces it or it `leave`s. */
+  bind(user: { unbind(): void }): ArrayBuffer {
+    this.users.add(user);
+    return this.current;
+  }
+
+  leave(user: { unbind(): void }): void {
+    this.users.delete(user);
+  }
+
+  reserve(bytes: number): void {
+    if (bytes <= this.current.byteLength) return;
+    this.current = new ArrayBuffer(bytes);
+    for (const user of this.users) user.unbind();
+    this.users.clear();
+  }
+}
+
+/** Variables as host typed arrays, the per-node random generators and the arena of the session. */
 export class CpuVariableState implements VariableState {
   readonly values = new Map<string, TensorValue>();
   readonly rngs = new Map<string, Prng>();
+  readonly arena = new SharedArena();
   has(name: string): boolean {
     return this.values.has(name);
   }
@@ -31,7 +62,9 @@ interface Step {
   /** Slots whose last reader is this step: dropped after it so memory can be reclaimed. */
   release: number[];
   ctx: KernelContext;
-  /** Arena views of this step's outputs, by output index (undefined: the kernel allocates). */
+  /** Where this step's outputs lie in the arena, by output index (undefined: the kernel allocates). */
+  planned?: (TensorSlot | undefined)[];
+  /** Arena views of those regions, by output index (made when the plan binds to the arena). */
   arenaOut?: (ArenaView | undefined)[];
   /** Byte offset each output must have if it lies in the arena (a view of an input's region, or its own). */
   expectOffset?: (number | undefined)[];
@@ -39,7 +72,7 @@ interface Step {
   checkArena: boolean;
 }
 
-/** A typed-array view of one planned region of the arena, made once per plan and reused every run. */
+/** A typed-array view of one planned region of the arena, made when the plan binds to it and reused every run. */
 interface ArenaView {
   dtype: DType;
   data: TypedArray;
@@ -52,8 +85,12 @@ export class CpuExecutable implements Executable {
   private readonly slotCount: number;
   private readonly feedSlots: number[];
   private readonly fetchSlots: number[];
-  /** One buffer for every planned tensor of a run (MemoryPlan offsets), allocated once per plan. */
-  private readonly arena?: ArrayBuffer;
+  /** The session's arena, where every planned tensor of a run lies at its MemoryPlan offset. */
+  private readonly arena?: SharedArena;
+  /** The arena buffer the steps' views are made on (none until the first run, or after the arena grew). */
+  private bound?: ArrayBuffer;
+  /** Whether arena views are poisoned when handed out (GRAPHC_POISON_ARENA, read when the plan compiles). */
+  private readonly poisoned = POISON_ARENA();
   /** Milliseconds in each step's kernel since profiling started (undefined: not profiling). */
   private stepMs?: Float64Array;
   private profiledRuns = 0;
@@ -75,7 +112,8 @@ export class CpuExecutable implements Executable {
     }
     const memory = plan.memory;
     if (memory && memory.plannedBytes > 0) {
-      this.arena = new ArrayBuffer(memory.plannedBytes);
+      this.arena = state.arena;
+      this.arena.reserve(memory.plannedBytes);
       this.stats.arenaBytes = memory.plannedBytes;
     }
     this.steps = plan.schedule
@@ -97,13 +135,8 @@ export class CpuExecutable implements Executable {
         };
         const planned = memory?.slots.get(node);
         if (this.arena && planned?.some((p) => p !== undefined)) {
-          const arena = this.arena;
+          step.planned = planned;
           step.expectOffset = planned.map((p) => p?.offset);
-          step.arenaOut = planned.map((p) =>
-            p && p.kind !== 'alias' ? { dtype: p.dtype, data: new (arrayTypeOf(p.dtype))(arena, p.offset, p.length), taken: false } : undefined,
-          );
-          // a kernel that overwrites an input's region (inplaceInput) reads it first: never poison those
-          step.ctx.alloc = arenaAlloc(step.arenaOut, POISON_ARENA() && getOpDef(node.op).inplaceInput === undefined);
         }
         return step;
       });
@@ -135,8 +168,38 @@ export class CpuExecutable implements Executable {
     this.profiledRuns = 0;
   }
 
+  /** Makes the steps' arena views: when the plan first runs, and after the arena grew for another plan. */
+  private bind(arena: SharedArena): void {
+    const buffer = arena.bind(this);
+    for (const step of this.steps) {
+      if (!step.planned) continue;
+      step.arenaOut = step.planned.map((p) =>
+        p && p.kind !== 'alias' ? { dtype: p.dtype, data: new (arrayTypeOf(p.dtype))(buffer, p.offset, p.length), taken: false } : undefined,
+      );
+      // a kernel that overwrites an input's region (inplaceInput) reads it first: never poison those
+      step.ctx.alloc = arenaAlloc(step.arenaOut, this.poisoned && getOpDef(step.node.op).inplaceInput === undefined);
+    }
+    this.bound = buffer;
+  }
+
+  /** Drops the views of the arena's buffer (it grew for another plan, or this plan was freed). */
+  unbind(): void {
+    for (const step of this.steps) {
+      if (!step.arenaOut) continue;
+      step.arenaOut = undefined;
+      step.ctx.alloc = heapAlloc;
+    }
+    this.bound = undefined;
+  }
+
+  dispose(): void {
+    this.arena?.leave(this);
+    this.unbind();
+  }
+
   /** `run` without the promise: the cpu computes on the calling thread (a loop body runs inside a kernel so). */
   runSync(feeds: TensorValue[]): TensorValue[] {
+    if (this.arena && !this.bound) this.bind(this.arena);
     const slots: (TensorValue | undefined)[] = new Array(this.slotCount);
     this.feedSlots.forEach((s, i) => (slots[s] = feeds[i]));
     const stepMs = this.stepMs;
@@ -170,7 +233,7 @@ export class CpuExecutable implements Executable {
   private checkArenaOutputs(step: Step, outputs: TensorValue[]): void {
     for (let i = 0; i < outputs.length; i++) {
       const v = outputs[i];
-      if (!v || v.data.buffer !== this.arena || step.expectOffset?.[i] === v.data.byteOffset) continue;
+      if (!v || v.data.buffer !== this.bound || step.expectOffset?.[i] === v.data.byteOffset) continue;
       const own = step.arenaOut?.[i];
       let data: TypedArray;
       if (own && own.dtype === v.dtype && own.data.length === v.data.length && own.data.byteOffset !== v.data.byteOffset) {

@@ -1,13 +1,25 @@
 import { AttrValue, TensorValue, instantiateFunction } from '@graphc/graph';
 import { buildPlan } from '../../plan';
+import { DEFAULT_MAX_PLANS, PlanCache } from '../../plan-cache';
 import { CpuExecutable, CpuVariableState } from './executable';
 import { evaluateNode } from './kernel';
 
-/** Per function attr, per argument signature. Weakly held: a dropped graph frees its compiled bodies. */
-const compiled = new WeakMap<object, Map<string, CpuExecutable>>();
+/**
+ * A function's compiled bodies, by argument signature, the most recently called kept (a loop whose
+ * carried tensor grows calls its body with a new shape every iteration), and the state they share:
+ * one arena, as the bodies of one function never run inside each other.
+ */
+interface Bodies {
+  bySignature: PlanCache<CpuExecutable>;
+  // a body holds no variables or random ops (instantiateFunction refuses them): only its arena is used
+  state: CpuVariableState;
+}
+
+/** Per function attr. Weakly held: a dropped graph frees its compiled bodies. */
+const compiled = new WeakMap<object, Bodies>();
 
 /** A function as a cpu executable for these argument shapes: optimized (level 2) and planned into one arena. */
-function compile(attr: AttrValue, args: TensorValue[], what: string): CpuExecutable {
+function compile(attr: AttrValue, args: TensorValue[], what: string, state: CpuVariableState): CpuExecutable {
   const fn = instantiateFunction(attr, what);
   const plan = buildPlan({
     graph: fn.graph,
@@ -18,8 +30,7 @@ function compile(attr: AttrValue, args: TensorValue[], what: string): CpuExecuta
     level: 2,
     evaluate: evaluateNode,
   });
-  // a body holds no variables or random ops (instantiateFunction refuses them): its state stays empty
-  return new CpuExecutable(plan, new CpuVariableState());
+  return new CpuExecutable(plan, state);
 }
 
 /**
@@ -33,10 +44,10 @@ export function callFunction(attr: AttrValue, args: TensorValue[], what: string)
   const last = lastCall.get(attr as object);
   if (last && sameTypes(last.args, args)) return last.exe.runSync(args);
   const signature = args.map((a) => `${a.dtype}[${a.shape}]`).join(' ');
-  let bySignature = compiled.get(attr as object);
-  if (!bySignature) compiled.set(attr as object, (bySignature = new Map()));
-  let exe = bySignature.get(signature);
-  if (!exe) bySignature.set(signature, (exe = compile(attr, args, what)));
+  let bodies = compiled.get(attr as object);
+  if (!bodies) compiled.set(attr as object, (bodies = { bySignature: new PlanCache<CpuExecutable>(DEFAULT_MAX_PLANS, (exe) => exe.dispose()), state: new CpuVariableState() }));
+  let exe = bodies.bySignature.get(signature);
+  if (!exe) bodies.bySignature.set(signature, (exe = compile(attr, args, what, bodies.state)));
   lastCall.set(attr as object, { args: args.map((a) => ({ dtype: a.dtype, shape: [...a.shape] })), exe });
   return exe.runSync(args);
 }
