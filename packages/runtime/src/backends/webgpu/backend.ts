@@ -17,8 +17,12 @@ export class WebGpuBackend implements Backend {
   readonly staticShapesOnly = true;
   private ctx: GpuContext | null = null;
   private readonly states = new Set<WebGpuVariableState>();
-  /** Every plan compiled by this backend, newest last (fallbacks, placement and stats per plan). */
-  readonly compiled: WebGpuExecutable[] = [];
+  private readonly plans: WebGpuExecutable[] = [];
+
+  /** The plans compiled by this backend and not freed yet, newest last (fallbacks, placement and stats per plan). */
+  get compiled(): WebGpuExecutable[] {
+    return this.plans.filter((e) => !e.isDisposed);
+  }
 
   async ready(): Promise<void> {
     if (this.ctx && !this.ctx.lost) return;
@@ -43,12 +47,13 @@ export class WebGpuBackend implements Backend {
     if (!(state instanceof WebGpuVariableState)) throw new GraphcError('webgpu: variable state of another backend');
     state.bind(this.ctx);
     const exe = new WebGpuExecutable(plan, state, this.ctx);
-    this.compiled.push(exe);
+    for (let i = this.plans.length - 1; i >= 0; i--) if (this.plans[i].isDisposed) this.plans.splice(i, 1);
+    this.plans.push(exe);
     return exe;
   }
 
   dispose(): void {
-    for (const e of this.compiled) e.dispose();
+    for (const e of this.plans) e.dispose();
     for (const s of this.states) s.dispose();
     this.states.clear();
   }

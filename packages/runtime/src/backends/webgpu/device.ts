@@ -180,9 +180,23 @@ export function exclusive<T>(fn: () => Promise<T>): Promise<T> {
 /** Counts of objects created on the device: tests check that runs create none. */
 export const creationCounts = { pipelines: 0, bindGroups: 0, buffers: 0 };
 
+/** Bytes of the buffers graphc holds on the device: created and not destroyed yet (tests check a session's stay bounded). */
+export const deviceMemory = { liveBytes: 0 };
+const live = new WeakSet<GPUBuffer>();
+
 export function createBuffer(device: GPUDevice, size: number, usage: number, label?: string): GPUBuffer {
   creationCounts.buffers++;
-  return device.createBuffer({ size, usage, label });
+  const buffer = device.createBuffer({ size, usage, label });
+  live.add(buffer);
+  deviceMemory.liveBytes += buffer.size;
+  return buffer;
+}
+
+/** Destroys a buffer createBuffer made (once: a second call does nothing). */
+export function destroyBuffer(buffer: GPUBuffer): void {
+  if (!live.delete(buffer)) return;
+  deviceMemory.liveBytes -= buffer.size;
+  buffer.destroy();
 }
 
 /** Copies `bytes` from each buffer to the host with one submit (plus the encoder's other work). */
@@ -213,6 +227,6 @@ export async function readBack(
   const mapped = target.getMappedRange(0, total);
   const out = sources.map((s, i) => mapped.slice(offsets[i], offsets[i] + s.bytes));
   target.unmap();
-  if (own) target.destroy();
+  if (own) destroyBuffer(target);
   return out;
 }

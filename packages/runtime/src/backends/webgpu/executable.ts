@@ -17,12 +17,13 @@ import type { Executable, NodeTiming } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
 import { CpuKernel, getCpuKernel, heapAlloc } from '../cpu/kernel';
-import { GpuContext, createBuffer, creationCounts, exclusive, readBack } from './device';
+import { GpuContext, createBuffer, creationCounts, destroyBuffer, exclusive, readBack } from './device';
 import { bufferSize, deviceBytes, fromDeviceBytes, toDeviceArray } from './dtypes';
 import { BindingRef, GpuTensorInfo, KernelPlan, NoGpuKernel, WgslDispatch, getWebGpuKernel } from './kernel';
 import { elementwiseKernel } from './kernels/elementwise';
 import { copyDispatch } from './kernels/copy';
-import { planBuffers } from './memory';
+import type { ArenaUser } from './arena-pool';
+import { BufferPlan, planBuffers } from './memory';
 import { STORAGE_USAGE, WebGpuVariableState, hostResident } from './state';
 import { GpuTimer } from './timer';
 import { preludeFor } from './wgsl';
@@ -50,6 +51,9 @@ interface TensorRef {
 interface EncodedDispatch {
   pipeline: Promise<GPUComputePipeline>;
   resolved: GPUComputePipeline | null;
+  layout: GPUBindGroupLayout;
+  /** The buffers it binds, looked up afresh when the plan rebinds to a grown arena. */
+  buffers: () => GPUBuffer[];
   bindGroup: GPUBindGroup;
   workgroups: [number, number, number];
 }
@@ -101,7 +105,7 @@ export interface FallbackRecord {
  * bind groups created, all once. A run uploads the feeds, records one command encoder (split only
  * where a CPU fallback needs GPU values), submits, and reads back only the fetches.
  */
-export class WebGpuExecutable implements Executable {
+export class WebGpuExecutable implements Executable, ArenaUser {
   readonly stats: Record<string, number> = {
     runs: 0,
     submits: 0,
@@ -123,6 +127,11 @@ export class WebGpuExecutable implements Executable {
   private fetchRefs: TensorRef[] = [];
   private readonly refs = new Map<Node, TensorRef[]>();
   private readonly ownedBuffers: GPUBuffer[] = [];
+  /** Every planned tensor and scratch, and the buffer plan that places them (in the session's GpuArenaPool). */
+  private slotList: Storage[] = [];
+  private arenaPlan!: BufferPlan;
+  /** A buffer of the pool was replaced since the bind groups were made. */
+  private arenaStale = false;
   private staging: GPUBuffer | null = null;
   /** Variables read before this plan assigns them: they must hold a value when the run starts. */
   private readonly needsInit: string[] = [];
@@ -351,11 +360,10 @@ export class WebGpuExecutable implements Executable {
         for (const c of step.copies) slots.add(c.scratch);
       }
     }
-    const slotList = [...slots];
-    const memory = planBuffers(slotList.map((s) => ({ bytes: s.bytes, from: s.from, to: Math.max(s.to, s.from) })));
-    const physical = memory.sizes.map((size, i) => createBuffer(device, size, STORAGE_USAGE(), `graphc arena ${i}`));
-    this.ownedBuffers.push(...physical);
-    slotList.forEach((s, i) => (s.buffer = physical[memory.assignment[i]]));
+    this.slotList = [...slots];
+    const memory = planBuffers(this.slotList.map((s) => ({ bytes: s.bytes, from: s.from, to: Math.max(s.to, s.from) })));
+    this.arenaPlan = memory;
+    this.takeArena();
     const fetchBytes = this.fetchRefs.filter((r) => !hostKnown.has(r.storage)).reduce((sum, r) => sum + Math.ceil(deviceBytes(r.dtype, r.shape) / 4) * 4, 0);
     this.staging = fetchBytes > 0 ? createBuffer(device, bufferSize(fetchBytes), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'graphc fetch staging') : null;
     if (this.staging) this.ownedBuffers.push(this.staging);
@@ -367,13 +375,12 @@ export class WebGpuExecutable implements Executable {
       if (step.kind !== 'gpu') continue;
       for (const c of step.copies) {
         const d = copyDispatch(step.inputs[c.input].storage.bytes, ctx.limits.maxComputeWorkgroupsPerDimension);
-        step.encoded.push(this.encode(step, d, [step.inputs[c.input].storage.buffer!, c.scratch.buffer!]));
+        step.encoded.push(this.encode(step, d, () => [step.inputs[c.input].storage.buffer!, c.scratch.buffer!]));
         bindGroups++;
       }
       for (const d of step.plan.dispatches) {
         if (d.workgroups.some((w) => w === 0)) continue;
-        const buffers = d.bindings.map((b) => this.bufferOf(step, b.ref));
-        step.encoded.push(this.encode(step, d, buffers));
+        step.encoded.push(this.encode(step, d, () => d.bindings.map((b) => this.bufferOf(step, b.ref))));
         bindGroups++;
       }
       pipelines += step.encoded.length;
@@ -394,7 +401,7 @@ export class WebGpuExecutable implements Executable {
       dispatchesPerRun: this.steps.reduce((n, s) => n + (s.kind === 'gpu' ? s.encoded.length : 0), 0),
       bindGroups,
       pipelines,
-      buffers: physical.length,
+      buffers: memory.sizes.length,
       naiveBytes: memory.naiveBytes,
       arenaBytes: memory.plannedBytes,
       lowerBoundBytes: memory.lowerBoundBytes,
@@ -422,7 +429,32 @@ export class WebGpuExecutable implements Executable {
     return step.scratch[ref.scratch].buffer!;
   }
 
-  private encode(step: GpuStep, d: WgslDispatch, buffers: GPUBuffer[]): EncodedDispatch {
+  /** Binds the plan's tensors to the session's arena buffers (at compile, and after the arena grew for another plan). */
+  private takeArena(): void {
+    const physical = this.state.arena.bind(this, this.arenaPlan.sizes);
+    this.slotList.forEach((s, i) => (s.buffer = physical[this.arenaPlan.assignment[i]]));
+    this.arenaStale = false;
+  }
+
+  /** The pool replaced a buffer this plan binds: new bind groups before its next run. */
+  arenaMoved(): void {
+    this.arenaStale = true;
+  }
+
+  private rebindArena(): void {
+    this.takeArena();
+    for (const step of this.steps) {
+      if (step.kind !== 'gpu') continue;
+      for (const e of step.encoded) e.bindGroup = this.bindGroup(e.layout, e.buffers());
+    }
+  }
+
+  private bindGroup(layout: GPUBindGroupLayout, buffers: GPUBuffer[]): GPUBindGroup {
+    creationCounts.bindGroups++;
+    return this.ctx.device.createBindGroup({ layout, entries: buffers.map((buffer, i) => ({ binding: i, resource: { buffer } })) });
+  }
+
+  private encode(step: GpuStep, d: WgslDispatch, buffers: () => GPUBuffer[]): EncodedDispatch {
     const ctx = this.ctx;
     const access = d.bindings.map((b) => b.access ?? ('input' in b.ref ? 'read' : 'read_write'));
     const decls = d.bindings.map((b, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${b.name}: ${b.type};`).join('\n');
@@ -456,12 +488,7 @@ export class WebGpuExecutable implements Executable {
       pipeline.catch(() => ctx.pipelines.delete(code));
       ctx.pipelines.set(code, pipeline);
     }
-    creationCounts.bindGroups++;
-    const bindGroup = ctx.device.createBindGroup({
-      layout,
-      entries: buffers.map((buffer, i) => ({ binding: i, resource: { buffer } })),
-    });
-    return { pipeline, resolved: null, bindGroup, workgroups: d.workgroups };
+    return { pipeline, resolved: null, layout, buffers, bindGroup: this.bindGroup(layout, buffers()), workgroups: d.workgroups };
   }
 
   run(feeds: TensorValue[]): Promise<TensorValue[]> {
@@ -472,6 +499,7 @@ export class WebGpuExecutable implements Executable {
     if (this.disposed) throw new GraphcError('webgpu: this plan was disposed (session closed)');
     if (this.ctx.lost) throw new GraphcError(`webgpu: the device was lost (${this.ctx.lost}); create a new session`);
     await this.prepared;
+    if (this.arenaStale) this.rebindArena();
     for (const name of this.needsInit) {
       if (!this.state.has(name)) {
         throw new GraphcError(`variable '${name}' is not initialized: run globalVariablesInitializer() (or restore a checkpoint) first`);
@@ -661,10 +689,16 @@ export class WebGpuExecutable implements Executable {
     this.profiledRuns = 0;
   }
 
+  /** Whether the plan was freed (its session closed, or evicted it: see SessionOptions.maxPlans). */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const b of this.ownedBuffers) b.destroy();
+    this.state.leaveArena(this);
+    for (const b of this.ownedBuffers) destroyBuffer(b);
     this.timer?.dispose();
   }
 }

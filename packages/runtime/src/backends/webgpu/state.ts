@@ -2,7 +2,8 @@
 import { DType, GraphcError, TensorValue, allocArray, shapesEqual, sizeOf } from '@graphc/graph';
 import type { VariableState } from '../../backend';
 import { Prng } from '../../random';
-import { GpuContext, createBuffer, exclusive, getGpu, readBack } from './device';
+import { ArenaUser, GpuArenaPool } from './arena-pool';
+import { GpuContext, createBuffer, destroyBuffer, exclusive, getGpu, readBack } from './device';
 import { bufferSize, deviceBytes, fromDeviceBytes, toDeviceArray } from './dtypes';
 
 interface Entry {
@@ -36,12 +37,24 @@ export class WebGpuVariableState implements VariableState {
   private ctx: GpuContext | null = null;
   /** Generators of ops that run through the CPU fallback (random ops), persisting across runs. */
   readonly rngs = new Map<string, Prng>();
+  private pool: GpuArenaPool | null = null;
+
+  /** The arena buffers the session's plans share (see GpuArenaPool). */
+  get arena(): GpuArenaPool {
+    return (this.pool ??= new GpuArenaPool(this.device(), STORAGE_USAGE()));
+  }
+
+  /** A plan that is freed lets go of the arena (if the session still has one). */
+  leaveArena(user: ArenaUser): void {
+    this.pool?.leave(user);
+  }
 
   /** Attaches the device (after the backend is ready) and uploads values written before. */
   bind(ctx: GpuContext): void {
     if (this.ctx === ctx) return;
     this.ctx = ctx;
     this.persistent.clear();
+    this.pool = null;
     for (const [name, e] of this.entries) {
       e.buffer = null;
       e.deviceStale = e.host !== null;
@@ -76,7 +89,7 @@ export class WebGpuVariableState implements VariableState {
   write(name: string, value: TensorValue): void {
     let e = this.entries.get(name);
     if (!e || e.dtype !== value.dtype || !shapesEqual(e.shape, value.shape)) {
-      e?.buffer?.destroy();
+      if (e?.buffer) destroyBuffer(e.buffer);
       e = { dtype: value.dtype, shape: [...value.shape], buffer: null, pending: null, initialized: false, host: null, deviceStale: false };
       this.entries.set(name, e);
     }
@@ -153,9 +166,11 @@ export class WebGpuVariableState implements VariableState {
   }
 
   dispose(): void {
-    for (const e of this.entries.values()) e.buffer?.destroy();
+    for (const e of this.entries.values()) if (e.buffer) destroyBuffer(e.buffer);
     this.entries.clear();
-    for (const b of this.persistent.values()) b.destroy();
+    for (const b of this.persistent.values()) destroyBuffer(b);
+    this.pool?.dispose();
+    this.pool = null;
     this.persistent.clear();
   }
 

@@ -1,4 +1,4 @@
-import { createBuffer } from './device';
+import { createBuffer, destroyBuffer } from './device';
 
 /** Timestamp queries per query set: WebGPU allows at most 4096, two per timed pass. */
 const QUERIES_PER_SET = 4096;
@@ -57,7 +57,7 @@ export class GpuTimer {
   dispose(): void {
     for (const s of this.sets) {
       s.querySet.destroy();
-      s.resolved.destroy();
+      destroyBuffer(s.resolved);
     }
   }
 }

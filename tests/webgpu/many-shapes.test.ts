@@ -1,0 +1,84 @@
+import { Graph, Session, WebGpuBackend, WebGpuVariableState, creationCounts, deviceMemory, ops, tensor, train } from 'graphc';
+import { describeGpu, expectClose, seeded } from './helpers';
+
+/**
+ * A webgpu session fed many shapes: one plan per batch size, the most recent `maxPlans` kept, and
+ * all of them in one pool of arena buffers (GpuArenaPool), each as large as the largest plan asked
+ * for. A plan compiled before the pool grew makes new bind groups before its next run, once.
+ */
+
+function classifier() {
+  const g = new Graph();
+  const x = g.placeholder('float32', [null, 12], 'x');
+  const y = g.placeholder('int32', [null], 'y');
+  const W1 = g.variable(tensor(seeded(12 * 24, 1, 0.3), [12, 24]), 'W1');
+  const b1 = g.variable(tensor(seeded(24, 2, 0.1), [24]), 'b1');
+  const W2 = g.variable(tensor(seeded(24 * 4, 3, 0.3), [24, 4]), 'W2');
+  const h = ops.relu(ops.add(ops.matmul(x, W1), b1));
+  const logits = ops.matmul(h, W2);
+  const loss = ops.mean(ops.sparseSoftmaxCrossEntropyWithLogits(y, logits));
+  const step = new train.Adam(0.02).minimize(loss);
+  return { g, loss, step };
+}
+
+const batch = (n: number, seed: number) => ({
+  x: tensor(seeded(n * 12, 50 + seed, 2), [n, 12]),
+  y: tensor(Array.from({ length: n }, (_, k) => (k * 5 + seed) % 4), [n], 'int32'),
+});
+
+describeGpu('webgpu: a session fed many shapes', () => {
+  test('Adam steps at batch sizes that grow and shrink match the cpu; the arena is shared, old plans rebind once', async () => {
+    const { g, loss, step } = classifier();
+    const cpu = new Session(g);
+    const gpu = new Session(g, { backend: 'webgpu', maxPlans: 3 });
+    for (const s of [cpu, gpu]) await s.run(g.globalVariablesInitializer());
+    // with the initializer's plan, three held: batch 4 runs again after 128 grew the pool (it rebinds)
+    const sizes = [4, 16, 8, 64, 4, 128, 8, 4, 16];
+    const arenas = new Map<number, number>();
+    for (const [i, n] of sizes.entries()) {
+      const c = await cpu.run({ loss, step }, batch(n, i));
+      const w = await gpu.run({ loss, step }, batch(n, i));
+      arenas.set(n, gpu.lastStats()!.arenaBytes);
+      expectClose(w.loss, c.loss, 1e-4, 1e-2, `loss at step ${i} (batch ${n})`);
+      expect((gpu.backend as WebGpuBackend).compiled.length).toBeLessThanOrEqual(3);
+    }
+    for (const name of cpu.variables.names()) expectClose(await gpu.variables.read(name), await cpu.variables.read(name), 1e-3, 1e-2, name);
+
+    // one pool for the plans: as large as the largest plan's arena, not the sum of them
+    const largest = Math.max(...arenas.values());
+    const pool = (gpu.variables as WebGpuVariableState).arena.bytes;
+    expect(pool).toBeGreaterThanOrEqual(largest);
+    expect(pool).toBeLessThan(1.25 * largest);
+
+    // batch 256 grows the pool again; batch 4, compiled before, makes its bind groups again on its next run, once
+    await gpu.run({ loss, step }, batch(256, 20));
+    const groups = creationCounts.bindGroups;
+    await gpu.run({ loss, step }, batch(4, 21));
+    const rebound = creationCounts.bindGroups - groups;
+    expect(rebound).toBeGreaterThan(0);
+    await gpu.run({ loss, step }, batch(4, 22));
+    expect(creationCounts.bindGroups - groups).toBe(rebound);
+    cpu.close();
+    gpu.close();
+  });
+
+  test('device memory stays bounded over 8 batch sizes and is all given back on close', async () => {
+    const { g, loss } = classifier();
+    const before = deviceMemory.liveBytes;
+    const gpu = new Session(g, { backend: 'webgpu' });
+    await gpu.run(g.globalVariablesInitializer());
+    let afterFirst = 0;
+    let largestArena = 0;
+    for (let n = 1; n <= 8; n++) {
+      const w = await gpu.run(loss, batch(n * 16, n));
+      expect(Number.isFinite(w.data[0])).toBe(true);
+      largestArena = Math.max(largestArena, gpu.lastStats()!.arenaBytes);
+      if (n === 1) afterFirst = deviceMemory.liveBytes - before;
+    }
+    // variables and per-plan staging, plus one arena pool; separate arenas would hold the sum over sizes
+    const grown = deviceMemory.liveBytes - before - afterFirst;
+    expect(grown).toBeLessThan(2 * largestArena + 16 * 4096);
+    gpu.close();
+    expect(deviceMemory.liveBytes).toBe(before);
+  });
+});
