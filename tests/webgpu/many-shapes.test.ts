@@ -1,5 +1,19 @@
 import { Graph, Session, WebGpuBackend, WebGpuVariableState, creationCounts, deviceMemory, ops, tensor, train } from 'graphc';
+import { contentHash } from '../../packages/runtime/src/backends/webgpu/state';
 import { describeGpu, expectClose, seeded } from './helpers';
+
+/** Two float32 pairs with the same content hash and different values: the second word evens out the first's difference. */
+function collidingPairs(): [Float32Array, Float32Array] {
+  const a = new Float32Array([1, 3]);
+  const fnv = (h: number, w: number): number => Math.imul(h ^ w, 0x01000193) >>> 0;
+  const words = new Uint32Array(a.buffer);
+  for (let k = 2; ; k++) {
+    const b = new Float32Array([k, 0]);
+    const bw = new Uint32Array(b.buffer);
+    bw[1] = (fnv(0x811c9dc5, words[0]) ^ fnv(0x811c9dc5, bw[0]) ^ words[1]) >>> 0;
+    if (Number.isFinite(b[1]) && Math.abs(b[1]) < 1e6 && Math.abs(b[1]) > 1e-6) return [a, b];
+  }
+}
 
 /**
  * A webgpu session fed many shapes: one plan per batch size, the most recent `maxPlans` kept, and
@@ -80,5 +94,41 @@ describeGpu('webgpu: a session fed many shapes', () => {
     expect(grown).toBeLessThan(2 * largestArena + 16 * 4096);
     gpu.close();
     expect(deviceMemory.liveBytes).toBe(before);
+  });
+
+  test('plans for two batch sizes share the constants they fold alike; equal-sized constants of other values stay apart', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 64], 'x');
+    // two weights of one size and different values, and a folded product of constants (refolded per plan)
+    const a = g.constant(tensor(seeded(64 * 64, 7, 0.2), [64, 64]), 'a');
+    const b = g.constant(tensor(seeded(64 * 64, 8, 0.2), [64, 64]), 'b');
+    const scaled = ops.mul(b, g.constant(0.5, 'half'));
+    const y = ops.matmul(ops.tanh(ops.matmul(x, a)), scaled);
+    const cpu = new Session(g);
+    const gpu = new Session(g, { backend: 'webgpu' });
+    const feed = (n: number) => ({ x: tensor(seeded(n * 64, 30 + n, 1), [n, 64]) });
+    const before = deviceMemory.liveBytes;
+    expectClose(await gpu.run(y, feed(2)), await cpu.run(y, feed(2)), 1e-4, 1e-2, 'batch 2');
+    const first = deviceMemory.liveBytes - before;
+    expect(first).toBeGreaterThanOrEqual(2 * 64 * 64 * 4);
+    expectClose(await gpu.run(y, feed(3)), await cpu.run(y, feed(3)), 1e-4, 1e-2, 'batch 3');
+    // the second plan adds its arena and staging, not the 32 KiB of weights again
+    expect(deviceMemory.liveBytes - before - first).toBeLessThan(64 * 64 * 4);
+    expectClose(await gpu.run(y, feed(2)), await cpu.run(y, feed(2)), 1e-4, 1e-2, 'batch 2 again');
+    gpu.close();
+    cpu.close();
+    expect(deviceMemory.liveBytes).toBe(before);
+  });
+
+  test('constants whose contents hash alike but differ keep buffers of their own', async () => {
+    const [p, q] = collidingPairs();
+    expect(contentHash(p)).toBe(contentHash(q));
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const y = ops.add(ops.mul(x, g.constant(tensor(p, [2]), 'p')), ops.mul(x, g.constant(tensor(q, [2]), 'q')));
+    const feeds = { x: tensor([0.5, -2], [2]) };
+    const gpu = new Session(g, { backend: 'webgpu', optimize: 0 });
+    expectClose(await gpu.run(y, feeds), await new Session(g).run(y, feeds), 1e-6, 1e-6, 'p x + q x');
+    gpu.close();
   });
 });

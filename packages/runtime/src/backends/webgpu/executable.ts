@@ -127,6 +127,8 @@ export class WebGpuExecutable implements Executable, ArenaUser {
   private fetchRefs: TensorRef[] = [];
   private readonly refs = new Map<Node, TensorRef[]>();
   private readonly ownedBuffers: GPUBuffer[] = [];
+  /** Constants' buffers, shared with the session's other plans (WebGpuVariableState.constantBuffer). */
+  private readonly constantBuffers: GPUBuffer[] = [];
   /** Every planned tensor and scratch, and the buffer plan that places them (in the session's GpuArenaPool). */
   private slotList: Storage[] = [];
   private arenaPlan!: BufferPlan;
@@ -337,10 +339,8 @@ export class WebGpuExecutable implements Executable, ArenaUser {
     for (const step of this.steps) if (step.kind === 'gpu') for (const r of step.inputs) gpuInputs.add(r.storage);
     for (const c of this.consts) {
       if (!gpuInputs.has(c.storage)) continue;
-      const data = toDeviceArray(c.value, `constant '${c.name}'`);
-      const buffer = createBuffer(device, bufferSize(data.byteLength), STORAGE_USAGE(), `const ${c.name}`);
-      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-      this.ownedBuffers.push(buffer);
+      const buffer = state.constantBuffer(toDeviceArray(c.value, `constant '${c.name}'`), `const ${c.name}`);
+      this.constantBuffers.push(buffer);
       c.storage.buffer = buffer;
       c.storage.bytes = buffer.size;
     }
@@ -698,6 +698,7 @@ export class WebGpuExecutable implements Executable, ArenaUser {
     if (this.disposed) return;
     this.disposed = true;
     this.state.leaveArena(this);
+    for (const b of this.constantBuffers) this.state.releaseConstant(b);
     for (const b of this.ownedBuffers) destroyBuffer(b);
     this.timer?.dispose();
   }

@@ -44,6 +44,43 @@ export class WebGpuVariableState implements VariableState {
     return (this.pool ??= new GpuArenaPool(this.device(), STORAGE_USAGE()));
   }
 
+  /** Constants' device buffers by content (byte length and hash), with the plans using each. */
+  private readonly constants = new Map<string, { data: ArrayBufferView; buffer: GPUBuffer; users: number }[]>();
+  private readonly constantKeys = new Map<GPUBuffer, string>();
+
+  /**
+   * A constant's device buffer, shared by every plan of the session that reads the same bytes. The
+   * plans of one model for different feed shapes fold its weights again (constant folding runs per
+   * plan), so equal bytes decide, not the same array. Each plan that takes one releases it when it
+   * is freed; the last release destroys it.
+   */
+  constantBuffer(data: ArrayBufferView, label: string): GPUBuffer {
+    const key = `${data.byteLength}:${contentHash(data)}`;
+    const same = this.constants.get(key) ?? [];
+    this.constants.set(key, same);
+    const found = same.find((c) => sameBytes(c.data, data));
+    if (found) {
+      found.users++;
+      return found.buffer;
+    }
+    const buffer = createBuffer(this.device(), bufferSize(data.byteLength), STORAGE_USAGE(), label);
+    this.device().queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    same.push({ data, buffer, users: 1 });
+    this.constantKeys.set(buffer, key);
+    return buffer;
+  }
+
+  releaseConstant(buffer: GPUBuffer): void {
+    const key = this.constantKeys.get(buffer);
+    const same = key === undefined ? undefined : this.constants.get(key);
+    const i = same?.findIndex((c) => c.buffer === buffer) ?? -1;
+    if (!same || i < 0 || --same[i].users > 0) return;
+    destroyBuffer(buffer);
+    same.splice(i, 1);
+    this.constantKeys.delete(buffer);
+    if (!same.length) this.constants.delete(key!);
+  }
+
   /** A plan that is freed lets go of the arena (if the session still has one). */
   leaveArena(user: ArenaUser): void {
     this.pool?.leave(user);
@@ -54,6 +91,8 @@ export class WebGpuVariableState implements VariableState {
     if (this.ctx === ctx) return;
     this.ctx = ctx;
     this.persistent.clear();
+    this.constants.clear();
+    this.constantKeys.clear();
     this.pool = null;
     for (const [name, e] of this.entries) {
       e.buffer = null;
@@ -171,6 +210,9 @@ export class WebGpuVariableState implements VariableState {
     for (const b of this.persistent.values()) destroyBuffer(b);
     this.pool?.dispose();
     this.pool = null;
+    for (const same of this.constants.values()) for (const c of same) destroyBuffer(c.buffer);
+    this.constants.clear();
+    this.constantKeys.clear();
     this.persistent.clear();
   }
 
@@ -184,4 +226,25 @@ export class WebGpuVariableState implements VariableState {
     const buffer = this.buffer(name, e.dtype, e.shape);
     this.device().queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
+}
+
+/** FNV-1a over the 32-bit words of a constant's bytes (over its bytes when they are not whole words). */
+export function contentHash(data: ArrayBufferView): number {
+  let h = 0x811c9dc5;
+  if (data.byteOffset % 4 === 0 && data.byteLength % 4 === 0) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  } else {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
