@@ -2,6 +2,8 @@ import { Backend, CpuBackend, CpuVariableState, Executable, Graph, GraphcError, 
 import { GpujsBackend, StagedExecutable } from '@graphc/runtime';
 import { PlanCache } from '../../packages/runtime/src/plan-cache';
 import { SharedArena } from '../../packages/runtime/src/backends/cpu/executable';
+import { rememberingEvaluator } from '../../packages/runtime/src/fold-cache';
+import { evaluateNode } from '@graphc/runtime';
 
 /**
  * A session compiles one plan per signature (feed shapes included). It keeps the most recently run
@@ -201,6 +203,59 @@ describe('a staged plan (a data-dependent shape on a static-shape backend)', () 
     // stage B per count, two kept: 1, 2, 3 (evicts 1), 1 (evicts 2), 2 (evicts 3), 3 (evicts 1), 3
     expect(staged.stats.stageCompiles).toBe(1 + 6);
     staged.dispose();
+    s.close();
+  });
+});
+
+describe('constant folding remembered across plans', () => {
+  test('the same op, attributes and input arrays fold once, into the same arrays', () => {
+    const g = new Graph();
+    const w = g.constant(tensor([1, 2, 3, 4, 5, 6], [2, 3]), 'w');
+    const other = g.constant(tensor([1, 2, 3, 4, 5, 6], [2, 3]), 'other'); // equal values, another array
+    const t = ops.transpose(w, [1, 0]);
+    const r = ops.reshape(w, [3, 2]);
+    let calls = 0;
+    const evaluate = rememberingEvaluator((node, inputs) => {
+      calls++;
+      return evaluateNode(node, inputs);
+    });
+    const value = (x: SymbolicTensor): TensorValue => x.node.attrs.value as TensorValue;
+    const first = evaluate(t.node, [value(w)]);
+    expect(evaluate(t.node, [value(w)])[0]).toBe(first[0]);
+    expect(calls).toBe(1);
+    expect(Array.from(first[0].data)).toEqual([1, 4, 2, 5, 3, 6]);
+    // another array with the same values is another input: folded again
+    expect(evaluate(t.node, [value(other)])[0]).not.toBe(first[0]);
+    expect(calls).toBe(2);
+    // other attributes, the same output type: folded again
+    const along0 = evaluate(ops.cumSum(w, 0).node, [value(w)])[0];
+    const along1 = evaluate(ops.cumSum(w, 1).node, [value(w)])[0];
+    expect(calls).toBe(4);
+    expect([Array.from(along0.data), Array.from(along1.data)]).toEqual([
+      [1, 2, 3, 5, 7, 9],
+      [1, 3, 6, 4, 9, 15],
+    ]);
+    // a result that views its input is copied, so no plan aliases another's constant
+    const reshaped = evaluate(r.node, [value(w)])[0];
+    expect(reshaped.data.buffer).not.toBe(value(w).data.buffer);
+    expect(Array.from(reshaped.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test("a session's plans for two batch sizes hold the same folded weights", async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, 4], 'x');
+    const w = g.constant(tensor(Array.from({ length: 12 }, (_, i) => i / 7), [3, 4]), 'w');
+    // W^T * 2, folded by every plan, then the product
+    const y = ops.matmul(x, ops.mul(ops.transpose(w, [1, 0]), 2));
+    const s = new Session(g);
+    const feed = (n: number): TensorValue => tensor(Array.from({ length: n * 4 }, (_, i) => Math.sin(i)), [n, 4]);
+    const one = await s.run(y, { x: feed(1) });
+    const two = await s.run(y, { x: feed(2) });
+    expect(Array.from(two.data.slice(0, 3))).toEqual(Array.from(one.data));
+    const folded = (p: Plan): TensorValue[] => p.schedule.filter((n) => n.op === 'const' && (n.attrs.value as TensorValue).data.length === 12).map((n) => n.attrs.value as TensorValue);
+    const [a, b] = s.plans().map(folded);
+    expect(a.length).toBe(1);
+    expect(b[0]).toBe(a[0]);
     s.close();
   });
 });

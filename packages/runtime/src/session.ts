@@ -16,6 +16,7 @@ import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { createBackend } from './backends/registry';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
+import { rememberingEvaluator } from './fold-cache';
 import { DEFAULT_MAX_PLANS, PlanCache } from './plan-cache';
 
 export { DEFAULT_MAX_PLANS };
@@ -83,6 +84,8 @@ export class Session {
   private newest?: CompiledEntry;
   private readonly state: VariableState;
   private readonly profiling: boolean;
+  /** Constant folding shared by the session's plans: they fold the same weights into the same arrays. */
+  private readonly evaluate = rememberingEvaluator(evaluateNode);
   private closed = false;
 
   constructor(
@@ -175,7 +178,7 @@ export class Session {
       feedNames: feeds.map(([t]) => t.name),
       feedShapes: feeds.map(([, v]) => v.shape),
       level: this.level,
-      evaluate: evaluateNode,
+      evaluate: this.evaluate,
     });
     const fed = new Set(plan.feeds.map((f) => f.node));
     const unfed = plan.schedule.filter((n) => n.op === 'placeholder' && !fed.has(n));
