@@ -195,7 +195,7 @@ describe('a staged plan (a data-dependent shape on a static-shape backend)', () 
     const s = new Session(g, { backend: new GpujsBackend({ mode: 'cpu', onFallback: () => undefined }) });
     const positives = (k: number): TensorValue => tensor(Array.from({ length: 12 }, (_, i) => (i < k ? i + 1 : -1)), [12]);
     await s.run(y, { x: positives(1) });
-    const staged = new StagedExecutable(s.plans()[0], s.backend, s.variables, 2, undefined, 2);
+    const staged = new StagedExecutable(s.plans()[0], s.backend, s.variables, 2, { maxStages: 2 });
     for (const k of [1, 2, 3, 1, 2, 3, 3]) {
       const [got] = await staged.run([positives(k)]);
       expect(got.data[0]).toBe(k * (k + 1));

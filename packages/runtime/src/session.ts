@@ -187,7 +187,7 @@ export class Session {
       throw new FeedError(`placeholder ${names.join(', ')} must be fed: the fetches depend on it`);
     }
     this.compileCount++;
-    const executable = compilePlan(plan, this.backend, this.state, this.level);
+    const executable = compilePlan(plan, this.backend, this.state, this.level, this.evaluate);
     if (this.profiling) {
       try {
         if (!executable.startProfiling || !executable.timings) throw new GraphcError(`profile: the ${this.backend.name} backend cannot time its kernels (cpu and webgpu can)`);

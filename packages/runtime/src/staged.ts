@@ -1,5 +1,5 @@
 import { Graph, GraphcError, Node, SymbolicTensor, TensorValue, UnsupportedOpError, copyNodes, getOpDef, isFullyKnown, reachableNodes } from '@graphc/graph';
-import type { OptLevel } from '@graphc/passes';
+import type { ConstantEvaluator, OptLevel } from '@graphc/passes';
 import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
@@ -22,9 +22,9 @@ export function dataDependentFrontier(plan: Plan, hostOps: ReadonlySet<string> =
  * The executable of a plan on `backend`: the backend's own, or, where the backend compiles static
  * shapes only and the plan has a data-dependent frontier, a StagedExecutable cut there.
  */
-export function compilePlan(plan: Plan, backend: Backend, state: VariableState, level: OptLevel): Executable {
+export function compilePlan(plan: Plan, backend: Backend, state: VariableState, level: OptLevel, evaluate: ConstantEvaluator = evaluateNode): Executable {
   const frontier = backend.staticShapesOnly ? dataDependentFrontier(plan, backend.hostOps) : [];
-  return frontier.length ? new StagedExecutable(plan, backend, state, level, frontier) : backend.compile(plan, state);
+  return frontier.length ? new StagedExecutable(plan, backend, state, level, { frontier, evaluate }) : backend.compile(plan, state);
 }
 
 /**
@@ -51,16 +51,21 @@ export class StagedExecutable implements Executable {
   private frontierMs?: Float64Array;
   private frontierRuns = 0;
 
+  /** Where the plan stops for the host (compilePlan has found it). */
+  private readonly frontier: Node[];
+  /** Constant folding for the stages' plans (the session's, which remembers its folds). */
+  private readonly evaluate: ConstantEvaluator;
+
   constructor(
     private readonly plan: Plan,
     private readonly backend: Backend,
     private readonly state: VariableState,
     private readonly level: OptLevel,
-    /** Where the plan stops for the host (compilePlan has found it). */
-    private readonly frontier: Node[] = dataDependentFrontier(plan, backend.hostOps),
-    maxStages = DEFAULT_MAX_PLANS,
+    options: { frontier?: Node[]; maxStages?: number; evaluate?: ConstantEvaluator } = {},
   ) {
-    this.stageB = new PlanCache(maxStages, (e) => e.dispose?.());
+    this.frontier = options.frontier ?? dataDependentFrontier(plan, backend.hostOps);
+    this.evaluate = options.evaluate ?? evaluateNode;
+    this.stageB = new PlanCache(options.maxStages ?? DEFAULT_MAX_PLANS, (e) => e.dispose?.());
     this.frontierInputs = [...new Set(this.frontier.flatMap((n) => n.inputs))];
     const feedNames = plan.feeds.map((f) => f.name);
     const planA = buildPlan({
@@ -70,7 +75,7 @@ export class StagedExecutable implements Executable {
       feedNames,
       feedShapes: plan.feeds.map((f) => plan.outputInfo.get(f.node)![f.index].shape as number[]),
       level,
-      evaluate: evaluateNode,
+      evaluate: this.evaluate,
     });
     // stage B recomputes what it needs from the feeds: only pure ops (and reads) may run twice
     const stateful = planA.schedule.filter((n) => getOpDef(n.op).stateful && !READS.has(n.op));
@@ -128,9 +133,9 @@ export class StagedExecutable implements Executable {
         feedNames: this.restFeedNames,
         feedShapes: restFeeds.map((v) => v.shape),
         level: this.level,
-        evaluate: evaluateNode,
+        evaluate: this.evaluate,
       });
-      rest = compilePlan(planB, this.backend, this.state, this.level);
+      rest = compilePlan(planB, this.backend, this.state, this.level, this.evaluate);
       if (this.frontierMs) rest.startProfiling!();
       this.stageB.set(key, rest);
       this.stats.stageCompiles++;

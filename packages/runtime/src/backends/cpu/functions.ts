@@ -1,5 +1,7 @@
 import { AttrValue, TensorValue, instantiateFunction } from '@graphc/graph';
 import { buildPlan } from '../../plan';
+import type { ConstantEvaluator } from '@graphc/passes';
+import { rememberingEvaluator } from '../../fold-cache';
 import { DEFAULT_MAX_PLANS, PlanCache } from '../../plan-cache';
 import { CpuExecutable, CpuVariableState } from './executable';
 import { evaluateNode } from './kernel';
@@ -11,6 +13,8 @@ import { evaluateNode } from './kernel';
  */
 interface Bodies {
   bySignature: PlanCache<CpuExecutable>;
+  /** Constant folding the bodies share: each length's body folds the same constants into the same arrays. */
+  evaluate: ConstantEvaluator;
   // a body holds no variables or random ops (instantiateFunction refuses them): only its arena is used
   state: CpuVariableState;
 }
@@ -19,7 +23,7 @@ interface Bodies {
 const compiled = new WeakMap<object, Bodies>();
 
 /** A function as a cpu executable for these argument shapes: optimized (level 2) and planned into one arena. */
-function compile(attr: AttrValue, args: TensorValue[], what: string, state: CpuVariableState): CpuExecutable {
+function compile(attr: AttrValue, args: TensorValue[], what: string, bodies: Bodies): CpuExecutable {
   const fn = instantiateFunction(attr, what);
   const plan = buildPlan({
     graph: fn.graph,
@@ -28,9 +32,9 @@ function compile(attr: AttrValue, args: TensorValue[], what: string, state: CpuV
     feedNames: fn.inputs.map((i) => i.name),
     feedShapes: args.map((a) => a.shape),
     level: 2,
-    evaluate: evaluateNode,
+    evaluate: bodies.evaluate,
   });
-  return new CpuExecutable(plan, state);
+  return new CpuExecutable(plan, bodies.state);
 }
 
 /**
@@ -45,9 +49,12 @@ export function callFunction(attr: AttrValue, args: TensorValue[], what: string)
   if (last && sameTypes(last.args, args)) return last.exe.runSync(args);
   const signature = args.map((a) => `${a.dtype}[${a.shape}]`).join(' ');
   let bodies = compiled.get(attr as object);
-  if (!bodies) compiled.set(attr as object, (bodies = { bySignature: new PlanCache<CpuExecutable>(DEFAULT_MAX_PLANS, (exe) => exe.dispose()), state: new CpuVariableState() }));
+  if (!bodies) {
+    const bySignature = new PlanCache<CpuExecutable>(DEFAULT_MAX_PLANS, (exe) => exe.dispose());
+    compiled.set(attr as object, (bodies = { bySignature, evaluate: rememberingEvaluator(evaluateNode), state: new CpuVariableState() }));
+  }
   let exe = bodies.bySignature.get(signature);
-  if (!exe) bodies.bySignature.set(signature, (exe = compile(attr, args, what, bodies.state)));
+  if (!exe) bodies.bySignature.set(signature, (exe = compile(attr, args, what, bodies)));
   lastCall.set(attr as object, { args: args.map((a) => ({ dtype: a.dtype, shape: [...a.shape] })), exe });
   return exe.runSync(args);
 }
