@@ -172,7 +172,20 @@ function assemble(program: ElementwiseProgram, pattern: string, importedMemory?:
   return functionsModule([{ name: 'run', params: n + 3, code: w.code() }], importedMemory);
 }
 
-const modules = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();
+/**
+ * A program's key in the module caches: its content. Each plan (one per feed shape) builds its fused
+ * programs afresh, in new objects, and assembling a module costs more than the rest of compiling a
+ * plan's kernels; equal programs share their modules. Found once per program object.
+ */
+const programKeys = new WeakMap<ElementwiseProgram, string>();
+function programKey(program: ElementwiseProgram, pattern: string): string {
+  let key = programKeys.get(program);
+  if (key === undefined) programKeys.set(program, (key = JSON.stringify(program)));
+  return `${pattern}|${key}`;
+}
+
+/** Compiled modules by programKey. */
+const modules = new Map<string, Compiled | null>();
 
 /** Whether the generated SIMD kernels are on (setSimdKernels). */
 export const simdKernelsEnabled = (): boolean => enabled;
@@ -194,23 +207,22 @@ export function setSimdKernels(on: boolean): boolean {
 
 /** The compiled module of a program and pattern, null when it has no SIMD form (or SIMD is unavailable). */
 function compiled(program: ElementwiseProgram, pattern: string): Compiled | null {
-  let byPattern = modules.get(program);
-  if (!byPattern) modules.set(program, (byPattern = new Map()));
-  let c = byPattern.get(pattern);
+  const key = programKey(program, pattern);
+  let c = modules.get(key);
   if (c !== undefined) return c;
   c = simdEligible(program, pattern) ? instantiateOne<(...args: number[]) => void>(() => assemble(program, pattern), 'run') : null;
-  byPattern.set(pattern, c);
+  modules.set(key, c);
   return c;
 }
 
-const eligible = new WeakMap<ElementwiseProgram, Map<string, boolean>>();
+/** simdEligible's answers by programKey. */
+const eligible = new Map<string, boolean>();
 
 /** Whether every statement of `program` over inputs laid out by `pattern` has an f32x4 form (found once per program and pattern). */
 function simdEligible(program: ElementwiseProgram, pattern: string): boolean {
-  let byPattern = eligible.get(program);
-  if (!byPattern) eligible.set(program, (byPattern = new Map()));
-  let known = byPattern.get(pattern);
-  if (known === undefined) byPattern.set(pattern, (known = formsCover(program, pattern)));
+  const key = programKey(program, pattern);
+  let known = eligible.get(key);
+  if (known === undefined) eligible.set(key, (known = formsCover(program, pattern)));
   return known;
 }
 
@@ -312,23 +324,22 @@ export interface MemoryEpilogue {
 /** Floats an extra of `kind` takes in the scratch, for blocks of up to `rows` rows of `ld` floats. */
 const extraFloats = (kind: string, rows: number, ld: number): number => (kind === 'S' ? 4 : kind === 'R' ? ld : rows * ld);
 
-/** Epilogue functions compiled over a kernel's memory: by memory, program and pattern. */
-const onMemory = new WeakMap<WebAssembly.Memory, WeakMap<ElementwiseProgram, Map<string, Compiled['fn'] | null>>>();
+/** Epilogue functions compiled over a kernel's memory: by memory, then programKey. */
+const onMemory = new WeakMap<WebAssembly.Memory, Map<string, Compiled['fn'] | null>>();
 
 /**
  * `ep` compiled over `memory` (a SIMD kernel's, which its module imports: shared where the kernel's
  * is), or undefined where it does not compile (then the caller runs the program as a pass of its own).
  */
 export function epilogueOnMemory(ep: BlockEpilogue, memory: WebAssembly.Memory): MemoryEpilogue | undefined {
-  let byProgram = onMemory.get(memory);
-  if (!byProgram) onMemory.set(memory, (byProgram = new WeakMap()));
-  let byPattern = byProgram.get(ep.program);
-  if (!byPattern) byProgram.set(ep.program, (byPattern = new Map()));
-  let fn = byPattern.get(ep.pattern);
+  let byKey = onMemory.get(memory);
+  if (!byKey) onMemory.set(memory, (byKey = new Map()));
+  const key = programKey(ep.program, ep.pattern);
+  let fn = byKey.get(key);
   if (fn === undefined) {
     const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     fn = instantiateOne<Compiled['fn']>(() => assemble(ep.program, ep.pattern, shared ? { sharedMaxPages: SHARED_MAX_PAGES } : {}), 'run', memory)?.fn ?? null;
-    byPattern.set(ep.pattern, fn);
+    byKey.set(key, fn);
   }
   if (!fn) return undefined;
   const run = fn;
