@@ -3,17 +3,32 @@ import { isTensorValue } from '@graphc/graph';
 
 /** FNV-1a over a tensor's bytes, a 32-bit word at a time: equal values hash equal (then compared in full). */
 export function hashTensor(v: TensorValue): string {
-  const { buffer, byteOffset, byteLength } = v.data;
+  return `${v.dtype}[${v.shape.join(',')}]#${hashBytes(v.data).toString(16)}`;
+}
+
+/**
+ * Hashes by data array, once each: constant values are never written, and every plan of a session
+ * holds the same weights (folded once, see the runtime's fold cache), so its passes need not hash
+ * them again.
+ */
+const hashes = new WeakMap<ArrayBufferView, number>();
+
+function hashBytes(data: ArrayBufferView): number {
+  const known = hashes.get(data);
+  if (known !== undefined) return known;
+  const { buffer, byteOffset, byteLength } = data;
   let h = 0x811c9dc5;
   const words = byteOffset % 4 === 0 ? byteLength >> 2 : 0;
   const w = new Int32Array(buffer, byteOffset, words);
   for (let i = 0; i < words; i++) h = Math.imul(h ^ w[i], 0x01000193);
   const tail = new Uint8Array(buffer, byteOffset + words * 4, byteLength - words * 4);
   for (let i = 0; i < tail.length; i++) h = Math.imul(h ^ tail[i], 0x01000193);
-  return `${v.dtype}[${v.shape.join(',')}]#${(h >>> 0).toString(16)}`;
+  hashes.set(data, (h >>>= 0));
+  return h;
 }
 
 export function tensorsEqual(a: TensorValue, b: TensorValue): boolean {
+  if (a === b) return true;
   if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.data.length !== b.data.length) return false;
   if (!a.shape.every((d, i) => d === b.shape[i])) return false;
   const x = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
