@@ -1,5 +1,6 @@
 import { Graph, Session, WebGpuBackend, WebGpuVariableState, creationCounts, deviceMemory, ops, tensor, train } from 'graphc';
 import { contentHash } from '../../packages/runtime/src/backends/webgpu/state';
+import type { PipelineCache } from '../../packages/runtime/src/backends/webgpu/pipeline-cache';
 import { describeGpu, expectClose, seeded } from './helpers';
 
 /** Two float32 pairs with the same content hash and different values: the second word evens out the first's difference. */
@@ -130,5 +131,29 @@ describeGpu('webgpu: a session fed many shapes', () => {
     const gpu = new Session(g, { backend: 'webgpu', optimize: 0 });
     expectClose(await gpu.run(y, feeds), await new Session(g).run(y, feeds), 1e-6, 1e-6, 'p x + q x');
     gpu.close();
+  });
+
+  test("the device keeps the pipelines of live plans and a bounded few of freed ones", async () => {
+    const { g, loss } = classifier();
+    const gpu = new Session(g, { backend: 'webgpu', maxPlans: 1 });
+    await gpu.run(g.globalVariablesInitializer());
+    const pipelines = (gpu.backend as unknown as { ctx: { pipelines: PipelineCache } }).ctx.pipelines;
+    const limit = pipelines.idleLimit;
+    pipelines.idleLimit = 3;
+    try {
+      for (let n = 1; n <= 5; n++) {
+        await gpu.run(loss, batch(n * 16, n));
+        // each batch size bakes its shapes into new kernels: the live plan's, and at most three idle ones, are held
+        const live = (gpu.backend as WebGpuBackend).compiled;
+        expect(live.length).toBe(1);
+        expect(pipelines.size).toBeLessThanOrEqual(live[0].stats.pipelines + 3);
+      }
+      // a freed plan's shape comes back: it compiles and runs again
+      const again = await gpu.run(loss, batch(16, 1));
+      expect(Number.isFinite(again.data[0])).toBe(true);
+    } finally {
+      pipelines.idleLimit = limit;
+      gpu.close();
+    }
   });
 });

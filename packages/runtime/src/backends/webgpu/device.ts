@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import * as path from 'path';
 import { GraphcError } from '@graphc/graph';
+import { PipelineCache } from './pipeline-cache';
 
 /** The machine has no usable WebGPU adapter (no GPU, no software Vulkan, or no `webgpu` package). */
 export class WebGpuUnavailableError extends GraphcError {}
@@ -22,7 +23,7 @@ export interface GpuContext {
   /** Whether the device took the 'timestamp-query' feature, so kernels can be timed on the GPU (profiling). */
   timestamps: boolean;
   /** Compiled pipelines by WGSL source: a kernel compiled once serves every plan that needs it. */
-  pipelines: Map<string, Promise<GPUComputePipeline>>;
+  pipelines: PipelineCache;
   layouts: Map<string, GPUBindGroupLayout>;
   /** Set when the device is lost; every later use re-acquires a device. */
   lost: string | null;
@@ -119,7 +120,7 @@ async function acquire(): Promise<GpuContext> {
     (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     /llvmpipe|lavapipe|swiftshader|warp|software/.test(text);
-  const ctx: GpuContext = { gpu, adapter, device, adapterName, software, timestamps, limits: device.limits, pipelines: new Map(), layouts: new Map(), lost: null };
+  const ctx: GpuContext = { gpu, adapter, device, adapterName, software, timestamps, limits: device.limits, pipelines: new PipelineCache(), layouts: new Map(), lost: null };
   void device.lost.then((reason) => {
     ctx.lost = reason.message || String(reason.reason);
     if (pending && current === ctx) pending = null;

@@ -127,6 +127,8 @@ export class WebGpuExecutable implements Executable, ArenaUser {
   private fetchRefs: TensorRef[] = [];
   private readonly refs = new Map<Node, TensorRef[]>();
   private readonly ownedBuffers: GPUBuffer[] = [];
+  /** The WGSL sources of the pipelines it took from the device's PipelineCache (given back when freed). */
+  private readonly pipelineSources: string[] = [];
   /** Constants' buffers, shared with the session's other plans (WebGpuVariableState.constantBuffer). */
   private readonly constantBuffers: GPUBuffer[] = [];
   /** Every planned tensor and scratch, and the buffer plan that places them (in the session's GpuArenaPool). */
@@ -471,12 +473,11 @@ export class WebGpuExecutable implements Executable, ArenaUser {
       });
       ctx.layouts.set(layoutKey, layout);
     }
-    let pipeline = ctx.pipelines.get(code);
-    if (!pipeline && typeof process !== 'undefined' && process.env?.GRAPHC_WGSL_DUMP) {
-      // debugging aid: every new kernel's source, labelled with its node
-      process.stderr.write(`// ---- ${step.node.op} (${step.node.name})\n${code}\n`);
-    }
-    if (!pipeline) {
+    const pipeline = ctx.pipelines.acquire(code, () => {
+      if (typeof process !== 'undefined' && process.env?.GRAPHC_WGSL_DUMP) {
+        // debugging aid: every new kernel's source, labelled with its node
+        process.stderr.write(`// ---- ${step.node.op} (${step.node.name})\n${code}\n`);
+      }
       creationCounts.pipelines++;
       const module = ctx.device.createShaderModule({ code, label: `${step.node.op} ${step.node.name}` });
       const desc: GPUComputePipelineDescriptor = {
@@ -484,10 +485,9 @@ export class WebGpuExecutable implements Executable, ArenaUser {
         compute: { module, entryPoint: 'main' },
         label: step.node.op,
       };
-      pipeline = process.env.GRAPHC_SYNC_PIPELINES ? Promise.resolve(ctx.device.createComputePipeline(desc)) : ctx.device.createComputePipelineAsync(desc);
-      pipeline.catch(() => ctx.pipelines.delete(code));
-      ctx.pipelines.set(code, pipeline);
-    }
+      return process.env.GRAPHC_SYNC_PIPELINES ? Promise.resolve(ctx.device.createComputePipeline(desc)) : ctx.device.createComputePipelineAsync(desc);
+    });
+    this.pipelineSources.push(code);
     return { pipeline, resolved: null, layout, buffers, bindGroup: this.bindGroup(layout, buffers()), workgroups: d.workgroups };
   }
 
@@ -699,6 +699,7 @@ export class WebGpuExecutable implements Executable, ArenaUser {
     this.disposed = true;
     this.state.leaveArena(this);
     for (const b of this.constantBuffers) this.state.releaseConstant(b);
+    for (const code of this.pipelineSources) this.ctx.pipelines.release(code);
     for (const b of this.ownedBuffers) destroyBuffer(b);
     this.timer?.dispose();
   }
