@@ -502,7 +502,7 @@ async function runAt(c: FuzzCase, level: OptLevel, graph = c.graph): Promise<Ten
  * The feeds with every placeholder declared with an unknown first dimension grown by `extra` rows
  * (its rows repeated), or undefined where no placeholder has one.
  */
-function otherBatch(c: FuzzCase, extra: number): Record<string, TensorValue> | undefined {
+export function otherBatch(c: FuzzCase, extra: number): Record<string, TensorValue> | undefined {
   const grown: Record<string, TensorValue> = {};
   let any = false;
   for (const [name, v] of Object.entries(c.feeds)) {
