@@ -1,5 +1,4 @@
-import { Graph, Session, WebGpuBackend, WebGpuVariableState, creationCounts, deviceMemory, ops, tensor, train } from 'graphc';
-import { contentHash } from '../../packages/runtime/src/backends/webgpu/state';
+import { Graph, Session, WebGpuBackend, WebGpuVariableState, contentHash, creationCounts, deviceMemory, ops, tensor, train } from 'graphc';
 import type { PipelineCache } from '../../packages/runtime/src/backends/webgpu/pipeline-cache';
 import { describeGpu, expectClose, seeded } from './helpers';
 

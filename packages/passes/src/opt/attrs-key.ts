@@ -1,5 +1,5 @@
 import type { AttrValue, Attrs, TensorValue } from '@graphc/graph';
-import { isTensorValue } from '@graphc/graph';
+import { contentHash, isTensorValue, sameBytes } from '@graphc/graph';
 
 /** FNV-1a over a tensor's bytes, a 32-bit word at a time: equal values hash equal (then compared in full). */
 export function hashTensor(v: TensorValue): string {
@@ -14,27 +14,15 @@ export function hashTensor(v: TensorValue): string {
 const hashes = new WeakMap<ArrayBufferView, number>();
 
 function hashBytes(data: ArrayBufferView): number {
-  const known = hashes.get(data);
-  if (known !== undefined) return known;
-  const { buffer, byteOffset, byteLength } = data;
-  let h = 0x811c9dc5;
-  const words = byteOffset % 4 === 0 ? byteLength >> 2 : 0;
-  const w = new Int32Array(buffer, byteOffset, words);
-  for (let i = 0; i < words; i++) h = Math.imul(h ^ w[i], 0x01000193);
-  const tail = new Uint8Array(buffer, byteOffset + words * 4, byteLength - words * 4);
-  for (let i = 0; i < tail.length; i++) h = Math.imul(h ^ tail[i], 0x01000193);
-  hashes.set(data, (h >>>= 0));
+  let h = hashes.get(data);
+  if (h === undefined) hashes.set(data, (h = contentHash(data)));
   return h;
 }
 
 export function tensorsEqual(a: TensorValue, b: TensorValue): boolean {
   if (a === b) return true;
   if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.data.length !== b.data.length) return false;
-  if (!a.shape.every((d, i) => d === b.shape[i])) return false;
-  const x = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
-  const y = new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+  return a.shape.every((d, i) => d === b.shape[i]) && sameBytes(a.data, b.data);
 }
 
 function canonical(v: AttrValue | undefined): unknown {

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" preserve="true" />
-import { DType, GraphcError, TensorValue, allocArray, shapesEqual, sizeOf } from '@graphc/graph';
+import { DType, GraphcError, TensorValue, allocArray, contentHash, sameBytes, shapesEqual, sizeOf } from '@graphc/graph';
 import type { VariableState } from '../../backend';
 import { Prng } from '../../random';
 import { ArenaUser, GpuArenaPool } from './arena-pool';
@@ -226,25 +226,4 @@ export class WebGpuVariableState implements VariableState {
     const buffer = this.buffer(name, e.dtype, e.shape);
     this.device().queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
-}
-
-/** FNV-1a over the 32-bit words of a constant's bytes (over its bytes when they are not whole words). */
-export function contentHash(data: ArrayBufferView): number {
-  let h = 0x811c9dc5;
-  if (data.byteOffset % 4 === 0 && data.byteLength % 4 === 0) {
-    const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
-  } else {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  }
-  return h >>> 0;
-}
-
-function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }
