@@ -4,11 +4,13 @@
  * norm folded into its bias), imported into graphc and run on its cpu backend, against
  * onnxruntime-node running the same bytes with one intra-op thread and with its default pool.
  * onnxruntime's output is checked against graphc's first. With --profile, graphc's kernel time per
- * op. Median of --runs after 3 warm-up runs. Batch 16, 32x32x3, seeded weights.
+ * op. Median of --runs after 3 warm-up runs. Batch 16, 32x32x3 images (the decoder: see below), seeded weights.
  *
  * --model resnet20: ResNet-20 for CIFAR (Conv, Relu, Add, GlobalAveragePool, Flatten, Gemm).
  * --model mobilenetv2: MobileNetV2's inverted residual blocks at CIFAR size (1x1 expansion,
  *   depthwise 3x3 as Conv with group = channels, Clip(0, 6), linear 1x1 projection, Add).
+ * --model decoder: a DCGAN-style generator's upsampling, [16, 128, 8, 8] to [16, 3, 64, 64] through
+ *   three ConvTranspose (kernel 4, stride 2, pads 1) with Relu, Tanh last.
  *
  *   npx tsc -b packages/cli && GRAPHC_CPU_THREADS=1 node bench/onnx-convnets.js [--model resnet20] [--runs 20] [--profile]
  */
@@ -51,13 +53,20 @@ function onnxBuilder() {
   const head = (x, channels) =>
     node('Gemm', [node('Flatten', [node('GlobalAveragePool', [x])], { axis: 1 }), weight('fc', [CLASSES, channels], 0.1), weight('fc_bias', [CLASSES], 0.1)], { transB: 1 });
   const floats = (name, dims) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-  const encode = (name, output) =>
+  const encode = (name, output, inputDims = [BATCH, 3, SIZE, SIZE], outputDims = [BATCH, CLASSES]) =>
     encodeModel({
       irVersion: 8,
       opsetImport: [{ domain: '', version: 17 }],
-      graph: { name, node: nodes, initializer: initializers, input: [floats('x', [BATCH, 3, SIZE, SIZE])], output: [floats(output, [BATCH, CLASSES])] },
+      graph: { name, node: nodes, initializer: initializers, input: [floats('x', inputDims)], output: [floats(output, outputDims)] },
     });
-  return { node, conv, constant, head, encode };
+  /** ConvTranspose with a bias, kernel 4, stride 2, pads 1: doubles the image, as DCGAN and U-Net decoders write it. */
+  const upsample = (x, cin, cout) =>
+    node('ConvTranspose', [x, weight(`w${nodes.length}`, [cin, cout, 4, 4], Math.sqrt(2 / (cin * 4))), weight(`b${nodes.length}`, [cout], 0.1)], {
+      kernel_shape: [4, 4],
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+    });
+  return { node, conv, constant, head, encode, upsample };
 }
 
 function resnet20() {
@@ -97,7 +106,18 @@ function mobilenetv2() {
   return encode('mobilenetv2-nchw', head(relu6(conv(x, channels, 320, { k: 1 })), 320));
 }
 
-const MODELS = { resnet20, mobilenetv2 };
+/** A DCGAN-style generator's upsampling: 128 channels at 8x8 to an RGB image at 64x64, ConvTranspose and Relu (Tanh last). */
+function decoder() {
+  const { node, upsample, encode } = onnxBuilder();
+  let x = 'x';
+  const widths = [128, 64, 32, 3];
+  for (let i = 1; i < widths.length; i++) x = node(i === widths.length - 1 ? 'Tanh' : 'Relu', [upsample(x, widths[i - 1], widths[i])]);
+  return encode('decoder-nchw', x, INPUTS.decoder, [BATCH, 3, 64, 64]);
+}
+
+const MODELS = { resnet20, mobilenetv2, decoder };
+/** Each model's input. */
+const INPUTS = { resnet20: [BATCH, 3, SIZE, SIZE], mobilenetv2: [BATCH, 3, SIZE, SIZE], decoder: [BATCH, 128, 8, 8] };
 
 (async () => {
   const ort = require('onnxruntime-node');
@@ -106,7 +126,7 @@ const MODELS = { resnet20, mobilenetv2 };
     process.exit(2);
   }
   const bytes = MODELS[MODEL]();
-  const shape = [BATCH, 3, SIZE, SIZE];
+  const shape = INPUTS[MODEL];
   const input = seededArray(shape.reduce((p, d) => p * d, 1), 99);
   const { graph, signature } = importOnnx(bytes, { file: `${MODEL}.onnx` });
   const session = new Session(graph, { profile: PROFILE });
@@ -125,7 +145,7 @@ const MODELS = { resnet20, mobilenetv2 };
     times.push(await medianMs(() => o.run(ortFeeds), RUNS, 3));
     await o.release();
   }
-  console.log(`${MODEL} as PyTorch exports it (NCHW ONNX), batch ${BATCH}, ${SIZE}x${SIZE}; median of ${RUNS} runs`);
+  console.log(`${MODEL} as PyTorch exports it (NCHW ONNX), input [${shape}]; median of ${RUNS} runs`);
   console.log('| graphc cpu | onnxruntime, 1 thread | onnxruntime, default threads | graphc / onnxruntime (1 thread) |');
   console.log('|---:|---:|---:|---:|');
   console.log(`| ${ms.toFixed(2)} ms | ${times[0].toFixed(2)} ms | ${times[1].toFixed(2)} ms | ${(ms / times[0]).toFixed(2)}x |`);

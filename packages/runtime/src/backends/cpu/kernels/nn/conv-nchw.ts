@@ -161,6 +161,72 @@ function convByColumns(x: TensorValue, w: TensorValue, geo: ReturnType<typeof op
   }
 }
 
+/**
+ * The transposed convolution's scatter (col2im) as runs along the last spatial dimension, found once
+ * per call and shared by every image and channel: for each tap, and each input position of the other
+ * dimensions whose output lies inside, the input positions along the last dimension whose outputs
+ * lie inside too. Triples: the run's first column in a channel's [K, Pin] block, its first output
+ * offset in the channel's [Pout] block (the rest `stride` apart), its length.
+ */
+function scatterRuns(spatial: number[], outSpatial: number[], kernel: number[], tables: Int32Array[]): Int32Array {
+  const s = spatial.length;
+  const last = s - 1;
+  const inLast = spatial[last];
+  const Pin = sizeOf(spatial);
+  const outer = Pin / Math.max(inLast, 1);
+  const outStrides = outSpatial.map((_, d) => sizeOf(outSpatial.slice(d + 1)));
+  // along the last dimension, per tap: the first input position whose output lies inside, and how many do
+  const lastTable = tables[last];
+  const firstIn = new Int32Array(kernel[last]);
+  const counts = new Int32Array(kernel[last]);
+  for (let t = 0; t < kernel[last]; t++) {
+    let lo = -1;
+    let count = 0;
+    for (let i = 0; i < inLast; i++) {
+      if (lastTable[t * inLast + i] < 0) continue;
+      if (lo < 0) lo = i;
+      count++;
+    }
+    firstIn[t] = lo;
+    counts[t] = count;
+  }
+  const runs: number[] = [];
+  const tap = new Array<number>(s).fill(0);
+  for (let kk = 0; kk < sizeOf(kernel); kk++) {
+    const tl = tap[last];
+    if (counts[tl] > 0) {
+      const pos = new Array<number>(last).fill(0);
+      for (let q = 0; q < outer; q++) {
+        let off = 0;
+        for (let d = 0; d < last && off >= 0; d++) {
+          const o = tables[d][tap[d] * spatial[d] + pos[d]];
+          off = o < 0 ? -1 : off + o * outStrides[d];
+        }
+        if (off >= 0) runs.push(kk * Pin + q * inLast + firstIn[tl], off + lastTable[tl * inLast + firstIn[tl]], counts[tl]);
+        for (let d = last - 1; d >= 0; d--) {
+          if (++pos[d] < spatial[d]) break;
+          pos[d] = 0;
+        }
+      }
+    }
+    for (let d = last; d >= 0; d--) {
+      if (++tap[d] < kernel[d]) break;
+      tap[d] = 0;
+    }
+  }
+  return Int32Array.from(runs);
+}
+
+/** Adds one output channel's columns (from `src` in `cols`) into its block of `out` (from `base`) along `runs`. */
+function scatterAdd(out: TypedArray, base: number, cols: TypedArray, src: number, runs: Int32Array, stride: number): void {
+  for (let r = 0; r < runs.length; r += 3) {
+    let c = src + runs[r];
+    let o = base + runs[r + 1];
+    const end = c + runs[r + 2];
+    for (; c < end; c++, o += stride) out[o] += cols[c];
+  }
+}
+
 registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
   const [x, w, bias] = inputs;
   const [N, C, ...spatial] = x.shape;
@@ -188,21 +254,15 @@ registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
     }
     return table;
   });
-  const pattern = gatherPattern(outSpatial, kernel, spatial, tables);
+  const runs = scatterRuns(spatial, outSpatial, kernel, tables);
+  const step = geo.strides[spatial.length - 1];
   const rows = Mg * K;
   const cols = columnScratch(x.dtype, rows * Pin);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       // cols [Mg*K, Pin] = W_g^T [Mg*K, Cg] x X_g [Cg, Pin]
       gemm(rows, Pin, Cg, { data: w.data, offset: g * Cg * rows, rowStride: 1, colStride: rows }, { data: x.data, offset: (n * C + g * Cg) * Pin, rowStride: Pin, colStride: 1 }, cols, 0);
-      for (let m = 0; m < Mg; m++) {
-        const outBase = (n * M + g * Mg + m) * Pout;
-        const src = m * K * Pin;
-        for (let i = 0; i < K * Pin; i++) {
-          const off = pattern[i];
-          if (off >= 0) out.data[outBase + off] += cols[src + i];
-        }
-      }
+      for (let m = 0; m < Mg; m++) scatterAdd(out.data, (n * M + g * Mg + m) * Pout, cols, m * K * Pin, runs, step);
     }
   }
   if (bias) {
