@@ -18,9 +18,9 @@ import { evaluateNode } from './backends/cpu';
 import { Plan, buildPlan } from './plan';
 import { rememberingEvaluator } from './fold-cache';
 import { DEFAULT_MAX_PLANS, PlanCache } from './plan-cache';
+import { compilePlan } from './staged';
 
 export { DEFAULT_MAX_PLANS };
-import { compilePlan } from './staged';
 
 export type BackendName = 'cpu' | 'webgpu' | 'gpujs';
 
