@@ -155,4 +155,18 @@ describeGpu('webgpu: a session fed many shapes', () => {
       gpu.close();
     }
   });
+
+  test('runs of three batch sizes in flight at once, one plan kept: each equals the cpu', async () => {
+    const { g, loss } = classifier();
+    const cpu = new Session(g);
+    const gpu = new Session(g, { backend: 'webgpu', maxPlans: 1 });
+    for (const s of [cpu, gpu]) await s.run(g.globalVariablesInitializer());
+    // not awaited one by one: each new size compiles (evicting a plan whose run is queued, growing
+    // the arena pool under it) while the earlier runs wait for the device
+    const sizes = [8, 64, 8, 128, 16, 64];
+    const runs = await Promise.all(sizes.map((n, i) => gpu.run(loss, batch(n, i))));
+    for (const [i, n] of sizes.entries()) expectClose(runs[i], await cpu.run(loss, batch(n, i)), 1e-4, 1e-2, `batch ${n} (run ${i})`);
+    cpu.close();
+    gpu.close();
+  });
 });
