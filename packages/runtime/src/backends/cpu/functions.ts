@@ -1,6 +1,6 @@
 import { AttrValue, TensorValue, instantiateFunction } from '@graphc/graph';
-import { buildPlan } from '../../plan';
 import type { ConstantEvaluator } from '@graphc/passes';
+import { buildPlan } from '../../plan';
 import { rememberingEvaluator } from '../../fold-cache';
 import { DEFAULT_MAX_PLANS, PlanCache } from '../../plan-cache';
 import { CpuExecutable, CpuVariableState } from './executable';

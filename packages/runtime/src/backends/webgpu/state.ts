@@ -49,10 +49,10 @@ export class WebGpuVariableState implements VariableState {
   private readonly constantKeys = new Map<GPUBuffer, string>();
 
   /**
-   * A constant's device buffer, shared by every plan of the session that reads the same bytes. The
-   * plans of one model for different feed shapes fold its weights again (constant folding runs per
-   * plan), so equal bytes decide, not the same array. Each plan that takes one releases it when it
-   * is freed; the last release destroys it.
+   * A constant's device buffer, shared by every plan of the session that reads the same bytes. Equal
+   * bytes decide, not the same array: the session remembers its folds, but a pass may still build a
+   * constant afresh in each plan. Each plan that takes one releases it when it is freed; the last
+   * release destroys it.
    */
   constantBuffer(data: ArrayBufferView, label: string): GPUBuffer {
     const key = `${data.byteLength}:${contentHash(data)}`;
