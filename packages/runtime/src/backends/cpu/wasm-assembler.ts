@@ -50,6 +50,7 @@ export const op = {
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
+  i32Load: 0x28,
   f32Load: 0x2a,
   f32Store: 0x38,
   f32Add: 0x92,

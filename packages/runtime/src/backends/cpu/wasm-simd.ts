@@ -23,7 +23,7 @@
  */
 
 import {
-  I32, MEMORY_FILL, ModuleFunction, V128, V128_ZERO, ensureMemory, functionsModule, get, i32, leb, oneFunctionModule, op, set, simd, simdMem, simdOp, vec,
+  I32, MEMORY_FILL, ModuleFunction, V128, V128_ZERO, ensureMemory, functionsModule, get, i32, leb, oneFunctionModule, op, set, simd, simdMem, simdOp, tee, vec,
 } from './wasm-assembler';
 
 /** Rows and columns of the register tile. */
@@ -111,6 +111,7 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'depthwiseWindow1', params: 11, code: depthwiseWindowFunction(fused, 1) },
     { name: 'depthwiseWindow2', params: 11, code: depthwiseWindowFunction(fused, 2) },
     { name: 'depthwiseWindow4', params: 11, code: depthwiseWindowFunction(fused, 4) },
+    { name: 'scatterRuns', params: 5, code: scatterRunsFunction() },
     // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
     // stores element by element: 36 KB took 1.4 us against 0.5 us on an own memory)
     { name: 'zero', params: 2, code: [...vec([]), ...get(0), ...i32(0), ...get(1), ...MEMORY_FILL, op.end] },
@@ -155,6 +156,39 @@ function depthwiseRowFunction(fused: boolean): number[] {
     op.end,
   ];
   return [...vec([[1, I32]]), ...body];
+}
+
+/**
+ * `scatterRuns(out, cols, runs, count, stride)` (byte addresses and a byte stride): for each of
+ * `count` runs, i32 triples at `runs` (a byte offset into cols, a byte offset into out, a length),
+ * out[o + j * stride] += cols[c + j] over the run, one float at a time. A transposed convolution's
+ * col2im: the runs come from the geometry, the same for every channel. count >= 1, lengths >= 1.
+ */
+function scatterRunsFunction(): number[] {
+  const [OUT, COLS, RUNS, COUNT, STRIDE] = [0, 1, 2, 3, 4];
+  const [C, O, N] = [5, 6, 7];
+  const load = (code: number, offset: number): number[] => [code, ...leb(2), ...leb(offset)];
+  const body = [
+    op.loop, op.emptyBlock,
+    ...get(COLS), ...get(RUNS), ...load(op.i32Load, 0), op.i32Add, ...set(C),
+    ...get(OUT), ...get(RUNS), ...load(op.i32Load, 4), op.i32Add, ...set(O),
+    ...get(RUNS), ...load(op.i32Load, 8), ...set(N),
+    op.loop, op.emptyBlock,
+    ...get(O),
+    ...get(O), ...load(op.f32Load, 0),
+    ...get(C), ...load(op.f32Load, 0),
+    op.f32Add,
+    op.f32Store, ...leb(2), ...leb(0),
+    ...get(C), ...i32(4), op.i32Add, ...set(C),
+    ...get(O), ...get(STRIDE), op.i32Add, ...set(O),
+    ...get(N), ...i32(1), op.i32Sub, ...tee(N), op.brIf, 0,
+    op.end,
+    ...get(RUNS), ...i32(12), op.i32Add, ...set(RUNS),
+    ...get(COUNT), ...i32(1), op.i32Sub, ...tee(COUNT), op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  return [...vec([[3, I32]]), ...body];
 }
 
 /**
@@ -312,6 +346,7 @@ export interface SimdKernel {
   depthwiseWindow1: DepthwiseWindow;
   depthwiseWindow2: DepthwiseWindow;
   depthwiseWindow4: DepthwiseWindow;
+  scatterRuns(out: number, cols: number, runs: number, count: number, stride: number): void;
   zero(at: number, bytes: number): void;
 }
 

@@ -1,5 +1,5 @@
 import { ShapeError, TensorValue, TypedArray, allocArray, ops } from '@graphc/graph';
-import { gemm, gemmPacked, packMatrixB } from '../../gemm';
+import { gemm, gemmPacked, packMatrixB, simdScratch } from '../../gemm';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 import { columnScratch, im2colMatrix } from './conv2d-columns';
 import { convByWindows } from './conv2d-windows';
@@ -227,6 +227,29 @@ function scatterAdd(out: TypedArray, base: number, cols: TypedArray, src: number
   }
 }
 
+/**
+ * scatterAdd for the `channels` output channels of one image and group on WebAssembly (the
+ * kernels' `scatterRuns`): the runs (`runBytes`: byte offsets, lengths) and the group's columns are
+ * staged in the kernels' memory, then each channel is zeroed there, scattered into and copied out
+ * whole. False where the SIMD kernels are off or their memory cannot grow that far.
+ */
+function scatterOnSimd(out: Float32Array, base: number, cols: Float32Array, channels: number, perChannel: number, Pout: number, runBytes: Int32Array, stride: number): boolean {
+  const colsFloats = channels * perChannel;
+  const simd = simdScratch(runBytes.length + colsFloats + Pout);
+  if (!simd) return false;
+  const { kernel, memory } = simd;
+  new Int32Array(memory.buffer, 0, runBytes.length).set(runBytes);
+  const colsAt = runBytes.length;
+  memory.set(cols.subarray(0, colsFloats), colsAt);
+  const outAt = colsAt + colsFloats;
+  for (let m = 0; m < channels; m++) {
+    kernel.zero(outAt * 4, Pout * 4);
+    kernel.scatterRuns(outAt * 4, (colsAt + m * perChannel) * 4, 0, runBytes.length / 3, stride * 4);
+    out.set(memory.subarray(outAt, outAt + Pout), base + m * Pout);
+  }
+  return true;
+}
+
 registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
   const [x, w, bias] = inputs;
   const [N, C, ...spatial] = x.shape;
@@ -242,7 +265,6 @@ registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
   const Pout = sizeOf(outSpatial);
   const K = sizeOf(kernel);
   if (out.data.length === 0) return [out];
-  out.data.fill(0);
   // the same gather pattern with input and output swapped: output coordinate of (tap, input position)
   const tables = outSpatial.map((outDim, d) => {
     const table = new Int32Array(kernel[d] * spatial[d]);
@@ -258,11 +280,22 @@ registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
   const step = geo.strides[spatial.length - 1];
   const rows = Mg * K;
   const cols = columnScratch(x.dtype, rows * Pin);
+  // float32 scatters on WebAssembly, each channel written whole there; the rest adds into zeros
+  let onSimd = out.data instanceof Float32Array && cols instanceof Float32Array && runs.length > 0;
+  const runBytes = onSimd ? runs.map((v, i) => (i % 3 === 2 ? v : v * 4)) : runs;
+  if (!onSimd) out.data.fill(0);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       // cols [Mg*K, Pin] = W_g^T [Mg*K, Cg] x X_g [Cg, Pin]
       gemm(rows, Pin, Cg, { data: w.data, offset: g * Cg * rows, rowStride: 1, colStride: rows }, { data: x.data, offset: (n * C + g * Cg) * Pin, rowStride: Pin, colStride: 1 }, cols, 0);
-      for (let m = 0; m < Mg; m++) scatterAdd(out.data, (n * M + g * Mg + m) * Pout, cols, m * K * Pin, runs, step);
+      const base = (n * M + g * Mg) * Pout;
+      if (onSimd && scatterOnSimd(out.data as Float32Array, base, cols as Float32Array, Mg, K * Pin, Pout, runBytes, step)) continue;
+      if (onSimd) {
+        // the memory could not hold a group: the JavaScript scatter from here on, over zeros
+        onSimd = false;
+        out.data.fill(0, base);
+      }
+      for (let m = 0; m < Mg; m++) scatterAdd(out.data, base + m * Pout, cols, m * K * Pin, runs, step);
     }
   }
   if (bias) {
