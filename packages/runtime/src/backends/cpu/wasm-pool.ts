@@ -260,22 +260,40 @@ function stage(k: Kernel, x: Float32Array, resultFloats: number): Float32Array |
 /** Whether a pool over `g` can run here: float32, channels in whole vectors, windows of two cells or more. */
 const applies = (g: WindowGeometry, kh: number, kw: number): boolean => simdKernelsEnabled() && g.c % 4 === 0 && g.c > 0 && kh * kw >= 2;
 
-/** maxPool of float32 `x` into `out` on WebAssembly SIMD; false where it does not apply. */
+/**
+ * maxPool of float32 `x` into `out` on WebAssembly SIMD; false where it does not apply. An image at
+ * a time: staged, pooled and copied out while it is still in cache, where the whole batch at once
+ * went through memory (a batch of 64 28x28x16 images is 3.2 MB). The calls are found once, for one
+ * image, and serve every image.
+ */
 export function maxPoolSimd(x: Float32Array, g: WindowGeometry, kh: number, kw: number, out: Float32Array): boolean {
   if (!applies(g, kh, kw)) return false;
   const k = kernel('max');
-  const f = k && stage(k, x, out.length);
-  if (!k || !f) return false;
-  const outBase = x.length * 4;
-  const whole = wholeKernel('max', kh, kw, g, k);
-  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => {
-    if (whole && rows === kh && cols === kw) whole.fn(outBase + dst * 4, src * 4, count, g.sw * g.c * 4, 0);
-    // a window cut to one cell keeps its value as is (-0 too), as the JavaScript kernel does
-    else if (rows * cols === 1) f.copyWithin(x.length + dst, src, src + g.c);
-    else k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0);
-  });
-  if (ok) out.set(f.subarray(x.length, x.length + out.length));
-  return ok;
+  if (!k) return false;
+  const one = { ...g, n: 1 };
+  const calls: number[] = [];
+  if (!forEachRun(one, kh, kw, (dst, src, count, rows, cols) => calls.push(dst, src, count, rows, cols))) return false;
+  const [xImage, outImage] = [g.h * g.w * g.c, g.outH * g.outW * g.c];
+  if (!ensureMemory(k.memory, (xImage + outImage) * 4)) return false;
+  const f = new Float32Array(k.memory.buffer);
+  const outBase = xImage * 4;
+  const whole = wholeKernel('max', kh, kw, one, k);
+  for (let b = 0; b < g.n; b++) {
+    f.set(x.subarray(b * xImage, (b + 1) * xImage));
+    for (let i = 0; i < calls.length; i += 5) {
+      const dst = calls[i];
+      const src = calls[i + 1];
+      const count = calls[i + 2];
+      const rows = calls[i + 3];
+      const cols = calls[i + 4];
+      if (whole && rows === kh && cols === kw) whole.fn(outBase + dst * 4, src * 4, count, g.sw * g.c * 4, 0);
+      // a window cut to one cell keeps its value as is (-0 too), as the JavaScript kernel does
+      else if (rows * cols === 1) f.copyWithin(xImage + dst, src, src + g.c);
+      else k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0);
+    }
+    out.set(f.subarray(xImage, xImage + outImage), b * outImage);
+  }
+  return true;
 }
 
 /**
