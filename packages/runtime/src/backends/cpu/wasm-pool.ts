@@ -313,22 +313,36 @@ export function maxPoolArgmaxSimd(x: Float32Array, g: WindowGeometry, kh: number
 
 /**
  * maxPoolGrad of float32 `x` on WebAssembly SIMD: dx (zeroed) += dy at each window's first maximum,
- * with the JavaScript kernel's bits; false where it does not apply (nothing written then).
+ * with the JavaScript kernel's bits; false where it does not apply (nothing written then). An image
+ * at a time, as maxPoolSimd.
  */
 export function maxPoolGradSimd(x: Float32Array, dy: Float32Array, g: WindowGeometry, kh: number, kw: number, dx: Float32Array): boolean {
   if (!applies(g, kh, kw)) return false;
   const k = kernel('argmaxGrad');
-  const f = k && stage(k, x, dy.length + dx.length);
-  if (!k || !f) return false;
-  const [dyBase, dxBase] = [x.length, x.length + dy.length];
-  f.set(dy, dyBase);
-  f.fill(0, dxBase, dxBase + dx.length);
+  if (!k) return false;
+  const one = { ...g, n: 1 };
+  const calls: number[] = [];
+  if (!forEachRun(one, kh, kw, (dst, src, count, rows, cols) => calls.push(dst, src, count, rows, cols))) return false;
+  const [xImage, dyImage] = [g.h * g.w * g.c, g.outH * g.outW * g.c];
+  if (!ensureMemory(k.memory, (2 * xImage + dyImage) * 4)) return false;
+  const f = new Float32Array(k.memory.buffer);
+  const [dyBase, dxBase] = [xImage, xImage + dyImage];
   // windows that do not overlap write dx in place; overlapping ones add into it, in the scan's order
-  const whole = g.sh === kh && g.sw === kw ? wholeKernel('argmaxGrad', kh, kw, g, k) : null;
-  const ok = forEachRun(g, kh, kw, (dst, src, count, rows, cols) => {
-    if (whole && rows === kh && cols === kw) whole.fn((dyBase + dst) * 4, src * 4, count, g.sw * g.c * 4, dxBase * 4);
-    else k.fn((dyBase + dst) * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, dxBase * 4);
-  });
-  if (ok) dx.set(f.subarray(dxBase, dxBase + dx.length));
-  return ok;
+  const whole = g.sh === kh && g.sw === kw ? wholeKernel('argmaxGrad', kh, kw, one, k) : null;
+  for (let b = 0; b < g.n; b++) {
+    f.set(x.subarray(b * xImage, (b + 1) * xImage));
+    f.set(dy.subarray(b * dyImage, (b + 1) * dyImage), dyBase);
+    f.fill(0, dxBase, dxBase + xImage);
+    for (let i = 0; i < calls.length; i += 5) {
+      const dst = calls[i];
+      const src = calls[i + 1];
+      const count = calls[i + 2];
+      const rows = calls[i + 3];
+      const cols = calls[i + 4];
+      if (whole && rows === kh && cols === kw) whole.fn((dyBase + dst) * 4, src * 4, count, g.sw * g.c * 4, dxBase * 4);
+      else k.fn((dyBase + dst) * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, dxBase * 4);
+    }
+    dx.set(f.subarray(dxBase, dxBase + xImage), b * xImage);
+  }
+  return true;
 }
