@@ -1,5 +1,6 @@
 import { Attrs, DType, TensorValue, TypedArray, isInteger } from '@graphc/graph';
 import { KernelContext, registerCpuKernel } from '../../kernel';
+import { sumRowsSimd } from '../../wasm-reduce';
 
 /**
  * Reductions walk the input once, in memory order, over the shape collapsed into alternating runs of
@@ -90,11 +91,35 @@ function runsOf(shape: readonly number[], axes: ReadonlySet<number>): Run[] {
   return runs;
 }
 
+/**
+ * A float32 sum over the middle of [kept B, reduced R, kept C] (a global average pool over NHWC: B
+ * images, R pixels, C channels) on WebAssembly SIMD: each image's R rows of C added into its C
+ * accumulators, the same float64 additions in the same order as foldRow. False where the SIMD rows do
+ * not apply (and nothing was added).
+ */
+function sumMiddleSimd(src: TypedArray, runs: Run[], reducer: Reducer, acc: Float64Array): boolean {
+  if (reducer !== sum || !(src instanceof Float32Array)) return false;
+  const shaped = runs.length === 2 ? runs[0].reduced && !runs[1].reduced : runs.length === 3 && !runs[0].reduced && runs[1].reduced && !runs[2].reduced;
+  if (!shaped) return false;
+  const c = runs[runs.length - 1].size;
+  const block = runs[runs.length - 2].size * c;
+  for (let b = 0; b * block < src.length; b++) {
+    const rows = src.subarray(b * block, (b + 1) * block);
+    const into = acc.subarray(b * c, (b + 1) * c);
+    if (sumRowsSimd(rows, c, into)) continue;
+    // every block has the same size, so the first call tells whether any applies
+    if (b === 0) return false;
+    for (let p = 0; p < rows.length; p += c) sum.foldRow(rows, p, c, into, 0);
+  }
+  return true;
+}
+
 /** Folds `x` over `axes` into `acc` (pre-filled with the identity, one slot per output element). */
 function reduceInto(x: TensorValue, axes: ReadonlySet<number>, reducer: Reducer, acc: Float64Array): void {
   const src = x.data;
   if (src.length === 0) return;
   const runs = runsOf(x.shape, axes);
+  if (sumMiddleSimd(src, runs, reducer, acc)) return;
   if (runs.length === 0) {
     acc[0] = reducer.fold(src, 0, 1, acc[0]);
     return;
