@@ -260,6 +260,20 @@ function stage(k: Kernel, x: Float32Array, resultFloats: number): Float32Array |
 /** Whether a pool over `g` can run here: float32, channels in whole vectors, windows of two cells or more. */
 const applies = (g: WindowGeometry, kh: number, kw: number): boolean => simdKernelsEnabled() && g.c % 4 === 0 && g.c > 0 && kh * kw >= 2;
 
+/** A pool's calls for one image of a batch (forEachRun's, found once); null where some window is empty. */
+type Call = (dst: number, src: number, count: number, rows: number, cols: number) => void;
+function imageRuns(g: WindowGeometry, kh: number, kw: number): { one: WindowGeometry; replay(call: Call): void } | null {
+  const one = { ...g, n: 1 };
+  const calls: number[] = [];
+  if (!forEachRun(one, kh, kw, (dst, src, count, rows, cols) => calls.push(dst, src, count, rows, cols))) return null;
+  return {
+    one,
+    replay(call) {
+      for (let i = 0; i < calls.length; i += 5) call(calls[i], calls[i + 1], calls[i + 2], calls[i + 3], calls[i + 4]);
+    },
+  };
+}
+
 /**
  * maxPool of float32 `x` into `out` on WebAssembly SIMD; false where it does not apply. An image at
  * a time: staged, pooled and copied out while it is still in cache, where the whole batch at once
@@ -269,28 +283,22 @@ const applies = (g: WindowGeometry, kh: number, kw: number): boolean => simdKern
 export function maxPoolSimd(x: Float32Array, g: WindowGeometry, kh: number, kw: number, out: Float32Array): boolean {
   if (!applies(g, kh, kw)) return false;
   const k = kernel('max');
-  if (!k) return false;
-  const one = { ...g, n: 1 };
-  const calls: number[] = [];
-  if (!forEachRun(one, kh, kw, (dst, src, count, rows, cols) => calls.push(dst, src, count, rows, cols))) return false;
+  const runs = k && imageRuns(g, kh, kw);
+  if (!k || !runs) return false;
   const [xImage, outImage] = [g.h * g.w * g.c, g.outH * g.outW * g.c];
   if (!ensureMemory(k.memory, (xImage + outImage) * 4)) return false;
   const f = new Float32Array(k.memory.buffer);
   const outBase = xImage * 4;
-  const whole = wholeKernel('max', kh, kw, one, k);
+  const whole = wholeKernel('max', kh, kw, runs.one, k);
+  const call: Call = (dst, src, count, rows, cols) => {
+    if (whole && rows === kh && cols === kw) whole.fn(outBase + dst * 4, src * 4, count, g.sw * g.c * 4, 0);
+    // a window cut to one cell keeps its value as is (-0 too), as the JavaScript kernel does
+    else if (rows * cols === 1) f.copyWithin(xImage + dst, src, src + g.c);
+    else k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0);
+  };
   for (let b = 0; b < g.n; b++) {
     f.set(x.subarray(b * xImage, (b + 1) * xImage));
-    for (let i = 0; i < calls.length; i += 5) {
-      const dst = calls[i];
-      const src = calls[i + 1];
-      const count = calls[i + 2];
-      const rows = calls[i + 3];
-      const cols = calls[i + 4];
-      if (whole && rows === kh && cols === kw) whole.fn(outBase + dst * 4, src * 4, count, g.sw * g.c * 4, 0);
-      // a window cut to one cell keeps its value as is (-0 too), as the JavaScript kernel does
-      else if (rows * cols === 1) f.copyWithin(xImage + dst, src, src + g.c);
-      else k.fn(outBase + dst * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, 0);
-    }
+    runs.replay(call);
     out.set(f.subarray(xImage, xImage + outImage), b * outImage);
   }
   return true;
@@ -319,29 +327,23 @@ export function maxPoolArgmaxSimd(x: Float32Array, g: WindowGeometry, kh: number
 export function maxPoolGradSimd(x: Float32Array, dy: Float32Array, g: WindowGeometry, kh: number, kw: number, dx: Float32Array): boolean {
   if (!applies(g, kh, kw)) return false;
   const k = kernel('argmaxGrad');
-  if (!k) return false;
-  const one = { ...g, n: 1 };
-  const calls: number[] = [];
-  if (!forEachRun(one, kh, kw, (dst, src, count, rows, cols) => calls.push(dst, src, count, rows, cols))) return false;
+  const runs = k && imageRuns(g, kh, kw);
+  if (!k || !runs) return false;
   const [xImage, dyImage] = [g.h * g.w * g.c, g.outH * g.outW * g.c];
   if (!ensureMemory(k.memory, (2 * xImage + dyImage) * 4)) return false;
   const f = new Float32Array(k.memory.buffer);
   const [dyBase, dxBase] = [xImage, xImage + dyImage];
   // windows that do not overlap write dx in place; overlapping ones add into it, in the scan's order
-  const whole = g.sh === kh && g.sw === kw ? wholeKernel('argmaxGrad', kh, kw, one, k) : null;
+  const whole = g.sh === kh && g.sw === kw ? wholeKernel('argmaxGrad', kh, kw, runs.one, k) : null;
+  const call: Call = (dst, src, count, rows, cols) => {
+    if (whole && rows === kh && cols === kw) whole.fn((dyBase + dst) * 4, src * 4, count, g.sw * g.c * 4, dxBase * 4);
+    else k.fn((dyBase + dst) * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, dxBase * 4);
+  };
   for (let b = 0; b < g.n; b++) {
     f.set(x.subarray(b * xImage, (b + 1) * xImage));
     f.set(dy.subarray(b * dyImage, (b + 1) * dyImage), dyBase);
     f.fill(0, dxBase, dxBase + xImage);
-    for (let i = 0; i < calls.length; i += 5) {
-      const dst = calls[i];
-      const src = calls[i + 1];
-      const count = calls[i + 2];
-      const rows = calls[i + 3];
-      const cols = calls[i + 4];
-      if (whole && rows === kh && cols === kw) whole.fn((dyBase + dst) * 4, src * 4, count, g.sw * g.c * 4, dxBase * 4);
-      else k.fn((dyBase + dst) * 4, src * 4, count, g.c * 4, rows, cols, g.w * g.c * 4, g.sw * g.c * 4, dxBase * 4);
-    }
+    runs.replay(call);
     dx.set(f.subarray(dxBase, dxBase + xImage), b * xImage);
   }
   return true;
