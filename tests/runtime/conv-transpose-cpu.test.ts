@@ -1,4 +1,5 @@
-import { Graph, Session, TensorValue, ops, setSimdGemm, tensor } from 'graphc';
+import { Graph, Session, TensorValue, importOnnx, ops, setSimdGemm, tensor } from 'graphc';
+import { buildModel } from '../onnx/onnx-builder';
 
 /**
  * The cpu's channels-first transposed convolution (ONNX ConvTranspose) against its definition,
@@ -117,4 +118,34 @@ describe('convTransposeNchw on the cpu', () => {
       expect({ dtype, simd, far }).toEqual({ dtype, simd, far: 0 });
     }
   });
+
+  test('one node whose image size is known only at run time (a Reshape by a fed shape): each run equals its definition', async () => {
+    const c: Case = { x: [1, 2, 5, 6], w: [2, 3, 4, 4], strides: [2, 2], pads: [1, 1, 1, 1] };
+    const wv = values(prod(c.w), 5);
+    const bytes = buildModel({
+      inputs: [
+        { name: 'flat', shape: [60] },
+        { name: 'shape', elemType: 7, shape: [4] },
+      ],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Reshape', inputs: ['flat', 'shape'], outputs: ['x'] },
+        { op: 'ConvTranspose', inputs: ['x', 'w'], outputs: ['y'], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+      ],
+      initializers: { w: tensor(wv, c.w) },
+    });
+    const { graph } = importOnnx(bytes, { file: 'dynamic-convtranspose.onnx' });
+    // one signature (feeds of the same shapes), so one plan runs both image sizes
+    const session = new Session(graph);
+    for (const shape of [[1, 2, 5, 6], [1, 2, 3, 10], [1, 2, 5, 6]]) {
+      const xv = values(60, shape[3]);
+      const want = reference({ ...c, x: shape }, xv, wv, null);
+      const got = (await session.run('y', { flat: tensor(xv, [60]), shape: tensor(shape, [4], 'int64') })) as TensorValue;
+      expect(got.shape).toEqual(want.shape);
+      const far = Array.from(got.data).filter((v, i) => Math.abs(v - want.data[i]) > 1e-4 * (1 + Math.abs(want.data[i]))).length;
+      expect({ shape, far }).toEqual({ shape, far: 0 });
+    }
+    expect(session.compileCount).toBe(1);
+  });
 });
+

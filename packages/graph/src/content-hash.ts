@@ -14,6 +14,19 @@ export function contentHash(data: ArrayBufferView): number {
   return h >>> 0;
 }
 
+const constantHashes = new WeakMap<ArrayBufferView, number>();
+
+/**
+ * contentHash of a constant's data, found once per array: constant values are never written, and
+ * the plans of a session hold the same folded weights (the runtime's fold cache), so cse's keys and
+ * the GPU's shared constants need not hash them again each plan.
+ */
+export function constantHash(data: ArrayBufferView): number {
+  let h = constantHashes.get(data);
+  if (h === undefined) constantHashes.set(data, (h = contentHash(data)));
+  return h;
+}
+
 /** Whether two views hold the same bytes. */
 export function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
   if (a.byteLength !== b.byteLength) return false;

@@ -2,7 +2,7 @@ export * from './dtype';
 export * from './errors';
 export * from './shape';
 export * from './tensor';
-export { contentHash, sameBytes } from './content-hash';
+export { constantHash, contentHash, sameBytes } from './content-hash';
 export * from './opdef';
 export * from './registry';
 export * from './graph';

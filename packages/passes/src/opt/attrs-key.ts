@@ -1,22 +1,9 @@
 import type { AttrValue, Attrs, TensorValue } from '@graphc/graph';
-import { contentHash, isTensorValue, sameBytes } from '@graphc/graph';
+import { constantHash, isTensorValue, sameBytes } from '@graphc/graph';
 
-/** FNV-1a over a tensor's bytes, a 32-bit word at a time: equal values hash equal (then compared in full). */
+/** A tensor's dtype, shape and content hash: equal values hash equal (cse then compares them in full). */
 export function hashTensor(v: TensorValue): string {
-  return `${v.dtype}[${v.shape.join(',')}]#${hashBytes(v.data).toString(16)}`;
-}
-
-/**
- * Hashes by data array, once each: constant values are never written, and every plan of a session
- * holds the same weights (folded once, see the runtime's fold cache), so its passes need not hash
- * them again.
- */
-const hashes = new WeakMap<ArrayBufferView, number>();
-
-function hashBytes(data: ArrayBufferView): number {
-  let h = hashes.get(data);
-  if (h === undefined) hashes.set(data, (h = contentHash(data)));
-  return h;
+  return `${v.dtype}[${v.shape.join(',')}]#${constantHash(v.data).toString(16)}`;
 }
 
 export function tensorsEqual(a: TensorValue, b: TensorValue): boolean {

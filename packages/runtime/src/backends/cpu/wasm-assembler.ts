@@ -55,6 +55,7 @@ export const op = {
   f32Store: 0x38,
   f32Add: 0x92,
   f64Store: 0x39,
+  i32Shl: 0x74,
   i32ShrU: 0x76,
   f64Add: 0xa0,
   f64Div: 0xa3,

@@ -160,7 +160,7 @@ function depthwiseRowFunction(fused: boolean): number[] {
 
 /**
  * `scatterRuns(out, cols, runs, count, stride)` (byte addresses and a byte stride): for each of
- * `count` runs, i32 triples at `runs` (a byte offset into cols, a byte offset into out, a length),
+ * `count` runs, i32 triples at `runs` (a float offset into cols, a float offset into out, a length),
  * out[o + j * stride] += cols[c + j] over the run, one float at a time. A transposed convolution's
  * col2im: the runs come from the geometry, the same for every channel. count >= 1, lengths >= 1.
  */
@@ -170,8 +170,8 @@ function scatterRunsFunction(): number[] {
   const load = (code: number, offset: number): number[] => [code, ...leb(2), ...leb(offset)];
   const body = [
     op.loop, op.emptyBlock,
-    ...get(COLS), ...get(RUNS), ...load(op.i32Load, 0), op.i32Add, ...set(C),
-    ...get(OUT), ...get(RUNS), ...load(op.i32Load, 4), op.i32Add, ...set(O),
+    ...get(COLS), ...get(RUNS), ...load(op.i32Load, 0), ...i32(2), op.i32Shl, op.i32Add, ...set(C),
+    ...get(OUT), ...get(RUNS), ...load(op.i32Load, 4), ...i32(2), op.i32Shl, op.i32Add, ...set(O),
     ...get(RUNS), ...load(op.i32Load, 8), ...set(N),
     op.loop, op.emptyBlock,
     ...get(O),

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" preserve="true" />
-import { DType, GraphcError, TensorValue, allocArray, contentHash, sameBytes, shapesEqual, sizeOf } from '@graphc/graph';
+import { DType, GraphcError, TensorValue, allocArray, constantHash, sameBytes, shapesEqual, sizeOf } from '@graphc/graph';
 import type { VariableState } from '../../backend';
 import { Prng } from '../../random';
 import { ArenaUser, GpuArenaPool } from './arena-pool';
@@ -55,7 +55,7 @@ export class WebGpuVariableState implements VariableState {
    * release destroys it.
    */
   constantBuffer(data: ArrayBufferView, label: string): GPUBuffer {
-    const key = `${data.byteLength}:${contentHash(data)}`;
+    const key = `${data.byteLength}:${constantHash(data)}`;
     const same = this.constants.get(key) ?? [];
     this.constants.set(key, same);
     const found = same.find((c) => sameBytes(c.data, data));

@@ -15,7 +15,11 @@ import { copyStrided } from '../array/strided';
 
 const sizeOf = (s: number[]): number => s.reduce((p, d) => p * d, 1);
 
-/** For each spatial dim, for each (tap, output position): the input coordinate, or -1 in the padding. */
+/**
+ * For each spatial dim, for each (tap, output position): the input coordinate, or -1 in the padding.
+ * Given the output sizes as `spatial` and the input sizes as `out`, the same for a transposed
+ * convolution: the output coordinate of each (tap, input position).
+ */
 function tapTables(spatial: number[], geo: ReturnType<typeof ops.nchwWindow>, out: number[]): Int32Array[] {
   return spatial.map((inDim, d) => {
     const k = geo.kernel[d];
@@ -227,24 +231,40 @@ function scatterAdd(out: TypedArray, base: number, cols: TypedArray, src: number
   }
 }
 
+/** Each node's scatter runs, found on its first run and again only when its shapes change. */
+const runsByNode = new WeakMap<object, { key: string; runs: Int32Array }>();
+
+/**
+ * The scatter runs of a transposed convolution (scatterRuns), from the forward tap tables with input
+ * and output swapped: the output coordinate of each (tap, input position).
+ */
+function runsOf(ctx: KernelContext, spatial: number[], outSpatial: number[], kernel: number[], geo: ReturnType<typeof ops.nchwWindow>): Int32Array {
+  const key = `${spatial}|${kernel}`;
+  const known = runsByNode.get(ctx.node);
+  if (known?.key === key) return known.runs;
+  const runs = scatterRuns(spatial, outSpatial, kernel, tapTables(outSpatial, geo, spatial));
+  runsByNode.set(ctx.node, { key, runs });
+  return runs;
+}
+
 /**
  * scatterAdd for the `channels` output channels of one image and group on WebAssembly (the
- * kernels' `scatterRuns`): the runs (`runBytes`: byte offsets, lengths) and the group's columns are
- * staged in the kernels' memory, then each channel is zeroed there, scattered into and copied out
- * whole. False where the SIMD kernels are off or their memory cannot grow that far.
+ * kernels' `scatterRuns`): the runs and the group's columns are staged in the kernels' memory, then
+ * each channel is zeroed there, scattered into and copied out whole. False where the SIMD kernels
+ * are off or their memory cannot grow that far.
  */
-function scatterOnSimd(out: Float32Array, base: number, cols: Float32Array, channels: number, perChannel: number, Pout: number, runBytes: Int32Array, stride: number): boolean {
+function scatterOnSimd(out: Float32Array, base: number, cols: Float32Array, channels: number, perChannel: number, Pout: number, runs: Int32Array, stride: number): boolean {
   const colsFloats = channels * perChannel;
-  const simd = simdScratch(runBytes.length + colsFloats + Pout);
+  const simd = simdScratch(runs.length + colsFloats + Pout);
   if (!simd) return false;
   const { kernel, memory } = simd;
-  new Int32Array(memory.buffer, 0, runBytes.length).set(runBytes);
-  const colsAt = runBytes.length;
+  new Int32Array(memory.buffer, 0, runs.length).set(runs);
+  const colsAt = runs.length;
   memory.set(cols.subarray(0, colsFloats), colsAt);
   const outAt = colsAt + colsFloats;
   for (let m = 0; m < channels; m++) {
     kernel.zero(outAt * 4, Pout * 4);
-    kernel.scatterRuns(outAt * 4, (colsAt + m * perChannel) * 4, 0, runBytes.length / 3, stride * 4);
+    kernel.scatterRuns(outAt * 4, (colsAt + m * perChannel) * 4, 0, runs.length / 3, stride * 4);
     out.set(memory.subarray(outAt, outAt + Pout), base + m * Pout);
   }
   return true;
@@ -265,31 +285,19 @@ registerCpuKernel('convTransposeNchw', (inputs, attrs, ctx) => {
   const Pout = sizeOf(outSpatial);
   const K = sizeOf(kernel);
   if (out.data.length === 0) return [out];
-  // the same gather pattern with input and output swapped: output coordinate of (tap, input position)
-  const tables = outSpatial.map((outDim, d) => {
-    const table = new Int32Array(kernel[d] * spatial[d]);
-    for (let t = 0; t < kernel[d]; t++) {
-      for (let i = 0; i < spatial[d]; i++) {
-        const o = i * geo.strides[d] - geo.padsBegin[d] + t * geo.dilations[d];
-        table[t * spatial[d] + i] = o >= 0 && o < outDim ? o : -1;
-      }
-    }
-    return table;
-  });
-  const runs = scatterRuns(spatial, outSpatial, kernel, tables);
+  const runs = runsOf(ctx, spatial, outSpatial, kernel, geo);
   const step = geo.strides[spatial.length - 1];
   const rows = Mg * K;
   const cols = columnScratch(x.dtype, rows * Pin);
   // float32 scatters on WebAssembly, each channel written whole there; the rest adds into zeros
   let onSimd = out.data instanceof Float32Array && cols instanceof Float32Array && runs.length > 0;
-  const runBytes = onSimd ? runs.map((v, i) => (i % 3 === 2 ? v : v * 4)) : runs;
   if (!onSimd) out.data.fill(0);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       // cols [Mg*K, Pin] = W_g^T [Mg*K, Cg] x X_g [Cg, Pin]
       gemm(rows, Pin, Cg, { data: w.data, offset: g * Cg * rows, rowStride: 1, colStride: rows }, { data: x.data, offset: (n * C + g * Cg) * Pin, rowStride: Pin, colStride: 1 }, cols, 0);
       const base = (n * M + g * Mg) * Pout;
-      if (onSimd && scatterOnSimd(out.data as Float32Array, base, cols as Float32Array, Mg, K * Pin, Pout, runBytes, step)) continue;
+      if (onSimd && scatterOnSimd(out.data as Float32Array, base, cols as Float32Array, Mg, K * Pin, Pout, runs, step)) continue;
       if (onSimd) {
         // the memory could not hold a group: the JavaScript scatter from here on, over zeros
         onSimd = false;
