@@ -59,6 +59,31 @@ describe('ONNX import', () => {
     );
   });
 
+  test('a Reshape by a known target of an input of unknown batch and length keeps the dims the target fixes', async () => {
+    // [batch, length, 8] as [batch, length, 2, 4] (an attention's head split): 0 copies a dim unknown
+    // at import, so the Reshape resolves at run time, but the heads and the head size are known now
+    const { graph } = importOnnx(
+      buildModel({
+        inputs: [{ name: 'x', shape: [null, null, 8] }],
+        outputs: [{ name: 'y' }],
+        initializers: { target: tensor([0, 0, 2, -1], [4], 'int64') },
+        nodes: [{ op: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] }],
+      }),
+    );
+    expect(graph.tensor('y').shape).toEqual([null, null, 2, null]);
+    const [y] = await new Session(graph).run(['y'], { x: tensor(Array.from({ length: 24 }, (_, i) => i), [3, 1, 8]) });
+    expect(y.shape).toEqual([3, 1, 2, 4]);
+    const fixed = importOnnx(
+      buildModel({
+        inputs: [{ name: 'x', shape: [null, null, 8] }],
+        outputs: [{ name: 'y' }],
+        initializers: { target: tensor([0, 0, 2, 4], [4], 'int64') },
+        nodes: [{ op: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] }],
+      }),
+    );
+    expect(fixed.graph.tensor('y').shape).toEqual([null, null, 2, 4]);
+  });
+
   test('with a static batch the same subgraph folds to constants at import', () => {
     const proto = modelProto({
       inputs: [{ name: 'x', shape: [4, 2, 3] }],

@@ -44,7 +44,14 @@ registerDynamicAttrsRule('onnx.Reshape', {
     const target = onnxReshapeTarget(numbers(shape), x.shape, fixed.allowzero === true);
     return target && { shape: target };
   },
-  infer: ([x], [shape], _f, where) => [{ dtype: x.dtype, shape: unknown(paramLength(shape, 'the shape input', where)) }],
+  infer: ([x], [shape], fixed, where) => {
+    const known = fixed.knownTarget;
+    if (!Array.isArray(known)) return [{ dtype: x.dtype, shape: unknown(paramLength(shape, 'the shape input', where)) }];
+    // the target is known, some input dims are not: 0 copies its dim (known or not), -1 stays unknown
+    const target = known as number[];
+    return [{ dtype: x.dtype, shape: target.map((d, i) => (d === -1 ? null : d === 0 && fixed.allowzero !== true ? (x.shape[i] ?? null) : d)) }];
+  },
+  hint: ([shape]) => ({ knownTarget: numbers(shape) }),
 });
 
 registerDynamicAttrsRule('onnx.Expand', {

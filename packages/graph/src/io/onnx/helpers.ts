@@ -33,12 +33,14 @@ export function int64Param(n: OnnxNode, values: number[]): Param {
 export function withParams(n: OnnxNode, rule: string, data: SymbolicTensor[], params: Param[], fixed: Attrs = {}): Node {
   const r = getDynamicAttrsRule(rule);
   if (params.every((p) => p.value)) {
+    const values = params.map((p) => p.value!);
     const attrs = r.attrs(
-      params.map((p) => p.value!),
+      values,
       data.map((d) => ({ dtype: d.dtype, shape: d.shape })),
       fixed,
     );
     if (attrs) return n.node(r.target, data, attrs);
+    if (r.hint) fixed = { ...fixed, ...r.hint(values) };
   }
   return n.node('dynamicAttrs', [...data, ...params.map((p) => p.tensor)], { ...fixed, rule, numData: data.length });
 }

@@ -26,6 +26,12 @@ export interface DynamicAttrsRule {
   attrs(params: TensorValue[], data: OutputInfo[], fixed: Attrs): Attrs | undefined;
   /** Output types while the parameters are unknown: dims that depend on them are null. */
   infer(data: OutputInfo[], params: OutputInfo[], fixed: Attrs, where: string): OutputInfo[];
+  /**
+   * Attrs to keep on a node whose parameters are known but whose data shapes are not yet enough to
+   * decide (a Reshape by [0, 0, 8, 64] of an input of unknown batch and length): `infer` reads them
+   * to keep the dims the parameters do fix.
+   */
+  hint?(params: TensorValue[]): Attrs;
 }
 
 const rules = new Map<string, DynamicAttrsRule>();
