@@ -102,6 +102,7 @@ export function buildCorpus(): { name: string; bytes: Uint8Array }[] {
   corpus.push({ name: 'transformer-opset23', bytes: transformerOpset23() });
   corpus.push({ name: 'contrib-llm', bytes: contribLlm() });
   corpus.push({ name: 'contrib-mha', bytes: contribMultiHeadAttention() });
+  corpus.push({ name: 'contrib-gqa', bytes: contribGroupQueryAttention() });
   if (fs.existsSync(DATA)) {
     const pick = ['node/test_conv_with_strides_padding', 'node/test_gather_0', 'node/test_slice', 'node/test_layer_normalization_4d_axis1_expanded',
       'node/test_resize_upsample_scales_cubic', 'node/test_gru_seq_length', 'node/test_nllloss_NCd1d2d3_sum_weight_high_ii_expanded',
@@ -171,6 +172,27 @@ function contribMultiHeadAttention(): Uint8Array {
     nodes: [
       { op: 'MultiHeadAttention', inputs: ['x', 'x', 'x', 'bias', 'mask', '', 'pk', 'pv'], outputs: ['y', 'present_k'], attrs: { num_heads: 3, unidirectional: 1 }, domain: 'com.microsoft' },
       { op: 'Attention', inputs: ['y', 'w', 'bias', 'lengths'], outputs: ['z'], attrs: { num_heads: 3 }, domain: 'com.microsoft' },
+    ],
+  });
+  proto.opsetImport!.push({ domain: 'com.microsoft', version: 1 });
+  return encodeModel(proto);
+}
+
+/** onnxruntime's GroupQueryAttention as its LLM exports write it: a decode step over a cache, rotary, lengths as inputs. */
+function contribGroupQueryAttention(): Uint8Array {
+  const proto = modelProto({
+    inputs: [
+      { name: 'x', shape: [2, 1, 32] },
+      { name: 'past_k', shape: [2, 1, 3, 16] },
+      { name: 'past_v', shape: [2, 1, 3, 16] },
+      { name: 'seqlens', elemType: 6, shape: [2] },
+      { name: 'total', elemType: 6, shape: [] },
+    ],
+    outputs: [{ name: 'y' }, { name: 'present_k' }, { name: 'present_v' }],
+    initializers: { wk: wave([32, 16], 12), cos: wave([8, 8], 13), sin: wave([8, 8], 14) },
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'wk'], outputs: ['kv'] },
+      { op: 'GroupQueryAttention', inputs: ['x', 'kv', 'kv', 'past_k', 'past_v', 'seqlens', 'total', 'cos', 'sin'], outputs: ['y', 'present_k', 'present_v'], attrs: { num_heads: 2, kv_num_heads: 1, do_rotary: 1 }, domain: 'com.microsoft' },
     ],
   });
   proto.opsetImport!.push({ domain: 'com.microsoft', version: 1 });

@@ -9,6 +9,7 @@ import './ops-array';
 import './ops-reduce';
 import './ops-nn';
 import './ops-attention';
+import './ops-gqa';
 import './ops-contrib';
 import './ops-signal-quant';
 import './ops-detection';

@@ -15,7 +15,7 @@ import { defineOnnxOp } from './import';
  */
 
 /** [B, S, H * D] as [B, H, S, D]. */
-function headsFirst(n: OnnxNode, x: SymbolicTensor, heads: number, what: string): SymbolicTensor {
+export function headsFirst(n: OnnxNode, x: SymbolicTensor, heads: number, what: string): SymbolicTensor {
   const hidden = x.shape[2] ?? n.unsupported(`a 3-D ${what} needs its hidden size known at import`);
   if (!(heads > 0 && hidden % heads === 0)) n.fail(`${what}: ${heads} heads do not divide the hidden size ${hidden}`);
   const split = withParams(n, 'onnx.Reshape', [x], [int64Param(n, [0, 0, heads, hidden / heads])], { allowzero: false }).output(0);
@@ -30,6 +30,13 @@ function causalBias(n: OnnxNode, scores: SymbolicTensor, past: number, fill: Sym
   const zero = scalarOf(n, 0, scores.dtype);
   const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [int64Param(n, [past])], { upper: false }).output(0);
   return n.op('where', [n.op('greater', [allowed, zero]), zero, fill]);
+}
+
+/** [B, kvHeads, T, D] as [B, qHeads, T, D]: each key/value head serves qHeads / kvHeads query heads in a row. */
+export function repeatHeads(n: OnnxNode, t: SymbolicTensor, qHeads: number, kvHeads: number): SymbolicTensor {
+  if (qHeads === kvHeads) return t;
+  const owner = Array.from({ length: qHeads }, (_, h) => Math.floor(h / (qHeads / kvHeads)));
+  return n.op('gather', [t, n.constant(tensor(owner, [qHeads], 'int32'))], { axis: 1 });
 }
 
 /** A cache's length along `axis`, which a causal mask needs at import (0 without a cache). */
@@ -52,12 +59,11 @@ defineOnnxOp('Attention', (n) => {
   const root = scalarOf(n, Math.sqrt(scale), q.dtype);
   const keys = n.has(4) ? n.op('concat', [n.input(4), k], { axis: 2 }) : k;
   const values = n.has(5) ? n.op('concat', [n.input(5), v], { axis: 2 }) : v;
-  // grouped-query attention: each key/value head serves qHeads / kvHeads query heads in a row
+  // grouped-query attention: fewer key/value heads than query heads
   const qHeads = q.shape[1] ?? n.unsupported('Attention needs the query head count known at import');
   const kvHeads = keys.shape[1] ?? n.unsupported('Attention needs the key/value head count known at import');
   if (qHeads % kvHeads) n.fail(`${qHeads} query heads are not a multiple of ${kvHeads} key/value heads`);
-  const repeat = (t: SymbolicTensor) =>
-    qHeads === kvHeads ? t : n.op('gather', [t, n.constant(tensor(Array.from({ length: qHeads }, (_, h) => Math.floor(h / (qHeads / kvHeads))), [qHeads], 'int32'))], { axis: 1 });
+  const repeat = (t: SymbolicTensor) => repeatHeads(n, t, qHeads, kvHeads);
   const scores = n.op('matmul', [n.op('mul', [q, root]), n.op('mul', [repeat(keys), root])], { transposeA: false, transposeB: true });
   const softcap = n.attr.float('softcap', 0);
   const capTo = (cap: SymbolicTensor) => n.op('mul', [n.op('tanh', [n.op('div', [scores, cap])]), cap]);
