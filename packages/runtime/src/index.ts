@@ -8,7 +8,7 @@ export * from './backends/webgpu';
 export { CpuBackend, CpuVariableState, evaluateNode } from './backends/cpu';
 export { registerCpuKernel, getCpuKernel, hasCpuKernel, broadcastResultShape } from './backends/cpu/kernel';
 export type { CpuKernel, KernelContext } from './backends/cpu/kernel';
-export { gemm, gemmPacked, packMatrixB, packedColumns, setCpuFusedMultiplyAdd, setCpuThreads, setSimdGemm } from './backends/cpu/gemm';
+export { cpuResidentBytes, gemm, gemmPacked, packMatrixB, packedColumns, setCpuFusedMultiplyAdd, setCpuThreads, setSimdGemm } from './backends/cpu/gemm';
 export { enableRelaxedSimd, relaxedSimdAvailable } from './backends/cpu/wasm-simd';
 export type { ImplicitA, MatrixView, PackedB } from './backends/cpu/gemm';
 export { runElementwise, broadcastStrides } from './backends/cpu/elementwise';

@@ -1,7 +1,8 @@
 import { GraphcError, TypedArray } from '@graphc/graph';
 import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
 import { kernelScratch } from './scratch';
-import { SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel, simdMemory } from './wasm-simd';
+import { SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
+import { residentAddress, residentFloats, residentSlot, simdMemory } from './simd-memory';
 import { BlockEpilogue, MemoryEpilogue, epilogueOnMemory } from './wasm-elementwise';
 
 /**
@@ -116,6 +117,17 @@ const productSplits = (m: number, n: number, k: number): boolean => splitsBlock(
  * blocks are 8M).
  */
 const PARALLEL_MIN = 1 << 22;
+
+/**
+ * Bytes of constants (a model's weights) the float32 kernels keep in their memory between runs, so
+ * a product by a weight matrix reads it there rather than copying it in each time (simd-memory.ts).
+ */
+export function cpuResidentBytes(): number {
+  const kernels = new Set([simdKernel(false), simdKernel(true)]);
+  let floats = 0;
+  for (const kernel of kernels) if (kernel) floats += residentFloats(kernel);
+  return floats * 4;
+}
 
 /** Whether a block of C (rows x n8 columns, kc deep) splits over the worker threads now. */
 const splitsBlock = (rows: number, n8: number, kc: number): boolean => gemmThreads() > 1 && rows * n8 * kc >= PARALLEL_MIN;
@@ -481,7 +493,10 @@ function simdGemm(
   const bInPlace = bView !== null && bView.colStride === 1 && bView.rowStride >= n && (bView.rowStride <= Math.min(4 * n8, MAX_IN_PLACE_STEP) || m <= FEW_ROWS) && k * bView.rowStride <= MAX_IN_PLACE;
   // a packed B is laid out whole (all its columns when this product takes a block of them)
   const packedWidth8 = 'rowStride' in b ? n8 : roundUp(b.columns?.width ?? n, TILE_N);
-  const cBase = bInPlace ? (k - 1) * bView.rowStride + n8 : k * packedWidth8;
+  // an operand read in place that is a constant's (a layer's weights) stays resident in the
+  // kernel's memory between products rather than being copied in for each (simd-memory.ts)
+  const bSlot = bInPlace ? residentSlot(kernel, bView.data, bView.offset, (k - 1) * bView.rowStride + n, (k - 1) * bView.rowStride + n8) : null;
+  const cBase = bInPlace ? (bSlot ? 0 : (k - 1) * bView.rowStride + n8) : k * packedWidth8;
   const aBase = cBase + mcMax * n8;
   const implicit = 'pack' in a ? a : null;
   const view = 'pack' in a ? null : a;
@@ -489,15 +504,19 @@ function simdGemm(
   let aFloats: number;
   if (aLayout) aFloats = (roundUp(m, TILE_M) - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1;
   else aFloats = mcMax * Math.min(KC, k) + (implicit ? implicit.source.length : 0);
+  const aSlot = aLayout ? residentSlot(kernel, view!.data, view!.offset, (m - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1, aFloats) : null;
   // the epilogue's extras (a bias row, a residual block) after A
-  const eBase = roundUp(aBase + aFloats, 4);
+  const eBase = roundUp(aBase + (aSlot ? 0 : aFloats), 4);
   const f = simdMemory(kernel, eBase + (epilogue ? epilogue.floats(mcMax, n8) : 0));
   if (!f) return false;
+  // resident operands' addresses, once the working area is sized (sizing it may move them)
+  const bAt = bSlot ? residentAddress(kernel, bSlot) : 0;
+  const aAt = aSlot ? residentAddress(kernel, aSlot) : aBase;
   // an epilogue's rows are C's from cOffset / ldc (its callers pass one only where ldc = n)
   const onBlock = epilogue?.bind(f, eBase, mcMax, n, n8, cOffset / ldc);
 
   if (bInPlace) {
-    copySpan(bView, (k - 1) * bView.rowStride + n, f, 0);
+    if (!bSlot) copySpan(bView, (k - 1) * bView.rowStride + n, f, 0);
     simdB = { kernel: null, id: -1 };
   } else if (bView) {
     packB(bView, k, n, f, TILE_N, 0);
@@ -511,7 +530,7 @@ function simdGemm(
   }
   const firstColumn = 'rowStride' in b ? 0 : (b.columns?.from ?? 0);
   const srcBase = aBase + mcMax * Math.min(KC, k);
-  if (aLayout) copySpan(view!, (m - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1, f, aBase);
+  if (aLayout && !aSlot) copySpan(view!, (m - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1, f, aBase);
   else if (implicit) f.set(implicit.source, srcBase);
 
   const ldcBytes = n8 * 4;
@@ -528,7 +547,7 @@ function simdGemm(
       let lda: number;
       let aStep = 4;
       if (aLayout) {
-        aPtr = (aBase + ic * aLayout.rowStride + k0 * aLayout.step) * 4;
+        aPtr = (aAt + ic * aLayout.rowStride + k0 * aLayout.step) * 4;
         lda = aLayout.rowStride * 4;
         aStep = aLayout.step * 4;
       } else {
@@ -539,11 +558,16 @@ function simdGemm(
       }
       // B's k-block from k0: in place, rows of its stride and panels side by side; packed, panels of kc rows of TILE_N
       const bRead = bInPlace
-        ? { b: k0 * bView.rowStride * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4 }
+        ? { b: (bAt + k0 * bView.rowStride) * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4 }
         : { b: (k0 * packedWidth8 + firstColumn * kc) * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
-      const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
       // only the kernel over the shared memory may hand tiles to the workers
-      runTiles(kernel, block, kernel === simdKernel(true) && splitsBlock(mcTiles, n8, kc));
+      const parallel = kernel === simdKernel(true) && splitsBlock(mcTiles, n8, kc);
+      if (m === 1 && bInPlace && !parallel) {
+        rowAxpy(kernel, cBase * 4, aPtr, aStep, bRead.b, bRead.bStep, kc, ldcBytes);
+        continue;
+      }
+      const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
+      runTiles(kernel, block, parallel);
     }
     onBlock?.(cBase, ic, mc);
     if (n === n8 && ldc === n) {
@@ -554,6 +578,13 @@ function simdGemm(
     for (let i = 0; i < mc; i++) c.set(f.subarray(cBase + i * n8, cBase + i * n8 + n), cOffset + (ic + i) * ldc);
   }
   return true;
+}
+
+/** C's row (at byte `c`, `width` bytes) += A's row times B's rows k = 0 .. kc - 1, four steps of k per pass. */
+function rowAxpy(kernel: SimdKernel, c: number, a: number, aStep: number, b: number, bStep: number, kc: number, width: number): void {
+  const groups = kc >> 2;
+  if (groups) kernel.rowAxpy4(c, a, aStep, b, bStep, groups, width);
+  if (kc & 3) kernel.rowAxpy1(c, a + 4 * groups * aStep, aStep, b + 4 * groups * bStep, bStep, kc & 3, width);
 }
 
 /** C^T of productTransposed, kept across calls. */

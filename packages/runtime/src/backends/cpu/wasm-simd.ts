@@ -1,8 +1,8 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
  * micro-kernel `tile` and its form over window rows `windowTile` (convolutions read from the
- * image), and `depthwiseRow` and `depthwiseFilterRow` for depthwise convolutions and their
- * gradients.
+ * image), `rowAxpy` for products with one row of A, and `depthwiseRow` and `depthwiseFilterRow` for
+ * depthwise convolutions and their gradients.
  *
  * The GEMM micro-kernel: C[4 x 8] += A(4 x kc) · B(kc x 8) with eight
  * f32x4 accumulators, the A values broadcast from memory (`v128.load32_splat`) straight from four
@@ -23,7 +23,7 @@
  */
 
 import {
-  I32, MEMORY_FILL, ModuleFunction, V128, V128_ZERO, ensureMemory, functionsModule, get, i32, leb, oneFunctionModule, op, set, simd, simdMem, simdOp, tee, vec,
+  I32, MEMORY_FILL, ModuleFunction, V128, V128_ZERO, functionsModule, get, i32, leb, oneFunctionModule, op, set, simd, simdMem, simdOp, tee, vec,
 } from './wasm-assembler';
 
 /** Rows and columns of the register tile. */
@@ -101,6 +101,39 @@ function tileFunction(fused: boolean, windowed: boolean): number[] {
   return [...vec([[windowed ? 6 : 4, I32], [11, V128]]), ...body];
 }
 
+/**
+ * `rowAxpy4(c, a, aStep, b, bStep, count, width)` and `rowAxpy1` (byte addresses, strides and
+ * width): for `count` groups of 4 (or 1) steps of k, C[0 .. width) += sum over the group's steps of
+ * A[k] * B[k][0 .. width), A[k] at `a + k * aStep`, B's row k at `b + k * bStep`. One row of C,
+ * B read along its rows: a product with one row of A (a batch of one, an LLM's decode step),
+ * where the 4x8 tile would compute three rows for nothing and read B eight columns at a time
+ * down its rows, a new page every few steps. A group's four rows of B stream side by side, so C's
+ * row is loaded and stored once per four steps. count >= 1; width a positive multiple of 16.
+ */
+function rowAxpyFunction(fused: boolean, steps: number): number[] {
+  const [C, A, A_STEP, B, B_STEP, COUNT, WIDTH] = [0, 1, 2, 3, 4, 5, 6];
+  const J = 7;
+  const row = (r: number): number => 8 + r; // B's row r of the group
+  const splat = (r: number): number => 8 + steps + r; // A's value for it, in every lane
+  const ACC = 8 + 2 * steps;
+  const body: number[] = [op.loop, op.emptyBlock];
+  for (let r = 0; r < steps; r++) {
+    body.push(...get(A), ...simdMem(simdOp.v128Load32Splat, 2, 0), ...set(splat(r)));
+    body.push(...get(A), ...get(A_STEP), op.i32Add, ...set(A));
+    body.push(...(r === 0 ? get(B) : [...get(row(r - 1)), ...get(B_STEP), op.i32Add]), ...set(row(r)));
+  }
+  body.push(...i32(0), ...set(J), op.loop, op.emptyBlock);
+  body.push(...get(C), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(ACC));
+  for (let r = 0; r < steps; r++) {
+    body.push(...multiplyAdd(get(splat(r)), [...get(row(r)), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0)], get(ACC), fused), ...set(ACC));
+  }
+  body.push(...get(C), ...get(J), op.i32Add, ...get(ACC), ...simdMem(simdOp.v128Store, 2, 0));
+  body.push(...get(J), ...i32(16), op.i32Add, op.localTee, ...leb(J), ...get(WIDTH), op.i32Ne, op.brIf, 0, op.end);
+  body.push(...get(row(steps - 1)), ...get(B_STEP), op.i32Add, ...set(B));
+  body.push(...get(COUNT), ...i32(1), op.i32Sub, op.localTee, ...leb(COUNT), op.brIf, 0, op.end, op.end);
+  return [...vec([[1 + steps, I32], [steps + 1, V128]]), ...body];
+}
+
 /** The module's functions, in order: name, i32 parameters, code (locals and body). */
 function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<SimdKernel, 'memory'> })[] {
   return [
@@ -112,6 +145,8 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'depthwiseWindow2', params: 11, code: depthwiseWindowFunction(fused, 2) },
     { name: 'depthwiseWindow4', params: 11, code: depthwiseWindowFunction(fused, 4) },
     { name: 'scatterRuns', params: 5, code: scatterRunsFunction() },
+    { name: 'rowAxpy4', params: 7, code: rowAxpyFunction(fused, 4) },
+    { name: 'rowAxpy1', params: 7, code: rowAxpyFunction(fused, 1) },
     // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
     // stores element by element: 36 KB took 1.4 us against 0.5 us on an own memory)
     { name: 'zero', params: 2, code: [...vec([]), ...get(0), ...i32(0), ...get(1), ...MEMORY_FILL, op.end] },
@@ -347,8 +382,13 @@ export interface SimdKernel {
   depthwiseWindow2: DepthwiseWindow;
   depthwiseWindow4: DepthwiseWindow;
   scatterRuns(out: number, cols: number, runs: number, count: number, stride: number): void;
+  rowAxpy4: RowAxpy;
+  rowAxpy1: RowAxpy;
   zero(at: number, bytes: number): void;
 }
+
+/** A rowAxpy kernel (rowAxpyFunction), over groups of 4 or 1 steps of k. */
+export type RowAxpy = (c: number, a: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
 
 /** A depthwiseWindow kernel (depthwiseWindowFunction), over 1, 2 or 4 channel vectors at a time. */
 export type DepthwiseWindow = (
@@ -405,13 +445,4 @@ export function sharedSimdKernel(use: boolean): { kernel: SimdKernel; bytes: Uin
   }
   useShared = use && shared !== null;
   return shared;
-}
-
-/**
- * A Float32Array over the kernel's memory, grown to at least `floats` elements first; null when the
- * memory cannot grow that far (then the caller takes the JavaScript path). The memory is kept at its
- * largest size for reuse: it holds the biggest operands of any product so far.
- */
-export function simdMemory(kernel: SimdKernel, floats: number): Float32Array | null {
-  return ensureMemory(kernel.memory, floats * 4) ? new Float32Array(kernel.memory.buffer) : null;
 }

@@ -1,0 +1,133 @@
+import type { TypedArray } from '@graphc/graph';
+import { ensureMemory } from './wasm-assembler';
+import type { SimdKernel } from './wasm-simd';
+
+/**
+ * The SIMD kernels' memory: a working area from 0, which each product or convolution lays its
+ * operands into afresh, and above it the resident area, where constant operands (a dense layer's
+ * weights) stay between runs. The kernels read operands only from their own memory, so without it a
+ * product by a weight matrix copies the whole matrix in on every run: for a batch of one (an LLM's
+ * decode step, one request to a server) that copy costs as much as the product.
+ *
+ * The resident area sits at `base` floats, just past the largest working area asked for so far;
+ * when a larger one is asked for, the resident area moves up (a memmove, rare: working areas grow
+ * to their largest within the first runs). A resident operand's address is therefore read after
+ * the call that sizes the working area (`residentAt`).
+ */
+
+/** Floats that may be resident per memory: 256 MiB. Past it operands are copied per product, as before. */
+export const MAX_RESIDENT_FLOATS = 64 * 1024 * 1024;
+
+/** One resident copy: `floats` values of `data` from `offset`, at `at` floats into the resident area. */
+export interface ResidentSlot {
+  readonly data: WeakRef<TypedArray>;
+  readonly offset: number;
+  readonly floats: number;
+  at: number;
+  /** Floats the slot takes (the copy, the reads past it the kernel may make, 16-byte alignment). */
+  readonly size: number;
+}
+
+interface ResidentArea {
+  /** Where the area starts, in floats. */
+  base: number;
+  /** Floats used from the base. */
+  used: number;
+  slots: ResidentSlot[];
+  byData: WeakMap<TypedArray, ResidentSlot[]>;
+}
+
+const areas = new WeakMap<SimdKernel, ResidentArea>();
+
+/** Typed arrays of constants (the cpu backend's `const` kernel marks them): their values never change. */
+const constantData = new WeakSet<TypedArray>();
+
+/** Marks `data` as a constant's values, which a kernel may keep resident. */
+export function markConstantData(data: TypedArray): void {
+  constantData.add(data);
+}
+
+const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
+
+/**
+ * A Float32Array over the kernel's memory with a working area of at least `floats` elements from 0;
+ * null when the memory cannot grow that far (then the caller takes the JavaScript path). The memory
+ * keeps its largest size for reuse.
+ */
+export function simdMemory(kernel: SimdKernel, floats: number): Float32Array | null {
+  const area = areas.get(kernel);
+  if (!area || area.used === 0) {
+    if (area) area.base = Math.max(area.base, roundUp(floats, 4));
+    return ensureMemory(kernel.memory, floats * 4) ? new Float32Array(kernel.memory.buffer) : null;
+  }
+  if (floats > area.base) {
+    const base = roundUp(floats, 4);
+    if (!ensureMemory(kernel.memory, (base + area.used) * 4)) return null;
+    const f = new Float32Array(kernel.memory.buffer);
+    f.copyWithin(base, area.base, area.base + area.used);
+    area.base = base;
+    return f;
+  }
+  return new Float32Array(kernel.memory.buffer);
+}
+
+/**
+ * The resident copy of `floats` values of `data` from `offset`, copied in now if it is not there yet
+ * (`reserve` floats in all: the kernel may read that far, into results it drops); null when the
+ * data is not a constant's or the resident area is full. Its address, `base + at` floats, holds
+ * until the next `simdMemory` call: take it from `residentAddress` after that call.
+ */
+export function residentSlot(kernel: SimdKernel, data: TypedArray, offset: number, floats: number, reserve: number): ResidentSlot | null {
+  if (!(data instanceof Float32Array) || !constantData.has(data)) return null;
+  let area = areas.get(kernel);
+  const found = area?.byData.get(data)?.find((s) => s.offset === offset && s.floats === floats && s.size >= reserve);
+  if (found) return found;
+  area ??= newArea(kernel);
+  const size = roundUp(Math.max(reserve, floats), 4);
+  if (area.used + size > MAX_RESIDENT_FLOATS && (compact(kernel, area), area.used + size > MAX_RESIDENT_FLOATS)) return null;
+  if (!ensureMemory(kernel.memory, (area.base + area.used + size) * 4)) return null;
+  const slot: ResidentSlot = { data: new WeakRef(data), offset, floats, at: area.used, size };
+  const f = new Float32Array(kernel.memory.buffer);
+  const start = area.base + area.used;
+  const copied = Math.min(floats, data.length - offset);
+  f.set(data.subarray(offset, offset + copied), start);
+  area.used += size;
+  area.slots.push(slot);
+  const list = area.byData.get(data);
+  if (list) list.push(slot);
+  else area.byData.set(data, [slot]);
+  return slot;
+}
+
+/** A slot's address in floats, valid until the next `simdMemory` or `residentSlot` call. */
+export function residentAddress(kernel: SimdKernel, slot: ResidentSlot): number {
+  return areas.get(kernel)!.base + slot.at;
+}
+
+/** Floats resident in the kernel's memory (for tests and the profile of memory). */
+export function residentFloats(kernel: SimdKernel): number {
+  return areas.get(kernel)?.used ?? 0;
+}
+
+function newArea(kernel: SimdKernel): ResidentArea {
+  // the working area so far is the memory's size: nothing asked for more
+  const area: ResidentArea = { base: kernel.memory.buffer.byteLength / 4, used: 0, slots: [], byData: new WeakMap() };
+  areas.set(kernel, area);
+  return area;
+}
+
+/** Drops the slots whose data was collected (their constants' plans were freed) and packs the rest down. */
+function compact(kernel: SimdKernel, area: ResidentArea): void {
+  const f = new Float32Array(kernel.memory.buffer);
+  let used = 0;
+  const live: ResidentSlot[] = [];
+  for (const slot of area.slots) {
+    if (!slot.data.deref()) continue;
+    if (slot.at !== used) f.copyWithin(area.base + used, area.base + slot.at, area.base + slot.at + slot.size);
+    slot.at = used;
+    used += slot.size;
+    live.push(slot);
+  }
+  area.slots = live;
+  area.used = used;
+}

@@ -1,0 +1,110 @@
+/**
+ * The cpu backend keeps constants' values that its SIMD products read in place (a layer's weights)
+ * resident in the kernels' memory between runs: each product must still read the right values
+ * when the working area grows under them, when several weights are resident, when a weight is the
+ * product's A (C^T = B^T A^T), and never for a variable, whose values change.
+ */
+import { Graph, TensorValue, ops, tensor } from '@graphc/graph';
+import { Session, cpuResidentBytes, setCpuThreads, setSimdGemm } from '@graphc/runtime';
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+/** x [m, k] times w [k, n] (or w [n, k] transposed), in float64. */
+function product(x: Float32Array, w: Float32Array, m: number, k: number, n: number, transposed = false): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+    let sum = 0;
+    for (let p = 0; p < k; p++) sum += x[i * k + p] * w[transposed ? j * k + p : p * n + j];
+    c[i * n + j] = sum;
+  }
+  return c;
+}
+
+/** How many elements differ from `expected` by more than `tol` (not toEqual over large arrays). */
+function misses(actual: TensorValue, expected: Float64Array, tol = 1e-4): number {
+  let bad = 0;
+  for (let i = 0; i < expected.length; i++) if (!(Math.abs(Number(actual.data[i]) - expected[i]) <= tol)) bad++;
+  return bad + Math.abs(actual.data.length - expected.length);
+}
+
+beforeAll(() => {
+  expect(setSimdGemm(true)).toBe(true);
+  setCpuThreads(1);
+});
+
+describe('constant weights resident in the SIMD kernels memory', () => {
+  const [k, n, n2] = [96, 300, 40];
+  const w = values(k * n, 1);
+  const w2 = values(n * n2, 2);
+
+  test('two chained weights, batches of 1, 3 and 200 and 1 again: the working area grows under the resident ones', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, k], 'x');
+    const h = ops.matmul(x, g.constant(tensor(w, [k, n])));
+    const y = ops.matmul(h, g.constant(tensor(w2, [n, n2])));
+    const session = new Session(g);
+    const before = cpuResidentBytes();
+    for (const m of [1, 3, 200, 1]) {
+      const xs = values(m * k, 10 + m);
+      const [hv, yv] = await session.run([h, y], { x: tensor(xs, [m, k]) });
+      const expectedH = product(xs, w, m, k, n);
+      expect(misses(hv, expectedH)).toBe(0);
+      expect(misses(yv, product(Float32Array.from(expectedH), w2, m, n, n2))).toBe(0);
+      // both weights are resident after the first run, and stay so (not copied in again)
+      expect(cpuResidentBytes() - before).toBeGreaterThanOrEqual(4 * (w.length + w2.length));
+    }
+  });
+
+  test('a product whose batch grows its working area past its resident weight, in that same product', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, n], 'x');
+    const y = ops.matmul(x, g.constant(tensor(w2, [n, n2])));
+    const session = new Session(g);
+    for (const m of [1, 400, 1]) {
+      const xs = values(m * n, 40 + m);
+      const [yv] = await session.run([y], { x: tensor(xs, [m, n]) });
+      expect(misses(yv, product(xs, w2, m, n, n2))).toBe(0);
+    }
+  });
+
+  test('a transposed weight read as the product A (C^T = W x^T) is resident too', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, k], 'x');
+    const wt = values(n * k, 3);
+    const y = ops.matmul(x, g.constant(tensor(wt, [n, k])), { transposeB: true });
+    const session = new Session(g);
+    const before = cpuResidentBytes();
+    for (const m of [2, 2]) {
+      const xs = values(m * k, 20 + m);
+      const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
+      expect(misses(yv, product(xs, wt, m, k, n, true))).toBe(0);
+    }
+    expect(cpuResidentBytes() - before).toBeGreaterThanOrEqual(4 * wt.length);
+  });
+
+  test('a variable weight is read afresh after it changes', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, k], 'x');
+    const v = g.variable(tensor(w, [k, n]), 'v');
+    const y = ops.matmul(x, v);
+    const replace = ops.assign(v, g.placeholder('float32', [k, n], 'fresh'));
+    const session = new Session(g);
+    await session.run(g.globalVariablesInitializer());
+    const xs = values(k, 30);
+    const [first] = await session.run([y], { x: tensor(xs, [1, k]) });
+    expect(misses(first, product(xs, w, 1, k, n))).toBe(0);
+    const fresh = values(k * n, 31);
+    await session.run(replace, { fresh: tensor(fresh, [k, n]) });
+    const [second] = await session.run([y], { x: tensor(xs, [1, k]) });
+    expect(misses(second, product(xs, fresh, 1, k, n))).toBe(0);
+  });
+});
