@@ -108,10 +108,12 @@ describe.each([
     // few rows: a row-major B read in place past 256 columns, a transposed one as C^T = B^T·A^T
     [16, 300, 40],
     [64, 257, 33],
-    // one row: B read along its rows (rowAxpy), depths not a multiple of 4 and past a k-block
+    // one row: B read along its rows (rowAxpy), or a transposed B's rows dotted with A's (rowDot);
+    // depths not a multiple of 4, below 4 and past a k-block, widths not a multiple of 4
     [1, 300, 513],
     [1, 7, 6],
     [1, 33, 4],
+    [1, 5, 3],
   ];
   for (const [m, n, k] of sizes) {
     test(`${m}x${k} @ ${k}x${n} matches a naive loop, plain and transposed operands`, () => {

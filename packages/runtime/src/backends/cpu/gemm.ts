@@ -298,6 +298,7 @@ export function gemm(
   // product of few rows, whose blocks never split)
   const transposedWins = m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && k * n > m * (k + n);
   const own = transposedWins ? simdFor(c) : null;
+  if (own && m === 1 && rowDots(own, n, k, a, b, c, cOffset, accumulate)) return false;
   if (own && productTransposed(own, m, n, k, a, b, c, cOffset, accumulate)) return false;
   const blockEpilogue = simd && epilogue && cOffset % n === 0 ? epilogueOnMemory(epilogue, simd.memory) : undefined;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
@@ -585,6 +586,39 @@ function rowAxpy(kernel: SimdKernel, c: number, a: number, aStep: number, b: num
   const groups = kc >> 2;
   if (groups) kernel.rowAxpy4(c, a, aStep, b, bStep, groups, width);
   if (kc & 3) kernel.rowAxpy1(c, a + 4 * groups * aStep, aStep, b + 4 * groups * bStep, bStep, kc & 3, width);
+}
+
+/**
+ * C[1 x n] (+)= a[1 x k] · B for a transposed B, that is W^T with W [n x k] row-major: n dot
+ * products of W's rows with a's row, W resident where it is a constant's. False (nothing written)
+ * if the kernel's memory cannot hold the operands.
+ */
+function rowDots(kernel: SimdKernel, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, accumulate: boolean): boolean {
+  const w: MatrixView = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: 1 };
+  const wFloats = (n - 1) * w.rowStride + k;
+  const wSlot = residentSlot(kernel, w.data, w.offset, wFloats, wFloats);
+  const xBase = wSlot ? 0 : roundUp(wFloats, 4);
+  const sumsBase = xBase + roundUp(k, 4);
+  const f = simdMemory(kernel, sumsBase + 4 * n);
+  if (!f) return false;
+  const wAt = wSlot ? residentAddress(kernel, wSlot) : 0;
+  if (!wSlot) copySpan(w, wFloats, f, 0);
+  simdB = { kernel: null, id: -1 };
+  for (let p = 0; p < k; p++) f[xBase + p] = a.data[a.offset + p * a.colStride];
+  // four lane sums per row over k rounded down to 4; the lanes and the last k % 4 terms added here
+  const k4 = k & ~3;
+  if (k4) {
+    const groups = n >> 2;
+    if (groups) kernel.rowDot4(sumsBase * 4, wAt * 4, w.rowStride * 4, xBase * 4, k4 * 4, groups);
+    if (n & 3) kernel.rowDot1((sumsBase + 16 * groups) * 4, (wAt + 4 * groups * w.rowStride) * 4, w.rowStride * 4, xBase * 4, k4 * 4, n & 3);
+  }
+  for (let j = 0; j < n; j++) {
+    const s = sumsBase + 4 * j;
+    let sum = k4 ? f[s] + f[s + 1] + f[s + 2] + f[s + 3] : 0;
+    for (let p = k4, row = wAt + j * w.rowStride; p < k; p++) sum += f[row + p] * f[xBase + p];
+    c[cOffset + j] = accumulate ? c[cOffset + j] + sum : sum;
+  }
+  return true;
 }
 
 /** C^T of productTransposed, kept across calls. */

@@ -1,7 +1,7 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
  * micro-kernel `tile` and its form over window rows `windowTile` (convolutions read from the
- * image), `rowAxpy` for products with one row of A, and `depthwiseRow` and `depthwiseFilterRow` for
+ * image), `rowAxpy` and `rowDot` for products with one row of A, and `depthwiseRow` and `depthwiseFilterRow` for
  * depthwise convolutions and their gradients.
  *
  * The GEMM micro-kernel: C[4 x 8] += A(4 x kc) · B(kc x 8) with eight
@@ -134,6 +134,40 @@ function rowAxpyFunction(fused: boolean, steps: number): number[] {
   return [...vec([[1 + steps, I32], [steps + 1, V128]]), ...body];
 }
 
+/**
+ * `rowDot4(out, a, lda, x, width, count)` and `rowDot1` (byte addresses, row stride and width): for
+ * `count` groups of 4 (or 1) rows of A, row r's products with x over [0, width) summed lane-wise,
+ * the four partial sums stored at `out + r * 16`, row r at `a + r * lda`. A product of one row by
+ * a transposed B, C = x · W^T with W row-major (a dense layer stored [out, in], as ONNX's Gemm
+ * with transB writes it): one dot product per row of W, four rows sharing each load of x. The
+ * caller adds the lanes and the last k % 4 terms. count >= 1; width a positive multiple of 16.
+ */
+function rowDotFunction(fused: boolean, rows: number): number[] {
+  const [OUT, A, LDA, X, WIDTH, COUNT] = [0, 1, 2, 3, 4, 5];
+  const J = 6;
+  const row = (r: number): number => 7 + r;
+  const acc = (r: number): number => 7 + rows + r;
+  const XV = 7 + 2 * rows;
+  const body: number[] = [op.loop, op.emptyBlock];
+  for (let r = 0; r < rows; r++) {
+    body.push(...(r === 0 ? get(A) : [...get(row(r - 1)), ...get(LDA), op.i32Add]), ...set(row(r)));
+    body.push(...V128_ZERO, ...set(acc(r)));
+  }
+  body.push(...i32(0), ...set(J), op.loop, op.emptyBlock);
+  body.push(...get(X), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(XV));
+  for (let r = 0; r < rows; r++) {
+    body.push(...multiplyAdd([...get(row(r)), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0)], get(XV), get(acc(r)), fused), ...set(acc(r)));
+  }
+  body.push(...get(J), ...i32(16), op.i32Add, op.localTee, ...leb(J), ...get(WIDTH), op.i32Ne, op.brIf, 0, op.end);
+  for (let r = 0; r < rows; r++) {
+    body.push(...get(OUT), ...get(acc(r)), ...simdMem(simdOp.v128Store, 2, 16 * r));
+  }
+  body.push(...get(OUT), ...i32(16 * rows), op.i32Add, ...set(OUT));
+  body.push(...get(row(rows - 1)), ...get(LDA), op.i32Add, ...set(A));
+  body.push(...get(COUNT), ...i32(1), op.i32Sub, op.localTee, ...leb(COUNT), op.brIf, 0, op.end, op.end);
+  return [...vec([[1 + rows, I32], [rows + 1, V128]]), ...body];
+}
+
 /** The module's functions, in order: name, i32 parameters, code (locals and body). */
 function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<SimdKernel, 'memory'> })[] {
   return [
@@ -147,6 +181,8 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'scatterRuns', params: 5, code: scatterRunsFunction() },
     { name: 'rowAxpy4', params: 7, code: rowAxpyFunction(fused, 4) },
     { name: 'rowAxpy1', params: 7, code: rowAxpyFunction(fused, 1) },
+    { name: 'rowDot4', params: 6, code: rowDotFunction(fused, 4) },
+    { name: 'rowDot1', params: 6, code: rowDotFunction(fused, 1) },
     // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
     // stores element by element: 36 KB took 1.4 us against 0.5 us on an own memory)
     { name: 'zero', params: 2, code: [...vec([]), ...get(0), ...i32(0), ...get(1), ...MEMORY_FILL, op.end] },
@@ -384,11 +420,16 @@ export interface SimdKernel {
   scatterRuns(out: number, cols: number, runs: number, count: number, stride: number): void;
   rowAxpy4: RowAxpy;
   rowAxpy1: RowAxpy;
+  rowDot4: RowDot;
+  rowDot1: RowDot;
   zero(at: number, bytes: number): void;
 }
 
 /** A rowAxpy kernel (rowAxpyFunction), over groups of 4 or 1 steps of k. */
 export type RowAxpy = (c: number, a: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
+
+/** A rowDot kernel (rowDotFunction), over groups of 4 or 1 rows. */
+export type RowDot = (out: number, a: number, lda: number, x: number, width: number, count: number) => void;
 
 /** A depthwiseWindow kernel (depthwiseWindowFunction), over 1, 2 or 4 channel vectors at a time. */
 export type DepthwiseWindow = (
