@@ -3,7 +3,7 @@ import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
 import { castTo, constParam, int64Param, scalarOf, withParams } from './helpers';
 import { defineOnnxOp } from './import';
-import { headsFirst, repeatHeads } from './ops-attention';
+import { headsFirst } from './ops-attention';
 import { rotaryEmbedding } from './ops-nn';
 
 /**
@@ -49,17 +49,19 @@ function splitHeads(n: OnnxNode, heads: number, kvHeads: number): SymbolicTensor
 
 /**
  * The present cache [B, Nkv, T, D]: per row, present position t reads the past cache at t (before
- * the row's cached count), the new tokens at t - cached, or zeros; one gather over rows laid end to end.
+ * the row's cached count), the new tokens at t - cached, or zeros; one gather over the rows of every
+ * row and head laid end to end.
  */
 function presentCache(n: OnnxNode, past: SymbolicTensor | undefined, fresh: SymbolicTensor, at: SymbolicTensor, batch: SymbolicTensor): SymbolicTensor {
   const zeros = n.op('zerosLike', [n.op('slice', [fresh], { begin: [0, 0, 0, 0], size: [-1, -1, 1, -1] })]);
-  const source = n.op('concat', [...(past ? [past] : []), fresh, zeros], { axis: 2 }); // [B, Nkv, P + S + 1, D]
-  const rows = n.op('transpose', [source], { perm: [0, 2, 1, 3] });
+  const source = n.op('concat', [...(past ? [past] : []), fresh, zeros], { axis: 2 }); // [B, Nkv, L = P + S + 1, D]
   const [kvHeads, headSize] = [fresh.shape[1] as number, fresh.shape[3] as number];
-  const laidOut = n.op('reshape', [rows], { shape: [-1, kvHeads, headSize] });
-  const rowStart = n.op('mul', [n.op('expandDims', [arange(n, batch, fresh.shape[0])], { axis: 1 }), dimOf(n, source, 2)]);
-  const gathered = n.op('gather', [laidOut, n.op('add', [rowStart, at])], { axis: 0 }); // [B, T, Nkv, D]
-  return n.op('transpose', [gathered], { perm: [0, 2, 1, 3] });
+  const laidOut = n.op('reshape', [source], { shape: [-1, headSize] });
+  // (b * Nkv + h) * L + at[b, t], as [B, Nkv, T]
+  const rowsOf = n.op('reshape', [arange(n, batch, fresh.shape[0])], { shape: [-1, 1, 1] });
+  const heads = n.constant(tensor(Array.from({ length: kvHeads }, (_, h) => h), [1, kvHeads, 1], 'int64'));
+  const start = n.op('mul', [n.op('add', [n.op('mul', [rowsOf, scalarOf(n, kvHeads, 'int64')]), heads]), dimOf(n, source, 2)]);
+  return n.op('gather', [laidOut, n.op('add', [start, n.op('expandDims', [at], { axis: 1 })])], { axis: 0 });
 }
 
 defineOnnxOp(
@@ -111,9 +113,16 @@ defineOnnxOp(
     const presentKey = presentCache(n, past?.[0], k, at, batch);
     const presentValue = presentCache(n, past?.[1], v, at, batch);
 
+    // the query heads sharing a key/value head in a row, as that head's rows: [B, Nkv, N / Nkv * S, D],
+    // so each cache is read once per key/value head rather than copied out per query head
+    const groups = heads / kvHeads;
+    const reshaped = (x: SymbolicTensor, target: number[]) => withParams(n, 'onnx.Reshape', [x], [int64Param(n, target)], { allowzero: false }).output(0);
+    const byKvHead = (x: SymbolicTensor) => (groups === 1 ? x : reshaped(x, [0, kvHeads, -1, 0]));
+    const byHead = (x: SymbolicTensor) => (groups === 1 ? x : reshaped(x, [0, heads, -1, 0]));
+
     // scores [B, N, S, T], softcapped, then the attention bias added
     const scale = n.attr.float('scale', 0) || 1 / Math.sqrt(headSize);
-    let scores = n.op('mul', [n.op('matmul', [q, repeatHeads(n, presentKey, heads, kvHeads)], { transposeA: false, transposeB: true }), scalarOf(n, scale, q.dtype)]);
+    let scores = n.op('mul', [byHead(n.op('matmul', [byKvHead(q), presentKey], { transposeA: false, transposeB: true })), scalarOf(n, scale, q.dtype)]);
     const softcap = n.attr.float('softcap', 0);
     if (softcap > 0) {
       const cap = scalarOf(n, softcap, q.dtype);
@@ -142,7 +151,7 @@ defineOnnxOp(
       weights = n.op('div', [exps, denominator]);
     } else weights = n.op('softmax', [masked], { axis: -1 });
 
-    const heading = n.op('transpose', [n.op('matmul', [weights, repeatHeads(n, presentValue, heads, kvHeads)], { transposeA: false, transposeB: false })], { perm: [0, 2, 1, 3] });
+    const heading = n.op('transpose', [byHead(n.op('matmul', [byKvHead(weights), presentValue], { transposeA: false, transposeB: false }))], { perm: [0, 2, 1, 3] });
     const y = withParams(n, 'onnx.Reshape', [heading], [int64Param(n, [0, 0, heads * headSize])], { allowzero: false }).output(0);
     const outputs = [y, presentKey, presentValue];
     if (n.outputCount > 3) {
