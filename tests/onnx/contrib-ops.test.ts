@@ -175,6 +175,27 @@ describe('com.microsoft contrib ops at import, against onnxruntime', () => {
       expect(presentKey.shape).toEqual([b, heads, 5 + s, d / heads]);
     });
 
+    test('a decoder as exported: unidirectional after a cache whose length is known only at run time', async () => {
+      const dynamic = [
+        { name: 'q', shape: [b, null, d] },
+        { name: 'k', shape: [b, null, d] },
+        { name: 'v', shape: [b, null, d] },
+        { name: 'pk', shape: [b, heads, null, d / heads] },
+        { name: 'pv', shape: [b, heads, null, d / heads] },
+      ];
+      const spec = mha(dynamic, ['q', 'k', 'v', 'bias', '', '', 'pk', 'pv'], ['y', 'present_k', 'present_v'], { unidirectional: 1 }, { bias: values([3 * d], 42) });
+      for (const [steps, cached] of [[1, 5], [3, 2]]) {
+        const [, presentKey] = await agree(spec, {
+          q: values([b, steps, d], 43),
+          k: values([b, steps, d], 44),
+          v: values([b, steps, d], 45),
+          pk: values([b, heads, cached, d / heads], 46),
+          pv: values([b, heads, cached, d / heads], 47),
+        });
+        expect(presentKey.shape).toEqual([b, heads, cached + steps, d / heads]);
+      }
+    });
+
     test('keys and values already split into heads [B, N, L, H] (cross attention)', async () => {
       const split = [{ name: 'q', shape: [b, s, d] }, { name: 'k', shape: [b, heads, l, d / heads] }, { name: 'v', shape: [b, heads, l, d / heads] }];
       await agree(mha(split, ['q', 'k', 'v'], ['y'], {}), { q, k: values([b, heads, l, d / heads], 40), v: values([b, heads, l, d / heads], 41) });
@@ -212,6 +233,18 @@ describe('com.microsoft contrib ops at import, against onnxruntime', () => {
         { x, past },
       );
       expect(present.shape).toEqual([2, b, heads, 4 + s, hidden / heads]);
+      // a decoder as exported: the sequence and cache lengths symbolic, a key padding mask over both
+      const symbolic = attention(
+        [{ name: 'x', shape: [b, null, hidden] }, { name: 'past', shape: [2, b, heads, null, hidden / heads] }, { name: 'mask', elemType: 6, shape: [b, null] }],
+        ['x', 'w', 'bias', 'mask', 'past'],
+        ['y', 'present'],
+        { unidirectional: 1 },
+        { w: weights, bias },
+      );
+      for (const [steps, cached] of [[1, 4], [3, 2]]) {
+        const mask = tensor(Array.from({ length: b * (steps + cached) }, (_, i) => (i === 1 ? 0 : 1)), [b, steps + cached], 'int32');
+        await agree(symbolic, { x: values([b, steps, hidden], 56 + steps), past: values([2, b, heads, cached, hidden / heads], 57), mask });
+      }
       const narrowV = values([hidden, hidden + hidden + 6], 54);
       await agree(attention(input, ['x', 'w', 'bias'], ['y'], { qkv_hidden_sizes: [hidden, hidden, 6] }, { w: narrowV, bias: values([2 * hidden + 6], 55) }), { x });
     });

@@ -209,6 +209,10 @@ describe('ONNX opsets 18 to 25 at import, against onnxruntime', () => {
         const [, presentKey] = await agree(attention(cached, ['', 'past_k', 'past_v'], ['y', 'present_k', 'present_v', 'qk'], { q_num_heads: 4, kv_num_heads: 2, is_causal: 1, qk_matmul_output_mode: mode }), feeds);
         expect(presentKey.shape).toEqual([b, 2, 7, d]);
       }
+      // the cache's length symbolic, as an exported decoder declares it: the causal offset is read at run time
+      const symbolic = [...inputs3, { name: 'past_k', shape: [b, 2, null, d] }, { name: 'past_v', shape: [b, 2, null, 6] }];
+      const [, presentKey] = await agree(attention(symbolic, ['', 'past_k', 'past_v'], ['y', 'present_k', 'present_v'], { q_num_heads: 4, kv_num_heads: 2, is_causal: 1 }), feeds);
+      expect(presentKey.shape).toEqual([b, 2, 7, d]);
     });
   });
 

@@ -1,7 +1,7 @@
 import { SymbolicTensor } from '../../graph';
 import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
-import { castTo, int64Param, scalarOf, withParams } from './helpers';
+import { Param, castTo, int64Param, scalarOf, withParams } from './helpers';
 import { defineOnnxOp } from './import';
 
 /**
@@ -26,9 +26,9 @@ export function headsFirst(n: OnnxNode, x: SymbolicTensor, heads: number, what: 
  * 0 where query i may see key j (j <= i + past: the lower triangle of the [queries, keys] block,
  * shifted by the cached length), `fill` above, shaped as `scores`.
  */
-function causalBias(n: OnnxNode, scores: SymbolicTensor, past: number, fill: SymbolicTensor): SymbolicTensor {
+function causalBias(n: OnnxNode, scores: SymbolicTensor, past: Param, fill: SymbolicTensor): SymbolicTensor {
   const zero = scalarOf(n, 0, scores.dtype);
-  const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [int64Param(n, [past])], { upper: false }).output(0);
+  const allowed = withParams(n, 'onnx.Trilu', [n.op('onesLike', [scores])], [past], { upper: false }).output(0);
   return n.op('where', [n.op('greater', [allowed, zero]), zero, fill]);
 }
 
@@ -39,10 +39,11 @@ export function repeatHeads(n: OnnxNode, t: SymbolicTensor, qHeads: number, kvHe
   return n.op('gather', [t, n.constant(tensor(owner, [qHeads], 'int32'))], { axis: 1 });
 }
 
-/** A cache's length along `axis`, which a causal mask needs at import (0 without a cache). */
-function cachedLength(n: OnnxNode, past: SymbolicTensor | undefined, axis: number): number {
-  if (!past) return 0;
-  return past.shape[axis] ?? n.unsupported('a causal mask after a cache of a length known only at run time');
+/** A cache's length along `axis` (0 without a cache): known at import, or read from its shape at run time. */
+function cachedLength(n: OnnxNode, past: SymbolicTensor | undefined, axis: number): Param {
+  const known = past ? past.shape[axis] : 0;
+  if (known !== null) return int64Param(n, [known]);
+  return { tensor: n.op('shapeOf', [past!], { start: axis, end: axis + 1 }) };
 }
 
 defineOnnxOp('Attention', (n) => {
@@ -112,7 +113,7 @@ interface ContribAttention {
   v: SymbolicTensor;
   heads: number;
   /** Cached keys before this call's (T - S), for the unidirectional mask. */
-  past: number;
+  past: Param;
   /** 0: 1 / sqrt(H). */
   scale: number;
   filterValue: number;
@@ -135,9 +136,9 @@ function contribAttention(n: OnnxNode, a: ContribAttention): SymbolicTensor {
   const terms: SymbolicTensor[] = a.attentionBias ? [a.attentionBias] : [];
   if (a.keyMask) {
     const mask = a.keyMask;
-    const total = a.k.shape[2] ?? n.unsupported('a key mask needs the key count known at import');
     let keep: SymbolicTensor;
     if (mask.rank === 1) {
+      const total = a.k.shape[2] ?? n.unsupported('a mask of key counts needs the key count known at import');
       if (mask.shape[0] !== null && a.q.shape[0] !== null && mask.shape[0] !== a.q.shape[0]) n.unsupported('a mask of key ends and starts ([2B]) is not supported');
       // each row's key count: keys j < count kept
       const positions = n.constant(tensor(Array.from({ length: total }, (_, j) => j), [1, total], mask.dtype));
