@@ -11,7 +11,7 @@
  *   (W, R and B variables, loss mean(Y^2), Adam): forward, gradients and update
  * - matmul: a batch of 16 rows by a 128 x 512 matrix, plain and transposed (an LSTM step's h·R^T,
  *   a dense layer over a small batch); one row by a 512 x 1408 matrix, plain and transposed (a
- *   batch of one: an LLM's MLP in a decode step, one request to a server)
+ *   batch of one: an LLM's MLP in a decode step, one request to a server), and four rows by it
  * - softmax: softmax and logSoftmax over attention scores, [8, 4, 128, 128] float32, last axis;
  *   and a language model's loss and its gradient, sparse softmax cross entropy over [256, 10000]
  * - filter: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
@@ -86,12 +86,12 @@ const smallMatmul = (transposeB) => (g) => {
   return { fetch: ops.matmul(a, b, { transposeB }), feeds: { a: tensor(values(16 * 128, 1), [16, 128]) } };
 };
 
-/** [1, 512] times a constant [512, 1408] matrix (transposed: held as [1408, 512]). */
-const rowMatmul = (transposeB) => (g) => {
+/** [rows, 512] times a constant [512, 1408] matrix (transposed: held as [1408, 512]). */
+const rowMatmul = (transposeB, rows = 1) => (g) => {
   const values = (n, seed) => Float32Array.from({ length: n }, (_, j) => Math.sin(j * 1.3 + seed));
-  const a = g.placeholder('float32', [1, 512], 'a');
+  const a = g.placeholder('float32', [rows, 512], 'a');
   const b = g.constant(tensor(values(512 * 1408, 2), transposeB ? [1408, 512] : [512, 1408]));
-  return { fetch: ops.matmul(a, b, { transposeB }), feeds: { a: tensor(values(512, 1), [1, 512]) } };
+  return { fetch: ops.matmul(a, b, { transposeB }), feeds: { a: tensor(values(rows * 512, 1), [rows, 512]) } };
 };
 
 /** softmax (or logSoftmax) of [8, 4, 128, 128] along the last axis. */
@@ -157,6 +157,7 @@ const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
     await time('matmul [16, 128] by [512, 128]^T', 'cpu', smallMatmul(true));
     await time('matmul [1, 512] by [512, 1408]', 'cpu', rowMatmul(false));
     await time('matmul [1, 512] by [1408, 512]^T', 'cpu', rowMatmul(true));
+    await time('matmul [4, 512] by [512, 1408]', 'cpu', rowMatmul(false, 4));
   }
   if (wanted('softmax')) {
     await time('softmax [8, 4, 128, 128], last axis', 'cpu', attentionSoftmax(false));

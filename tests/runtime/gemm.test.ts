@@ -114,6 +114,11 @@ describe.each([
     [1, 7, 6],
     [1, 33, 4],
     [1, 5, 3],
+    // two to four rows: B streamed once for all of them (rowsAxpy), depths past and short of a pass
+    [2, 300, 513],
+    [3, 7, 6],
+    [4, 33, 9],
+    [3, 5, 1],
   ];
   for (const [m, n, k] of sizes) {
     test(`${m}x${k} @ ${k}x${n} matches a naive loop, plain and transposed operands`, () => {

@@ -1,7 +1,7 @@
 import { GraphcError, TypedArray } from '@graphc/graph';
 import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
 import { kernelScratch } from './scratch';
-import { SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
+import { ROWS_AXPY_STEPS, SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
 import { residentAddress, residentFloats, residentSlot, simdMemory } from './simd-memory';
 import { BlockEpilogue, MemoryEpilogue, epilogueOnMemory } from './wasm-elementwise';
 
@@ -563,8 +563,8 @@ function simdGemm(
         : { b: (k0 * packedWidth8 + firstColumn * kc) * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
       // only the kernel over the shared memory may hand tiles to the workers
       const parallel = kernel === simdKernel(true) && splitsBlock(mcTiles, n8, kc);
-      if (m === 1 && bInPlace && !parallel) {
-        rowAxpy(kernel, cBase * 4, aPtr, aStep, bRead.b, bRead.bStep, kc, ldcBytes);
+      if (m <= TILE_M && bInPlace && !parallel) {
+        rowsAxpy(kernel, m, cBase * 4, ldcBytes, aPtr, lda, aStep, bRead.b, bRead.bStep, kc);
         continue;
       }
       const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
@@ -586,6 +586,20 @@ function rowAxpy(kernel: SimdKernel, c: number, a: number, aStep: number, b: num
   const groups = kc >> 2;
   if (groups) kernel.rowAxpy4(c, a, aStep, b, bStep, groups, width);
   if (kc & 3) kernel.rowAxpy1(c, a + 4 * groups * aStep, aStep, b + 4 * groups * bStep, bStep, kc & 3, width);
+}
+
+/**
+ * C's first `rows` rows (1 to 4; row stride `ldc` bytes, all `ldc` wide) += A's rows times B's rows
+ * k = 0 .. kc - 1, B streamed along its rows once for all of them; the steps left over after the
+ * passes run row by row.
+ */
+function rowsAxpy(kernel: SimdKernel, rows: number, c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bStep: number, kc: number): void {
+  if (rows === 1) return rowAxpy(kernel, c, a, aStep, b, bStep, kc, ldc);
+  const steps = ROWS_AXPY_STEPS[rows as 2 | 3 | 4];
+  const groups = Math.floor(kc / steps);
+  if (groups) (rows === 2 ? kernel.rowsAxpy2 : rows === 3 ? kernel.rowsAxpy3 : kernel.rowsAxpy4)(c, ldc, a, lda, aStep, b, bStep, groups, ldc);
+  const done = groups * steps;
+  if (done < kc) for (let r = 0; r < rows; r++) kernel.rowAxpy1(c + r * ldc, a + r * lda + done * aStep, aStep, b + done * bStep, bStep, kc - done, ldc);
 }
 
 /**

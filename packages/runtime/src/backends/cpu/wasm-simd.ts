@@ -1,7 +1,8 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
  * micro-kernel `tile` and its form over window rows `windowTile` (convolutions read from the
- * image), `rowAxpy` and `rowDot` for products with one row of A, and `depthwiseRow` and `depthwiseFilterRow` for
+ * image), `rowAxpy`, `rowsAxpy` and `rowDot` for products with one to four rows of A, and
+ * `depthwiseRow` and `depthwiseFilterRow` for
  * depthwise convolutions and their gradients.
  *
  * The GEMM micro-kernel: C[4 x 8] += A(4 x kc) · B(kc x 8) with eight
@@ -135,6 +136,52 @@ function rowAxpyFunction(fused: boolean, steps: number): number[] {
 }
 
 /**
+ * `rowsAxpy{R}(c, ldc, a, lda, aStep, b, bStep, count, width)` (byte addresses, strides and width):
+ * rowAxpy over R = 2 to 4 rows of A and C at once, row r of C at `c + r * ldc` and of A at
+ * `a + r * lda`, for `count` groups of `steps` steps of k. Each load of B serves the R rows, so a
+ * product of a few rows (a small batch's decode step) streams B once, not once per row. Two rows
+ * take four steps a pass, three or four rows two (their A values, one register each, must fit).
+ */
+function rowsAxpyFunction(fused: boolean, rows: number, steps: number): number[] {
+  const [C, LDC, A, LDA, A_STEP, B, B_STEP, COUNT, WIDTH] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const J = 9;
+  const aRow = (r: number): number => 10 + r;
+  const bRow = (k: number): number => 10 + rows + k;
+  const cRow = (r: number): number => 10 + rows + steps + r;
+  const firstVector = 10 + 2 * rows + steps;
+  const splat = (r: number, k: number): number => firstVector + r * steps + k;
+  const acc = (r: number): number => firstVector + rows * steps + r;
+  const BV = firstVector + rows * steps + rows;
+  const body: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    body.push(...(r === 0 ? get(A) : [...get(aRow(r - 1)), ...get(LDA), op.i32Add]), ...set(aRow(r)));
+    body.push(...(r === 0 ? get(C) : [...get(cRow(r - 1)), ...get(LDC), op.i32Add]), ...set(cRow(r)));
+  }
+  body.push(op.loop, op.emptyBlock);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < steps; k++) {
+      body.push(...get(aRow(r)), ...simdMem(simdOp.v128Load32Splat, 2, 0), ...set(splat(r, k)));
+      body.push(...get(aRow(r)), ...get(A_STEP), op.i32Add, ...set(aRow(r)));
+    }
+  }
+  for (let k = 0; k < steps; k++) body.push(...(k === 0 ? get(B) : [...get(bRow(k - 1)), ...get(B_STEP), op.i32Add]), ...set(bRow(k)));
+  body.push(...i32(0), ...set(J), op.loop, op.emptyBlock);
+  for (let r = 0; r < rows; r++) body.push(...get(cRow(r)), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(acc(r)));
+  for (let k = 0; k < steps; k++) {
+    body.push(...get(bRow(k)), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(BV));
+    for (let r = 0; r < rows; r++) body.push(...multiplyAdd(get(splat(r, k)), get(BV), get(acc(r)), fused), ...set(acc(r)));
+  }
+  for (let r = 0; r < rows; r++) body.push(...get(cRow(r)), ...get(J), op.i32Add, ...get(acc(r)), ...simdMem(simdOp.v128Store, 2, 0));
+  body.push(...get(J), ...i32(16), op.i32Add, op.localTee, ...leb(J), ...get(WIDTH), op.i32Ne, op.brIf, 0, op.end);
+  body.push(...get(bRow(steps - 1)), ...get(B_STEP), op.i32Add, ...set(B));
+  body.push(...get(COUNT), ...i32(1), op.i32Sub, op.localTee, ...leb(COUNT), op.brIf, 0, op.end, op.end);
+  return [...vec([[1 + 2 * rows + steps, I32], [rows * steps + rows + 1, V128]]), ...body];
+}
+
+/** Steps of k per pass of rowsAxpy{R}, by R. */
+export const ROWS_AXPY_STEPS: Record<2 | 3 | 4, number> = { 2: 4, 3: 2, 4: 2 };
+
+/**
  * `rowDot4(out, a, lda, x, width, count)` and `rowDot1` (byte addresses, row stride and width): for
  * `count` groups of 4 (or 1) rows of A, row r's products with x over [0, width) summed lane-wise,
  * the four partial sums stored at `out + r * 16`, row r at `a + r * lda`. A product of one row by
@@ -181,6 +228,9 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'scatterRuns', params: 5, code: scatterRunsFunction() },
     { name: 'rowAxpy4', params: 7, code: rowAxpyFunction(fused, 4) },
     { name: 'rowAxpy1', params: 7, code: rowAxpyFunction(fused, 1) },
+    { name: 'rowsAxpy2', params: 9, code: rowsAxpyFunction(fused, 2, ROWS_AXPY_STEPS[2]) },
+    { name: 'rowsAxpy3', params: 9, code: rowsAxpyFunction(fused, 3, ROWS_AXPY_STEPS[3]) },
+    { name: 'rowsAxpy4', params: 9, code: rowsAxpyFunction(fused, 4, ROWS_AXPY_STEPS[4]) },
     { name: 'rowDot4', params: 6, code: rowDotFunction(fused, 4) },
     { name: 'rowDot1', params: 6, code: rowDotFunction(fused, 1) },
     // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
@@ -420,6 +470,9 @@ export interface SimdKernel {
   scatterRuns(out: number, cols: number, runs: number, count: number, stride: number): void;
   rowAxpy4: RowAxpy;
   rowAxpy1: RowAxpy;
+  rowsAxpy2: RowsAxpy;
+  rowsAxpy3: RowsAxpy;
+  rowsAxpy4: RowsAxpy;
   rowDot4: RowDot;
   rowDot1: RowDot;
   zero(at: number, bytes: number): void;
@@ -427,6 +480,9 @@ export interface SimdKernel {
 
 /** A rowAxpy kernel (rowAxpyFunction), over groups of 4 or 1 steps of k. */
 export type RowAxpy = (c: number, a: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
+
+/** A rowsAxpy kernel (rowsAxpyFunction), over 2, 3 or 4 rows. */
+export type RowsAxpy = (c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
 
 /** A rowDot kernel (rowDotFunction), over groups of 4 or 1 rows. */
 export type RowDot = (out: number, a: number, lda: number, x: number, width: number, count: number) => void;
