@@ -581,25 +581,18 @@ function simdGemm(
   return true;
 }
 
-/** C's row (at byte `c`, `width` bytes) += A's row times B's rows k = 0 .. kc - 1, four steps of k per pass. */
-function rowAxpy(kernel: SimdKernel, c: number, a: number, aStep: number, b: number, bStep: number, kc: number, width: number): void {
-  const groups = kc >> 2;
-  if (groups) kernel.rowAxpy4(c, a, aStep, b, bStep, groups, width);
-  if (kc & 3) kernel.rowAxpy1(c, a + 4 * groups * aStep, aStep, b + 4 * groups * bStep, bStep, kc & 3, width);
-}
-
 /**
  * C's first `rows` rows (1 to 4; row stride `ldc` bytes, all `ldc` wide) += A's rows times B's rows
  * k = 0 .. kc - 1, B streamed along its rows once for all of them; the steps left over after the
  * passes run row by row.
  */
 function rowsAxpy(kernel: SimdKernel, rows: number, c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bStep: number, kc: number): void {
-  if (rows === 1) return rowAxpy(kernel, c, a, aStep, b, bStep, kc, ldc);
-  const steps = ROWS_AXPY_STEPS[rows as 2 | 3 | 4];
-  const groups = Math.floor(kc / steps);
-  if (groups) (rows === 2 ? kernel.rowsAxpy2 : rows === 3 ? kernel.rowsAxpy3 : kernel.rowsAxpy4)(c, ldc, a, lda, aStep, b, bStep, groups, ldc);
-  const done = groups * steps;
-  if (done < kc) for (let r = 0; r < rows; r++) kernel.rowAxpy1(c + r * ldc, a + r * lda + done * aStep, aStep, b + done * bStep, bStep, kc - done, ldc);
+  const steps = rows === 1 ? 4 : ROWS_AXPY_STEPS[rows as 2 | 3 | 4];
+  const passes = Math.floor(kc / steps);
+  const kernelFor = [kernel.rowAxpy4, kernel.rowsAxpy2, kernel.rowsAxpy3, kernel.rowsAxpy4][rows - 1];
+  if (passes) kernelFor(c, ldc, a, lda, aStep, b, bStep, passes, ldc);
+  const done = passes * steps;
+  if (done < kc) for (let r = 0; r < rows; r++) kernel.rowAxpy1(c + r * ldc, ldc, a + r * lda + done * aStep, lda, aStep, b + done * bStep, bStep, kc - done, ldc);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
  * micro-kernel `tile` and its form over window rows `windowTile` (convolutions read from the
- * image), `rowAxpy`, `rowsAxpy` and `rowDot` for products with one to four rows of A, and
+ * image), `rowAxpy`/`rowsAxpy` and `rowDot` for products with one to four rows of A, and
  * `depthwiseRow` and `depthwiseFilterRow` for
  * depthwise convolutions and their gradients.
  *
@@ -103,46 +103,17 @@ function tileFunction(fused: boolean, windowed: boolean): number[] {
 }
 
 /**
- * `rowAxpy4(c, a, aStep, b, bStep, count, width)` and `rowAxpy1` (byte addresses, strides and
- * width): for `count` groups of 4 (or 1) steps of k, C[0 .. width) += sum over the group's steps of
- * A[k] * B[k][0 .. width), A[k] at `a + k * aStep`, B's row k at `b + k * bStep`. One row of C,
- * B read along its rows: a product with one row of A (a batch of one, an LLM's decode step),
- * where the 4x8 tile would compute three rows for nothing and read B eight columns at a time
- * down its rows, a new page every few steps. A group's four rows of B stream side by side, so C's
- * row is loaded and stored once per four steps. count >= 1; width a positive multiple of 16.
+ * `rowAxpy4` and `rowAxpy1`, and `rowsAxpy{R}` for R = 2 to 4: `(c, ldc, a, lda, aStep, b, bStep,
+ * count, width)` (byte addresses, strides and width). For `count` passes of `steps` steps of k,
+ * C's rows r = 0 .. rows - 1 (at `c + r * ldc`) over [0, width) += sum over the pass's steps of
+ * A[r][k] * B[k][0 .. width), A[r][k] at `a + r * lda + k * aStep`, B's row k at `b + k * bStep`.
+ * B is read along its rows and each load of it serves every row, so a product of one to four rows
+ * of A (a batch of one, a small batch's decode step) streams B once; the 4x8 tile would compute
+ * rows for nothing and read B eight columns at a time down its rows, a new page every few steps.
+ * One row takes four steps a pass (rowAxpy1: one), two rows four, three or four rows two (their A
+ * values, one register each, must fit). count >= 1; width a positive multiple of 16.
  */
-function rowAxpyFunction(fused: boolean, steps: number): number[] {
-  const [C, A, A_STEP, B, B_STEP, COUNT, WIDTH] = [0, 1, 2, 3, 4, 5, 6];
-  const J = 7;
-  const row = (r: number): number => 8 + r; // B's row r of the group
-  const splat = (r: number): number => 8 + steps + r; // A's value for it, in every lane
-  const ACC = 8 + 2 * steps;
-  const body: number[] = [op.loop, op.emptyBlock];
-  for (let r = 0; r < steps; r++) {
-    body.push(...get(A), ...simdMem(simdOp.v128Load32Splat, 2, 0), ...set(splat(r)));
-    body.push(...get(A), ...get(A_STEP), op.i32Add, ...set(A));
-    body.push(...(r === 0 ? get(B) : [...get(row(r - 1)), ...get(B_STEP), op.i32Add]), ...set(row(r)));
-  }
-  body.push(...i32(0), ...set(J), op.loop, op.emptyBlock);
-  body.push(...get(C), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(ACC));
-  for (let r = 0; r < steps; r++) {
-    body.push(...multiplyAdd(get(splat(r)), [...get(row(r)), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0)], get(ACC), fused), ...set(ACC));
-  }
-  body.push(...get(C), ...get(J), op.i32Add, ...get(ACC), ...simdMem(simdOp.v128Store, 2, 0));
-  body.push(...get(J), ...i32(16), op.i32Add, op.localTee, ...leb(J), ...get(WIDTH), op.i32Ne, op.brIf, 0, op.end);
-  body.push(...get(row(steps - 1)), ...get(B_STEP), op.i32Add, ...set(B));
-  body.push(...get(COUNT), ...i32(1), op.i32Sub, op.localTee, ...leb(COUNT), op.brIf, 0, op.end, op.end);
-  return [...vec([[1 + steps, I32], [steps + 1, V128]]), ...body];
-}
-
-/**
- * `rowsAxpy{R}(c, ldc, a, lda, aStep, b, bStep, count, width)` (byte addresses, strides and width):
- * rowAxpy over R = 2 to 4 rows of A and C at once, row r of C at `c + r * ldc` and of A at
- * `a + r * lda`, for `count` groups of `steps` steps of k. Each load of B serves the R rows, so a
- * product of a few rows (a small batch's decode step) streams B once, not once per row. Two rows
- * take four steps a pass, three or four rows two (their A values, one register each, must fit).
- */
-function rowsAxpyFunction(fused: boolean, rows: number, steps: number): number[] {
+function rowAxpyFunction(fused: boolean, rows: number, steps: number): number[] {
   const [C, LDC, A, LDA, A_STEP, B, B_STEP, COUNT, WIDTH] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const J = 9;
   const aRow = (r: number): number => 10 + r;
@@ -178,7 +149,7 @@ function rowsAxpyFunction(fused: boolean, rows: number, steps: number): number[]
   return [...vec([[1 + 2 * rows + steps, I32], [rows * steps + rows + 1, V128]]), ...body];
 }
 
-/** Steps of k per pass of rowsAxpy{R}, by R. */
+/** Steps of k per pass of rowsAxpy{R}, by R (rowAxpy4, one row, takes four). */
 export const ROWS_AXPY_STEPS: Record<2 | 3 | 4, number> = { 2: 4, 3: 2, 4: 2 };
 
 /**
@@ -226,11 +197,11 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'depthwiseWindow2', params: 11, code: depthwiseWindowFunction(fused, 2) },
     { name: 'depthwiseWindow4', params: 11, code: depthwiseWindowFunction(fused, 4) },
     { name: 'scatterRuns', params: 5, code: scatterRunsFunction() },
-    { name: 'rowAxpy4', params: 7, code: rowAxpyFunction(fused, 4) },
-    { name: 'rowAxpy1', params: 7, code: rowAxpyFunction(fused, 1) },
-    { name: 'rowsAxpy2', params: 9, code: rowsAxpyFunction(fused, 2, ROWS_AXPY_STEPS[2]) },
-    { name: 'rowsAxpy3', params: 9, code: rowsAxpyFunction(fused, 3, ROWS_AXPY_STEPS[3]) },
-    { name: 'rowsAxpy4', params: 9, code: rowsAxpyFunction(fused, 4, ROWS_AXPY_STEPS[4]) },
+    { name: 'rowAxpy4', params: 9, code: rowAxpyFunction(fused, 1, 4) },
+    { name: 'rowAxpy1', params: 9, code: rowAxpyFunction(fused, 1, 1) },
+    { name: 'rowsAxpy2', params: 9, code: rowAxpyFunction(fused, 2, ROWS_AXPY_STEPS[2]) },
+    { name: 'rowsAxpy3', params: 9, code: rowAxpyFunction(fused, 3, ROWS_AXPY_STEPS[3]) },
+    { name: 'rowsAxpy4', params: 9, code: rowAxpyFunction(fused, 4, ROWS_AXPY_STEPS[4]) },
     { name: 'rowDot4', params: 6, code: rowDotFunction(fused, 4) },
     { name: 'rowDot1', params: 6, code: rowDotFunction(fused, 1) },
     // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
@@ -470,19 +441,16 @@ export interface SimdKernel {
   scatterRuns(out: number, cols: number, runs: number, count: number, stride: number): void;
   rowAxpy4: RowAxpy;
   rowAxpy1: RowAxpy;
-  rowsAxpy2: RowsAxpy;
-  rowsAxpy3: RowsAxpy;
-  rowsAxpy4: RowsAxpy;
+  rowsAxpy2: RowAxpy;
+  rowsAxpy3: RowAxpy;
+  rowsAxpy4: RowAxpy;
   rowDot4: RowDot;
   rowDot1: RowDot;
   zero(at: number, bytes: number): void;
 }
 
-/** A rowAxpy kernel (rowAxpyFunction), over groups of 4 or 1 steps of k. */
-export type RowAxpy = (c: number, a: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
-
-/** A rowsAxpy kernel (rowsAxpyFunction), over 2, 3 or 4 rows. */
-export type RowsAxpy = (c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
+/** A rowAxpy or rowsAxpy kernel (rowAxpyFunction). */
+export type RowAxpy = (c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
 
 /** A rowDot kernel (rowDotFunction), over groups of 4 or 1 rows. */
 export type RowDot = (out: number, a: number, lda: number, x: number, width: number, count: number) => void;
