@@ -13,9 +13,9 @@
  * tests/onnx/group-query-attention.test.ts). Reports the prompt's time and the mean decode step;
  * the whole sequence runs --rounds times (fresh graphc session each round), best round kept.
  * --cache growing (onnxruntime-genai's default on the CPU): each step's cache is one token longer,
- * so each step is a new signature and graphc compiles a plan for it. --cache static: buffers of 256
- * slots fed back whole and a 256-long mask (the total is its sum), so every decode step has the
- * same shapes and runs one plan.
+ * so each step is a new signature and graphc compiles a plan for it. --cache static: the same
+ * model fed buffers of 256 slots, fed back whole, and a 256-long mask whose ones are the tokens so
+ * far, so every decode step has the same shapes and runs one plan.
  *
  *   npx tsc -b packages/cli && GRAPHC_CPU_THREADS=1 node bench/onnx-llm.js [--cache growing|static] [--prompt 32] [--steps 32] [--rounds 3]
  */
@@ -26,15 +26,15 @@ const { Session, encodeModel, importOnnx, tensor, tensorToProto } = graphc;
 
 const { prompt: PROMPT, steps: STEPS, rounds: ROUNDS, cache: CACHE } = parseFlags({ prompt: 32, steps: 32, rounds: 3, cache: 'growing' });
 if (CACHE !== 'growing' && CACHE !== 'static') throw new Error(`--cache is growing or static, not ${CACHE}`);
-/** A static cache: buffers of MAX_LEN slots fed back whole, the attention mask as long, its ones the tokens so far. */
+/** A static cache: buffers of MAX_LEN slots fed back whole, the attention mask as long, its ones the tokens so far (the model is the same). */
 const STATIC = CACHE === 'static';
 const [LAYERS, HIDDEN, HEADS, KV_HEADS, HEAD, MLP, VOCAB, MAX_LEN] = [2, 512, 8, 2, 64, 1408, 2000, 256];
 const MS = 'com.microsoft';
 
 /**
  * The decoder's ModelProto bytes; `withQk` also returns each attention's output_qk (onnxruntime's
- * reference path). The total length is the attention mask's length (a growing cache) or its sum (a
- * static one, whose mask is MAX_LEN long).
+ * reference path). As genai writes it, seqlens_k is the mask's sum less one and the total the mask's
+ * length (with a static cache, MAX_LEN: the present caches are as long as the past ones).
  */
 function decoder(withQk) {
   let seed = 1;
@@ -55,9 +55,9 @@ function decoder(withQk) {
     node('ReduceSum', ['attention_mask', 'one_axis'], ['mask_sum'], [int('keepdims', 0)]),
     node('Sub', ['mask_sum', 'one'], ['seqlens64']),
     node('Cast', ['seqlens64'], ['seqlens_k'], [int('to', 6)]),
-    ...(STATIC
-      ? [node('Cast', ['mask_sum'], ['total'], [int('to', 6)])]
-      : [node('Shape', ['attention_mask'], ['mask_shape']), node('Gather', ['mask_shape', 'one'], ['total64'], [int('axis', 0)]), node('Cast', ['total64'], ['total'], [int('to', 6)])]),
+    node('Shape', ['attention_mask'], ['mask_shape']),
+    node('Gather', ['mask_shape', 'one'], ['total64'], [int('axis', 0)]),
+    node('Cast', ['total64'], ['total'], [int('to', 6)]),
   ];
   init.one_axis = tensor([1], [1], 'int64');
   init.one = tensor([1], [], 'int64');
