@@ -11,7 +11,8 @@
  *   (W, R and B variables, loss mean(Y^2), Adam): forward, gradients and update
  * - matmul: a batch of 16 rows by a 128 x 512 matrix, plain and transposed (an LSTM step's h·R^T,
  *   a dense layer over a small batch); one row by a 512 x 1408 matrix, plain and transposed (a
- *   batch of one: an LLM's MLP in a decode step, one request to a server), and four rows by it
+ *   batch of one: an LLM's MLP in a decode step, one request to a server), and four rows by it,
+ *   plain and transposed
  * - softmax: softmax and logSoftmax over attention scores, [8, 4, 128, 128] float32, last axis;
  *   and a language model's loss and its gradient, sparse softmax cross entropy over [256, 10000]
  * - filter: conv2dBackpropFilter of the fashion-cnn's two 3x3 SAME convolutions, batch 64
@@ -158,6 +159,7 @@ const depthwiseGradient = (op, [n, h, w, c]) => (g) => {
     await time('matmul [1, 512] by [512, 1408]', 'cpu', rowMatmul(false));
     await time('matmul [1, 512] by [1408, 512]^T', 'cpu', rowMatmul(true));
     await time('matmul [4, 512] by [512, 1408]', 'cpu', rowMatmul(false, 4));
+    await time('matmul [4, 512] by [1408, 512]^T', 'cpu', rowMatmul(true, 4));
   }
   if (wanted('softmax')) {
     await time('softmax [8, 4, 128, 128], last axis', 'cpu', attentionSoftmax(false));

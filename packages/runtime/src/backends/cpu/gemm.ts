@@ -1,7 +1,7 @@
 import { GraphcError, TypedArray } from '@graphc/graph';
 import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
 import { kernelScratch } from './scratch';
-import { ROWS_AXPY_STEPS, SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
+import { ROWS_AXPY_STEPS, ROWS_DOT_GROUP, SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
 import { residentAddress, residentFloats, residentSlot, simdMemory } from './simd-memory';
 import { BlockEpilogue, MemoryEpilogue, epilogueOnMemory } from './wasm-elementwise';
 
@@ -298,7 +298,7 @@ export function gemm(
   // product of few rows, whose blocks never split)
   const transposedWins = m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && k * n > m * (k + n);
   const own = transposedWins ? simdFor(c) : null;
-  if (own && m === 1 && rowDots(own, n, k, a, b, c, cOffset, accumulate)) return false;
+  if (own && m <= TILE_M && rowDots(own, m, n, k, a, b, c, cOffset, accumulate)) return false;
   if (own && productTransposed(own, m, n, k, a, b, c, cOffset, accumulate)) return false;
   const blockEpilogue = simd && epilogue && cOffset % n === 0 ? epilogueOnMemory(epilogue, simd.memory) : undefined;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
@@ -596,34 +596,44 @@ function rowsAxpy(kernel: SimdKernel, rows: number, c: number, ldc: number, a: n
 }
 
 /**
- * C[1 x n] (+)= a[1 x k] · B for a transposed B, that is W^T with W [n x k] row-major: n dot
- * products of W's rows with a's row, W resident where it is a constant's. False (nothing written)
- * if the kernel's memory cannot hold the operands.
+ * C[m x n] (+)= a[m x k] · B for one to four rows and a transposed B, that is W^T with W [n x k]
+ * row-major: dot products of W's rows with a's rows, W resident where it is a constant's. False
+ * (nothing written) if the kernel's memory cannot hold the operands.
  */
-function rowDots(kernel: SimdKernel, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, accumulate: boolean): boolean {
+function rowDots(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, accumulate: boolean): boolean {
   const w: MatrixView = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: 1 };
   const wFloats = (n - 1) * w.rowStride + k;
   const wSlot = residentSlot(kernel, w.data, w.offset, wFloats, wFloats);
+  const ldx = roundUp(k, 4);
   const xBase = wSlot ? 0 : roundUp(wFloats, 4);
-  const sumsBase = xBase + roundUp(k, 4);
-  const f = simdMemory(kernel, sumsBase + 4 * n);
+  const sumsBase = xBase + m * ldx;
+  const f = simdMemory(kernel, sumsBase + 4 * m * n);
   if (!f) return false;
   const wAt = wSlot ? residentAddress(kernel, wSlot) : 0;
   if (!wSlot) copySpan(w, wFloats, f, 0);
   simdB = { kernel: null, id: -1 };
-  for (let p = 0; p < k; p++) f[xBase + p] = a.data[a.offset + p * a.colStride];
-  // four lane sums per row over k rounded down to 4; the lanes and the last k % 4 terms added here
+  for (let r = 0; r < m; r++) for (let p = 0; p < k; p++) f[xBase + r * ldx + p] = a.data[a.offset + r * a.rowStride + p * a.colStride];
+  // four lane sums per (row of W, row of a) over k rounded down to 4, groups of W's rows at a time;
+  // the lanes, the last k % 4 terms and (past one row of a) the rows after the last group added here
   const k4 = k & ~3;
-  if (k4) {
-    const groups = n >> 2;
-    if (groups) kernel.rowDot4(sumsBase * 4, wAt * 4, w.rowStride * 4, xBase * 4, k4 * 4, groups);
-    if (n & 3) kernel.rowDot1((sumsBase + 16 * groups) * 4, (wAt + 4 * groups * w.rowStride) * 4, w.rowStride * 4, xBase * 4, k4 * 4, n & 3);
+  const group = m === 1 ? 4 : ROWS_DOT_GROUP[m as 2 | 3 | 4];
+  const groups = Math.floor(n / group);
+  const summed = k4 ? (m === 1 ? n : groups * group) : 0;
+  if (k4 && groups) [kernel.rowDot4, kernel.rowsDot2, kernel.rowsDot3, kernel.rowsDot4][m - 1](sumsBase * 4, wAt * 4, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, groups);
+  if (k4 && m === 1 && groups * group < n) {
+    const from = groups * group;
+    kernel.rowDot1((sumsBase + 4 * from) * 4, (wAt + from * w.rowStride) * 4, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, n - from);
   }
   for (let j = 0; j < n; j++) {
-    const s = sumsBase + 4 * j;
-    let sum = k4 ? f[s] + f[s + 1] + f[s + 2] + f[s + 3] : 0;
-    for (let p = k4, row = wAt + j * w.rowStride; p < k; p++) sum += f[row + p] * f[xBase + p];
-    c[cOffset + j] = accumulate ? c[cOffset + j] + sum : sum;
+    const row = wAt + j * w.rowStride;
+    for (let r = 0; r < m; r++) {
+      const s = sumsBase + 4 * (j * m + r);
+      const start = j < summed ? k4 : 0;
+      let sum = j < summed ? f[s] + f[s + 1] + f[s + 2] + f[s + 3] : 0;
+      for (let p = start, x = xBase + r * ldx; p < k; p++) sum += f[row + p] * f[x + p];
+      const at = cOffset + r * n + j;
+      c[at] = accumulate ? c[at] + sum : sum;
+    }
   }
   return true;
 }

@@ -1,7 +1,7 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
  * micro-kernel `tile` and its form over window rows `windowTile` (convolutions read from the
- * image), `rowAxpy`/`rowsAxpy` and `rowDot` for products with one to four rows of A, and
+ * image), `rowAxpy`/`rowsAxpy` and `rowDot`/`rowsDot` for products with one to four rows of A, and
  * `depthwiseRow` and `depthwiseFilterRow` for
  * depthwise convolutions and their gradients.
  *
@@ -153,38 +153,48 @@ function rowAxpyFunction(fused: boolean, rows: number, steps: number): number[] 
 export const ROWS_AXPY_STEPS: Record<2 | 3 | 4, number> = { 2: 4, 3: 2, 4: 2 };
 
 /**
- * `rowDot4(out, a, lda, x, width, count)` and `rowDot1` (byte addresses, row stride and width): for
- * `count` groups of 4 (or 1) rows of A, row r's products with x over [0, width) summed lane-wise,
- * the four partial sums stored at `out + r * 16`, row r at `a + r * lda`. A product of one row by
- * a transposed B, C = x · W^T with W row-major (a dense layer stored [out, in], as ONNX's Gemm
- * with transB writes it): one dot product per row of W, four rows sharing each load of x. The
- * caller adds the lanes and the last k % 4 terms. count >= 1; width a positive multiple of 16.
+ * `rowDot4` and `rowDot1`, and `rowsDot{R}` for R = 2 to 4 rows of x: `(out, a, lda, x, ldx, width,
+ * count)` (byte addresses, row strides and width). For `count` groups of `rows` rows of A (row j at
+ * `a + j * lda`), row j's products with each row r of x (at `x + r * ldx`) over [0, width), summed
+ * lane-wise: the four partial sums of (j, r) stored at `out + (j * xRows + r) * 16`. A product of
+ * one to four rows by a transposed B, C = x · W^T with W row-major (a dense layer stored [out, in],
+ * as ONNX's Gemm with transB writes it): dot products of W's rows with x's, each load of W serving
+ * every row of x and each load of x every row of the group. The caller adds the lanes and the last
+ * k % 4 terms. One row of x takes four rows of W a group (rowDot1: one), two rows four, three or
+ * four rows two (their sums, one register each, must fit). count >= 1; width a positive multiple
+ * of 16.
  */
-function rowDotFunction(fused: boolean, rows: number): number[] {
-  const [OUT, A, LDA, X, WIDTH, COUNT] = [0, 1, 2, 3, 4, 5];
-  const J = 6;
-  const row = (r: number): number => 7 + r;
-  const acc = (r: number): number => 7 + rows + r;
-  const XV = 7 + 2 * rows;
+function rowDotFunction(fused: boolean, rows: number, xRows: number): number[] {
+  const [OUT, A, LDA, X, LDX, WIDTH, COUNT] = [0, 1, 2, 3, 4, 5, 6];
+  const J = 7;
+  const row = (j: number): number => 8 + j;
+  const firstVector = 8 + rows;
+  const acc = (j: number, r: number): number => firstVector + j * xRows + r;
+  const xv = (r: number): number => firstVector + rows * xRows + r;
   const body: number[] = [op.loop, op.emptyBlock];
-  for (let r = 0; r < rows; r++) {
-    body.push(...(r === 0 ? get(A) : [...get(row(r - 1)), ...get(LDA), op.i32Add]), ...set(row(r)));
-    body.push(...V128_ZERO, ...set(acc(r)));
+  for (let j = 0; j < rows; j++) {
+    body.push(...(j === 0 ? get(A) : [...get(row(j - 1)), ...get(LDA), op.i32Add]), ...set(row(j)));
+    for (let r = 0; r < xRows; r++) body.push(...V128_ZERO, ...set(acc(j, r)));
   }
   body.push(...i32(0), ...set(J), op.loop, op.emptyBlock);
-  body.push(...get(X), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(XV));
-  for (let r = 0; r < rows; r++) {
-    body.push(...multiplyAdd([...get(row(r)), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0)], get(XV), get(acc(r)), fused), ...set(acc(r)));
+  // x's rows r at X + r * LDX (LDX added r times: rows are few)
+  for (let r = 0; r < xRows; r++) {
+    body.push(...get(X), ...Array.from({ length: r }, () => [...get(LDX), op.i32Add]).flat(), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0), ...set(xv(r)));
+  }
+  for (let j = 0; j < rows; j++) {
+    const w = [...get(row(j)), ...get(J), op.i32Add, ...simdMem(simdOp.v128Load, 2, 0)];
+    for (let r = 0; r < xRows; r++) body.push(...multiplyAdd(w, get(xv(r)), get(acc(j, r)), fused), ...set(acc(j, r)));
   }
   body.push(...get(J), ...i32(16), op.i32Add, op.localTee, ...leb(J), ...get(WIDTH), op.i32Ne, op.brIf, 0, op.end);
-  for (let r = 0; r < rows; r++) {
-    body.push(...get(OUT), ...get(acc(r)), ...simdMem(simdOp.v128Store, 2, 16 * r));
-  }
-  body.push(...get(OUT), ...i32(16 * rows), op.i32Add, ...set(OUT));
+  for (let j = 0; j < rows; j++) for (let r = 0; r < xRows; r++) body.push(...get(OUT), ...get(acc(j, r)), ...simdMem(simdOp.v128Store, 2, 16 * (j * xRows + r)));
+  body.push(...get(OUT), ...i32(16 * rows * xRows), op.i32Add, ...set(OUT));
   body.push(...get(row(rows - 1)), ...get(LDA), op.i32Add, ...set(A));
   body.push(...get(COUNT), ...i32(1), op.i32Sub, op.localTee, ...leb(COUNT), op.brIf, 0, op.end, op.end);
-  return [...vec([[1 + rows, I32], [rows + 1, V128]]), ...body];
+  return [...vec([[1 + rows, I32], [rows * xRows + xRows, V128]]), ...body];
 }
+
+/** Rows of W per group of rowsDot{R}, by R (rowDot4, one row of x, takes four). */
+export const ROWS_DOT_GROUP: Record<2 | 3 | 4, number> = { 2: 4, 3: 2, 4: 2 };
 
 /** The module's functions, in order: name, i32 parameters, code (locals and body). */
 function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<SimdKernel, 'memory'> })[] {
@@ -202,8 +212,11 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'rowsAxpy2', params: 9, code: rowAxpyFunction(fused, 2, ROWS_AXPY_STEPS[2]) },
     { name: 'rowsAxpy3', params: 9, code: rowAxpyFunction(fused, 3, ROWS_AXPY_STEPS[3]) },
     { name: 'rowsAxpy4', params: 9, code: rowAxpyFunction(fused, 4, ROWS_AXPY_STEPS[4]) },
-    { name: 'rowDot4', params: 6, code: rowDotFunction(fused, 4) },
-    { name: 'rowDot1', params: 6, code: rowDotFunction(fused, 1) },
+    { name: 'rowDot4', params: 7, code: rowDotFunction(fused, 4, 1) },
+    { name: 'rowDot1', params: 7, code: rowDotFunction(fused, 1, 1) },
+    { name: 'rowsDot2', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[2], 2) },
+    { name: 'rowsDot3', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[3], 3) },
+    { name: 'rowsDot4', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[4], 4) },
     // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
     // stores element by element: 36 KB took 1.4 us against 0.5 us on an own memory)
     { name: 'zero', params: 2, code: [...vec([]), ...get(0), ...i32(0), ...get(1), ...MEMORY_FILL, op.end] },
@@ -446,14 +459,17 @@ export interface SimdKernel {
   rowsAxpy4: RowAxpy;
   rowDot4: RowDot;
   rowDot1: RowDot;
+  rowsDot2: RowDot;
+  rowsDot3: RowDot;
+  rowsDot4: RowDot;
   zero(at: number, bytes: number): void;
 }
 
 /** A rowAxpy or rowsAxpy kernel (rowAxpyFunction). */
 export type RowAxpy = (c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bStep: number, count: number, width: number) => void;
 
-/** A rowDot kernel (rowDotFunction), over groups of 4 or 1 rows. */
-export type RowDot = (out: number, a: number, lda: number, x: number, width: number, count: number) => void;
+/** A rowDot or rowsDot kernel (rowDotFunction). */
+export type RowDot = (out: number, a: number, lda: number, x: number, ldx: number, width: number, count: number) => void;
 
 /** A depthwiseWindow kernel (depthwiseWindowFunction), over 1, 2 or 4 channel vectors at a time. */
 export type DepthwiseWindow = (
