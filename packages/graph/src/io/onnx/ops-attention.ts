@@ -32,11 +32,16 @@ function causalBias(n: OnnxNode, scores: SymbolicTensor, past: Param, fill: Symb
   return n.op('where', [n.op('greater', [allowed, zero]), zero, fill]);
 }
 
-/** [B, kvHeads, T, D] as [B, qHeads, T, D]: each key/value head serves qHeads / kvHeads query heads in a row. */
-export function repeatHeads(n: OnnxNode, t: SymbolicTensor, qHeads: number, kvHeads: number): SymbolicTensor {
-  if (qHeads === kvHeads) return t;
-  const owner = Array.from({ length: qHeads }, (_, h) => Math.floor(h / (qHeads / kvHeads)));
-  return n.op('gather', [t, n.constant(tensor(owner, [qHeads], 'int32'))], { axis: 1 });
+/**
+ * Grouped-query attention without copying the key/value heads out per query head: the query heads
+ * sharing a key/value head (qHeads / kvHeads of them in a row) become that head's rows,
+ * [B, qHeads, S, X] <-> [B, kvHeads, qHeads / kvHeads * S, X], so a product with the keys or values
+ * reads each key/value head once.
+ */
+export function groupedHeads(n: OnnxNode, qHeads: number, kvHeads: number): { byKvHead: (x: SymbolicTensor) => SymbolicTensor; byHead: (x: SymbolicTensor) => SymbolicTensor } {
+  const reshaped = (x: SymbolicTensor, target: number[]) => withParams(n, 'onnx.Reshape', [x], [int64Param(n, target)], { allowzero: false }).output(0);
+  if (qHeads === kvHeads) return { byKvHead: (x) => x, byHead: (x) => x };
+  return { byKvHead: (x) => reshaped(x, [0, kvHeads, -1, 0]), byHead: (x) => reshaped(x, [0, qHeads, -1, 0]) };
 }
 
 /** A cache's length along `axis` (0 without a cache): known at import, or read from its shape at run time. */
@@ -64,8 +69,8 @@ defineOnnxOp('Attention', (n) => {
   const qHeads = q.shape[1] ?? n.unsupported('Attention needs the query head count known at import');
   const kvHeads = keys.shape[1] ?? n.unsupported('Attention needs the key/value head count known at import');
   if (qHeads % kvHeads) n.fail(`${qHeads} query heads are not a multiple of ${kvHeads} key/value heads`);
-  const repeat = (t: SymbolicTensor) => repeatHeads(n, t, qHeads, kvHeads);
-  const scores = n.op('matmul', [n.op('mul', [q, root]), n.op('mul', [repeat(keys), root])], { transposeA: false, transposeB: true });
+  const { byKvHead, byHead } = groupedHeads(n, qHeads, kvHeads);
+  const scores = byHead(n.op('matmul', [byKvHead(n.op('mul', [q, root])), n.op('mul', [keys, root])], { transposeA: false, transposeB: true }));
   const softcap = n.attr.float('softcap', 0);
   const capTo = (cap: SymbolicTensor) => n.op('mul', [n.op('tanh', [n.op('div', [scores, cap])]), cap]);
   const capped = softcap > 0 ? capTo(scalarOf(n, softcap, q.dtype)) : scores;
@@ -94,7 +99,7 @@ defineOnnxOp('Attention', (n) => {
   }
   const biased = bias ? n.op('add', [capped, bias]) : capped;
   const weights = n.op('softmax', [biased], { axis: -1 });
-  let y = n.op('matmul', [weights, repeat(values)], { transposeA: false, transposeB: false });
+  let y = byHead(n.op('matmul', [byKvHead(weights), values], { transposeA: false, transposeB: false }));
   if (rank === 3) {
     const dv = y.shape[3] ?? n.unsupported('Attention needs the value head size known at import');
     y = withParams(n, 'onnx.Reshape', [n.op('transpose', [y], { perm: [0, 2, 1, 3] })], [int64Param(n, [0, 0, qHeads * dv])], { allowzero: false }).output(0);

@@ -3,7 +3,7 @@ import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
 import { castTo, constParam, int64Param, scalarOf, withParams } from './helpers';
 import { defineOnnxOp } from './import';
-import { headsFirst } from './ops-attention';
+import { groupedHeads, headsFirst } from './ops-attention';
 import { rotaryEmbedding } from './ops-nn';
 
 /**
@@ -113,12 +113,8 @@ defineOnnxOp(
     const presentKey = presentCache(n, past?.[0], k, at, batch);
     const presentValue = presentCache(n, past?.[1], v, at, batch);
 
-    // the query heads sharing a key/value head in a row, as that head's rows: [B, Nkv, N / Nkv * S, D],
-    // so each cache is read once per key/value head rather than copied out per query head
-    const groups = heads / kvHeads;
-    const reshaped = (x: SymbolicTensor, target: number[]) => withParams(n, 'onnx.Reshape', [x], [int64Param(n, target)], { allowzero: false }).output(0);
-    const byKvHead = (x: SymbolicTensor) => (groups === 1 ? x : reshaped(x, [0, kvHeads, -1, 0]));
-    const byHead = (x: SymbolicTensor) => (groups === 1 ? x : reshaped(x, [0, heads, -1, 0]));
+    // the query heads sharing a key/value head as that head's rows: each cache read once per key/value head
+    const { byKvHead, byHead } = groupedHeads(n, heads, kvHeads);
 
     // scores [B, N, S, T], softcapped, then the attention bias added
     const scale = n.attr.float('scale', 0) || 1 / Math.sqrt(headSize);
