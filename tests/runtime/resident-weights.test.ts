@@ -6,17 +6,10 @@
  */
 import { Graph, TensorValue, ops, tensor } from '@graphc/graph';
 import { Session, cpuResidentBytes, setCpuThreads, setSimdGemm } from '@graphc/runtime';
+import { seeded } from '../webgpu/helpers';
 
 /** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+const values = (n: number, seed: number): Float32Array => seeded(n, seed);
 
 /** x [m, k] times w [k, n] (or w [n, k] transposed), in float64. */
 function product(x: Float32Array, w: Float32Array, m: number, k: number, n: number, transposed = false): Float64Array {

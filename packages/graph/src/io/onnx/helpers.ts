@@ -45,6 +45,13 @@ export function withParams(n: OnnxNode, rule: string, data: SymbolicTensor[], pa
   return n.node('dynamicAttrs', [...data, ...params.map((p) => p.tensor)], { ...fixed, rule, numData: data.length });
 }
 
+/** A dimension of `x` as an int64 scalar: a constant when known at import, else read from its shape at run time. */
+export function dimOf(n: OnnxNode, x: SymbolicTensor, axis: number): SymbolicTensor {
+  const known = x.shape[axis];
+  if (known !== null) return n.constant(tensor([known], [], 'int64'));
+  return n.op('reshape', [n.op('shapeOf', [x], { start: axis, end: axis + 1 })], { shape: [] });
+}
+
 /** Scalar constant of `dtype`. */
 export function scalarOf(n: OnnxNode, value: number, dtype: DType): SymbolicTensor {
   return n.constant(tensor([value], [], dtype));

@@ -1,7 +1,7 @@
 import { SymbolicTensor } from '../../graph';
 import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
-import { Param, castTo, int64Param, scalarOf, withParams } from './helpers';
+import { Param, castTo, dimOf, int64Param, scalarOf, withParams } from './helpers';
 import { defineOnnxOp } from './import';
 
 /**
@@ -47,8 +47,7 @@ export function groupedHeads(n: OnnxNode, qHeads: number, kvHeads: number): { by
 /** A cache's length along `axis` (0 without a cache): known at import, or read from its shape at run time. */
 function cachedLength(n: OnnxNode, past: SymbolicTensor | undefined, axis: number): Param {
   const known = past ? past.shape[axis] : 0;
-  if (known !== null) return int64Param(n, [known]);
-  return { tensor: n.op('shapeOf', [past!], { start: axis, end: axis + 1 }) };
+  return known !== null ? int64Param(n, [known]) : { tensor: dimOf(n, past!, axis) };
 }
 
 defineOnnxOp('Attention', (n) => {

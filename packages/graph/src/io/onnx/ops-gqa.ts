@@ -1,7 +1,7 @@
 import { SymbolicTensor } from '../../graph';
 import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
-import { castTo, constParam, int64Param, scalarOf, withParams } from './helpers';
+import { castTo, constParam, dimOf, int64Param, scalarOf, withParams } from './helpers';
 import { defineOnnxOp } from './import';
 import { groupedHeads, headsFirst } from './ops-attention';
 import { rotaryEmbedding } from './ops-nn';
@@ -18,13 +18,6 @@ import { rotaryEmbedding } from './ops-nn';
  */
 
 const MS = 'com.microsoft';
-
-/** A dimension of `x` as an int64 scalar: a constant when known at import, else read at run time. */
-function dimOf(n: OnnxNode, x: SymbolicTensor, axis: number): SymbolicTensor {
-  const known = x.shape[axis];
-  if (known !== null) return n.constant(tensor([known], [], 'int64'));
-  return n.op('reshape', [n.op('shapeOf', [x], { start: axis, end: axis + 1 })], { shape: [] });
-}
 
 /** 0 .. count - 1 as int64 (a constant when the count is known at import). */
 function arange(n: OnnxNode, count: SymbolicTensor, known: number | null): SymbolicTensor {

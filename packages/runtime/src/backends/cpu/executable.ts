@@ -4,6 +4,7 @@ import type { Executable, NodeTiming, VariableState } from '../../backend';
 import type { Plan } from '../../plan';
 import { Prng, opSeed } from '../../random';
 import { CpuKernel, KernelContext, getCpuKernel, heapAlloc } from './kernel';
+import { markConstantData } from './simd-memory';
 
 /**
  * The memory a session's plans run in. A cpu run is synchronous, so two runs never overlap: the
@@ -110,6 +111,8 @@ export class CpuExecutable implements Executable {
     if (missing.length) {
       throw new UnsupportedOpError(`the cpu backend has no kernel for: ${[...new Set(missing)].join(', ')}`, [...new Set(missing)]);
     }
+    // constants' values never change, so a product may keep them in its kernel's memory between runs
+    for (const node of plan.schedule) if (node.op === 'const') markConstantData((node.attrs.value as TensorValue).data);
     const memory = plan.memory;
     if (memory && memory.plannedBytes > 0) {
       this.arena = state.arena;

@@ -587,7 +587,7 @@ function simdGemm(
  * passes run row by row.
  */
 function rowsAxpy(kernel: SimdKernel, rows: number, c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bStep: number, kc: number): void {
-  const steps = rows === 1 ? 4 : ROWS_AXPY_STEPS[rows as 2 | 3 | 4];
+  const steps = ROWS_AXPY_STEPS[rows as 1 | 2 | 3 | 4];
   const passes = Math.floor(kc / steps);
   const kernelFor = [kernel.rowAxpy4, kernel.rowsAxpy2, kernel.rowsAxpy3, kernel.rowsAxpy4][rows - 1];
   if (passes) kernelFor(c, ldc, a, lda, aStep, b, bStep, passes, ldc);
@@ -616,7 +616,7 @@ function rowDots(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixV
   // four lane sums per (row of W, row of a) over k rounded down to 4, groups of W's rows at a time;
   // the lanes, the last k % 4 terms and (past one row of a) the rows after the last group added here
   const k4 = k & ~3;
-  const group = m === 1 ? 4 : ROWS_DOT_GROUP[m as 2 | 3 | 4];
+  const group = ROWS_DOT_GROUP[m as 1 | 2 | 3 | 4];
   const groups = Math.floor(n / group);
   const summed = k4 ? (m === 1 ? n : groups * group) : 0;
   if (k4 && groups) [kernel.rowDot4, kernel.rowsDot2, kernel.rowsDot3, kernel.rowsDot4][m - 1](sumsBase * 4, wAt * 4, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, groups);

@@ -39,7 +39,7 @@ interface ResidentArea {
 
 const areas = new WeakMap<SimdKernel, ResidentArea>();
 
-/** Typed arrays of constants (the cpu backend's `const` kernel marks them): their values never change. */
+/** Typed arrays of constants (the cpu executable marks its plan's when it compiles): their values never change. */
 const constantData = new WeakSet<TypedArray>();
 
 /** Marks `data` as a constant's values, which a kernel may keep resident. */

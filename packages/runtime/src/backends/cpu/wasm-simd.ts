@@ -149,8 +149,8 @@ function rowAxpyFunction(fused: boolean, rows: number, steps: number): number[] 
   return [...vec([[1 + 2 * rows + steps, I32], [rows * steps + rows + 1, V128]]), ...body];
 }
 
-/** Steps of k per pass of rowsAxpy{R}, by R (rowAxpy4, one row, takes four). */
-export const ROWS_AXPY_STEPS: Record<2 | 3 | 4, number> = { 2: 4, 3: 2, 4: 2 };
+/** Steps of k per pass of rowAxpy4 (one row) and rowsAxpy{R}, by rows. */
+export const ROWS_AXPY_STEPS: Record<1 | 2 | 3 | 4, number> = { 1: 4, 2: 4, 3: 2, 4: 2 };
 
 /**
  * `rowDot4` and `rowDot1`, and `rowsDot{R}` for R = 2 to 4 rows of x: `(out, a, lda, x, ldx, width,
@@ -193,8 +193,8 @@ function rowDotFunction(fused: boolean, rows: number, xRows: number): number[] {
   return [...vec([[1 + rows, I32], [rows * xRows + xRows, V128]]), ...body];
 }
 
-/** Rows of W per group of rowsDot{R}, by R (rowDot4, one row of x, takes four). */
-export const ROWS_DOT_GROUP: Record<2 | 3 | 4, number> = { 2: 4, 3: 2, 4: 2 };
+/** Rows of W per group of rowDot4 (one row of x) and rowsDot{R}, by rows of x. */
+export const ROWS_DOT_GROUP: Record<1 | 2 | 3 | 4, number> = { 1: 4, 2: 4, 3: 2, 4: 2 };
 
 /** The module's functions, in order: name, i32 parameters, code (locals and body). */
 function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<SimdKernel, 'memory'> })[] {
@@ -207,12 +207,12 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'depthwiseWindow2', params: 11, code: depthwiseWindowFunction(fused, 2) },
     { name: 'depthwiseWindow4', params: 11, code: depthwiseWindowFunction(fused, 4) },
     { name: 'scatterRuns', params: 5, code: scatterRunsFunction() },
-    { name: 'rowAxpy4', params: 9, code: rowAxpyFunction(fused, 1, 4) },
+    { name: 'rowAxpy4', params: 9, code: rowAxpyFunction(fused, 1, ROWS_AXPY_STEPS[1]) },
     { name: 'rowAxpy1', params: 9, code: rowAxpyFunction(fused, 1, 1) },
     { name: 'rowsAxpy2', params: 9, code: rowAxpyFunction(fused, 2, ROWS_AXPY_STEPS[2]) },
     { name: 'rowsAxpy3', params: 9, code: rowAxpyFunction(fused, 3, ROWS_AXPY_STEPS[3]) },
     { name: 'rowsAxpy4', params: 9, code: rowAxpyFunction(fused, 4, ROWS_AXPY_STEPS[4]) },
-    { name: 'rowDot4', params: 7, code: rowDotFunction(fused, 4, 1) },
+    { name: 'rowDot4', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[1], 1) },
     { name: 'rowDot1', params: 7, code: rowDotFunction(fused, 1, 1) },
     { name: 'rowsDot2', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[2], 2) },
     { name: 'rowsDot3', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[3], 3) },

@@ -1,15 +1,9 @@
 import { FeedError, GraphcError, TensorValue, allocArray, sizeOf } from '@graphc/graph';
 import { runElementwise } from '../elementwise';
 import { KernelContext, registerCpuKernel } from '../kernel';
-import { markConstantData } from '../simd-memory';
 import { elementwiseProgram, whereOf } from './fused';
 
-registerCpuKernel('const', (_inputs, attrs) => {
-  const value = attrs.value as TensorValue;
-  // its values never change, so a product may keep them in its kernel's memory between runs
-  markConstantData(value.data);
-  return [value];
-});
+registerCpuKernel('const', (_inputs, attrs) => [attrs.value as TensorValue]);
 
 registerCpuKernel('placeholder', (_inputs, _attrs, ctx) => {
   throw new FeedError(`placeholder '${ctx.node.name}' must be fed`);
