@@ -519,22 +519,27 @@ export function otherBatch(c: FuzzCase, extra: number): Record<string, TensorVal
   return any ? grown : undefined;
 }
 
-/**
- * O2 in a session that keeps one plan and first ran the fetches on a larger batch (where the graph
- * has an unknown batch dimension): the case's plan then runs in the arena that batch grew, compiled
- * with the constants the first plan folded, after the first plan was freed.
- */
-/** How the runs after another batch went: that batch ran, was refused, or the graph has no unknown batch dimension. */
-export const outcomes = { otherBatchRan: 0, otherBatchRefused: 0, noUnknownBatch: 0 };
+/** How the runs after other batches went: they ran, were refused, or the graph has no unknown batch dimension; and how often the case's plan was optimized with its batch unknown. */
+export const outcomes = { otherBatchRan: 0, otherBatchRefused: 0, noUnknownBatch: 0, batchUnknownToPasses: 0, trainedOnFourBatches: 0 };
 
-async function runAfterOtherBatch(c: FuzzCase): Promise<TensorValue[]> {
-  const sess = new Session(c.graph, { optimize: 2, maxPlans: 1 });
+/**
+ * O2 in a session that keeps `maxPlans` plans and first ran the fetches on larger batches, `extras`
+ * rows more (where the graph has an unknown batch dimension): with one extra, the case's plan runs in
+ * the arena that batch grew, compiled with the constants the first plan folded, after the first plan
+ * was freed; with three, the third batch's passes saw the batch dimension unknown (VaryingDims) and
+ * the case's plan, the fourth, specializes the graph they made.
+ */
+async function runAfterOtherBatches(c: FuzzCase, extras: number[], maxPlans: number): Promise<TensorValue[]> {
+  const sess = new Session(c.graph, { optimize: 2, maxPlans });
   const fetches = c.fetches.map((f) => f.name);
   try {
     if (c.hasVariables) await sess.run(c.graph.globalVariablesInitializer());
-    const other = otherBatch(c, 3);
-    if (!other) outcomes.noUnknownBatch++;
-    else {
+    for (const extra of extras) {
+      const other = otherBatch(c, extra);
+      if (!other) {
+        outcomes.noUnknownBatch++;
+        break;
+      }
       try {
         await sess.run(fetches, other);
         outcomes.otherBatchRan++;
@@ -542,10 +547,41 @@ async function runAfterOtherBatch(c: FuzzCase): Promise<TensorValue[]> {
         // a graph that fixes its batch elsewhere (a reshape, a broadcast with a fixed input) has no other batch
         if (!(e instanceof GraphcError)) throw e;
         outcomes.otherBatchRefused++;
+        break;
       }
     }
     await sess.run(fetches, c.feeds);
+    const plan = sess.plans().at(-1)!;
+    if (plan.feeds.some((f) => f.shape.includes(null))) outcomes.batchUnknownToPasses++;
     return (await sess.run(fetches, c.feeds)) as TensorValue[];
+  } finally {
+    sess.close();
+  }
+}
+
+/**
+ * A case that trains (targets, or ops writing variables) run at `level` in one session on batches of
+ * 3, 5 and 1 more rows, then its own: the last run's fetches, or undefined where the graph has no
+ * unknown batch or refuses another. The O0 sequence is the reference: the variables moved the same.
+ * At O2 the third batch's passes saw the batch unknown (VaryingDims), and the case's plan reuses
+ * the graph they made.
+ */
+async function runTrainingOnBatches(c: FuzzCase, level: OptLevel): Promise<TensorValue[] | undefined> {
+  const sess = new Session(c.graph, { optimize: level });
+  const fetches = [...c.fetches.map((f) => f.name), ...c.targets.map((t) => t.name)];
+  try {
+    await sess.run(c.graph.globalVariablesInitializer());
+    for (const extra of [3, 5, 1]) {
+      const other = otherBatch(c, extra);
+      if (!other) return undefined;
+      try {
+        await sess.run(fetches, other);
+      } catch (e) {
+        if (!(e instanceof GraphcError)) throw e;
+        return undefined;
+      }
+    }
+    return ((await sess.run(fetches, c.feeds)) as TensorValue[]).slice(0, c.fetches.length);
   } finally {
     sess.close();
   }
@@ -613,8 +649,13 @@ export async function runCase(seed: number): Promise<CaseResult> {
   }
   const variants: [string, () => Promise<TensorValue[]>][] = [
     ...LEVELS.map((level): [string, () => Promise<TensorValue[]>] => [`O${level}`, () => runAt(c, level)]),
-    // where no run changes a variable: O2 after a plan for another batch size (runAfterOtherBatch)
-    ...(c.targets.length || writesVariables(c.graph) ? [] : [['O2 after another batch', () => runAfterOtherBatch(c)] as [string, () => Promise<TensorValue[]>]]),
+    // where no run changes a variable: O2 after plans for other batch sizes (runAfterOtherBatches)
+    ...(c.targets.length || writesVariables(c.graph)
+      ? []
+      : ([
+          ['O2 after another batch', () => runAfterOtherBatches(c, [3], 1)],
+          ['O2 after three other batches', () => runAfterOtherBatches(c, [3, 5, 1], 4)],
+        ] as [string, () => Promise<TensorValue[]>][])),
     ['model O2', async () => runAt(c, 0, optimizedModel(c, 2))],
     // and that optimized graph (fused programs, folded constants) written as model.json and read back
     ['model O2 saved and loaded', async () => runAt(c, 0, savedAndLoaded(optimizedModel(c, 2)))],
@@ -632,6 +673,21 @@ export async function runCase(seed: number): Promise<CaseResult> {
     for (let i = 0; i < reference.length; i++) {
       const diff = compareValues(got[i], reference[i]);
       if (diff) return { seed, ok: false, detail: `${where}: ${name} fetch ${c.fetches[i].name}: ${diff}` };
+    }
+  }
+  // a case that trains, on four batches: against the same four at O0
+  const trained = c.targets.length || writesVariables(c.graph) ? await runTrainingOnBatches(c, 0) : undefined;
+  if (trained) {
+    outcomes.trainedOnFourBatches++;
+    let got: TensorValue[];
+    try {
+      got = (await runTrainingOnBatches(c, 2))!;
+    } catch (e) {
+      return { seed, ok: false, detail: `${where}: O2 training on four batches failed: ${(e as Error).message}` };
+    }
+    for (let i = 0; i < trained.length; i++) {
+      const diff = compareValues(got[i], trained[i]);
+      if (diff) return { seed, ok: false, detail: `${where}: O2 training on four batches fetch ${c.fetches[i].name}: ${diff}` };
     }
   }
   return { seed, ok: true };

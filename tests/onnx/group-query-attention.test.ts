@@ -151,7 +151,7 @@ describe('GroupQueryAttention at import, against onnxruntime', () => {
     expect(compare(ours, unshifted)).toBeDefined();
   });
 
-  test('a generator loop: a prompt, then decode steps fed their own present caches, each step against onnxruntime', async () => {
+  test('a generator loop: a prompt, then decode steps fed their own present caches, each step against onnxruntime (the passes run for the first three shapes only)', async () => {
     const spec = gqa(2, CACHED, PRESENT, { do_rotary: 1, qk_output: 2 }, rotaryInputs);
     spec.nodes[0].inputs.push('cos', 'sin');
     spec.nodes[0].outputs.push('qk');
@@ -162,7 +162,7 @@ describe('GroupQueryAttention at import, against onnxruntime', () => {
     let cache = caches(2, 0, 80);
     let total = 4;
     let step = tokens(2, 4, 82);
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 5; i++) {
       const feeds = { ...step, ...cache, ...cosSin, ...lengths([total - 1, total - 1], total) };
       const ours = await session.run(signature.outputs, feeds);
       const theirs = await runInOrt(bytes, feeds, spec.outputs.map((o) => o.name));
@@ -172,6 +172,8 @@ describe('GroupQueryAttention at import, against onnxruntime', () => {
       total += 1;
       step = tokens(2, 1, 90 + 3 * i);
     }
+    // from the second decode step on, the passes see the cache length unknown (VaryingDims): one optimized graph serves every later step
+    expect([session.compileCount, session.optimizeCount]).toEqual([5, 3]);
   });
 
   test('bad attributes and inputs are named', () => {

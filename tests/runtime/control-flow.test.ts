@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { DTypeError, Graph, GraphError, GraphcError, Session, ShapeError, SymbolicTensor, TensorValue, checkGradients, exportOnnx, gradients, importOnnx, loadModel, ops, saveModel, tensor, train } from 'graphc';
 import { GpujsBackend } from '@graphc/runtime';
+import { functionOptimizeCount } from '../../packages/runtime/src/backends/cpu/functions';
 import { gpu } from '../webgpu/helpers';
 import { firstTsBlock, runExample, typeErrors } from '../cli/ts-example';
 
@@ -57,11 +58,14 @@ describe('whileLoop', () => {
     const { g, grown } = growingGraph();
     expect(grown.shape).toEqual([null]);
     const s = new Session(g);
-    for (const n of [0, 1, 3]) {
+    for (const n of [0, 1, 3, 7]) {
       const [v] = await s.run([grown], { n: tensor([n], [], 'int32'), x: tensor([1.5], [1]) });
       expect(v.shape).toEqual([2 ** n]);
       expect(values(v)).toEqual(grownValues(1.5, n));
     }
+    // the body ran at lengths 1 to 64: from the third, its passes saw the length unknown and ran no more
+    const body = g.nodes.find((n) => n.op === 'whileLoop')!.attrs.body!;
+    expect(functionOptimizeCount(body)).toBe(3);
   });
 
   test('maxIterations stops a loop whose condition still holds', async () => {

@@ -2,6 +2,7 @@ export * from './backend';
 export * from './plan';
 export * from './session';
 export { StagedExecutable, compilePlan, dataDependentFrontier } from './staged';
+export { VaryingDims } from './varying-dims';
 export * from './random';
 export * from './backends/registry';
 export * from './backends/webgpu';

@@ -44,11 +44,24 @@ export interface PlanRequest {
 }
 
 /**
- * Prune to what the fetches need, cut at feeds, optimize, specialize shapes, and plan memory. From
- * level 1, a recurrent node whose unrolled forward the run's gradient computes anyway reads its
- * outputs from there, so the recurrence runs once (replaceRecurrentTwins).
+ * The pruned and optimized graph of a signature, before its shapes are specialized: what the passes
+ * make. One serves every feed shape that fits the shapes the passes saw (see `optimizePlanGraph`).
  */
-export function buildPlan(req: PlanRequest): Plan {
+export interface OptimizedGraph {
+  graph: Graph;
+  passes: PassStats[];
+  /** Nodes the run feeds (their placeholders cut the graph there). */
+  feedNodeNames: Set<string>;
+}
+
+/**
+ * Prune to what the fetches need, cut at feeds, and optimize, the fed placeholders given
+ * `passShapes` (default the feed shapes): static shapes let the passes fold shape arithmetic and fuse
+ * across a batch dimension, a null dimension keeps the graph valid for any size there. From level 1,
+ * a recurrent node whose unrolled forward the run's gradient computes anyway reads its outputs from
+ * there, so the recurrence runs once (replaceRecurrentTwins).
+ */
+export function optimizePlanGraph(req: PlanRequest, passShapes: Shape[] = req.feedShapes): OptimizedGraph {
   const keep = new Set([...req.fetchNames.map((n) => n.split(':')[0]), ...req.targetNames, ...req.feedNames.map((n) => req.graph.tensor(n).node.name)]);
   const roots = (g: Graph) => {
     const feedNodeNames = new Set(req.feedNames.map((n) => g.tensor(n).node.name));
@@ -64,9 +77,7 @@ export function buildPlan(req: PlanRequest): Plan {
   const { nodes: rootNodes, feedNodeNames } = roots(source);
   const needed = reachableNodes(source, rootNodes, feedNodeNames);
   const asPlaceholders = new Set([...feedNodeNames].filter((n) => source.node(n).op !== 'placeholder'));
-  // the plan serves one signature, feed shapes included: fed placeholders take their concrete
-  // shapes, so every pass sees static shapes (folding shape arithmetic, fusing across a batch dim)
-  const feedShape = new Map(req.feedNames.map((n, i) => [source.tensor(n).node.name, req.feedShapes[i]]));
+  const feedShape = new Map(req.feedNames.map((n, i) => [source.tensor(n).node.name, passShapes[i]]));
   const pruned = copyNodes(source, needed, {
     asPlaceholders,
     rewrite: (node, _inputs, target) => {
@@ -78,6 +89,13 @@ export function buildPlan(req: PlanRequest): Plan {
   });
   const { graph, passes } = optimizeGraph(pruned, { level: req.level, keep, evaluate: req.evaluate, verify: req.verify });
   if (twins.length) passes.unshift({ name: 'recurrentTwins', ms: twinsMs, nodesBefore: req.graph.nodes.length, nodesAfter: source.nodes.length, replaced: twins.length });
+  return { graph, passes, feedNodeNames };
+}
+
+/** The plan of `req`'s signature from its optimized graph: the schedule, every shape at the feed shapes, and the memory plan. */
+export function specializePlan(optimized: OptimizedGraph, req: PlanRequest): Plan {
+  const { graph, feedNodeNames } = optimized;
+  const passes = [...optimized.passes];
   const fetches = req.fetchNames.map((n) => graph.tensor(n));
   const targets = req.targetNames.map((n) => graph.node(n));
   const feeds = req.feedNames.map((n) => graph.tensor(n));
@@ -100,6 +118,11 @@ export function buildPlan(req: PlanRequest): Plan {
     });
   }
   return { graph, schedule, feeds, fetches, targets, outputInfo, passes, memory, kernels: countKernels(schedule) };
+}
+
+/** Prune, optimize and specialize for the feed shapes of `req`, and plan memory: a plan for one signature. */
+export function buildPlan(req: PlanRequest): Plan {
+  return specializePlan(optimizePlanGraph(req), req);
 }
 
 /** Re-runs shape inference over the schedule with the concrete feed shapes. */

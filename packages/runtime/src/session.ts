@@ -15,10 +15,11 @@ import type { OptLevel } from '@graphc/passes';
 import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { createBackend } from './backends/registry';
 import { evaluateNode } from './backends/cpu';
-import { Plan, buildPlan } from './plan';
+import { Plan, PlanRequest, specializePlan } from './plan';
 import { rememberingEvaluator } from './fold-cache';
 import { DEFAULT_MAX_PLANS, PlanCache } from './plan-cache';
 import { compilePlan } from './staged';
+import { SharedPasses } from './varying-dims';
 
 export { DEFAULT_MAX_PLANS };
 
@@ -86,6 +87,8 @@ export class Session {
   private readonly profiling: boolean;
   /** Constant folding shared by the session's plans: they fold the same weights into the same arrays. */
   private readonly evaluate = rememberingEvaluator(evaluateNode);
+  /** The plans' optimized graphs, shared where a feed list's dimensions vary between runs. */
+  private readonly passes: SharedPasses;
   private closed = false;
 
   constructor(
@@ -99,6 +102,7 @@ export class Session {
     const maxPlans = options.maxPlans ?? DEFAULT_MAX_PLANS;
     if (!Number.isInteger(maxPlans) || maxPlans < 1) throw new GraphcError(`Session: maxPlans must be a whole number of at least 1 (got ${maxPlans})`);
     this.cache = new PlanCache(maxPlans, (entry) => entry.executable.dispose?.());
+    this.passes = new SharedPasses(maxPlans);
   }
 
   /**
@@ -139,14 +143,11 @@ export class Session {
     const feedList = this.normalizeFeeds(feeds);
     const tensors = flat.filter((f): f is SymbolicTensor => f instanceof SymbolicTensor);
     const targets = flat.filter((f): f is Node => f instanceof Node);
-    const key = JSON.stringify([
-      tensors.map((t) => t.name),
-      targets.map((t) => t.name),
-      feedList.map(([t, v]) => [t.name, v.dtype, v.shape]),
-    ]);
+    const feedsKey = JSON.stringify([tensors.map((t) => t.name), targets.map((t) => t.name), feedList.map(([t, v]) => [t.name, v.dtype])]);
+    const key = JSON.stringify([feedsKey, feedList.map(([, v]) => v.shape)]);
     let entry = this.cache.get(key);
     if (!entry) {
-      entry = this.newest = this.compile(tensors, targets, feedList);
+      entry = this.newest = this.compile(tensors, targets, feedList, feedsKey);
       this.cache.set(key, entry);
     }
     const values = await this.cache.using(entry, (e) => e.executable.run(feedList.map(([, v]) => v)));
@@ -157,6 +158,15 @@ export class Session {
   /** The plans the session holds, least recently run first (for inspection and tests). */
   plans(): Plan[] {
     return [...this.cache.values()].map((e) => e.plan);
+  }
+
+  /**
+   * How many times the optimization passes ran. From the third shape of a feed list, the passes leave
+   * the dimensions that vary unknown and their graph serves every later shape (VaryingDims): a plan
+   * compiles for each, but the passes do not run again.
+   */
+  get optimizeCount(): number {
+    return this.passes.optimizeCount;
   }
 
   /** Stats of the executable compiled for the most recent new signature. */
@@ -170,8 +180,8 @@ export class Session {
     this.closed = true;
   }
 
-  private compile(tensors: SymbolicTensor[], targets: Node[], feeds: [SymbolicTensor, TensorValue][]): CompiledEntry {
-    const plan = buildPlan({
+  private compile(tensors: SymbolicTensor[], targets: Node[], feeds: [SymbolicTensor, TensorValue][], feedsKey: string): CompiledEntry {
+    const request: PlanRequest = {
       graph: this.graph,
       fetchNames: tensors.map((t) => t.name),
       targetNames: targets.map((t) => t.name),
@@ -179,7 +189,9 @@ export class Session {
       feedShapes: feeds.map(([, v]) => v.shape),
       level: this.level,
       evaluate: this.evaluate,
-    });
+    };
+    // on a backend that compiles static shapes only, a graph with unknown dimensions would be staged at every shape
+    const plan = specializePlan(this.passes.optimizedGraph(request, feedsKey, this.backend.staticShapesOnly ? 'static' : undefined), request);
     const fed = new Set(plan.feeds.map((f) => f.node));
     const unfed = plan.schedule.filter((n) => n.op === 'placeholder' && !fed.has(n));
     if (unfed.length) {

@@ -1,8 +1,9 @@
 import { AttrValue, TensorValue, instantiateFunction } from '@graphc/graph';
 import type { ConstantEvaluator } from '@graphc/passes';
-import { buildPlan } from '../../plan';
+import { PlanRequest, specializePlan } from '../../plan';
 import { rememberingEvaluator } from '../../fold-cache';
 import { DEFAULT_MAX_PLANS, PlanCache } from '../../plan-cache';
+import { SharedPasses } from '../../varying-dims';
 import { CpuExecutable, CpuVariableState } from './executable';
 import { evaluateNode } from './kernel';
 
@@ -15,6 +16,8 @@ interface Bodies {
   bySignature: PlanCache<CpuExecutable>;
   /** Constant folding the bodies share: each length's body folds the same constants into the same arrays. */
   evaluate: ConstantEvaluator;
+  /** The bodies' optimized graphs: once the carried shapes vary, one optimized with them unknown serves every length. */
+  passes: SharedPasses;
   // a body holds no variables or random ops (instantiateFunction refuses them): only its arena is used
   state: CpuVariableState;
 }
@@ -22,10 +25,13 @@ interface Bodies {
 /** Per function attr. Weakly held: a dropped graph frees its compiled bodies. */
 const compiled = new WeakMap<object, Bodies>();
 
-/** A function as a cpu executable for these argument shapes: optimized (level 2) and planned into one arena. */
+/**
+ * A function as a cpu executable for these argument shapes: optimized (level 2; from the third
+ * shape, once for the dimensions that vary: SharedPasses) and planned into one arena.
+ */
 function compile(attr: AttrValue, args: TensorValue[], what: string, bodies: Bodies): CpuExecutable {
   const fn = instantiateFunction(attr, what);
-  const plan = buildPlan({
+  const request: PlanRequest = {
     graph: fn.graph,
     fetchNames: fn.outputs.map((o) => o.name),
     targetNames: [],
@@ -33,8 +39,8 @@ function compile(attr: AttrValue, args: TensorValue[], what: string, bodies: Bod
     feedShapes: args.map((a) => a.shape),
     level: 2,
     evaluate: bodies.evaluate,
-  });
-  return new CpuExecutable(plan, bodies.state);
+  };
+  return new CpuExecutable(specializePlan(bodies.passes.optimizedGraph(request, args.map((a) => a.dtype).join(' ')), request), bodies.state);
 }
 
 /**
@@ -51,12 +57,17 @@ export function callFunction(attr: AttrValue, args: TensorValue[], what: string)
   let bodies = compiled.get(attr as object);
   if (!bodies) {
     const bySignature = new PlanCache<CpuExecutable>(DEFAULT_MAX_PLANS, (exe) => exe.dispose());
-    compiled.set(attr as object, (bodies = { bySignature, evaluate: rememberingEvaluator(evaluateNode), state: new CpuVariableState() }));
+    compiled.set(attr as object, (bodies = { bySignature, evaluate: rememberingEvaluator(evaluateNode), passes: new SharedPasses(DEFAULT_MAX_PLANS), state: new CpuVariableState() }));
   }
   let exe = bodies.bySignature.get(signature);
   if (!exe) bodies.bySignature.set(signature, (exe = compile(attr, args, what, bodies)));
   lastCall.set(attr as object, { args: args.map((a) => ({ dtype: a.dtype, shape: [...a.shape] })), exe });
   return exe.runSync(args);
+}
+
+/** How many times the passes ran for a function's bodies (for tests); undefined if it was never called. */
+export function functionOptimizeCount(attr: AttrValue): number | undefined {
+  return compiled.get(attr as object)?.passes.optimizeCount;
 }
 
 /** Per function attr, the argument types of its last call and the executable that served it. */
