@@ -13,7 +13,8 @@
  * tests/onnx/group-query-attention.test.ts). Reports the prompt's time and the mean decode step;
  * the whole sequence runs --rounds times (fresh graphc session each round), best round kept.
  * --cache growing (onnxruntime-genai's default on the CPU): each step's cache is one token longer,
- * so each step is a new signature and graphc compiles a plan for it. --cache static: the same
+ * so each step is a new signature and graphc compiles a plan for it (from the second decode step on,
+ * specializing one graph whose passes saw the cache's length unknown). --cache static: the same
  * model fed buffers of 256 slots, fed back whole, and a 256-long mask whose ones are the tokens so
  * far, so every decode step has the same shapes and runs one plan.
  *
