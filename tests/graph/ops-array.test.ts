@@ -370,6 +370,21 @@ describe('gather', () => {
     expect(values(out)).toEqual([4, 5, 0, 1, 2, 3, 2, 3, 10, 11, 6, 7, 8, 9, 8, 9]);
   });
 
+  test('runs of consecutive indices (negative ones too), repeats and descending ones, along an inner axis', async () => {
+    const g = new Graph();
+    const params = g.placeholder('float32', [2, 6, 3], 'p');
+    const ids = g.placeholder('int64', [2, 5], 'ids');
+    const y = ops.gather(params, ids, 1);
+    const p = tensor(range(36), [2, 6, 3]);
+    // 3, 4, -1 (5) run on; 0, 0 repeat; 2, 1 descend; -6 (0), 1, 2 run on
+    const indices = [3, 4, -1, 0, 0, 2, 1, -6, 1, 2];
+    const out = await run(y, { p, ids: tensor(indices, [2, 5], 'int64') });
+    expect(out.shape).toEqual([2, 2, 5, 3]);
+    const expected: number[] = [];
+    for (let a = 0; a < 2; a++) for (const i of indices) for (let c = 0; c < 3; c++) expected.push(18 * a + 3 * (i < 0 ? i + 6 : i) + c);
+    expect(values(out)).toEqual(expected);
+  });
+
   test('constant index arrays become int32; float indices are refused', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [3], 'x');

@@ -22,10 +22,15 @@ registerCpuKernel('gather', ([params, indices], attrs, ctx) => {
   const out = ctx.alloc(params.dtype, shape);
   const outer = sizeOf(params.shape.slice(0, axis));
   const inner = sizeOf(params.shape.slice(axis + 1));
-  // one strided row copy per index: row o of the output block i is params[o, idx[i], :]
-  for (let i = 0; i < n; i++) {
-    const v = idx[i] < 0 ? idx[i] + dim : idx[i];
-    copyRows(params.data, v * inner, dim * inner, out.data, i * inner, n * inner, outer, inner);
+  // row o of the output block i is params[o, idx[i], :]; a run of consecutive indices (a key/value
+  // cache laid out in order, a slice written as a gather) is one strided copy of its rows together
+  const at = (i: number): number => (idx[i] < 0 ? idx[i] + dim : idx[i]);
+  for (let i = 0; i < n; ) {
+    const v = at(i);
+    let run = 1;
+    while (i + run < n && at(i + run) === v + run) run++;
+    copyRows(params.data, v * inner, dim * inner, out.data, i * inner, n * inner, outer, run * inner);
+    i += run;
   }
   return [out];
 });
