@@ -1,6 +1,6 @@
 import { DType, Graph, SymbolicTensor, TensorValue, applyOp, getOpDef, ops, registeredOps, tensor } from '@graphc/graph';
 import { gpujsUnsupportedReason } from '../../packages/runtime/src/backends/gpujs';
-import { Case, randomTensor } from './harness';
+import { Case, rand, randomTensor } from './harness';
 
 /**
  * One or more graphs per registered op, each checked against the cpu backend. Elementwise ops get
@@ -53,6 +53,33 @@ function single(build: (g: Graph, feeds: Record<string, TensorValue>, feed: (nam
     const out = build(g, feeds, feed);
     return { graph: g, fetches: Array.isArray(out) ? out : [out], feeds };
   };
+}
+
+/**
+ * matmulNBits with `bits`-bit weights in blocks of `blockSize` along k, n columns, a of `aShape`; the
+ * packed words fed, constant, or computed by a kernel (an int32 add, words within 2^24).
+ */
+function nbitsCase(bits: 2 | 4 | 8, blockSize: number, k: number, n: number, aShape: number[], packedFrom: 'feed' | 'const' | 'kernel'): Build {
+  return single((g, _f, feed) => {
+    const blocks = Math.ceil(k / blockSize);
+    const words = (blocks * blockSize * bits) / 32;
+    const r = rand(bits * 101 + k);
+    const extremes = [-1, -(2 ** 31), 2 ** 31 - 1, 0, 2 ** 24 + 1, -(2 ** 24) - 3];
+    const packed = tensor(
+      Array.from({ length: n * words }, (_, w) => {
+        if (packedFrom === 'kernel') return Math.round((r() * 2 - 1) * 2 ** 24);
+        return w < extremes.length ? extremes[w] : Math.floor(r() * 2 ** 32) | 0;
+      }),
+      [n, words],
+      'int32',
+    );
+    const zero = (): SymbolicTensor => feed('zero', tensor(new Array(n * words).fill(0), [n, words], 'int32'));
+    const p = packedFrom === 'feed' ? feed('packed', packed) : packedFrom === 'const' ? g.constant(packed) : ops.add(feed('packed', packed), zero());
+    const half = 2 ** (bits - 1);
+    const scales = feed('scales', randomTensor([n, blocks], bits + 1, 0.01, 0.2));
+    const zeroPoints = feed('zeroPoints', randomTensor([n, blocks], bits + 2, half - 1.5, half + 1.5));
+    return ops.matmulNBits(feed('a', randomTensor(aShape, bits + 3)), p, scales, zeroPoints, { bits, blockSize, k });
+  });
 }
 
 const x234 = (seed = 1): TensorValue => randomTensor([2, 3, 4], seed);
@@ -379,6 +406,13 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((g, _f, feed) => applyOp('einsum', [feed('a', randomTensor([2, 3, 4], 1)), feed('b', randomTensor([2, 4, 5], 2))], { equation: 'bij,bjk->bik' }, 'es', g).output(0)),
     single((g, _f, feed) => applyOp('einsum', [feed('a', randomTensor([3, 3], 1))], { equation: 'ii->i' }, 'es', g).output(0)),
     single((g, _f, feed) => applyOp('einsum', [feed('a', randomTensor([2, 3, 4], 1)), feed('b', randomTensor([4], 2))], { equation: '...j,j->...' }, 'es', g).output(0)),
+  ],
+  // packed words over int32's whole range (sign bit set, extremes) as a feed and as a constant, both
+  // cut into 16-bit halves on the host; words within 2^24 computed by a kernel, cut on the device
+  matmulNBits: [
+    nbitsCase(4, 16, 40, 5, [3, 40], 'feed'),
+    nbitsCase(2, 16, 40, 3, [2, 2, 40], 'const'),
+    nbitsCase(8, 8, 20, 3, [3, 20], 'kernel'),
   ],
   det: [single((_g, _f, feed) => applyOp('det', [feed('x', randomTensor([2, 4, 4], 1))], {}, 'det', _g).output(0)), single((_g, _f, feed) => applyOp('det', [feed('x', tensor([0, 1, 2, 1, 0, 3, 4, -3, 8], [3, 3]))], {}, 'det', _g).output(0))],
   resize: [

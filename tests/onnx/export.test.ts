@@ -160,6 +160,18 @@ const CASES: Record<string, Case> = {
       return { outputs: [ops.matmul(a, b, { transposeB: true }), ops.matmul(a, a, { transposeA: true })], feeds };
     },
   },
+  matmulNBits: {
+    // 4 bits, k = 40 past its last block of 16 (written as a MatMul of the dequantized weights)
+    ops: ['matmulNBits'],
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      const a = placeholder(g, feeds, 'a', values([2, 3, 40], 60));
+      const packed = g.constant(values([5, 6], 61, -(2 ** 31), 2 ** 31 - 1, 'int32'));
+      const scales = g.constant(values([5, 3], 62, 0.01, 0.2));
+      const zeroPoints = g.constant(tensor(Array.from({ length: 15 }, (_, i) => (i * 7) % 16), [5, 3]));
+      return { outputs: [ops.matmulNBits(a, packed, scales, zeroPoints, { bits: 4, blockSize: 16, k: 40 })], feeds };
+    },
+  },
   fill: {
     ops: ['fill', 'zerosLike', 'onesLike', 'range'],
     build: (g) => {

@@ -4,6 +4,7 @@ import { instantiateFunction } from '../../function';
 import { AttrValue, Graph, Node, SymbolicTensor } from '../../graph';
 import type { Attrs } from '../../opdef';
 import { anchorInputCount, anchorOf } from '../../ops/fused/anchors';
+import { nbitsLayout, nbitsWeight } from '../../ops/math/matmul-nbits';
 import { window2d } from '../../ops/nn/conv-util';
 import { FusedProgram, programOf } from '../../ops/fused/program';
 import { getOpDef } from '../../registry';
@@ -283,6 +284,18 @@ when('matmul', (ctx, n) => {
   if (n.attrs.transposeA === true) a = transposeLast2(ctx, a, n.inputs[0].rank);
   if (n.attrs.transposeB === true) b = transposeLast2(ctx, b, n.inputs[1].rank);
   ctx.emitOut('MatMul', [a, b]);
+});
+
+when('matmulNBits', (ctx, n) => {
+  // written as a float MatMul with the weights dequantized: opset 18 has no blocked integer weights
+  // (com.microsoft's MatMulNBits would run in onnxruntime only)
+  const [packed, scales, zeroPoints] = [1, 2, 3].map((i) => constantInput(n, i));
+  if (!packed || !scales || !zeroPoints) return ctx.unsupported('matmulNBits exports with constant packed weights, scales and zero points only (as a MatMul of the dequantized weights)');
+  const layout = nbitsLayout(n.attrs);
+  const cols = packed.shape[0];
+  const weights = new Float32Array(layout.k * cols);
+  for (let col = 0; col < cols; col++) for (let kk = 0; kk < layout.k; kk++) weights[kk * cols + col] = nbitsWeight(layout, packed.data, scales.data, zeroPoints.data, col, kk);
+  ctx.emitOut('MatMul', [ctx.input(0), ctx.constant(tensor(weights, [layout.k, cols], n.outputs[0].dtype), 'weights')]);
 });
 
 const NHWC_TO_NCHW = ints([0, 3, 1, 2]);

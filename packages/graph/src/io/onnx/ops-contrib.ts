@@ -129,8 +129,9 @@ defineOnnxOp(
 /**
  * MatMulNBits: A [..., K] times a weight stored [N, K] in `bits`-bit blocks of block_size values:
  * W[n, k] = (q - zero point) * scale per (n, block), packed low bits first, the zero point 2^(bits-1)
- * by default (or packed the same way, or given as floats). The weights must be initializers: they are
- * unpacked at import into a float32 [K, N] constant (so the model holds 32 bits per weight).
+ * by default (or packed the same way, or given as floats). The weights must be initializers. They
+ * stay packed: graphc's matmulNBits reads each column's bytes as little-endian int32 words, with the
+ * scales and zero points as float32 [N, blocks].
  */
 defineOnnxOp(
   'MatMulNBits',
@@ -139,8 +140,9 @@ defineOnnxOp(
     const bits = n.attr.int('bits', 4);
     const blockSize = n.attr.int('block_size');
     // 2 and 4 bits, as onnxruntime's cpu kernel (its 8-bit form is not checked here)
-    if (![2, 4].includes(bits)) n.unsupported(`${bits}-bit weights are not supported`);
+    if (bits !== 2 && bits !== 4) n.unsupported(`${bits}-bit weights are not supported`);
     if (n.has(4)) n.unsupported('g_idx (act-order quantization) is not supported');
+    if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) n.fail(`block_size must be a power of 2 and at least 16, got ${blockSize}`);
     const packed = n.value(1) ?? n.unsupported('MatMulNBits needs its packed weights as an initializer');
     const scales = n.value(2) ?? n.unsupported('MatMulNBits needs its scales as an initializer');
     const zeroPoints = n.has(3) ? n.value(3) ?? n.unsupported('MatMulNBits needs its zero points as an initializer') : undefined;
@@ -149,29 +151,30 @@ defineOnnxOp(
     const blob = blockSize / perByte;
     if (packed.data.length !== N * blocks * blob) n.fail(`B holds ${packed.data.length} bytes, expected N * ceil(K / block_size) * ${blob} = ${N * blocks * blob}`);
     if (scales.data.length !== N * blocks) n.fail(`scales hold ${scales.data.length} values, expected ${N * blocks}`);
-    const mask = (1 << bits) - 1;
-    const unpack = (bytes: ArrayLike<number>, i: number): number => (Number(bytes[Math.floor(i / perByte)]) >> (bits * (i % perByte))) & mask;
-    // packed zero points: each row's blocks in whole bytes
+    // each column's bytes as little-endian int32 words: the q in order, low bits first
+    const words = new Int32Array((N * blocks * blob) / 4);
+    for (let w = 0; w < words.length; w++) {
+      const at = 4 * w;
+      words[w] = Number(packed.data[at]) | (Number(packed.data[at + 1]) << 8) | (Number(packed.data[at + 2]) << 16) | (Number(packed.data[at + 3]) << 24);
+    }
+    // zero points as float32 [N, blocks]: the default, floats, or packed in whole bytes per row
     const zpRow = Math.ceil(blocks / perByte);
     const floatZeroPoints = zeroPoints !== undefined && (zeroPoints.dtype === 'float32' || zeroPoints.dtype === 'float64');
-    const zeroPoint = (row: number, block: number): number => {
-      if (!zeroPoints) return 1 << (bits - 1);
-      return floatZeroPoints ? Number(zeroPoints.data[row * blocks + block]) : unpack(zeroPoints.data as ArrayLike<number>, row * zpRow * perByte + block);
-    };
-    const weights = new Float32Array(K * N); // [K, N]
+    if (zeroPoints && zeroPoints.data.length !== (floatZeroPoints ? N * blocks : N * zpRow)) {
+      n.fail(`zero_points hold ${zeroPoints.data.length} values, expected ${floatZeroPoints ? N * blocks : N * zpRow}`);
+    }
+    const zp = new Float32Array(N * blocks);
     for (let row = 0; row < N; row++) {
       for (let block = 0; block < blocks; block++) {
-        const scale = Number(scales.data[row * blocks + block]);
-        const zp = zeroPoint(row, block);
-        const base = (row * blocks + block) * blockSize;
-        for (let j = 0; j < blockSize && block * blockSize + j < K; j++) {
-          weights[(block * blockSize + j) * N + row] = (unpack(packed.data as ArrayLike<number>, base + j) - zp) * scale;
-        }
+        const i = row * blocks + block;
+        if (!zeroPoints) zp[i] = 1 << (bits - 1);
+        else if (floatZeroPoints) zp[i] = Number(zeroPoints.data[i]);
+        else zp[i] = (Number(zeroPoints.data[row * zpRow + Math.floor(block / perByte)]) >> (bits * (block % perByte))) & ((1 << bits) - 1);
       }
     }
     const a = n.input(0);
-    const w = castTo(n, n.constant(tensor(weights, [K, N])), a.dtype);
-    return [withBias(n, n.op('matmul', [a, w], { transposeA: false, transposeB: false }), 5)];
+    const inputs = [a, n.constant(tensor(words, [N, words.length / N], 'int32')), n.constant(tensor(Float32Array.from(scales.data as ArrayLike<number>), [N, blocks])), n.constant(tensor(zp, [N, blocks]))];
+    return [withBias(n, n.op('matmulNBits', inputs, { bits, blockSize, k: K }), 5)];
   },
   MS,
 );

@@ -11,4 +11,5 @@ export * from './round-float';
 export * from './cumsum';
 export * from './einsum';
 export * from './det';
+export * from './matmul-nbits';
 export * from './norms';

@@ -102,6 +102,11 @@ export function setSimdGemm(enabled: boolean): boolean {
   return simdFor(new Float32Array(0)) !== null;
 }
 
+/** Whether float32 products may use the WebAssembly SIMD kernels (setSimdGemm); matmulNBits follows the same switch. */
+export function simdGemmEnabled(): boolean {
+  return simdEnabled;
+}
+
 /** The SIMD kernel for a float32 C (`parallel`: over the memory the threads share); null for other types, or SIMD off. */
 function simdFor(c: TypedArray, parallel = false): SimdKernel | null {
   return simdEnabled && c instanceof Float32Array ? simdKernel(parallel) : null;

@@ -78,7 +78,21 @@ export function simdMemory(kernel: SimdKernel, floats: number): Float32Array | n
  * until the next `simdMemory` call: take it from `residentAddress` after that call.
  */
 export function residentSlot(kernel: SimdKernel, data: TypedArray, offset: number, floats: number, reserve: number): ResidentSlot | null {
-  if (!(data instanceof Float32Array) || !constantData.has(data)) return null;
+  if (!(data instanceof Float32Array)) return null;
+  return placeResident(kernel, data, offset, floats, reserve);
+}
+
+/**
+ * As residentSlot for int32 words (matmulNBits' packed weights), copied bit for bit: `words` values
+ * from `offset`, `reserve` words in all. A separate entry so that residentSlot never takes an int32
+ * operand, which a float32 product copies in converted to floats.
+ */
+export function residentWords(kernel: SimdKernel, data: Int32Array, offset: number, words: number, reserve: number): ResidentSlot | null {
+  return placeResident(kernel, data, offset, words, reserve);
+}
+
+function placeResident(kernel: SimdKernel, data: Float32Array | Int32Array, offset: number, floats: number, reserve: number): ResidentSlot | null {
+  if (!constantData.has(data)) return null;
   let area = areas.get(kernel);
   const found = area?.byData.get(data)?.find((s) => s.offset === offset && s.floats === floats && s.size >= reserve);
   if (found) return found;
@@ -87,10 +101,11 @@ export function residentSlot(kernel: SimdKernel, data: TypedArray, offset: numbe
   if (area.used + size > MAX_RESIDENT_FLOATS && (compact(kernel, area), area.used + size > MAX_RESIDENT_FLOATS)) return null;
   if (!ensureMemory(kernel.memory, (area.base + area.used + size) * 4)) return null;
   const slot: ResidentSlot = { data: new WeakRef(data), offset, floats, at: area.used, size };
-  const f = new Float32Array(kernel.memory.buffer);
   const start = area.base + area.used;
   const copied = Math.min(floats, data.length - offset);
-  f.set(data.subarray(offset, offset + copied), start);
+  // a view of the data's own type, so int32 words keep their bits
+  const view = data instanceof Int32Array ? new Int32Array(kernel.memory.buffer) : new Float32Array(kernel.memory.buffer);
+  view.set(data.subarray(offset, offset + copied), start);
   area.used += size;
   area.slots.push(slot);
   const list = area.byData.get(data);

@@ -429,6 +429,14 @@ function fusedMultiplyAdd(): boolean {
 }
 
 /**
+ * Whether the kernels multiply-add fused: modules built over their memory (wasm-nbits.ts) follow
+ * the same choice, which `chooseFusedMultiplyAdd` changes only together with a new kernel and memory.
+ */
+export function kernelsMultiplyAddFused(): boolean {
+  return fusedMultiplyAdd();
+}
+
+/**
  * Asks for fused (relaxed SIMD) multiply-adds or plain ones in the kernels built from now on, and
  * forgets the kernels built so far; returns whether they will be fused (false where the engine lacks
  * relaxed SIMD). The caller stops and restarts worker threads around it (gemm.ts).

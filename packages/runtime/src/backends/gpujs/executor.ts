@@ -75,6 +75,7 @@ export class StepExecutor implements Executable {
     };
     const feedData = feedArrays(feeds);
     const randoms = p.randoms.map((r) => r.draw());
+    const derived = p.derived.map((d) => d.derive(feeds[d.feed].data));
     const current = new Map<string, DeviceValue>();
     const outputs: DeviceValue[] = new Array(p.steps.length);
     const resolve = async (ref: Ref): Promise<DeviceValue> => {
@@ -83,6 +84,8 @@ export class StepExecutor implements Executable {
           return upload(feedData[ref.index]);
         case 'random':
           return upload(randoms[ref.id]);
+        case 'derived':
+          return upload(derived[ref.id]);
         case 'const': {
           let v = this.consts[ref.id];
           if (!v) this.consts[ref.id] = v = await k.upload(p.consts[ref.id]);
@@ -194,6 +197,8 @@ export class PipelineExecutor implements Executable {
             return args[ref.index];
           case 'random':
             return args[feedCount + ref.id];
+          case 'derived':
+            return args[feedCount + p.randoms.length + argVariables.length + ref.id];
           case 'const':
             return p.consts[ref.id];
           case 'variable': {
@@ -215,7 +220,7 @@ export class PipelineExecutor implements Executable {
       const fetched = p.fetches.filter((f) => f.ref.kind !== 'empty').map((f) => resolve(f.ref));
       return [...fetched, ...written.map((name) => current.get(name))];
     };
-    Object.defineProperty(orchestrate, 'length', { value: feedCount + p.randoms.length + argVariables.length });
+    Object.defineProperty(orchestrate, 'length', { value: feedCount + p.randoms.length + argVariables.length + p.derived.length });
     return this.kernels.gpu.createPipeline(orchestrate, { threads: this.threads });
   }
 
@@ -242,6 +247,7 @@ export class PipelineExecutor implements Executable {
       args.push(host ?? new Float32Array(sizeOf(p.variables.get(name)!.shape)));
       if (!host && !this.assignsBeforeReading(name)) throw uninitialized(name);
     }
+    for (const d of p.derived) args.push(d.derive(feeds[d.feed].data));
     const out = (await this.pipeline(...args)) as unknown[];
     const pipe = this.pipeline;
     this.info.pipelineExecutor = pipe.executorKind;

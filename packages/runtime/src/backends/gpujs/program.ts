@@ -32,6 +32,8 @@ export type Ref =
   | { kind: 'step'; step: number }
   /** Drawn on the host each run by the session's seeded generator (random ops). */
   | { kind: 'random'; id: number }
+  /** Derived on the host each run from a feed's own values, before they become float32 (see LowerContext.fromHost). */
+  | { kind: 'derived'; id: number }
   /** No elements. */
   | { kind: 'empty' };
 
@@ -64,10 +66,19 @@ export interface RandomSource {
   draw(): Float32Array;
 }
 
+/** Derives one tensor on the host for one run from a feed's values as fed (int32 words exact). */
+export interface DerivedSource {
+  id: number;
+  /** The feed, by plan feed order. */
+  feed: number;
+  derive(data: ArrayLike<number>): Float32Array;
+}
+
 export interface Program {
   steps: ProgramStep[];
   consts: Float32Array[];
   randoms: RandomSource[];
+  derived: DerivedSource[];
   /** Variable updates in schedule order: after `afterStep` runs, the variable holds `ref`. */
   writes: { name: string; afterStep: number; ref: Ref }[];
   /** Variables the program reads (at any point). */
@@ -99,6 +110,13 @@ export interface LowerContext {
   alias(t: TensorRef, shape: number[], dtype?: DType): TensorRef;
   /** A tensor the host fills each run (random draws). */
   hostRandom(shape: number[], dtype: DType, draw: (size: number) => Float32Array): TensorRef;
+  /**
+   * A tensor of `shape` the host derives from `t`'s values as the graph holds them, before they
+   * become float32 (so int32 values past 2^24 are exact): once now for a constant, each run for a
+   * feed (or a view of either). Undefined where only a float32 copy exists (a kernel's result, a
+   * variable).
+   */
+  fromHost(t: TensorRef, shape: number[], dtype: DType, derive: (data: ArrayLike<number>) => ArrayLike<number>): TensorRef | undefined;
   /** This node's seeded generator, persisting across the session's runs (the CPU backend's stream). */
   rng(): Prng;
 }
@@ -169,7 +187,7 @@ export function buildProgram(plan: Plan, options: BuildOptions): Program {
     const why = missing.map((op) => (unsupported.has(op) ? `${op} (${unsupported.get(op)})` : op));
     throw new UnsupportedOpError(`the gpujs backend has no kernel for: ${why.join(', ')}`, missing);
   }
-  const program: Program = { steps: [], consts: [], randoms: [], writes: [], reads: new Set(), fetches: [], variables: new Map() };
+  const program: Program = { steps: [], consts: [], randoms: [], derived: [], writes: [], reads: new Set(), fetches: [], variables: new Map() };
   const values = new Map<string, TensorRef>();
   const key = (node: Node, index: number): string => `${node.id}:${index}`;
   const concrete = (node: Node): { dtype: DType; shape: number[] }[] => {
@@ -181,9 +199,12 @@ export function buildProgram(plan: Plan, options: BuildOptions): Program {
       return { dtype: o.dtype, shape: o.shape as number[] };
     });
   };
+  // each constant's values as given (program.consts holds them as float32), for fromHost while lowering
+  const given: ArrayLike<number>[] = [];
   const constant = (values: ArrayLike<number>, shape: number[], dtype: DType): TensorRef => {
     if (sizeOf(shape) === 0) return { ref: { kind: 'empty' }, dtype, shape };
     program.consts.push(toFloat32(values));
+    given.push(values);
     return { ref: { kind: 'const', id: program.consts.length - 1 }, dtype, shape };
   };
   plan.feeds.forEach((f, index) => {
@@ -203,7 +224,7 @@ export function buildProgram(plan: Plan, options: BuildOptions): Program {
     let results: TensorRef[];
     const assignment = getOpDef(node.op).assignment;
     if (assignment) {
-      const ctx = lowerContext(program, node, inputs, outputs, where, constant, () => options.rng(node));
+      const ctx = lowerContext(program, node, inputs, outputs, where, constant, given, () => options.rng(node));
       // a fused update lowers as a kernel (its own lowering); the writes follow the node's last kernel
       results = assignment === 'program' ? getGpujsLowering(node.op)!(ctx) : [assignLowering(ctx, assignment)];
       writtenInputs(node.op, node.attrs).forEach((k, j) => {
@@ -230,7 +251,7 @@ export function buildProgram(plan: Plan, options: BuildOptions): Program {
         results = [];
         break;
       default: {
-        const ctx = lowerContext(program, node, inputs, outputs, where, constant, () => options.rng(node));
+        const ctx = lowerContext(program, node, inputs, outputs, where, constant, given, () => options.rng(node));
         results = getGpujsLowering(node.op)!(ctx);
       }
     }
@@ -251,6 +272,7 @@ function lowerContext(
   outputs: { dtype: DType; shape: number[] }[],
   where: string,
   constant: LowerContext['constant'],
+  given: ArrayLike<number>[],
   rng: () => Prng,
 ): LowerContext {
   return {
@@ -284,6 +306,22 @@ function lowerContext(
       const id = program.randoms.length;
       program.randoms.push({ id, size, draw: () => draw(size) });
       return { ref: { kind: 'random', id }, dtype, shape };
+    },
+    fromHost(t, shape, dtype, derive) {
+      const size = sizeOf(shape);
+      const checked = (data: ArrayLike<number>): Float32Array => {
+        const out = toFloat32(derive(data));
+        if (out.length !== size) throw new GraphcError(`${where}a host-derived tensor has ${out.length} values, its shape [${shape}] ${size}`);
+        return out;
+      };
+      // an empty feed or constant has nothing to read: derive from no values
+      if (t.ref.kind === 'empty') return constant(checked(new Float32Array(0)), shape, dtype);
+      if (t.ref.kind === 'const') return constant(checked(given[t.ref.id]), shape, dtype);
+      if (t.ref.kind !== 'feed') return undefined;
+      if (size === 0) return { ref: { kind: 'empty' }, dtype, shape };
+      const id = program.derived.length;
+      program.derived.push({ id, feed: t.ref.index, derive: checked });
+      return { ref: { kind: 'derived', id }, dtype, shape };
     },
   };
 }

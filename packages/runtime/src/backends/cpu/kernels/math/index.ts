@@ -2,3 +2,4 @@
 import './cumsum';
 import './einsum';
 import './det';
+import './matmul-nbits';
