@@ -14,3 +14,4 @@ import './onnx-math';
 import './onnx-sampling';
 import './recurrent';
 import './roi-align';
+import './matmul-nbits';
