@@ -18,15 +18,22 @@
  * model fed buffers of 256 slots, fed back whole, and a 256-long mask whose ones are the tokens so
  * far, so every decode step has the same shapes and runs one plan.
  *
- *   npx tsc -b packages/cli && GRAPHC_CPU_THREADS=1 node bench/onnx-llm.js [--cache growing|static] [--prompt 32] [--steps 32] [--rounds 3]
+ * --weights int4: every MatMul by a weight becomes com.microsoft MatMulNBits (4-bit weights in
+ * blocks of 32, asymmetric, zero points packed), as genai's int4 exports write them; graphc keeps
+ * them packed (matmulNBits), onnxruntime runs its own kernel (accuracy_level 0: float32 compute).
+ *
+ *   npx tsc -b packages/cli && GRAPHC_CPU_THREADS=1 node bench/onnx-llm.js [--cache growing|static] [--weights float32|int4] [--prompt 32] [--steps 32] [--rounds 3]
  */
 'use strict';
 const { loadGraphc, maxAbsDiff, parseFlags, seededArray } = require('./common');
 const graphc = loadGraphc();
 const { Session, encodeModel, importOnnx, tensor, tensorToProto } = graphc;
 
-const { prompt: PROMPT, steps: STEPS, rounds: ROUNDS, cache: CACHE } = parseFlags({ prompt: 32, steps: 32, rounds: 3, cache: 'growing' });
+const { prompt: PROMPT, steps: STEPS, rounds: ROUNDS, cache: CACHE, weights: WEIGHTS } = parseFlags({ prompt: 32, steps: 32, rounds: 3, cache: 'growing', weights: 'float32' });
 if (CACHE !== 'growing' && CACHE !== 'static') throw new Error(`--cache is growing or static, not ${CACHE}`);
+if (WEIGHTS !== 'float32' && WEIGHTS !== 'int4') throw new Error(`--weights is float32 or int4, not ${WEIGHTS}`);
+/** Block of the int4 weights along k, as genai's int4 exports use. */
+const BLOCK = 32;
 /** A static cache: buffers of MAX_LEN slots fed back whole, the attention mask as long, its ones the tokens so far (the model is the same). */
 const STATIC = CACHE === 'static';
 const [LAYERS, HIDDEN, HEADS, KV_HEADS, HEAD, MLP, VOCAB, MAX_LEN] = [2, 512, 8, 2, 64, 1408, 2000, 256];
@@ -101,6 +108,7 @@ function decoder(withQk) {
     x = p('x');
   }
   nodes.push(node('SimplifiedLayerNormalization', [x, 'norm'], ['xn'], [float('epsilon', 1e-5)]), node('MatMul', ['xn', 'lm_head'], ['logits']));
+  const raw = WEIGHTS === 'int4' ? quantizeMatMuls(nodes, init) : [];
   const dims = (...ds) => ({ dim: ds.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) });
   const value = (name, elemType, shape) => ({ name, type: { tensorType: { elemType, shape } } });
   const cache = (name) => value(name, 1, dims(1, KV_HEADS, 'past', HEAD));
@@ -110,11 +118,55 @@ function decoder(withQk) {
     graph: {
       name: 'llm-decoder',
       node: nodes,
-      initializer: Object.entries(init).map(([name, t]) => tensorToProto(t, name)),
+      initializer: [...Object.entries(init).map(([name, t]) => tensorToProto(t, name)), ...raw],
       input: [value('input_ids', 7, dims(1, 'sequence')), value('attention_mask', 7, dims(1, 'total')), ...Array.from({ length: LAYERS }, (_, l) => [cache(`past_k${l}`), cache(`past_v${l}`)]).flat()],
       output: [{ name: 'logits', type: { tensorType: { elemType: 1 } } }, ...outputs.map((name) => ({ name, type: { tensorType: { elemType: 1 } } }))],
     },
   });
+}
+
+/**
+ * --weights int4: every MatMul by a weight becomes com.microsoft MatMulNBits, as onnxruntime-genai's
+ * int4 exports write them: 4-bit weights in blocks of BLOCK along k, each block of each column with
+ * its scale and zero point from its min and max (asymmetric), the zero points packed two a byte.
+ * Replaces the float weights in `init`; returns the new initializers (uint8, as raw protos).
+ */
+function quantizeMatMuls(nodes, init) {
+  const raw = [];
+  const uint8 = (name, dims, data) => ({ name, dims, dataType: 2, rawData: data });
+  for (const n of nodes) {
+    if (n.opType !== 'MatMul' || !(n.input[1] in init)) continue;
+    const w = init[n.input[1]];
+    const [K, N] = w.shape;
+    const blocks = Math.ceil(K / BLOCK);
+    const q = new Uint8Array(N * blocks * (BLOCK / 2));
+    const scales = new Float32Array(N * blocks);
+    const zp = new Uint8Array(N * Math.ceil(blocks / 2));
+    for (let col = 0; col < N; col++) {
+      for (let b = 0; b < blocks; b++) {
+        let [lo, hi] = [0, 0];
+        for (let k = b * BLOCK; k < Math.min(K, (b + 1) * BLOCK); k++) [lo, hi] = [Math.min(lo, w.data[k * N + col]), Math.max(hi, w.data[k * N + col])];
+        const scale = (hi - lo) / 15 || 1;
+        const z = Math.min(15, Math.max(0, Math.round(-lo / scale)));
+        scales[col * blocks + b] = scale;
+        zp[col * Math.ceil(blocks / 2) + (b >> 1)] |= z << (4 * (b & 1));
+        for (let j = 0; j < BLOCK && b * BLOCK + j < K; j++) {
+          const v = Math.min(15, Math.max(0, Math.round(w.data[(b * BLOCK + j) * N + col] / scale + z)));
+          q[(col * blocks + b) * (BLOCK / 2) + (j >> 1)] |= v << (4 * (j & 1));
+        }
+      }
+    }
+    const name = n.input[1];
+    delete init[name];
+    raw.push(uint8(`${name}_q4`, [N, blocks, BLOCK / 2], q), tensorToProto(tensor(scales, [N * blocks]), `${name}_scales`), uint8(`${name}_zp`, [N * Math.ceil(blocks / 2)], zp));
+    Object.assign(n, {
+      opType: 'MatMulNBits',
+      domain: MS,
+      input: [n.input[0], `${name}_q4`, `${name}_scales`, `${name}_zp`],
+      attribute: [{ name: 'K', type: 2, i: K }, { name: 'N', type: 2, i: N }, { name: 'bits', type: 2, i: 4 }, { name: 'block_size', type: 2, i: BLOCK }],
+    });
+  }
+  return raw;
 }
 
 /** The greedy next token: argmax of the last position's logits. */
@@ -188,7 +240,9 @@ function nextToken(logits, positions) {
     theirs.push(await generate(ortRun(timed)));
   }
   const [g, o] = [best(ours), best(theirs)];
-  console.log(`LLM decoder (ONNX, onnxruntime-genai's form: GroupQueryAttention with do_rotary), ${LAYERS} layers, hidden ${HIDDEN}, ${HEADS}/${KV_HEADS} heads, ${STATIC ? `a static cache of ${MAX_LEN}` : 'a growing cache'}; prompt ${PROMPT} tokens, then ${STEPS} decode steps; best of ${ROUNDS} rounds`);
+  console.log(`LLM decoder (ONNX, onnxruntime-genai's form: GroupQueryAttention with do_rotary${WEIGHTS === 'int4' ? `, MatMulNBits: 4-bit weights in blocks of ${BLOCK}` : ''}), ${LAYERS} layers, hidden ${HIDDEN}, ${HEADS}/${KV_HEADS} heads, ${STATIC ? `a static cache of ${MAX_LEN}` : 'a growing cache'}; prompt ${PROMPT} tokens, then ${STEPS} decode steps; best of ${ROUNDS} rounds`);
+  const weightBytes = graph.nodes.filter((n) => n.op === 'const').reduce((sum, n) => sum + n.attrs.value.data.byteLength, 0);
+  console.log(`graphc holds the model's constants in ${(weightBytes / 1e6).toFixed(1)} MB; the ONNX file is ${(bytes.length / 1e6).toFixed(1)} MB`);
   console.log(`graphc's logits agree with onnxruntime's (reference path) at every step; greedy tokens ${g.tokens.join(' ') === o.tokens.join(' ') ? 'identical' : 'differ'}`);
   console.log('| | graphc cpu | onnxruntime, 1 thread | graphc / onnxruntime |');
   console.log('|---|---:|---:|---:|');
