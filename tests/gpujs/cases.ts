@@ -57,9 +57,10 @@ function single(build: (g: Graph, feeds: Record<string, TensorValue>, feed: (nam
 
 /**
  * matmulNBits with `bits`-bit weights in blocks of `blockSize` along k, n columns, a of `aShape`; the
- * packed words fed, constant, or computed by a kernel (an int32 add, words within 2^24).
+ * packed words fed, constant, or computed by a kernel (an int32 add, words within 2^24). With
+ * `transposeW`, a's last dimension is n (the gradient's product, a times W^T).
  */
-function nbitsCase(bits: 2 | 4 | 8, blockSize: number, k: number, n: number, aShape: number[], packedFrom: 'feed' | 'const' | 'kernel'): Build {
+function nbitsCase(bits: 2 | 4 | 8, blockSize: number, k: number, n: number, aShape: number[], packedFrom: 'feed' | 'const' | 'kernel', transposeW = false): Build {
   return single((g, _f, feed) => {
     const blocks = Math.ceil(k / blockSize);
     const words = (blocks * blockSize * bits) / 32;
@@ -78,7 +79,7 @@ function nbitsCase(bits: 2 | 4 | 8, blockSize: number, k: number, n: number, aSh
     const half = 2 ** (bits - 1);
     const scales = feed('scales', randomTensor([n, blocks], bits + 1, 0.01, 0.2));
     const zeroPoints = feed('zeroPoints', randomTensor([n, blocks], bits + 2, half - 1.5, half + 1.5));
-    return ops.matmulNBits(feed('a', randomTensor(aShape, bits + 3)), p, scales, zeroPoints, { bits, blockSize, k });
+    return ops.matmulNBits(feed('a', randomTensor(aShape, bits + 3)), p, scales, zeroPoints, { bits, blockSize, k, transposeW });
   });
 }
 
@@ -413,6 +414,8 @@ export const EXPLICIT: Record<string, Build[]> = {
     nbitsCase(4, 16, 40, 5, [3, 40], 'feed'),
     nbitsCase(2, 16, 40, 3, [2, 2, 40], 'const'),
     nbitsCase(8, 8, 20, 3, [3, 20], 'kernel'),
+    nbitsCase(4, 16, 40, 5, [3, 5], 'const', true),
+    nbitsCase(2, 16, 37, 3, [2, 2, 3], 'feed', true),
   ],
   det: [single((_g, _f, feed) => applyOp('det', [feed('x', randomTensor([2, 4, 4], 1))], {}, 'det', _g).output(0)), single((_g, _f, feed) => applyOp('det', [feed('x', tensor([0, 1, 2, 1, 0, 3, 4, -3, 8], [3, 3]))], {}, 'det', _g).output(0))],
   resize: [

@@ -169,7 +169,9 @@ const CASES: Record<string, Case> = {
       const packed = g.constant(values([5, 6], 61, -(2 ** 31), 2 ** 31 - 1, 'int32'));
       const scales = g.constant(values([5, 3], 62, 0.01, 0.2));
       const zeroPoints = g.constant(tensor(Array.from({ length: 15 }, (_, i) => (i * 7) % 16), [5, 3]));
-      return { outputs: [ops.matmulNBits(a, packed, scales, zeroPoints, { bits: 4, blockSize: 16, k: 40 })], feeds };
+      const y = ops.matmulNBits(a, packed, scales, zeroPoints, { bits: 4, blockSize: 16, k: 40 });
+      // and W^T (the gradient's product) of y: [2, 3, 5] back to [2, 3, 40]
+      return { outputs: [y, ops.matmulNBits(y, packed, scales, zeroPoints, { bits: 4, blockSize: 16, k: 40, transposeW: true })], feeds };
     },
   },
   fill: {

@@ -1,6 +1,6 @@
 import { Graph, SymbolicTensor, TensorValue, nbitsLayout, ops, tensor } from 'graphc';
 import { nbitsLanes, setWebGpuNBitsColumnThreads } from '../../packages/runtime/src/backends/webgpu/kernels/matmul-nbits';
-import { checkOnGpu, describeGpu, seeded, seededInts } from './helpers';
+import { checkOnGpu, describeGpu, expectClose, runBoth, seeded, seededInts } from './helpers';
 
 /**
  * matmulNBits on webgpu against the cpu backend, at O0 and O2, placed on the device: 2, 4 and 8
@@ -58,6 +58,19 @@ const SIZES: [number, number][] = [
   [20, 16],
   [520, 32],
 ];
+
+describeGpu('webgpu matmulNBits with transposeW (the gradient with respect to a)', () => {
+  test('runs through the CPU fallback, recorded in the plan, with the cpu backend\'s values', async () => {
+    const g = new Graph();
+    const k = 40;
+    const [packed, scales, zeroPoints] = weights(g, 4, 16, k, 37, 77);
+    const a = g.placeholder('float32', [3, 37], 'a');
+    const y = ops.matmulNBits(a, packed, scales, zeroPoints, { bits: 4, blockSize: 16, k, transposeW: true });
+    const { cpu, gpu, exe } = await runBoth(g, [y], { a: tensor(seeded(3 * 37, 78), [3, 37]) });
+    expectClose(gpu[0], cpu[0], 1e-4, 1e-2, 'transposeW');
+    expect(exe.fallbacks.map((f) => f.op)).toEqual(['matmulNBits']);
+  });
+});
 
 describe.each(['split', 'single'] as const)('column threads %s', (mode) => {
   describeGpu(`webgpu matmulNBits, ${mode === 'split' ? "each column's words split among threads" : 'a thread a column'}`, () => {

@@ -25,11 +25,8 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
   ...Object.fromEntries(['fusedElementwise', 'fusedMatmul', 'fusedConv2d', 'fusedDepthwiseConv2d'].map((n) => [n, 'created by fusion after autodiff'])),
 };
 
-/**
- * Differentiable ops whose gradient is not written yet: matmulNBits with respect to a (its weights are
- * quantized integers, fixed; fine-tuning through them, as QLoRA does, would need dA = dY W^T).
- */
-const GRADIENT_NOT_WRITTEN: string[] = ['matmulNBits'];
+/** Differentiable ops whose gradient is not written yet: none at present. */
+const GRADIENT_NOT_WRITTEN: string[] = [];
 
 test('every op has a gradient builder or a reason not to', () => {
   const missing = registeredOps()

@@ -13,3 +13,4 @@ import './resize';
 import './nn-norm-pool';
 import './det';
 import './grid-sample';
+import './matmul-nbits';

@@ -293,9 +293,14 @@ when('matmulNBits', (ctx, n) => {
   if (!packed || !scales || !zeroPoints) return ctx.unsupported('matmulNBits exports with constant packed weights, scales and zero points only (as a MatMul of the dequantized weights)');
   const layout = nbitsLayout(n.attrs);
   const cols = packed.shape[0];
+  // W [k, n], or with transposeW W^T [n, k]
+  const transposed = n.attrs.transposeW === true;
   const weights = new Float32Array(layout.k * cols);
-  for (let col = 0; col < cols; col++) for (let kk = 0; kk < layout.k; kk++) weights[kk * cols + col] = nbitsWeight(layout, packed.data, scales.data, zeroPoints.data, col, kk);
-  ctx.emitOut('MatMul', [ctx.input(0), ctx.constant(tensor(weights, [layout.k, cols], n.outputs[0].dtype), 'weights')]);
+  for (let col = 0; col < cols; col++) {
+    for (let kk = 0; kk < layout.k; kk++) weights[transposed ? col * layout.k + kk : kk * cols + col] = nbitsWeight(layout, packed.data, scales.data, zeroPoints.data, col, kk);
+  }
+  const shape = transposed ? [cols, layout.k] : [layout.k, cols];
+  ctx.emitOut('MatMul', [ctx.input(0), ctx.constant(tensor(weights, shape, n.outputs[0].dtype), 'weights')]);
 });
 
 const NHWC_TO_NCHW = ints([0, 3, 1, 2]);

@@ -57,7 +57,8 @@ export function nbitsWeight(layout: NBitsLayout, packed: ArrayLike<number>, scal
  * scales[col, b] for kk's block b = floor(kk / blockSize). packed (int32 [n, words]) holds column
  * col's q in order, `bits` bits each, low bits first (ONNX's packed bytes read as little-endian
  * words); scales and zeroPoints are float32 [n, blocks]. At 4 bits a weight takes an eighth of
- * float32's memory, and a product of a few rows of a reads an eighth of the bytes.
+ * float32's memory, and a product of a few rows of a reads an eighth of the bytes. With
+ * `transposeW`, a [..., n] times W^T (out [..., k]): the gradient with respect to a, dY W^T.
  */
 registerOp({
   name: 'matmulNBits',
@@ -71,9 +72,14 @@ registerOp({
     const layout = nbitsLayout(ctx.attrs, ctx.where);
     const a = ctx.inputs[0].shape;
     if (a.length < 1) throw new ShapeError(`${ctx.where}a must have rank >= 1, got a scalar`);
-    const kA = a[a.length - 1];
-    if (kA !== null && kA !== layout.k) throw new ShapeError(`${ctx.where}a ${shapeToString(a)} has ${kA} columns, the weights k = ${layout.k} rows`);
     const [n, words] = requireRank(ctx, 1, 2);
+    const transposed = ctx.attrs.transposeW === true;
+    // a's columns meet W's rows (k), or with transposeW its columns (n)
+    const inner = transposed ? n : layout.k;
+    const kA = a[a.length - 1];
+    if (kA !== null && inner !== null && kA !== inner) {
+      throw new ShapeError(`${ctx.where}a ${shapeToString(a)} has ${kA} columns, W${transposed ? '^T' : ''} ${inner} rows (W is [k, n] = [${layout.k}, ${n ?? '?'}])`);
+    }
     if (words !== null && words !== layout.words) {
       throw new ShapeError(`${ctx.where}packed has ${words} words a column, expected ${layout.words} (${layout.blocks} blocks of ${layout.blockSize} at ${layout.bits} bits)`);
     }
@@ -83,7 +89,7 @@ registerOp({
         throw new ShapeError(`${ctx.where}${i === 2 ? 'scales' : 'zeroPoints'} ${shapeToString(s)} must be [n, blocks] = [${n ?? '?'}, ${layout.blocks}]`);
       }
     }
-    return [{ dtype, shape: [...a.slice(0, -1), n] }];
+    return [{ dtype, shape: [...a.slice(0, -1), transposed ? layout.k : n] }];
   },
 });
 
@@ -92,8 +98,9 @@ export function matmulNBits(
   packed: TensorLike,
   scales: TensorLike,
   zeroPoints: TensorLike,
-  options: { bits: 2 | 4 | 8; blockSize: number; k: number },
+  options: { bits: 2 | 4 | 8; blockSize: number; k: number; transposeW?: boolean },
   name?: string,
 ): SymbolicTensor {
-  return apply1('matmulNBits', [a, packed, scales, zeroPoints], { bits: options.bits, blockSize: options.blockSize, k: options.k }, name);
+  const attrs = { bits: options.bits, blockSize: options.blockSize, k: options.k, ...(options.transposeW ? { transposeW: true } : {}) };
+  return apply1('matmulNBits', [a, packed, scales, zeroPoints], attrs, name);
 }

@@ -71,6 +71,21 @@ registerGpujsKernel('matmulNBits', (ctx) => {
   const perHalf = perWord / 2;
   const halvesPerBlock = blockSize / perHalf;
   const radix = 2 ** bits;
+  if (ctx.attrs.transposeW === true) {
+    // a [..., n] times W^T: output element (row, kk) sums over the columns; its q is the same
+    // position of each column's halves, shifted down kk % perHalf times (a loop of constant bound)
+    return [
+      ctx.kernel(out.shape, out.dtype, [a, halves, scales, zeroPoints], ([x0, h0, s0, z0]) => {
+        let code = `const kk = i % ${k};\nconst aBase = Math.floor(i / ${k}) * ${n};\nconst b = Math.floor(kk / ${blockSize});\n`;
+        code += `const h = Math.floor(kk / ${perHalf});\nconst j = kk - h * ${perHalf};\nlet acc = 0.0;\n`;
+        code += `for (let col = 0; col < ${n}; col++) {\nlet v = ${h0}[col * ${2 * words} + h];\n`;
+        code += `for (let t = 0; t < ${perHalf}; t++) {\nif (t < j) {\nv = Math.floor(v * ${floatLit(1 / radix)});\n}\n}\n`;
+        code += `const q = v - Math.floor(v * ${floatLit(1 / radix)}) * ${floatLit(radix)};\n`;
+        code += `acc += ${x0}[aBase + col] * ((q - ${z0}[col * ${blocks} + b]) * ${s0}[col * ${blocks} + b]);\n}\n`;
+        return `${code}return acc;`;
+      }),
+    ];
+  }
   return [
     ctx.kernel(out.shape, out.dtype, [a, halves, scales, zeroPoints], ([x0, h0, s0, z0]) => {
       let code = `const col = i % ${n};\nconst aBase = Math.floor(i / ${n}) * ${k};\nconst hBase = col * ${2 * words};\nlet acc = 0.0;\n`;

@@ -31,6 +31,8 @@ const MAX_LANES = 32;
 registerWebGpuKernel('matmulNBits', (ctx): KernelPlan => {
   // a and the output float32 (inference makes packed int32 and scales and zero points float32)
   requireDTypes(ctx, ['float32', 'int32']);
+  // the gradient's product (a training step's): through the CPU, the transfer recorded in the plan
+  if (ctx.attrs.transposeW === true) throw new NoGpuKernel('transposeW (the gradient with respect to a) has no WGSL kernel');
   const [a, packed] = ctx.inputs;
   const layout = nbitsLayout(ctx.attrs);
   const n = packed.shape[0];

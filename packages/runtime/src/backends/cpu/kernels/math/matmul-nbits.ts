@@ -6,11 +6,17 @@ import { whereOf } from '../fused';
 /**
  * matmulNBits: float32 a runs on the WebAssembly SIMD kernels (wasm-nbits.ts: the packed words read
  * in place, resident where they are a constant's); float64 a, SIMD off (setSimdKernels,
- * setSimdGemm) or a block size those kernels do not take run the JavaScript reference below.
+ * setSimdGemm) or a block size those kernels do not take run the JavaScript reference below, as
+ * does transposeW (the gradient's product, a training step's).
  */
 registerCpuKernel('matmulNBits', ([a, packed, scales, zeroPoints], attrs, ctx) => {
   const layout = nbitsLayout(attrs, whereOf('matmulNBits', ctx.node.name));
   const n = packed.shape[0];
+  if (attrs.transposeW === true) {
+    const out = ctx.alloc(a.dtype, [...a.shape.slice(0, -1), layout.k]);
+    nbitsProductTransposed(layout, a.data, a.data.length / n, packed.data, scales.data, zeroPoints.data, n, out.data);
+    return [out];
+  }
   const out = ctx.alloc(a.dtype, [...a.shape.slice(0, -1), n]);
   const rows = a.data.length / layout.k;
   const simd =
@@ -42,4 +48,24 @@ export function nbitsProduct(layout: NBitsLayout, a: TypedArray, rows: number, p
       out[r * n + col] = acc;
     }
   }
+}
+
+/**
+ * transposeW: out[r, kk] = sum over col of a[r, col] * W[kk, col], for `rows` rows of a (n columns
+ * each). Each column is dequantized once, as in nbitsProduct, and added into every row's sums
+ * (float64, rounded once at the end).
+ */
+export function nbitsProductTransposed(layout: NBitsLayout, a: TypedArray, rows: number, packed: TypedArray, scales: TypedArray, zeroPoints: TypedArray, n: number, out: TypedArray): void {
+  const { k } = layout;
+  const column = new Float32Array(k);
+  const sums = new Float64Array(rows * k);
+  for (let col = 0; col < n; col++) {
+    for (let kk = 0; kk < k; kk++) column[kk] = nbitsWeight(layout, packed, scales, zeroPoints, col, kk);
+    for (let r = 0; r < rows; r++) {
+      const x = a[r * n + col];
+      const base = r * k;
+      for (let kk = 0; kk < k; kk++) sums[base + kk] += x * column[kk];
+    }
+  }
+  out.set(sums);
 }
