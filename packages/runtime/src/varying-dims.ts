@@ -36,8 +36,9 @@ export class VaryingDims {
 
   /**
    * The feed shapes the passes should see for a plan about to compile for `shapes` (the feed list
-   * `feedsKey`'s): `shapes` itself, or a pattern with null dimensions, the same array each time it
-   * serves (it keys the optimized graph).
+   * `feedsKey`'s): `shapes` itself, or a pattern with null dimensions (the same array each time it
+   * serves; SharedPasses keys the optimized graph by it). One entry per feed list (fetch and feed
+   * names): a session uses few.
    */
   passShapes(feedsKey: string, shapes: number[][]): number[][] | Shape[] {
     const history = this.byFeeds.get(feedsKey);
