@@ -27,7 +27,7 @@ import { SimdKernel, kernelsMultiplyAddFused, simdKernel } from './wasm-simd';
  *
  * Per 4 weights and one row that is three vector instructions (mask, convert, multiply-add) on the
  * CPU's three vector ports: about 4 weights a cycle, which the kernel reaches (11 G weights/s on a
- * 4096 x 2048 product at 4 bits by 32, one thread of the 2-core Xeon that ran bench/_nbits.js, whose
+ * 4096 x 2048 product at 4 bits by 32, one thread of the 2-core Xeon that ran bench/nbits.js, whose
  * float32 GEMV streams its weights at 20-23 GB/s, 5-6 G weights/s). Each further row adds a
  * multiply-add per 4 weights (two rows 6.5, four 3-3.5 G weights/s; float32's products of four rows
  * need as many multiply-adds).
@@ -109,7 +109,7 @@ function nmadd(a: number[], b: number[], c: number[], fused: boolean): number[] 
  * 2^bits, one instruction fewer for every other weight; the factor is left to the a-stream
  * (streamFactor). The top weight is a shift either way (no bits above it to mask, no sign bit to
  * convert). One row runs 'pairs', and more rows 'exact': in one-off runs (the 2-core Xeon with
- * AVX-512 FP16 that ran bench/_nbits.js; 4096 x 2048 and 512 x 1408 at 4 bits by 32, kernel-only
+ * AVX-512 FP16 that ran bench/nbits.js; 4096 x 2048 and 512 x 1408 at 4 bits by 32, kernel-only
  * G weights/s) one row ran 10.9-11.3 with pairs, 10.0-10.3 exact, 9.9-11.1 with a mask constant for
  * each weight; two rows 6.2-6.5 with pairs, 6.4-6.6 exact, 5.4-5.7 with a mask each (seven
  * constants live beside the rows' sums, more than the registers hold, we suppose).
