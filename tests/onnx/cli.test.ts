@@ -72,6 +72,27 @@ describe('graphc and ONNX files', () => {
     expect(Array.from(z.data)).toEqual([0, 0]);
   });
 
+  test('convert --contrib-ops keeps 4-bit weights packed as MatMulNBits (default: a MatMul of them dequantized)', async () => {
+    const g = new Graph();
+    const a = g.placeholder('float32', [null, 32], 'a');
+    const words = Array.from({ length: 3 * 4 }, (_, i) => Math.imul(i + 7, 40503) | 0);
+    const c = (v: number[], shape: number[], dtype: 'int32' | 'float32' = 'float32') => g.constant(tensor(v, shape, dtype));
+    ops.matmulNBits(a, c(words, [3, 4], 'int32'), c([0.1, 0.2, 0.3], [3, 1]), c([8, 7, 9], [3, 1]), { bits: 4, blockSize: 32, k: 32 }, 'y');
+    g.metadata.signature = { inputs: ['a'], outputs: ['y'] };
+    const json = path.join(dir, 'int4.json');
+    await saveModel(g, json);
+    const feeds = { a: tensor(Array.from({ length: 64 }, (_, i) => (i % 9) - 4), [2, 32]) };
+    const [ours] = await new Session(g).run(['y'], feeds);
+    for (const flags of [[], ['--contrib-ops']]) {
+      const out = path.join(dir, `int4${flags.length}.onnx`);
+      const r = graphc('convert', json, out, ...flags);
+      expect(r.stderr).toBe('');
+      expect(fs.readFileSync(out).includes(Buffer.from('MatMulNBits'))).toBe(flags.length > 0);
+      const [theirs] = await runInOrt(fs.readFileSync(out), feeds, ['y']);
+      Array.from(theirs.data).forEach((v, i) => expect(v).toBeCloseTo(ours.data[i], 4));
+    }
+  });
+
   test('convert model.json -> .onnx writes trained variables as initializers', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 2], 'x');

@@ -5,7 +5,9 @@ import { UsageError } from '../cli-error';
 
 /**
  * `graphc convert IN OUT`: model.json <-> .onnx by extension. Variables are written with their saved
- * values (ONNX initializers); ONNX inputs and outputs keep their names.
+ * values (ONNX initializers); ONNX inputs and outputs keep their names. `--contrib-ops` writes
+ * onnxruntime's com.microsoft forms where they keep what graphc holds (4-bit weights stay packed as
+ * MatMulNBits, where standard ONNX needs them dequantized to float).
  */
 export function registerConvert(program: Command): void {
   program
@@ -13,7 +15,8 @@ export function registerConvert(program: Command): void {
     .description('convert between model.json and .onnx (by file extension)')
     .argument('<in>', 'model.json or .onnx file')
     .argument('<out>', 'model.json or .onnx file to write')
-    .action(async (input: string, output: string) => {
+    .option('--contrib-ops', "to .onnx: write onnxruntime's com.microsoft ops where they keep graphc's form (matmulNBits as MatMulNBits, its weights packed)")
+    .action(async (input: string, output: string, opts: { contribOps?: boolean }) => {
       const ext = path.extname(output).toLowerCase();
       if (ext !== '.json' && ext !== '.onnx') throw new UsageError(`convert: output '${output}' must end in .json or .onnx`);
       const model = await loadModel(input);
@@ -22,7 +25,7 @@ export function registerConvert(program: Command): void {
         return;
       }
       const outputs = model.signature.outputs.length ? model.signature.outputs : undefined;
-      writeFileAtomic(output, exportOnnx(model.graph, { outputs, variables: model.variables }));
+      writeFileAtomic(output, exportOnnx(model.graph, { outputs, variables: model.variables, contribOps: opts.contribOps === true }));
     });
 }
 

@@ -55,10 +55,17 @@ export class ExportContext {
   readonly names = new Map<SymbolicTensor, string>();
   current!: Node;
 
-  /** `used`: the value names taken, shared with the contexts of enclosing graphs (see `subgraph`). */
+  /**
+   * `used`: the value names taken, shared with the contexts of enclosing graphs (see `subgraph`).
+   * `contribOps`: rules may write onnxruntime's com.microsoft forms (OnnxExportOptions).
+   * `domains`: the operator domains besides ONNX's own that emitted nodes use, each needing an
+   * opset import (shared with subgraphs' contexts too).
+   */
   constructor(
     reserved: Iterable<string>,
     private readonly used = new Set<string>(),
+    readonly contribOps = false,
+    readonly domains = new Set<string>(),
   ) {
     for (const r of reserved) this.used.add(r);
   }
@@ -69,7 +76,7 @@ export class ExportContext {
    * its own must not shadow them).
    */
   subgraph(): ExportContext {
-    return new ExportContext([], this.used);
+    return new ExportContext([], this.used, this.contribOps, this.domains);
   }
 
   /** A value name not used yet, from `hint`. */
@@ -111,14 +118,16 @@ export class ExportContext {
     return this.constant(tensor([value], [], dtype), hint);
   }
 
-  /** Emits an ONNX node; `outputs` default to one fresh name; returns the output names. */
-  emit(opType: string, inputs: string[], outputs?: string[] | number, attrs: Record<string, OnnxAttr | undefined> = {}): string[] {
+  /** Emits an ONNX node (of `domain`, default ONNX's); `outputs` default to one fresh name; returns the output names. */
+  emit(opType: string, inputs: string[], outputs?: string[] | number, attrs: Record<string, OnnxAttr | undefined> = {}, domain = ''): string[] {
     const outs =
       typeof outputs === 'number' || outputs === undefined
         ? Array.from({ length: typeof outputs === 'number' ? outputs : 1 }, () => this.fresh(`${this.current.name}/${opType}`))
         : outputs;
+    if (domain) this.domains.add(domain);
     this.nodes.push({
       opType,
+      ...(domain ? { domain } : {}),
       input: inputs,
       output: outs,
       name: this.fresh(`${this.current.name}/${opType}#node`),

@@ -4,7 +4,7 @@ import { instantiateFunction } from '../../function';
 import { AttrValue, Graph, Node, SymbolicTensor } from '../../graph';
 import type { Attrs } from '../../opdef';
 import { anchorInputCount, anchorOf } from '../../ops/fused/anchors';
-import { nbitsLayout, nbitsWeight } from '../../ops/math/matmul-nbits';
+import { NBitsLayout, nbitsLayout, nbitsWeight } from '../../ops/math/matmul-nbits';
 import { window2d } from '../../ops/nn/conv-util';
 import { FusedProgram, programOf } from '../../ops/fused/program';
 import { getOpDef } from '../../registry';
@@ -287,12 +287,13 @@ when('matmul', (ctx, n) => {
 });
 
 when('matmulNBits', (ctx, n) => {
-  // written as a float MatMul with the weights dequantized: opset 18 has no blocked integer weights
-  // (com.microsoft's MatMulNBits would run in onnxruntime only)
+  // a float MatMul with the weights dequantized (opset 18 has no blocked integer weights), or with
+  // contribOps onnxruntime's MatMulNBits, the weights still packed
   const [packed, scales, zeroPoints] = [1, 2, 3].map((i) => constantInput(n, i));
   if (!packed || !scales || !zeroPoints) return ctx.unsupported('matmulNBits exports with constant packed weights, scales and zero points only (as a MatMul of the dequantized weights)');
   const layout = nbitsLayout(n.attrs);
   const cols = packed.shape[0];
+  if (ctx.contribOps && asMatMulNBits(ctx, n, layout, packed, scales, zeroPoints)) return;
   // W [k, n], or with transposeW W^T [n, k]
   const transposed = n.attrs.transposeW === true;
   const weights = new Float32Array(layout.k * cols);
@@ -302,6 +303,31 @@ when('matmulNBits', (ctx, n) => {
   const shape = transposed ? [cols, layout.k] : [layout.k, cols];
   ctx.emitOut('MatMul', [ctx.input(0), ctx.constant(tensor(weights, shape, n.outputs[0].dtype), 'weights')]);
 });
+
+/**
+ * matmulNBits as com.microsoft MatMulNBits (contribOps): B the packed words' bytes, little-endian as
+ * the op reads them ([N, blocks, blob] uint8), scales and zero points flat float32 [N * blocks] (it
+ * takes float zero points of the scales' type). False where MatMulNBits cannot say it: transposeW,
+ * 8 bits (onnxruntime's 8-bit form is not checked here), a block size onnxruntime refuses.
+ */
+function asMatMulNBits(ctx: ExportContext, n: Node, layout: NBitsLayout, packed: TensorValue, scales: TensorValue, zeroPoints: TensorValue): boolean {
+  const { bits, blockSize, k, blocks } = layout;
+  if (n.attrs.transposeW === true || bits === 8 || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return false;
+  const cols = packed.shape[0];
+  const words = Int32Array.from(packed.data as ArrayLike<number>);
+  const bytes = new Uint8Array(words.length * 4);
+  for (let w = 0; w < words.length; w++) for (let b = 0; b < 4; b++) bytes[4 * w + b] = (words[w] >>> (8 * b)) & 255;
+  const raw = (hint: string, dims: number[], rawData: Uint8Array): string => {
+    const name = ctx.fresh(`${n.name}/${hint}`);
+    ctx.initializers.push({ name, dims, dataType: 2, rawData });
+    return name;
+  };
+  const b = raw('B', [cols, blocks, (blockSize * bits) / 8], bytes);
+  const flat = (v: TensorValue, hint: string): string => ctx.constant(tensor(Float32Array.from(v.data as ArrayLike<number>), [cols * blocks]), hint);
+  const attrs = { K: int(k), N: int(cols), bits: int(bits), block_size: int(blockSize) };
+  ctx.emit('MatMulNBits', [ctx.input(0), b, flat(scales, 'scales'), flat(zeroPoints, 'zero_points')], [ctx.output(0)], attrs, 'com.microsoft');
+  return true;
+}
 
 const NHWC_TO_NCHW = ints([0, 3, 1, 2]);
 const NCHW_TO_NHWC = ints([0, 2, 3, 1]);

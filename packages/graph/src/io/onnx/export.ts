@@ -22,6 +22,29 @@ export interface OnnxExportOptions {
   variables?: Map<string, TensorValue>;
   /** Graph name written into the model. */
   name?: string;
+  /**
+   * Write onnxruntime's com.microsoft forms where they keep what graphc holds (default false:
+   * standard ONNX only, which any runtime reads): matmulNBits as MatMulNBits, its weights still
+   * packed, instead of a MatMul of the dequantized float weights.
+   */
+  contribOps?: boolean;
+}
+
+/**
+ * Constants only matmulNBits nodes read, as their packed weights, scales or zero points: their rule
+ * writes those in the form it emits (dequantized, or MatMulNBits' own), so they are not written
+ * as they are.
+ */
+function quantizedWeights(nodes: Node[], outputs: SymbolicTensor[]): Set<Node> {
+  const readers = new Map<Node, boolean>();
+  for (const n of nodes) {
+    n.inputs.forEach((t, i) => {
+      if (t.node.op !== 'const') return;
+      readers.set(t.node, (readers.get(t.node) ?? true) && n.op === 'matmulNBits' && i >= 1);
+    });
+  }
+  const fetched = new Set(outputs.map((t) => t.node));
+  return new Set([...readers].filter(([n, only]) => only && !fetched.has(n)).map(([n]) => n));
 }
 
 /** Outputs when none are named: the signature's, else every tensor no other node reads (as `graphc run`). */
@@ -68,7 +91,8 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
   const nodes = reachableNodes(graph, outTensors.map((t) => t.node)).filter((n) => n.outputs.length > 0 || n.op !== 'noOp');
   const missing = [...new Set(nodes.filter((n) => !['placeholder', 'const', 'variable'].includes(n.op) && !getOpDef(n.op).onnx).map((n) => n.op))];
   if (missing.length) throw new UnsupportedOpError(`ONNX export: no ONNX equivalent for ops: ${missing.sort().join(', ')}`, missing);
-  const ctx = new ExportContext(nodes.flatMap((n) => n.outputTensors.map((t) => t.name)));
+  const ctx = new ExportContext(nodes.flatMap((n) => n.outputTensors.map((t) => t.name)), undefined, options.contribOps === true);
+  const unwritten = quantizedWeights(nodes, outTensors);
   for (const n of nodes) for (const t of n.outputTensors) ctx.names.set(t, t.name);
   let unknownDims = 0;
   const unknown = () => `d${unknownDims++}`;
@@ -76,8 +100,9 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
   for (const n of nodes) {
     ctx.current = n;
     if (n.op === 'placeholder') inputs.push(valueInfo(n.name, n.outputs[0], unknown));
-    else if (n.op === 'const') ctx.initializers.push(tensorToProto(n.attrs.value as TensorValue, n.name));
-    else if (n.op === 'variable') ctx.initializers.push(tensorToProto(variableValue(n, graph, options.variables), n.name));
+    else if (n.op === 'const') {
+      if (!unwritten.has(n)) ctx.initializers.push(tensorToProto(n.attrs.value as TensorValue, n.name));
+    } else if (n.op === 'variable') ctx.initializers.push(tensorToProto(variableValue(n, graph, options.variables), n.name));
     else getOpDef(n.op).onnx!(ctx, n);
   }
   // an output that is an input or initializer still needs a node producing a graph output
@@ -86,7 +111,7 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
     irVersion: 8,
     producerName: 'graphc',
     producerVersion: '0.1.0',
-    opsetImport: [{ domain: '', version: EXPORT_OPSET }],
+    opsetImport: [{ domain: '', version: EXPORT_OPSET }, ...[...ctx.domains].map((domain) => ({ domain, version: 1 }))],
     graph: {
       name: options.name ?? 'graphc',
       node: ctx.nodes,
