@@ -4,7 +4,7 @@
  * output must agree within float tolerance. The same seed always builds the same graph and feeds,
  * so a failure reproduces from its number: `node tests/fuzz/run.js --suite passes --seed N --count 1`.
  */
-import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, freezeVariables, modelFromBytes, ops, optimizeGraph, serializeGraph, tensor as makeTensor } from 'graphc';
+import { Graph, GraphcError, Node, OptLevel, Session, SymbolicTensor, TensorValue, evaluateNode, freezeVariables, modelFromBytes, nbitsLayout, ops, optimizeGraph, serializeGraph, tensor as makeTensor } from 'graphc';
 
 /** mulberry32: small, fast and good enough to pick ops and values. */
 export function rng(seed: number): () => number {
@@ -145,7 +145,10 @@ export function buildCase(seed: number, options: { smooth?: boolean; dtype?: 'fl
         hasVariables ||= W.node.op === 'variable';
         const x2 = x.rank === 2 ? x : ops.reshape(x, [-1, k]);
         const transposed = r() < 0.2;
-        let h = transposed ? ops.matmul(x2, ops.transpose(W), { transposeB: true }) : ops.matmul(x2, W);
+        const form = r();
+        // some layers' weights quantized, as an int4 LLM export's (matmulNBits: 2, 4 or 8 bits, a block past k)
+        let h = form < 0.15 ? quantizedLayer(r, g, x2, k, n) : transposed ? ops.matmul(x2, ops.transpose(W), { transposeB: true }) : ops.matmul(x2, W);
+        if (form < 0.15) description.push('matmulNBits');
         if (r() < 0.4) {
           h = ops.batchNorm(h, constant([n]), ops.add(ops.abs(constant([n])), 0.5), constant([n]), constant([n]), 1e-3);
           description.push('matmul+bn');
@@ -502,6 +505,17 @@ async function runAt(c: FuzzCase, level: OptLevel, graph = c.graph): Promise<Ten
  * The feeds with every placeholder declared with an unknown first dimension grown by `extra` rows
  * (its rows repeated), or undefined where no placeholder has one.
  */
+/** x [m, k] times a random quantized W [k, n]: full-range packed words, scales in [0.05, 0.3], zero points in [0, 2^bits). */
+function quantizedLayer(r: () => number, g: Graph, x: SymbolicTensor, k: number, n: number): SymbolicTensor {
+  const bits = pick(r, [2, 4, 8] as const);
+  const blockSize = (32 / bits) * int(r, 1, 2);
+  const { words, blocks } = nbitsLayout({ bits, blockSize, k });
+  const packed = g.constant(makeTensor(Array.from({ length: n * words }, () => Math.floor(r() * 2 ** 32) | 0), [n, words], 'int32'));
+  const scales = g.constant(makeTensor(Array.from({ length: n * blocks }, () => 0.05 + r() / 4), [n, blocks], 'float32'));
+  const zeroPoints = g.constant(makeTensor(Array.from({ length: n * blocks }, () => Math.floor(r() * 2 ** bits)), [n, blocks], 'float32'));
+  return ops.matmulNBits(x, packed, scales, zeroPoints, { bits, blockSize, k });
+}
+
 export function otherBatch(c: FuzzCase, extra: number): Record<string, TensorValue> | undefined {
   const grown: Record<string, TensorValue> = {};
   let any = false;
