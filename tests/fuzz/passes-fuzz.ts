@@ -543,27 +543,37 @@ export const outcomes = { otherBatchRan: 0, otherBatchRefused: 0, noUnknownBatch
  * was freed; with three, the third batch's passes saw the batch dimension unknown (VaryingDims) and
  * the case's plan, the fourth, specializes the graph they made.
  */
+/**
+ * Runs `fetches` in `sess` on the case's batch grown by each of `extras` rows in turn: how many ran,
+ * and where it stopped, at the first the graph has no unknown batch for ('none') or refuses
+ * ('refused'); no `stopped` when all ran.
+ */
+async function runOtherBatches(sess: Session, c: FuzzCase, fetches: string[], extras: number[]): Promise<{ ran: number; stopped?: 'none' | 'refused' }> {
+  let ran = 0;
+  for (const extra of extras) {
+    const other = otherBatch(c, extra);
+    if (!other) return { ran, stopped: 'none' };
+    try {
+      await sess.run(fetches, other);
+      ran++;
+    } catch (e) {
+      // a graph that fixes its batch elsewhere (a reshape, a broadcast with a fixed input) has no other batch
+      if (!(e instanceof GraphcError)) throw e;
+      return { ran, stopped: 'refused' };
+    }
+  }
+  return { ran };
+}
+
 async function runAfterOtherBatches(c: FuzzCase, extras: number[], maxPlans: number): Promise<TensorValue[]> {
   const sess = new Session(c.graph, { optimize: 2, maxPlans });
   const fetches = c.fetches.map((f) => f.name);
   try {
     if (c.hasVariables) await sess.run(c.graph.globalVariablesInitializer());
-    for (const extra of extras) {
-      const other = otherBatch(c, extra);
-      if (!other) {
-        outcomes.noUnknownBatch++;
-        break;
-      }
-      try {
-        await sess.run(fetches, other);
-        outcomes.otherBatchRan++;
-      } catch (e) {
-        // a graph that fixes its batch elsewhere (a reshape, a broadcast with a fixed input) has no other batch
-        if (!(e instanceof GraphcError)) throw e;
-        outcomes.otherBatchRefused++;
-        break;
-      }
-    }
+    const { ran, stopped } = await runOtherBatches(sess, c, fetches, extras);
+    outcomes.otherBatchRan += ran;
+    if (stopped === 'none') outcomes.noUnknownBatch++;
+    if (stopped === 'refused') outcomes.otherBatchRefused++;
     await sess.run(fetches, c.feeds);
     const plan = sess.plans().at(-1)!;
     if (plan.feeds.some((f) => f.shape.includes(null))) outcomes.batchUnknownToPasses++;
@@ -585,16 +595,7 @@ async function runTrainingOnBatches(c: FuzzCase, level: OptLevel): Promise<Tenso
   const fetches = [...c.fetches.map((f) => f.name), ...c.targets.map((t) => t.name)];
   try {
     await sess.run(c.graph.globalVariablesInitializer());
-    for (const extra of [3, 5, 1]) {
-      const other = otherBatch(c, extra);
-      if (!other) return undefined;
-      try {
-        await sess.run(fetches, other);
-      } catch (e) {
-        if (!(e instanceof GraphcError)) throw e;
-        return undefined;
-      }
-    }
+    if ((await runOtherBatches(sess, c, fetches, [3, 5, 1])).stopped) return undefined;
     return ((await sess.run(fetches, c.feeds)) as TensorValue[]).slice(0, c.fetches.length);
   } finally {
     sess.close();

@@ -1,9 +1,9 @@
 import * as v8 from 'v8';
-import { Graph, NBitsLayout, SymbolicTensor, TensorValue, nbitsLayout, nbitsWeight, ops, tensor } from '@graphc/graph';
+import { Graph, SymbolicTensor, TensorValue, nbitsWeight, ops, tensor } from '@graphc/graph';
 import { Session, cpuResidentBytes, relaxedSimdAvailable, setCpuFusedMultiplyAdd, setCpuThreads, setSimdGemm, setSimdKernels } from '@graphc/runtime';
 import { nbitsProduct } from '../../packages/runtime/src/backends/cpu/kernels/math/matmul-nbits';
 import { columnStream, nbitsProductSimd } from '../../packages/runtime/src/backends/cpu/wasm-nbits';
-import { seeded, seededInts } from '../webgpu/helpers';
+import { NBitsWeights, randomNBitsWeights, seeded } from '../webgpu/helpers';
 
 /**
  * The cpu backend's float32 matmulNBits on WebAssembly SIMD (wasm-nbits.ts) against its JavaScript
@@ -34,29 +34,9 @@ afterAll(() => {
 
 type Bits = 2 | 4 | 8;
 
-interface Weights {
-  layout: NBitsLayout;
-  n: number;
-  packed: Int32Array;
-  scales: Float32Array;
-  zeroPoints: Float32Array;
-}
-
-/** Random weights: words over the full int32 range, positive scales, zero points in [0, 2^bits) (whole, or with a fraction). */
-function weights(bits: Bits, blockSize: number, k: number, n: number, seed: number, wholeZeroPoints = true): Weights {
-  const layout = nbitsLayout({ bits, blockSize, k });
-  const high = seededInts(n * layout.words, seed, 0, 65536);
-  const low = seededInts(n * layout.words, seed + 1, 0, 65536);
-  const packed = Int32Array.from(high, (h, i) => (h << 16) | low[i]);
-  const scales = Float32Array.from(seeded(n * layout.blocks, seed + 2), (v) => 0.01 + Math.abs(v) * 0.05);
-  const zeroPoints = wholeZeroPoints
-    ? Float32Array.from(seededInts(n * layout.blocks, seed + 3, 0, 2 ** bits))
-    : Float32Array.from(seeded(n * layout.blocks, seed + 3), (v) => ((v + 1) / 2) * (2 ** bits - 1));
-  return { layout, n, packed, scales, zeroPoints };
-}
 
 /** Each output's scale: the sum over kk of |a[r, kk] * W[kk, col]|, the size float32 rounding errors are relative to. */
-function magnitudes(w: Weights, a: Float32Array, rows: number): Float64Array {
+function magnitudes(w: NBitsWeights, a: Float32Array, rows: number): Float64Array {
   const { layout, n } = w;
   const out = new Float64Array(rows * n);
   for (let col = 0; col < n; col++) {
@@ -82,7 +62,7 @@ function maxRelativeDifference(actual: ArrayLike<number>, expected: ArrayLike<nu
 const TOLERANCE = 1e-5;
 
 /** Runs the SIMD product (which must apply) and the reference on the same operands; the worst relative difference. */
-function compareDirect(w: Weights, rows: number, seed: number): number {
+function compareDirect(w: NBitsWeights, rows: number, seed: number): number {
   const a = seeded(rows * w.layout.k, seed);
   const simd = new Float32Array(rows * w.n).fill(NaN);
   expect(nbitsProductSimd(w.layout, a, rows, w.packed, w.scales, w.zeroPoints, w.n, simd)).toBe(true);
@@ -106,7 +86,7 @@ const ROWS = [1, 2, 3, 4, 5, 7, 32, 33];
 describe('matmulNBits float32 on WebAssembly SIMD against the JavaScript reference', () => {
   for (const bits of BITS) {
     test.each(SIZES)(`${bits} bits, blocks of %i, k = %i, rows 1 to 5, 7, 32 and 33`, (blockSize, k) => {
-      const w = weights(bits, blockSize, k, 13, bits * 100 + blockSize + k);
+      const w = randomNBitsWeights(bits, blockSize, k, 13, bits * 100 + blockSize + k);
       // the stream shape these sizes exercise: whole chunks a block, or 1 or 2 words a block with or without a partial chunk
       expect(columnStream(w.layout)).not.toBeNull();
       for (const rows of ROWS) expect(compareDirect(w, rows, 7 + rows)).toBeLessThan(TOLERANCE);
@@ -115,22 +95,22 @@ describe('matmulNBits float32 on WebAssembly SIMD against the JavaScript referen
 
   test('zero points with a fraction', () => {
     for (const bits of BITS) {
-      const w = weights(bits, 32, 200, 9, 77 + bits, false);
+      const w = randomNBitsWeights(bits, 32, 200, 9, 77 + bits, false);
       for (const rows of [1, 4, 6, 40]) expect(compareDirect(w, rows, 3 + rows)).toBeLessThan(TOLERANCE);
     }
   });
 
   test('n past one panel of the many-rows path, and a large decode-sized product', () => {
-    const w = weights(4, 32, 256, 601, 5);
+    const w = randomNBitsWeights(4, 32, 256, 601, 5);
     for (const rows of [1, 3, 7, 40]) expect(compareDirect(w, rows, 20 + rows)).toBeLessThan(TOLERANCE);
-    const big = weights(4, 32, 2048, 129, 6);
+    const big = randomNBitsWeights(4, 32, 2048, 129, 6);
     for (const rows of [1, 4]) expect(compareDirect(big, rows, 30 + rows)).toBeLessThan(TOLERANCE);
   });
 
   test('with worker threads on (the GEMM of the panels may split over them)', () => {
     setCpuThreads(2);
     try {
-      const w = weights(4, 32, 512, 300, 14);
+      const w = randomNBitsWeights(4, 32, 512, 300, 14);
       for (const rows of [1, 4, 30, 70]) expect(compareDirect(w, rows, 60 + rows)).toBeLessThan(TOLERANCE);
     } finally {
       setCpuThreads(1);
@@ -138,8 +118,8 @@ describe('matmulNBits float32 on WebAssembly SIMD against the JavaScript referen
   });
 
   test('both multiply-add forms: fused (relaxed SIMD) and mul + add', () => {
-    const w = weights(4, 16, 72, 11, 8);
-    const w2 = weights(2, 64, 300, 11, 9);
+    const w = randomNBitsWeights(4, 16, 72, 11, 8);
+    const w2 = randomNBitsWeights(2, 64, 300, 11, 9);
     for (const fused of [false, true]) {
       expect(setCpuFusedMultiplyAdd(fused)).toBe(fused && relaxedSimdAvailable());
       for (const rows of [1, 2, 4, 5, 40]) {
@@ -150,11 +130,11 @@ describe('matmulNBits float32 on WebAssembly SIMD against the JavaScript referen
   });
 
   test('a block size the SIMD kernels do not take (three words) and SIMD off leave the JavaScript kernel', () => {
-    const w = weights(4, 24, 50, 5, 10);
+    const w = randomNBitsWeights(4, 24, 50, 5, 10);
     expect(columnStream(w.layout)).toBeNull();
     const a = seeded(50, 1);
     expect(nbitsProductSimd(w.layout, a, 1, w.packed, w.scales, w.zeroPoints, w.n, new Float32Array(5))).toBe(false);
-    const ok = weights(4, 32, 64, 5, 11);
+    const ok = randomNBitsWeights(4, 32, 64, 5, 11);
     for (const off of [() => setSimdKernels(false), () => setSimdGemm(false)]) {
       off();
       expect(nbitsProductSimd(ok.layout, seeded(64, 1), 1, ok.packed, ok.scales, ok.zeroPoints, ok.n, new Float32Array(5))).toBe(false);
@@ -165,7 +145,7 @@ describe('matmulNBits float32 on WebAssembly SIMD against the JavaScript referen
 });
 
 /** A graph of products of placeholder a's (shapes `aShapes`) with weights `w`: constants, or placeholders fed each run. */
-function graphOf(w: Weights, aShapes: number[][], constantWeights: boolean): { session: Session; outs: SymbolicTensor[]; feeds: Record<string, TensorValue> } {
+function graphOf(w: NBitsWeights, aShapes: number[][], constantWeights: boolean): { session: Session; outs: SymbolicTensor[]; feeds: Record<string, TensorValue> } {
   const g = new Graph();
   const { layout, n } = w;
   const feeds: Record<string, TensorValue> = {};
@@ -186,7 +166,7 @@ function graphOf(w: Weights, aShapes: number[][], constantWeights: boolean): { s
 }
 
 /** Each output's worst relative difference between a SIMD run and a JavaScript one (setSimdKernels off). */
-async function againstReference(w: Weights, aShapes: number[][], constantWeights: boolean, runs = 1): Promise<number[]> {
+async function againstReference(w: NBitsWeights, aShapes: number[][], constantWeights: boolean, runs = 1): Promise<number[]> {
   const { session, outs, feeds } = graphOf(w, aShapes, constantWeights);
   let simd: TensorValue[] = [];
   for (let i = 0; i < runs; i++) simd = await session.run(outs, feeds);
@@ -202,7 +182,7 @@ async function againstReference(w: Weights, aShapes: number[][], constantWeights
 
 describe('matmulNBits in a session', () => {
   test('a batched a [2, 3, k] and [1, k], [4, k], [40, k] with constant weights (n past one panel), which stay resident', async () => {
-    const w = weights(4, 32, 160, 301, 12);
+    const w = randomNBitsWeights(4, 32, 160, 301, 12);
     const before = cpuResidentBytes();
     const diffs = await againstReference(w, [[2, 3, 160], [1, 160], [4, 160], [2, 1, 160], [40, 160]], true, 3);
     for (const d of diffs) expect(d).toBeLessThan(TOLERANCE);
@@ -214,7 +194,7 @@ describe('matmulNBits in a session', () => {
   });
 
   test('float64 a runs the JavaScript reference, bit for bit', async () => {
-    const w = weights(4, 32, 64, 7, 15);
+    const w = randomNBitsWeights(4, 32, 64, 7, 15);
     const g = new Graph();
     const a = g.placeholder('float64', [2, 64], 'a');
     const { layout, n } = w;
@@ -228,7 +208,7 @@ describe('matmulNBits in a session', () => {
   });
 
   test('weights fed as placeholders are copied in per run, not kept resident', async () => {
-    const w = weights(2, 16, 100, 21, 13);
+    const w = randomNBitsWeights(2, 16, 100, 21, 13);
     const before = cpuResidentBytes();
     const diffs = await againstReference(w, [[1, 100], [3, 100], [6, 100], [40, 100]], false, 2);
     for (const d of diffs) expect(d).toBeLessThan(TOLERANCE);

@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { Fetches, Graph, Session, SymbolicTensor, TensorValue, WebGpuBackend, WebGpuExecutable, ops, tensor } from 'graphc';
+import { Fetches, Graph, NBitsLayout, Session, SymbolicTensor, TensorValue, WebGpuBackend, WebGpuExecutable, nbitsLayout, ops, tensor } from 'graphc';
 
 /**
  * Whether this machine has a WebGPU adapter, probed once per test file in a child process (so the
@@ -144,4 +144,30 @@ export function transposedMatmuls(m: number, k: number, n: number): { g: Graph; 
     bt: tensor(seeded(k * n, 4), [n, k]),
   };
   return { g, outs, feeds };
+}
+
+/** matmulNBits weights as arrays, with their layout. */
+export interface NBitsWeights {
+  layout: NBitsLayout;
+  n: number;
+  packed: Int32Array;
+  scales: Float32Array;
+  zeroPoints: Float32Array;
+}
+
+/**
+ * Random matmulNBits weights for n columns: packed words over the full int32 range (two seeded
+ * 16-bit halves, so the low bits are random too), positive scales, zero points in [0, 2^bits),
+ * whole or with a fraction.
+ */
+export function randomNBitsWeights(bits: 2 | 4 | 8, blockSize: number, k: number, n: number, seed: number, wholeZeroPoints = true): NBitsWeights {
+  const layout = nbitsLayout({ bits, blockSize, k });
+  const high = seededInts(n * layout.words, seed, 0, 65536);
+  const low = seededInts(n * layout.words, seed + 1, 0, 65536);
+  const packed = Int32Array.from(high, (h, i) => (h << 16) | low[i]);
+  const scales = Float32Array.from(seeded(n * layout.blocks, seed + 2), (v) => 0.01 + Math.abs(v) * 0.05);
+  const zeroPoints = wholeZeroPoints
+    ? Float32Array.from(seededInts(n * layout.blocks, seed + 3, 0, 2 ** bits))
+    : Float32Array.from(seeded(n * layout.blocks, seed + 3), (v) => ((v + 1) / 2) * (2 ** bits - 1));
+  return { layout, n, packed, scales, zeroPoints };
 }

@@ -1,6 +1,6 @@
 import { Graph, SymbolicTensor, TensorValue, nbitsLayout, ops, tensor } from 'graphc';
 import { nbitsLanes, setWebGpuNBitsColumnThreads } from '../../packages/runtime/src/backends/webgpu/kernels/matmul-nbits';
-import { checkOnGpu, describeGpu, expectClose, runBoth, seeded, seededInts } from './helpers';
+import { checkOnGpu, describeGpu, expectClose, randomNBitsWeights, runBoth, seeded } from './helpers';
 
 /**
  * matmulNBits on webgpu against the cpu backend, at O0 and O2, placed on the device: 2, 4 and 8
@@ -13,18 +13,13 @@ import { checkOnGpu, describeGpu, expectClose, runBoth, seeded, seededInts } fro
  */
 type Bits = 2 | 4 | 8;
 
-/** Random weights for n columns: packed words over the full int32 range, positive scales, zero points in [0, 2^bits). */
+/** Random weights for n columns (randomNBitsWeights) as the graph's constants. */
 function weights(g: Graph, bits: Bits, blockSize: number, k: number, n: number, seed: number): SymbolicTensor[] {
-  const { words, blocks } = nbitsLayout({ bits, blockSize, k });
-  const high = seededInts(n * words, seed, 0, 65536);
-  const low = seededInts(n * words, seed + 1, 0, 65536);
-  const packed = Int32Array.from(high, (h, i) => (h << 16) | low[i]);
-  const scales = Float32Array.from(seeded(n * blocks, seed + 2), (v) => 0.01 + Math.abs(v) * 0.05);
-  const zeroPoints = Float32Array.from(seededInts(n * blocks, seed + 3, 0, 2 ** bits));
+  const { layout, packed, scales, zeroPoints } = randomNBitsWeights(bits, blockSize, k, n, seed);
   return [
-    g.constant(tensor(packed, [n, words], 'int32')),
-    g.constant(tensor(scales, [n, blocks])),
-    g.constant(tensor(zeroPoints, [n, blocks])),
+    g.constant(tensor(packed, [n, layout.words], 'int32')),
+    g.constant(tensor(scales, [n, layout.blocks])),
+    g.constant(tensor(zeroPoints, [n, layout.blocks])),
   ];
 }
 

@@ -17,7 +17,7 @@ export { padLimit, padTooLarge } from './ops/array/pad-limits';
 export { ngramTable } from './ops/array/ngram-table';
 export type { Ngram, NgramTable, TfIdfMode } from './ops/array/ngram-table';
 export type { NhwcWindow, Window2D, Padding, Pair } from './ops/nn/conv-util';
-export { nbitsLayout, nbitsWeight } from './ops/math/matmul-nbits';
+export { nbitsColumn, nbitsLayout, nbitsWeight } from './ops/math/matmul-nbits';
 export type { NBitsLayout } from './ops/math/matmul-nbits';
 export { resizeDimensions, resizeTaps, resizeSourceCoordinate, resizeNearestIndex, resizeCubicCoefficients } from './ops/nn/resize-taps';
 export type { ResizeDimension, ResizeTaps } from './ops/nn/resize-taps';

@@ -144,7 +144,8 @@ export class Session {
     const tensors = flat.filter((f): f is SymbolicTensor => f instanceof SymbolicTensor);
     const targets = flat.filter((f): f is Node => f instanceof Node);
     const feedsKey = JSON.stringify([tensors.map((t) => t.name), targets.map((t) => t.name), feedList.map(([t, v]) => [t.name, v.dtype])]);
-    const key = JSON.stringify([feedsKey, feedList.map(([, v]) => v.shape)]);
+    // the signature: the feed list, then its shapes (its prefix keys the passes' history)
+    const key = feedsKey + JSON.stringify(feedList.map(([, v]) => v.shape));
     let entry = this.cache.get(key);
     if (!entry) {
       entry = this.newest = this.compile(tensors, targets, feedList, feedsKey);

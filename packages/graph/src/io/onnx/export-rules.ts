@@ -4,7 +4,7 @@ import { instantiateFunction } from '../../function';
 import { AttrValue, Graph, Node, SymbolicTensor } from '../../graph';
 import type { Attrs } from '../../opdef';
 import { anchorInputCount, anchorOf } from '../../ops/fused/anchors';
-import { NBitsLayout, nbitsLayout, nbitsWeight } from '../../ops/math/matmul-nbits';
+import { NBitsLayout, nbitsColumn, nbitsLayout } from '../../ops/math/matmul-nbits';
 import { window2d } from '../../ops/nn/conv-util';
 import { FusedProgram, programOf } from '../../ops/fused/program';
 import { getOpDef } from '../../registry';
@@ -297,8 +297,11 @@ when('matmulNBits', (ctx, n) => {
   // W [k, n], or with transposeW W^T [n, k]
   const transposed = n.attrs.transposeW === true;
   const weights = new Float32Array(layout.k * cols);
+  const column = new Float32Array(layout.k);
   for (let col = 0; col < cols; col++) {
-    for (let kk = 0; kk < layout.k; kk++) weights[transposed ? col * layout.k + kk : kk * cols + col] = nbitsWeight(layout, packed.data, scales.data, zeroPoints.data, col, kk);
+    nbitsColumn(layout, packed.data, scales.data, zeroPoints.data, col, column);
+    if (transposed) weights.set(column, col * layout.k);
+    else for (let kk = 0; kk < layout.k; kk++) weights[kk * cols + col] = column[kk];
   }
   const shape = transposed ? [cols, layout.k] : [layout.k, cols];
   ctx.emitOut('MatMul', [ctx.input(0), ctx.constant(tensor(weights, shape, n.outputs[0].dtype), 'weights')]);

@@ -10,7 +10,7 @@ import type { VariableSource } from '../model-json';
 import { writeFileAtomic } from '../safe-fs';
 import { ExportContext } from './export-context';
 import './export-rules';
-import { ValueInfoProto, encodeModel, onnx } from './proto';
+import { NodeProto, ValueInfoProto, encodeModel, onnx } from './proto';
 import { DTYPE_TO_ONNX, tensorToProto } from './tensor';
 
 export const EXPORT_OPSET = 18;
@@ -30,21 +30,19 @@ export interface OnnxExportOptions {
   contribOps?: boolean;
 }
 
-/**
- * Constants only matmulNBits nodes read, as their packed weights, scales or zero points: their rule
- * writes those in the form it emits (dequantized, or MatMulNBits' own), so they are not written
- * as they are.
- */
-function quantizedWeights(nodes: Node[], outputs: SymbolicTensor[]): Set<Node> {
-  const readers = new Map<Node, boolean>();
+/** Every value name the nodes read, in their subgraphs too (a Loop body, an If branch, their outputs included). */
+function namesRead(nodes: NodeProto[], into = new Set<string>()): Set<string> {
   for (const n of nodes) {
-    n.inputs.forEach((t, i) => {
-      if (t.node.op !== 'const') return;
-      readers.set(t.node, (readers.get(t.node) ?? true) && n.op === 'matmulNBits' && i >= 1);
-    });
+    for (const i of n.input ?? []) into.add(i);
+    for (const attr of n.attribute ?? []) {
+      for (const g of [attr.g, ...(attr.graphs ?? [])]) {
+        if (!g) continue;
+        namesRead(g.node ?? [], into);
+        for (const o of g.output ?? []) into.add(o.name ?? '');
+      }
+    }
   }
-  const fetched = new Set(outputs.map((t) => t.node));
-  return new Set([...readers].filter(([n, only]) => only && !fetched.has(n)).map(([n]) => n));
+  return into;
 }
 
 /** Outputs when none are named: the signature's, else every tensor no other node reads (as `graphc run`). */
@@ -92,7 +90,6 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
   const missing = [...new Set(nodes.filter((n) => !['placeholder', 'const', 'variable'].includes(n.op) && !getOpDef(n.op).onnx).map((n) => n.op))];
   if (missing.length) throw new UnsupportedOpError(`ONNX export: no ONNX equivalent for ops: ${missing.sort().join(', ')}`, missing);
   const ctx = new ExportContext(nodes.flatMap((n) => n.outputTensors.map((t) => t.name)), undefined, options.contribOps === true);
-  const unwritten = quantizedWeights(nodes, outTensors);
   for (const n of nodes) for (const t of n.outputTensors) ctx.names.set(t, t.name);
   let unknownDims = 0;
   const unknown = () => `d${unknownDims++}`;
@@ -100,11 +97,16 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
   for (const n of nodes) {
     ctx.current = n;
     if (n.op === 'placeholder') inputs.push(valueInfo(n.name, n.outputs[0], unknown));
-    else if (n.op === 'const') {
-      if (!unwritten.has(n)) ctx.initializers.push(tensorToProto(n.attrs.value as TensorValue, n.name));
-    } else if (n.op === 'variable') ctx.initializers.push(tensorToProto(variableValue(n, graph, options.variables), n.name));
+    else if (n.op === 'const') ctx.initializers.push(tensorToProto(n.attrs.value as TensorValue, n.name));
+    else if (n.op === 'variable') ctx.initializers.push(tensorToProto(variableValue(n, graph, options.variables), n.name));
     else getOpDef(n.op).onnx!(ctx, n);
   }
+  // a constant its readers' rules took by value (a filter transposed in the file, quantized weights
+  // dequantized or repacked) and no node reads by name is not written
+  const read = namesRead(ctx.nodes);
+  for (const t of outTensors) read.add(t.name);
+  const constants = new Set(nodes.filter((n) => n.op === 'const').map((n) => n.name));
+  const initializers = ctx.initializers.filter((t) => !constants.has(t.name ?? '') || read.has(t.name ?? ''));
   // an output that is an input or initializer still needs a node producing a graph output
   const graphOutputs: ValueInfoProto[] = outTensors.map((t) => valueInfo(t.name, t, unknown));
   const model: onnx.IModelProto = {
@@ -115,7 +117,7 @@ export function exportOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8
     graph: {
       name: options.name ?? 'graphc',
       node: ctx.nodes,
-      initializer: ctx.initializers,
+      initializer: initializers,
       input: inputs,
       output: graphOutputs,
     },

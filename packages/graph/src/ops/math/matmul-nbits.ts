@@ -51,6 +51,11 @@ export function nbitsWeight(layout: NBitsLayout, packed: ArrayLike<number>, scal
   return (q - zeroPoints[b]) * scales[b];
 }
 
+/** Column `col` of W, dequantized into `out` (k values; float32 rounds each as a float32 weight is). */
+export function nbitsColumn(layout: NBitsLayout, packed: ArrayLike<number>, scales: ArrayLike<number>, zeroPoints: ArrayLike<number>, col: number, out: Float32Array | Float64Array): void {
+  for (let kk = 0; kk < layout.k; kk++) out[kk] = nbitsWeight(layout, packed, scales, zeroPoints, col, kk);
+}
+
 /**
  * matmulNBits(a, packed, scales, zeroPoints): a [..., k] times W [k, n] kept quantized, as ONNX
  * Runtime's MatMulNBits keeps an LLM's weights, W[kk, col] = (q - zeroPoints[col, b]) *

@@ -4,7 +4,7 @@ import { gemm, simdGemmEnabled, simdScratch } from './gemm';
 import { kernelScratch } from './scratch';
 import { ResidentSlot, residentAddress, residentSlot, residentWords } from './simd-memory';
 import { simdKernelsEnabled } from './wasm-elementwise';
-import { SimdKernel, kernelsMultiplyAddFused, simdKernel } from './wasm-simd';
+import { SimdKernel, fusedMultiplyAdd, simdKernel } from './wasm-simd';
 
 /**
  * matmulNBits for float32 a on WebAssembly SIMD: out[r, col] = sum over kk of a[r, kk] * W[kk, col]
@@ -74,8 +74,16 @@ export interface ColumnStream {
   chunks: number;
 }
 
-/** The stream for a layout; null where a block is neither whole chunks nor 1 or 2 words. */
+const streams = new WeakMap<NBitsLayout, ColumnStream | null>();
+
+/** The stream for a layout (worked out once per layout object); null where a block is neither whole chunks nor 1 or 2 words. */
 export function columnStream(layout: NBitsLayout): ColumnStream | null {
+  let stream = streams.get(layout);
+  if (stream === undefined) streams.set(layout, (stream = streamOf(layout)));
+  return stream;
+}
+
+function streamOf(layout: NBitsLayout): ColumnStream | null {
   const wordsPerBlock = layout.blockSize / layout.perWord;
   if (wordsPerBlock % 4 === 0) return { kind: 'block', wordsPerBlock, chunksPerPeriod: wordsPerBlock / 4, periods: layout.blocks, tail: 0, chunks: layout.words / 4 };
   if (wordsPerBlock > 2) return null;
@@ -369,7 +377,7 @@ function kernelsFor(kernel: SimdKernel, bits: number, stream: ColumnStream): NBi
   const key = stream.kind === 'block' ? `${bits}` : `${bits}/${stream.wordsPerBlock}/${stream.tail}`;
   let found = byShape.get(key);
   if (found === undefined) {
-    const c: StreamCode = { bits, stream, fused: kernelsMultiplyAddFused() };
+    const c: StreamCode = { bits, stream, fused: fusedMultiplyAdd() };
     found = instantiateModule<NBitsKernels>(() => nbitsModule(c), kernel.memory);
     byShape.set(key, found);
   }

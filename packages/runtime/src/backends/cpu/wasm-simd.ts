@@ -423,17 +423,13 @@ let fusedWanted = typeof process !== 'object' || process.env?.GRAPHC_CPU_FMA !==
 /** Whether the kernels built so far multiply-add fused (decided when the first is built). */
 let fusedBuilt: boolean | undefined;
 
-function fusedMultiplyAdd(): boolean {
-  fusedBuilt ??= fusedWanted && relaxedSimdAvailable();
-  return fusedBuilt;
-}
-
 /**
- * Whether the kernels multiply-add fused: modules built over their memory (wasm-nbits.ts) follow
+ * Whether the kernels multiply-add fused. Modules built over their memory (wasm-nbits.ts) follow
  * the same choice, which `chooseFusedMultiplyAdd` changes only together with a new kernel and memory.
  */
-export function kernelsMultiplyAddFused(): boolean {
-  return fusedMultiplyAdd();
+export function fusedMultiplyAdd(): boolean {
+  fusedBuilt ??= fusedWanted && relaxedSimdAvailable();
+  return fusedBuilt;
 }
 
 /**

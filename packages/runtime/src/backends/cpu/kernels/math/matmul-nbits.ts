@@ -1,4 +1,4 @@
-import { NBitsLayout, TypedArray, nbitsLayout, nbitsWeight } from '@graphc/graph';
+import { NBitsLayout, TypedArray, nbitsColumn, nbitsLayout } from '@graphc/graph';
 import { registerCpuKernel } from '../../kernel';
 import { nbitsProductSimd } from '../../wasm-nbits';
 import { whereOf } from '../fused';
@@ -9,8 +9,12 @@ import { whereOf } from '../fused';
  * setSimdGemm) or a block size those kernels do not take run the JavaScript reference below, as
  * does transposeW (the gradient's product, a training step's).
  */
+/** Each node's layout, read from its attrs once (not on every run). */
+const layouts = new WeakMap<object, NBitsLayout>();
+
 registerCpuKernel('matmulNBits', ([a, packed, scales, zeroPoints], attrs, ctx) => {
-  const layout = nbitsLayout(attrs, whereOf('matmulNBits', ctx.node.name));
+  let layout = layouts.get(attrs);
+  if (!layout) layouts.set(attrs, (layout = nbitsLayout(attrs, whereOf('matmulNBits', ctx.node.name))));
   const n = packed.shape[0];
   if (attrs.transposeW === true) {
     const out = ctx.alloc(a.dtype, [...a.shape.slice(0, -1), layout.k]);
@@ -40,7 +44,7 @@ export function nbitsProduct(layout: NBitsLayout, a: TypedArray, rows: number, p
   const { k } = layout;
   const column = new Float32Array(k);
   for (let col = 0; col < n; col++) {
-    for (let kk = 0; kk < k; kk++) column[kk] = nbitsWeight(layout, packed, scales, zeroPoints, col, kk);
+    nbitsColumn(layout, packed, scales, zeroPoints, col, column);
     for (let r = 0; r < rows; r++) {
       let acc = 0;
       const base = r * k;
@@ -60,7 +64,7 @@ export function nbitsProductTransposed(layout: NBitsLayout, a: TypedArray, rows:
   const column = new Float32Array(k);
   const sums = new Float64Array(rows * k);
   for (let col = 0; col < n; col++) {
-    for (let kk = 0; kk < k; kk++) column[kk] = nbitsWeight(layout, packed, scales, zeroPoints, col, kk);
+    nbitsColumn(layout, packed, scales, zeroPoints, col, column);
     for (let r = 0; r < rows; r++) {
       const x = a[r * n + col];
       const base = r * k;
