@@ -5,7 +5,7 @@
  * product's A (C^T = B^T A^T), and never for a variable, whose values change.
  */
 import { Graph, TensorValue, ops, tensor } from '@graphc/graph';
-import { Session, cpuResidentBytes, setCpuThreads, setSimdGemm } from '@graphc/runtime';
+import { Session, cpuResidentBytes, relaxedSimdAvailable, setCpuFusedMultiplyAdd, setCpuThreads, setSimdGemm } from '@graphc/runtime';
 import { seeded } from '../webgpu/helpers';
 
 /** Deterministic values in [-1, 1). */
@@ -99,5 +99,112 @@ describe('constant weights resident in the SIMD kernels memory', () => {
     await session.run(replace, { fresh: tensor(fresh, [k, n]) });
     const [second] = await session.run([y], { x: tensor(xs, [1, k]) });
     expect(misses(second, product(xs, fresh, 1, k, n))).toBe(0);
+  });
+});
+
+describe('constant weights kept packed in panels (panelRows for one to four rows, the tile kernel past them)', () => {
+  /** Float32 error grows with the depth of the sums. */
+  const tolFor = (k: number): number => 1e-5 * (k + 1);
+  const n8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+  // depths below, at and past a chain pair and a 256-deep k-block, odd ones (the one-chain rest);
+  // widths short of, at and past a panel of 8
+  const shapes: [number, number][] = [[1, 1], [3, 7], [255, 9], [257, 300], [513, 16]];
+  for (const [k, n] of shapes) {
+    for (const transposed of [false, true]) {
+      test(`x [m, ${k}] by a constant ${transposed ? `[${n}, ${k}] transposed` : `[${k}, ${n}]`}, m = 1 to 5 and 33, packed once`, async () => {
+        const w = values(k * n, k + n + (transposed ? 1 : 0));
+        const g = new Graph();
+        const x = g.placeholder('float32', [null, k], 'x');
+        const y = ops.matmul(x, g.constant(tensor(w, transposed ? [n, k] : [k, n])), { transposeB: transposed });
+        const session = new Session(g);
+        const before = cpuResidentBytes();
+        let afterFirst = 0;
+        for (const m of [1, 2, 3, 4, 5, 33, 1]) {
+          const xs = values(m * k, 50 + m);
+          const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
+          expect(misses(yv, product(xs, w, m, k, n, transposed), tolFor(k))).toBe(0);
+          if (afterFirst === 0) afterFirst = cpuResidentBytes();
+        }
+        // the panels are resident from the first run (k rows of n rounded up to 8) and packed only once
+        expect(afterFirst - before).toBeGreaterThanOrEqual(4 * k * n8(n));
+        expect(cpuResidentBytes()).toBe(afterFirst);
+      });
+    }
+  }
+
+  test('one constant as the B of a product (packed) and the A of another (copied as it is): two resident copies', async () => {
+    const [k, n, p] = [24, 16, 5];
+    const w = values(k * n, 12);
+    const g = new Graph();
+    const x = g.placeholder('float32', [1, k], 'x');
+    const z = g.placeholder('float32', [n, p], 'z');
+    const weight = g.constant(tensor(w, [k, n]));
+    const xw = ops.matmul(x, weight);
+    const wz = ops.matmul(weight, z);
+    const session = new Session(g);
+    const xs = values(k, 13);
+    const zs = values(n * p, 14);
+    for (let run = 0; run < 2; run++) {
+      const [xwv, wzv] = await session.run([xw, wz], { x: tensor(xs, [1, k]), z: tensor(zs, [n, p]) });
+      expect(misses(xwv, product(xs, w, 1, k, n), tolFor(k))).toBe(0);
+      expect(misses(wzv, product(w, zs, k, n, p), tolFor(n))).toBe(0);
+    }
+  });
+
+  test('a bias and relu fused onto the product (fusedMatmul) apply to the panels result', async () => {
+    const [k, n] = [130, 75];
+    const w = values(k * n, 7);
+    const bias = values(n, 8);
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, k], 'x');
+    const y = ops.relu(ops.add(ops.matmul(x, g.constant(tensor(w, [k, n]))), g.constant(tensor(bias, [n]))));
+    const session = new Session(g);
+    for (const m of [1, 3, 4, 9]) {
+      const xs = values(m * k, 60 + m);
+      const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
+      const expected = product(xs, w, m, k, n).map((v, i) => Math.max(0, v + bias[i % n]));
+      expect(misses(yv, expected, tolFor(k))).toBe(0);
+    }
+  });
+
+  test('with and without fused multiply-add', async () => {
+    const [k, n] = [67, 40];
+    const w = values(k * n, 9);
+    for (const fused of relaxedSimdAvailable() ? [false, true] : [false]) {
+      setCpuFusedMultiplyAdd(fused);
+      try {
+        const g = new Graph();
+        const x = g.placeholder('float32', [null, k], 'x');
+        const y = ops.matmul(x, g.constant(tensor(w, [k, n])));
+        const session = new Session(g);
+        for (const m of [1, 2, 3, 4]) {
+          const xs = values(m * k, 70 + m);
+          const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
+          expect(misses(yv, product(xs, w, m, k, n), tolFor(k))).toBe(0);
+        }
+      } finally {
+        setCpuFusedMultiplyAdd(true);
+      }
+    }
+  });
+
+  test('on two threads: blocks large enough to split read the panels from the memory the threads share', async () => {
+    const [k, n] = [256, 1030];
+    const w = values(k * n, 11);
+    setCpuThreads(2);
+    try {
+      const g = new Graph();
+      const x = g.placeholder('float32', [null, k], 'x');
+      const y = ops.matmul(x, g.constant(tensor(w, [k, n])));
+      const session = new Session(g);
+      for (const m of [64, 1, 64]) {
+        const xs = values(m * k, 80 + m);
+        const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
+        expect(misses(yv, product(xs, w, m, k, n), tolFor(k))).toBe(0);
+      }
+    } finally {
+      setCpuThreads(1);
+    }
   });
 });

@@ -1,8 +1,8 @@
 import { GraphcError, TypedArray } from '@graphc/graph';
 import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
 import { kernelScratch } from './scratch';
-import { ROWS_AXPY_STEPS, ROWS_DOT_GROUP, SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
-import { residentAddress, residentFloats, residentSlot, simdMemory } from './simd-memory';
+import { PANEL_ROWS_PHASES, ROWS_AXPY_STEPS, ROWS_DOT_GROUP, SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
+import { ResidentSlot, isConstantData, residentAddress, residentFloats, residentLaidOut, residentSlot, simdMemory } from './simd-memory';
 import { BlockEpilogue, MemoryEpilogue, epilogueOnMemory } from './wasm-elementwise';
 
 /**
@@ -299,19 +299,38 @@ export function gemm(
   }
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c, productSplits(m, n, k));
+  const blockEpilogue = simd && epilogue && cOffset % n === 0 ? epilogueOnMemory(epilogue, simd.memory) : undefined;
+  const panels = simd && isConstantData(b.data) ? residentPanels(simd, b, k, n) : null;
+  if (panels && simdGemm(simd!, m, n, k, a, panels, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
   // a transposed B larger than A and C together: moving those costs less than packing it (a
   // product of few rows, whose blocks never split)
   const transposedWins = m <= FEW_ROWS && b.rowStride === 1 && b.colStride !== 1 && k * n > m * (k + n);
   const own = transposedWins ? simdFor(c) : null;
   if (own && m <= TILE_M && rowDots(own, m, n, k, a, b, c, cOffset, accumulate)) return false;
   if (own && productTransposed(own, m, n, k, a, b, c, cOffset, accumulate)) return false;
-  const blockEpilogue = simd && epilogue && cOffset % n === 0 ? epilogueOnMemory(epilogue, simd.memory) : undefined;
   if (simd && simdGemm(simd, m, n, k, a, b, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
   const size = packedBSize(k, n);
   if (packBBuf.length < size) packBBuf = new Float64Array(size);
   packB(b, k, n, packBBuf, NR, 0);
   jsGemm(m, n, k, a, packBBuf, c, cOffset, accumulate, n);
   return false;
+}
+
+/**
+ * A constant B (a layer's weights) packed once into the kernel's memory as the tile kernel reads a
+ * packed B (k-blocks of KC rows, TILE_N-column panels) and kept there between products
+ * (simd-memory.ts), whatever its strides: every product by it then streams its panels, the tile
+ * kernel's for many rows of A and panelRows' for one to four (a decode step's), and none packs it
+ * or copies it in again.
+ */
+interface ResidentPanels {
+  readonly panels: ResidentSlot;
+}
+
+function residentPanels(kernel: SimdKernel, b: MatrixView, k: number, n: number): ResidentPanels | null {
+  const layout = `panels ${k}x${n} from ${b.offset} by ${b.rowStride},${b.colStride}`;
+  const slot = residentLaidOut(kernel, b.data, layout, k * roundUp(n, TILE_N), (f, at) => packB(b, k, n, f, TILE_N, at));
+  return slot ? { panels: slot } : null;
 }
 
 /**
@@ -484,7 +503,7 @@ function simdGemm(
   n: number,
   k: number,
   a: MatrixView | ImplicitA,
-  b: MatrixView | PackedB,
+  b: MatrixView | PackedB | ResidentPanels,
   c: TypedArray,
   cOffset: number,
   accumulate: boolean,
@@ -494,15 +513,14 @@ function simdGemm(
   const n8 = roundUp(n, TILE_N);
   const mcMax = Math.min(MC, roundUp(m, TILE_M));
   const bView = 'rowStride' in b ? b : null;
+  const residentB = 'panels' in b ? b.panels : null;
   // a row-major B is read in place (the kernel reads eight columns from each row: past n they are
   // the next row's or the slack after the copy, and their results are dropped)
   const bInPlace = bView !== null && bView.colStride === 1 && bView.rowStride >= n && (bView.rowStride <= Math.min(4 * n8, MAX_IN_PLACE_STEP) || m <= FEW_ROWS) && k * bView.rowStride <= MAX_IN_PLACE;
   // a packed B is laid out whole (all its columns when this product takes a block of them)
-  const packedWidth8 = 'rowStride' in b ? n8 : roundUp(b.columns?.width ?? n, TILE_N);
-  // an operand read in place that is a constant's (a layer's weights) stays resident in the
-  // kernel's memory between products rather than being copied in for each (simd-memory.ts)
-  const bSlot = bInPlace ? residentSlot(kernel, bView.data, bView.offset, (k - 1) * bView.rowStride + n, (k - 1) * bView.rowStride + n8) : null;
-  const cBase = bInPlace ? (bSlot ? 0 : (k - 1) * bView.rowStride + n8) : k * packedWidth8;
+  const packedWidth8 = 'k' in b ? roundUp(b.columns?.width ?? n, TILE_N) : n8;
+  // a constant's B is resident (residentPanels); any other is copied in or packed for each product
+  const cBase = bInPlace ? (k - 1) * bView.rowStride + n8 : residentB ? 0 : k * packedWidth8;
   const aBase = cBase + mcMax * n8;
   const implicit = 'pack' in a ? a : null;
   const view = 'pack' in a ? null : a;
@@ -516,25 +534,25 @@ function simdGemm(
   const f = simdMemory(kernel, eBase + (epilogue ? epilogue.floats(mcMax, n8) : 0));
   if (!f) return false;
   // resident operands' addresses, once the working area is sized (sizing it may move them)
-  const bAt = bSlot ? residentAddress(kernel, bSlot) : 0;
+  const bAt = residentB ? residentAddress(kernel, residentB) : 0;
   const aAt = aSlot ? residentAddress(kernel, aSlot) : aBase;
   // an epilogue's rows are C's from cOffset / ldc (its callers pass one only where ldc = n)
   const onBlock = epilogue?.bind(f, eBase, mcMax, n, n8, cOffset / ldc);
 
   if (bInPlace) {
-    if (!bSlot) copySpan(bView, (k - 1) * bView.rowStride + n, f, 0);
+    copySpan(bView, (k - 1) * bView.rowStride + n, f, 0);
     simdB = { kernel: null, id: -1 };
   } else if (bView) {
     packB(bView, k, n, f, TILE_N, 0);
     simdB = { kernel: null, id: -1 };
-  } else {
+  } else if (!residentB) {
     const packed = b as PackedB;
     if (packed.id === undefined || packed.id !== simdB.id || simdB.kernel !== kernel) {
       relayoutPackedB(packed, f, packedWidth8);
       simdB = { kernel, id: packed.id ?? -1 };
     }
   }
-  const firstColumn = 'rowStride' in b ? 0 : (b.columns?.from ?? 0);
+  const firstColumn = 'k' in b ? (b.columns?.from ?? 0) : 0;
   const srcBase = aBase + mcMax * Math.min(KC, k);
   if (aLayout && !aSlot) copySpan(view!, (m - 1) * aLayout.rowStride + (k - 1) * aLayout.step + 1, f, aBase);
   else if (implicit) f.set(implicit.source, srcBase);
@@ -565,11 +583,15 @@ function simdGemm(
       // B's k-block from k0: in place, rows of its stride and panels side by side; packed, panels of kc rows of TILE_N
       const bRead = bInPlace
         ? { b: (bAt + k0 * bView.rowStride) * 4, bPanel: TILE_N * 4, bStep: bView.rowStride * 4 }
-        : { b: (k0 * packedWidth8 + firstColumn * kc) * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
+        : { b: (bAt + k0 * packedWidth8 + firstColumn * kc) * 4, bPanel: TILE_N * kc * 4, bStep: TILE_N * 4 };
       // only the kernel over the shared memory may hand tiles to the workers
       const parallel = kernel === simdKernel(true) && splitsBlock(mcTiles, n8, kc);
       if (m <= TILE_M && bInPlace && !parallel) {
         rowsAxpy(kernel, m, cBase * 4, ldcBytes, aPtr, lda, aStep, bRead.b, bRead.bStep, kc);
+        continue;
+      }
+      if (m <= TILE_M && residentB && !parallel) {
+        panelRows(kernel, m, cBase * 4, ldcBytes, aPtr, lda, aStep, bRead.b, bRead.bPanel, kc, n8 / TILE_N);
         continue;
       }
       const block: TileBlock = { a: aPtr, lda, aStep, ...bRead, kc, c: cBase * 4, ldc: ldcBytes, rowTiles: mcTiles / TILE_M, panels: n8 / TILE_N };
@@ -601,21 +623,37 @@ function rowsAxpy(kernel: SimdKernel, rows: number, c: number, ldc: number, a: n
 }
 
 /**
+ * C's first `rows` rows (1 to 4; row stride `ldc` bytes) += A's rows times a k-block of `panels`
+ * packed panels of B (kc steps each, `bPanel` bytes apart), read once in one stream; the steps past
+ * the last whole group of chains go through the one-chain form.
+ */
+function panelRows(kernel: SimdKernel, rows: number, c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bPanel: number, kc: number, panels: number): void {
+  const phases = PANEL_ROWS_PHASES[rows as 1 | 2 | 3 | 4];
+  const chained = kc - (kc % phases);
+  const [kernelFor, rest] = [
+    [kernel.panelRows1, kernel.panelRows1x1],
+    [kernel.panelRows2, kernel.panelRows2x1],
+    [kernel.panelRows3, kernel.panelRows3],
+    [kernel.panelRows4, kernel.panelRows4],
+  ][rows - 1];
+  if (chained) kernelFor(c, ldc, a, lda, aStep, b, bPanel, chained, panels);
+  if (chained < kc) rest(c, ldc, a + chained * aStep, lda, aStep, b + chained * TILE_N * 4, bPanel, kc - chained, panels);
+}
+
+/**
  * C[m x n] (+)= a[m x k] · B for one to four rows and a transposed B, that is W^T with W [n x k]
- * row-major: dot products of W's rows with a's rows, W resident where it is a constant's. False
+ * row-major: dot products of W's rows with a's rows (a constant W is kept in panels instead). False
  * (nothing written) if the kernel's memory cannot hold the operands.
  */
 function rowDots(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, accumulate: boolean): boolean {
   const w: MatrixView = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: 1 };
   const wFloats = (n - 1) * w.rowStride + k;
-  const wSlot = residentSlot(kernel, w.data, w.offset, wFloats, wFloats);
   const ldx = roundUp(k, 4);
-  const xBase = wSlot ? 0 : roundUp(wFloats, 4);
+  const xBase = roundUp(wFloats, 4);
   const sumsBase = xBase + m * ldx;
   const f = simdMemory(kernel, sumsBase + 4 * m * n);
   if (!f) return false;
-  const wAt = wSlot ? residentAddress(kernel, wSlot) : 0;
-  if (!wSlot) copySpan(w, wFloats, f, 0);
+  copySpan(w, wFloats, f, 0);
   simdB = { kernel: null, id: -1 };
   for (let r = 0; r < m; r++) for (let p = 0; p < k; p++) f[xBase + r * ldx + p] = a.data[a.offset + r * a.rowStride + p * a.colStride];
   // four lane sums per (row of W, row of a) over k rounded down to 4, groups of W's rows at a time;
@@ -624,13 +662,13 @@ function rowDots(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixV
   const group = ROWS_DOT_GROUP[m as 1 | 2 | 3 | 4];
   const groups = Math.floor(n / group);
   const summed = k4 ? (m === 1 ? n : groups * group) : 0;
-  if (k4 && groups) [kernel.rowDot4, kernel.rowsDot2, kernel.rowsDot3, kernel.rowsDot4][m - 1](sumsBase * 4, wAt * 4, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, groups);
+  if (k4 && groups) [kernel.rowDot4, kernel.rowsDot2, kernel.rowsDot3, kernel.rowsDot4][m - 1](sumsBase * 4, 0, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, groups);
   if (k4 && m === 1 && groups * group < n) {
     const from = groups * group;
-    kernel.rowDot1((sumsBase + 4 * from) * 4, (wAt + from * w.rowStride) * 4, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, n - from);
+    kernel.rowDot1((sumsBase + 4 * from) * 4, from * w.rowStride * 4, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, n - from);
   }
   for (let j = 0; j < n; j++) {
-    const row = wAt + j * w.rowStride;
+    const row = j * w.rowStride;
     for (let r = 0; r < m; r++) {
       const s = sumsBase + 4 * (j * m + r);
       const start = j < summed ? k4 : 0;

@@ -26,6 +26,8 @@ export interface ResidentSlot {
   at: number;
   /** Floats the slot takes (the copy, the reads past it the kernel may make, 16-byte alignment). */
   readonly size: number;
+  /** How the values are laid out, where not copied as they are (residentLaidOut). */
+  readonly layout?: string;
 }
 
 interface ResidentArea {
@@ -41,6 +43,11 @@ const areas = new WeakMap<SimdKernel, ResidentArea>();
 
 /** Typed arrays of constants (the cpu executable marks its plan's when it compiles): their values never change. */
 const constantData = new WeakSet<TypedArray>();
+
+/** Whether `data` holds a constant's values (markConstantData). */
+export function isConstantData(data: TypedArray): boolean {
+  return constantData.has(data);
+}
 
 /** Marks `data` as a constant's values, which a kernel may keep resident. */
 export function markConstantData(data: TypedArray): void {
@@ -91,21 +98,41 @@ export function residentWords(kernel: SimdKernel, data: Int32Array, offset: numb
   return placeResident(kernel, data, offset, words, reserve);
 }
 
-function placeResident(kernel: SimdKernel, data: Float32Array | Int32Array, offset: number, floats: number, reserve: number): ResidentSlot | null {
+/**
+ * A resident slot of `floats` floats that `write(f, at)` fills from a constant's `data` (a weight
+ * matrix packed into panels), written once; `layout` names the arrangement, so that slots of the
+ * same data laid out otherwise are never taken for it. Null as residentSlot.
+ */
+export function residentLaidOut(kernel: SimdKernel, data: TypedArray, layout: string, floats: number, write: (f: Float32Array, at: number) => void): ResidentSlot | null {
+  if (!(data instanceof Float32Array)) return null;
+  return placeResident(kernel, data, 0, floats, floats, { layout, write });
+}
+
+function placeResident(
+  kernel: SimdKernel,
+  data: Float32Array | Int32Array,
+  offset: number,
+  floats: number,
+  reserve: number,
+  laidOut?: { layout: string; write: (f: Float32Array, at: number) => void },
+): ResidentSlot | null {
   if (!constantData.has(data)) return null;
   let area = areas.get(kernel);
-  const found = area?.byData.get(data)?.find((s) => s.offset === offset && s.floats === floats && s.size >= reserve);
+  const found = area?.byData.get(data)?.find((s) => s.offset === offset && s.floats === floats && s.size >= reserve && s.layout === laidOut?.layout);
   if (found) return found;
   area ??= newArea(kernel);
   const size = roundUp(Math.max(reserve, floats), 4);
   if (area.used + size > MAX_RESIDENT_FLOATS && (compact(kernel, area), area.used + size > MAX_RESIDENT_FLOATS)) return null;
   if (!ensureMemory(kernel.memory, (area.base + area.used + size) * 4)) return null;
-  const slot: ResidentSlot = { data: new WeakRef(data), offset, floats, at: area.used, size };
+  const slot: ResidentSlot = { data: new WeakRef(data), offset, floats, at: area.used, size, layout: laidOut?.layout };
   const start = area.base + area.used;
-  const copied = Math.min(floats, data.length - offset);
-  // a view of the data's own type, so int32 words keep their bits
-  const view = data instanceof Int32Array ? new Int32Array(kernel.memory.buffer) : new Float32Array(kernel.memory.buffer);
-  view.set(data.subarray(offset, offset + copied), start);
+  if (laidOut) laidOut.write(new Float32Array(kernel.memory.buffer), start);
+  else {
+    const copied = Math.min(floats, data.length - offset);
+    // a view of the data's own type, so int32 words keep their bits
+    const view = data instanceof Int32Array ? new Int32Array(kernel.memory.buffer) : new Float32Array(kernel.memory.buffer);
+    view.set(data.subarray(offset, offset + copied), start);
+  }
   area.used += size;
   area.slots.push(slot);
   const list = area.byData.get(data);

@@ -196,6 +196,65 @@ function rowDotFunction(fused: boolean, rows: number, xRows: number): number[] {
 /** Rows of W per group of rowDot4 (one row of x) and rowsDot{R}, by rows of x. */
 export const ROWS_DOT_GROUP: Record<1 | 2 | 3 | 4, number> = { 1: 4, 2: 4, 3: 2, 4: 2 };
 
+/**
+ * `panelRows{R}` and `panelRows{R}x1` for R = 1 to 4 rows of A: `(c, ldc, a, lda, aStep, b, bPanel,
+ * kc, panels)` (byte addresses and strides). For `panels` panels of B as the tile kernel reads a
+ * packed B (TILE_N columns, `kc` steps of 32 bytes each, the next panel `bPanel` bytes on), C's rows
+ * r at `c + r * ldc` over the panel's eight columns += sum over k of A[r][k] * B[k][..], A's (r, k)
+ * at `a + r * lda + k * aStep`. A product of one to four rows by a constant B kept packed
+ * (a batch of one, an LLM's decode step): B is read once, as one sequential stream, where B's rows
+ * read in place (rowAxpy) are `steps` streams at once and a new page every few steps. On a 2-core
+ * AMD EPYC the decoder of bench/onnx-llm.js's 15 products (26.6 MB) took 0.69-0.72 ms this way
+ * against 1.6-1.8 ms by rows (a one-off script over the two kernels). Each panel sums k in `phases`
+ * interleaved chains (two for one or two rows: a chain of dependent multiply-adds per lane waits
+ * out each one's latency) added at the end; kc a positive multiple of `phases` (the `x1` form, one
+ * phase, takes the rest).
+ */
+function panelRowsFunction(fused: boolean, rows: number, phases: number): number[] {
+  const [C, LDC, A, LDA, A_STEP, B, B_PANEL, KC, PANELS] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [K, BP] = [9, 10];
+  const aRow = (r: number): number => 11 + r;
+  const cRow = (r: number): number => 11 + rows + r;
+  const firstVector = 11 + 2 * rows;
+  const acc = (r: number, h: number, p: number): number => firstVector + (r * 2 + h) * phases + p;
+  const splat = (r: number): number => firstVector + rows * 2 * phases + r;
+  const [B0, B1] = [firstVector + rows * 2 * phases + rows, firstVector + rows * 2 * phases + rows + 1];
+  const body: number[] = [op.loop, op.emptyBlock];
+  for (let r = 0; r < rows; r++) {
+    body.push(...(r === 0 ? get(A) : [...get(aRow(r - 1)), ...get(LDA), op.i32Add]), ...set(aRow(r)));
+    for (let h = 0; h < 2; h++) for (let p = 0; p < phases; p++) body.push(...V128_ZERO, ...set(acc(r, h, p)));
+  }
+  body.push(...get(B), ...set(BP), ...get(KC), ...set(K), op.loop, op.emptyBlock);
+  for (let p = 0; p < phases; p++) {
+    for (let r = 0; r < rows; r++) {
+      body.push(...get(aRow(r)), ...simdMem(simdOp.v128Load32Splat, 2, 0), ...set(splat(r)));
+      body.push(...get(aRow(r)), ...get(A_STEP), op.i32Add, ...set(aRow(r)));
+    }
+    body.push(...get(BP), ...simdMem(simdOp.v128Load, 2, 32 * p), ...set(B0));
+    body.push(...get(BP), ...simdMem(simdOp.v128Load, 2, 32 * p + 16), ...set(B1));
+    for (let r = 0; r < rows; r++) {
+      for (let h = 0; h < 2; h++) body.push(...multiplyAdd(get(splat(r)), get(h ? B1 : B0), get(acc(r, h, p)), fused), ...set(acc(r, h, p)));
+    }
+  }
+  body.push(...get(BP), ...i32(32 * phases), op.i32Add, ...set(BP));
+  body.push(...get(K), ...i32(phases), op.i32Sub, op.localTee, ...leb(K), op.brIf, 0, op.end);
+  for (let r = 0; r < rows; r++) {
+    body.push(...(r === 0 ? get(C) : [...get(cRow(r - 1)), ...get(LDC), op.i32Add]), ...set(cRow(r)));
+    for (let h = 0; h < 2; h++) {
+      const sum = [...get(acc(r, h, 0))];
+      for (let p = 1; p < phases; p++) sum.push(...get(acc(r, h, p)), ...simd(simdOp.f32x4Add));
+      body.push(...get(cRow(r)), ...get(cRow(r)), ...simdMem(simdOp.v128Load, 2, 16 * h), ...sum, ...simd(simdOp.f32x4Add), ...simdMem(simdOp.v128Store, 2, 16 * h));
+    }
+  }
+  body.push(...get(C), ...i32(32), op.i32Add, ...set(C));
+  body.push(...get(B), ...get(B_PANEL), op.i32Add, ...set(B));
+  body.push(...get(PANELS), ...i32(1), op.i32Sub, op.localTee, ...leb(PANELS), op.brIf, 0, op.end, op.end);
+  return [...vec([[2 + 2 * rows, I32], [rows * 2 * phases + rows + 2, V128]]), ...body];
+}
+
+/** Chains of k per panel in panelRows{R}, by rows: as many accumulators as registers allow. */
+export const PANEL_ROWS_PHASES: Record<1 | 2 | 3 | 4, number> = { 1: 2, 2: 2, 3: 1, 4: 1 };
+
 /** The module's functions, in order: name, i32 parameters, code (locals and body). */
 function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<SimdKernel, 'memory'> })[] {
   return [
@@ -217,6 +276,12 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'rowsDot2', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[2], 2) },
     { name: 'rowsDot3', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[3], 3) },
     { name: 'rowsDot4', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[4], 4) },
+    { name: 'panelRows1', params: 9, code: panelRowsFunction(fused, 1, PANEL_ROWS_PHASES[1]) },
+    { name: 'panelRows1x1', params: 9, code: panelRowsFunction(fused, 1, 1) },
+    { name: 'panelRows2', params: 9, code: panelRowsFunction(fused, 2, PANEL_ROWS_PHASES[2]) },
+    { name: 'panelRows2x1', params: 9, code: panelRowsFunction(fused, 2, 1) },
+    { name: 'panelRows3', params: 9, code: panelRowsFunction(fused, 3, PANEL_ROWS_PHASES[3]) },
+    { name: 'panelRows4', params: 9, code: panelRowsFunction(fused, 4, PANEL_ROWS_PHASES[4]) },
     // zero(at, bytes): memory.fill with 0, a memset (TypedArray.fill on a shared memory's buffer
     // stores element by element: 36 KB took 1.4 us against 0.5 us on an own memory)
     { name: 'zero', params: 2, code: [...vec([]), ...get(0), ...i32(0), ...get(1), ...MEMORY_FILL, op.end] },
@@ -466,6 +531,12 @@ export interface SimdKernel {
   rowsDot2: RowDot;
   rowsDot3: RowDot;
   rowsDot4: RowDot;
+  panelRows1: PanelRows;
+  panelRows1x1: PanelRows;
+  panelRows2: PanelRows;
+  panelRows2x1: PanelRows;
+  panelRows3: PanelRows;
+  panelRows4: PanelRows;
   zero(at: number, bytes: number): void;
 }
 
@@ -474,6 +545,9 @@ export type RowAxpy = (c: number, ldc: number, a: number, lda: number, aStep: nu
 
 /** A rowDot or rowsDot kernel (rowDotFunction). */
 export type RowDot = (out: number, a: number, lda: number, x: number, ldx: number, width: number, count: number) => void;
+
+/** A panelRows kernel (panelRowsFunction). */
+export type PanelRows = (c: number, ldc: number, a: number, lda: number, aStep: number, b: number, bPanel: number, kc: number, panels: number) => void;
 
 /** A depthwiseWindow kernel (depthwiseWindowFunction), over 1, 2 or 4 channel vectors at a time. */
 export type DepthwiseWindow = (
