@@ -94,10 +94,19 @@ function convnet(): { g: Graph; x: SymbolicTensor; y: SymbolicTensor } {
 
 const batchOf = (b: number): TensorValue => tensor(Array.from({ length: b * 192 }, (_, i) => Math.cos(i * 0.11 + b)), [b, 8, 8, 3]);
 
+/**
+ * The cpu backend without `runsAnyShape`: every new shape specializes a plan of its own (the session
+ * would otherwise run a shape it sees once on its shared graph's unspecialized plan).
+ */
+function specializingCpu(): Backend {
+  const cpu = new CpuBackend();
+  return { name: 'cpu', ready: () => cpu.ready(), createState: () => cpu.createState(), compile: (plan, state) => cpu.compile(plan, state), dispose: () => cpu.dispose() };
+}
+
 describe('a session fed many shapes', () => {
   test('keeps maxPlans plans, compiles an evicted signature again, and every run equals a fresh session', async () => {
     const { g, x, y } = convnet();
-    const s = new Session(g, { maxPlans: 3 });
+    const s = new Session(g, { maxPlans: 3, backend: specializingCpu() });
     // growing, then shrinking, then back: the arena grows under plans compiled earlier
     const order = [1, 2, 5, 2, 9, 1, 3, 9, 12, 1, 5];
     for (const b of order) {

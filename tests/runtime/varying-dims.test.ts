@@ -1,4 +1,4 @@
-import { Graph, Session, TensorValue, ops, tensor } from 'graphc';
+import { Graph, Session, ShapeError, TensorValue, ops, tensor } from 'graphc';
 import { VaryingDims } from '@graphc/runtime';
 import { seeded } from '../webgpu/helpers';
 
@@ -75,13 +75,65 @@ describe('a session fed a new shape at every run', () => {
       const [ours, theirs] = [await session.run(y, feed(batch)), await reference.run(y, feed(batch))];
       expect(maxDiff(ours, theirs)).toBeLessThan(1e-6);
     }
-    expect(session.compileCount).toBe(6);
+    // batches 2 and 3 compiled at their static shapes; 4, 5, 6 and 7, each seen once, ran on the one
+    // plan of the graph optimized with the batch unknown, unspecialized
+    expect(session.compileCount).toBe(3);
     expect(session.optimizeCount).toBe(3);
-    // the plans after the second were optimized with the batch unknown, and each specialized to its own
     const plans = session.plans();
-    expect(plans.at(-1)!.feeds[0].shape).toEqual([null, 3]);
-    expect(plans.at(-1)!.outputInfo.get(plans.at(-1)!.fetches[0].node)![0].shape).toEqual([7, 4]);
-    expect(plans.find((p) => p.outputInfo.get(p.fetches[0].node)![0].shape[0] === 2)!.feeds[0].shape).toEqual([2, 3]);
+    const shared = plans.filter((p) => p.feeds[0].shape[0] === null);
+    expect(shared).toHaveLength(1);
+    expect(shared[0].outputInfo.size).toBe(0);
+    expect(shared[0].memory).toBeUndefined();
+    expect(plans.find((p) => p.outputInfo.get(p.fetches[0].node)?.[0].shape[0] === 2)!.feeds[0].shape).toEqual([2, 3]);
+  });
+
+  test('a shape that comes back specializes a plan of its own from the shared graph', async () => {
+    const { g, y } = batchReadingGraph();
+    const session = new Session(g);
+    const reference = new Session(g, { optimize: 0 });
+    for (const batch of [2, 3, 4, 5, 4, 4]) {
+      const [ours, theirs] = [await session.run(y, feed(batch)), await reference.run(y, feed(batch))];
+      expect(maxDiff(ours, theirs)).toBeLessThan(1e-6);
+    }
+    // 2, 3, the unspecialized plan (4 and 5), then 4's own when it came back; its third run reuses it
+    expect(session.compileCount).toBe(4);
+    expect(session.optimizeCount).toBe(3);
+    const own = session.plans().find((p) => p.outputInfo.get(p.fetches[0].node)?.[0].shape[0] === 4)!;
+    expect(own.feeds[0].shape).toEqual([null, 3]);
+    expect(own.memory).toBeDefined();
+  });
+
+  test('a new shape whose tensors are large specializes at once', async () => {
+    const wide = (width: number, reduced: boolean) => {
+      const g = new Graph();
+      const x = g.placeholder('float32', [null, width], 'x');
+      return { g, y: reduced ? ops.reduceSum(x, [1]) : ops.tanh(ops.mul(x, 2)) };
+    };
+    const shapesOfLastPlan = async (width: number, reduced = false): Promise<{ compiles: number; specialized: boolean }> => {
+      const { g, y } = wide(width, reduced);
+      const session = new Session(g);
+      for (const batch of [1, 2, 4]) await session.run(y, { x: tensor(seeded(batch * width, batch), [batch, width]) });
+      const last = session.plans().at(-1)!;
+      return { compiles: session.compileCount, specialized: last.outputInfo.size > 0 };
+    };
+    // a batch of 4 rows of 100,000 floats: 1.6 MB from its one kernel, past 64 KB a node
+    expect(await shapesOfLastPlan(100_000)).toEqual({ compiles: 3, specialized: true });
+    expect(await shapesOfLastPlan(8)).toEqual({ compiles: 3, specialized: false });
+    // what the kernels allocate counts, not the feeds: the same rows summed leave 16 bytes
+    expect(await shapesOfLastPlan(100_000, true)).toEqual({ compiles: 3, specialized: false });
+  });
+
+  test('an unspecialized run checks its shapes as a plan does: a clear error naming the node', async () => {
+    const g = new Graph();
+    const a = g.placeholder('float32', [null, 3], 'a');
+    const b = g.placeholder('float32', [null, 3], 'b');
+    const sum = ops.add(a, b, 'sum');
+    const session = new Session(g);
+    const fed = (m: number, n: number) => ({ a: tensor(seeded(m * 3, m), [m, 3]), b: tensor(seeded(n * 3, n), [n, 3]) });
+    for (const batch of [1, 2, 3]) await session.run(sum, fed(batch, batch));
+    // the shared graph's pattern leaves both batches unknown: 4 and 5 fit it, and cannot be added
+    await expect(session.run(sum, fed(4, 5))).rejects.toThrow(/node 'sum'/);
+    await expect(session.run(sum, fed(4, 5))).rejects.toBeInstanceOf(ShapeError);
   });
 
   test('a backend that compiles static shapes only optimizes every shape at its own', async () => {

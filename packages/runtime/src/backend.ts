@@ -12,6 +12,12 @@ export interface Backend {
    * then runs a plan with data-dependent shapes in stages (see staged.ts) instead of handing it over.
    */
   readonly staticShapesOnly?: boolean;
+  /**
+   * Runs a plan whose shapes are partly unknown, its kernels working each tensor's shape out as they
+   * run (the cpu): the session then runs a shape its shared passes' graph serves on that graph's one
+   * unspecialized plan, and specializes a plan for the shape only when it comes back.
+   */
+  readonly runsAnyShape?: boolean;
   /** Ops it has no kernel for at all (their attrs come from values): the session stages at them too. */
   readonly hostOps?: ReadonlySet<string>;
   /** Resolves once the device is usable; rejects with a GraphcError saying why if it is not. */

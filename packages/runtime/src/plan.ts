@@ -52,6 +52,8 @@ export interface OptimizedGraph {
   passes: PassStats[];
   /** Nodes the run feeds (their placeholders cut the graph there). */
   feedNodeNames: Set<string>;
+  /** The feed shapes the passes saw: null where a dimension was left unknown (the graph then serves every size there). */
+  passShapes: Shape[];
 }
 
 /**
@@ -89,18 +91,13 @@ export function optimizePlanGraph(req: PlanRequest, passShapes: Shape[] = req.fe
   });
   const { graph, passes } = optimizeGraph(pruned, { level: req.level, keep, evaluate: req.evaluate, verify: req.verify });
   if (twins.length) passes.unshift({ name: 'recurrentTwins', ms: twinsMs, nodesBefore: req.graph.nodes.length, nodesAfter: source.nodes.length, replaced: twins.length });
-  return { graph, passes, feedNodeNames };
+  return { graph, passes, feedNodeNames, passShapes };
 }
 
 /** The plan of `req`'s signature from its optimized graph: the schedule, every shape at the feed shapes, and the memory plan. */
 export function specializePlan(optimized: OptimizedGraph, req: PlanRequest): Plan {
-  const { graph, feedNodeNames } = optimized;
+  const { graph, schedule, feeds, fetches, targets } = scheduleOf(optimized, req);
   const passes = [...optimized.passes];
-  const fetches = req.fetchNames.map((n) => graph.tensor(n));
-  const targets = req.targetNames.map((n) => graph.node(n));
-  const feeds = req.feedNames.map((n) => graph.tensor(n));
-  // fed nodes are scheduled even when no fetch needs them: every backend finds each feed in the schedule
-  const schedule = reachableNodes(graph, [...fetches.map((f) => f.node), ...targets, ...feeds.map((f) => f.node)], feedNodeNames);
   const outputInfo = specializeShapes(schedule, feeds, req.feedShapes);
   let memory: MemoryPlan | undefined;
   if (req.planMemory ?? req.level > 0) {
@@ -118,6 +115,27 @@ export function specializePlan(optimized: OptimizedGraph, req: PlanRequest): Pla
     });
   }
   return { graph, schedule, feeds, fetches, targets, outputInfo, passes, memory, kernels: countKernels(schedule) };
+}
+
+/**
+ * The plan of `req`'s signature from its optimized graph with no shapes specialized and no memory
+ * plan (every kernel allocates its outputs): one plan for every feed shape that fits the shapes its
+ * passes saw, on a backend whose kernels work their shapes out as they run (`Backend.runsAnyShape`).
+ */
+export function unspecializedPlan(optimized: OptimizedGraph, req: PlanRequest): Plan {
+  const { graph, schedule, feeds, fetches, targets } = scheduleOf(optimized, req);
+  return { graph, schedule, feeds, fetches, targets, outputInfo: new Map(), passes: [...optimized.passes], kernels: countKernels(schedule) };
+}
+
+/** The fetches, targets and feeds of `req` in an optimized graph, and the nodes a run of them schedules. */
+function scheduleOf(optimized: OptimizedGraph, req: PlanRequest): Pick<Plan, 'graph' | 'schedule' | 'feeds' | 'fetches' | 'targets'> {
+  const { graph, feedNodeNames } = optimized;
+  const fetches = req.fetchNames.map((n) => graph.tensor(n));
+  const targets = req.targetNames.map((n) => graph.node(n));
+  const feeds = req.feedNames.map((n) => graph.tensor(n));
+  // fed nodes are scheduled even when no fetch needs them: every backend finds each feed in the schedule
+  const schedule = reachableNodes(graph, [...fetches.map((f) => f.node), ...targets, ...feeds.map((f) => f.node)], feedNodeNames);
+  return { graph, schedule, feeds, fetches, targets };
 }
 
 /** Prune, optimize and specialize for the feed shapes of `req`, and plan memory: a plan for one signature. */
