@@ -1,7 +1,8 @@
 /**
  * The cpu backend's WebAssembly SIMD kernels, in one module with one memory: the float32 GEMM
  * micro-kernel `tile` and its form over window rows `windowTile` (convolutions read from the
- * image), `rowAxpy`/`rowsAxpy` and `rowDot`/`rowsDot` for products with one to four rows of A, and
+ * image), `rowAxpy`/`rowsAxpy` and `rowDot`/`rowsDot` for products with one to four rows of A,
+ * `panelRows` for the same by a constant B kept packed (gemm.ts `residentPanels`), and
  * `depthwiseRow` and `depthwiseFilterRow` for
  * depthwise convolutions and their gradients.
  *
