@@ -30,6 +30,7 @@ const WAIT_MS = 30000;
  */
 function tileShare(
   tile: SimdKernel['tile'],
+  tilePacked: SimdKernel['tilePacked'],
   job: ArrayLike<number>,
   index: number,
   tileM: number,
@@ -37,10 +38,12 @@ function tileShare(
 ): void {
   const threads = job[1];
   const [a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels] = Array.from(job).slice(2);
+  // the usual steps (a row-major or packed A, a packed B) as the kernel's constants
+  const run = aStep === 4 && bStep === 4 * tileN ? tilePacked : tile;
   for (let p = index; p < panels; p += threads) {
     const bp = b + p * bPanel;
     const cp = c + p * tileN * 4;
-    for (let r = 0; r < rowTiles; r++) tile(a + r * tileM * lda, lda, aStep, bp, bStep, kc, cp + r * tileM * ldc, ldc);
+    for (let r = 0; r < rowTiles; r++) run(a + r * tileM * lda, lda, aStep, bp, bStep, kc, cp + r * tileM * ldc, ldc);
   }
 }
 
@@ -72,7 +75,7 @@ function windowShare(
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const { bytes, memory, control, index } = workerData;
-const { tile, windowTile } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+const { tile, tilePacked, windowTile } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const ctrl = new Int32Array(control);
 const tileShare = ${tileShare.toString()};
 const windowShare = ${windowShare.toString()};
@@ -83,7 +86,7 @@ for (;;) {
   const job = ctrl.slice(${JOB}, ${JOB + JOB_LENGTH});
   if (job[${THREADS}] < 0) break;
   if (job[${KIND}] === ${WINDOW_JOB}) windowShare(windowTile, job, index, ${TILE_M}, ${TILE_N});
-  else tileShare(tile, job, index, ${TILE_M}, ${TILE_N});
+  else tileShare(tile, tilePacked, job, index, ${TILE_M}, ${TILE_N});
   Atomics.add(ctrl, ${DONE}, 1);
   Atomics.notify(ctrl, ${DONE});
 }
@@ -203,7 +206,7 @@ export interface WindowBlock {
 /** Every tile of `block`, on this thread or (`parallel`) spread over the threads. */
 export function runTiles(kernel: SimdKernel, block: TileBlock, parallel: boolean): void {
   const { a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels } = block;
-  runJob(TILE_JOB, [a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels], parallel, (job) => tileShare(kernel.tile, job, 0, TILE_M, TILE_N));
+  runJob(TILE_JOB, [a, lda, aStep, b, bPanel, bStep, kc, c, ldc, rowTiles, panels], parallel, (job) => tileShare(kernel.tile, kernel.tilePacked, job, 0, TILE_M, TILE_N));
 }
 
 /** Every window tile of `block`, on this thread or (`parallel`) spread over the threads. */
