@@ -7,8 +7,8 @@ import {
   OutputInfo,
   SymbolicTensor,
   TensorValue,
-  isTensorValue,
   getOpDef,
+  isTensorValue,
   shapeMatches,
   shapeToString,
   sizeOf,
@@ -101,8 +101,10 @@ interface CompiledEntry {
 
 /**
  * Runs a graph. The first run of each signature (fetches, feed names, feed shapes) compiles a plan
- * (prune, optimize, specialize shapes, bind kernels); later runs reuse it. Variables live in the
- * backend's storage for the session's life.
+ * (prune, optimize, specialize shapes, bind kernels); later runs reuse it. On the cpu, a shape seen
+ * once that a graph optimized with the varying dimensions unknown serves runs on that graph's one
+ * unspecialized plan instead (`unspecialized`). Variables live in the backend's storage for the
+ * session's life.
  */
 export class Session {
   readonly backend: Backend;
