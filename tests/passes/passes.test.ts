@@ -1,4 +1,4 @@
-import { Graph, Node, OptLevel, SIMPLIFY_RULES, Session, SymbolicTensor, TensorValue, evaluateNode, ops, optimizeGraph, tensor, train, verifyGraph } from 'graphc';
+import { Graph, Node, OptLevel, SIMPLIFY_RULES, Session, SymbolicTensor, TensorValue, constantHash, evaluateNode, ops, optimizeGraph, tensor, train, verifyGraph } from 'graphc';
 
 // every session's plan runs the verifier after each pass
 process.env.GRAPHC_VERIFY_PASSES = '1';
@@ -51,6 +51,25 @@ describe('cse', () => {
     expect(passes[0].merged).toBe(3);
     expect(graph.node('out').inputs[0]).toBe(graph.node('out').inputs[1]);
     expect(out.shape).toEqual([3]);
+  });
+
+  test('large constants: equal ones merge, ones their hash samples cannot tell apart do not', () => {
+    // past 64 KB a constant's hash reads a sample of it: a change between two sampled words leaves
+    // the hash alone, and the full compare before merging must keep the two apart
+    const size = 100_000;
+    const base = Float32Array.from({ length: size }, (_, i) => Math.sin(i));
+    const changed = base.slice();
+    changed[12345] += 1;
+    const g = new Graph();
+    const x = g.placeholder('float32', [size], 'x');
+    const same = ops.add(ops.mul(x, g.constant(tensor(base, [size]))), ops.mul(x, g.constant(tensor(base.slice(), [size]))), 'same');
+    const apart = ops.add(ops.mul(x, g.constant(tensor(base, [size]))), ops.mul(x, g.constant(tensor(changed, [size]))), 'apart');
+    const { graph } = optimize(g, ['x', same.name, apart.name], 1, ['cse', 'prune']);
+    expect(graph.nodes.filter((n) => n.op === 'const')).toHaveLength(2);
+    expect(constantHash(changed)).toBe(constantHash(base));
+    const products = (name: string) => graph.node(name).inputs.map((i) => i.node.inputs[1].node);
+    expect(new Set(products('same')).size).toBe(1);
+    expect(new Set(products('apart')).size).toBe(2);
   });
 
   test('never merges stateful ops, and never a read of a variable across a write of it', async () => {
