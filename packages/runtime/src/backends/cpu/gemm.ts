@@ -329,8 +329,31 @@ interface ResidentPanels {
 
 function residentPanels(kernel: SimdKernel, b: MatrixView, k: number, n: number): ResidentPanels | null {
   const layout = `panels ${k}x${n} from ${b.offset} by ${b.rowStride},${b.colStride}`;
-  const slot = residentLaidOut(kernel, b.data, layout, k * roundUp(n, TILE_N), (f, at) => packB(b, k, n, f, TILE_N, at));
+  // a row-major B is copied into the working area and packed there by the kernel (its panels' rows
+  // are 32-byte runs of its rows); a transposed one is packed a float at a time
+  const span = (k - 1) * b.rowStride + n;
+  const rowMajor = b.colStride === 1 && n >= TILE_N;
+  const write = rowMajor ? (f: Float32Array, at: number) => packRowMajor(kernel, f, b, k, n, at) : (f: Float32Array, at: number) => packB(b, k, n, f, TILE_N, at);
+  const slot = residentLaidOut(kernel, b.data, layout, k * roundUp(n, TILE_N), write, rowMajor ? roundUp(span, 4) : 0);
   return slot ? { panels: slot } : null;
+}
+
+/** packB of a row-major B into `f` from `at`, by the kernel's packPanels from a copy of B at 0; a last panel short of TILE_N columns in JavaScript. */
+function packRowMajor(kernel: SimdKernel, f: Float32Array, b: MatrixView, k: number, n: number, at: number): void {
+  const rs = b.rowStride;
+  copySpan(b, (k - 1) * rs + n, f, 0);
+  const n8 = roundUp(n, TILE_N);
+  const whole = Math.floor(n / TILE_N);
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = Math.min(KC, k - k0);
+    const block = at + k0 * n8;
+    if (whole) kernel.packPanels(block * 4, k0 * rs * 4, rs * 4, kc, whole);
+    if (whole === n8 / TILE_N) continue;
+    const j0 = whole * TILE_N;
+    for (let kk = 0, p = block + j0 * kc, src = (k0 + kk) * rs + j0; kk < kc; kk++, p += TILE_N, src += rs) {
+      for (let j = 0; j < TILE_N; j++) f[p + j] = j0 + j < n ? f[src + j] : 0;
+    }
+  }
 }
 
 /**

@@ -101,11 +101,19 @@ export function residentWords(kernel: SimdKernel, data: Int32Array, offset: numb
 /**
  * A resident slot of `floats` floats that `write(f, at)` fills from a constant's `data` (a weight
  * matrix packed into panels), written once; `layout` names the arrangement, so that slots of the
- * same data laid out otherwise are never taken for it. Null as residentSlot.
+ * same data laid out otherwise are never taken for it. `write` may use the working area's first
+ * `scratch` floats (sized before the slot is placed). Null as residentSlot.
  */
-export function residentLaidOut(kernel: SimdKernel, data: TypedArray, layout: string, floats: number, write: (f: Float32Array, at: number) => void): ResidentSlot | null {
+export function residentLaidOut(
+  kernel: SimdKernel,
+  data: TypedArray,
+  layout: string,
+  floats: number,
+  write: (f: Float32Array, at: number) => void,
+  scratch = 0,
+): ResidentSlot | null {
   if (!(data instanceof Float32Array)) return null;
-  return placeResident(kernel, data, 0, floats, floats, { layout, write });
+  return placeResident(kernel, data, 0, floats, floats, { layout, write, scratch });
 }
 
 function placeResident(
@@ -114,12 +122,15 @@ function placeResident(
   offset: number,
   floats: number,
   reserve: number,
-  laidOut?: { layout: string; write: (f: Float32Array, at: number) => void },
+  laidOut?: { layout: string; write: (f: Float32Array, at: number) => void; scratch: number },
 ): ResidentSlot | null {
   if (!constantData.has(data)) return null;
   let area = areas.get(kernel);
   const found = area?.byData.get(data)?.find((s) => s.offset === offset && s.floats === floats && s.size >= reserve && s.layout === laidOut?.layout);
   if (found) return found;
+  // the write's scratch first: sizing the working area may move the resident area up
+  if (laidOut?.scratch && !simdMemory(kernel, laidOut.scratch)) return null;
+  area = areas.get(kernel);
   area ??= newArea(kernel);
   const size = roundUp(Math.max(reserve, floats), 4);
   if (area.used + size > MAX_RESIDENT_FLOATS && (compact(kernel, area), area.used + size > MAX_RESIDENT_FLOATS)) return null;
