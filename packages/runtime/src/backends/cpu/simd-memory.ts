@@ -128,12 +128,11 @@ function placeResident(
   let area = areas.get(kernel);
   const found = area?.byData.get(data)?.find((s) => s.offset === offset && s.floats === floats && s.size >= reserve && s.layout === laidOut?.layout);
   if (found) return found;
-  // the write's scratch first: sizing the working area may move the resident area up
-  if (laidOut?.scratch && !simdMemory(kernel, laidOut.scratch)) return null;
-  area = areas.get(kernel);
   area ??= newArea(kernel);
   const size = roundUp(Math.max(reserve, floats), 4);
   if (area.used + size > MAX_RESIDENT_FLOATS && (compact(kernel, area), area.used + size > MAX_RESIDENT_FLOATS)) return null;
+  // the write's scratch before the slot's place is taken: sizing the working area may move the resident area up
+  if (laidOut?.scratch && !simdMemory(kernel, laidOut.scratch)) return null;
   if (!ensureMemory(kernel.memory, (area.base + area.used + size) * 4)) return null;
   const slot: ResidentSlot = { data: new WeakRef(data), offset, floats, at: area.used, size, layout: laidOut?.layout };
   const start = area.base + area.used;
