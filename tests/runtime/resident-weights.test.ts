@@ -1,8 +1,8 @@
 /**
- * The cpu backend keeps constants' values that its SIMD products read in place (a layer's weights)
- * resident in the kernels' memory between runs: each product must still read the right values
- * when the working area grows under them, when several weights are resident, when a weight is the
- * product's A (C^T = B^T A^T), and never for a variable, whose values change.
+ * The cpu backend keeps the weights its SIMD products read (a layer's, as B packed in panels or as
+ * A as it is) resident in the kernels' memory between runs: each product must still read the right
+ * values when the working area grows under them, when several weights are resident, for every
+ * number of rows and both layouts, and for a variable only while no assign writes it.
  */
 import { Graph, TensorValue, ops, tensor } from '@graphc/graph';
 import { Session, cpuResidentBytes, relaxedSimdAvailable, setCpuFusedMultiplyAdd, setCpuThreads, setSimdGemm } from '@graphc/runtime';
@@ -82,6 +82,55 @@ describe('constant weights resident in the SIMD kernels memory', () => {
       expect(misses(yv, product(xs, wt, m, k, n, true))).toBe(0);
       expect(cpuResidentBytes() - before).toBeGreaterThanOrEqual(4 * wt.length);
     }
+  });
+
+  test('a variable weight unwritten between runs is resident from its second run, and made again after it changes', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, k], 'x');
+    const v = g.variable(tensor(w, [k, n]), 'v');
+    const y = ops.matmul(x, v);
+    const replace = ops.assign(v, g.placeholder('float32', [k, n], 'fresh'));
+    const session = new Session(g);
+    await session.run(g.globalVariablesInitializer());
+    const xs = values(2 * k, 32);
+    const run = async (weights: Float32Array) => {
+      const [yv] = await session.run([y], { x: tensor(xs, [2, k]) });
+      expect(misses(yv, product(xs, weights, 2, k, n))).toBe(0);
+      return cpuResidentBytes();
+    };
+    const before = cpuResidentBytes();
+    // the first run only notes the weight's version; the second finds it unwritten and packs it
+    expect(await run(w)).toBe(before);
+    const resident = await run(w);
+    expect(resident - before).toBeGreaterThanOrEqual(4 * k * n);
+    expect(await run(w)).toBe(resident);
+    // written: the next run reads it as a variable (its copy is stale), the one after makes the copy again, in place
+    const fresh = values(k * n, 33);
+    await session.run(replace, { fresh: tensor(fresh, [k, n]) });
+    expect(await run(fresh)).toBe(resident);
+    expect(await run(fresh)).toBe(resident);
+    expect(await run(fresh)).toBe(resident);
+  });
+
+  test('a variable written between every two products (training) is never copied in', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [null, k], 'x');
+    const v = g.variable(tensor(w, [k, n]), 'v');
+    const y = ops.matmul(x, v);
+    // the update after the product, as a training step orders its gradient before it
+    const step = g.controlDependencies([y], () => ops.assignAdd(v, ops.mul(g.constant(tensor(values(k * n, 34), [k, n])), 1e-3)));
+    const session = new Session(g);
+    await session.run(g.globalVariablesInitializer());
+    const xs = values(k, 35);
+    const before = cpuResidentBytes();
+    const expected = Float32Array.from(w);
+    const delta = values(k * n, 34);
+    for (let i = 0; i < 4; i++) {
+      const [yv] = await session.run([y, step], { x: tensor(xs, [1, k]) });
+      expect(misses(yv as TensorValue, product(xs, expected, 1, k, n))).toBe(0);
+      for (let j = 0; j < expected.length; j++) expected[j] = Math.fround(expected[j] + Math.fround(delta[j] * 1e-3));
+    }
+    expect(cpuResidentBytes()).toBe(before);
   });
 
   test('a variable weight is read afresh after it changes', async () => {

@@ -2,7 +2,7 @@ import { GraphcError, TypedArray } from '@graphc/graph';
 import { TileBlock, gemmThreads, runTiles, startThreads, stopThreads } from './threads';
 import { kernelScratch } from './scratch';
 import { PANEL_ROWS_PHASES, ROWS_AXPY_STEPS, ROWS_DOT_GROUP, SimdKernel, TILE_M, TILE_N, chooseFusedMultiplyAdd, simdKernel } from './wasm-simd';
-import { ResidentSlot, isConstantData, residentAddress, residentFloats, residentLaidOut, residentSlot, simdMemory } from './simd-memory';
+import { ResidentSlot, isResidentData, residentAddress, residentFloats, residentLaidOut, residentSlot, simdMemory } from './simd-memory';
 import { BlockEpilogue, MemoryEpilogue, epilogueOnMemory } from './wasm-elementwise';
 
 /**
@@ -300,7 +300,7 @@ export function gemm(
   if (!envRead) threadsFromEnvironment();
   const simd = simdFor(c, productSplits(m, n, k));
   const blockEpilogue = simd && epilogue && cOffset % n === 0 ? epilogueOnMemory(epilogue, simd.memory) : undefined;
-  const panels = simd && isConstantData(b.data) ? residentPanels(simd, b, k, n) : null;
+  const panels = simd && isResidentData(b.data) ? residentPanels(simd, b, k, n) : null;
   if (panels && simdGemm(simd!, m, n, k, a, panels, c, cOffset, accumulate, n, blockEpilogue)) return blockEpilogue !== undefined;
   // a transposed B larger than A and C together: moving those costs less than packing it (a
   // product of few rows, whose blocks never split)

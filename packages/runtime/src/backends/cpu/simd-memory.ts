@@ -5,14 +5,14 @@ import type { SimdKernel } from './wasm-simd';
 /**
  * The SIMD kernels' memory: a working area from 0, which each product or convolution lays its
  * operands into afresh, and above it the resident area, where constant operands (a dense layer's
- * weights) stay between runs. The kernels read operands only from their own memory, so without it a
+ * weights) and variables' that go unwritten stay between runs. The kernels read operands only from their own memory, so without it a
  * product by a weight matrix copies the whole matrix in on every run: for a batch of one (an LLM's
  * decode step, one request to a server) that copy costs as much as the product.
  *
  * The resident area sits at `base` floats, just past the largest working area asked for so far;
  * when a larger one is asked for, the resident area moves up (a memmove, rare: working areas grow
  * to their largest within the first runs). A resident operand's address is therefore read after
- * the call that sizes the working area (`residentAt`).
+ * the call that sizes the working area (`residentAddress`).
  */
 
 /** Floats that may be resident per memory: 256 MiB. Past it operands are copied per product, as before. */
@@ -28,6 +28,8 @@ export interface ResidentSlot {
   readonly size: number;
   /** How the values are laid out, where not copied as they are (residentLaidOut). */
   readonly layout?: string;
+  /** The data's version the copy holds (a variable's, see variableWritten; a constant's stays 0). */
+  version: number;
 }
 
 interface ResidentArea {
@@ -44,14 +46,48 @@ const areas = new WeakMap<SimdKernel, ResidentArea>();
 /** Typed arrays of constants (the cpu executable marks its plan's when it compiles): their values never change. */
 const constantData = new WeakSet<TypedArray>();
 
-/** Whether `data` holds a constant's values (markConstantData). */
-export function isConstantData(data: TypedArray): boolean {
-  return constantData.has(data);
+/**
+ * Typed arrays of variables (the cpu's variable kernel marks them as it hands them out), and how
+ * many times each was written (the assign kernels count). A variable's copy is made where it went
+ * unwritten between two uses (an inference session's weights, from its second run), and made again
+ * where it changed and then again went unwritten; one written between every two uses (a training
+ * step's weights) is never copied, its products reading it as they did.
+ */
+const variableData = new WeakSet<TypedArray>();
+const versions = new WeakMap<TypedArray, number>();
+/** A variable's uses not yet resident: the version each slot key last saw. */
+const seen = new WeakMap<TypedArray, Map<string, number>>();
+
+/** Whether `data` holds values a kernel may keep resident: a constant's or a variable's (markConstantData, markVariableData). */
+export function isResidentData(data: TypedArray): boolean {
+  return constantData.has(data) || variableData.has(data);
 }
 
 /** Marks `data` as a constant's values, which a kernel may keep resident. */
 export function markConstantData(data: TypedArray): void {
   constantData.add(data);
+}
+
+/** Marks `data` as a variable's values, which a kernel may keep resident while they go unwritten. */
+export function markVariableData(data: TypedArray): void {
+  variableData.add(data);
+}
+
+/** Counts a write of a variable's values in place: its resident copies are stale until made again. */
+export function variableWritten(data: TypedArray): void {
+  versions.set(data, (versions.get(data) ?? 0) + 1);
+}
+
+/**
+ * Whether a variable's use under `key` should be resident now: its version is the one its last use
+ * saw (so it went unwritten in between). Each use records the version it saw.
+ */
+function unwrittenSinceLastUse(data: TypedArray, key: string, version: number): boolean {
+  let byKey = seen.get(data);
+  if (!byKey) seen.set(data, (byKey = new Map()));
+  const last = byKey.get(key);
+  byKey.set(key, version);
+  return last === version;
 }
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
@@ -124,31 +160,47 @@ function placeResident(
   reserve: number,
   laidOut?: { layout: string; write: (f: Float32Array, at: number) => void; scratch: number },
 ): ResidentSlot | null {
-  if (!constantData.has(data)) return null;
+  const variable = !constantData.has(data);
+  if (variable && !variableData.has(data)) return null;
   let area = areas.get(kernel);
   const found = area?.byData.get(data)?.find((s) => s.offset === offset && s.floats === floats && s.size >= reserve && s.layout === laidOut?.layout);
-  if (found) return found;
+  const version = variable ? (versions.get(data) ?? 0) : 0;
+  if (found?.version === version) return found;
+  if (variable && !unwrittenSinceLastUse(data, `${offset} ${floats} ${reserve} ${laidOut?.layout}`, version)) return null;
+  if (found) {
+    // a variable's copy, written since it was made, unwritten since its last use: made again in place
+    if (laidOut?.scratch && !simdMemory(kernel, laidOut.scratch)) return null;
+    fill(kernel, found, data, laidOut);
+    found.version = version;
+    return found;
+  }
   area ??= newArea(kernel);
   const size = roundUp(Math.max(reserve, floats), 4);
   if (area.used + size > MAX_RESIDENT_FLOATS && (compact(kernel, area), area.used + size > MAX_RESIDENT_FLOATS)) return null;
   // the write's scratch before the slot's place is taken: sizing the working area may move the resident area up
   if (laidOut?.scratch && !simdMemory(kernel, laidOut.scratch)) return null;
   if (!ensureMemory(kernel.memory, (area.base + area.used + size) * 4)) return null;
-  const slot: ResidentSlot = { data: new WeakRef(data), offset, floats, at: area.used, size, layout: laidOut?.layout };
-  const start = area.base + area.used;
-  if (laidOut) laidOut.write(new Float32Array(kernel.memory.buffer), start);
-  else {
-    const copied = Math.min(floats, data.length - offset);
-    // a view of the data's own type, so int32 words keep their bits
-    const view = data instanceof Int32Array ? new Int32Array(kernel.memory.buffer) : new Float32Array(kernel.memory.buffer);
-    view.set(data.subarray(offset, offset + copied), start);
-  }
+  const slot: ResidentSlot = { data: new WeakRef(data), offset, floats, at: area.used, size, layout: laidOut?.layout, version };
+  fill(kernel, slot, data, laidOut);
   area.used += size;
   area.slots.push(slot);
   const list = area.byData.get(data);
   if (list) list.push(slot);
   else area.byData.set(data, [slot]);
   return slot;
+}
+
+/** Writes a slot's values: laid out by `laidOut`, or copied as they are. */
+function fill(kernel: SimdKernel, slot: ResidentSlot, data: Float32Array | Int32Array, laidOut?: { write: (f: Float32Array, at: number) => void }): void {
+  const start = areas.get(kernel)!.base + slot.at;
+  if (laidOut) {
+    laidOut.write(new Float32Array(kernel.memory.buffer), start);
+    return;
+  }
+  const copied = Math.min(slot.floats, data.length - slot.offset);
+  // a view of the data's own type, so int32 words keep their bits
+  const view = data instanceof Int32Array ? new Int32Array(kernel.memory.buffer) : new Float32Array(kernel.memory.buffer);
+  view.set(data.subarray(slot.offset, slot.offset + copied), start);
 }
 
 /** A slot's address in floats, valid until the next `simdMemory` or `residentSlot` call. */

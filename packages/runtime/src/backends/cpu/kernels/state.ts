@@ -2,6 +2,7 @@ import { FeedError, GraphcError, TensorValue, allocArray, sizeOf } from '@graphc
 import { runElementwise } from '../elementwise';
 import { KernelContext, registerCpuKernel } from '../kernel';
 import { elementwiseProgram, whereOf } from './fused';
+import { markVariableData, variableWritten } from '../simd-memory';
 
 registerCpuKernel('const', (_inputs, attrs) => [attrs.value as TensorValue]);
 
@@ -25,6 +26,8 @@ function uninitialized(name: string, dtype: TensorValue['dtype'], shape: number[
 
 registerCpuKernel('variable', (_inputs, attrs, ctx) => {
   const value = ctx.variables.get(ctx.node.name);
+  // products may keep its values resident while no assign writes them (simd-memory.ts)
+  if (value) markVariableData(value.data);
   return [value ?? uninitialized(ctx.node.name, ctx.node.outputs[0].dtype, attrs.shape as number[])];
 });
 
@@ -54,6 +57,7 @@ function update(opJs: string | null) {
         target.data,
       );
     }
+    variableWritten(target.data);
     return [target];
   };
 }
@@ -77,6 +81,7 @@ registerCpuKernel('fusedAssign', (inputs, attrs, ctx) => {
   const values = inputs.slice();
   written.forEach((k, j) => (values[k] = targets[j]));
   runElementwise(program, values, targets[0].shape, targets[0].data);
+  for (const target of targets) variableWritten(target.data);
   return targets;
 });
 
