@@ -385,6 +385,18 @@ describe('gather', () => {
     expect(values(out)).toEqual(expected);
   });
 
+  test('a row repeated many times along the first axis (padding read from one row), after a run and alone', async () => {
+    const g = new Graph();
+    const params = g.placeholder('float32', [5, 3], 'p');
+    const ids = g.placeholder('int32', [null], 'ids');
+    const y = ops.gather(params, ids);
+    const p = tensor(range(15), [5, 3]);
+    // 1, 2 run on and 2 repeats 6 times (1 + 6: an odd count past a doubling); -1 (4) alone 4 times; 0 twice; 3 once
+    const indices = [1, 2, 2, 2, 2, 2, 2, 2, -1, 4, -1, 4, 0, 0, 3];
+    const out = await run(y, { p, ids: tensor(indices, [indices.length], 'int32') });
+    expect(values(out)).toEqual(indices.flatMap((i) => [0, 1, 2].map((c) => 3 * (i < 0 ? i + 5 : i) + c)));
+  });
+
   test('constant index arrays become int32; float indices are refused', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [3], 'x');

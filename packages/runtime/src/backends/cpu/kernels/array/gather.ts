@@ -31,6 +31,17 @@ registerCpuKernel('gather', ([params, indices], attrs, ctx) => {
     while (i + run < n && at(i + run) === v + run) run++;
     copyRows(params.data, v * inner, dim * inner, out.data, i * inner, n * inner, outer, run * inner);
     i += run;
+    // the last row again and again (padding read from one zero row, a key/value cache's empty
+    // slots): where the output's blocks are contiguous, copied within the output, doubling
+    let repeats = 0;
+    while (outer === 1 && i + repeats < n && at(i + repeats) === v + run - 1) repeats++;
+    const first = i - 1;
+    for (let have = 1; have <= repeats; ) {
+      const count = Math.min(have, repeats + 1 - have);
+      out.data.copyWithin((first + have) * inner, first * inner, (first + count) * inner);
+      have += count;
+    }
+    i += repeats;
   }
   return [out];
 });
