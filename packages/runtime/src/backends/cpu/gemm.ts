@@ -317,11 +317,11 @@ export function gemm(
 }
 
 /**
- * A constant B (a layer's weights) packed once into the kernel's memory as the tile kernel reads a
- * packed B (k-blocks of KC rows, TILE_N-column panels) and kept there between products
- * (simd-memory.ts), whatever its strides: every product by it then streams its panels, the tile
- * kernel's for many rows of A and panelRows' for one to four (a decode step's), and none packs it
- * or copies it in again.
+ * A constant B (a layer's weights; a variable's while nothing writes it) packed once into the
+ * kernel's memory as the tile kernel reads a packed B (k-blocks of KC rows, TILE_N-column panels)
+ * and kept there between products (simd-memory.ts), whatever its strides: every product by it then
+ * streams its panels, the tile kernel's for many rows of A and panelRows' for one to four (a decode
+ * step's), and none packs it or copies it in again.
  */
 interface ResidentPanels {
   readonly panels: ResidentSlot;
@@ -542,7 +542,8 @@ function simdGemm(
   const bInPlace = bView !== null && bView.colStride === 1 && bView.rowStride >= n && (bView.rowStride <= Math.min(4 * n8, MAX_IN_PLACE_STEP) || m <= FEW_ROWS) && k * bView.rowStride <= MAX_IN_PLACE;
   // a packed B is laid out whole (all its columns when this product takes a block of them)
   const packedWidth8 = 'k' in b ? roundUp(b.columns?.width ?? n, TILE_N) : n8;
-  // a constant's B is resident (residentPanels); any other is copied in or packed for each product
+  // a constant's B (or an unwritten variable's) is resident (residentPanels); any other is copied
+  // in or packed for each product
   const cBase = bInPlace ? (k - 1) * bView.rowStride + n8 : residentB ? 0 : k * packedWidth8;
   const aBase = cBase + mcMax * n8;
   const implicit = 'pack' in a ? a : null;

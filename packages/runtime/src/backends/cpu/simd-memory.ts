@@ -5,9 +5,10 @@ import type { SimdKernel } from './wasm-simd';
 /**
  * The SIMD kernels' memory: a working area from 0, which each product or convolution lays its
  * operands into afresh, and above it the resident area, where constant operands (a dense layer's
- * weights) and variables' that go unwritten stay between runs. The kernels read operands only from their own memory, so without it a
- * product by a weight matrix copies the whole matrix in on every run: for a batch of one (an LLM's
- * decode step, one request to a server) that copy costs as much as the product.
+ * weights), and variables' while nothing writes them, stay between runs. The kernels read operands
+ * only from their own memory, so without it a product by a weight matrix copies the whole matrix in
+ * on every run: for a batch of one (an LLM's decode step, one request to a server) that copy costs
+ * as much as the product.
  *
  * The resident area sits at `base` floats, just past the largest working area asked for so far;
  * when a larger one is asked for, the resident area moves up (a memmove, rare: working areas grow
@@ -135,9 +136,10 @@ export function residentWords(kernel: SimdKernel, data: Int32Array, offset: numb
 }
 
 /**
- * A resident slot of `floats` floats that `write(f, at)` fills from a constant's `data` (a weight
- * matrix packed into panels), written once; `layout` names the arrangement, so that slots of the
- * same data laid out otherwise are never taken for it. `write` may use the working area's first
+ * A resident slot of `floats` floats that `write(f, at)` fills from a constant's or a variable's
+ * `data` (a weight matrix packed into panels), written once (a variable's again after it changes);
+ * `layout` names the arrangement, so that slots of the same data laid out otherwise are never taken
+ * for it. `write` may use the working area's first
  * `scratch` floats (sized before the slot is placed). Null as residentSlot.
  */
 export function residentLaidOut(
