@@ -1,20 +1,17 @@
 import {
-  BYTES_PER_ELEMENT,
   FeedError,
   Graph,
   GraphcError,
   Node,
-  OutputInfo,
   SymbolicTensor,
   TensorValue,
-  getOpDef,
   isTensorValue,
   shapeMatches,
   shapeToString,
   sizeOf,
   tensor,
 } from '@graphc/graph';
-import type { OptLevel } from '@graphc/passes';
+import { OptLevel, allocatedBytes } from '@graphc/passes';
 import type { Backend, Executable, NodeTiming, VariableState } from './backend';
 import { createBackend } from './backends/registry';
 import { evaluateNode } from './backends/cpu';
@@ -40,17 +37,6 @@ const REMEMBERED_SHAPES = 256;
  * so its new shape gained nothing and would pay both if it came back.
  */
 const UNSPECIALIZED_BYTES_PER_NODE = 64 * 1024;
-
-/** Bytes the kernels of `schedule` allocate for their outputs at `shapes` (views and state ops allocate none). */
-function allocatedBytes(schedule: Node[], shapes: Map<Node, OutputInfo[]>): number {
-  let bytes = 0;
-  for (const node of schedule) {
-    const def = getOpDef(node.op);
-    if (def.family === 'state' || def.aliasesInput) continue;
-    for (const o of shapes.get(node) ?? []) bytes += sizeOf(o.shape as number[]) * BYTES_PER_ELEMENT[o.dtype];
-  }
-  return bytes;
-}
 
 export type BackendName = 'cpu' | 'webgpu' | 'gpujs';
 
@@ -246,7 +232,7 @@ export class Session {
     const plan = entry?.plan.graph === optimized.graph ? entry.plan : unspecializedPlan(optimized, request);
     // the shapes are checked as a specialized plan's are (a clear error naming the node, not a kernel's)
     const shapes = specializeShapes(plan.schedule, plan.feeds, request.feedShapes);
-    if (allocatedBytes(plan.schedule, shapes) > plan.schedule.length * UNSPECIALIZED_BYTES_PER_NODE) return undefined;
+    if (allocatedBytes(plan.schedule, shapes, plan.feeds) > plan.schedule.length * UNSPECIALIZED_BYTES_PER_NODE) return undefined;
     if (entry?.plan !== plan) {
       entry = this.newEntry(plan);
       this.cache.set(sharedKey, entry);

@@ -60,6 +60,24 @@ interface Buffer {
 const key = (n: Node, i: number): string => `${n.id}:${i}`;
 
 /**
+ * Bytes the kernels of `schedule` allocate for their outputs at `outputInfo`'s shapes with no plan
+ * (a plan's `naiveBytes`): a buffer a tensor; feeds, state ops (constants, variables, placeholders)
+ * and views allocate none, and a tensor whose shape is not fully known is not counted.
+ */
+export function allocatedBytes(schedule: Node[], outputInfo: Map<Node, OutputInfo[]>, feeds: SymbolicTensor[] = []): number {
+  const fed = new Set(feeds.map((f) => key(f.node, f.index)));
+  let bytes = 0;
+  for (const n of schedule) {
+    const d = def(n);
+    if (d.family === 'state' || d.aliasesInput) continue;
+    (outputInfo.get(n) ?? n.outputs).forEach((info, i) => {
+      if (!fed.has(key(n, i)) && isFullyKnown(info.shape)) bytes += sizeOf(info.shape) * BYTES_PER_ELEMENT[info.dtype];
+    });
+  }
+  return bytes;
+}
+
+/**
  * Memory planning on a final schedule, as MXNet's plan_memory: liveness of every tensor, in-place
  * reuse where the op allows it (OpDef.inplaceInput) and the input's buffer dies at that op, views
  * (OpDef.aliasesInput) sharing their input's buffer, then offsets in one arena by best fit, largest
@@ -82,7 +100,6 @@ export function planMemory(req: MemoryPlanRequest): MemoryPlan {
   const bufferOf = new Map<string, Buffer>();
   const buffers: Buffer[] = [];
   const slotsOf = new Map<Node, { buffer: Buffer; kind: TensorSlot['kind']; dtype: DType; length: number }[]>();
-  let naiveBytes = 0;
   let inplace = 0;
   let unplanned = 0;
 
@@ -112,7 +129,6 @@ export function planMemory(req: MemoryPlanRequest): MemoryPlan {
       const length = sizeOf(info.shape);
       const bytes = length * BYTES_PER_ELEMENT[info.dtype];
       if (bytes === 0) return entries.push(undefined);
-      naiveBytes += bytes;
       if (i === 0 && d.inplaceInput !== undefined) {
         const input = n.inputs[d.inplaceInput];
         const src = input && bufferOf.get(key(input.node, input.index));
@@ -144,7 +160,7 @@ export function planMemory(req: MemoryPlanRequest): MemoryPlan {
       entries.map((e) => e && { kind: e.kind, buffer: e.buffer.id, offset: e.buffer.offset, bytes: e.length * BYTES_PER_ELEMENT[e.dtype], dtype: e.dtype, length: e.length }),
     );
   }
-  return { slots, naiveBytes, plannedBytes, lowerBoundBytes, buffers: buffers.length, inplace, unplanned, alignment };
+  return { slots, naiveBytes: allocatedBytes(req.schedule, req.outputInfo, req.feeds), plannedBytes, lowerBoundBytes, buffers: buffers.length, inplace, unplanned, alignment };
 }
 
 /** The most bytes live at once: buffers occupy steps first..last inclusive. */
