@@ -52,6 +52,39 @@ describe('ONNX import', () => {
     expect(Array.from(y0.data)).toEqual([1, 0, 3, 0, 5, 0]);
   });
 
+  test('shape arithmetic on a Reshape that simplify resolves folds too: constant folding and simplify run until neither changes the graph', async () => {
+    // Range's length is the reshaped tensor's width: known only once simplify has made the Reshape a
+    // plain reshape, and the Range's size only once simplify has resolved it in turn
+    const { graph } = importOnnx(
+      buildModel({
+        inputs: [{ name: 'x', shape: ['batch', 2, 3] }],
+        outputs: [{ name: 'y' }],
+        initializers: { zero: tensor([0], [], 'int64'), one: tensor([1], [], 'int64'), minus1: tensor([-1], [1], 'int64'), ax0: tensor([0], [1], 'int64') },
+        nodes: [
+          { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+          { op: 'Gather', inputs: ['s', 'zero'], outputs: ['b'], attrs: { axis: 0 } },
+          { op: 'Unsqueeze', inputs: ['b', 'ax0'], outputs: ['b1'] },
+          { op: 'Concat', inputs: ['b1', 'minus1'], outputs: ['target'], attrs: { axis: 0 } },
+          { op: 'Reshape', inputs: ['x', 'target'], outputs: ['flat'] },
+          { op: 'Shape', inputs: ['flat'], outputs: ['s2'] },
+          { op: 'Gather', inputs: ['s2', 'one'], outputs: ['width'], attrs: { axis: 0 } },
+          { op: 'Range', inputs: ['zero', 'width', 'one'], outputs: ['r'] },
+          { op: 'Cast', inputs: ['r'], outputs: ['rf'], attrs: { to: 1 } },
+          { op: 'Add', inputs: ['flat', 'rf'], outputs: ['sum'] },
+          { op: 'Relu', inputs: ['sum'], outputs: ['y'] },
+        ],
+      }),
+    );
+    const s = new Session(graph);
+    const data = [-3, -2, -1, 0, 1, 2, -6, -5, -4, -3, -2, -1];
+    const [y] = await s.run(['y'], { x: tensor(data, [2, 2, 3]) });
+    expect(Array.from(y.data)).toEqual(data.map((v, i) => Math.max(v + (i % 6), 0)));
+    // the Range folded to a constant, so the add and relu fuse into one kernel after the reshape
+    expect(s.plans()[0].schedule.map((n) => n.op).filter((op) => op !== 'const')).toEqual(['placeholder', 'reshape', 'fusedElementwise']);
+    const passes = s.plans()[0].passes.map((p) => p.name);
+    expect(passes.filter((p) => p === 'simplify').length).toBeGreaterThan(2);
+  });
+
   test('a Reshape whose folded target cannot fit its input still fails when it runs, naming the node', async () => {
     const { graph } = importOnnx(dynamicFlatten(5));
     await expect(new Session(graph).run(['y'], { x: tensor(new Array(12).fill(1), [2, 2, 3]) })).rejects.toThrow(

@@ -55,12 +55,28 @@ export function getPass(name: string): GraphPass {
 
 for (const pass of [prunePass, csePass, constantFoldPass, simplifyPass(), foldBatchNormPass, fusePass, layoutPass]) registerPass(pass);
 
-const O1 = ['prune', 'cse', 'constantFold', 'prune'];
-const O2 = ['prune', 'cse', 'constantFold', 'simplify', 'prune', 'foldBatchNorm', 'constantFold', 'cse', 'fuse', 'prune'];
-const O3 = ['prune', 'cse', 'constantFold', 'simplify', 'prune', 'foldBatchNorm', 'layout', 'constantFold', 'cse', 'fuse', 'prune'];
+/**
+ * A group of passes run again while one of them still changes the graph, at most `rounds` times:
+ * constant folding and simplification each make work for the other (a folded Shape makes a
+ * dynamicAttrs node's parameters constants, simplify resolves it into its target op, whose output
+ * shape then lets the next Shape fold), so one pass of each leaves an ONNX file's later layers with
+ * unknown shapes, and unknown shapes keep fuse from joining their ops. Grappler's meta-optimizer
+ * iterates its passes the same way.
+ */
+export interface RepeatedPasses {
+  repeat: readonly string[];
+  rounds: number;
+}
+
+export type PipelineStep = string | RepeatedPasses;
+
+const FOLD_AND_SIMPLIFY: RepeatedPasses = { repeat: ['constantFold', 'simplify'], rounds: 4 };
+const O1: PipelineStep[] = ['prune', 'cse', 'constantFold', 'prune'];
+const O2: PipelineStep[] = ['prune', 'cse', 'constantFold', 'simplify', 'prune', 'foldBatchNorm', FOLD_AND_SIMPLIFY, 'cse', 'fuse', 'prune'];
+const O3: PipelineStep[] = ['prune', 'cse', 'constantFold', 'simplify', 'prune', 'foldBatchNorm', 'layout', FOLD_AND_SIMPLIFY, 'cse', 'fuse', 'prune'];
 
 /** The passes each level runs, in order (DESIGN.md: every level gives O0's results within float tolerance). */
-export const PIPELINES: Record<OptLevel, readonly string[]> = { 0: [], 1: O1, 2: O2, 3: O3 };
+export const PIPELINES: Record<OptLevel, readonly PipelineStep[]> = { 0: [], 1: O1, 2: O2, 3: O3 };
 
 /**
  * Runs the passes of `options.level` (or `options.passes`) in order, timing each and collecting its
@@ -68,19 +84,19 @@ export const PIPELINES: Record<OptLevel, readonly string[]> = { 0: [], 1: O1, 2:
  */
 export function optimizeGraph(graph: Graph, options: OptimizeOptions): OptimizeResult {
   const passes: PassStats[] = [];
-  const names = options.passes ?? PIPELINES[options.level];
+  const steps = options.passes ?? PIPELINES[options.level];
   const verify = options.verify ?? process.env.GRAPHC_VERIFY_PASSES === '1';
   const ctx: PassContext = { keep: options.keep, evaluate: options.evaluate, foldLimitBytes: options.foldLimitBytes ?? 16 * 1024 * 1024 };
   let current = graph;
   const kept = [...options.keep].filter((n) => graph.hasNode(n));
   // a pass's output is its own fixed point: rerunning it on a graph nothing has changed since is skipped
   const lastOutput = new Map<string, Graph>();
-  for (const name of names) {
+  const runPass = (name: string): void => {
     const pass = getPass(name);
     const nodesBefore = current.nodes.length;
     if (lastOutput.get(name) === current) {
       passes.push({ name, ms: 0, nodesBefore, nodesAfter: nodesBefore, skipped: 1 });
-      continue;
+      return;
     }
     const start = performance.now();
     const result = pass.run(current, ctx);
@@ -93,6 +109,18 @@ export function optimizeGraph(graph: Graph, options: OptimizeOptions): OptimizeR
       if (lost.length) throw new GraphError(`after pass '${name}': kept node(s) ${lost.join(', ')} disappeared`);
     }
     passes.push({ name, ms, nodesBefore, nodesAfter: current.nodes.length, ...result.stats });
+  };
+  for (const step of steps) {
+    if (typeof step === 'string') {
+      runPass(step);
+      continue;
+    }
+    // a round that hands back the graph it was given changed nothing: the group is at its fixed point
+    for (let round = 0; round < step.rounds; round++) {
+      const before = current;
+      for (const name of step.repeat) runPass(name);
+      if (current === before) break;
+    }
   }
   return { graph: current, passes };
 }
