@@ -371,12 +371,12 @@ function nhwcView(r: R, x: SymbolicTensor, size: number, channels: number[]): { 
  * reverse, tile, gather of constant indices, split, pooling over an NHWC view, logSoftmax,
  * reduceLogSumExp, reduceMin over several axes, l2Normalize, a strided or dilated conv2d (named or
  * explicit padding), a batched matmul (broadcast batch, maybe transposed), sparse softmax cross
- * entropy with constant labels, layerNorm or an einsum. Undefined where x does not suit the draw.
+ * entropy with constant labels, layerNorm, rmsNorm or an einsum. Undefined where x does not suit the draw.
  */
 function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => SymbolicTensor, description: string[]): SymbolicTensor | undefined {
   const fixed = x.shape.every((d) => d !== null);
   const shape = known(x);
-  const op = pick(r, ['transpose', 'slice', 'pad', 'reverse', 'tile', 'gather', 'split', 'pool', 'logSoftmax', 'logSumExp', 'reduceMin', 'l2Normalize', 'stridedConv', 'batchMatmul', 'crossEntropy', 'layerNorm', 'einsum']);
+  const op = pick(r, ['transpose', 'slice', 'pad', 'reverse', 'tile', 'gather', 'split', 'pool', 'logSoftmax', 'logSumExp', 'reduceMin', 'l2Normalize', 'stridedConv', 'batchMatmul', 'crossEntropy', 'layerNorm', 'rmsNorm', 'einsum']);
   description.push(op);
   const axes = (): number[] => [...Array(x.rank).keys()].filter(() => r() < 0.5);
   if (op === 'transpose' && x.rank >= 2) {
@@ -454,6 +454,9 @@ function arrayOp(r: R, x: SymbolicTensor, constant: (shape: number[]) => Symboli
   if (op === 'layerNorm' && x.rank >= 1 && x.shape[x.rank - 1] !== null) {
     const c = x.shape[x.rank - 1] as number;
     return ops.layerNorm(x, ops.add(ops.abs(constant([c])), 0.5), constant([c]));
+  }
+  if (op === 'rmsNorm' && x.rank >= 1 && x.shape[x.rank - 1] !== null) {
+    return ops.rmsNorm(x, ops.add(ops.abs(constant([x.shape[x.rank - 1] as number])), 0.5));
   }
   if (op === 'einsum' && x.rank === 2 && fixed) return ops.einsum('ij,jk->ik', x, constant([shape[1], int(r, 1, 3)]));
   return undefined;

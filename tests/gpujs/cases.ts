@@ -397,6 +397,10 @@ export const EXPLICIT: Record<string, Build[]> = {
     single((g, _f, feed) => applyOp('layerNorm', [feed('x', x234()), feed('s', randomTensor([4], 2)), feed('b', randomTensor([4], 3))], { axis: -1, epsilon: 1e-5 }, 'ln', g).outputTensors),
     single((g, _f, feed) => applyOp('layerNorm', [feed('x', x234()), feed('s', randomTensor([3, 1], 2))], { axis: 1 }, 'ln', g).outputTensors),
   ],
+  rmsNorm: [
+    single((g, _f, feed) => applyOp('rmsNorm', [feed('x', x234()), feed('s', randomTensor([4], 2))], { axis: -1, epsilon: 1e-5 }, 'rms', g).outputTensors),
+    single((g, _f, feed) => applyOp('rmsNorm', [feed('x', x234()), feed('s', randomTensor([3, 1], 2))], { axis: 1 }, 'rms', g).outputTensors),
+  ],
   lrnNchw: [single((g, _f, feed) => applyOp('lrnNchw', [feed('x', randomTensor([2, 5, 3, 2], 1))], { size: 3, alpha: 0.001, beta: 0.75, bias: 1.5 }, 'lrn', g).output(0))],
   nllLoss: [
     single((g, _f, feed) => applyOp('nllLoss', [feed('x', randomTensor([3, 4, 2], 1)), feed('t', tensor([0, 3, 1, 1, 2, 0], [3, 2], 'int32'))], { reduction: 'none' }, 'nll', g).output(0)),

@@ -320,18 +320,21 @@ const CASES: Record<string, Case> = {
     },
   },
   norms: {
-    ops: ['layerNorm', 'nllLoss', 'softmaxCrossEntropyWithLogits', 'sparseSoftmaxCrossEntropyWithLogits', 'sigmoidCrossEntropyWithLogits'],
+    ops: ['layerNorm', 'rmsNorm', 'nllLoss', 'softmaxCrossEntropyWithLogits', 'sparseSoftmaxCrossEntropyWithLogits', 'sigmoidCrossEntropyWithLogits'],
     build: (g) => {
       const feeds: Record<string, TensorValue> = {};
       const x = placeholder(g, feeds, 'x', values([3, 4, 5], 41));
       const labels = placeholder(g, feeds, 'labels', tensor([0, 4, 2, 1, 3, 3, 0, 2, 1, 4, 4, 0], [3, 4], 'int32'));
       const logp = ops.logSoftmax(ops.transpose(x, [0, 2, 1]), 1);
       const ln = g.addNode('layerNorm', [x, g.constant(values([5], 42)), g.constant(values([4, 5], 43))], { axis: 1, epsilon: 1e-5 });
+      const rms = g.addNode('rmsNorm', [x, g.constant(values([5], 45))], { axis: 1, epsilon: 1e-3 });
       return {
         outputs: [
           ln.output(0),
           ln.output(1),
           ln.output(2),
+          rms.output(0),
+          rms.output(1),
           ops.nllLoss(logp, labels, values([5], 44, 0.5, 1.5), { reduction: 'mean', ignoreIndex: 3 }),
           ops.softmaxCrossEntropyWithLogits(ops.softmax(x), x),
           ops.sparseSoftmaxCrossEntropyWithLogits(labels, x),

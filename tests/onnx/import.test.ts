@@ -85,6 +85,34 @@ describe('ONNX import', () => {
     expect(passes.filter((p) => p === 'simplify').length).toBeGreaterThan(2);
   });
 
+  test('an RMS norm written in plain ops (Pow, ReduceMean, Add, Sqrt, Div, Mul), as torch.onnx exports a Llama, runs as one rmsNorm', async () => {
+    const { graph } = importOnnx(
+      buildModel({
+        inputs: [{ name: 'x', shape: ['batch', 4, 8] }],
+        outputs: [{ name: 'y' }],
+        initializers: { two: tensor([2], [], 'float32'), eps: tensor([1e-6], [], 'float32'), one: tensor([1], [], 'float32'), w: tensor(Array.from({ length: 8 }, (_, i) => 1 + i / 10), [8]) },
+        nodes: [
+          { op: 'Pow', inputs: ['x', 'two'], outputs: ['sq'] },
+          { op: 'ReduceMean', inputs: ['sq'], outputs: ['ms'], attrs: { axes: [-1], keepdims: 1 } },
+          { op: 'Add', inputs: ['ms', 'eps'], outputs: ['a'] },
+          { op: 'Sqrt', inputs: ['a'], outputs: ['r'] },
+          { op: 'Div', inputs: ['one', 'r'], outputs: ['inv'] },
+          { op: 'Mul', inputs: ['x', 'inv'], outputs: ['n'] },
+          { op: 'Mul', inputs: ['w', 'n'], outputs: ['y'] },
+        ],
+      }),
+    );
+    const data = Array.from({ length: 2 * 4 * 8 }, (_, i) => Math.cos(i * 0.9) * 3);
+    const s = new Session(graph);
+    const [y] = await s.run(['y'], { x: tensor(data, [2, 4, 8]) });
+    expect(s.plans()[0].schedule.map((n) => n.op).filter((op) => op !== 'const')).toEqual(['placeholder', 'rmsNorm']);
+    for (let r = 0; r < 8; r++) {
+      const row = data.slice(r * 8, r * 8 + 8);
+      const inv = 1 / Math.sqrt(row.reduce((a, v) => a + v * v, 0) / 8 + 1e-6);
+      row.forEach((v, i) => expect(Math.abs(y.data[r * 8 + i] - v * inv * (1 + i / 10))).toBeLessThan(1e-5));
+    }
+  });
+
   test('a Reshape whose folded target cannot fit its input still fails when it runs, naming the node', async () => {
     const { graph } = importOnnx(dynamicFlatten(5));
     await expect(new Session(graph).run(['y'], { x: tensor(new Array(12).fill(1), [2, 2, 3]) })).rejects.toThrow(

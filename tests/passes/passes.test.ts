@@ -204,6 +204,46 @@ describe('simplification rules', () => {
     expect(optimize(h, ['x', 'sum'], 2, ['simplify']).graph.nodes.length).toBeLessThanOrEqual(h.nodes.length);
   });
 
+  test('rms-norm: RMS normalization written out in its four forms becomes one rmsNorm, within float tolerance of O0', async () => {
+    const forms: [string, (x: SymbolicTensor, meanSqEps: SymbolicTensor) => SymbolicTensor][] = [
+      ['1 / sqrt', (x, a) => ops.mul(x, ops.div(1, ops.sqrt(a)))],
+      ['reciprocal(sqrt)', (x, a) => ops.mul(ops.reciprocal(ops.sqrt(a)), x)],
+      ['rsqrt', (x, a) => ops.mul(x, ops.rsqrt(a))],
+      ['x / sqrt', (x, a) => ops.div(x, ops.sqrt(a))],
+    ];
+    const data = Array.from({ length: 2 * 3 * 8 }, (_, i) => Math.sin(i * 1.7) * 2);
+    for (const [form, normalize] of forms) {
+      for (const axes of [[-1], [1, 2]]) {
+        const g = new Graph();
+        const x = g.placeholder('float32', [2, 3, 8], 'x');
+        const scale = axes.length === 1 ? tensor(Array.from({ length: 8 }, (_, i) => 0.5 + i / 8), [8]) : tensor(Array.from({ length: 24 }, (_, i) => 1 - i / 48), [3, 8]);
+        // x ** 2 as exporters write it (pow-two makes it square(x) first)
+        const meanSq = ops.add(ops.reduceMean(ops.pow(x, 2), axes, true), 1e-5);
+        ops.mul(normalize(x, meanSq), scale, 'y');
+        const sess = new Session(g);
+        const feeds = { x: tensor(data, [2, 3, 8]) };
+        await sess.run('y', feeds);
+        const ran = sess.plans()[0].schedule.map((n) => n.op).filter((op) => op !== 'const' && op !== 'placeholder');
+        expect([form, ran]).toEqual([form, ['rmsNorm']]);
+        await expectO2AsO0(g, 'y', feeds);
+      }
+    }
+  });
+
+  test('rms-norm declines a mean over leading axes, a mean without its axes kept, a scale wider than the normalized axes', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3, 8], 'x');
+    const inv = (axes: number[], keep: boolean) => ops.rsqrt(ops.add(ops.reduceMean(ops.square(x), axes, keep), 1e-5));
+    ops.mul(ops.mul(x, inv([1], true)), tensor(new Float32Array(8).fill(2), [8]), 'leading');
+    // a square x's row means, not kept, broadcast along its rows: another computation
+    const sq = g.placeholder('float32', [8, 8], 'sq');
+    ops.mul(ops.mul(sq, ops.rsqrt(ops.add(ops.reduceMean(ops.square(sq), [1], false), 1e-5))), tensor(new Float32Array(8).fill(2), [8]), 'dropped');
+    ops.mul(ops.mul(x, inv([2], true)), tensor(new Float32Array(24).fill(2), [3, 8]), 'wide');
+    ops.mul(ops.mul(x, inv([2], true)), tensor(new Float32Array(8).fill(2), [8]), 'fine');
+    const { graph } = optimize(g, ['x', 'sq', 'leading', 'dropped', 'wide', 'fine'], 2, ['simplify']);
+    expect(['leading', 'dropped', 'wide', 'fine'].map((n) => graph.node(n).op)).toEqual(['mul', 'mul', 'mul', 'rmsNorm']);
+  });
+
   test('kept nodes and nodes with control inputs are not rewritten; noOps dissolve', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [2], 'x');

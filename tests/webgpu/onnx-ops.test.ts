@@ -423,6 +423,31 @@ describeGpu('webgpu ONNX nn ops (channels first)', () => {
     );
   });
 
+  test('rmsNorm: last axis, several axes, broadcast scale, long rows (tree), both outputs', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 5, 6], 'x');
+    const s6 = g.placeholder('float32', [6], 's6');
+    const s56 = g.placeholder('float32', [5, 1], 's56');
+    const long = g.placeholder('float32', [3, 1000], 'long');
+    const sl = g.placeholder('float32', [1000], 'sl');
+    const outs: SymbolicTensor[] = [ops.rmsNorm(x, s6), ops.rmsNorm(x, s56, 1, 1e-3)];
+    const full = applyOp('rmsNorm', [long, sl], { axis: -1, epsilon: 1e-5 });
+    const last = applyOp('rmsNorm', [x, s6], { axis: -1, epsilon: 1e-5 });
+    outs.push(full.output(0), full.output(1), last.output(1));
+    await check(
+      g,
+      outs,
+      {
+        x: tensor(seeded(120, 62, 3), [4, 5, 6]),
+        s6: tensor(seeded(6, 63), [6]),
+        s56: tensor(seeded(5, 64), [5, 1]),
+        long: tensor(Float32Array.from(seeded(3000, 65), (v, i) => v + (i % 7)), [3, 1000]),
+        sl: tensor(seeded(1000, 66), [1000]),
+      },
+      ['rmsNorm'],
+    );
+  });
+
   test('nllLoss: none, sum, mean; weights; ignoreIndex; spatial dims; int64 targets', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [4, 5], 'x');

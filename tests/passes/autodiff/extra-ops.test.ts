@@ -92,7 +92,7 @@ describe('gradients of the array ops ONNX import added', () => {
   });
 });
 
-describe('gradients of layerNorm, nllLoss and cumSum', () => {
+describe('gradients of layerNorm, rmsNorm, nllLoss and cumSum', () => {
   test('layerNorm over the last axis and over the last two, with its Mean and InvStdDev outputs used', async () => {
     await checkGradients((x, s, b) => ops.layerNorm(x, s, b, -1, 1e-5), [values([3, 4], 1), values([4], 2), values([4], 3)]);
     await checkGradients((x, s) => ops.layerNorm(x, s, null, 1, 1e-3), [values([2, 3, 2], 4), values([3, 2], 5)]);
@@ -100,6 +100,18 @@ describe('gradients of layerNorm, nllLoss and cumSum', () => {
       (x, s) => {
         const node = x.graph.addNode('layerNorm', [x, s], { axis: -1, epsilon: 1e-5 });
         return [node.output(0), node.output(1), node.output(2)];
+      },
+      [values([3, 4], 6), values([4], 7)],
+    );
+  });
+
+  test('rmsNorm over the last axis and over the last two, with its InvStdDev output used', async () => {
+    await checkGradients((x, s) => ops.rmsNorm(x, s, -1, 1e-5), [values([3, 4], 1), values([4], 2)]);
+    await checkGradients((x, s) => ops.rmsNorm(x, s, 1, 1e-3), [values([2, 3, 2], 4), values([2], 5)]);
+    await checkGradients(
+      (x, s) => {
+        const node = x.graph.addNode('rmsNorm', [x, s], { axis: -1, epsilon: 1e-5 });
+        return [node.output(0), node.output(1)];
       },
       [values([3, 4], 6), values([4], 7)],
     );

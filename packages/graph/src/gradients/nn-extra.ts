@@ -95,6 +95,35 @@ setGradient('layerNorm', ({ node, inputs, outputs, grads }) => {
 });
 
 /**
+ * rmsNorm over the axes A = [axis, rank): y = x inv scale, inv = (mean_A(x^2) + eps)^(-1/2), so
+ * d inv / dx = -inv^3 x / n and, with g = dy scale, dx = inv g - x inv^3 mean_A(g x); plus what
+ * reaches the InvStdDev output.
+ */
+setGradient('rmsNorm', ({ node, inputs, outputs, grads }) => {
+  const [x, scale] = inputs;
+  const [dy, dInv] = grads;
+  const rank = x.rank;
+  const a = num(node.attrs.axis, -1);
+  const axis = a < 0 ? a + rank : a;
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  const inv = outputs[1];
+  const invCubed = mul(inv, square(inv));
+  let dx: SymbolicTensor | null = null;
+  let dScale: SymbolicTensor | null = null;
+  if (dy) {
+    const g = mul(dy, scale);
+    dx = sub(mul(inv, g), mul(x, mul(invCubed, reduceMean(mul(g, x), axes, true))));
+    dScale = sumToShapeOf(mul(dy, mul(x, inv)), scale);
+  }
+  if (dInv) {
+    const count = reduceSum(broadcastToShapeOf(scalarOf(x, 1), x), axes, true);
+    const part = mul(neg(div(mul(dInv, invCubed), count)), x);
+    dx = dx ? add(dx, part) : part;
+  }
+  return [dx, dScale];
+});
+
+/**
  * nllLoss: only the picked log-probability of each element takes gradient, -w[t] (scaled by the
  * reduction); the class weights take -x[t] likewise (minus the mean for 'mean', whose denominator
  * holds the weights too).

@@ -61,6 +61,48 @@ function knownDynamicAttrs(n: NodeView, b: RuleBuilder): SymbolicTensor | undefi
 }
 const paramsKnown = (n: NodeView): boolean => ops.dynamicAttrsSplit(n.inputs, n.attrs).params.every((t) => constValue(t) !== undefined);
 
+/**
+ * RMS normalization written out, as exporters and hand-built graphs write it: x times the inverse
+ * root of mean(x^2) + eps over trailing axes (kept), times a scale. The inverse root is 1 / sqrt,
+ * reciprocal(sqrt), rsqrt, or x is divided by the root; `x * x` and `x ** 2` are `square(x)` by then.
+ */
+const meanSquarePlusEps: OpPattern = {
+  op: 'add',
+  commutative: true,
+  args: [{ op: 'reduceMean', bind: 'mean', args: [{ op: 'square', args: [x] }] }, { bind: 'eps' }],
+};
+const rootOfMeanSquare: OpPattern = { op: 'sqrt', args: [meanSquarePlusEps] };
+const NORMALIZED: OpPattern[] = [
+  { op: 'mul', commutative: true, args: [x, { op: 'div', args: [filled(1), rootOfMeanSquare] }] },
+  { op: 'mul', commutative: true, args: [x, { op: 'reciprocal', args: [rootOfMeanSquare] }] },
+  { op: 'mul', commutative: true, args: [x, { op: 'rsqrt', args: [meanSquarePlusEps] }] },
+  { op: 'div', args: [x, rootOfMeanSquare] },
+];
+
+/**
+ * The matched normalization as one rmsNorm: the mean over x's last k axes (keepDims), eps a
+ * non-negative constant, the scale of x's dtype and of rank k or less (so it broadcasts over the
+ * normalized axes only). Declined otherwise.
+ */
+function rmsNormOf(m: Match, b: RuleBuilder): SymbolicTensor | undefined {
+  const { x: input, eps, scale } = m.t;
+  const mean = m.n.mean;
+  const rank = input.rank;
+  const axes = (mean.attrs.axes as number[]).map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
+  const k = axes.length;
+  if (mean.attrs.keepDims !== true || k === 0 || axes.some((a, i) => a !== rank - k + i)) return undefined;
+  const epsilon = constValue(eps);
+  if (!epsilon || epsilon.data.length !== 1 || !(Number(epsilon.data[0]) >= 0) || eps.dtype !== input.dtype) return undefined;
+  if (scale.dtype !== input.dtype || scale.rank > k || (input.dtype !== 'float32' && input.dtype !== 'float64')) return undefined;
+  return b.op('rmsNorm', [input, scale], { axis: rank - k, epsilon: Number(epsilon.data[0]) });
+}
+
+const RMS_NORM_RULES: Rule[] = NORMALIZED.map((normalized) => ({
+  name: 'rms-norm',
+  pattern: { op: 'mul', commutative: true, args: [normalized, { bind: 'scale' }] },
+  rewrite: (m, b) => rmsNormOf(m, b),
+}));
+
 /** The rewrite table of the simplification pass, tried in order on every node. */
 export const SIMPLIFY_RULES: Rule[] = [
   // arithmetic identities (exact in IEEE arithmetic, NaN and infinities included)
@@ -121,6 +163,9 @@ export const SIMPLIFY_RULES: Rule[] = [
     pattern: { op: 'matmul', bind: 'mm', args: [x, { op: 'transpose', when: swapsLastTwo, args: [y] }] },
     rewrite: (m, b) => b.op('matmul', [m.t.x, m.t.y], { ...m.n.mm.attrs, transposeB: m.n.mm.attrs.transposeB !== true }),
   },
+
+  // a normalization written out as one kernel
+  ...RMS_NORM_RULES,
 
   // run-time attrs that are known now (a plan knows its feeds' shapes)
   { name: 'dynamic-attrs-known', pattern: { op: 'dynamicAttrs', when: paramsKnown }, rewrite: (_m, b, n) => knownDynamicAttrs(n, b) },

@@ -519,6 +519,18 @@ when('lpPoolNchw', same('LpPool', (n) => ({ kernel_shape: ints(n.attrs.kernel as
 when('layerNorm', (ctx, n) =>
   ctx.emit('LayerNormalization', n.inputs.map((_, i) => ctx.input(i)), n.outputTensors.map((_, i) => ctx.output(i)), { axis: int(num(n, 'axis', -1)), epsilon: float(num(n, 'epsilon', 1e-5)) }),
 );
+// RMSNormalization is opset 23: composed, as the importer's form of it (ReduceMean of the squares)
+when('rmsNorm', (ctx, n) => {
+  const dt = n.outputs[0].dtype;
+  const x = ctx.input(0);
+  const rank = n.inputs[0].rank;
+  const a = num(n, 'axis', -1);
+  const axis = a < 0 ? a + rank : a;
+  const axes = ctx.int64s(Array.from({ length: rank - axis }, (_, i) => axis + i), 'axes');
+  const meanSquare = ctx.emit('ReduceMean', [...ctx.emit('Mul', [x, x]), axes], 1, { keepdims: int(1) });
+  ctx.emitOut('Reciprocal', ctx.emit('Sqrt', ctx.emit('Add', [meanSquare[0], ctx.scalar(num(n, 'epsilon', 1e-5), dt, 'epsilon')])), {}, 1);
+  ctx.emitOut('Mul', [...ctx.emit('Mul', [x, ctx.output(1)]), ctx.input(1)]);
+});
 when('lrnNchw', same('LRN', (n) => ({ size: int(num(n, 'size', 1)), alpha: float(num(n, 'alpha', 1e-4)), beta: float(num(n, 'beta', 0.75)), bias: float(num(n, 'bias', 1)) })));
 when('nllLoss', (ctx, n) => {
   const labels = n.inputs[1].dtype === 'int64' ? ctx.input(1) : ctx.emit('Cast', [ctx.input(1)], 1, { to: int(7) })[0];

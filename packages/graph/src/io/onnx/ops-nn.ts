@@ -170,13 +170,11 @@ defineOnnxOp('GroupNormalization', (n) => {
 /**
  * RMS normalization over the axes from `first` on: [x * invStd * scale, invStd], invStd =
  * 1 / sqrt(mean(x^2) + epsilon) with the normalized axes kept (ONNX's RMSNormalization and
- * onnxruntime's simplified layer norms).
+ * onnxruntime's simplified layer norms): graphc's rmsNorm op.
  */
 export function rmsNormalize(n: OnnxNode, x: SymbolicTensor, first: number, epsilon: number, scale: SymbolicTensor): [SymbolicTensor, SymbolicTensor] {
-  const axes = Array.from({ length: x.rank - first }, (_, i) => first + i);
-  const meanSquare = n.op('reduceMean', [n.op('mul', [x, x])], { axes, keepDims: true });
-  const invStd = n.op('div', [scalarOf(n, 1, x.dtype), n.op('sqrt', [n.op('add', [meanSquare, scalarOf(n, epsilon, x.dtype)])])]);
-  return [n.op('mul', [n.op('mul', [x, invStd]), scale]), invStd];
+  const [y, invStd] = n.node('rmsNorm', [x, scale], { axis: first, epsilon }).outputTensors;
+  return [y, invStd];
 }
 
 /** RMSNormalization (opset 23): x / sqrt(mean(x^2 over the axes from `axis` on) + epsilon) * scale. */

@@ -37,6 +37,33 @@ registerOp({
 });
 
 /**
+ * rmsNorm(x, scale): root-mean-square normalization over dimensions [axis, rank) (ONNX's
+ * RMSNormalization, onnxruntime's SimplifiedLayerNormalization, an LLM's RMSNorm):
+ * `x / sqrt(mean(x^2) + epsilon) * scale`, the mean not subtracted, scale broadcasting against the
+ * normalized dimensions. Outputs Y and InvStdDev (x's leading dimensions, size 1 in the normalized ones).
+ */
+registerOp({
+  name: 'rmsNorm',
+  family: 'nn',
+  numInputs: 2,
+  infer: (ctx) => {
+    const dtype = requireFloat(ctx, 0);
+    const x = ctx.inputs[0].shape;
+    const axis = normalizeAxis(Number(ctx.attrs.axis ?? -1), x.length, ctx.where);
+    const eps = Number(ctx.attrs.epsilon ?? 1e-5);
+    if (!(eps >= 0)) throw new ShapeError(`${ctx.where}epsilon must be non-negative`);
+    const scale = ctx.inputs[1];
+    if (scale.dtype !== dtype) throw new ShapeError(`${ctx.where}scale must be ${dtype}`);
+    const b = broadcastShapes(x.slice(axis), scale.shape, ctx.where);
+    if (b.length !== x.length - axis) throw new ShapeError(`${ctx.where}${shapeToString(scale.shape)} does not broadcast to the normalized dims ${shapeToString(x.slice(axis))}`);
+    return [
+      { dtype, shape: [...x] },
+      { dtype, shape: x.map((d, i) => (i < axis ? d : 1)) },
+    ];
+  },
+});
+
+/**
  * Layer normalization over the dimensions from `axis` on.
  *
  * ```ts
@@ -49,4 +76,17 @@ export function layerNorm(x: TensorLike, scale: TensorLike, bias?: TensorLike | 
   const inputs = [t, toSymbolic(g, scale, t.dtype)];
   if (bias !== undefined && bias !== null) inputs.push(toSymbolic(g, bias, t.dtype));
   return applyOp('layerNorm', inputs, { axis, epsilon }, name, g).output(0);
+}
+
+/**
+ * RMS normalization over the dimensions from `axis` on (no mean subtracted, no bias).
+ *
+ * ```ts
+ * const y = ops.rmsNorm(x, gamma, -1, 1e-6);   // x [N, T, D], gamma [D]
+ * ```
+ */
+export function rmsNorm(x: TensorLike, scale: TensorLike, axis = -1, epsilon = 1e-5, name?: string): SymbolicTensor {
+  const g = graphOf([x, scale]);
+  const t = toSymbolic(g, x);
+  return applyOp('rmsNorm', [t, toSymbolic(g, scale, t.dtype)], { axis, epsilon }, name, g).output(0);
 }

@@ -8,7 +8,7 @@ import { Code, FunctionWriter, add, f64LaneSum, mul, promoteHigh, promoteLow } f
  * squares about the mean (the JavaScript kernel's two passes, four lanes at a time, so the sums
  * differ from its sequential ones in the last bits of a double), then (x - mean) * inverse std in
  * float64, rounded to float32, times the scale plus the bias in float32: within a few float32 ulps
- * of the JavaScript kernel, which rounds once at the end.
+ * of the JavaScript kernel, which rounds once at the end. rmsNorm is the same with a mean of 0.
  */
 
 const FLOAT = 4;
@@ -21,7 +21,8 @@ const [addF64, subF64, mulF64] = [f64(simdOp.f64x2Add), f64(simdOp.f64x2Sub), f6
 /**
  * `moments(x, rows, rowBytes, stats)`: per row of x, its float64 sum, then (with the mean, sum / n,
  * n = rowBytes / 4) the float64 sum of squared deviations, into stats (16 bytes a row: the mean,
- * then that sum). `normalize(x, out, rows, rowBytes, stats, scale, bias)`: out = float32((x - mean) *
+ * then that sum); `squares` the same sum about 0 (rmsNorm), at the same place.
+ * `normalize(x, out, rows, rowBytes, stats, scale, bias)`: out = float32((x - mean) *
  * inv) * scale + bias, stats holding (mean, inv) per row as float64.
  */
 function layerNormModule(): Uint8Array<ArrayBuffer> {
@@ -61,6 +62,21 @@ function layerNormModule(): Uint8Array<ArrayBuffer> {
     m.emit([...get(STATS), ...f64LaneSum(get(SQ_LO)), ...f64LaneSum(get(SQ_HI)), op.f64Add, op.f64Store, 3, 8]);
   });
 
+  // rmsNorm's moments: the float64 sum of squares (the caller sets each row's mean to 0)
+  const q = new FunctionWriter(4, 1);
+  const QOFF = q.i32Local(0);
+  const squares = rowFunction(q, ROWS, ROW_BYTES, [X], STATS, () => {
+    const [SQ_LO, SQ_HI] = [q.local(V128_ZERO), q.local(V128_ZERO)];
+    q.overVectors(QOFF, get(ROW_BYTES), () => {
+      const v = q.keep(load(X, QOFF));
+      const lo = q.keep(promoteLow(v));
+      const hi = q.keep(promoteHigh(v));
+      q.emit(addF64(get(SQ_LO), mulF64(lo, lo)), set(SQ_LO));
+      q.emit(addF64(get(SQ_HI), mulF64(hi, hi)), set(SQ_HI));
+    });
+    q.emit([...get(STATS), ...f64LaneSum(get(SQ_LO)), ...f64LaneSum(get(SQ_HI)), op.f64Add, op.f64Store, 3, 8]);
+  });
+
   const [NX, OUT, NROWS, NROW_BYTES, NSTATS, SCALE, BIAS] = [0, 1, 2, 3, 4, 5, 6];
   const n = new FunctionWriter(7, 1);
   const NOFF = n.i32Local(0);
@@ -78,6 +94,7 @@ function layerNormModule(): Uint8Array<ArrayBuffer> {
 
   return functionsModule([
     { name: 'moments', params: 4, code: moments },
+    { name: 'squares', params: 4, code: squares },
     { name: 'normalize', params: 7, code: normalize },
   ]);
 }
@@ -85,6 +102,7 @@ function layerNormModule(): Uint8Array<ArrayBuffer> {
 interface LayerNormKernel {
   memory: WebAssembly.Memory;
   moments(x: number, rows: number, rowBytes: number, stats: number): void;
+  squares(x: number, rows: number, rowBytes: number, stats: number): void;
   normalize(x: number, out: number, rows: number, rowBytes: number, stats: number, scale: number, bias: number): void;
 }
 
@@ -94,10 +112,11 @@ const CHUNK = 1 << 15;
 
 /**
  * layerNorm of float32 `x` over rows of `len` values with per-column `scale` and `bias` (bias may be
- * null: zeros), into `y`, each row's mean and inverse standard deviation into `mean` and `inv`;
- * false where it does not apply (a row length not a multiple of 4, too few values, SIMD off).
+ * null: zeros), into `y`, each row's mean and inverse standard deviation into `mean` and `inv`; with
+ * `mean` null, rmsNorm (no mean subtracted). False where it does not apply (a row length not a
+ * multiple of 4, too few values, SIMD off).
  */
-export function layerNormRowsSimd(x: Float32Array, len: number, eps: number, scale: Float32Array, bias: Float32Array | null, y: Float32Array, mean: Float32Array, inv: Float32Array): boolean {
+export function layerNormRowsSimd(x: Float32Array, len: number, eps: number, scale: Float32Array, bias: Float32Array | null, y: Float32Array, mean: Float32Array | null, inv: Float32Array): boolean {
   if (!simdRows(x.length, len)) return false;
   const k = kernel();
   if (!k) return false;
@@ -116,10 +135,11 @@ export function layerNormRowsSimd(x: Float32Array, len: number, eps: number, sca
   for (let r0 = 0; r0 < rows; r0 += chunkRows) {
     const count = Math.min(chunkRows, rows - r0);
     f.set(x.subarray(r0 * len, (r0 + count) * len), X);
-    k.moments(X * FLOAT, count, len * FLOAT, STATS * FLOAT);
+    (mean ? k.moments : k.squares)(X * FLOAT, count, len * FLOAT, STATS * FLOAT);
     for (let r = 0; r < count; r++) {
       const r1 = 1 / Math.sqrt(stats[2 * r + 1] / len + eps);
-      mean[r0 + r] = stats[2 * r];
+      if (mean) mean[r0 + r] = stats[2 * r];
+      else stats[2 * r] = 0;
       inv[r0 + r] = r1;
       stats[2 * r + 1] = r1;
     }

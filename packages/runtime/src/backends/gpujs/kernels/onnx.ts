@@ -1,43 +1,53 @@
 import { ngramTable, ops, resizeDimensions, sizeOf } from '@graphc/graph';
 import { floatLit } from '../helpers';
-import { TensorRef, broadcastRead, registerGpujsKernel, registerGpujsUnsupported } from '../program';
+import { Lowering, TensorRef, broadcastRead, registerGpujsKernel, registerGpujsUnsupported } from '../program';
 import { reduce } from './reduce';
 
 /**
- * Ops from ONNX's operator set that graphc adds for import: layerNorm, lrnNchw, nllLoss, einsum,
+ * Ops from ONNX's operator set that graphc adds for import: layerNorm, rmsNorm, lrnNchw, nllLoss, einsum,
  * det. Same formulas and loop orders as the cpu kernels, in float32.
  */
 
-/** layerNorm: per block from `axis` on, [mean, 1 / sqrt(var + eps)] in one kernel, then y, mean, invStd. */
-registerGpujsKernel('layerNorm', (ctx) => {
-  const [x, scale, bias] = ctx.inputs;
-  const [y, meanOut, invOut] = ctx.outputs;
-  const rank = x.shape.length;
-  const a = Number(ctx.attrs.axis ?? -1);
-  const axis = a < 0 ? a + rank : a;
-  const eps = floatLit(Number(ctx.attrs.epsilon ?? 1e-5));
-  const block = x.shape.slice(axis);
-  const inner = sizeOf(block);
-  const outer = sizeOf(x.shape.slice(0, axis));
-  const stats = ctx.kernel([outer, 2], x.dtype, [x], ([x0]) => {
-    let code = `const o = Math.floor(i / 2);\nconst base = o * ${inner};\nlet sum = 0.0;\n`;
-    code += `for (let k = 0; k < ${inner}; k++) {\nsum += ${x0}[base + k];\n}\nconst m = sum / ${inner}.0;\nif (i % 2 === 0) {\nreturn m;\n}\n`;
-    code += `let sq = 0.0;\nfor (let k = 0; k < ${inner}; k++) {\nconst c = ${x0}[base + k] - m;\nsq += c * c;\n}\nreturn 1.0 / Math.sqrt(sq / ${inner}.0 + ${eps});`;
-    return code;
-  });
-  const args: TensorRef[] = bias ? [x, stats, scale, bias] : [x, stats, scale];
-  const out = ctx.kernel(y.shape, y.dtype, args, ([x0, s, sc, b]) => {
-    const rs = broadcastRead(scale.shape, block, 'sb', 'j');
-    let code = `const o = Math.floor(i / ${inner});\nconst j = i % ${inner};\n${rs.code}const v = (${x0}[i] - ${s}[2 * o]) * ${s}[2 * o + 1] * ${sc}[${rs.index}];\n`;
-    if (!bias) return `${code}return v;`;
-    const rb = broadcastRead(bias.shape, block, 'bb', 'j');
-    return `${code}${rb.code}return v + ${b}[${rb.index}];`;
-  });
-  const results = [out];
-  if (meanOut) results.push(ctx.kernel(meanOut.shape, meanOut.dtype, [stats], ([s]) => `return ${s}[2 * i];`));
-  if (invOut) results.push(ctx.kernel(invOut.shape, invOut.dtype, [stats], ([s]) => `return ${s}[2 * i + 1];`));
-  return results;
-});
+/**
+ * layerNorm: per block from `axis` on, [mean, 1 / sqrt(var + eps)] in one kernel, then y, mean, invStd.
+ * rmsNorm: the same with a mean of 0, then y and invStd.
+ */
+function normalizeKernel(rms: boolean): Lowering {
+  return (ctx) => {
+    const [x, scale, bias] = ctx.inputs;
+    const [y, ...statOutputs] = ctx.outputs;
+    const [meanOut, invOut] = rms ? [undefined, statOutputs[0]] : statOutputs;
+    const rank = x.shape.length;
+    const a = Number(ctx.attrs.axis ?? -1);
+    const axis = a < 0 ? a + rank : a;
+    const eps = floatLit(Number(ctx.attrs.epsilon ?? 1e-5));
+    const block = x.shape.slice(axis);
+    const inner = sizeOf(block);
+    const outer = sizeOf(x.shape.slice(0, axis));
+    const stats = ctx.kernel([outer, 2], x.dtype, [x], ([x0]) => {
+      let code = `const o = Math.floor(i / 2);\nconst base = o * ${inner};\n`;
+      if (rms) code += `const m = 0.0;\nif (i % 2 === 0) {\nreturn m;\n}\n`;
+      else code += `let sum = 0.0;\nfor (let k = 0; k < ${inner}; k++) {\nsum += ${x0}[base + k];\n}\nconst m = sum / ${inner}.0;\nif (i % 2 === 0) {\nreturn m;\n}\n`;
+      code += `let sq = 0.0;\nfor (let k = 0; k < ${inner}; k++) {\nconst c = ${x0}[base + k] - m;\nsq += c * c;\n}\nreturn 1.0 / Math.sqrt(sq / ${inner}.0 + ${eps});`;
+      return code;
+    });
+    const args: TensorRef[] = bias ? [x, stats, scale, bias] : [x, stats, scale];
+    const out = ctx.kernel(y.shape, y.dtype, args, ([x0, s, sc, b]) => {
+      const rs = broadcastRead(scale.shape, block, 'sb', 'j');
+      let code = `const o = Math.floor(i / ${inner});\nconst j = i % ${inner};\n${rs.code}const v = (${x0}[i] - ${s}[2 * o]) * ${s}[2 * o + 1] * ${sc}[${rs.index}];\n`;
+      if (!bias) return `${code}return v;`;
+      const rb = broadcastRead(bias.shape, block, 'bb', 'j');
+      return `${code}${rb.code}return v + ${b}[${rb.index}];`;
+    });
+    const results = [out];
+    if (meanOut) results.push(ctx.kernel(meanOut.shape, meanOut.dtype, [stats], ([s]) => `return ${s}[2 * i];`));
+    if (invOut) results.push(ctx.kernel(invOut.shape, invOut.dtype, [stats], ([s]) => `return ${s}[2 * i + 1];`));
+    return results;
+  };
+}
+
+registerGpujsKernel('layerNorm', normalizeKernel(false));
+registerGpujsKernel('rmsNorm', normalizeKernel(true));
 
 /** lrnNchw: x / (bias + alpha / size * sum of squares over neighbouring channels) ^ beta. */
 registerGpujsKernel('lrnNchw', (ctx) => {

@@ -324,47 +324,57 @@ const TREE_MIN = 128;
 /**
  * layerNorm: per row (the block from `axis` on) the mean, then the mean squared deviation (two passes,
  * as the CPU kernel), then Y = (x - mean) * inv * scale (+ bias), with Mean and InvStdDev as outputs.
+ * rmsNorm: the same with a mean of 0 (no first pass), Y and InvStdDev.
  */
-registerWebGpuKernel('layerNorm', (ctx) => {
-  requireDTypes(ctx, ['float32']);
-  const [x, scale, bias] = ctx.inputs;
-  const rank = x.shape.length;
-  const a = Number(ctx.attrs.axis ?? -1);
-  const axis = a < 0 ? a + rank : a;
-  const eps = Number(ctx.attrs.epsilon ?? 1e-5);
-  const block = x.shape.slice(axis);
-  const len = sizeOf(block);
-  const rows = sizeOf(x.shape.slice(0, axis));
-  if (rows === 0) return { dispatches: [] };
-  const params = [scale, ...(bias ? [bias] : [])];
-  const merged = collapseBroadcast(block, params.map((p) => p.shape));
-  const pIndex = params.map((_, k) => broadcastIndex('k', merged.shape, merged.strides[k]));
-  const yOf = `(x[base + k] - mean) * inv * scale[${pIndex[0]}]${bias ? ` + bias[${pIndex[1]}]` : ''}`;
-  const bindings: WgslBinding[] = [
-    { ref: { input: 0 }, name: 'x', type: 'array<f32>' },
-    { ref: { input: 1 }, name: 'scale', type: 'array<f32>' },
-    ...(bias ? [{ ref: { input: 2 }, name: 'bias', type: 'array<f32>' }] : []),
-    { ref: { output: 0 }, name: 'y', type: 'array<f32>' },
-    { ref: { output: 1 }, name: 'meanOut', type: 'array<f32>' },
-    { ref: { output: 2 }, name: 'invOut', type: 'array<f32>' },
-  ];
-  const finishStats = `let inv = 1.0 / sqrt(sq / ${f32Lit(len)} + ${f32Lit(eps)});`;
-  if (len < TREE_MIN) {
-    const body = `let base = row * ${U(len)};
-  var sum = 0.0;
+function normalizeKernel(rms: boolean): (ctx: WebGpuKernelContext) => KernelPlan {
+  return (ctx) => {
+    requireDTypes(ctx, ['float32']);
+    const [x, scale, bias] = ctx.inputs;
+    const rank = x.shape.length;
+    const a = Number(ctx.attrs.axis ?? -1);
+    const axis = a < 0 ? a + rank : a;
+    const eps = Number(ctx.attrs.epsilon ?? 1e-5);
+    const block = x.shape.slice(axis);
+    const len = sizeOf(block);
+    const rows = sizeOf(x.shape.slice(0, axis));
+    if (rows === 0) return { dispatches: [] };
+    const params = [scale, ...(bias ? [bias] : [])];
+    const merged = collapseBroadcast(block, params.map((p) => p.shape));
+    const pIndex = params.map((_, k) => broadcastIndex('k', merged.shape, merged.strides[k]));
+    const yOf = `(x[base + k] - mean) * inv * scale[${pIndex[0]}]${bias ? ` + bias[${pIndex[1]}]` : ''}`;
+    const bindings: WgslBinding[] = [
+      { ref: { input: 0 }, name: 'x', type: 'array<f32>' },
+      { ref: { input: 1 }, name: 'scale', type: 'array<f32>' },
+      ...(bias ? [{ ref: { input: 2 }, name: 'bias', type: 'array<f32>' }] : []),
+      { ref: { output: 0 }, name: 'y', type: 'array<f32>' },
+      ...(rms ? [] : [{ ref: { output: 1 }, name: 'meanOut', type: 'array<f32>' }]),
+      { ref: { output: rms ? 1 : 2 }, name: 'invOut', type: 'array<f32>' },
+    ];
+    const finishStats = `let inv = 1.0 / sqrt(sq / ${f32Lit(len)} + ${f32Lit(eps)});`;
+    if (len < TREE_MIN) {
+      const mean = rms
+        ? 'let mean = 0.0;'
+        : `var sum = 0.0;
   for (var k = 0u; k < ${U(len)}; k++) { sum += x[base + k]; }
   let mean = sum / ${f32Lit(len)};
+  meanOut[row] = mean;`;
+      const body = `let base = row * ${U(len)};
+  ${mean}
   var sq = 0.0;
   for (var k = 0u; k < ${U(len)}; k++) { let c = x[base + k] - mean; sq += c * c; }
   ${finishStats}
-  meanOut[row] = mean;
   invOut[row] = inv;
   for (var k = 0u; k < ${U(len)}; k++) { y[base + k] = ${yOf}; }`;
-    return { dispatches: [flatDispatch({ n: rows, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, index: 'row', bindings, body })] };
-  }
-  const ry = Math.min(rows, ctx.limits.maxComputeWorkgroupsPerDimension);
-  const rz = Math.ceil(rows / ry);
-  const body = `
+      return { dispatches: [flatDispatch({ n: rows, maxPerDim: ctx.limits.maxComputeWorkgroupsPerDimension, index: 'row', bindings, body })] };
+    }
+    const ry = Math.min(rows, ctx.limits.maxComputeWorkgroupsPerDimension);
+    const rz = Math.ceil(rows / ry);
+    const mean = rms
+      ? 'let mean = 0.0;'
+      : `var part = 0.0;
+  if (valid) { for (var k = tid; k < ${U(len)}; k += ${WG}u) { part += x[base + k]; } }
+  let mean = treeSum(tid, part) / ${f32Lit(len)};`;
+    const body = `
 var<workgroup> red: array<f32, ${WG}>;
 fn treeSum(tid: u32, v: f32) -> f32 {
   red[tid] = v;
@@ -382,20 +392,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let row = wid.x + wid.y * ${U(ry)};
   let valid = row < ${U(rows)};
   let base = row * ${U(len)};
-  var part = 0.0;
-  if (valid) { for (var k = tid; k < ${U(len)}; k += ${WG}u) { part += x[base + k]; } }
-  let mean = treeSum(tid, part) / ${f32Lit(len)};
+  ${mean}
   var dev = 0.0;
   if (valid) { for (var k = tid; k < ${U(len)}; k += ${WG}u) { let c = x[base + k] - mean; dev += c * c; } }
   let sq = treeSum(tid, dev);
   ${finishStats}
   if (valid) {
-    if (tid == 0u) { meanOut[row] = mean; invOut[row] = inv; }
+    if (tid == 0u) { ${rms ? '' : 'meanOut[row] = mean; '}invOut[row] = inv; }
     for (var k = tid; k < ${U(len)}; k += ${WG}u) { y[base + k] = ${yOf}; }
   }
 }`;
-  return { dispatches: [{ bindings, body, workgroups: [ry, rz, 1] }] };
-});
+    return { dispatches: [{ bindings, body, workgroups: [ry, rz, 1] }] };
+  };
+}
+
+registerWebGpuKernel('layerNorm', normalizeKernel(false));
+registerWebGpuKernel('rmsNorm', normalizeKernel(true));
 
 /**
  * nllLoss: per element -input[n, target, d] * weight[target] (0 for ignoreIndex; NaN for a target

@@ -1,6 +1,6 @@
 import { TensorValue } from '@graphc/graph';
 import { broadcastStrides } from '../../elementwise';
-import { registerCpuKernel } from '../../kernel';
+import { CpuKernel, registerCpuKernel } from '../../kernel';
 import { layerNormRowsSimd } from '../../wasm-layer-norm';
 
 /** Flat index into `p` for each position of the normalized block (p broadcast against `shape`). */
@@ -21,44 +21,58 @@ function broadcastIndex(p: TensorValue, shape: number[]): Int32Array {
   return out;
 }
 
-/** layerNorm: mean and variance of each normalized block in float64, then scale and shift (float32 over the last axis: wasm-layer-norm.ts). */
-registerCpuKernel('layerNorm', ([x, scale, bias], attrs, ctx) => {
-  const rank = x.shape.length;
-  const a = Number(attrs.axis ?? -1);
-  const axis = a < 0 ? a + rank : a;
-  const eps = Number(attrs.epsilon ?? 1e-5);
-  const block = x.shape.slice(axis);
-  const inner = block.reduce((p, d) => p * d, 1);
-  const outer = x.shape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const statShape = x.shape.map((d, i) => (i < axis ? d : 1));
-  const y = ctx.alloc(x.dtype, x.shape);
-  const mean = ctx.alloc(x.dtype, statShape);
-  const inv = ctx.alloc(x.dtype, statShape);
-  // float32 over the last axis with a scale (and bias) per column: on WebAssembly SIMD
-  const perColumn = (p: TensorValue | undefined) => !p || (p.data instanceof Float32Array && p.data.length === inner);
-  if (axis === rank - 1 && x.data instanceof Float32Array && perColumn(scale) && perColumn(bias)) {
-    const f32 = (t: TensorValue) => t.data as Float32Array;
-    if (layerNormRowsSimd(f32(x), inner, eps, f32(scale), bias ? f32(bias) : null, f32(y), f32(mean), f32(inv))) return [y, mean, inv];
-  }
-  const si = broadcastIndex(scale, block);
-  const bi = bias ? broadcastIndex(bias, block) : null;
-  for (let o = 0; o < outer; o++) {
-    const base = o * inner;
-    let sum = 0;
-    for (let i = 0; i < inner; i++) sum += x.data[base + i];
-    const m = sum / inner;
-    let sq = 0;
-    for (let i = 0; i < inner; i++) {
-      const c = x.data[base + i] - m;
-      sq += c * c;
+/**
+ * layerNorm and rmsNorm: per normalized block the mean (rmsNorm: none, 0) and the mean squared
+ * deviation from it in float64, then scale (and shift); float32 over the last axis runs on
+ * WebAssembly SIMD (wasm-layer-norm.ts). Outputs [y, mean, inv] (rmsNorm: [y, inv]).
+ */
+function normalizeKernel(rms: boolean): CpuKernel {
+  return ([x, scale, bias], attrs, ctx) => {
+    const rank = x.shape.length;
+    const a = Number(attrs.axis ?? -1);
+    const axis = a < 0 ? a + rank : a;
+    const eps = Number(attrs.epsilon ?? 1e-5);
+    const block = x.shape.slice(axis);
+    const inner = block.reduce((p, d) => p * d, 1);
+    const outer = x.shape.slice(0, axis).reduce((p, d) => p * d, 1);
+    const statShape = x.shape.map((d, i) => (i < axis ? d : 1));
+    const y = ctx.alloc(x.dtype, x.shape);
+    const mean = rms ? undefined : ctx.alloc(x.dtype, statShape);
+    const inv = ctx.alloc(x.dtype, statShape);
+    const outputs = mean ? [y, mean, inv] : [y, inv];
+    // float32 over the last axis with a scale (and bias) per column: on WebAssembly SIMD
+    const perColumn = (p: TensorValue | undefined) => !p || (p.data instanceof Float32Array && p.data.length === inner);
+    if (axis === rank - 1 && x.data instanceof Float32Array && perColumn(scale) && perColumn(bias)) {
+      const f32 = (t: TensorValue) => t.data as Float32Array;
+      if (layerNormRowsSimd(f32(x), inner, eps, f32(scale), bias ? f32(bias) : null, f32(y), mean ? f32(mean) : null, f32(inv))) return outputs;
     }
-    const r = 1 / Math.sqrt(sq / inner + eps);
-    mean.data[o] = m;
-    inv.data[o] = r;
-    for (let i = 0; i < inner; i++) {
-      const v = (x.data[base + i] - m) * r * scale.data[si[i]];
-      y.data[base + i] = bi ? v + bias!.data[bi[i]] : v;
+    // a parameter with the block's size reads it as laid out: no index table to build each run
+    const si = scale.data.length === inner ? null : broadcastIndex(scale, block);
+    const bi = !bias || bias.data.length === inner ? null : broadcastIndex(bias, block);
+    for (let o = 0; o < outer; o++) {
+      const base = o * inner;
+      let m = 0;
+      if (!rms) {
+        let sum = 0;
+        for (let i = 0; i < inner; i++) sum += x.data[base + i];
+        m = sum / inner;
+      }
+      let sq = 0;
+      for (let i = 0; i < inner; i++) {
+        const c = x.data[base + i] - m;
+        sq += c * c;
+      }
+      const r = 1 / Math.sqrt(sq / inner + eps);
+      if (mean) mean.data[o] = m;
+      inv.data[o] = r;
+      for (let i = 0; i < inner; i++) {
+        const v = (x.data[base + i] - m) * r * scale.data[si ? si[i] : i];
+        y.data[base + i] = bias ? v + bias.data[bi ? bi[i] : i] : v;
+      }
     }
-  }
-  return [y, mean, inv];
-});
+    return outputs;
+  };
+}
+
+registerCpuKernel('layerNorm', normalizeKernel(false));
+registerCpuKernel('rmsNorm', normalizeKernel(true));
