@@ -1,4 +1,5 @@
 import { Graph, Session, ops, tensor } from 'graphc';
+import { ElementwiseProgram, runElementwise } from '@graphc/runtime';
 
 /**
  * The cpu elementwise loops pick a form by how each input broadcasts: full-size, scalar, one row of
@@ -57,5 +58,32 @@ test.each(cases)('%s', async (_label, aShape, bShape, cShape) => {
     const got = await new Session(g, { optimize }).run(y, feeds);
     expect(got.shape).toEqual(out);
     expect(Array.from(got.data)).toEqual(want);
+  }
+});
+
+test('one program run at shapes that change: its walk is found again for each (a shape seen once runs the shared plan)', async () => {
+  // the same fused node, fed [N, 5] for N in turn: its broadcasts change form (N = 1 makes the column a scalar)
+  const g = new Graph();
+  const a = g.placeholder('float32', [null, 5], 'a');
+  const col = g.placeholder('float32', [null, 1], 'col');
+  const y = ops.add(ops.mul(a, col), tensor(values(5, 9), [5]));
+  const sess = new Session(g);
+  for (const n of [3, 4, 1, 6, 3, 1, 4]) {
+    const data = [values(n * 5, n), values(n, n + 1), values(5, 9)];
+    const got = await sess.run(y, { a: tensor(data[0], [n, 5]), col: tensor(data[1], [n, 1]) });
+    expect([n, Array.from(got.data)]).toEqual([n, naive([[n, 5], [n, 1], [5]], data, [n, 5])]);
+  }
+  // one program object, the output's shape the same and one input's not: [1, 5] is a row repeated, [3, 5] full-size
+  const program: ElementwiseProgram = {
+    inputDTypes: ['float32', 'float32', 'float32'],
+    statements: [
+      { js: 'a * b', args: [{ input: 0 }, { input: 1 }], dtype: 'float32' },
+      { js: 'a + b', args: [{ step: 0 }, { input: 2 }], dtype: 'float32' },
+    ],
+  };
+  for (const n of [1, 3, 3, 1, 1, 3]) {
+    const data = [values(15, 2), values(n * 5, n), values(5, 9)];
+    const out = runElementwise(program, [{ data: data[0], shape: [3, 5] }, { data: data[1], shape: [n, 5] }, { data: data[2], shape: [5] }], [3, 5]);
+    expect([n, Array.from(out)]).toEqual([n, naive([[3, 5], [n, 5], [5]], data, [3, 5])]);
   }
 });

@@ -128,6 +128,49 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return outShape.map((_, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]));
 }
 
+/**
+ * How runElementwise walks a program's inputs at one set of shapes: each input's kind ('F' full-size,
+ * 'S' scalar, 'R' a row repeated, 'B' broadcast otherwise) and the merged loop shape and strides. A
+ * plan's node runs the same shapes every run, so the walk is found once per program and kept while
+ * the shapes repeat (on a small tensor, finding it cost twice the loop: a decoder's step runs dozens).
+ */
+interface Walk {
+  shapes: number[][];
+  outShape: number[];
+  pattern: string;
+  loopShape: number[];
+  strides: number[][];
+  /** The row length of 'R' inputs (0 without them). */
+  rowLength: number;
+  loop?: LoopFn;
+}
+
+const walks = new WeakMap<ElementwiseProgram, Walk>();
+
+function walkOf(inputs: { data: TypedArray; shape: number[] }[], outShape: number[], size: number): Walk {
+  const shapes = inputs.map((t) => [...t.shape]);
+  const pattern = inputs.map((t) => (t.data.length === size && t.shape.length === outShape.length ? 'F' : t.data.length === 1 ? 'S' : 'B')).join('');
+  const shape = outShape.length === 0 ? [1] : [...outShape];
+  if (!pattern.includes('B')) return { shapes, outShape: [...outShape], pattern, loopShape: shape, strides: [], rowLength: 0 };
+  const merged = mergeDimensions(shape, inputs.map((t) => broadcastStrides(t.shape.length === 0 ? [1] : t.shape, shape)));
+  const rank = merged.shape.length;
+  // a broadcast input that is one row repeated (a per-channel scale over NHWC) needs no odometer
+  const rows = [...pattern].map((p, k) => (p === 'B' && merged.strides[k].every((st, d) => st === (d === rank - 1 ? 1 : 0)) ? 'R' : p)).join('');
+  return { shapes, outShape: [...outShape], pattern: rows, loopShape: merged.shape, strides: merged.strides, rowLength: merged.shape[rank - 1] };
+}
+
+function walksLike(walk: Walk, inputs: { shape: number[] }[], outShape: number[]): boolean {
+  if (walk.shapes.length !== inputs.length || !sameDims(walk.outShape, outShape)) return false;
+  for (let k = 0; k < inputs.length; k++) if (!sameDims(walk.shapes[k], inputs[k].shape)) return false;
+  return true;
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return false;
+  return true;
+}
+
 /** Runs `program` on concrete inputs into a freshly allocated (or given) output. */
 export function runElementwise(
   program: ElementwiseProgram,
@@ -136,20 +179,11 @@ export function runElementwise(
   out: TypedArray = allocArray(program.statements[program.statements.length - 1].dtype, sizeOf(outShape)),
 ): TypedArray {
   if (out.length === 0) return out;
-  const size = out.length;
-  const pattern = inputs.map((t) => (t.data.length === size && t.shape.length === outShape.length ? 'F' : t.data.length === 1 ? 'S' : 'B')).join('');
-  const shape = outShape.length === 0 ? [1] : outShape;
-  if (!pattern.includes('B')) {
-    const data = inputs.map((t) => t.data);
-    if (!runElementwiseSimd(program, pattern, data, out)) compile(program, pattern)(out, data, shape, [], scalarHelpers);
-    return out;
-  }
-  const merged = mergeDimensions(shape, inputs.map((t) => broadcastStrides(t.shape.length === 0 ? [1] : t.shape, shape)));
-  // a broadcast input that is one row repeated (a per-channel scale over NHWC) needs no odometer
-  const rank = merged.shape.length;
-  const rows = [...pattern].map((p, k) => (p === 'B' && merged.strides[k].every((st, d) => st === (d === rank - 1 ? 1 : 0)) ? 'R' : p)).join('');
+  let walk = walks.get(program);
+  if (!walk || !walksLike(walk, inputs, outShape)) walks.set(program, (walk = walkOf(inputs, outShape, out.length)));
   const data = inputs.map((t) => t.data);
-  if (rows.includes('B') || !runElementwiseSimd(program, rows, data, out, merged.shape[rank - 1])) compile(program, rows)(out, data, merged.shape, merged.strides, scalarHelpers);
+  const simd = !walk.pattern.includes('B') && runElementwiseSimd(program, walk.pattern, data, out, walk.rowLength);
+  if (!simd) (walk.loop ??= compile(program, walk.pattern))(out, data, walk.loopShape, walk.strides, scalarHelpers);
   return out;
 }
 

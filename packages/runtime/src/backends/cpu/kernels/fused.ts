@@ -26,15 +26,33 @@ import { blockEpilogue } from '../wasm-elementwise';
 /** Storage rounding of a bool intermediate (a Uint8Array store); runElementwise rounds the others. */
 const asStored = (js: string, dtype: DType): string => (dtype === 'bool' ? `((${js}) & 255)` : js);
 
-const compiled = new WeakMap<object, Map<string, ElementwiseProgram>>();
+/** A node's programs by input signature (dtypes and ranks), and the one its last call used. */
+interface Programs {
+  bySignature: Map<string, ElementwiseProgram>;
+  last?: { program: ElementwiseProgram; ranks: number[] };
+}
+
+const compiled = new WeakMap<object, Programs>();
+
+/** Whether `inputs` have the dtypes and ranks `last` was built for (a node's every run but its first). */
+function sameSignature(last: Programs['last'], inputs: TensorValue[]): last is NonNullable<Programs['last']> {
+  if (!last || last.ranks.length !== inputs.length) return false;
+  for (let k = 0; k < inputs.length; k++) if (inputs[k].dtype !== last.program.inputDTypes[k] || inputs[k].shape.length !== last.ranks[k]) return false;
+  return true;
+}
 
 /** The ElementwiseProgram of `attrs[key]` for these input types, built once per node and dtype signature. */
 export function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValue[], where: string): ElementwiseProgram {
-  let byTypes = compiled.get(attrs);
-  if (!byTypes) compiled.set(attrs, (byTypes = new Map()));
+  let programs = compiled.get(attrs);
+  if (!programs) compiled.set(attrs, (programs = { bySignature: new Map() }));
+  if (sameSignature(programs.last, inputs)) return programs.last.program;
+  const byTypes = programs.bySignature;
   const sig = inputs.map((i) => `${i.dtype}${i.shape.length}`).join(',');
   let program = byTypes.get(sig);
-  if (program) return program;
+  if (program) {
+    programs.last = { program, ranks: inputs.map((i) => i.shape.length) };
+    return program;
+  }
   const statements = programOf(attrs, key, where);
   // a fusedAssign's chained updates: further results, stored into their variables
   const stores = updatesOf(attrs, where);
@@ -53,6 +71,7 @@ export function elementwiseProgram(attrs: Attrs, key: string, inputs: TensorValu
     ...(stores.length ? { stores } : {}),
   };
   byTypes.set(sig, program);
+  programs.last = { program, ranks: inputs.map((i) => i.shape.length) };
   return program;
 }
 
