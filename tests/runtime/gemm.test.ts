@@ -119,6 +119,11 @@ describe.each([
     [3, 7, 6],
     [4, 33, 9],
     [3, 5, 1],
+    // depths a multiple of 4 and every row of W in a group: the lane sums added in the kernel
+    // (an attention's scores: four query heads by a key/value head's 256 keys)
+    [2, 40, 64],
+    [3, 10, 8],
+    [4, 256, 64],
   ];
   for (const [m, n, k] of sizes) {
     test(`${m}x${k} @ ${k}x${n} matches a naive loop, plain and transposed operands`, () => {

@@ -675,7 +675,8 @@ function rowDots(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixV
   const ldx = roundUp(k, 4);
   const xBase = roundUp(wFloats, 4);
   const sumsBase = xBase + m * ldx;
-  const f = simdMemory(kernel, sumsBase + 4 * m * n);
+  const outBase = sumsBase + 4 * m * n;
+  const f = simdMemory(kernel, outBase + m * n);
   if (!f) return false;
   copySpan(w, wFloats, f, 0);
   simdB = { kernel: null, id: -1 };
@@ -690,6 +691,12 @@ function rowDots(kernel: SimdKernel, m: number, n: number, k: number, a: MatrixV
   if (k4 && m === 1 && groups * group < n) {
     const from = groups * group;
     kernel.rowDot1((sumsBase + 4 * from) * 4, from * w.rowStride * 4, w.rowStride * 4, xBase * 4, ldx * 4, k4 * 4, n - from);
+  }
+  // every sum whole in its lanes (k a multiple of 4, every row of W in a group): added in the kernel
+  if (k4 > 0 && k4 === k && n > 0 && summed === n && !accumulate) {
+    kernel.laneSums(sumsBase * 4, outBase * 4, m, n);
+    c.set(f.subarray(outBase, outBase + m * n), cOffset);
+    return true;
   }
   for (let j = 0; j < n; j++) {
     const row = j * w.rowStride;

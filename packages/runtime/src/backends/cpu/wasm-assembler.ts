@@ -61,6 +61,7 @@ export const op = {
   f64Div: 0xa3,
   f64ConvertI32U: 0xb8,
   f64PromoteF32: 0xbb,
+  f32DemoteF64: 0xb6,
   emptyBlock: 0x40,
 };
 /** SIMD opcodes (after the 0xfd prefix). */

@@ -199,6 +199,35 @@ function rowDotFunction(fused: boolean, rows: number, xRows: number): number[] {
   return [...vec([[1 + rows, I32], [rows * xRows + xRows, V128]]), ...body];
 }
 
+/**
+ * `laneSums(src, dst, m, n)`: the rowDot kernels' four lane sums of each (row j of W, row r of x), at
+ * `src + (j * m + r) * 16`, added in float64 in lane order and rounded to float32 into C's layout,
+ * `dst + (r * n + j) * 4`: the JavaScript loop's sums to the bit, without its n * m iterations (an
+ * attention's scores over a 256-token cache: 2,048 a product). m, n >= 1.
+ */
+function laneSumsFunction(): number[] {
+  const [SRC, DST, M, N, J, R, P, ROW_BYTES] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const lane = (k: number): number[] => [...get(SRC), op.f32Load, 2, 4 * k, op.f64PromoteF32];
+  const body = [
+    ...get(N), ...i32(2), op.i32Shl, ...set(ROW_BYTES),
+    ...get(N), ...set(J),
+    op.loop, op.emptyBlock,
+    ...get(DST), ...set(P),
+    ...get(M), ...set(R),
+    op.loop, op.emptyBlock,
+    ...get(P), ...lane(0), ...lane(1), op.f64Add, ...lane(2), op.f64Add, ...lane(3), op.f64Add, op.f32DemoteF64, op.f32Store, 2, 0,
+    ...get(SRC), ...i32(16), op.i32Add, ...set(SRC),
+    ...get(P), ...get(ROW_BYTES), op.i32Add, ...set(P),
+    ...get(R), ...i32(1), op.i32Sub, ...tee(R), op.brIf, 0,
+    op.end,
+    ...get(DST), ...i32(4), op.i32Add, ...set(DST),
+    ...get(J), ...i32(1), op.i32Sub, ...tee(J), op.brIf, 0,
+    op.end,
+    op.end,
+  ];
+  return [...vec([[4, I32]]), ...body];
+}
+
 /** Rows of W per group of rowDot4 (one row of x) and rowsDot{R}, by rows of x. */
 export const ROWS_DOT_GROUP: Record<1 | 2 | 3 | 4, number> = { 1: 4, 2: 4, 3: 2, 4: 2 };
 
@@ -311,6 +340,7 @@ function kernelFunctions(fused: boolean): (ModuleFunction & { name: keyof Omit<S
     { name: 'rowsDot2', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[2], 2) },
     { name: 'rowsDot3', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[3], 3) },
     { name: 'rowsDot4', params: 7, code: rowDotFunction(fused, ROWS_DOT_GROUP[4], 4) },
+    { name: 'laneSums', params: 4, code: laneSumsFunction() },
     { name: 'panelRows1', params: 9, code: panelRowsFunction(fused, 1, PANEL_ROWS_PHASES[1]) },
     { name: 'panelRows1x1', params: 9, code: panelRowsFunction(fused, 1, 1) },
     { name: 'panelRows2', params: 9, code: panelRowsFunction(fused, 2, PANEL_ROWS_PHASES[2]) },
@@ -568,6 +598,7 @@ export interface SimdKernel {
   rowsDot2: RowDot;
   rowsDot3: RowDot;
   rowsDot4: RowDot;
+  laneSums(src: number, dst: number, m: number, n: number): void;
   panelRows1: PanelRows;
   panelRows1x1: PanelRows;
   panelRows2: PanelRows;
