@@ -28,7 +28,7 @@ function values(n: number, seed: number): Float32Array {
  * must have a SIMD module for it, so a module that fails to assemble or validate fails the test
  * instead of quietly comparing the JavaScript loop with itself.
  */
-function bothWays(program: ElementwiseProgram, inputs: Float32Array[], shapes: number[][], outShape: number[], inPlace = false, pattern?: string, row = 0) {
+function bothWays(program: ElementwiseProgram, inputs: (Float32Array | Uint8Array)[], shapes: number[][], outShape: number[], inPlace = false, pattern?: string, row = 0) {
   if (pattern) {
     const probe = inputs.map((d) => d.slice());
     expect(runElementwiseSimd(program, pattern, probe, new Float32Array(outShape.reduce((a, b) => a * b, 1)), row)).toBe(true);
@@ -36,7 +36,7 @@ function bothWays(program: ElementwiseProgram, inputs: Float32Array[], shapes: n
   const results = [true, false].map((simd) => {
     expect(setSimdKernels(simd)).toBe(simd);
     const ins = inputs.map((d) => d.slice());
-    const out = inPlace ? ins[0] : new Float32Array(outShape.reduce((a, b) => a * b, 1));
+    const out = inPlace ? (ins[0] as Float32Array) : new Float32Array(outShape.reduce((a, b) => a * b, 1));
     runElementwise(program, ins.map((data, k) => ({ data, shape: shapes[k] })), outShape, out);
     return { out, ins };
   });
@@ -63,6 +63,33 @@ describe('WebAssembly SIMD elementwise', () => {
     const [simd, js0] = bothWays(program, inputs, inputs.map(() => [n]), [n], false, isBinary ? 'FF' : 'F');
     expect(bits(simd.out)).toEqual(bits(js0.out));
     expect(simd.out.map((v, i) => (Object.is(v, -0) ? 1 : 0) - (Object.is(js0.out[i], -0) ? 1 : 0)).every((d) => d === 0)).toBe(true);
+  });
+
+  test.each([
+    ['full-size', 'FSFS', [40, 256]],
+    ['one row repeated (a causal mask over the heads)', 'FSRS', [256]],
+  ])('a where over a %s bool condition (an attention mask) equals the JavaScript loop bit for bit', (_label, pattern, maskShape) => {
+    const program: ElementwiseProgram = {
+      inputDTypes: ['float32', 'float32', 'bool', 'float32'],
+      statements: [
+        { js: 'a * b', args: [{ input: 0 }, { input: 1 }], dtype: 'float32' },
+        { js: '(a ? b : c)', args: [{ input: 2 }, { step: 0 }, { input: 3 }], dtype: 'float32' },
+      ],
+    };
+    const size = 40 * 256;
+    const mask = Uint8Array.from({ length: maskShape.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 7) % 5 < 3 ? 1 : 0));
+    const inputs = [values(size, 7), Float32Array.of(0.125), mask, Float32Array.of(-3.4028234663852886e38)];
+    const [simd, js0] = bothWays(program, inputs, [[40, 256], [], maskShape, []], [40, 256], false, pattern, pattern === 'FSRS' ? 256 : 0);
+    expect(bits(simd.out)).toEqual(bits(js0.out));
+    expect(simd.out.some((v) => v === -3.4028234663852886e38) && simd.out.some((v) => v !== -3.4028234663852886e38)).toBe(true);
+  });
+
+  test('a bool input read otherwise than as a where\'s condition keeps the JavaScript loop', () => {
+    const program: ElementwiseProgram = {
+      inputDTypes: ['bool', 'float32'],
+      statements: [{ js: '(a ? b : c)', args: [{ input: 1 }, { input: 1 }, { input: 0 }], dtype: 'float32' }],
+    };
+    expect(runElementwiseSimd(program, 'FF', [new Uint8Array(2048), new Float32Array(2048)], new Float32Array(2048))).toBe(false);
   });
 
   test.each([

@@ -7,15 +7,16 @@ import { SHARED_MAX_PAGES } from './wasm-simd';
 /**
  * float32 elementwise programs on WebAssembly SIMD, four elements at a time: a fused chain of adds,
  * subtractions, products, quotients, square roots, negations, absolute values, maxima, minima,
- * relus and relu gradients (Adam's update, an SGD step, a scale and shift) becomes one generated
- * module. The JavaScript loop evaluates each statement in
- * double precision and rounds it to float32 (Math.fround), which for these operations gives the
+ * relus, relu gradients and selections by a bool input (a where over an attention's mask) becomes
+ * one generated module: Adam's update, an SGD step, a scale and shift, a masked attention's scores.
+ * The JavaScript loop evaluates each statement in double precision and rounds it to float32 (Math.fround), which for these operations gives the
  * correctly rounded float32 result (double carries more than 2 x 24 + 2 bits), exactly what the f32x4
  * instructions compute: the results are the same bits, NaN aside, four lanes at a time, with
  * float32 division and square root cheaper than double's. exp, sigmoid, tanh, erf and gelu run too,
  * as polynomials close to the JavaScript loop's values rather than equal to them (WebAssembly has
  * no exp, tanh or erf instruction; onnxruntime and Eigen approximate them the same way). Programs with
- * any other op, dtype or a broadcast input that is not a scalar keep the JavaScript loop.
+ * any other op, dtype (a bool input only as a where's condition) or a broadcast input that is not a
+ * scalar or a repeated row keep the JavaScript loop.
  *
  * Inputs are copied into the module's memory a chunk at a time and results copied out, so a result
  * may overwrite an input (an update in place): each chunk is read before any of it is written.
@@ -60,6 +61,9 @@ const FORMS: Record<string, Form> = {
     arity: 3,
     emit: (a, b, _w, c) => [...b, ...c, ...a, ...a, ...c, ...simd(f32x4Gt), ...simd(v128Bitselect), ...a, ...b, ...simd(f32x4Lt), ...simd(v128Bitselect)],
   },
+  // where: b where the condition a holds, else c (bits kept). A bool input reaches the module's
+  // memory as floats 0 and 1 (its bytes converted when copied in), so the condition is a != 0
+  '(a ? b : c)': { arity: 3, emit: (a, b, _w, c) => [...b, ...c, ...a, ...V128_ZERO, ...simd(f32x4Ne), ...simd(v128Bitselect)] },
   // relu6: a where 0 < a < 6, 6 above, 0 below and for NaN
   // as pmax(0, pmin(a, 6)): pmin keeps a unless 6 < a (NaN kept), pmax takes +0 unless 0 < it (NaN and -0 too)
   '(a > 0 ? (a < 6 ? a : 6) : 0)': { arity: 1, emit: (a) => [...V128_ZERO, ...a, ...SIX, ...simd(f32x4Pmin), ...simd(f32x4Pmax)] },
@@ -205,13 +209,22 @@ export function setSimdKernels(on: boolean): boolean {
   return on && typeof WebAssembly === 'object' && WebAssembly.validate(assemble({ inputDTypes: ['float32'], statements: [{ js: '-a', args: [{ input: 0 }], dtype: 'float32' }] }, 'F'));
 }
 
+/** The same modules by program object and pattern: a node's every call after its first finds its module without its key. */
+const byProgram = new WeakMap<ElementwiseProgram, Map<string, Compiled | null>>();
+
 /** The compiled module of a program and pattern, null when it has no SIMD form (or SIMD is unavailable). */
 function compiled(program: ElementwiseProgram, pattern: string): Compiled | null {
-  const key = programKey(program, pattern);
-  let c = modules.get(key);
+  let mine = byProgram.get(program);
+  if (!mine) byProgram.set(program, (mine = new Map()));
+  let c = mine.get(pattern);
   if (c !== undefined) return c;
-  c = simdEligible(program, pattern) ? instantiateOne<(...args: number[]) => void>(() => assemble(program, pattern), 'run') : null;
-  modules.set(key, c);
+  const key = programKey(program, pattern);
+  c = modules.get(key);
+  if (c === undefined) {
+    c = simdEligible(program, pattern) ? instantiateOne<(...args: number[]) => void>(() => assemble(program, pattern), 'run') : null;
+    modules.set(key, c);
+  }
+  mine.set(pattern, c);
   return c;
 }
 
@@ -230,10 +243,15 @@ function formsCover(program: ElementwiseProgram, pattern: string): boolean {
   return (
     /^[FSR]+$/.test(pattern) &&
     pattern.includes('F') &&
-    program.inputDTypes.every((d) => d === 'float32') &&
+    program.inputDTypes.every((d, k) => d === 'float32' || (d === 'bool' && onlyConditions(program, k))) &&
     program.statements.every((s) => s.dtype === 'float32' && formOf(s.js)?.arity === s.args.length) &&
     (program.stores ?? []).every((st) => pattern[st.input] === 'F')
   );
+}
+
+/** Whether input `k` is read only as a where's condition (an attention's mask): its 0 and 1 are then floats enough. */
+function onlyConditions(program: ElementwiseProgram, k: number): boolean {
+  return program.statements.every((s) => s.args.every((r, i) => !('input' in r) || r.input !== k || (i === 0 && s.js === '(a ? b : c)')));
 }
 
 /**
@@ -243,7 +261,8 @@ function formsCover(program: ElementwiseProgram, pattern: string): boolean {
  */
 export function runElementwiseSimd(program: ElementwiseProgram, pattern: string, ins: TypedArray[], out: TypedArray, rowLength = 0): boolean {
   const size = out.length;
-  if (!enabled || size < MIN_ELEMENTS || !(out instanceof Float32Array) || !ins.every((a) => a instanceof Float32Array)) return false;
+  // (a bool input, a where's condition, is copied in as floats 0 and 1)
+  if (!enabled || size < MIN_ELEMENTS || !(out instanceof Float32Array) || !ins.every((a, k) => a instanceof Float32Array || (program.inputDTypes[k] === 'bool' && a instanceof Uint8Array))) return false;
   const rows = pattern.includes('R');
   // a row is read four lanes at a time from its start: its length must be whole vectors
   if (rows && (rowLength % 4 !== 0 || rowLength === 0)) return false;
