@@ -44,7 +44,7 @@ function bothWays(program: ElementwiseProgram, inputs: (Float32Array | Uint8Arra
   return results;
 }
 
-const bits = (a: Float32Array): number[] => Array.from(a, (v) => (Number.isNaN(v) ? NaN : v));
+const bits = (a: ArrayLike<number>): number[] => Array.from(a, (v) => (Number.isNaN(v) ? NaN : v));
 
 describe('WebAssembly SIMD elementwise', () => {
   const n = 8192 * 2 + 13;
