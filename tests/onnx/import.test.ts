@@ -15,20 +15,22 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graphc-onnx-import-'));
 });
 
-/** Flatten a [batch, 2, 3] input with Shape -> Gather -> Concat -> Reshape, as PyTorch exports view(x.size(0), -1) (or `tail`). */
+/** x [batch, 2, 3] to `flat` by Shape -> Gather -> Concat -> Reshape, as PyTorch exports view(x.size(0), -1) (initializers zero, minus1, ax0). */
+const FLATTEN: NodeSpec[] = [
+  { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+  { op: 'Gather', inputs: ['s', 'zero'], outputs: ['b'], attrs: { axis: 0 } },
+  { op: 'Unsqueeze', inputs: ['b', 'ax0'], outputs: ['b1'] },
+  { op: 'Concat', inputs: ['b1', 'minus1'], outputs: ['target'], attrs: { axis: 0 } },
+  { op: 'Reshape', inputs: ['x', 'target'], outputs: ['flat'] },
+];
+
+/** The flatten then a relu (`tail` in place of the -1). */
 const dynamicFlatten = (tail = -1) =>
   buildModel({
     inputs: [{ name: 'x', shape: ['batch', 2, 3] }],
     outputs: [{ name: 'y', shape: ['batch', 6] }],
     initializers: { zero: tensor([0], [], 'int64'), minus1: tensor([tail], [1], 'int64'), ax0: tensor([0], [1], 'int64') },
-    nodes: [
-      { op: 'Shape', inputs: ['x'], outputs: ['s'] },
-      { op: 'Gather', inputs: ['s', 'zero'], outputs: ['b'], attrs: { axis: 0 } },
-      { op: 'Unsqueeze', inputs: ['b', 'ax0'], outputs: ['b1'] },
-      { op: 'Concat', inputs: ['b1', 'minus1'], outputs: ['target'], attrs: { axis: 0 } },
-      { op: 'Reshape', inputs: ['x', 'target'], outputs: ['flat'] },
-      { op: 'Relu', inputs: ['flat'], outputs: ['y'] },
-    ],
+    nodes: [...FLATTEN, { op: 'Relu', inputs: ['flat'], outputs: ['y'] }],
   });
 
 describe('ONNX import', () => {
@@ -61,11 +63,7 @@ describe('ONNX import', () => {
         outputs: [{ name: 'y' }],
         initializers: { zero: tensor([0], [], 'int64'), one: tensor([1], [], 'int64'), minus1: tensor([-1], [1], 'int64'), ax0: tensor([0], [1], 'int64') },
         nodes: [
-          { op: 'Shape', inputs: ['x'], outputs: ['s'] },
-          { op: 'Gather', inputs: ['s', 'zero'], outputs: ['b'], attrs: { axis: 0 } },
-          { op: 'Unsqueeze', inputs: ['b', 'ax0'], outputs: ['b1'] },
-          { op: 'Concat', inputs: ['b1', 'minus1'], outputs: ['target'], attrs: { axis: 0 } },
-          { op: 'Reshape', inputs: ['x', 'target'], outputs: ['flat'] },
+          ...FLATTEN,
           { op: 'Shape', inputs: ['flat'], outputs: ['s2'] },
           { op: 'Gather', inputs: ['s2', 'one'], outputs: ['width'], attrs: { axis: 0 } },
           { op: 'Range', inputs: ['zero', 'width', 'one'], outputs: ['r'] },

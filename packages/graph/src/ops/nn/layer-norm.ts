@@ -1,9 +1,30 @@
+import type { DType } from '../../dtype';
 import { ShapeError } from '../../errors';
 import { SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../../graph';
+import type { InferContext, OutputInfo } from '../../opdef';
 import { registerOp } from '../../registry';
-import { broadcastShapes, normalizeAxis, shapeToString } from '../../shape';
+import { Shape, broadcastShapes, normalizeAxis, shapeToString } from '../../shape';
 import { applyOp } from '../builder';
 import { requireFloat } from '../infer-helpers';
+
+/**
+ * What layerNorm and rmsNorm check alike: a float x, epsilon >= 0, and each parameter (scale, bias)
+ * of x's dtype and broadcasting against the normalized dimensions [axis, rank) only. Returns x's
+ * dtype and shape and the statistics' shape (x's leading dimensions, size 1 in the normalized ones).
+ */
+function normalization(ctx: InferContext, params: OutputInfo[]): { dtype: DType; shape: Shape; stat: Shape } {
+  const dtype = requireFloat(ctx, 0);
+  const x = ctx.inputs[0].shape;
+  const axis = normalizeAxis(Number(ctx.attrs.axis ?? -1), x.length, ctx.where);
+  const eps = Number(ctx.attrs.epsilon ?? 1e-5);
+  if (!(eps >= 0)) throw new ShapeError(`${ctx.where}epsilon must be non-negative`);
+  for (const p of params) {
+    if (p.dtype !== dtype) throw new ShapeError(`${ctx.where}the scale (and bias) must be ${dtype}`);
+    const b = broadcastShapes(x.slice(axis), p.shape, ctx.where);
+    if (b.length !== x.length - axis) throw new ShapeError(`${ctx.where}${shapeToString(p.shape)} does not broadcast to the normalized dims ${shapeToString(x.slice(axis))}`);
+  }
+  return { dtype, shape: [...x], stat: x.map((d, i) => (i < axis ? d : 1)) };
+}
 
 /**
  * layerNorm(x, scale, bias?): normalizes over dimensions [axis, rank) then scales and shifts
@@ -17,19 +38,9 @@ registerOp({
   numInputs: 'variadic',
   infer: (ctx) => {
     if (ctx.inputs.length < 2 || ctx.inputs.length > 3) throw new ShapeError(`${ctx.where}takes x, scale and an optional bias`);
-    const dtype = requireFloat(ctx, 0);
-    const x = ctx.inputs[0].shape;
-    const axis = normalizeAxis(Number(ctx.attrs.axis ?? -1), x.length, ctx.where);
-    const eps = Number(ctx.attrs.epsilon ?? 1e-5);
-    if (!(eps >= 0)) throw new ShapeError(`${ctx.where}epsilon must be non-negative`);
-    for (const p of ctx.inputs.slice(1)) {
-      if (p.dtype !== dtype) throw new ShapeError(`${ctx.where}scale and bias must be ${dtype}`);
-      const b = broadcastShapes(x.slice(axis), p.shape, ctx.where);
-      if (b.length !== x.length - axis) throw new ShapeError(`${ctx.where}${shapeToString(p.shape)} does not broadcast to the normalized dims ${shapeToString(x.slice(axis))}`);
-    }
-    const stat = x.map((d, i) => (i < axis ? d : 1));
+    const { dtype, shape, stat } = normalization(ctx, ctx.inputs.slice(1));
     return [
-      { dtype, shape: [...x] },
+      { dtype, shape },
       { dtype, shape: stat },
       { dtype, shape: [...stat] },
     ];
@@ -47,18 +58,10 @@ registerOp({
   family: 'nn',
   numInputs: 2,
   infer: (ctx) => {
-    const dtype = requireFloat(ctx, 0);
-    const x = ctx.inputs[0].shape;
-    const axis = normalizeAxis(Number(ctx.attrs.axis ?? -1), x.length, ctx.where);
-    const eps = Number(ctx.attrs.epsilon ?? 1e-5);
-    if (!(eps >= 0)) throw new ShapeError(`${ctx.where}epsilon must be non-negative`);
-    const scale = ctx.inputs[1];
-    if (scale.dtype !== dtype) throw new ShapeError(`${ctx.where}scale must be ${dtype}`);
-    const b = broadcastShapes(x.slice(axis), scale.shape, ctx.where);
-    if (b.length !== x.length - axis) throw new ShapeError(`${ctx.where}${shapeToString(scale.shape)} does not broadcast to the normalized dims ${shapeToString(x.slice(axis))}`);
+    const { dtype, shape, stat } = normalization(ctx, [ctx.inputs[1]]);
     return [
-      { dtype, shape: [...x] },
-      { dtype, shape: x.map((d, i) => (i < axis ? d : 1)) },
+      { dtype, shape },
+      { dtype, shape: stat },
     ];
   },
 });

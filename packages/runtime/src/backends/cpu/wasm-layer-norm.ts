@@ -38,6 +38,19 @@ function layerNormModule(): Uint8Array<ArrayBuffer> {
   };
 
   const [X, ROWS, ROW_BYTES, STATS] = [0, 1, 2, 3];
+  /** The row's float64 sum of squares about `mean` (a float64 splat; none: about 0) into stats + 8. */
+  const sumOfSquares = (w: FunctionWriter, off: number, mean?: number): void => {
+    const [SQ_LO, SQ_HI] = [w.local(V128_ZERO), w.local(V128_ZERO)];
+    w.overVectors(off, get(ROW_BYTES), () => {
+      const v = w.keep(load(X, off));
+      const lo = w.keep(mean === undefined ? promoteLow(v) : subF64(promoteLow(v), get(mean)));
+      const hi = w.keep(mean === undefined ? promoteHigh(v) : subF64(promoteHigh(v), get(mean)));
+      w.emit(addF64(get(SQ_LO), mulF64(lo, lo)), set(SQ_LO));
+      w.emit(addF64(get(SQ_HI), mulF64(hi, hi)), set(SQ_HI));
+    });
+    w.emit([...get(STATS), ...f64LaneSum(get(SQ_LO)), ...f64LaneSum(get(SQ_HI)), op.f64Add, op.f64Store, 3, 8]);
+  };
+
   const m = new FunctionWriter(4, 1);
   const OFF = m.i32Local(0);
   const moments = rowFunction(m, ROWS, ROW_BYTES, [X], STATS, () => {
@@ -51,31 +64,13 @@ function layerNormModule(): Uint8Array<ArrayBuffer> {
     const count = [...get(ROW_BYTES), ...i32(2), op.i32ShrU, op.f64ConvertI32U];
     const MEAN = m.local([...f64LaneSum(get(LO)), ...f64LaneSum(get(HI)), op.f64Add, ...count, op.f64Div, ...simd(simdOp.f64x2Splat)]);
     m.emit([...get(STATS), ...get(MEAN), ...simd(simdOp.f64x2ExtractLane), 0, op.f64Store, 3, 0]);
-    const [SQ_LO, SQ_HI] = [m.local(V128_ZERO), m.local(V128_ZERO)];
-    m.overVectors(OFF, get(ROW_BYTES), () => {
-      const v = m.keep(load(X, OFF));
-      const lo = m.keep(subF64(promoteLow(v), get(MEAN)));
-      const hi = m.keep(subF64(promoteHigh(v), get(MEAN)));
-      m.emit(addF64(get(SQ_LO), mulF64(lo, lo)), set(SQ_LO));
-      m.emit(addF64(get(SQ_HI), mulF64(hi, hi)), set(SQ_HI));
-    });
-    m.emit([...get(STATS), ...f64LaneSum(get(SQ_LO)), ...f64LaneSum(get(SQ_HI)), op.f64Add, op.f64Store, 3, 8]);
+    sumOfSquares(m, OFF, MEAN);
   });
 
   // rmsNorm's moments: the float64 sum of squares (the caller sets each row's mean to 0)
   const q = new FunctionWriter(4, 1);
   const QOFF = q.i32Local(0);
-  const squares = rowFunction(q, ROWS, ROW_BYTES, [X], STATS, () => {
-    const [SQ_LO, SQ_HI] = [q.local(V128_ZERO), q.local(V128_ZERO)];
-    q.overVectors(QOFF, get(ROW_BYTES), () => {
-      const v = q.keep(load(X, QOFF));
-      const lo = q.keep(promoteLow(v));
-      const hi = q.keep(promoteHigh(v));
-      q.emit(addF64(get(SQ_LO), mulF64(lo, lo)), set(SQ_LO));
-      q.emit(addF64(get(SQ_HI), mulF64(hi, hi)), set(SQ_HI));
-    });
-    q.emit([...get(STATS), ...f64LaneSum(get(SQ_LO)), ...f64LaneSum(get(SQ_HI)), op.f64Add, op.f64Store, 3, 8]);
-  });
+  const squares = rowFunction(q, ROWS, ROW_BYTES, [X], STATS, () => sumOfSquares(q, QOFF));
 
   const [NX, OUT, NROWS, NROW_BYTES, NSTATS, SCALE, BIAS] = [0, 1, 2, 3, 4, 5, 6];
   const n = new FunctionWriter(7, 1);
