@@ -12,7 +12,7 @@ import { I32, V128, get, i32, leb, op, set, simd, simdOp, tee, vec } from './was
 /** Instructions pushing one v128. */
 export type Code = number[];
 
-const { f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Min, f32x4Max, f32x4Pmax, f32x4Abs, f32x4Neg, f32x4Ge, f32x4Gt, f32x4Lt, f32x4Nearest, i32x4TruncSatF32x4S, i32x4Add, i32x4Shl, v128And, v128Or, v128Bitselect } = simdOp;
+const { f32x4Add, f32x4Sub, f32x4Mul, f32x4Div, f32x4Min, f32x4Max, f32x4Pmax, f32x4Pmin, f32x4Abs, f32x4Neg, f32x4Ge, f32x4Gt, f32x4Lt, f32x4Nearest, i32x4TruncSatF32x4S, i32x4Add, i32x4Shl, v128And, v128Or, v128Bitselect } = simdOp;
 
 /** A v128.const of four float32 lanes, each `value` rounded to float32. */
 export function f32x4(value: number): Code {
@@ -121,11 +121,20 @@ const EXP_MAX_ARGUMENT = 88.72283905206835;
 const exponentOf = (w: FunctionWriter, xc: Code): Code => w.keep([...mul(xc, f32x4(Math.LOG2E)), ...simd(f32x4Nearest)]);
 
 /**
+ * x clamped below at a bound, NaN kept: pmax(x, bound) is `x < bound ? bound : x`, one instruction
+ * (maxps), where f32x4.max's NaN and signed-zero rules take several on x86; against a finite bound
+ * the two agree.
+ */
+const atLeast = (x: Code, bound: number): Code => [...x, ...f32x4(bound), ...simd(f32x4Pmax)];
+/** x clamped above at a bound, NaN kept: pmin(x, bound) is `bound < x ? bound : x`. */
+const atMost = (x: Code, bound: number): Code => [...x, ...f32x4(bound), ...simd(f32x4Pmin)];
+
+/**
  * e^x for x <= 0 (or NaN): expReduced of x clamped at -87.34, so arguments below give 2^-126
  * (1.2e-38) instead of a subnormal or 0.
  */
 export function expNonPositive(w: FunctionWriter, x: Code): Code {
-  const xc = w.keep(max(x, f32x4(EXP_MIN_ARGUMENT)));
+  const xc = w.keep(atLeast(x, EXP_MIN_ARGUMENT));
   return expReduced(w, xc, exponentOf(w, xc));
 }
 
@@ -136,8 +145,8 @@ export function expNonPositive(w: FunctionWriter, x: Code): Code {
  */
 export function exp(w: FunctionWriter, x: Code): Code {
   const xk = w.keep(x);
-  const xc = w.keep(min(max(xk, f32x4(EXP_MIN_ARGUMENT)), f32x4(EXP_MAX_ARGUMENT)));
-  const value = w.keep(expReduced(w, xc, w.keep(min(exponentOf(w, xc), f32x4(127)))));
+  const xc = w.keep(atMost(atLeast(xk, EXP_MIN_ARGUMENT), EXP_MAX_ARGUMENT));
+  const value = w.keep(expReduced(w, xc, w.keep(atMost(exponentOf(w, xc), 127))));
   // beyond the range: +Infinity above, 0 below (NaN passes through the comparisons as neither)
   const above = [...xk, ...f32x4(EXP_MAX_ARGUMENT), ...simd(f32x4Gt)];
   const below = [...xk, ...f32x4(EXP_MIN_ARGUMENT), ...simd(f32x4Lt)];
@@ -178,10 +187,10 @@ function tanh(w: FunctionWriter, x: Code): Code {
 /**
  * erf(x), Eigen's float32 rational form (generic_fast_erf_float): x P(x^2) / Q(x^2) over x clamped
  * to [-4, 4], where erf is +-1 in float32; within 3.3e-7 of the double-precision value. NaN stays
- * NaN (the clamp's min and max propagate it).
+ * NaN (the clamp keeps it), -0 stays -0.
  */
 export function erf(w: FunctionWriter, x: Code): Code {
-  const xc = w.keep(max(min(x, f32x4(4)), f32x4(-4)));
+  const xc = w.keep(atLeast(atMost(x, 4), -4));
   const x2 = w.keep(mul(xc, xc));
   const p = polynomial(x2, [-2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4, -2.95459980854025e-3, -1.60960333262415e-2]);
   const q = polynomial(x2, [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2]);
