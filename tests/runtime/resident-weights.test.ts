@@ -29,6 +29,25 @@ function misses(actual: TensorValue, expected: Float64Array, tol = 1e-4): number
   return bad + Math.abs(actual.data.length - expected.length);
 }
 
+/**
+ * x [m, k] by the constant w ([k, n], or [n, k] transposed) in one session, for each m of `batches`
+ * in turn, x seeded from `seed + m`: every product within `tol` of float64, `afterRun` called after
+ * each run.
+ */
+async function expectProducts(w: Float32Array, k: number, n: number, batches: number[], seed: number, options: { transposed?: boolean; tol?: number; afterRun?: () => void } = {}): Promise<void> {
+  const transposed = options.transposed === true;
+  const g = new Graph();
+  const x = g.placeholder('float32', [null, k], 'x');
+  const y = ops.matmul(x, g.constant(tensor(w, transposed ? [n, k] : [k, n])), { transposeB: transposed });
+  const session = new Session(g);
+  for (const m of batches) {
+    const xs = values(m * k, seed + m);
+    const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
+    expect(misses(yv, product(xs, w, m, k, n, transposed), options.tol)).toBe(0);
+    options.afterRun?.();
+  }
+}
+
 beforeAll(() => {
   expect(setSimdGemm(true)).toBe(true);
   setCpuThreads(1);
@@ -58,30 +77,13 @@ describe('constant weights resident in the SIMD kernels memory', () => {
   });
 
   test('a product whose batch grows its working area past its resident weight, in that same product', async () => {
-    const g = new Graph();
-    const x = g.placeholder('float32', [null, n], 'x');
-    const y = ops.matmul(x, g.constant(tensor(w2, [n, n2])));
-    const session = new Session(g);
-    for (const m of [1, 400, 1]) {
-      const xs = values(m * n, 40 + m);
-      const [yv] = await session.run([y], { x: tensor(xs, [m, n]) });
-      expect(misses(yv, product(xs, w2, m, n, n2))).toBe(0);
-    }
+    await expectProducts(w2, n, n2, [1, 400, 1], 40);
   });
 
   test('a transposed weight read as the product A (C^T = W x^T), or dotted with one row, is resident too', async () => {
-    const g = new Graph();
-    const x = g.placeholder('float32', [null, k], 'x');
     const wt = values(n * k, 3);
-    const y = ops.matmul(x, g.constant(tensor(wt, [n, k])), { transposeB: true });
-    const session = new Session(g);
     const before = cpuResidentBytes();
-    for (const m of [1, 1, 2, 1]) {
-      const xs = values(m * k, 20 + m);
-      const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
-      expect(misses(yv, product(xs, wt, m, k, n, true))).toBe(0);
-      expect(cpuResidentBytes() - before).toBeGreaterThanOrEqual(4 * wt.length);
-    }
+    await expectProducts(wt, k, n, [1, 1, 2, 1], 20, { transposed: true, afterRun: () => expect(cpuResidentBytes() - before).toBeGreaterThanOrEqual(4 * wt.length) });
   });
 
   /** x [batch, k] times a variable [k, n] holding w, initialized, in a fresh session. */
@@ -147,18 +149,9 @@ describe('constant weights kept packed in panels (panelRows for one to four rows
     for (const transposed of [false, true]) {
       test(`x [m, ${k}] by a constant ${transposed ? `[${n}, ${k}] transposed` : `[${k}, ${n}]`}, m = 1 to 5 and 33, packed once`, async () => {
         const w = values(k * n, k + n + (transposed ? 1 : 0));
-        const g = new Graph();
-        const x = g.placeholder('float32', [null, k], 'x');
-        const y = ops.matmul(x, g.constant(tensor(w, transposed ? [n, k] : [k, n])), { transposeB: transposed });
-        const session = new Session(g);
         const before = cpuResidentBytes();
         let afterFirst = 0;
-        for (const m of [1, 2, 3, 4, 5, 33, 1]) {
-          const xs = values(m * k, 50 + m);
-          const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
-          expect(misses(yv, product(xs, w, m, k, n, transposed), tolFor(k))).toBe(0);
-          if (afterFirst === 0) afterFirst = cpuResidentBytes();
-        }
+        await expectProducts(w, k, n, [1, 2, 3, 4, 5, 33, 1], 50, { transposed, tol: tolFor(k), afterRun: () => (afterFirst ||= cpuResidentBytes()) });
         // the panels are resident from the first run (k rows of n rounded up to 8) and packed only once
         expect(afterFirst - before).toBeGreaterThanOrEqual(4 * k * n8(n));
         expect(cpuResidentBytes()).toBe(afterFirst);
@@ -207,15 +200,7 @@ describe('constant weights kept packed in panels (panelRows for one to four rows
     for (const fused of relaxedSimdAvailable() ? [false, true] : [false]) {
       setCpuFusedMultiplyAdd(fused);
       try {
-        const g = new Graph();
-        const x = g.placeholder('float32', [null, k], 'x');
-        const y = ops.matmul(x, g.constant(tensor(w, [k, n])));
-        const session = new Session(g);
-        for (const m of [1, 2, 3, 4]) {
-          const xs = values(m * k, 70 + m);
-          const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
-          expect(misses(yv, product(xs, w, m, k, n), tolFor(k))).toBe(0);
-        }
+        await expectProducts(w, k, n, [1, 2, 3, 4], 70, { tol: tolFor(k) });
       } finally {
         setCpuFusedMultiplyAdd(true);
       }
@@ -227,15 +212,7 @@ describe('constant weights kept packed in panels (panelRows for one to four rows
     const w = values(k * n, 11);
     setCpuThreads(2);
     try {
-      const g = new Graph();
-      const x = g.placeholder('float32', [null, k], 'x');
-      const y = ops.matmul(x, g.constant(tensor(w, [k, n])));
-      const session = new Session(g);
-      for (const m of [64, 1, 64]) {
-        const xs = values(m * k, 80 + m);
-        const [yv] = await session.run([y], { x: tensor(xs, [m, k]) });
-        expect(misses(yv, product(xs, w, m, k, n), tolFor(k))).toBe(0);
-      }
+      await expectProducts(w, k, n, [64, 1, 64], 80, { tol: tolFor(k) });
     } finally {
       setCpuThreads(1);
     }

@@ -1,4 +1,4 @@
-import { DType, GraphcError, TypedArray, allocArray, scalarHelpers, sizeOf, stridesOf } from '@graphc/graph';
+import { DType, GraphcError, TypedArray, allocArray, scalarHelpers, shapesEqual, sizeOf, stridesOf } from '@graphc/graph';
 import { runElementwiseSimd } from './wasm-elementwise';
 
 /** Where one argument of an elementwise statement comes from: a kernel input, or an earlier statement. */
@@ -142,7 +142,6 @@ interface Walk {
   strides: number[][];
   /** The row length of 'R' inputs (0 without them). */
   rowLength: number;
-  loop?: LoopFn;
 }
 
 const walks = new WeakMap<ElementwiseProgram, Walk>();
@@ -160,14 +159,8 @@ function walkOf(inputs: { data: TypedArray; shape: number[] }[], outShape: numbe
 }
 
 function walksLike(walk: Walk, inputs: { shape: number[] }[], outShape: number[]): boolean {
-  if (walk.shapes.length !== inputs.length || !sameDims(walk.outShape, outShape)) return false;
-  for (let k = 0; k < inputs.length; k++) if (!sameDims(walk.shapes[k], inputs[k].shape)) return false;
-  return true;
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return false;
+  if (walk.shapes.length !== inputs.length || !shapesEqual(walk.outShape, outShape)) return false;
+  for (let k = 0; k < inputs.length; k++) if (!shapesEqual(walk.shapes[k], inputs[k].shape)) return false;
   return true;
 }
 
@@ -183,7 +176,7 @@ export function runElementwise(
   if (!walk || !walksLike(walk, inputs, outShape)) walks.set(program, (walk = walkOf(inputs, outShape, out.length)));
   const data = inputs.map((t) => t.data);
   const simd = !walk.pattern.includes('B') && runElementwiseSimd(program, walk.pattern, data, out, walk.rowLength);
-  if (!simd) (walk.loop ??= compile(program, walk.pattern))(out, data, walk.loopShape, walk.strides, scalarHelpers);
+  if (!simd) compile(program, walk.pattern)(out, data, walk.loopShape, walk.strides, scalarHelpers);
   return out;
 }
 
