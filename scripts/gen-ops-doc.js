@@ -37,7 +37,11 @@ for (const family of families) {
   lines.push('');
 }
 // builders made of the ops above (no kernels of their own): checked to exist, so the list cannot name a missing one
-const helpers = ['argsort', 'clipByGlobalNorm', 'clipByNorm', 'eye', 'globalNorm', 'l2Normalize', 'linspace', 'moments', 'norm', 'reduceLogSumExp', 'reduceStd', 'reduceVariance', 'reverse', 'silu', 'sort', 'stack', 'unstack'];
+const helpers = [
+  'argsort', 'booleanMask', 'clipByGlobalNorm', 'clipByNorm', 'conv1d', 'eye', 'globalNorm', 'l2Normalize', 'linspace', 'moments', 'norm',
+  'reduceLogSumExp', 'reduceStd', 'reduceVariance', 'reverse', 'sequenceMask', 'silu', 'sort', 'stack', 'unsortedSegmentMax', 'unsortedSegmentMean',
+  'unsortedSegmentMin', 'unsortedSegmentSum', 'unstack',
+];
 const missing = helpers.filter((h) => typeof graphc.ops[h] !== 'function');
 if (missing.length) throw new Error(`gen-ops-doc: no ops.${missing.join(', ops.')}`);
 const lossNames = Object.keys(graphc.ops.losses).sort();

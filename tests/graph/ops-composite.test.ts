@@ -114,3 +114,83 @@ test('gradients of the helpers against central differences (float64)', async () 
   await checkGradients((a) => ops.reverse(ops.sort(a, 1), [0, 1]), [x]);
   await checkGradients((a) => ops.silu(a), [x]);
 });
+
+/** The direct 1-D convolution: x [N, W, C], w [K, C, O], stride, dilation, padding left; output width `ow`. */
+function conv1dReference(x: TensorValue, w: TensorValue, stride: number, dilation: number, left: number, ow: number): number[] {
+  const [n, width, c] = x.shape;
+  const [k, , o] = w.shape;
+  const out: number[] = [];
+  for (let b = 0; b < n; b++) {
+    for (let p = 0; p < ow; p++) {
+      for (let f = 0; f < o; f++) {
+        let sum = 0;
+        for (let t = 0; t < k; t++) {
+          const at = p * stride + t * dilation - left;
+          if (at < 0 || at >= width) continue;
+          for (let ch = 0; ch < c; ch++) sum += x.data[(b * width + at) * c + ch] * w.data[(t * c + ch) * o + f];
+        }
+        out.push(sum);
+      }
+    }
+  }
+  return out;
+}
+
+test('conv1d: SAME, VALID with stride and dilation, explicit padding; against the direct sum, with gradients', async () => {
+  const seq = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.sin(i * k + 1));
+  const x = f64(seq(2 * 9 * 3, 0.7), [2, 9, 3]);
+  const w = f64(seq(3 * 3 * 4, 1.3), [3, 3, 4]);
+  const [same, valid, explicit] = await run((g) => {
+    const [xs, ws] = [g.constant(x), g.constant(w)];
+    return [ops.conv1d(xs, ws, 1, 'SAME'), ops.conv1d(xs, ws, 2, 'VALID', { dilation: 2 }), ops.conv1d(xs, ws, 1, [2, 1])];
+  });
+  const cases: [TensorValue, number[], number[]][] = [
+    [same, [2, 9, 4], conv1dReference(x, w, 1, 1, 1, 9)],
+    [valid, [2, 3, 4], conv1dReference(x, w, 2, 2, 0, 3)],
+    [explicit, [2, 10, 4], conv1dReference(x, w, 1, 1, 2, 10)],
+  ];
+  for (const [out, shape, expected] of cases) {
+    expect(out.shape).toEqual(shape);
+    expected.forEach((e, i) => expect(out.data[i]).toBeCloseTo(e, 10));
+  }
+  await checkGradients((a, b) => ops.conv1d(a, b, 2, 'SAME', { dilation: 1 }), [x, w]);
+  expect(() => ops.conv1d(new Graph().placeholder('float32', [2, 9]), w, 1, 'SAME')).toThrow(/rank 3/);
+});
+
+test('sequenceMask: j < length along a new last axis, bool or a numeric dtype', async () => {
+  const [mask, floats] = await run((g) => {
+    const lengths = g.constant(tensor([0, 2, 4, 1, 3, 5], [2, 3], 'int32'));
+    return [ops.sequenceMask(lengths, 4), ops.sequenceMask(lengths, 4, 'float32')];
+  });
+  expect(mask.dtype).toBe('bool');
+  expect(mask.shape).toEqual([2, 3, 4]);
+  const expected = [0, 2, 4, 1, 3, 5].flatMap((n) => [0, 1, 2, 3].map((j) => (j < n ? 1 : 0)));
+  expect(values(mask)).toEqual(expected);
+  expect(floats.dtype).toBe('float32');
+  expect(values(floats)).toEqual(expected);
+  expect(() => ops.sequenceMask([1, 2], -1)).toThrow(/maxlen/);
+});
+
+test('booleanMask: rows where the mask is true, a mask over two dimensions, another axis; gradients scatter back', async () => {
+  const x = f64(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
+  const g = new Graph();
+  const xs = g.placeholder('float64', [2, 3, 4], 'x');
+  const rows = g.placeholder('bool', [2], 'rows');
+  const grid = g.placeholder('bool', [2, 3], 'grid');
+  const columns = g.placeholder('bool', [4], 'columns');
+  const [byRow, byGrid, byColumn] = await new Session(g).run([ops.booleanMask(xs, rows), ops.booleanMask(xs, grid), ops.booleanMask(xs, columns, -1)], {
+    x,
+    rows: tensor([0, 1], [2], 'bool'),
+    grid: tensor([1, 0, 1, 0, 0, 1], [2, 3], 'bool'),
+    columns: tensor([1, 0, 0, 1], [4], 'bool'),
+  });
+  expect(byRow.shape).toEqual([1, 3, 4]);
+  expect(values(byRow)).toEqual(values(x).slice(12));
+  expect(byGrid.shape).toEqual([3, 4]);
+  expect(values(byGrid)).toEqual([...values(x).slice(0, 4), ...values(x).slice(8, 12), ...values(x).slice(20, 24)]);
+  expect(byColumn.shape).toEqual([2, 3, 2]);
+  expect(values(byColumn)).toEqual([0, 3, 4, 7, 8, 11, 12, 15, 16, 19, 20, 23]);
+  await checkGradients((a, m) => ops.mul(ops.booleanMask(a, m), 3), [f64([1, 2, 3, 4, 5, 6], [3, 2]), tensor([1, 0, 1], [3], 'bool')]);
+  expect(() => ops.booleanMask(xs, g.placeholder('bool', [3], 'wrong'))).toThrow(/does not match/);
+  expect(() => ops.booleanMask(xs, g.placeholder('float32', [2], 'numbers'))).toThrow(/must be bool/);
+});

@@ -130,6 +130,18 @@ describe('binary elementwise ops', () => {
     expectClose(await run([f64(a), f64(b)], fn), expected, 1e-12);
   });
 
+  test('atan2(y, x): the angle of (x, y) in every quadrant, on the axes and at the origin, as Math.atan2', async () => {
+    const y = [1, 1, -1, -1, 0, 0, 2, -2, 0];
+    const x = [1, -1, -1, 1, 3, -3, 0, 0, 0];
+    const out = await run([f64(y), f64(x)], ops.atan2);
+    expect(Array.from(out.data)).toEqual(y.map((v, i) => Math.atan2(v, x[i])));
+    expect(out.data[5]).toBeCloseTo(Math.PI, 12);
+    expect(out.data[1]).toBeCloseTo((3 * Math.PI) / 4, 12);
+    // broadcasting, and a clear error for integer inputs
+    expect((await run([f32([1, -1], [2, 1]), f32([2, -2, 0])], ops.atan2)).shape).toEqual([2, 3]);
+    await expect(run([i32([1]), i32([1])], ops.atan2)).rejects.toThrow(/float/);
+  });
+
   test('int32 division truncates toward zero, mod is floor mod, by zero gives 0', async () => {
     expect(Array.from((await run([i32([7, -7, 7, -7, 5]), i32([2, 2, -2, -2, 0])], ops.div)).data)).toEqual([3, -3, -3, 3, 0]);
     expect(Array.from((await run([i32([7, -7, 7, -7]), i32([2, 2, -2, -2])], ops.mod)).data)).toEqual([1, 1, -1, -1]);

@@ -141,6 +141,18 @@ const CASES: Record<string, Case> = {
   },
   bitShift: binary('bitShift', (a, b) => ops.add(ops.bitShift(a, b, 'left'), ops.bitShift(a, b, 'right')), values([6], 19, 0, 100, 'int32'), values([6], 20, 0, 4, 'int32')),
   squaredDifference: binary('squaredDifference', ops.squaredDifference),
+  // ScatterND's add, max and min (opset 18), with a dropped negative id and an empty segment
+  unsortedSegments: {
+    ops: ['scatterNd', 'where', 'less', 'maximum'],
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      const x = placeholder(g, feeds, 'x', values([5, 3], 21));
+      const ids = placeholder(g, feeds, 'ids', tensor([2, 0, -1, 2, 0], [5], 'int64'));
+      return { outputs: [ops.unsortedSegmentSum(x, ids, 4), ops.unsortedSegmentMax(x, ids, 4), ops.unsortedSegmentMin(x, ids, 4), ops.unsortedSegmentMean(x, ids, 4)], feeds };
+    },
+  },
+  // the four quadrants, both axes and the origin, broadcast [3, 3] against [3]
+  atan2: binary('atan2', ops.atan2, tensor([0.5, 0, 0, 2, -2, 0, 0, -1.5, 1e-3], [3, 3]), tensor([-1, 0, 0.7], [3])),
   compare: {
     ops: ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'where'],
     build: (g) => {

@@ -196,6 +196,18 @@ describeGpu('webgpu ONNX array ops', () => {
     );
   });
 
+  test('unsorted segment reductions (scatterNd over rows, a negative id dropped) and their gradients', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [6, 3], 'x');
+    const ids = g.placeholder('int32', [6], 'ids');
+    const reduced = [ops.unsortedSegmentSum(x, ids, 4), ops.unsortedSegmentMean(x, ids, 4), ops.unsortedSegmentMax(x, ids, 4), ops.unsortedSegmentMin(x, ids, 4)];
+    const weights = tensor(seeded(9, 21, 2), [3, 3]);
+    // the empty segment 2 holds max's and min's extremes: left out of the loss, which weights the rest
+    const loss = reduced.map((r) => ops.reduceSum(ops.mul(ops.gather(r, tensor([0, 1, 3], [3], 'int32')), weights))).reduce((a, b) => ops.add(a, b));
+    const grads = gradients(loss, [x]);
+    await check(g, [...reduced, ...grads], { x: tensor(seeded(18, 20, 4), [6, 3]), ids: tensor([1, 3, 0, -1, 3, 1], [6], 'int32') }, ['scatterNd', 'gatherNd']);
+  });
+
   test('trilu: upper and lower, positive and negative k, batched, wide and tall, int32', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [2, 3, 5], 'x');

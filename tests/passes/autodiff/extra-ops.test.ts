@@ -38,6 +38,12 @@ describe('gradients of the pointwise ops ONNX import added (float64, central dif
     await checkGradients((a, b) => ops.fmod(a, b), [values([2, 3], 6, -5, 5), tensor([1.3, -2.1, 0.7], [3], 'float64')]);
   });
 
+  test('atan2: x / r^2 to y, -y / r^2 to x, broadcast x summed back', async () => {
+    // every quadrant, away from the origin and from the cut along the negative x axis
+    const y = tensor([0.8, -1.3, 2.1, -0.4, 1.7, -2.2], [2, 3], 'float64');
+    await checkGradients((a, b) => ops.atan2(a, b), [y, tensor([-1.1, 0.6, -0.3], [3], 'float64')]);
+  });
+
   test('roundFloat passes the gradient as a cast does', async () => {
     const { Graph, Session, gradients } = await import('graphc');
     const g = new Graph();
@@ -71,24 +77,41 @@ describe('gradients of the array ops ONNX import added', () => {
     await checkGradients((x) => ops.mul(ops.topK(x, 2, -1)[0], values([3, 2], 8)), [distinct([3, 5], 9)]);
   });
 
-  test('gatherElements and scatterElements (none and add)', async () => {
+  test('gatherElements and scatterElements (none, add, max and min)', async () => {
     const idx = tensor([0, 2, 1, 1, 0, 2], [2, 3], 'int64');
     await checkGradients((d, i) => ops.mul(ops.gatherElements(d, i, 1), values([2, 3], 1)), [values([2, 4], 2), idx]);
     const unique = tensor([0, 2, 3, 1], [2, 2], 'int64');
-    for (const reduction of ['none', 'add'] as const) {
+    for (const reduction of ['none', 'add', 'max', 'min'] as const) {
       await checkGradients((d, i, u) => ops.mul(ops.scatterElements(d, i, u, 1, reduction), values([2, 4], 3)), [values([2, 4], 4), unique, values([2, 2], 5)], {
         wrt: [0, 2],
       });
     }
   });
 
-  test('gatherNd and scatterNd (none and add)', async () => {
+  test('gatherNd and scatterNd (none, add, max and min; max and min with repeated rows)', async () => {
     const idx = tensor([1, 0, 0, 2, 1, 1], [3, 2], 'int64');
     await checkGradients((d, i) => ops.mul(ops.gatherNd(d, i), values([3], 1)), [values([2, 3], 2), idx]);
     const rows = tensor([2, 0], [2, 1], 'int64');
-    for (const reduction of ['none', 'add'] as const) {
+    for (const reduction of ['none', 'add', 'max', 'min'] as const) {
       await checkGradients((d, i, u) => ops.mul(ops.scatterNd(d, i, u, reduction), values([3, 2], 3)), [values([3, 2], 4), rows, values([2, 2], 5)], { wrt: [0, 2] });
     }
+    const repeated = tensor([1, 2, 1, 1], [4, 1], 'int64');
+    for (const reduction of ['max', 'min'] as const) {
+      await checkGradients((d, i, u) => ops.mul(ops.scatterNd(d, i, u, reduction), values([3, 2], 6)), [values([3, 2], 7), repeated, values([4, 2], 8, -3, 3)], { wrt: [0, 2] });
+    }
+  });
+
+  test('scatter max: tied winners share the gradient equally, the losers take none', async () => {
+    const { Graph, Session, gradients } = await import('graphc');
+    const g = new Graph();
+    const data = g.placeholder('float32', [2], 'data');
+    const updates = g.placeholder('float32', [3], 'updates');
+    const out = ops.scatterNd(data, g.constant(tensor([0, 0, 1], [3, 1], 'int32')), updates, 'max');
+    const [dData, dUpdates] = gradients(ops.reduceSum(ops.mul(out, tensor([6, 10], [2]))), [data, updates]);
+    const [d, u] = await new Session(g).run([dData, dUpdates], { data: tensor([5, 1], [2]), updates: tensor([5, 5, 0], [3]) });
+    // position 0: data and both updates tie at 5, a third of 6 each; position 1: data's 1 beats 0
+    expect(Array.from(d.data)).toEqual([2, 10]);
+    expect(Array.from(u.data)).toEqual([2, 2, 0]);
   });
 });
 

@@ -3,7 +3,9 @@ import type { SymbolicTensor } from '../graph';
 import type { GradientContext } from '../opdef';
 import { setGradient } from '../registry';
 import { gatherElements, scatterElements } from '../ops/array/gather-elements';
-import { gatherNd, scatterNd } from '../ops/array/gather-nd';
+import { ScatterReduction, gatherNd, scatterNd } from '../ops/array/gather-nd';
+import { cast } from '../ops/array/cast';
+import { div, equal, where } from '../ops/math/binary';
 import { reverseSequence } from '../ops/array/reverse-sequence';
 import { stridedSliceGrad } from '../ops/array/gradient-ops';
 import { apply1 } from '../ops/builder';
@@ -59,21 +61,34 @@ setGradient(
 
 /**
  * scatter (reduction 'none'): the written positions of data take no gradient, the updates take the
- * gradient there; 'add': data passes the gradient through and the updates gather it.
+ * gradient there; 'add': data passes the gradient through and the updates gather it; 'max'/'min':
+ * the gradient goes to whichever of data and the updates gave the result, shared equally among ties
+ * (as TensorFlow's unsorted_segment_max).
  */
 function scatterGradient(kind: 'elements' | 'nd') {
-  return ({ node, inputs, grads }: GradientContext): (SymbolicTensor | null)[] => {
-    const [, indices, updates] = inputs;
+  return ({ node, inputs, outputs, grads }: GradientContext): (SymbolicTensor | null)[] => {
+    const [data, indices, updates] = inputs;
     const dy = grads[0]!;
     const reduction = String(node.attrs.reduction ?? 'none');
     const axis = num(node.attrs.axis, 0);
-    const gathered = kind === 'elements' ? gatherElements(dy, indices, axis) : gatherNd(dy, indices);
-    if (reduction === 'add') return [dy, null, gathered];
+    const gather = (t: SymbolicTensor): SymbolicTensor => (kind === 'elements' ? gatherElements(t, indices, axis) : gatherNd(t, indices));
+    const scatter = (into: SymbolicTensor, values: SymbolicTensor, how: ScatterReduction): SymbolicTensor =>
+      kind === 'elements' ? scatterElements(into, indices, values, axis, how) : scatterNd(into, indices, values, how);
+    if (reduction === 'add') return [dy, null, gather(dy)];
+    if (reduction === 'max' || reduction === 'min') {
+      const out = outputs[0];
+      const dataWon = equal(data, out);
+      const updateWon = equal(updates, gather(out));
+      const one = (won: SymbolicTensor): SymbolicTensor => cast(won, dy.dtype);
+      const winners = scatter(one(dataWon), one(updateWon), 'add');
+      const share = div(dy, winners);
+      const zero = scalarOf(dy, 0);
+      return [where(dataWon, share, zero), null, where(updateWon, gather(share), zero)];
+    }
     if (reduction !== 'none') {
       throw new GradientError(`gradient of ${node.op} (node '${node.name}') with reduction '${reduction}' is not supported`);
     }
-    const cleared = kind === 'elements' ? scatterElements(dy, indices, zerosShapedLike(updates), axis, 'none') : scatterNd(dy, indices, zerosShapedLike(updates), 'none');
-    return [cleared, null, gathered];
+    return [scatter(dy, zerosShapedLike(updates), 'none'), null, gather(dy)];
   };
 }
 setGradient('scatterElements', scatterGradient('elements'), [1]);

@@ -120,6 +120,12 @@ binary('squaredDifference', (dy, a, b) => {
   return [d, neg(d)];
 });
 
+// atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2), as TensorFlow's (NaN at the origin)
+binary('atan2', (dy, y, x) => {
+  const scaled = div(dy, add(square(x), square(y)));
+  return [mul(scaled, x), neg(mul(scaled, y))];
+});
+
 function powMinusOne(a: SymbolicTensor, b: SymbolicTensor): SymbolicTensor {
   // b a^(b-1) with 0^0 = 1 so that d/da a^1 at a = 0 is 1
   const exponent = sub(b, 1);

@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors';
 import { SymbolicTensor, TensorLike, getDefaultGraph, graphOf, toSymbolic } from '../graph';
 import type { DType } from '../dtype';
-import { tensor } from '../tensor';
+import { isTensorValue, tensor } from '../tensor';
 import { concat, split } from './array/concat';
 import { ArraySourceOptions, range } from './array/fill';
 import { stridedSlice } from './array/strided-slice';
@@ -10,7 +10,13 @@ import { expandDims, squeeze } from './array/reshape';
 import { abs, exp, log, sigmoid, sqrt, square } from './math/unary';
 import { add, maximum, minimum, mul, sub } from './math/binary';
 import { Axes, reduceMax, reduceMean, reduceSum } from './reduce/reduce';
-import { stopGradient } from './control/control';
+import { identity, stopGradient } from './control/control';
+import { cast } from './array/cast';
+import { gather } from './array/gather';
+import { nonZero } from './array/non-zero';
+import { reshape } from './array/reshape';
+import { less } from './math/binary';
+import { conv2d } from './nn/conv2d';
 
 /**
  * TensorFlow helpers that are compositions of graphc ops (tf.stack, tf.nn.moments,
@@ -134,6 +140,79 @@ export function silu(x: TensorLike, name?: string): SymbolicTensor {
   const t = symbolic(x);
   return mul(t, sigmoid(t), name);
 }
+
+/**
+ * 1-D convolution over [N, W, C] with a filter [K, C, O] (tf.nn.conv1d), as a conv2d of height 1:
+ * `padding` is 'SAME', 'VALID' or explicit [left, right].
+ *
+ * ```ts
+ * ops.conv1d(x, w, 1, 'SAME');           // x [N, 100, 16], w [5, 16, 32] -> [N, 100, 32]
+ * ops.conv1d(x, w, 2, [2, 2], { dilation: 2 });
+ * ```
+ */
+export function conv1d(
+  x: TensorLike,
+  filter: TensorLike,
+  stride: number,
+  padding: 'SAME' | 'VALID' | [number, number],
+  options: { dilation?: number } = {},
+  name?: string,
+): SymbolicTensor {
+  const g = graphOf([x, filter]);
+  const [input, w] = [toSymbolic(g, x), toSymbolic(g, filter)];
+  if (input.rank !== 3 || w.rank !== 3) throw new ShapeError(`conv1d: input [N, W, C] and filter [K, C, O] must have rank 3, got ranks ${input.rank} and ${w.rank}`);
+  const pad2d = typeof padding === 'string' ? padding : [[0, 0], padding];
+  const y = conv2d(expandDims(input, 1), expandDims(w, 0), [1, stride], pad2d as [[number, number], [number, number]], { dilations: [1, options.dilation ?? 1] });
+  return squeeze(y, 1, name);
+}
+
+/**
+ * mask[..., j] = j < lengths[...] for j in [0, maxlen) (tf.sequence_mask): a bool mask, or of `dtype`.
+ * maxlen is fixed when the graph is built (TensorFlow's default, the longest length, would make the
+ * shape depend on values).
+ */
+export function sequenceMask(lengths: TensorLike, maxlen: number, dtype: DType = 'bool', name?: string): SymbolicTensor {
+  const g = graphOf([lengths]);
+  const n = isTensorValue(lengths) || lengths instanceof SymbolicTensor ? toSymbolic(g, lengths) : toSymbolic(g, lengths, 'int32');
+  if (!(Number.isInteger(maxlen) && maxlen >= 0)) throw new ShapeError(`sequenceMask: maxlen must be a non-negative integer, got ${maxlen}`);
+  const positions = range(0, maxlen, 1, n.dtype, { graph: g });
+  const mask = less(positions, expandDims(n, -1));
+  return dtype === 'bool' ? identityNamed(mask, name) : cast(mask, dtype, name);
+}
+
+/**
+ * The entries of `x` where `mask` is true (tf.boolean_mask): the mask covers dimensions axis ..
+ * axis + mask.rank - 1 of x, which become one dimension of the selected entries, in row-major
+ * order; its length is known only at run time. A mask of rank above 1 needs every other dimension
+ * of x known.
+ *
+ * ```ts
+ * ops.booleanMask(x, mask);   // x [4, 3], mask [4] -> the rows of x where mask is true: [?, 3]
+ * ```
+ */
+export function booleanMask(x: TensorLike, mask: TensorLike, axis = 0, name?: string): SymbolicTensor {
+  const g = graphOf([x, mask]);
+  const [t, m] = [toSymbolic(g, x), toSymbolic(g, mask, 'bool')];
+  const at = axis < 0 ? axis + t.rank : axis;
+  if (m.dtype !== 'bool') throw new ShapeError(`booleanMask: mask must be bool, got ${m.dtype}`);
+  if (!(at >= 0 && at + m.rank <= t.rank) || m.rank === 0) {
+    throw new ShapeError(`booleanMask: a mask [${m.shape}] cannot cover dimensions from axis ${axis} of [${t.shape}]`);
+  }
+  const covered = t.shape.slice(at, at + m.rank);
+  if (m.shape.some((d, i) => d !== null && covered[i] !== null && d !== covered[i])) {
+    throw new ShapeError(`booleanMask: mask [${m.shape}] does not match dimensions ${at}.. of x [${t.shape}]`);
+  }
+  let flat = t;
+  if (m.rank > 1) {
+    const others = [...t.shape.slice(0, at), ...t.shape.slice(at + m.rank)];
+    if (others.some((d) => d === null)) throw new ShapeError(`booleanMask: a mask of rank ${m.rank} needs x's other dimensions known, got [${t.shape}]`);
+    flat = reshape(t, [...t.shape.slice(0, at), -1, ...t.shape.slice(at + m.rank)] as number[]);
+  }
+  const selected = reshape(nonZero(m.rank > 1 ? reshape(m, [-1]) : m), [-1]);
+  return gather(flat, selected, at, name);
+}
+
+const identityNamed = (t: SymbolicTensor, name?: string): SymbolicTensor => (name ? identity(t, name) : t);
 
 /** Loss functions (tf.losses / tf.keras.losses): the mean over every element of the per-element loss. */
 export const losses = {

@@ -8,3 +8,4 @@ export * from './state';
 export * from './control';
 export * from './fused';
 export * from './composite';
+export * from './segments';

@@ -64,6 +64,18 @@ when('squaredDifference', (ctx) => {
   const [d] = ctx.emit('Sub', [ctx.input(0), ctx.input(1)]);
   ctx.emitOut('Mul', [d, d]);
 });
+when('atan2', (ctx, n) => {
+  // ONNX has no Atan2: atan(y / x), moved by pi into the left half-plane, 0 at the origin (x = 0
+  // gives y / x = +-inf, whose atan is the +-pi/2 atan2 has there); signed zeros are not told apart
+  const dt = n.outputs[0].dtype;
+  const [y, x] = [ctx.input(0), ctx.input(1)];
+  const zero = ctx.scalar(0, dt, 'zero');
+  const angle = ctx.emit('Atan', ctx.emit('Div', [y, x]))[0];
+  const halfTurn = ctx.emit('Where', [...ctx.emit('GreaterOrEqual', [y, zero]), ctx.scalar(Math.PI, dt, 'pi'), ctx.scalar(-Math.PI, dt, 'minus_pi')])[0];
+  const turned = ctx.emit('Where', [...ctx.emit('Less', [x, zero]), ...ctx.emit('Add', [angle, halfTurn]), angle])[0];
+  const origin = ctx.emit('And', [...ctx.emit('Equal', [x, zero]), ...ctx.emit('Equal', [y, zero])])[0];
+  ctx.emitOut('Where', [origin, zero, turned]);
+});
 when('relu6', (ctx, n) => ctx.emitOut('Clip', [ctx.input(0), ctx.scalar(0, n.outputs[0].dtype, 'zero'), ctx.scalar(6, n.outputs[0].dtype, 'six')]));
 when('gelu', (ctx, n) => {
   const dt = n.outputs[0].dtype;

@@ -4,6 +4,7 @@ import { registerOp } from '../../registry';
 import { normalizeAxis, shapeToString } from '../../shape';
 import { apply1 } from '../builder';
 import { requireDType, scatterInputs } from '../infer-helpers';
+import type { ScatterReduction } from './gather-nd';
 
 /**
  * gatherElements(data, indices): out[i][j][k] = data[i][indices[i][j][k]][k] for axis 1 (any axis):
@@ -54,7 +55,7 @@ export function scatterElements(
   indices: TensorLike,
   updates: TensorLike,
   axis = 0,
-  reduction: 'none' | 'add' | 'mul' = 'none',
+  reduction: ScatterReduction = 'none',
   name?: string,
 ): SymbolicTensor {
   return apply1('scatterElements', [data, indices, updates], { axis, reduction }, name);

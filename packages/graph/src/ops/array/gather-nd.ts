@@ -76,10 +76,13 @@ registerOp({
   },
 });
 
+/** How a scatter combines an update with what its position holds (ONNX's reduction attribute). */
+export type ScatterReduction = 'none' | 'add' | 'mul' | 'max' | 'min';
+
 export function gatherNd(data: TensorLike, indices: TensorLike, batchDims = 0, name?: string): SymbolicTensor {
   return apply1('gatherNd', [data, indices], { batchDims }, name);
 }
 
-export function scatterNd(data: TensorLike, indices: TensorLike, updates: TensorLike, reduction: 'none' | 'add' | 'mul' = 'none', name?: string): SymbolicTensor {
+export function scatterNd(data: TensorLike, indices: TensorLike, updates: TensorLike, reduction: ScatterReduction = 'none', name?: string): SymbolicTensor {
   return apply1('scatterNd', [data, indices, updates], { reduction }, name);
 }

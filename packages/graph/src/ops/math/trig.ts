@@ -2,7 +2,7 @@ import type { DType } from '../../dtype';
 import { SymbolicTensor, TensorLike } from '../../graph';
 import { registerOp } from '../../registry';
 import { apply1 } from '../builder';
-import { requireDType } from '../infer-helpers';
+import { broadcastAll, requireDType, sameDType } from '../infer-helpers';
 
 const FLOAT: DType[] = ['float32', 'float64'];
 
@@ -28,6 +28,26 @@ for (const [name, js, wgsl] of TRIG) {
     inplaceInput: 0,
     elementwise: { js: () => js, wgsl: () => wgsl },
   });
+}
+
+/**
+ * atan2(y, x): the angle of the point (x, y), in [-pi, pi], with numpy broadcasting (TensorFlow's
+ * tf.math.atan2, numpy's arctan2; the quadrant from the signs of both, atan2(0, 0) = 0).
+ */
+registerOp({
+  name: 'atan2',
+  family: 'math',
+  numInputs: 2,
+  infer: (ctx) => {
+    sameDType(ctx);
+    return [{ dtype: requireDType(ctx, 0, FLOAT), shape: broadcastAll(ctx) }];
+  },
+  inplaceInput: 0,
+  elementwise: { js: () => 'Math.atan2(a, b)', wgsl: () => 'atan2(a, b)' },
+});
+
+export function atan2(y: TensorLike, x: TensorLike, name?: string): SymbolicTensor {
+  return apply1('atan2', [y, x], {}, name);
 }
 
 const unary =
