@@ -141,6 +141,15 @@ export const EXPLICIT: Record<string, Build[]> = {
       return { graph: g, fetches: [ops.randomNormal([3, 40], 1, 2, 'float32', 9, { graph: g })], runs: 2 };
     },
   ],
+  multinomial: [
+    () => {
+      const g = new Graph();
+      const logits = g.placeholder('float32', [3, 6], 'logits');
+      // the draws come from the cpu's generator; a class of -inf logit is never drawn
+      const x = tensor([0, 1, 2, 0.5, -1, -Infinity, 3, 3, 3, 3, 3, 3, -2, 4, 0, 0, 1, -Infinity], [3, 6]);
+      return { graph: g, fetches: [ops.multinomial(logits, 50, { seed: 11 })], feeds: { logits: x }, runs: 2 };
+    },
+  ],
   truncatedNormal: [
     () => {
       const g = new Graph();

@@ -1,4 +1,4 @@
-import { Graph, Session, TensorValue, getDefaultGraph, ops } from 'graphc';
+import { Graph, Session, TensorValue, getDefaultGraph, ops, tensor } from 'graphc';
 
 function stats(v: TensorValue): { mean: number; std: number; min: number; max: number } {
   const d = Array.from(v.data);
@@ -122,5 +122,53 @@ describe('randomNormal and truncatedNormal', () => {
     }
     expect(values[1]).toEqual(values[0]);
     expect(new Set(values[0]).size).toBe(6);
+  });
+});
+
+describe('multinomial (tf.random.categorical)', () => {
+  test('draws each class with its softmax probability; a -inf logit never; a seed replays in a new session', async () => {
+    const g = new Graph();
+    const logits = g.placeholder('float32', [3, 4], 'logits');
+    const draws = ops.multinomial(logits, 20000, { seed: 5 });
+    expect(draws.shape).toEqual([3, 20000]);
+    expect(draws.dtype).toBe('int32');
+    const rows = [
+      [0, 1, 2, 3],
+      [Math.log(0.5), -Infinity, Math.log(0.25), Math.log(0.25)],
+      [-1000, 50, -1000, -1000],
+    ];
+    const feeds = { logits: tensor(rows.flat(), [3, 4]) };
+    const session = new Session(g);
+    const v = await session.run(draws, feeds);
+    rows.forEach((row, b) => {
+      const weights = row.map((l) => Math.exp(l - Math.max(...row)));
+      const total = weights.reduce((s, w) => s + w, 0);
+      const counts = [0, 0, 0, 0];
+      for (let s = 0; s < 20000; s++) counts[v.data[b * 20000 + s]]++;
+      // 2e4 draws: a frequency's sd is at most 0.0036
+      counts.forEach((c, j) => expect(Math.abs(c / 20000 - weights[j] / total)).toBeLessThan(0.015));
+    });
+    expect(Array.from(v.data.slice(20000, 40000)).includes(1)).toBe(false);
+    expect(Array.from(v.data.slice(40000)).every((k) => k === 1)).toBe(true);
+    const again = await new Session(g).run(draws, feeds);
+    expect(Array.from(again.data)).toEqual(Array.from(v.data));
+    const next = await session.run(draws, feeds);
+    expect(Array.from(next.data)).not.toEqual(Array.from(v.data));
+  });
+
+  test('int64 indices, a batch fed at run time, and named errors', async () => {
+    const g = new Graph();
+    const logits = g.placeholder('float64', [null, 3], 'logits');
+    const draws = ops.multinomial(logits, 2, { dtype: 'int64', seed: 1 });
+    expect(draws.shape).toEqual([null, 2]);
+    const v = await new Session(g).run(draws, { logits: tensor([0, 0, 0, 1, 1, 1], [2, 3], 'float64') });
+    expect(v.dtype).toBe('int64');
+    expect(v.shape).toEqual([2, 2]);
+    expect(Array.from(v.data).every((k) => k >= 0 && k < 3)).toBe(true);
+    expect(() => ops.multinomial(g.placeholder('float32', [3], 'flat'), 1)).toThrow(/rank 2/);
+    expect(() => ops.multinomial(g.placeholder('int32', [2, 3], 'ints'), 1)).toThrow(/float/);
+    expect(() => ops.multinomial(logits, 1, { dtype: 'float32' })).toThrow(/int32 or int64/);
+    const none = ops.multinomial(g.placeholder('float32', [2, null], 'open'), 1, { name: 'pick' });
+    await expect(new Session(g).run(none, { open: tensor([], [2, 0]) })).rejects.toThrow(/pick.*no classes/);
   });
 });

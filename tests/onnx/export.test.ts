@@ -486,7 +486,7 @@ const CASES: Record<string, Case> = {
 };
 
 /** Ops whose values come from a random generator: exported with the same distribution, checked by shape and range. */
-const RANDOM = ['randomUniform', 'randomNormal'];
+const RANDOM = ['randomUniform', 'randomNormal', 'multinomial'];
 /** Optimizer-made ops, checked on an optimized graph below. */
 const FUSED = ['fusedElementwise', 'fusedMatmul', 'fusedConv2d', 'fusedDepthwiseConv2d'];
 /** Gradient helpers exported for completeness, exercised through the model below. */
@@ -568,6 +568,20 @@ describe('ONNX export runs in onnxruntime with graphc outputs', () => {
     expect([...new Set(b.data)].sort()).toEqual([1, 2, 3, 4, 5, 6]);
     const mean = Array.from(c.data).reduce((s, v) => s + v, 0) / c.data.length;
     expect(Math.abs(mean - 10)).toBeLessThan(0.1);
+  });
+
+  test('multinomial exports as Multinomial: its dtype, shape and class frequencies in onnxruntime', async () => {
+    const g = new Graph();
+    const feeds: Record<string, TensorValue> = {};
+    const logits = placeholder(g, feeds, 'logits', tensor([Math.log(0.7), Math.log(0.2), Math.log(0.1), 0, -Infinity, 0], [2, 3]));
+    const draws = ops.multinomial(logits, 5000, { dtype: 'int64', seed: 4 });
+    const [d] = await runInOrt(exportOnnx(g, { outputs: [draws.name] }), feeds, [draws.name]);
+    expect(d.dtype).toBe('int64');
+    expect(d.shape).toEqual([2, 5000]);
+    const share = (row: number, k: number): number => Array.from(d.data.slice(row * 5000, row * 5000 + 5000)).filter((v) => v === k).length / 5000;
+    [0.7, 0.2, 0.1].forEach((p, k) => expect(Math.abs(share(0, k) - p)).toBeLessThan(0.03));
+    expect(share(1, 1)).toBe(0);
+    expect(Math.abs(share(1, 0) - 0.5)).toBeLessThan(0.03);
   });
 
   test('an optimized graph (fused ops) exports to the same outputs', async () => {

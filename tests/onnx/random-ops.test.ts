@@ -103,3 +103,17 @@ describe('Dropout', () => {
     expect(() => load(bad)).toThrow(/ratio must be in \[0, 1\), got 1/);
   });
 });
+
+test('Multinomial: sample_size indices per row of log-probabilities, in its dtype, with a replaying seed', async () => {
+  const { graph, signature } = load({
+    inputs: [{ name: 'logits', shape: [null, 3] }],
+    outputs: [{ name: 'k', elemType: 7 }],
+    nodes: [{ op: 'Multinomial', inputs: ['logits'], outputs: ['k'], attrs: { sample_size: 3000, dtype: 7, seed: { f: 2 } } }],
+  });
+  expect(graph.tensor(signature.outputs[0]).dtype).toBe('int64');
+  const feeds = { logits: tensor([Math.log(0.6), Math.log(0.3), Math.log(0.1)], [1, 3]) };
+  const [k] = await runOnce(graph, signature.outputs, feeds);
+  expect(k).toHaveLength(3000);
+  [0.6, 0.3, 0.1].forEach((p, c) => expect(Math.abs(k.filter((v) => v === c).length / 3000 - p)).toBeLessThan(0.04));
+  expect((await runOnce(graph, signature.outputs, feeds))[0]).toEqual(k);
+});

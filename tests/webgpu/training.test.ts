@@ -154,4 +154,16 @@ describeGpu('webgpu training', () => {
     void w;
     void u;
   });
+
+  test('multinomial sampling from logits a kernel computed reads them back, draws on the host and uploads the indices', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 5], 'x');
+    const next = ops.multinomial(ops.mul(x, 2), 30, { seed: 3 });
+    const feeds = { x: tensor([0, 1, 2, -1, 0.5, 3, 3, -Infinity, 0, 1], [2, 5]) };
+    const cpu = new Session(g, { backend: 'cpu' });
+    const gpu = new Session(g, { backend: 'webgpu' });
+    for (let run = 0; run < 2; run++) expect(Array.from((await gpu.run(next, feeds)).data)).toEqual(Array.from((await cpu.run(next, feeds)).data));
+    const exe = (gpu.backend as WebGpuBackend).compiled.at(-1)!;
+    expect(exe.fallbacks.map((f) => [f.op, f.early, f.downloadBytes])).toEqual([['multinomial', false, 40]]);
+  });
 });

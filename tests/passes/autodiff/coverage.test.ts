@@ -7,7 +7,7 @@ import { registeredOps } from 'graphc';
 const NOT_DIFFERENTIABLE: Record<string, string> = {
   // bool or integer results: nothing continuous to differentiate
   ...Object.fromEntries(
-    ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'logicalNot', 'isNaN', 'isInf', 'bitShift', 'argMax', 'argMin', 'shapeOf', 'nonZero', 'nonMaxSuppression'].map(
+    ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'logicalNot', 'isNaN', 'isInf', 'bitShift', 'argMax', 'argMin', 'shapeOf', 'nonZero', 'nonMaxSuppression', 'multinomial'].map(
       (n) => [n, 'bool or integer output'],
     ),
   ),

@@ -728,6 +728,13 @@ when('randomNormal', (ctx, n) =>
     seed: typeof n.attrs.seed === 'number' ? float(n.attrs.seed) : undefined,
   }),
 );
+when('multinomial', (ctx, n) =>
+  ctx.emitOut('Multinomial', [ctx.input(0)], {
+    sample_size: int(n.attrs.numSamples as number),
+    dtype: int(DTYPE_TO_ONNX[n.outputs[0].dtype]),
+    seed: typeof n.attrs.seed === 'number' ? float(n.attrs.seed) : undefined,
+  }),
+);
 when('reshapeToShapeOf', (ctx) => ctx.emitOut('Reshape', [ctx.input(0), ...ctx.emit('Shape', [ctx.input(1)])]));
 when('broadcastToShapeOf', (ctx) => ctx.emitOut('Expand', [ctx.input(0), ...ctx.emit('Shape', [ctx.input(1)])]));
 

@@ -6,13 +6,14 @@ import { defineOnnxOp } from './import';
 import { dtypeOfOnnx } from './tensor';
 
 /**
- * ONNX's random ops as graphc's seeded random sources (randomUniform, randomNormal): each run draws
+ * ONNX's random ops as graphc's seeded random ops (randomUniform, randomNormal, multinomial): each run draws
  * new values from the node's generator. The values cannot equal another runtime's (ONNX's test data
  * comes from numpy's generator); shapes, types and distributions do. The shape must be known at
  * import, as graphc's sources take it as an attribute.
  */
 
 const ONNX_FLOAT = 1;
+const ONNX_INT32 = 6;
 
 /** The `seed` attribute (a float, but an int on Dropout) as graphc's integer seed; without one, graphc seeds by node name. */
 function seedOf(n: OnnxNode): number | undefined {
@@ -50,6 +51,13 @@ defineOnnxOp('RandomUniform', (n) => [uniform(n, staticShape(n, false), dtypeAtt
 defineOnnxOp('RandomNormal', (n) => [normal(n, staticShape(n, false), dtypeAttr(n, ONNX_FLOAT))]);
 defineOnnxOp('RandomUniformLike', (n) => [uniform(n, staticShape(n, true), dtypeAttr(n, n.elemType(0)), n.attr.float('low', 0), n.attr.float('high', 1))]);
 defineOnnxOp('RandomNormalLike', (n) => [normal(n, staticShape(n, true), dtypeAttr(n, n.elemType(0)))]);
+
+/** Multinomial: sample_size class indices per row of unnormalized log-probabilities [batch, classes]. */
+defineOnnxOp('Multinomial', (n) => {
+  const seed = seedOf(n);
+  const dtype = dtypeAttr(n, ONNX_INT32);
+  return [n.op('multinomial', [n.input(0)], { numSamples: n.attr.int('sample_size', 1), dtype, ...(seed === undefined ? {} : { seed }) })];
+});
 
 /** Bernoulli: 1 with probability p (input 0, per element), else 0, in `dtype` (default p's). */
 defineOnnxOp('Bernoulli', (n) => {

@@ -1,4 +1,4 @@
-import { Attrs, TensorValue } from '@graphc/graph';
+import { Attrs, ShapeError, TensorValue } from '@graphc/graph';
 import type { Prng } from '../../../../random';
 import { KernelContext, registerCpuKernel } from '../../kernel';
 
@@ -61,3 +61,39 @@ registerCpuKernel(
     return ((attrs.mean as number) ?? 0) + ((attrs.stddev as number) ?? 1) * z;
   }),
 );
+
+/**
+ * multinomial: per row of logits, the cumulative sums of exp(logit - max) (float64), and per sample
+ * the first class whose sum passes u * total for one uniform draw u. A row whose weights do not
+ * sum to a positive finite number (every logit -inf, or a NaN) gives its last class.
+ */
+registerCpuKernel('multinomial', ([logits], attrs, ctx) => {
+  const [batch, classes] = logits.shape;
+  const samples = attrs.numSamples as number;
+  const out = ctx.alloc(attrs.dtype as TensorValue['dtype'], [batch, samples]);
+  if (out.data.length === 0) return [out];
+  if (classes === 0) throw new ShapeError(`op 'multinomial' (node '${ctx.node.name}'): logits [${logits.shape}] have no classes to draw from`);
+  const rng = ctx.rng();
+  const cumulative = new Float64Array(classes);
+  for (let b = 0; b < batch; b++) {
+    const row = b * classes;
+    let max = -Infinity;
+    for (let j = 0; j < classes; j++) max = Math.max(max, logits.data[row + j]);
+    let total = 0;
+    for (let j = 0; j < classes; j++) cumulative[j] = total += Math.exp(logits.data[row + j] - max);
+    for (let s = 0; s < samples; s++) out.data[b * samples + s] = firstAbove(cumulative, classes, rng.next() * total);
+  }
+  return [out];
+});
+
+/** The first index whose cumulative sum exceeds `target` (binary search), else the last one. */
+function firstAbove(cumulative: Float64Array, n: number, target: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] > target) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
