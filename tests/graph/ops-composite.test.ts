@@ -194,3 +194,18 @@ test('booleanMask: rows where the mask is true, a mask over two dimensions, anot
   expect(() => ops.booleanMask(xs, g.placeholder('bool', [3], 'wrong'))).toThrow(/does not match/);
   expect(() => ops.booleanMask(xs, g.placeholder('float32', [2], 'numbers'))).toThrow(/must be bool/);
 });
+
+test('logSigmoid stays finite where sigmoid underflows; divNoNan gives 0, and a gradient of 0, where the divisor is 0', async () => {
+  const [ls, dn] = await run((g) => [ops.logSigmoid(g.constant(f64([-800, -2, 0, 3, 800]))), ops.divNoNan(g.constant(f64([1, -6, 0, 5])), g.constant(f64([0, 3, 0, -2])))]);
+  expect(values(ls)[0]).toBe(-800);
+  [Math.log(1 / (1 + Math.exp(2))), Math.log(0.5), Math.log(1 / (1 + Math.exp(-3))), 0].forEach((e, i) => expect(values(ls)[i + 1]).toBeCloseTo(e, 12));
+  expect(values(dn)).toEqual([0, -2, 0, -2.5]);
+  await checkGradients((x) => ops.logSigmoid(x), [f64([-3, -0.5, 0.2, 4])]);
+  await checkGradients((a, b) => ops.divNoNan(a, b), [f64([1.5, -2, 0.7]), f64([0.8, -1.3, 2.2])]);
+  const g = new Graph();
+  const [a, b] = [g.placeholder('float64', [2], 'a'), g.placeholder('float64', [2], 'b')];
+  const { gradients } = await import('graphc');
+  const [da, db] = await new Session(g).run(gradients(ops.reduceSum(ops.divNoNan(a, b)), [a, b]), { a: f64([3, 4]), b: f64([0, 2]) });
+  expect(values(da)).toEqual([0, 0.5]);
+  expect(values(db)).toEqual([0, -1]);
+});

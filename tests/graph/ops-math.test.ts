@@ -37,6 +37,8 @@ describe('unary elementwise ops (hand-computed values)', () => {
     ['neg', ops.neg, [2, 0.5, -0, -0.5, -1, -3]],
     ['abs', ops.abs, [2, 0.5, 0, 0.5, 1, 3]],
     ['exp', ops.exp, [0.1353352832366127, 0.6065306597126334, 1, 1.6487212707001282, Math.E, 20.085536923187668]],
+    ['log1p', ops.log1p, [NaN, -0.6931471805599453, 0, 0.4054651081081644, 0.6931471805599453, 1.3862943611198906]],
+    ['expm1', ops.expm1, [-0.8646647167633873, -0.3934693402873666, 0, 0.6487212707001282, 1.718281828459045, 19.085536923187668]],
     ['square', ops.square, [4, 0.25, 0, 0.25, 1, 9]],
     ['sign', ops.sign, [-1, -1, 0, 1, 1, 1]],
     ['floor', ops.floor, [-2, -1, 0, 0, 1, 3]],
@@ -60,6 +62,17 @@ describe('unary elementwise ops (hand-computed values)', () => {
   });
   test.each(cases)('%s (float32)', async (_name, fn, expected) => {
     expectClose(await run([f32(x)], fn), expected, 2e-6);
+  });
+
+  test('log1p and expm1 keep the digits that log(1 + x) and exp(x) - 1 lose near 0', async () => {
+    const xs = [1e-12, -3e-9, 2e-5, -0.01, 0.04];
+    for (const [fn, exact] of [[ops.log1p, Math.log1p], [ops.expm1, Math.expm1]] as const) {
+      const got = await run([f64(xs)], fn);
+      xs.forEach((v, i) => expect(Math.abs(got.data[i] - exact(v))).toBeLessThanOrEqual(1e-15 * Math.abs(exact(v))));
+      const single = await run([f32(xs)], fn);
+      xs.forEach((v, i) => expect(Math.abs(single.data[i] - exact(Math.fround(v)))).toBeLessThanOrEqual(1e-7 * Math.abs(exact(v))));
+    }
+    expect((await run([f64([-1])], ops.log1p)).data[0]).toBe(-Infinity);
   });
 
   test('log, sqrt, rsqrt, reciprocal on positives and at 0 / negatives', async () => {

@@ -66,6 +66,8 @@ const CASES: Record<string, Case> = {
   abs: unary('abs', ops.abs),
   exp: unary('exp', ops.exp),
   log: unary('log', ops.log, positive),
+  log1p: unary('log1p', ops.log1p, positive),
+  expm1: unary('expm1', ops.expm1),
   sqrt: unary('sqrt', ops.sqrt, positive),
   rsqrt: unary('rsqrt', ops.rsqrt, positive),
   square: unary('square', ops.square),

@@ -5,6 +5,7 @@ import { describeGpu, expectClose, runBoth, seeded } from './helpers';
 function domainOf(op: string, n: number, seed: number): Float32Array {
   const v = seeded(n, seed, 3);
   if (['log', 'sqrt', 'rsqrt', 'reciprocal'].includes(op)) return v.map((x) => Math.abs(x) + 0.1);
+  if (op === 'log1p') return v.map((x) => Math.abs(x) - 0.9);
   return v;
 }
 
@@ -20,6 +21,17 @@ describeGpu('webgpu elementwise kernels', () => {
     const y = g.addNode(op, [x], op === 'leakyRelu' ? { alpha: 0.1 } : {}).output();
     const { cpu, gpu, exe } = await runBoth(g, [y], { x: tensor(domainOf(op, 21, 3), [3, 7]) }, { optimize: 0 });
     expectClose(gpu[0], cpu[0], 1e-4, 1e-2, op);
+    expect(exe.fallbacks).toEqual([]);
+  });
+
+  test('log1p and expm1 hold float32 precision near 0, on either side of the bound of the series (|x| = 0.05)', async () => {
+    const xs = [3e-8, -2e-6, 1e-4, -0.003, 0.0499, -0.0499, 0.0501, -0.0501, 0.3, -0.6, 4];
+    const g = new Graph();
+    const x = g.placeholder('float32', [xs.length], 'x');
+    const { cpu, gpu, exe } = await runBoth(g, [ops.log1p(x), ops.expm1(x)], { x: tensor(xs, [xs.length]) }, { optimize: 0 });
+    // log(1 + 3e-8) is 0 in float32 and exp(3e-8) - 1 is 0 or 1.2e-7: the series keep every digit
+    // near 0; beyond its bound log and exp on a device hold a few units of 1e-6
+    for (let k = 0; k < 2; k++) cpu[k].data.forEach((c, i) => expect(Math.abs(gpu[k].data[i] - c)).toBeLessThanOrEqual((Math.abs(xs[i]) < 0.05 ? 5e-7 : 1e-5) * Math.abs(c)));
     expect(exe.fallbacks).toEqual([]);
   });
 

@@ -10,6 +10,8 @@ const UNARY: [string, Unary, number, number, number][] = [
   ['abs', ops.abs, -2, 2, 0.05],
   ['exp', ops.exp, -2, 2, 0],
   ['log', ops.log, 0.2, 3, 0],
+  ['log1p', ops.log1p, -0.8, 3, 0],
+  ['expm1', ops.expm1, -2, 2, 0],
   ['sqrt', ops.sqrt, 0.2, 3, 0],
   ['rsqrt', ops.rsqrt, 0.2, 3, 0],
   ['square', ops.square, -2, 2, 0],

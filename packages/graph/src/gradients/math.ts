@@ -36,6 +36,8 @@ unary('neg', (dy) => neg(dy));
 unary('abs', (dy, x) => mul(dy, sign(x)));
 unary('exp', (dy, _x, y) => mul(dy, y));
 unary('log', (dy, x) => div(dy, x));
+unary('log1p', (dy, x) => div(dy, add(x, 1)));
+unary('expm1', (dy, x) => mul(dy, exp(x)));
 unary('sqrt', (dy, _x, y) => div(dy, mul(y, 2)));
 // d/dx x^(-1/2) = -1/2 x^(-3/2) = -1/2 y^3
 unary('rsqrt', (dy, _x, y) => mul(dy, mul(mul(y, square(y)), -0.5)));

@@ -6,16 +6,14 @@ import { concat, split } from './array/concat';
 import { ArraySourceOptions, range } from './array/fill';
 import { stridedSlice } from './array/strided-slice';
 import { topK } from './array/top-k';
-import { expandDims, squeeze } from './array/reshape';
-import { abs, exp, log, sigmoid, sqrt, square } from './math/unary';
-import { add, maximum, minimum, mul, sub } from './math/binary';
+import { expandDims, reshape, squeeze } from './array/reshape';
+import { abs, exp, log, neg, sigmoid, softplus, sqrt, square } from './math/unary';
+import { add, div, equal, less, maximum, minimum, mul, sub, where } from './math/binary';
 import { Axes, reduceMax, reduceMean, reduceSum } from './reduce/reduce';
 import { identity, stopGradient } from './control/control';
 import { cast } from './array/cast';
 import { gather } from './array/gather';
 import { nonZero } from './array/non-zero';
-import { reshape } from './array/reshape';
-import { less } from './math/binary';
 import { conv2d } from './nn/conv2d';
 
 /**
@@ -133,6 +131,22 @@ export function linspace(start: number, stop: number, num: number, options: Arra
   if (!(Number.isInteger(num) && num >= 1)) throw new ShapeError(`linspace: num must be a positive integer, got ${num}`);
   const step = num === 1 ? 0 : (stop - start) / (num - 1);
   return add(mul(range(0, num, 1, 'float32', { graph: options.graph }), step), start, options.name);
+}
+
+/** log(sigmoid(x)) as -softplus(-x) (tf.math.log_sigmoid): finite where sigmoid underflows to 0. */
+export function logSigmoid(x: TensorLike, name?: string): SymbolicTensor {
+  return neg(softplus(neg(symbolic(x))), name);
+}
+
+/**
+ * a / b, and 0 where b is 0 (tf.math.divide_no_nan). The division itself never sees a zero divisor,
+ * so the gradient is 0 there too, not NaN.
+ */
+export function divNoNan(a: TensorLike, b: TensorLike, name?: string): SymbolicTensor {
+  const g = graphOf([a, b]);
+  const [x, y] = [toSymbolic(g, a), toSymbolic(g, b)];
+  const byZero = equal(y, 0);
+  return where(byZero, 0, div(x, where(byZero, 1, y)), name);
 }
 
 /** x * sigmoid(x) (tf.nn.silu, also called swish). */

@@ -58,6 +58,9 @@ when('shrink', same('Shrink', (n) => ({ lambd: float(num(n, 'lambd', 0.5)), bias
 when('isInf', same('IsInf', (n) => ({ detect_positive: int(n.attrs.detectPositive === false ? 0 : 1), detect_negative: int(n.attrs.detectNegative === false ? 0 : 1) })));
 when('fmod', same('Mod', () => ({ fmod: int(1) })));
 when('notEqual', (ctx, n) => ctx.emitOut('Not', ctx.emit('Equal', [ctx.input(0), ctx.input(1)])));
+// ONNX has neither: log(1 + x) and e^x - 1 as written, which lose digits for x near 0
+when('log1p', (ctx, n) => ctx.emitOut('Log', ctx.emit('Add', [ctx.input(0), ctx.scalar(1, n.outputs[0].dtype, 'one')])));
+when('expm1', (ctx, n) => ctx.emitOut('Sub', [...ctx.emit('Exp', [ctx.input(0)]), ctx.scalar(1, n.outputs[0].dtype, 'one')]));
 when('rsqrt', (ctx) => ctx.emitOut('Reciprocal', ctx.emit('Sqrt', [ctx.input(0)])));
 when('square', (ctx) => ctx.emitOut('Mul', [ctx.input(0), ctx.input(0)]));
 when('squaredDifference', (ctx) => {

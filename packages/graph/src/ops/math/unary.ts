@@ -25,6 +25,9 @@ const UNARY: UnarySpec[] = [
   { name: 'abs', dtypes: SIGNED, js: () => 'Math.abs(a)', wgsl: () => 'abs(a)' },
   { name: 'exp', dtypes: FLOAT, js: () => 'Math.exp(a)', wgsl: () => 'exp(a)' },
   { name: 'log', dtypes: FLOAT, js: () => 'Math.log(a)', wgsl: () => 'log(a)' },
+  // log(1 + x) and e^x - 1 without the rounding of 1 + x and of e^x near 1 (tf.math.log1p, expm1)
+  { name: 'log1p', dtypes: FLOAT, js: () => 'Math.log1p(a)', wgsl: () => 'gc_log1p(a)' },
+  { name: 'expm1', dtypes: FLOAT, js: () => 'Math.expm1(a)', wgsl: () => 'gc_expm1(a)' },
   { name: 'sqrt', dtypes: FLOAT, js: () => 'Math.sqrt(a)', wgsl: () => 'sqrt(a)' },
   { name: 'rsqrt', dtypes: FLOAT, js: () => '1 / Math.sqrt(a)', wgsl: () => 'inverseSqrt(a)' },
   { name: 'square', dtypes: SIGNED, js: (_, dt) => (dt === 'int32' ? 'H.imul(a, a)' : 'a * a'), wgsl: () => 'a * a' },
@@ -96,6 +99,8 @@ export const neg = unary('neg');
 export const abs = unary('abs');
 export const exp = unary('exp');
 export const log = unary('log');
+export const log1p = unary('log1p');
+export const expm1 = unary('expm1');
 export const sqrt = unary('sqrt');
 export const rsqrt = unary('rsqrt');
 export const square = unary('square');

@@ -58,14 +58,23 @@ const HELPERS: Record<string, { args: string[]; body: string }> = {
   const e = Math.exp(x);
   return e / (1.0 + e);`,
   },
-  // log(1 + y), accurate where 1 + y rounds to 1 in float32
+  // log(1 + y) and e^y - 1, accurate where 1 + y and e^y round to 1 in float32: the series to y^7
+  // near 0 (as the WGSL helpers), log and exp beyond
   gc_log1p: {
     args: ['y'],
     body: `
-  if (Math.abs(y) < 0.001) {
-    return y * (1.0 - y * (0.5 - y / 3.0));
+  if (Math.abs(y) < 0.05) {
+    return y * (1.0 + y * (-0.5 + y * (0.333333333 + y * (-0.25 + y * (0.2 + y * (-0.166666667 + y * 0.142857143))))));
   }
   return Math.log(1.0 + y);`,
+  },
+  gc_expm1: {
+    args: ['y'],
+    body: `
+  if (Math.abs(y) < 0.05) {
+    return y * (1.0 + y * (0.5 + y * (0.166666667 + y * (0.0416666667 + y * (0.00833333333 + y * (0.00138888889 + y * 0.000198412698))))));
+  }
+  return Math.exp(y) - 1.0;`,
   },
   gc_softplus: {
     args: ['x'],
@@ -232,7 +241,7 @@ export function toGpuJsExpr(js: string): string {
     if (!mapped) throw new Error(`no gpu.js form of scalar helper H.${name}`);
     return `${mapped}(`;
   });
-  out = out.replace(/\bMath\.tanh\(/g, 'gc_tanh(').replace(/\bMath\.log1p\(/g, 'gc_log1p(');
+  out = out.replace(/\bMath\.tanh\(/g, 'gc_tanh(').replace(/\bMath\.log1p\(/g, 'gc_log1p(').replace(/\bMath\.expm1\(/g, 'gc_expm1(');
   out = out.replace(/\bMath\.asin\(/g, 'gc_asin(').replace(/\bMath\.acos\(/g, 'gc_acos(');
   // NaN and infinity tests that survive translation: a WGSL compiler may fold `a !== a` to false
   // (lavapipe does), and gpu.js writes Infinity as the largest finite float, which infinity is not

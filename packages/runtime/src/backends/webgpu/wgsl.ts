@@ -124,11 +124,31 @@ fn gc_max(a: f32, b: f32) -> f32 { if (gc_isnan(a) || gc_isnan(b)) { return sele
 fn gc_min(a: f32, b: f32) -> f32 { if (gc_isnan(a) || gc_isnan(b)) { return select(b, a, gc_isnan(a)); } return min(a, b); }
 `;
 
+/**
+ * log(1 + x) and e^x - 1 near 0 by their series (to x^7, whose rest is below float32's rounding
+ * for |x| < 0.05), elsewhere by log and exp: 1 + x and e^x there round off a relative 1e-6 at most.
+ */
+const LOG1P_EXPM1 = `
+fn gc_log1p(x: f32) -> f32 {
+  if (abs(x) < 0.05) {
+    return x * (1.0 + x * (-0.5 + x * (0.333333333 + x * (-0.25 + x * (0.2 + x * (-0.166666667 + x * 0.142857143))))));
+  }
+  return log(1.0 + x);
+}
+fn gc_expm1(x: f32) -> f32 {
+  if (abs(x) < 0.05) {
+    return x * (1.0 + x * (0.5 + x * (0.166666667 + x * (0.0416666667 + x * (0.00833333333 + x * (0.00138888889 + x * 0.000198412698))))));
+  }
+  return exp(x) - 1.0;
+}
+`;
+
 /** Helper functions a source may call, in the order they must be declared (dependencies first). */
 const HELPERS: [string[], string][] = [
   [['gc_inf', 'gc_nan'], SPECIAL],
   [['gc_isnan', 'gc_nonzero', 'gc_max', 'gc_min'], NAN],
   [['gc_erf'], ERF],
+  [['gc_log1p', 'gc_expm1'], LOG1P_EXPM1],
   [['gc_pow'], POW],
   [['gc_floordiv', 'gc_floormod', 'gc_truncdiv'], INT_DIV],
   [['gc_f2i'], F2I],
