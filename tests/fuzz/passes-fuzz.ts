@@ -48,6 +48,10 @@ const SAFE_UNARY: Record<string, (x: SymbolicTensor) => SymbolicTensor> = {
   sqrt: (x) => ops.sqrt(ops.abs(x)),
   rsqrt: (x) => ops.rsqrt(ops.add(ops.abs(x), 0.25)),
   reciprocal: (x) => ops.reciprocal(ops.add(ops.abs(x), 1)),
+  log1p: (x) => ops.log1p(ops.square(x)),
+  expm1: (x) => ops.expm1(ops.tanh(x)),
+  // x^2 + 0.5 > 0 keeps the angle off atan2's cut along the negative x axis
+  atan2: (x) => ops.atan2(x, ops.add(ops.square(x), 0.5)),
 };
 const BINARY = ['add', 'sub', 'mul', 'maximum', 'minimum', 'squaredDifference'];
 /** Unary ops whose output jumps at some inputs (see buildCase's `smooth`). */
