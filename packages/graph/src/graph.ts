@@ -89,6 +89,11 @@ export function getDefaultGraph(): Graph {
 export interface AddNodeOptions {
   name?: string;
   controlInputs?: Node[];
+  /**
+   * The outputs inference gives, known already: a pass copying a node whose op, attrs and input
+   * types did not change (the passes' verifier checks them again under GRAPHC_VERIFY_PASSES=1).
+   */
+  inferred?: OutputInfo[];
 }
 
 /**
@@ -174,7 +179,7 @@ export class Graph {
       if (!(input instanceof SymbolicTensor)) throw new GraphError(`${where}an input is not a tensor of a graph`);
     }
     inputs = inputs.map((input) => (input.graph === this ? input : this.adopt(input, where)));
-    const outputs = def.infer({ inputs: inputs.map((t) => ({ dtype: t.dtype, shape: t.shape })), attrs, where });
+    const outputs = options.inferred ?? def.infer({ inputs: inputs.map((t) => ({ dtype: t.dtype, shape: t.shape })), attrs, where });
     const control = new Set<Node>(options.controlInputs ?? []);
     for (const deps of this.controlStack) for (const d of deps) control.add(d);
     const node = new Node(this, this.nextId++, name, op, attrs, inputs, [...control], outputs);

@@ -1,4 +1,6 @@
-import { Attrs, Graph, GraphError, Node, SymbolicTensor } from '@graphc/graph';
+import { Attrs, Graph, GraphError, Node, SymbolicTensor, shapesEqual } from '@graphc/graph';
+
+const sameType = (a: SymbolicTensor, b: SymbolicTensor): boolean => a.dtype === b.dtype && shapesEqual(a.shape, b.shape);
 
 /**
  * Builds a pass's output graph while walking the source graph in order: each source node is copied,
@@ -32,11 +34,17 @@ export class Rebuild {
     return [...out];
   }
 
-  /** Copies `node` with its inputs mapped; parts may be overridden. */
+  /**
+   * Copies `node` with its inputs mapped; parts may be overridden. Where the op, attrs and the inputs'
+   * types are the source's, so are the outputs: they are not inferred again (most of a pass's copy).
+   */
   copy(node: Node, override: { op?: string; inputs?: SymbolicTensor[]; attrs?: Attrs; controlInputs?: Node[] } = {}): Node {
-    const copy = this.target.addNode(override.op ?? node.op, override.inputs ?? node.inputs.map((i) => this.tensor(i)), override.attrs ?? node.attrs, {
+    const inputs = override.inputs ?? node.inputs.map((i) => this.tensor(i));
+    const unchanged = override.op === undefined && override.attrs === undefined && inputs.every((t, k) => sameType(t, node.inputs[k]));
+    const copy = this.target.addNode(override.op ?? node.op, inputs, override.attrs ?? node.attrs, {
       name: node.name,
       controlInputs: override.controlInputs ?? this.controls(node.controlInputs),
+      inferred: unchanged ? node.outputs : undefined,
     });
     this.outputs.set(node, copy.outputTensors);
     this.standIn.set(node, [copy]);

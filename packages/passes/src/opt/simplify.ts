@@ -67,101 +67,125 @@ function indexOf(rules: Rule[]): RuleIndex {
   return index;
 }
 
-/** Whether any node could be rewritten: patterns matched on the unchanged graph, before paying for a copy. */
-function anyCandidate(graph: Graph, ctx: PassContext, rules: Rule[]): boolean {
-  const index = indexOf(rules);
-  return graph.nodes.some((n) => {
-    if (n.op === 'noOp' && n.outputs.length === 0 && !ctx.keep.has(n.name)) return true;
-    if (!rewritable(n, ctx)) return false;
-    return index.for(n.op).some((rule) => matchNode(rule.pattern, n, { t: {}, n: {} }));
-  });
-}
-
 /** Pure nodes without control inputs: of one output, or of several (rules with rewriteOutputs) when not kept. */
 function rewritable(n: Node, ctx: PassContext): boolean {
   if (def(n).stateful || n.controlInputs.length > 0 || n.outputs.length === 0) return false;
   return n.outputs.length === 1 || !ctx.keep.has(n.name);
 }
 
+const dissolvable = (n: Node, ctx: PassContext): boolean => n.op === 'noOp' && n.outputs.length === 0 && !ctx.keep.has(n.name);
+
+/**
+ * One walk over the graph. Until a rule accepts, the graph so far is unchanged, so rules are tried
+ * on the source nodes themselves and nothing is copied; at the first accepted rewrite the nodes
+ * before it are copied and the walk goes on building the new graph. A round that rewrites nothing
+ * (the fixed point, or a rule that matches and declines every time, as a dynamicAttrs node whose
+ * parameters stay unknown) so costs no copy.
+ */
 function simplifyOnce(graph: Graph, ctx: PassContext, rules: Rule[], stats: Record<string, number>): { graph: Graph; rewrites: number } {
-  if (!anyCandidate(graph, ctx, rules)) return { graph, rewrites: 0 };
-  const info = new GraphInfo(graph);
-  const rb = new Rebuild(graph);
+  // built when a match needs it (whether a matched tensor reads a written variable)
+  let facts: GraphInfo | undefined;
+  const info = (): GraphInfo => (facts ??= new GraphInfo(graph));
+  let rb: Rebuild | undefined;
+  const copiedBefore = (i: number): Rebuild => {
+    const started = new Rebuild(graph);
+    for (const earlier of graph.nodes.slice(0, i)) started.copy(earlier);
+    return started;
+  };
   let rewrites = 0;
-  for (const n of graph.nodes) {
-    const d = def(n);
-    if (n.op === 'noOp' && n.outputs.length === 0 && !ctx.keep.has(n.name)) {
+  graph.nodes.forEach((n, i) => {
+    if (dissolvable(n, ctx)) {
+      rb ??= copiedBefore(i);
       rb.replace(n, [], rb.controls(n.controlInputs));
       rewrites++;
       stats['noop-dissolve'] = (stats['noop-dissolve'] ?? 0) + 1;
-      continue;
+      return;
     }
-    if (d.stateful || !rewritable(n, ctx)) {
-      rb.copy(n);
-      continue;
+    if (!rewritable(n, ctx)) {
+      rb?.copy(n);
+      return;
     }
-    const inputs = n.inputs.map((i) => rb.tensor(i));
+    const kind: RewriteKind = n.outputs.length === 1 ? 'rewrite' : 'rewriteOutputs';
+    if (!rb) {
+      // the source node stands for itself: the graph before it is unchanged
+      if (!firstRewrite(rules, n, info, kind, ctx.keep.has(n.name))) return;
+      rb = copiedBefore(i);
+    }
+    const inputs = n.inputs.map((t) => rb!.tensor(t));
     const view: NodeView = { op: n.op, attrs: n.attrs, inputs, outputs: n.outputs, name: n.name };
-    const results = n.outputs.length === 1 ? applyFirst(rules, view, rb, info, stats, ctx.keep.has(n.name)) : applyFirstOutputs(rules, view, rb, info, stats);
+    const results = applyFirst(rules, view, rb, info, stats, kind, ctx.keep.has(n.name));
     if (results) {
       rb.replace(n, results);
       rewrites++;
     } else rb.copy(n, { inputs });
-  }
-  return { graph: rewrites ? rb.finish() : graph, rewrites };
+  });
+  return { graph: rb ? rb.finish() : graph, rewrites };
 }
 
+/** Which of a rule's rewrites applies: `rewrite` to a node of one output, `rewriteOutputs` to one of several. */
+type RewriteKind = 'rewrite' | 'rewriteOutputs';
+
 /** The rules with a `kind` rewrite that match `view` and read no variable some op writes, each with its match and a fresh scratch builder. */
-function* candidates(rules: Rule[], view: NodeView, info: GraphInfo, kind: 'rewrite' | 'rewriteOutputs'): Generator<{ rule: Rule; m: Match; scratch: ScratchBuilder }> {
+function* candidates(rules: Rule[], view: NodeView, info: () => GraphInfo, kind: RewriteKind): Generator<{ rule: Rule; m: Match; scratch: ScratchBuilder }> {
   for (const rule of indexOf(rules).for(view.op)) {
     const m: Match = { t: {}, n: {} };
     if (!rule[kind] || !matchNode(rule.pattern, view, m)) continue;
-    if (Object.values(m.t).some((t) => info.readsWrittenVariable(t))) continue;
+    if (Object.values(m.t).some((t) => info().readsWrittenVariable(t))) continue;
     yield { rule, m, scratch: new ScratchBuilder() };
   }
 }
 
+/** A rule's accepted result, built in its scratch graph and not yet replayed into the pass's graph. */
+interface Accepted {
+  rule: Rule;
+  scratch: ScratchBuilder;
+  results: SymbolicTensor[];
+  /** The scratch node that computes a one-output result and takes the rewritten node's name (none: the result is an existing tensor). */
+  named?: Node;
+}
+
 /**
- * The first rule's result. A rule builds into a scratch graph first (the tensors it reads stand in
- * as placeholders there), so a rewrite that is then declined leaves nothing behind. An accepted one
- * is replayed into the pass's graph, only the nodes its result needs: the node computing the result
- * takes the rewritten node's name (fetches and kept names find it), the others `name/op`. (Named as
- * they were built, a declined rewrite's first node once took the name, and a fetch of the kept
- * node read a constant filter.) A kept node is only rewritten into such a new node: one that
- * would become an existing tensor becomes an identity of it.
+ * The first rule that rewrites `view` into tensors of its outputs' dtypes and shapes: a `rewrite`
+ * (one output) or a `rewriteOutputs` (one result per output, the node not kept). A rule builds into
+ * a scratch graph (the tensors it reads stand in as placeholders there), so a rewrite that is then
+ * declined leaves nothing behind. A kept node is only rewritten into a new node: one that would
+ * become an existing tensor becomes an identity of it (an alias, no copy).
  */
-function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>, kept: boolean): SymbolicTensor[] | undefined {
-  const want = view.outputs[0];
-  for (const { rule, m, scratch } of candidates(rules, view, info, 'rewrite')) {
+function firstRewrite(rules: Rule[], view: NodeView, info: () => GraphInfo, kind: RewriteKind, kept: boolean): Accepted | undefined {
+  const fits = (t: SymbolicTensor, i: number): boolean => t.dtype === view.outputs[i].dtype && refines(t.shape, view.outputs[i].shape);
+  for (const { rule, m, scratch } of candidates(rules, view, info, kind)) {
+    if (kind === 'rewriteOutputs') {
+      const results = rule.rewriteOutputs!(m, scratch, view);
+      if (results && results.length === view.outputs.length && results.every(fits)) return { rule, scratch, results };
+      continue;
+    }
     let out = rule.rewrite!(m, scratch, view);
-    if (!out || out.dtype !== want.dtype || !refines(out.shape, want.shape)) continue;
+    if (!out || !fits(out, 0)) continue;
     let built = out.graph === scratch.graph;
     if (kept && !built) {
-      // a kept node must stay under its name: as an identity (an alias, no copy) of what it equals
       if (view.op === 'identity') continue;
       built = true;
       out = scratch.op('identity', [out]);
     }
-    stats[rule.name] = (stats[rule.name] ?? 0) + 1;
-    return [built ? scratch.replay([out], rb, view.name, out.node)[0] : out];
+    return { rule, scratch, results: [out], named: built ? out.node : undefined };
   }
   return undefined;
 }
 
 /**
- * The same for a node of several outputs (not kept): the first rule with `rewriteOutputs` whose
- * results (one per output) all have the outputs' dtypes and shapes. Its new nodes are named
- * `name/op`, the name itself left to no one: nothing fetches a node that is not kept.
+ * The first rule's result, replayed into the pass's graph: only the nodes it needs, the node
+ * computing a one-output result under the rewritten node's name (fetches and kept names find it),
+ * the others `name/op`. (Named as they were built, a declined rewrite's first node once took the
+ * name, and a fetch of the kept node read a constant filter.) A node of several outputs is not kept,
+ * so nothing fetches its name and every new node is `name/op`.
  */
-function applyFirstOutputs(rules: Rule[], view: NodeView, rb: Rebuild, info: GraphInfo, stats: Record<string, number>): SymbolicTensor[] | undefined {
-  for (const { rule, m, scratch } of candidates(rules, view, info, 'rewriteOutputs')) {
-    const outs = rule.rewriteOutputs!(m, scratch, view);
-    if (!outs || outs.length !== view.outputs.length) continue;
-    if (!outs.every((t, i) => t.dtype === view.outputs[i].dtype && refines(t.shape, view.outputs[i].shape))) continue;
-    stats[rule.name] = (stats[rule.name] ?? 0) + 1;
-    return scratch.replay(outs, rb, view.name);
-  }
-  return undefined;
+function applyFirst(rules: Rule[], view: NodeView, rb: Rebuild, info: () => GraphInfo, stats: Record<string, number>, kind: RewriteKind, kept: boolean): SymbolicTensor[] | undefined {
+  const accepted = firstRewrite(rules, view, info, kind, kept);
+  if (!accepted) return undefined;
+  const { rule, scratch, results, named } = accepted;
+  stats[rule.name] = (stats[rule.name] ?? 0) + 1;
+  if (kind === 'rewriteOutputs') return scratch.replay(results, rb, view.name);
+  return named ? scratch.replay(results, rb, view.name, named) : results;
 }
 
 /** Whether `shape` is `declared` or more specific: a dimension unknown there may be known here (dynamic-attrs-known). */

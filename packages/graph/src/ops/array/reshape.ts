@@ -21,17 +21,18 @@ function inferReshape(ctx: InferContext): Shape {
   const knownTarget = target.reduce((p, d) => (d === -1 ? p : p * d), 1);
   const inputKnown = input.every((d) => d !== null);
   const knownInput = input.reduce<number>((p, d) => (d === null ? p : p * d), 1);
-  const describe = `cannot reshape ${shapeToString(input)} to [${target.join(', ')}]`;
+  // (a function: the message is only written when a check fails, and reshape is inferred at every pass's copy)
+  const describe = (): string => `cannot reshape ${shapeToString(input)} to [${target.join(', ')}]`;
   if (wildcards === 0) {
     if (inputKnown ? knownInput !== knownTarget : knownInput !== 0 && knownTarget % knownInput !== 0) {
-      throw new ShapeError(`${ctx.where}${describe}: ${inputKnown ? `${knownInput} elements vs ${knownTarget}` : `${knownTarget} elements is not a multiple of ${knownInput}`}`);
+      throw new ShapeError(`${ctx.where}${describe()}: ${inputKnown ? `${knownInput} elements vs ${knownTarget}` : `${knownTarget} elements is not a multiple of ${knownInput}`}`);
     }
     return [...target];
   }
-  if (knownTarget === 0) throw new ShapeError(`${ctx.where}${describe}: -1 is ambiguous when another size is 0`);
+  if (knownTarget === 0) throw new ShapeError(`${ctx.where}${describe()}: -1 is ambiguous when another size is 0`);
   if (!inputKnown) return target.map((d) => (d === -1 ? null : d));
   if (knownInput % knownTarget !== 0) {
-    throw new ShapeError(`${ctx.where}${describe}: ${knownInput} elements is not a multiple of ${knownTarget}`);
+    throw new ShapeError(`${ctx.where}${describe()}: ${knownInput} elements is not a multiple of ${knownTarget}`);
   }
   return target.map((d) => (d === -1 ? knownInput / knownTarget : d));
 }
