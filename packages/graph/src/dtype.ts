@@ -49,6 +49,25 @@ export function isInteger(dtype: DType): boolean {
   return dtype === 'int32' || dtype === 'int64';
 }
 
+/**
+ * The lowest and highest finite values of `dtype` (int64 as its Float64Array storage holds them:
+ * -2^63 and 2^63, the nearest doubles to its bounds).
+ */
+export function finiteRange(dtype: DType): [number, number] {
+  switch (dtype) {
+    case 'float32':
+      return [-3.4028234663852886e38, 3.4028234663852886e38];
+    case 'float64':
+      return [-Number.MAX_VALUE, Number.MAX_VALUE];
+    case 'int32':
+      return [-2147483648, 2147483647];
+    case 'int64':
+      return [-(2 ** 63), 2 ** 63];
+    case 'bool':
+      return [0, 1];
+  }
+}
+
 /** Allocates a zeroed array of the storage type of `dtype`. */
 export function allocArray(dtype: DType, size: number): TypedArray {
   return new ARRAY_TYPE[dtype](size);

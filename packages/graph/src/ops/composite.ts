@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors';
 import { SymbolicTensor, TensorLike, getDefaultGraph, graphOf, toSymbolic } from '../graph';
 import type { DType } from '../dtype';
-import { isTensorValue, tensor } from '../tensor';
+import { tensor } from '../tensor';
 import { concat, split } from './array/concat';
 import { ArraySourceOptions, range } from './array/fill';
 import { stridedSlice } from './array/strided-slice';
@@ -10,7 +10,7 @@ import { expandDims, reshape, squeeze } from './array/reshape';
 import { abs, exp, log, neg, sigmoid, softplus, sqrt, square } from './math/unary';
 import { add, div, equal, less, maximum, minimum, mul, sub, where } from './math/binary';
 import { Axes, reduceMax, reduceMean, reduceSum } from './reduce/reduce';
-import { identity, stopGradient } from './control/control';
+import { stopGradient } from './control/control';
 import { cast } from './array/cast';
 import { gather } from './array/gather';
 import { nonZero } from './array/non-zero';
@@ -187,11 +187,11 @@ export function conv1d(
  */
 export function sequenceMask(lengths: TensorLike, maxlen: number, dtype: DType = 'bool', name?: string): SymbolicTensor {
   const g = graphOf([lengths]);
-  const n = isTensorValue(lengths) || lengths instanceof SymbolicTensor ? toSymbolic(g, lengths) : toSymbolic(g, lengths, 'int32');
+  const n = toSymbolic(g, lengths, 'int32');
   if (!(Number.isInteger(maxlen) && maxlen >= 0)) throw new ShapeError(`sequenceMask: maxlen must be a non-negative integer, got ${maxlen}`);
   const positions = range(0, maxlen, 1, n.dtype, { graph: g });
-  const mask = less(positions, expandDims(n, -1));
-  return dtype === 'bool' ? identityNamed(mask, name) : cast(mask, dtype, name);
+  const mask = less(positions, expandDims(n, -1), dtype === 'bool' ? name : undefined);
+  return dtype === 'bool' ? mask : cast(mask, dtype, name);
 }
 
 /**
@@ -225,8 +225,6 @@ export function booleanMask(x: TensorLike, mask: TensorLike, axis = 0, name?: st
   const selected = reshape(nonZero(m.rank > 1 ? reshape(m, [-1]) : m), [-1]);
   return gather(flat, selected, at, name);
 }
-
-const identityNamed = (t: SymbolicTensor, name?: string): SymbolicTensor => (name ? identity(t, name) : t);
 
 /** Loss functions (tf.losses / tf.keras.losses): the mean over every element of the per-element loss. */
 export const losses = {

@@ -1,4 +1,4 @@
-import { DType, isFloat, isInteger } from '../dtype';
+import { DType, finiteRange, isFloat, isInteger } from '../dtype';
 import { DTypeError, ShapeError } from '../errors';
 import { Graph, SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../graph';
 import { isTensorValue, tensor } from '../tensor';
@@ -22,9 +22,8 @@ import { reduceSum } from './reduce/reduce';
 /** What an empty segment holds: TensorFlow's identity of each reduction (the lowest float for max). */
 function identityOf(how: ScatterReduction, dtype: DType): number {
   if (how === 'add') return 0;
-  const largest = dtype === 'float32' ? 3.4028234663852886e38 : dtype === 'float64' ? Number.MAX_VALUE : dtype === 'int32' ? 2147483647 : 2 ** 63;
-  if (how === 'max') return dtype === 'int32' ? -2147483648 : -largest;
-  return largest;
+  const [lowest, highest] = finiteRange(dtype);
+  return how === 'max' ? lowest : highest;
 }
 
 interface Segments {
@@ -38,7 +37,8 @@ interface Segments {
 function segmentsOf(op: string, data: TensorLike, segmentIds: TensorLike, numSegments: number): Segments {
   const graph = graphOf([data, segmentIds]);
   const x = toSymbolic(graph, data);
-  const ids = isTensorValue(segmentIds) || segmentIds instanceof SymbolicTensor ? toSymbolic(graph, segmentIds) : toSymbolic(graph, segmentIds, 'int32');
+  // plain arrays of ids become int32 (a tensor value or a tensor keeps its dtype)
+  const ids = toSymbolic(graph, segmentIds, 'int32');
   if (!isInteger(ids.dtype)) throw new DTypeError(`${op}: segmentIds must be int32 or int64, got ${ids.dtype}`);
   if (!(Number.isInteger(numSegments) && numSegments >= 0)) throw new ShapeError(`${op}: numSegments must be a non-negative integer, got ${numSegments}`);
   const prefix = x.shape.slice(0, ids.rank);

@@ -1,4 +1,4 @@
-import { DType, isFloat, isInteger } from '../../dtype';
+import { DType, finiteRange, isFloat, isInteger } from '../../dtype';
 import { SymbolicTensor } from '../../graph';
 import { SELU_ALPHA, SELU_SCALE } from '../../scalar-helpers';
 import { tensor } from '../../tensor';
@@ -171,13 +171,9 @@ defineOnnxOp('PRelu', (n) => {
   return [n.op('where', [negative, n.op('mul', [x, slope]), x])];
 });
 
-function intLimits(dtype: DType): [number, number] {
-  return dtype === 'int32' ? [-2147483648, 2147483647] : [-(2 ** 63), 2 ** 63];
-}
-
 defineOnnxOp('Clip', (n) => {
   const x = n.input(0);
-  const [lowest, highest] = isInteger(x.dtype) ? intLimits(x.dtype) : [-Infinity, Infinity];
+  const [lowest, highest] = isInteger(x.dtype) ? finiteRange(x.dtype) : [-Infinity, Infinity];
   let lo: SymbolicTensor;
   let hi: SymbolicTensor;
   if (n.opset < 11) {

@@ -149,24 +149,24 @@ for (const log of [false, true]) {
 
 /**
  * multinomial: the uniform draws come from the host, with the cpu kernel's generator in its order
- * (one per sample, row-major), so the indices are the cpu's; per sample the kernel scans the row's
- * cumulative exp(logit - max) for the first class past u * total, as the cpu kernel searches it.
+ * (one per sample, row-major), so the indices are the cpu's. Each row's max and sum of exp(logit -
+ * max) come once from rowStats (as softmax's); per sample the kernel scans the row's cumulative
+ * exp(logit - max) for the first class past u * sum, as the cpu kernel searches it.
  */
 registerGpujsKernel('multinomial', (ctx) => {
   const [logits] = ctx.inputs;
   const out = ctx.outputs[0];
   const [, classes] = logits.shape;
   const samples = out.shape[1];
+  const { stats } = rowStats(ctx, logits, 1);
   const draws = ctx.hostRandom(out.shape, 'float32', (size) => {
     const rng = ctx.rng();
     return Float32Array.from({ length: size }, () => rng.next());
   });
   return [
-    ctx.kernel(out.shape, out.dtype, [logits, draws], ([x0, u]) => {
-      let code = `const base = Math.floor(i / ${samples}) * ${classes};\n`;
-      code += `let m = ${x0}[base];\nfor (let k = 1; k < ${classes}; k++) {\nm = Math.max(m, ${x0}[base + k]);\n}\n`;
-      code += `let total = 0.0;\nfor (let k = 0; k < ${classes}; k++) {\ntotal += Math.exp(${x0}[base + k] - m);\n}\n`;
-      code += `const target = ${u}[i] * total;\nlet sum = 0.0;\nlet found = ${classes - 1};\nlet open = 1.0;\n`;
+    ctx.kernel(out.shape, out.dtype, [logits, stats, draws], ([x0, st, u]) => {
+      let code = `const row = Math.floor(i / ${samples});\nconst base = row * ${classes};\nconst m = ${st}[2 * row];\n`;
+      code += `const target = ${u}[i] * Math.exp(${st}[2 * row + 1]);\nlet sum = 0.0;\nlet found = ${classes - 1};\nlet open = 1.0;\n`;
       code += `for (let k = 0; k < ${classes}; k++) {\nsum += Math.exp(${x0}[base + k] - m);\n`;
       code += `if (open > 0.5 && sum > target) {\nfound = k;\nopen = 0.0;\n}\n}\n`;
       return `${code}return found;`;
