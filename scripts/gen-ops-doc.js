@@ -38,7 +38,7 @@ for (const family of families) {
 }
 // builders made of the ops above (no kernels of their own): checked to exist, so the list cannot name a missing one
 const helpers = [
-  'argsort', 'booleanMask', 'clipByGlobalNorm', 'clipByNorm', 'conv1d', 'divNoNan', 'eye', 'globalNorm', 'l2Normalize', 'linspace', 'logSigmoid', 'moments', 'norm',
+  'argsort', 'booleanMask', 'clipByGlobalNorm', 'clipByNorm', 'conv1d', 'divNoNan', 'eye', 'globalNorm', 'l2Normalize', 'linspace', 'logSigmoid', 'matrixInverse', 'moments', 'norm',
   'reduceLogSumExp', 'reduceStd', 'reduceVariance', 'reverse', 'sequenceMask', 'silu', 'sort', 'stack', 'unsortedSegmentMax', 'unsortedSegmentMean',
   'unsortedSegmentMin', 'unsortedSegmentSum', 'unstack',
 ];

@@ -42,6 +42,13 @@ function elementwiseCase(op: string, positive: boolean): Case | null {
   return null;
 }
 
+/** Matrices [..., n, n] of entries in [-spread, spread] with n + 2 added on the diagonal: far from singular. */
+function wellConditioned(shape: number[], seed: number, spread = 1): TensorValue {
+  const n = shape[shape.length - 1];
+  const r = randomTensor(shape, seed, -spread, spread);
+  return tensor(Array.from(r.data, (v, e) => (Math.floor(e / n) % n === e % n ? v + n + 2 : v)), shape);
+}
+
 function single(build: (g: Graph, feeds: Record<string, TensorValue>, feed: (name: string, v: TensorValue) => SymbolicTensor) => SymbolicTensor | SymbolicTensor[]): Build {
   return () => {
     const g = new Graph();
@@ -431,6 +438,23 @@ export const EXPLICIT: Record<string, Build[]> = {
     nbitsCase(2, 16, 37, 3, [2, 2, 3], 'feed', true),
   ],
   det: [single((_g, _f, feed) => applyOp('det', [feed('x', randomTensor([2, 4, 4], 1))], {}, 'det', _g).output(0)), single((_g, _f, feed) => applyOp('det', [feed('x', tensor([0, 1, 2, 1, 0, 3, 4, -3, 8], [3, 3]))], {}, 'det', _g).output(0))],
+  matrixSolve: [
+    single((g, _f, feed) => ops.matrixSolve(feed('a', wellConditioned([2, 4, 4], 1)), feed('b', randomTensor([2, 4, 3], 2)))),
+    // a zero first pivot, solved transposed; the second matrix is singular (NaN throughout)
+    single((g, _f, feed) => ops.matrixSolve(feed('a', tensor([0, 1, 2, 1, 0, 3, 4, -3, 8, 1, 2, 3, 2, 4, 6, 1, 0, 1], [2, 3, 3])), feed('b', randomTensor([2, 3, 2], 3)), { adjoint: true })),
+  ],
+  matrixTriangularSolve: [
+    single((g, _f, feed) => ops.matrixTriangularSolve(feed('a', wellConditioned([2, 4, 4], 4)), feed('b', randomTensor([2, 4, 2], 5)))),
+    single((g, _f, feed) => ops.matrixTriangularSolve(feed('a', wellConditioned([5, 5], 6)), feed('b', randomTensor([5, 3], 7)), { lower: false, adjoint: true })),
+  ],
+  cholesky: [
+    single((g, _f, feed) => {
+      const x = feed('x', randomTensor([2, 4, 4], 8, -1, 1));
+      return ops.cholesky(ops.add(ops.matmul(x, x, { transposeB: true }), g.constant(wellConditioned([4, 4], 9, 0))));
+    }),
+    // the second matrix is not positive definite
+    single((g, _f, feed) => ops.cholesky(feed('a', tensor([4, 2, 2, 3, 1, 2, 2, 1], [2, 2, 2])))),
+  ],
   resize: [
     single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([1, 2, 3, 4], 1))], { sizes: [1, 2, 5, 7], mode: 'linear' }, 'rs', g).output(0)),
     single((g, _f, feed) => applyOp('resize', [feed('x', randomTensor([1, 2, 4, 4], 1))], { sizes: [1, 2, 7, 3], mode: 'cubic', coordinateTransformationMode: 'align_corners', excludeOutside: true }, 'rs', g).output(0)),

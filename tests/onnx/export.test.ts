@@ -267,6 +267,28 @@ const CASES: Record<string, Case> = {
       };
     },
   },
+  linalg: {
+    ops: ['matrixSolve', 'matrixTriangularSolve'],
+    rtol: 1e-3,
+    build: (g) => {
+      const feeds: Record<string, TensorValue> = {};
+      const eye = (n: number, v: number) => g.constant(tensor(Array.from({ length: n * n }, (_, e) => (e % (n + 1) === 0 ? v : 0)), [n, n]));
+      const a = ops.add(placeholder(g, feeds, 'a', values([2, 4, 4], 80, -1, 1)), eye(4, 6));
+      const b = placeholder(g, feeds, 'b', values([2, 4, 3], 81));
+      const one = placeholder(g, feeds, 'one', values([3, 1, 1], 82, 1, 2));
+      return {
+        outputs: [
+          ops.matrixSolve(a, b),
+          ops.matrixSolve(a, b, { adjoint: true }),
+          ops.matrixInverse(a),
+          ops.matrixSolve(one, one),
+          ops.matrixTriangularSolve(a, b),
+          ops.matrixTriangularSolve(a, b, { lower: false, adjoint: true }),
+        ],
+        feeds,
+      };
+    },
+  },
   reduce: {
     ops: ['reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'reduceProd', 'argMax', 'argMin'],
     build: (g) => {

@@ -14,3 +14,4 @@ import './nn-norm-pool';
 import './det';
 import './grid-sample';
 import './matmul-nbits';
+import './linalg';

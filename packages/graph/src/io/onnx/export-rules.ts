@@ -287,7 +287,8 @@ when('logSoftmax', same('LogSoftmax', (n) => ({ axis: int(num(n, 'axis', -1)) })
 
 // ---- dense and convolution -------------------------------------------------------------------
 
-function transposeLast2(ctx: ExportContext, name: string, rank: number): string {
+/** `name` with its last two dimensions swapped (a Transpose node). */
+export function transposeLast2(ctx: ExportContext, name: string, rank: number): string {
   const perm = Array.from({ length: rank }, (_, i) => i);
   [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
   return ctx.emit('Transpose', [name], 1, { perm: ints(perm) })[0];

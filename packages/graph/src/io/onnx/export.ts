@@ -10,6 +10,7 @@ import type { VariableSource } from '../model-json';
 import { writeFileAtomic } from '../safe-fs';
 import { ExportContext } from './export-context';
 import './export-rules';
+import './export-linalg';
 import { NodeProto, ValueInfoProto, encodeModel, onnx } from './proto';
 import { DTYPE_TO_ONNX, tensorToProto } from './tensor';
 

@@ -1,4 +1,6 @@
 import { SymbolicTensor } from '../../graph';
+import { identityLike } from '../../ops/math/linalg';
+import { shapeToString } from '../../shape';
 import { tensor } from '../../tensor';
 import type { OnnxNode } from './context';
 import { castTo, scalarOf } from './helpers';
@@ -8,7 +10,7 @@ import { rmsNormalize, rotaryEmbedding } from './ops-nn';
 /**
  * onnxruntime's contrib ops (domain com.microsoft, and SimplifiedLayerNormalization, which it
  * registers in the default domain) that its transformer optimizer and its 4-bit LLM exports write:
- * FusedMatMul, the Gelu forms, the embedding and skip layer norms, RotaryEmbedding and MatMulNBits, composed from
+ * FusedMatMul, the Gelu forms, the embedding and skip layer norms, RotaryEmbedding, MatMulNBits and Inverse, composed from
  * graphc ops (MultiHeadAttention lives with Attention, in ops-attention.ts).
  */
 const MS = 'com.microsoft';
@@ -175,6 +177,17 @@ defineOnnxOp(
     const a = n.input(0);
     const inputs = [a, n.constant(tensor(words, [N, words.length / N], 'int32')), n.constant(tensor(Float32Array.from(scales.data as ArrayLike<number>), [N, blocks])), n.constant(tensor(zp, [N, blocks]))];
     return [withBias(n, n.op('matmulNBits', inputs, { bits, blockSize, k: K }), 5)];
+  },
+  MS,
+);
+
+// the inverse of each matrix of the last two axes, as graphc's matrixInverse: a solve against I
+defineOnnxOp(
+  'Inverse',
+  (n) => {
+    const a = n.input(0);
+    if (a.rank < 2 || a.shape[a.rank - 1] === null) n.unsupported(`the matrix size of ${shapeToString(a.shape)} must be known`);
+    return [n.op('matrixSolve', [a, identityLike(a)])];
   },
   MS,
 );

@@ -13,3 +13,4 @@ export * from './einsum';
 export * from './det';
 export * from './matmul-nbits';
 export * from './norms';
+export * from './linalg';

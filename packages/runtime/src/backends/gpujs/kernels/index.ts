@@ -11,5 +11,6 @@ import './onnx';
 import './recurrent';
 import './detection';
 import './control-flow';
+import './linalg';
 // last: fused ops reuse the anchor kernels registered above
 import './fused';

@@ -15,3 +15,4 @@ import './onnx-sampling';
 import './recurrent';
 import './roi-align';
 import './matmul-nbits';
+import './linalg';

@@ -3,3 +3,4 @@ import './cumsum';
 import './einsum';
 import './det';
 import './matmul-nbits';
+import './linalg';
