@@ -73,3 +73,11 @@ export function attrInts(ctx: InferContext, name: string, fallback?: number[]): 
 export function one(dtype: DType, shape: Shape): OutputInfo[] {
   return [{ dtype, shape }];
 }
+
+/** The size n of input `index`'s matrices ([..., n, n]; null where unknown); a ShapeError unless it is a batch of square matrices. */
+export function squareMatrixSize(ctx: InferContext, index: number): number | null {
+  const s = ctx.inputs[index].shape;
+  const [m, n] = s.slice(-2);
+  if (s.length < 2 || (m !== null && n !== null && m !== n)) throw new ShapeError(`${ctx.where}input ${index} ${shapeToString(s)} is not a batch of square matrices`);
+  return n ?? m;
+}

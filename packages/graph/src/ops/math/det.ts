@@ -1,9 +1,7 @@
-import { ShapeError } from '../../errors';
 import { SymbolicTensor, TensorLike } from '../../graph';
 import { registerOp } from '../../registry';
-import { shapeToString } from '../../shape';
 import { apply1 } from '../builder';
-import { requireFloat } from '../infer-helpers';
+import { requireFloat, squareMatrixSize } from '../infer-helpers';
 
 /** det(x): determinants of the square matrices in x's last two dimensions (ONNX Det), by LU with partial pivoting. */
 registerOp({
@@ -12,10 +10,8 @@ registerOp({
   numInputs: 1,
   infer: (ctx) => {
     const dtype = requireFloat(ctx, 0);
-    const s = ctx.inputs[0].shape;
-    const [m, n] = s.slice(-2);
-    if (s.length < 2 || (m !== null && n !== null && m !== n)) throw new ShapeError(`${ctx.where}input ${shapeToString(s)} is not a batch of square matrices`);
-    return [{ dtype, shape: s.slice(0, -2) }];
+    squareMatrixSize(ctx, 0);
+    return [{ dtype, shape: ctx.inputs[0].shape.slice(0, -2) }];
   },
 });
 

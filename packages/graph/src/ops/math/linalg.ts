@@ -5,7 +5,7 @@ import { registerOp } from '../../registry';
 import { Shape, shapeToString } from '../../shape';
 import { tensor } from '../../tensor';
 import { apply1 } from '../builder';
-import { requireFloat, sameDType } from '../infer-helpers';
+import { requireFloat, sameDType, squareMatrixSize } from '../infer-helpers';
 import { broadcastToShapeOf } from './broadcast-gradient';
 
 /**
@@ -14,14 +14,6 @@ import { broadcastToShapeOf } from './broadcast-gradient';
  * the system has no solution (a zero pivot in matrixSolve, a matrix that is not positive definite in
  * cholesky) that matrix's whole result is NaN on every backend, where TensorFlow raises.
  */
-
-/** The size of the square matrices of `s` ([..., n, n]); throws unless it is one. */
-function squareMatrices(ctx: InferContext, index: number): number | null {
-  const s = ctx.inputs[index].shape;
-  const [m, n] = s.slice(-2);
-  if (s.length < 2 || (m !== null && n !== null && m !== n)) throw new ShapeError(`${ctx.where}input ${index} ${shapeToString(s)} is not a batch of square matrices`);
-  return n ?? m;
-}
 
 /** Two dimensions that must agree where both are known; the known one of the two. */
 function agreeing(a: number | null, b: number | null): number | null {
@@ -32,7 +24,7 @@ function agreeing(a: number | null, b: number | null): number | null {
 function inferSolve(ctx: InferContext): OutputInfo[] {
   const dtype = requireFloat(ctx, 0);
   sameDType(ctx);
-  const n = squareMatrices(ctx, 0);
+  const n = squareMatrixSize(ctx, 0);
   const [a, b] = ctx.inputs.map((i) => i.shape);
   const clash = (): never => {
     throw new ShapeError(`${ctx.where}matrices ${shapeToString(a)} and right-hand sides ${shapeToString(b)} must share their batch and size n ([..., n, n] and [..., n, k])`);
@@ -55,7 +47,7 @@ registerOp({
   numInputs: 1,
   infer: (ctx) => {
     const dtype = requireFloat(ctx, 0);
-    squareMatrices(ctx, 0);
+    squareMatrixSize(ctx, 0);
     return [{ dtype, shape: [...ctx.inputs[0].shape] }];
   },
 });
