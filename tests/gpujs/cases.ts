@@ -438,6 +438,7 @@ export const EXPLICIT: Record<string, Build[]> = {
     nbitsCase(2, 16, 37, 3, [2, 2, 3], 'feed', true),
   ],
   det: [single((_g, _f, feed) => applyOp('det', [feed('x', randomTensor([2, 4, 4], 1))], {}, 'det', _g).output(0)), single((_g, _f, feed) => applyOp('det', [feed('x', tensor([0, 1, 2, 1, 0, 3, 4, -3, 8], [3, 3]))], {}, 'det', _g).output(0))],
+  customGradient: [single((g, _f, feed) => ops.customGradient((v) => ({ value: ops.tanh(v), gradient: (dy) => dy }))(feed('x', randomTensor([3, 4], 1))))],
   matrixSolve: [
     single((g, _f, feed) => ops.matrixSolve(feed('a', wellConditioned([2, 4, 4], 1)), feed('b', randomTensor([2, 4, 3], 2)))),
     // a zero first pivot, solved transposed; the second matrix is singular (NaN throughout)

@@ -267,6 +267,7 @@ const CASES: Record<string, Case> = {
       };
     },
   },
+  customGradient: unary('customGradient', (x) => ops.customGradient((v) => ({ value: ops.sigmoid(v), gradient: (dy) => dy }))(x)),
   linalg: {
     ops: ['matrixSolve', 'matrixTriangularSolve'],
     rtol: 1e-3,

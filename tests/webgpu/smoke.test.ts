@@ -1,6 +1,6 @@
-import { Graph, WebGpuUnavailableError, ops, tensor } from 'graphc';
+import { Graph, WebGpuUnavailableError, gradients, ops, tensor } from 'graphc';
 import { dawnFlags } from '../../packages/runtime/src/backends/webgpu/device';
-import { describeGpu, expectClose, runBoth, seeded } from './helpers';
+import { checkOnGpu, describeGpu, expectClose, runBoth, seeded } from './helpers';
 
 describeGpu('webgpu smoke', () => {
   test('elementwise chain with broadcasting matches the cpu', async () => {
@@ -41,6 +41,16 @@ describeGpu('webgpu: the helpers built from ops', () => {
 });
 
 describe('GRAPHC_WEBGPU_DAWN_TOGGLES (no GPU needed)', () => {
+  test('a custom gradient (a straight-through round) gives the cpu value and gradient at O0 (its alias node) and O2 (removed)', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 6], 'x');
+    const w = g.placeholder('float32', [6, 3], 'w');
+    const rounded = ops.customGradient((v) => ({ value: ops.round(v), gradient: (dy) => ops.mul(dy, ops.sigmoid(v)) }))(ops.mul(x, 3));
+    const loss = ops.reduceSum(ops.square(ops.matmul(rounded, w)));
+    const [dx, dw] = gradients(loss, [x, w]);
+    await checkOnGpu(g, [rounded, loss, dx, dw], { x: tensor(seeded(24, 11), [4, 6]), w: tensor(seeded(18, 12), [6, 3]) }, ['matmul']);
+  });
+
   test('toggle names become one enable-dawn-features flag; anything else is refused by name', () => {
     expect(dawnFlags('')).toEqual([]);
     expect(dawnFlags(' ')).toEqual([]);

@@ -27,3 +27,5 @@ export { anchorInputCount, anchorOf } from './ops/fused/anchors';
 export { updatesOf, writtenInputs } from './ops/state/update';
 export type { FusedUpdate } from './ops/state/update';
 export { RECURRENT_TWINS } from './gradients/recurrent';
+export { registerCustomGradient } from './ops/control/custom-gradient';
+export type { CustomGradientFunction } from './ops/control/custom-gradient';

@@ -15,3 +15,4 @@ import './det';
 import './grid-sample';
 import './matmul-nbits';
 import './linalg';
+import './custom-gradient';

@@ -123,6 +123,8 @@ export const SIMPLIFY_RULES: Rule[] = [
 
   // identity and no-op removal
   { name: 'identity', pattern: { op: ['identity', 'stopGradient'], args: [x] }, rewrite: (m) => m.t.x },
+  // its value, input 0; the xs after it only mattered to autodiff, which has run (as for stopGradient)
+  { name: 'custom-gradient', pattern: { op: 'customGradient' }, rewrite: (_m, _b, root) => root.inputs[0] },
   { name: 'cast-same', pattern: { op: 'cast', args: [x], when: (n) => n.attrs.dtype === n.inputs[0].dtype }, rewrite: (m) => m.t.x },
   {
     name: 'reduce-no-axes',

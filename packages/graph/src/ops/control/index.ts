@@ -1,2 +1,3 @@
 export * from './control';
 export * from './functions';
+export * from './custom-gradient';
