@@ -41,6 +41,15 @@ describeGpu('webgpu: the helpers built from ops', () => {
 });
 
 describe('GRAPHC_WEBGPU_DAWN_TOGGLES (no GPU needed)', () => {
+  test('the matrix helpers (band part, diagonals, trace) and their gradients match the cpu', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 4, 3], 'x');
+    const d = g.placeholder('float32', [2, 3], 'd');
+    const outs = [ops.matrixBandPart(x, 1, 0), ops.matrixDiagPart(x), ops.trace(x), ops.matrixDiag(d), ops.matrixSetDiag(x, d)];
+    const loss = outs.reduce((acc: ReturnType<typeof ops.trace>, o) => ops.add(acc, ops.reduceSum(ops.square(o))), ops.reduceSum(x));
+    await checkOnGpu(g, [...outs, ...gradients(loss, [x, d])], { x: tensor(seeded(24, 13), [2, 4, 3]), d: tensor(seeded(6, 14), [2, 3]) }, ['where']);
+  });
+
   test('a custom gradient (a straight-through round) gives the cpu value and gradient at O0 (its alias node) and O2 (removed)', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [4, 6], 'x');

@@ -9,3 +9,4 @@ export * from './control';
 export * from './fused';
 export * from './composite';
 export * from './segments';
+export * from './matrix';
