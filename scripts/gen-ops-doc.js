@@ -38,8 +38,8 @@ for (const family of families) {
 }
 // builders made of the ops above (no kernels of their own): checked to exist, so the list cannot name a missing one
 const helpers = [
-  'argsort', 'booleanMask', 'clipByGlobalNorm', 'clipByNorm', 'conv1d', 'divNoNan', 'eye', 'globalNorm', 'l2Normalize', 'linspace', 'logSigmoid', 'matrixBandPart', 'matrixDiag', 'matrixDiagPart', 'matrixInverse', 'matrixSetDiag', 'moments', 'norm',
-  'reduceLogSumExp', 'reduceStd', 'reduceVariance', 'reverse', 'sequenceMask', 'silu', 'sort', 'stack', 'trace', 'unsortedSegmentMax', 'unsortedSegmentMean',
+  'argsort', 'bincount', 'booleanMask', 'clipByGlobalNorm', 'clipByNorm', 'confusionMatrix', 'conv1d', 'depthToSpace', 'divNoNan', 'eye', 'globalNorm', 'l2Normalize', 'linspace', 'logSigmoid', 'matrixBandPart', 'matrixDiag', 'matrixDiagPart', 'matrixInverse', 'matrixSetDiag', 'moments', 'norm',
+  'reduceLogSumExp', 'reduceStd', 'reduceVariance', 'reverse', 'separableConv2d', 'sequenceMask', 'silu', 'sort', 'spaceToDepth', 'stack', 'tensordot', 'trace', 'unsortedSegmentMax', 'unsortedSegmentMean',
   'unsortedSegmentMin', 'unsortedSegmentSum', 'unstack',
 ];
 const missing = helpers.filter((h) => typeof graphc.ops[h] !== 'function');

@@ -50,6 +50,24 @@ describe('GRAPHC_WEBGPU_DAWN_TOGGLES (no GPU needed)', () => {
     await checkOnGpu(g, [...outs, ...gradients(loss, [x, d])], { x: tensor(seeded(24, 13), [2, 4, 3]), d: tensor(seeded(6, 14), [2, 3]) }, ['where']);
   });
 
+  test('tensordot, depthToSpace, spaceToDepth, separableConv2d and confusionMatrix match the cpu', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 4, 4, 8], 'x');
+    const w = g.placeholder('float32', [4, 8, 3], 'w');
+    const l = g.placeholder('int32', [6], 'l');
+    const p = g.placeholder('int32', [6], 'p');
+    const shuffled = ops.depthToSpace(x, 2);
+    const outs = [
+      ops.tensordot(x, w, [[2, 3], [0, 1]]),
+      shuffled,
+      ops.spaceToDepth(shuffled, 4),
+      ops.separableConv2d(x, g.constant(tensor(seeded(72, 15), [3, 3, 8, 1])), g.constant(tensor(seeded(40, 16), [1, 1, 8, 5])), 1, 'SAME'),
+      ops.confusionMatrix(l, p, 3, ops.cast(l, 'float32')),
+    ];
+    const feeds = { x: tensor(seeded(256, 17), [2, 4, 4, 8]), w: tensor(seeded(96, 18), [4, 8, 3]), l: tensor([0, 1, 2, 2, 1, 0], [6], 'int32'), p: tensor([0, 2, 2, 1, 1, 0], [6], 'int32') };
+    await checkOnGpu(g, outs, feeds, ['matmul', 'transpose', 'depthwiseConv2d']);
+  });
+
   test('a custom gradient (a straight-through round) gives the cpu value and gradient at O0 (its alias node) and O2 (removed)', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [4, 6], 'x');

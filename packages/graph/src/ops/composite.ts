@@ -14,7 +14,8 @@ import { stopGradient } from './control/control';
 import { cast } from './array/cast';
 import { gather } from './array/gather';
 import { nonZero } from './array/non-zero';
-import { conv2d } from './nn/conv2d';
+import { ConvOptions, conv2d, depthwiseConv2d } from './nn/conv2d';
+import type { Padding, Pair } from './nn/conv-util';
 
 /**
  * TensorFlow helpers that are compositions of graphc ops (tf.stack, tf.nn.moments,
@@ -255,3 +256,20 @@ export const losses = {
     return reduceMean(maximum(sub(1, mul(signed, predictions)), 0), undefined, false, name);
   },
 };
+
+/**
+ * A depthwise convolution, then a 1x1 convolution that mixes its channels (tf.nn.separable_conv2d):
+ * depthwiseFilter [KH, KW, C, M], pointwiseFilter [1, 1, C * M, O]; strides, padding and
+ * dilations apply to the depthwise step.
+ */
+export function separableConv2d(
+  x: TensorLike,
+  depthwiseFilter: TensorLike,
+  pointwiseFilter: TensorLike,
+  strides: Pair,
+  padding: Padding,
+  options: ConvOptions = {},
+  name?: string,
+): SymbolicTensor {
+  return conv2d(depthwiseConv2d(x, depthwiseFilter, strides, padding, options), pointwiseFilter, 1, 'VALID', {}, name);
+}

@@ -10,3 +10,4 @@ export * from './fused';
 export * from './composite';
 export * from './segments';
 export * from './matrix';
+export * from './blocks';

@@ -1,9 +1,11 @@
 import { ShapeError } from '../errors';
 import { SymbolicTensor, TensorLike, graphOf, toSymbolic } from '../graph';
-import { shapeToString } from '../shape';
+import { normalizeAxis, shapeToString } from '../shape';
 import { tensor } from '../tensor';
 import { pad } from './array/pad';
-import { expandDims } from './array/reshape';
+import { expandDims, reshape } from './array/reshape';
+import { transpose } from './array/transpose';
+import { matmul } from './math/matmul';
 import { slice } from './array/slice';
 import { where } from './math/binary';
 import { reduceSum } from './reduce/reduce';
@@ -12,6 +14,7 @@ import { reduceSum } from './reduce/reduce';
  * TensorFlow's matrix helpers (tf.linalg.diag, diag_part, set_diag, band_part, trace) on the last
  * two dimensions, built from where over constant masks: every value is moved, never multiplied,
  * so an infinity or NaN off the band stays out of the result. The matrix sizes must be known.
+ * And tf.tensordot, a matmul of the flattened axes.
  */
 
 /** x as a tensor with its matrix sizes [m, n] known. */
@@ -65,4 +68,45 @@ export function matrixSetDiag(x: TensorLike, diagonal: TensorLike, name?: string
 /** The sum of each matrix's diagonal, [...] (tf.linalg.trace). */
 export function trace(x: TensorLike, name?: string): SymbolicTensor {
   return reduceSum(matrixDiagPart(x), [-1], false, name);
+}
+
+/**
+ * Sums of products over `axes` of a and b (tf.tensordot): a number k pairs a's last k axes with
+ * b's first k; a pair of lists pairs them by position. The result's axes are a's others, then b's.
+ * A transpose of each side, and one matmul of the flattened pairs. The summed axes must be known,
+ * and the result may have one unknown dimension at most.
+ */
+export function tensordot(a: TensorLike, b: TensorLike, axes: number | [number[], number[]], name?: string): SymbolicTensor {
+  const g = graphOf([a, b]);
+  const [x, y] = [toSymbolic(g, a), toSymbolic(g, b)];
+  const [xAxes, yAxes] = typeof axes === 'number' ? [range0(axes).map((k) => x.rank - axes + k), range0(axes)] : axes;
+  const fail = (why: string): never => {
+    throw new ShapeError(`tensordot: ${shapeToString(x.shape)} and ${shapeToString(y.shape)} over axes ${JSON.stringify(axes)}: ${why}`);
+  };
+  if (xAxes.length !== yAxes.length) fail('the two lists of axes differ in length');
+  const xs = xAxes.map((v) => normalizeAxis(v, x.rank, 'tensordot: '));
+  const ys = yAxes.map((v) => normalizeAxis(v, y.rank, 'tensordot: '));
+  if (new Set(xs).size !== xs.length || new Set(ys).size !== ys.length) fail('an axis is summed twice');
+  const summed = xs.map((v, k) => {
+    const [p, q] = [x.shape[v], y.shape[ys[k]]];
+    if (p === null || q === null) return fail('the summed axes must be known');
+    if (p !== q) fail(`axis ${v} of a (${p}) and axis ${ys[k]} of b (${q}) differ`);
+    return p;
+  });
+  const xFree = range0(x.rank).filter((v) => !xs.includes(v));
+  const yFree = range0(y.rank).filter((v) => !ys.includes(v));
+  const outShape = [...xFree.map((v) => x.shape[v]), ...yFree.map((v) => y.shape[v])];
+  if (outShape.filter((d) => d === null).length > 1) fail('the result would have more than one unknown dimension');
+  const size = (dims: (number | null)[]): number => (dims.includes(null) ? -1 : dims.reduce<number>((p, d) => p * d!, 1));
+  const k = summed.reduce((p, d) => p * d, 1);
+  const left = reshape(permuted(x, [...xFree, ...xs]), [size(xFree.map((v) => x.shape[v])), k]);
+  const right = reshape(permuted(y, [...ys, ...yFree]), [k, size(yFree.map((v) => y.shape[v]))]);
+  return reshape(matmul(left, right), outShape.map((d) => d ?? -1), name);
+}
+
+const range0 = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** t transposed by `perm`, or t itself where perm keeps every axis in place. */
+function permuted(t: SymbolicTensor, perm: number[]): SymbolicTensor {
+  return perm.every((p, i) => p === i) ? t : transpose(t, perm);
 }

@@ -7,7 +7,7 @@ import { expand } from './array/expand';
 import { fill, onesLike, zerosLike } from './array/fill';
 import { ScatterReduction, scatterNd } from './array/gather-nd';
 import { expandDims, reshape } from './array/reshape';
-import { add, div, less, maximum, where } from './math/binary';
+import { add, div, less, maximum, mul, where } from './math/binary';
 import { reduceSum } from './reduce/reduce';
 
 /**
@@ -107,4 +107,33 @@ export function unsortedSegmentMean(data: TensorLike, segmentIds: TensorLike, nu
   const counts = unsortedSegmentSum(cast(onesLike(s.ids), s.data.dtype), segmentIds, numSegments);
   const perRow = reshape(maximum(counts, s.graph.constant(tensor([1], [], s.data.dtype))), [numSegments, ...s.row.map(() => 1)]);
   return div(sums, perRow, name);
+}
+
+/**
+ * counts[l, p]: how many i have labels[i] = l and predictions[i] = p (tf.math.confusion_matrix),
+ * int32; with weights, their sums, of the weights' dtype. Labels and predictions lie in
+ * [0, numClasses) (one past it is a run-time error; a negative label drops its entry).
+ */
+export function confusionMatrix(labels: TensorLike, predictions: TensorLike, numClasses: number, weights?: TensorLike, name?: string): SymbolicTensor {
+  const graph = graphOf([labels, predictions, weights]);
+  const [l, p] = [toSymbolic(graph, labels, 'int32'), toSymbolic(graph, predictions, 'int32')];
+  if (!isInteger(l.dtype) || l.dtype !== p.dtype) throw new DTypeError(`confusionMatrix: labels and predictions must share an integer dtype, got ${l.dtype} and ${p.dtype}`);
+  if (!(Number.isInteger(numClasses) && numClasses >= 1)) throw new ShapeError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
+  const cells = add(mul(l, graph.constant(tensor([numClasses], [], l.dtype))), p);
+  const counted = weights === undefined ? onesLike(l) : toSymbolic(graph, weights);
+  return reshape(unsortedSegmentSum(counted, cells, numClasses * numClasses), [numClasses, numClasses], name);
+}
+
+/**
+ * How often each value in [0, size) occurs in x (tf.math.bincount with minlength = maxlength =
+ * size), int32; with weights (x's shape), their sums. Values outside [0, size) are left out.
+ */
+export function bincount(x: TensorLike, size: number, weights?: TensorLike, name?: string): SymbolicTensor {
+  const graph = graphOf([x, weights]);
+  const values = reshape(toSymbolic(graph, x, 'int32'), [-1]);
+  if (!isInteger(values.dtype)) throw new DTypeError(`bincount: x must be int32 or int64, got ${values.dtype}`);
+  if (!(Number.isInteger(size) && size >= 0)) throw new ShapeError(`bincount: size must be a non-negative integer, got ${size}`);
+  const ids = where(less(values, graph.constant(tensor([size], [], values.dtype))), values, -1);
+  const counted = weights === undefined ? onesLike(values) : reshape(toSymbolic(graph, weights), [-1]);
+  return unsortedSegmentSum(counted, ids, size, name);
 }
